@@ -1,0 +1,537 @@
+"""The services catalog (services.yaml): pydantic models, environment overlays, load and validate.
+
+One pipeline: parse YAML, deep-merge the layers (catalog defaults < environment defaults < service <
+the service's override for that environment), validate with pydantic, expand ``{service}``-style
+name patterns, resolve paths relative to the catalog file, freeze. No AWS calls, no typer or rich:
+the Lambda hooks load the catalog with this same module.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from orchestrator.errors import CatalogError, UnknownEnvironmentError, UnknownServiceError
+
+DEFAULT_CATALOG = "services.yaml"
+CATALOG_ENV_VAR = "BLUEGREEN_CATALOG"
+
+# ECS Fargate sizes as a sizing table gives them: vCPU units / MiB.
+SIZES: dict[str, tuple[int, int]] = {
+    "small": (256, 512),
+    "medium": (512, 1024),
+    "large": (1024, 2048),
+}
+
+# The lifecycle events of an ECS blue/green deployment that can run a hook, in CodeDeploy's order.
+ECS_HOOK_EVENTS = (
+    "BeforeInstall",
+    "AfterInstall",
+    "AfterAllowTestTraffic",
+    "BeforeAllowTraffic",
+    "AfterAllowTraffic",
+)
+
+StrategyKind = Literal["all-at-once", "canary", "linear"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class JsonFieldCheck(_Model):
+    """A JSON body field (dotted path) that must equal a value."""
+
+    path: str
+    equals: Any
+
+
+class SmokeCheck(_Model):
+    """One HTTP request a hook sends through a listener, and what the answer must be."""
+
+    name: str
+    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] = "GET"
+    path: str = "/health"
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str | None = None
+    expect_status: list[int] = Field(default_factory=lambda: [200])
+    body_contains: str | None = None
+    json_field: JsonFieldCheck | None = None
+    latency_budget_ms: int = Field(default=1000, gt=0)
+
+    @field_validator("path")
+    @classmethod
+    def _path_is_absolute(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with '/'")
+        return value
+
+
+class SmokeSettings(_Model):
+    """How smoke checks are run: the checks, the warm-up window and the retry backoff."""
+
+    checks: list[SmokeCheck] = Field(default_factory=list)
+    warmup_seconds: float = Field(default=30.0, ge=0)
+    backoff_seconds: float = Field(default=1.0, gt=0)
+    max_attempts: int = Field(default=5, ge=1)
+    max_body_bytes: int = Field(default=65536, gt=0)
+
+
+class Tasks(_Model):
+    """How many ECS tasks the service runs."""
+
+    desired: int = Field(default=2, ge=0)
+    min: int = Field(default=1, ge=0)
+    max: int = Field(default=4, ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Tasks:
+        if not self.min <= self.desired <= self.max:
+            raise ValueError(f"need min <= desired <= max, got {self.min} <= {self.desired} <= {self.max}")
+        return self
+
+
+class Network(_Model):
+    """awsvpc network configuration of the replacement task set."""
+
+    subnets: list[str] = Field(default_factory=list)
+    security_groups: list[str] = Field(default_factory=list)
+    assign_public_ip: Literal["ENABLED", "DISABLED"] = "DISABLED"
+
+
+class CapacityProvider(_Model):
+    """One entry of an ECS capacity provider strategy."""
+
+    capacity_provider: str
+    weight: int = Field(default=1, ge=0, le=1000)
+    base: int = Field(default=0, ge=0, le=100000)
+
+
+class Guardrails(_Model):
+    """What an environment requires of every deployment; deploy refuses otherwise (unless --force)."""
+
+    allowed_strategy_kinds: list[StrategyKind] = Field(
+        default_factory=lambda: ["all-at-once", "canary", "linear"]
+    )
+    require_alarms: bool = False
+    require_auto_rollback: bool = True
+
+
+class AlarmPolicy(_Model):
+    """How alarms gate deployments in an environment and what the audit requires of them."""
+
+    min_alarms: int = Field(default=0, ge=0)
+    # How an alarm in INSUFFICIENT_DATA counts at a gate: as OK, or as ALARM (fail closed).
+    insufficient_data: Literal["ok", "alarm"] = "ok"
+    stuck_insufficient_data_minutes: int = Field(default=60, ge=1)
+    require_actions: bool = False
+
+
+class FreezeWindow(_Model):
+    """A recurring time window in which BeforeInstall refuses deployments (UTC)."""
+
+    name: str
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    )
+    start: str  # "HH:MM" UTC
+    end: str  # "HH:MM" UTC; may be earlier than start (spans midnight)
+
+    @field_validator("start", "end")
+    @classmethod
+    def _hh_mm(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError("must be HH:MM (24h, UTC)")
+        return value
+
+
+class DeploymentSettings(_Model):
+    """Settings of the CodeDeploy deployment group that bluegreen creates or expects."""
+
+    termination_wait_minutes: int = Field(default=5, ge=0, le=2880)
+    # CONTINUE_DEPLOYMENT shifts traffic as soon as the replacement is ready; STOP_DEPLOYMENT waits
+    # (status Ready) up to ready_wait_minutes for `bluegreen promote`.
+    ready_action: Literal["CONTINUE_DEPLOYMENT", "STOP_DEPLOYMENT"] = "CONTINUE_DEPLOYMENT"
+    ready_wait_minutes: int = Field(default=0, ge=0, le=2880)
+    auto_rollback: bool = True
+    bake_seconds: float = Field(default=60.0, ge=0)
+
+
+class ServiceSettings(_Model):
+    """Everything one service needs in one environment, after the layers are merged."""
+
+    port: int = Field(ge=1, le=65535)
+    size: Literal["small", "medium", "large"] = "small"
+    container_name: str = "{service}"
+    tasks: Tasks = Field(default_factory=Tasks)
+    health_path: str = "/health"
+    region: str
+    cluster: str
+    ecs_service: str = "{service}"
+    platform_version: str = "LATEST"
+    network: Network = Field(default_factory=Network)
+    capacity_provider_strategy: list[CapacityProvider] = Field(default_factory=list)
+    application: str = "{project}-{environment}"
+    deployment_group: str = "{service}"
+    load_balancer: str = "{project}-{environment}-alb"
+    target_group_blue: str = "{service}-blue"
+    target_group_green: str = "{service}-green"
+    production_listener_port: int | None = Field(default=None, ge=1, le=65535)
+    test_listener_port: int | None = Field(default=None, ge=1, le=65535)
+    # "current": take the service's running task definition and change the image (needs --image).
+    task_definition: str = "current"
+    image: str | None = None
+    strategy: str = "all-at-once"
+    smoke: SmokeSettings = Field(default_factory=SmokeSettings)
+    alarms: list[str] = Field(default_factory=list)
+    hooks: dict[str, str] = Field(default_factory=dict)
+    deployment: DeploymentSettings = Field(default_factory=DeploymentSettings)
+    guardrails: Guardrails = Field(default_factory=Guardrails)
+    alarm_policy: AlarmPolicy = Field(default_factory=AlarmPolicy)
+    freeze_windows: list[FreezeWindow] = Field(default_factory=list)
+    vars: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("hooks")
+    @classmethod
+    def _known_hook_events(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(ECS_HOOK_EVENTS))
+        if unknown:
+            raise ValueError(f"unknown lifecycle event(s) {unknown}; valid: {', '.join(ECS_HOOK_EVENTS)}")
+        return value
+
+
+class EnvironmentSpec(BaseModel):
+    """An environment: its account, the hosts hooks may call, and defaults for every service."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    account_id: str | None = Field(default=None, pattern=r"^\d{12}$")
+    description: str = ""
+    # The host smoke checks call on the production and test listeners (the ALB's DNS name or an
+    # alias of it). Hooks call no other host. ${VAR:-default} is expanded from the process env.
+    listener_host: str | None = None
+    listener_scheme: Literal["http", "https"] = "http"
+    defaults: dict[str, Any] = Field(default_factory=dict)
+
+
+class CatalogFile(BaseModel):
+    """The top level of services.yaml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: Literal[1] = 1
+    project: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    default_environment: str
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    environments: dict[str, EnvironmentSpec]
+    services: dict[str, dict[str, Any]]
+
+    @model_validator(mode="after")
+    def _default_environment_exists(self) -> CatalogFile:
+        if self.default_environment not in self.environments:
+            raise ValueError(
+                f"default_environment {self.default_environment!r} is not one of "
+                f"{', '.join(sorted(self.environments))}"
+            )
+        return self
+
+
+@dataclass(frozen=True)
+class ResolvedService:
+    """One service in one environment: every name concrete, every path absolute."""
+
+    name: str
+    environment: str
+    project: str
+    account_id: str | None
+    settings: ServiceSettings
+    task_definition_path: Path | None  # None: derive from the running service ("current")
+    listener_host: str | None
+    listener_scheme: str
+
+    @property
+    def region(self) -> str:
+        return self.settings.region
+
+    @property
+    def cpu(self) -> int:
+        return SIZES[self.settings.size][0]
+
+    @property
+    def memory(self) -> int:
+        return SIZES[self.settings.size][1]
+
+    @property
+    def container_port(self) -> int:
+        return self.settings.port
+
+    @property
+    def production_listener_port(self) -> int:
+        return self.settings.production_listener_port or self.settings.port
+
+    @property
+    def test_listener_port(self) -> int:
+        return self.settings.test_listener_port or self.settings.port + 1000
+
+    @property
+    def strategy_kind(self) -> str:
+        return strategy_kind(self.settings.strategy)
+
+    def placeholder_values(self) -> dict[str, str]:
+        """Values for ${VAR} placeholders in task definition files, catalog first."""
+        values = {
+            "SERVICE": self.name,
+            "ENVIRONMENT": self.environment,
+            "PROJECT": self.project,
+            "REGION": self.region,
+            "CLUSTER": self.settings.cluster,
+            "CONTAINER_NAME": self.settings.container_name,
+            "PORT": str(self.container_port),
+            "CPU": str(self.cpu),
+            "MEMORY": str(self.memory),
+            "HEALTH_PATH": self.settings.health_path,
+        }
+        if self.account_id:
+            values["ACCOUNT_ID"] = self.account_id
+        if self.settings.image:
+            values["IMAGE"] = self.settings.image
+        values.update(self.settings.vars)
+        return values
+
+
+def strategy_kind(name: str) -> str:
+    """The kind of a strategy name: all-at-once, canary or linear (by its prefix)."""
+    lowered = name.lower()
+    for kind in ("canary", "linear"):
+        if lowered.startswith(kind):
+            return kind
+    return "all-at-once"
+
+
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def expand_placeholders(
+    text: str, values: Mapping[str, str], environ: Mapping[str, str] | None = None, where: str = ""
+) -> str:
+    """Replace ``${VAR}`` / ``${VAR:-default}``: catalog values first, then the process environment.
+
+    A variable with neither a value nor a default raises CatalogError naming it (and ``where``).
+    """
+    env = os.environ if environ is None else environ
+    missing: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in values:
+            return values[name]
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        missing.append(name)
+        return match.group(0)
+
+    result = _PLACEHOLDER.sub(replace, text)
+    if missing:
+        names = ", ".join(f"${{{name}}}" for name in dict.fromkeys(missing))
+        prefix = f"{where}: " if where else ""
+        raise CatalogError(
+            f"{prefix}no value for {names}; set it in the catalog's vars or the environment"
+        )
+    return result
+
+
+def deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``overlay`` into a copy of ``base``: mappings merge, everything else replaces."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in overlay.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _format_validation_error(err: ValidationError) -> str:
+    first = err.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    return f"field {field}: {first['msg']}{more}"
+
+
+def _expand_names(value: Any, names: Mapping[str, str]) -> Any:
+    """Fill ``{service}``, ``{environment}`` and ``{project}`` in every string of a structure."""
+    if isinstance(value, str):
+        for key, replacement in names.items():
+            value = value.replace("{" + key + "}", replacement)
+        return value
+    if isinstance(value, list):
+        return [_expand_names(item, names) for item in value]
+    if isinstance(value, dict):
+        return {key: _expand_names(item, names) for key, item in value.items()}
+    return value
+
+
+class Catalog:
+    """A loaded, validated services.yaml; ``resolve(service, env)`` gives a frozen ResolvedService."""
+
+    def __init__(self, data: CatalogFile, path: Path) -> None:
+        self.data = data
+        self.path = path
+        self.root = path.parent
+
+    @property
+    def project(self) -> str:
+        return self.data.project
+
+    @property
+    def default_environment(self) -> str:
+        return self.data.default_environment
+
+    @property
+    def environments(self) -> list[str]:
+        return list(self.data.environments)
+
+    @property
+    def services(self) -> list[str]:
+        return list(self.data.services)
+
+    def environment(self, name: str) -> EnvironmentSpec:
+        if name not in self.data.environments:
+            raise UnknownEnvironmentError(
+                f"{self.path.name}: no environment {name!r}; "
+                f"defined: {', '.join(sorted(self.data.environments))}"
+            )
+        return self.data.environments[name]
+
+    def resolve(self, service: str, environment: str | None = None) -> ResolvedService:
+        env_name = environment or self.default_environment
+        env = self.environment(env_name)
+        if service not in self.data.services:
+            raise UnknownServiceError(
+                f"{self.path.name}: no service {service!r}; defined: {', '.join(sorted(self.data.services))}"
+            )
+        return self._resolved[(service, env_name)]
+
+    def resolve_all(self, environment: str | None = None) -> list[ResolvedService]:
+        env_name = environment or self.default_environment
+        self.environment(env_name)
+        return [self._resolved[(name, env_name)] for name in self.data.services]
+
+    def find_by_deployment_group(self, application: str, deployment_group: str) -> ResolvedService | None:
+        """The service whose CodeDeploy application and deployment group these are, in any environment."""
+        for resolved in self._resolved.values():
+            if (resolved.settings.application, resolved.settings.deployment_group) == (
+                application,
+                deployment_group,
+            ):
+                return resolved
+        return None
+
+    @cached_property
+    def _resolved(self) -> dict[tuple[str, str], ResolvedService]:
+        # Resolve every (service, environment) at load time so a bad overlay for any environment is
+        # reported up front, not on the day someone deploys to it.
+        out: dict[tuple[str, str], ResolvedService] = {}
+        for env_name, env in self.data.environments.items():
+            for name, raw in self.data.services.items():
+                out[(name, env_name)] = self._resolve_one(name, raw, env_name, env)
+        return out
+
+    def _resolve_one(
+        self, name: str, raw: Mapping[str, Any], env_name: str, env: EnvironmentSpec
+    ) -> ResolvedService:
+        where = f"{self.path.name}: services.{name} ({env_name})"
+        if not isinstance(raw, Mapping):
+            raise CatalogError(f"{where}: must be a mapping of settings")
+        overrides = raw.get("overrides", {}) or {}
+        if not isinstance(overrides, Mapping):
+            raise CatalogError(f"{where}: field overrides: must map environment names to settings")
+        unknown_envs = sorted(set(overrides) - set(self.data.environments))
+        if unknown_envs:
+            raise CatalogError(
+                f"{where}: field overrides: unknown environment(s) {unknown_envs}; "
+                f"defined: {', '.join(sorted(self.data.environments))}"
+            )
+        own = {key: value for key, value in raw.items() if key != "overrides"}
+        merged = deep_merge(deep_merge(deep_merge(self.data.defaults, env.defaults), own), overrides.get(env_name, {}))
+        names = {"service": name, "environment": env_name, "project": self.project}
+        merged = _expand_names(merged, names)
+        if "smoke" not in merged or not (merged.get("smoke") or {}).get("checks"):
+            health = merged.get("health_path", "/health")
+            merged.setdefault("smoke", {})
+            merged["smoke"] = {**merged["smoke"], "checks": [{"name": "health", "path": health}]}
+        try:
+            settings = ServiceSettings.model_validate(merged)
+        except ValidationError as err:
+            raise CatalogError(f"{where}: {_format_validation_error(err)}") from None
+        if settings.image:
+            image = expand_placeholders(settings.image, settings.vars, where=f"{where}: field image")
+            settings = settings.model_copy(update={"image": image})
+        task_definition_path: Path | None = None
+        if settings.task_definition != "current":
+            task_definition_path = (self.root / settings.task_definition).resolve()
+            if not task_definition_path.is_file():
+                raise CatalogError(
+                    f"{where}: field task_definition: file {settings.task_definition} not found "
+                    f"(relative to {self.root})"
+                )
+        listener_host = (
+            expand_placeholders(env.listener_host, settings.vars, where=f"{where}: listener_host")
+            if env.listener_host
+            else None
+        )
+        return ResolvedService(
+            name=name,
+            environment=env_name,
+            project=self.project,
+            account_id=env.account_id,
+            settings=settings,
+            task_definition_path=task_definition_path,
+            listener_host=listener_host,
+            listener_scheme=env.listener_scheme,
+        )
+
+
+def catalog_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """Where the catalog is: the argument, else $BLUEGREEN_CATALOG, else ./services.yaml."""
+    return Path(explicit or os.environ.get(CATALOG_ENV_VAR) or DEFAULT_CATALOG)
+
+
+def load_catalog(path: str | os.PathLike[str] | None = None) -> Catalog:
+    """Read, validate and resolve a catalog file; every error is a one-line CatalogError."""
+    file = catalog_path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CatalogError(
+            f"catalog {file} not found; pass --catalog PATH or set {CATALOG_ENV_VAR}"
+        ) from None
+    except OSError as err:
+        raise CatalogError(f"catalog {file}: cannot read it ({err.strerror})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        position = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or "invalid YAML"
+        raise CatalogError(f"{file.name}: {problem}{position}") from None
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{file.name}: the top level must be a mapping (version, project, services, ...)")
+    try:
+        data = CatalogFile.model_validate(raw)
+    except ValidationError as err:
+        raise CatalogError(f"{file.name}: {_format_validation_error(err)}") from None
+    catalog = Catalog(data, file.resolve())
+    catalog.resolve_all(catalog.default_environment)  # validates every service in every environment
+    return catalog

@@ -1,0 +1,116 @@
+"""moto in server mode on loopback: in a thread (fast, shares this process's moto state) or in a
+child process (isolated state, nothing left behind when it stops)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from types import TracebackType
+
+LOOPBACK = "127.0.0.1"
+
+# Credentials moto accepts; never real ones. Region is whatever the catalog says.
+SANDBOX_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+
+def free_port() -> int:
+    """A TCP port on loopback that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_until_up(url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/moto-api/", timeout=1.0):
+                return
+        except (urllib.error.URLError, ConnectionError, OSError):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"moto server at {url} did not come up within {timeout}s") from None
+            time.sleep(0.05)
+
+
+class MotoServer:
+    """Starts moto on 127.0.0.1; use as a context manager yielding the endpoint URL.
+
+    ``isolated=True`` runs it in a child process, so its state is its own; the default thread mode
+    shares moto's module-level state with everything else in this process (reset it between uses).
+    """
+
+    def __init__(self, isolated: bool = False, port: int = 0) -> None:
+        self.isolated = isolated
+        self._port = port
+        self._thread_server: object | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self.url = ""
+
+    def start(self) -> str:
+        if self.isolated:
+            port = self._port or free_port()
+            env = {**os.environ, **SANDBOX_CREDENTIALS}
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            )
+            self.url = f"http://{LOOPBACK}:{port}"
+            try:
+                _wait_until_up(self.url, timeout=30.0)
+            except TimeoutError:
+                self.stop()
+                raise
+        else:
+            import logging
+
+            from moto.server import ThreadedMotoServer
+
+            # werkzeug logs every request to stderr; the sandbox's output is for people.
+            logging.getLogger("werkzeug").setLevel(logging.ERROR)
+            server = ThreadedMotoServer(ip_address=LOOPBACK, port=self._port, verbose=False)
+            server.start()
+            host, port = server.get_host_and_port()
+            self._thread_server = server
+            self.url = f"http://{host}:{port}"
+        return self.url
+
+    def reset(self) -> None:
+        """Forget every resource moto holds (POST /moto-api/reset)."""
+        request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
+    def stop(self) -> None:
+        if self._thread_server is not None:
+            self._thread_server.stop()  # type: ignore[attr-defined]
+            self._thread_server = None
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(timeout=10)
+            self._process = None
+
+    def __enter__(self) -> str:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

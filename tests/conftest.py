@@ -1,0 +1,41 @@
+"""Shared fixtures. Fakes and helpers live in tests/support/, never in another test module."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never reach AWS: fake credentials, no profile, a region, no stray endpoints."""
+    for var in list(os.environ):
+        if var.startswith("AWS_ENDPOINT_URL") or var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+            monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-northeast-2")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(REPO_ROOT / "tests" / "fixtures" / "aws-config-empty"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(REPO_ROOT / "tests" / "fixtures" / "aws-config-empty"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("BLUEGREEN_CATALOG", str(REPO_ROOT / "services.yaml"))
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    """One moto server (thread mode) for the whole session; reset it in tests that need a clean slate."""
+    from sandbox.moto_server import MotoServer
+
+    with MotoServer(isolated=False) as url:
+        yield url
