@@ -15,12 +15,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from orchestrator.errors import CatalogError, UnknownEnvironmentError, UnknownServiceError
+from orchestrator.errors import CatalogError, StrategyError, UnknownEnvironmentError, UnknownServiceError
+from orchestrator.strategies import parse_strategy
 
 DEFAULT_CATALOG = "services.yaml"
 CATALOG_ENV_VAR = "BLUEGREEN_CATALOG"
@@ -42,6 +43,7 @@ ECS_HOOK_EVENTS = (
 )
 
 StrategyKind = Literal["all-at-once", "canary", "linear"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 class _Model(BaseModel):
@@ -119,9 +121,7 @@ class CapacityProvider(_Model):
 class Guardrails(_Model):
     """What an environment requires of every deployment; deploy refuses otherwise (unless --force)."""
 
-    allowed_strategy_kinds: list[StrategyKind] = Field(
-        default_factory=lambda: ["all-at-once", "canary", "linear"]
-    )
+    allowed_strategy_kinds: list[StrategyKind] = Field(default_factory=lambda: list(get_args(StrategyKind)))
     require_alarms: bool = False
     require_auto_rollback: bool = True
 
@@ -140,9 +140,7 @@ class FreezeWindow(_Model):
     """A recurring time window in which BeforeInstall refuses deployments (UTC)."""
 
     name: str
-    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-    )
+    days: list[Weekday] = Field(default_factory=lambda: list(get_args(Weekday)))
     start: str  # "HH:MM" UTC
     end: str  # "HH:MM" UTC; may be earlier than start (spans midnight)
 
@@ -199,6 +197,15 @@ class ServiceSettings(_Model):
     alarm_policy: AlarmPolicy = Field(default_factory=AlarmPolicy)
     freeze_windows: list[FreezeWindow] = Field(default_factory=list)
     vars: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("strategy")
+    @classmethod
+    def _known_strategy(cls, value: str) -> str:
+        # A typo in the catalog fails on load, not on the day someone deploys with the default.
+        try:
+            return parse_strategy(value).name
+        except StrategyError as err:
+            raise ValueError(str(err)) from None
 
     @field_validator("hooks")
     @classmethod
@@ -416,7 +423,7 @@ class Catalog:
 
     def resolve(self, service: str, environment: str | None = None) -> ResolvedService:
         env_name = environment or self.default_environment
-        env = self.environment(env_name)
+        self.environment(env_name)
         if service not in self.data.services:
             raise UnknownServiceError(
                 f"{self.path.name}: no service {service!r}; defined: {', '.join(sorted(self.data.services))}"
@@ -464,7 +471,8 @@ class Catalog:
                 f"defined: {', '.join(sorted(self.data.environments))}"
             )
         own = {key: value for key, value in raw.items() if key != "overrides"}
-        merged = deep_merge(deep_merge(deep_merge(self.data.defaults, env.defaults), own), overrides.get(env_name, {}))
+        merged = deep_merge(self.data.defaults, env.defaults)
+        merged = deep_merge(deep_merge(merged, own), overrides.get(env_name, {}))
         names = {"service": name, "environment": env_name, "project": self.project}
         merged = _expand_names(merged, names)
         if "smoke" not in merged or not (merged.get("smoke") or {}).get("checks"):
