@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from orchestrator.errors import CatalogError, StrategyError, UnknownEnvironmentError, UnknownServiceError
 from orchestrator.strategies import parse_strategy
@@ -237,19 +245,19 @@ class CatalogFile(BaseModel):
 
     version: Literal[1] = 1
     project: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    default_environment: str
     defaults: dict[str, Any] = Field(default_factory=dict)
     environments: dict[str, EnvironmentSpec]
+    # Declared after `environments` so its validator can see them and the error names this field.
+    default_environment: str
     services: dict[str, dict[str, Any]]
 
-    @model_validator(mode="after")
-    def _default_environment_exists(self) -> CatalogFile:
-        if self.default_environment not in self.environments:
-            raise ValueError(
-                f"default_environment {self.default_environment!r} is not one of "
-                f"{', '.join(sorted(self.environments))}"
-            )
-        return self
+    @field_validator("default_environment")
+    @classmethod
+    def _default_environment_exists(cls, value: str, info: ValidationInfo) -> str:
+        environments = info.data.get("environments")
+        if environments is not None and value not in environments:
+            raise ValueError(f"{value!r} is not one of the environments ({', '.join(sorted(environments))})")
+        return value
 
 
 @dataclass(frozen=True)
@@ -372,8 +380,14 @@ def deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str,
 def _format_validation_error(err: ValidationError) -> str:
     first = err.errors()[0]
     field = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    message = first["msg"].removeprefix("Value error, ")
+    value = first.get("input")
+    # Say what was given when it is a plain value (port 70000); our own value errors already do.
+    plain = isinstance(value, str | int | float) and not isinstance(value, bool)
+    if plain and first["type"] not in ("extra_forbidden", "value_error"):
+        message += f" (got {value!r})"
     more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return f"field {field}: {first['msg']}{more}"
+    return f"field {field}: {message}{more}"
 
 
 def _expand_names(value: Any, names: Mapping[str, str]) -> Any:

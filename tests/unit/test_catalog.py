@@ -1,0 +1,192 @@
+"""The catalog: the real services.yaml resolves, and every bad file fails with one line naming it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from orchestrator.catalog import Catalog, load_catalog
+from orchestrator.errors import CatalogError, UnknownEnvironmentError, UnknownServiceError
+
+EXPECTED_SERVICES = [
+    "auth-service", "user-service", "product-service", "order-service", "payment-service",
+    "shipping-service", "seller-service", "settlement-service", "coupon-service", "inventory-service",
+    "notification-service", "review-service", "search-service", "admin-service", "file-service",
+    "stats-service",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_real_catalog_resolves_all_16_services_on_ports_3001_to_3016(
+    real_catalog: Catalog, environment: str
+) -> None:
+    resolved = real_catalog.resolve_all(environment)
+    assert [service.name for service in resolved] == EXPECTED_SERVICES
+    assert [service.container_port for service in resolved] == list(range(3001, 3017))
+    for service in resolved:
+        settings = service.settings
+        assert service.environment == environment
+        assert settings.cluster == "doa-market-cluster"
+        assert settings.region == "ap-northeast-2"
+        assert settings.health_path == "/health"
+        assert settings.application == f"doa-market-{environment}"
+        assert settings.deployment_group == service.name
+        assert settings.container_name == service.name
+        assert (settings.target_group_blue, settings.target_group_green) == (
+            f"{service.name}-blue",
+            f"{service.name}-green",
+        )
+        assert f"{service.name}-5xx-errors" in settings.alarms
+        assert f"{service.name}-high-latency" in settings.alarms
+        assert (service.cpu, service.memory) in {(256, 512), (512, 1024)}
+        assert settings.tasks.min <= settings.tasks.desired <= settings.tasks.max
+        assert service.task_definition_path is not None and service.task_definition_path.is_file()
+
+
+@pytest.mark.parametrize(
+    ("environment", "default_strategy", "allowed_kinds", "require_alarms"),
+    [
+        ("dev", "all-at-once", ["all-at-once", "canary", "linear"], False),
+        ("prod", "canary10", ["canary", "linear"], True),
+    ],
+)
+def test_real_catalog_environment_overlays(
+    real_catalog: Catalog,
+    environment: str,
+    default_strategy: str,
+    allowed_kinds: list[str],
+    require_alarms: bool,
+) -> None:
+    service = real_catalog.resolve("order-service", environment)
+    assert service.settings.strategy == default_strategy
+    assert service.settings.guardrails.allowed_strategy_kinds == allowed_kinds
+    assert service.settings.guardrails.require_alarms is require_alarms
+    assert service.settings.guardrails.require_auto_rollback is True
+    assert service.settings.deployment.auto_rollback is True
+
+
+def test_service_override_wins_over_environment_defaults(real_catalog: Catalog) -> None:
+    assert real_catalog.resolve("payment-service", "prod").settings.strategy == "linear10"
+    assert real_catalog.resolve("payment-service", "prod").settings.deployment.bake_seconds == 300
+    assert real_catalog.resolve("payment-service", "dev").settings.strategy == "all-at-once"
+    assert real_catalog.resolve("product-service", "prod").settings.tasks.max == 12
+
+
+def test_find_by_deployment_group_maps_to_one_service_and_environment(real_catalog: Catalog) -> None:
+    found = real_catalog.find_by_deployment_group("doa-market-prod", "payment-service")
+    assert found is not None and (found.name, found.environment) == ("payment-service", "prod")
+    assert real_catalog.find_by_deployment_group("doa-market-prod", "nope") is None
+
+
+def test_good_fixture_catalog_resolves(good_catalog: Catalog) -> None:
+    checkout = good_catalog.resolve("checkout-service", "prod")
+    assert checkout.settings.strategy == "canary:25:3"  # the service's own value beats prod's canary10
+    assert [p.capacity_provider for p in checkout.settings.capacity_provider_strategy] == [
+        "FARGATE",
+        "FARGATE_SPOT",
+    ]
+    assert good_catalog.resolve("cart-service", "prod").settings.tasks.desired == 4
+    assert good_catalog.resolve("cart-service").environment == "dev"  # default_environment
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "names"),
+    [
+        (lambda c: c.resolve("basket-service", "dev"), UnknownServiceError, ["good.yaml", "basket-service"]),
+        (
+            lambda c: c.resolve("cart-service", "qa"),
+            UnknownEnvironmentError,
+            ["good.yaml", "'qa'", "dev, prod"],
+        ),
+        (lambda c: c.resolve_all("qa"), UnknownEnvironmentError, ["good.yaml", "'qa'"]),
+    ],
+)
+def test_unknown_service_or_environment(good_catalog: Catalog, call, error, names: list[str]) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(error) as raised:
+        call(good_catalog)
+    _assert_one_line_naming(str(raised.value), names)
+
+
+# Each bad file, and what its one-line message must name: the file, the service, the field.
+BAD_CATALOGS = [
+    ("yaml-syntax.yaml", ["yaml-syntax.yaml", "line 9"]),
+    ("unknown-key.yaml", ["unknown-key.yaml", "services.cart-service", "field prot", "Extra inputs"]),
+    ("bad-port.yaml", ["bad-port.yaml", "services.cart-service", "field port", "65535"]),
+    (
+        "bad-port-in-override.yaml",
+        ["bad-port-in-override.yaml", "services.cart-service (prod)", "field port"],
+    ),
+    (
+        "min-greater-than-max.yaml",
+        ["min-greater-than-max.yaml", "services.cart-service", "field tasks", "min"],
+    ),
+    (
+        "unknown-environment-override.yaml",
+        ["unknown-environment-override.yaml", "services.cart-service", "field overrides", "staging"],
+    ),
+    (
+        "default-environment-missing.yaml",
+        ["default-environment-missing.yaml", "default_environment", "staging"],
+    ),
+    (
+        "task-definition-missing.yaml",
+        [
+            "task-definition-missing.yaml",
+            "services.cart-service",
+            "field task_definition",
+            "cart-service.json",
+        ],
+    ),
+    (
+        "missing-var.yaml",
+        ["missing-var.yaml", "services.cart-service", "field image", "${BLUEGREEN_TEST_UNSET_REGISTRY}"],
+    ),
+    (
+        "bad-strategy.yaml",
+        ["bad-strategy.yaml", "services.cart-service", "field strategy", "canary11", "canary10"],
+    ),
+    (
+        "unknown-hook-event.yaml",
+        ["unknown-hook-event.yaml", "services.cart-service", "field hooks", "AfterTraffic"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("filename", "names"), BAD_CATALOGS, ids=[name for name, _ in BAD_CATALOGS])
+def test_bad_catalog_fails_with_one_line_naming_file_service_and_field(
+    fixtures_dir: Path, monkeypatch: pytest.MonkeyPatch, filename: str, names: list[str]
+) -> None:
+    monkeypatch.delenv("BLUEGREEN_TEST_UNSET_REGISTRY", raising=False)
+    with pytest.raises(CatalogError) as raised:
+        load_catalog(fixtures_dir / "catalogs" / filename)
+    _assert_one_line_naming(str(raised.value), names)
+    assert raised.value.exit_code == 2
+
+
+def test_missing_catalog_file_names_it_and_the_way_to_point_elsewhere(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError) as raised:
+        load_catalog(tmp_path / "nowhere.yaml")
+    _assert_one_line_naming(str(raised.value), ["nowhere.yaml", "BLUEGREEN_CATALOG"])
+
+
+def test_missing_var_is_taken_from_the_environment_when_set(
+    fixtures_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BLUEGREEN_TEST_UNSET_REGISTRY", "registry.example.com")
+    catalog = load_catalog(fixtures_dir / "catalogs" / "missing-var.yaml")
+    assert catalog.resolve("cart-service").settings.image == "registry.example.com/shop/cart-service:1.0"
+
+
+def test_top_level_that_is_not_a_mapping(tmp_path: Path) -> None:
+    path = tmp_path / "list.yaml"
+    path.write_text("- just\n- a list\n")
+    with pytest.raises(CatalogError, match=r"^list\.yaml: the top level must be a mapping"):
+        load_catalog(path)
+
+
+def _assert_one_line_naming(message: str, names: list[str]) -> None:
+    assert "\n" not in message, message
+    assert "Traceback" not in message
+    for name in names:
+        assert name in message, f"{name!r} not in {message!r}"
