@@ -1,0 +1,306 @@
+"""The bluegreen command line: parses flags into frozen options and calls one module per verb.
+
+No AWS logic here. Heavy modules (boto3, rich, pydantic models) are imported inside the commands
+so ``bluegreen --help`` stays fast (bench/cli_startup.py measures it). ``main`` is the one place
+that turns errors into exit codes (DESIGN.md): 0 ok, 1 deployment failed/stopped/rolled back,
+2 bad input, 3 timeout, 4 AWS error, 130 interrupted; anything unexpected is 1 with one line.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import click
+import typer
+
+from orchestrator.commands.options import (
+    DeployOptions,
+    GlobalOptions,
+    RenderOptions,
+    RollbackOptions,
+    WatchFlags,
+)
+from orchestrator.errors import BluegreenError
+
+app = typer.Typer(
+    name="bluegreen",
+    help="Blue/green and canary deployments for ECS services on AWS CodeDeploy.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+sandbox_app = typer.Typer(help="The local sandbox: moto + CodeDeploy emulator + fake fleet on loopback.")
+app.add_typer(sandbox_app, name="sandbox")
+
+# Options shared by several commands (given after the verb they override the global ones).
+EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="Environment from the catalog (dev, prod).")]
+OutputOpt = Annotated[
+    str | None, typer.Option("--output", "-o", help="text (for people) or json (one document on stdout).")
+]
+UntilOpt = Annotated[
+    str, typer.Option("--until", help="Return (exit 0) at this milestone: ready, traffic-shifted or done.")
+]
+TimeoutOpt = Annotated[
+    float | None,
+    typer.Option("--timeout", help="Minutes to watch before exit 3 [default: expected duration + margin]."),
+]
+TimeScaleOpt = Annotated[
+    float, typer.Option("--time-scale", help="Divide poll intervals and the timeout (sandbox virtual clock).")
+]
+RollbackOnInterruptOpt = Annotated[
+    bool,
+    typer.Option("--rollback-on-interrupt", help="On Ctrl-C/SIGTERM stop the deployment with rollback."),
+]
+WaitOpt = Annotated[bool, typer.Option("--wait/--no-wait", help="Watch the deployment until it ends.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Override the environment's guardrails (recorded).")]
+StrategyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--strategy",
+        "-s",
+        help="all-at-once, canary10, canary10-15m, linear10, linear10-3m, "
+        "canary:PCT:MIN, linear:PCT:MIN [default: the catalog's].",
+    ),
+]
+
+
+def _session(ctx: typer.Context, env: str | None = None, output: str | None = None) -> Any:
+    from orchestrator.commands.session import Session
+
+    options: GlobalOptions = ctx.obj if isinstance(ctx.obj, GlobalOptions) else GlobalOptions()
+    merged = options.merged(env, output)
+    if merged.output not in ("text", "json"):
+        from orchestrator.errors import BadInputError
+
+        raise BadInputError(f"--output {merged.output!r}: valid values are text, json")
+    return Session(merged)
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    catalog: Annotated[
+        str | None,
+        typer.Option("--catalog", help="Catalog file [default: $BLUEGREEN_CATALOG or ./services.yaml]."),
+    ] = None,
+    env: EnvOpt = None,
+    region: Annotated[
+        str | None, typer.Option("--region", help="AWS region [default: the catalog's].")
+    ] = None,
+    profile: Annotated[str | None, typer.Option("--profile", help="AWS profile (~/.aws/config).")] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    output: OutputOpt = None,
+) -> None:
+    """Blue/green and canary deployments for ECS services on AWS CodeDeploy."""
+    ctx.obj = GlobalOptions(
+        catalog=catalog, env=env, region=region, profile=profile, debug=debug, output=output or "text"
+    )
+
+
+@app.command()
+def deploy(
+    ctx: typer.Context,
+    service: Annotated[str, typer.Argument(help="Service name from the catalog.")],
+    strategy: StrategyOpt = None,
+    env: EnvOpt = None,
+    image: Annotated[str | None, typer.Option("--image", help="Container image to deploy.")] = None,
+    task_definition: Annotated[
+        str | None,
+        typer.Option("--task-definition", help="Task definition ARN (as is) or JSON file (registered)."),
+    ] = None,
+    wait: WaitOpt = True,
+    timeout: TimeoutOpt = None,
+    until: UntilOpt = "done",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; make no AWS call.")] = False,
+    force: ForceOpt = False,
+    rollback_on_interrupt: RollbackOnInterruptOpt = False,
+    output: OutputOpt = None,
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox", help="Deploy into a local sandbox started for this run.")
+    ] = False,
+    inject_fault: Annotated[
+        list[str] | None,
+        typer.Option("--inject-fault", help="Sandbox fault, e.g. hook:AfterAllowTestTraffic."),
+    ] = None,
+    time_scale: TimeScaleOpt = 1.0,
+) -> int:
+    """Deploy a new revision of SERVICE and watch it."""
+    from orchestrator.commands import deploy as command
+
+    flags = WatchFlags(wait, until, timeout, time_scale, rollback_on_interrupt)
+    options = DeployOptions(
+        service, strategy, image, task_definition, dry_run, force, sandbox, tuple(inject_fault or ()), flags
+    )
+    return command.run(_session(ctx, env, output), options)
+
+
+@app.command()
+def render(
+    ctx: typer.Context,
+    service: Annotated[str, typer.Argument(help="Service name from the catalog.")],
+    env: EnvOpt = None,
+    task_definition: Annotated[
+        str | None,
+        typer.Option("--task-definition", help="Task definition ARN [default: <TASK_DEFINITION>]."),
+    ] = None,
+    out: Annotated[str | None, typer.Option("--out", help="Output file ('-' for stdout).")] = None,
+    output: OutputOpt = None,
+) -> int:
+    """Write SERVICE's AppSpec to appspecs/SERVICE.ENV.yaml."""
+    from orchestrator.commands import render as command
+
+    return command.run(_session(ctx, env, output), RenderOptions(service, task_definition, out))
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    target: Annotated[
+        str, typer.Argument(metavar="DEPLOYMENT_ID|SERVICE", help="A deployment or a service.")
+    ],
+    env: EnvOpt = None,
+    output: OutputOpt = None,
+) -> int:
+    """Show a deployment (for a SERVICE: its deployment group's latest)."""
+    from orchestrator.commands import status as command
+
+    return command.run(_session(ctx, env, output), target)
+
+
+@app.command()
+def watch(
+    ctx: typer.Context,
+    deployment_id: Annotated[str, typer.Argument(metavar="DEPLOYMENT_ID")],
+    timeout: TimeoutOpt = None,
+    until: UntilOpt = "done",
+    rollback_on_interrupt: RollbackOnInterruptOpt = False,
+    time_scale: TimeScaleOpt = 1.0,
+    output: OutputOpt = None,
+) -> int:
+    """Attach to a deployment and follow it to the end (or --until)."""
+    from orchestrator.commands import watch as command
+
+    flags = WatchFlags(True, until, timeout, time_scale, rollback_on_interrupt)
+    return command.run(_session(ctx, None, output), deployment_id, flags)
+
+
+@app.command()
+def stop(
+    ctx: typer.Context,
+    deployment_id: Annotated[str, typer.Argument(metavar="DEPLOYMENT_ID")],
+    no_rollback: Annotated[bool, typer.Option("--no-rollback", help="Stop without rolling back.")] = False,
+    output: OutputOpt = None,
+) -> int:
+    """Stop a deployment (and roll it back, unless --no-rollback)."""
+    from orchestrator.commands import stop as command
+
+    return command.run(_session(ctx, None, output), deployment_id, rollback=not no_rollback)
+
+
+@app.command()
+def rollback(
+    ctx: typer.Context,
+    service: Annotated[str, typer.Argument(help="Service name from the catalog.")],
+    env: EnvOpt = None,
+    strategy: StrategyOpt = None,
+    wait: WaitOpt = True,
+    timeout: TimeoutOpt = None,
+    force: ForceOpt = False,
+    time_scale: TimeScaleOpt = 1.0,
+    output: OutputOpt = None,
+) -> int:
+    """Redeploy SERVICE's last successful revision before the live one."""
+    from orchestrator.commands import rollback as command
+
+    flags = WatchFlags(wait, "done", timeout, time_scale, False)
+    return command.run(_session(ctx, env, output), RollbackOptions(service, strategy, force, flags))
+
+
+@app.command()
+def promote(
+    ctx: typer.Context,
+    deployment_id: Annotated[str, typer.Argument(metavar="DEPLOYMENT_ID")],
+    output: OutputOpt = None,
+) -> int:
+    """Shift production traffic to a deployment waiting at Ready (ContinueDeployment)."""
+    from orchestrator.commands import promote as command
+
+    return command.run(_session(ctx, None, output), deployment_id)
+
+
+@app.command()
+def strategies(ctx: typer.Context, output: OutputOpt = None) -> int:
+    """List the deployment strategies."""
+    from orchestrator.commands import strategies as command
+
+    return command.run(_session(ctx, None, output))
+
+
+@sandbox_app.command("serve")
+def sandbox_serve(
+    ctx: typer.Context,
+    port: Annotated[int, typer.Option("--port", help="CodeDeploy emulator port [default: a free one].")] = 0,
+    env: EnvOpt = None,
+    time_scale: TimeScaleOpt = 1.0,
+) -> int:
+    """Run the sandbox; print the endpoint variables; run until stopped."""
+    import importlib
+
+    try:
+        serve = importlib.import_module("sandbox.serve").serve
+    except (ImportError, AttributeError):
+        from orchestrator.errors import BadInputError
+
+        raise BadInputError("the sandbox is not installed (pip install -e '.[sandbox]')") from None
+    session = _session(ctx, env, None)
+    result = serve(
+        catalog=session.catalog,
+        environment=env or session.catalog.default_environment,
+        port=port,
+        time_scale=time_scale,
+    )
+    return int(result or 0)
+
+
+def _print_error(message: str) -> None:
+    if sys.stderr.isatty():
+        message = f"\x1b[31m{message}\x1b[0m"
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; the one place errors become exit codes and one-line messages."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        result = app(args=args, prog_name="bluegreen", standalone_mode=False)
+    except click.exceptions.UsageError as err:  # bad flags, missing arguments: exit 2, click's text
+        err.show()
+        return 2
+    except click.exceptions.Exit as err:
+        return int(err.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        _print_error("interrupted")
+        return 130
+    except BluegreenError as err:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        _print_error(f"error: {err}" if err.exit_code != 130 else str(err))
+        return err.exit_code
+    except Exception as err:  # a bug in bluegreen, not in the user's input
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        _print_error(f"internal error: {type(err).__name__}: {err} (run with --debug for the traceback)")
+        return 1
+    return int(result) if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,245 @@
+"""Thin CodeDeploy adapters: one function per call, each takes a client and returns plain data.
+
+Every botocore error becomes a typed bluegreen error here (AwsError, or BadInputError when the
+thing named does not exist), so callers never see ClientError. The one exception is
+``create_deployment_once``: an ambiguous failure (timeout, dropped connection, 5xx) is raised as
+``AmbiguousCallError`` so the caller can look for the deployment before trying again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from orchestrator.aws import aws_errors, describe_aws_error, error_code, is_ambiguous
+from orchestrator.errors import AwsError, BadInputError
+
+# CodeDeploy's DeploymentStatus values that still hold the deployment group (a second deployment
+# would be refused by CodeDeploy, or worse, queued behind it).
+ACTIVE_STATUSES = ("Created", "Queued", "InProgress", "Baking", "Ready")
+
+# BatchGetDeployments accepts at most 25 ids per call.
+_BATCH_SIZE = 25
+
+
+class AmbiguousCallError(Exception):
+    """A non-idempotent call failed in a way that may still have taken effect."""
+
+
+def _missing(err: Exception, codes: Iterable[str]) -> bool:
+    return error_code(err) in set(codes)
+
+
+def get_deployment(client: Any, deployment_id: str) -> dict[str, Any]:
+    """GetDeployment's deploymentInfo; BadInputError when the id is unknown."""
+    from botocore.exceptions import ClientError
+
+    with aws_errors(f"GetDeployment {deployment_id}"):
+        try:
+            return dict(client.get_deployment(deploymentId=deployment_id)["deploymentInfo"])
+        except ClientError as err:
+            if _missing(err, ("DeploymentDoesNotExistException", "InvalidDeploymentIdException")):
+                raise BadInputError(f"no deployment {deployment_id} in this account and region") from None
+            raise
+
+
+def batch_get_deployments(client: Any, deployment_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """deploymentsInfo for any number of ids (in chunks of 25)."""
+    out: list[dict[str, Any]] = []
+    for start in range(0, len(deployment_ids), _BATCH_SIZE):
+        chunk = list(deployment_ids[start : start + _BATCH_SIZE])
+        with aws_errors("BatchGetDeployments"):
+            out.extend(client.batch_get_deployments(deploymentIds=chunk).get("deploymentsInfo", []))
+    return out
+
+
+def list_deployments(
+    client: Any,
+    application: str,
+    deployment_group: str,
+    statuses: Sequence[str] | None = None,
+    created_after: datetime | None = None,
+) -> list[str]:
+    """Deployment ids of a deployment group (every page), optionally by status and creation time."""
+    from botocore.exceptions import ClientError
+
+    kwargs: dict[str, Any] = {"applicationName": application, "deploymentGroupName": deployment_group}
+    if statuses:
+        kwargs["includeOnlyStatuses"] = list(statuses)
+    if created_after is not None:
+        kwargs["createTimeRange"] = {"start": created_after}
+    ids: list[str] = []
+    with aws_errors(f"ListDeployments {application}/{deployment_group}"):
+        try:
+            while True:
+                page = client.list_deployments(**kwargs)
+                ids.extend(page.get("deployments", []))
+                token = page.get("nextToken")
+                if not token:
+                    return ids
+                kwargs["nextToken"] = token
+        except ClientError as err:
+            if _missing(err, ("ApplicationDoesNotExistException", "DeploymentGroupDoesNotExistException")):
+                raise BadInputError(_group_missing(application, deployment_group)) from None
+            raise
+
+
+def _group_missing(application: str, deployment_group: str) -> str:
+    return (
+        f"CodeDeploy deployment group {application}/{deployment_group} does not exist in this account "
+        "and region; create it (template.yaml) or check --env/--region"
+    )
+
+
+def active_deployments(client: Any, application: str, deployment_group: str) -> list[str]:
+    """Ids of the group's deployments that are not finished yet."""
+    return list_deployments(client, application, deployment_group, statuses=ACTIVE_STATUSES)
+
+
+def get_deployment_group(client: Any, application: str, deployment_group: str) -> dict[str, Any]:
+    """GetDeploymentGroup's deploymentGroupInfo; BadInputError when it does not exist."""
+    from botocore.exceptions import ClientError
+
+    with aws_errors(f"GetDeploymentGroup {application}/{deployment_group}"):
+        try:
+            response = client.get_deployment_group(
+                applicationName=application, deploymentGroupName=deployment_group
+            )
+        except ClientError as err:
+            if _missing(err, ("ApplicationDoesNotExistException", "DeploymentGroupDoesNotExistException")):
+                raise BadInputError(_group_missing(application, deployment_group)) from None
+            raise
+    return dict(response["deploymentGroupInfo"])
+
+
+def get_deployment_config(client: Any, name: str) -> dict[str, Any] | None:
+    """GetDeploymentConfig's deploymentConfigInfo, or None when no config has that name."""
+    from botocore.exceptions import ClientError
+
+    with aws_errors(f"GetDeploymentConfig {name}"):
+        try:
+            return dict(client.get_deployment_config(deploymentConfigName=name)["deploymentConfigInfo"])
+        except ClientError as err:
+            if _missing(err, ("DeploymentConfigDoesNotExistException",)):
+                return None
+            raise
+
+
+def ensure_deployment_config(client: Any, request: dict[str, Any]) -> str:
+    """Create a custom deployment config unless it exists; "existing" or "created".
+
+    Idempotent: the name encodes the whole config, so an AlreadyExists from a concurrent run
+    means the same config is there.
+    """
+    from botocore.exceptions import ClientError
+
+    name = request["deploymentConfigName"]
+    if get_deployment_config(client, name) is not None:
+        return "existing"
+    with aws_errors(f"CreateDeploymentConfig {name}"):
+        try:
+            client.create_deployment_config(**request)
+        except ClientError as err:
+            if _missing(err, ("DeploymentConfigAlreadyExistsException",)):
+                return "existing"
+            raise
+    return "created"
+
+
+def create_deployment_once(client: Any, request: dict[str, Any]) -> str:
+    """One CreateDeployment attempt (the client must not retry); the new deployment id.
+
+    Raises AmbiguousCallError when the call may have created a deployment anyway, AwsError or
+    BadInputError otherwise.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    action = f"CreateDeployment {request.get('applicationName')}/{request.get('deploymentGroupName')}"
+    try:
+        return str(client.create_deployment(**request)["deploymentId"])
+    except (BotoCoreError, ClientError) as err:
+        if is_ambiguous(err):
+            raise AmbiguousCallError(describe_aws_error(err, action)) from err
+        code = error_code(err)
+        if code in ("ApplicationDoesNotExistException", "DeploymentGroupDoesNotExistException"):
+            raise BadInputError(
+                _group_missing(request["applicationName"], request["deploymentGroupName"])
+            ) from None
+        if code == "DeploymentConfigDoesNotExistException":
+            raise BadInputError(
+                f"{action}: deployment config {request.get('deploymentConfigName')} missing"
+            ) from None
+        raise AwsError(describe_aws_error(err, action)) from err
+
+
+def find_deployment_by_token(
+    client: Any, application: str, deployment_group: str, token: str, created_after: datetime | None
+) -> str | None:
+    """The group's deployment whose description carries ``token`` (our request token), if any."""
+    ids = list_deployments(client, application, deployment_group, created_after=created_after)
+    for info in batch_get_deployments(client, ids):
+        if token in str(info.get("description", "")):
+            return str(info["deploymentId"])
+    return None
+
+
+def list_deployment_targets(client: Any, deployment_id: str) -> list[str]:
+    """Target ids of a deployment (an ECS deployment has one: cluster:service)."""
+    ids: list[str] = []
+    kwargs: dict[str, Any] = {"deploymentId": deployment_id}
+    with aws_errors(f"ListDeploymentTargets {deployment_id}"):
+        while True:
+            page = client.list_deployment_targets(**kwargs)
+            ids.extend(page.get("targetIds", []))
+            token = page.get("nextToken")
+            if not token:
+                return ids
+            kwargs["nextToken"] = token
+
+
+def get_deployment_target(client: Any, deployment_id: str, target_id: str) -> dict[str, Any]:
+    """GetDeploymentTarget's deploymentTarget (ecsTarget for ECS)."""
+    with aws_errors(f"GetDeploymentTarget {deployment_id}"):
+        response = client.get_deployment_target(deploymentId=deployment_id, targetId=target_id)
+    return dict(response.get("deploymentTarget", {}))
+
+
+def stop_deployment(client: Any, deployment_id: str, rollback: bool) -> dict[str, Any]:
+    """StopDeployment; ``rollback`` asks CodeDeploy to roll back to the original task set."""
+    from botocore.exceptions import ClientError
+
+    with aws_errors(f"StopDeployment {deployment_id}"):
+        try:
+            response = client.stop_deployment(deploymentId=deployment_id, autoRollbackEnabled=rollback)
+        except ClientError as err:
+            if _missing(err, ("DeploymentAlreadyCompletedException",)):
+                raise BadInputError(
+                    f"deployment {deployment_id} has already finished; nothing to stop"
+                ) from None
+            if _missing(err, ("DeploymentDoesNotExistException", "InvalidDeploymentIdException")):
+                raise BadInputError(f"no deployment {deployment_id} in this account and region") from None
+            raise
+    return {"status": response.get("status"), "statusMessage": response.get("statusMessage")}
+
+
+def continue_deployment(client: Any, deployment_id: str) -> None:
+    """ContinueDeployment: shift production traffic after a deployment stopped at Ready."""
+    from botocore.exceptions import ClientError
+
+    with aws_errors(f"ContinueDeployment {deployment_id}"):
+        try:
+            client.continue_deployment(deploymentId=deployment_id, deploymentWaitType="READY_WAIT")
+        except ClientError as err:
+            if _missing(err, ("DeploymentAlreadyCompletedException",)):
+                raise BadInputError(
+                    f"deployment {deployment_id} has already finished; nothing to promote"
+                ) from None
+            if _missing(err, ("DeploymentIsNotInReadyStateException",)):
+                raise BadInputError(
+                    f"deployment {deployment_id} is not waiting at Ready; promote works only after the "
+                    "replacement task set is ready and before traffic shifts"
+                ) from None
+            if _missing(err, ("DeploymentDoesNotExistException", "InvalidDeploymentIdException")):
+                raise BadInputError(f"no deployment {deployment_id} in this account and region") from None
+            raise

@@ -1,0 +1,1 @@
+"""One module per verb; ``cli.py`` parses flags into frozen options (``options.py``) and calls ``run``."""

@@ -1,0 +1,190 @@
+"""`bluegreen deploy SERVICE`: plan, then (unless --dry-run) apply and watch."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from orchestrator.commands.follow import Subject, created_document, follow
+from orchestrator.commands.options import DeployOptions, WatchFlags
+from orchestrator.commands.session import Session
+from orchestrator.errors import BadInputError
+
+
+def validate_watch_flags(flags: WatchFlags) -> None:
+    """Flag values typer cannot check by type alone."""
+    from orchestrator.watch import UNTIL_MILESTONES
+
+    if flags.until not in UNTIL_MILESTONES:
+        raise BadInputError(f"--until {flags.until!r}: valid values are {', '.join(UNTIL_MILESTONES)}")
+    if flags.timeout_minutes is not None and flags.timeout_minutes <= 0:
+        raise BadInputError(f"--timeout must be a positive number of minutes, got {flags.timeout_minutes:g}")
+    if flags.time_scale <= 0:
+        raise BadInputError(f"--time-scale must be positive, got {flags.time_scale:g}")
+
+
+def run(session: Session, options: DeployOptions) -> int:
+    """Validate everything that needs no AWS, then deploy (inside the sandbox with --sandbox)."""
+    from orchestrator.strategies import parse_strategy
+
+    validate_watch_flags(options.watch)
+    if options.inject_faults and not options.sandbox:
+        raise BadInputError("--inject-fault works only with --sandbox (it changes the local fleet)")
+    service = session.resolve(options.service)
+    strategy = parse_strategy(options.strategy or service.settings.strategy)
+    if options.sandbox:
+        with sandbox_environment(session, options, service) as environment, applied(environment):
+            return _deploy(session, options, service, strategy)
+    return _deploy(session, options, service, strategy)
+
+
+@contextmanager
+def sandbox_environment(session: Session, options: DeployOptions, service: Any) -> Iterator[dict[str, str]]:
+    """Start the local world (moto + CodeDeploy emulator + fleet) and yield its endpoint variables."""
+    import importlib
+
+    try:
+        # Imported by name: orchestrator/ does not depend on sandbox/ (only this switch uses it).
+        start_world = importlib.import_module("sandbox.world").sandbox_environment
+    except (ImportError, AttributeError):
+        raise BadInputError(
+            "--sandbox needs the sandbox package (install with `pip install -e .[sandbox]`)"
+        ) from None
+    with start_world(
+        session.catalog,
+        service.environment,
+        services=[service.name],
+        time_scale=options.watch.time_scale,
+        faults=list(options.inject_faults),
+    ) as environment:
+        yield dict(environment)
+
+
+@contextmanager
+def applied(environment: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration (boto3 reads AWS_ENDPOINT_URL* itself)."""
+    saved = {key: os.environ.get(key) for key in environment}
+    os.environ.update(environment)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _deploy(session: Session, options: DeployOptions, service: Any, strategy: Any) -> int:
+    from orchestrator.deploy import AwsReads, DeployInputs, OfflineReads, apply_plan, build_plan
+
+    inputs = DeployInputs(
+        service=service,
+        strategy=strategy,
+        image=options.image,
+        task_definition=options.task_definition,
+        force=options.force,
+    )
+    clients = session.clients(service.region)
+    if options.dry_run:
+        plan = build_plan(inputs, OfflineReads())
+        print_plan(session, plan, options.watch)
+        return 0
+    reads = AwsReads(clients.client("codedeploy"), clients.client("ecs"))
+    plan = build_plan(inputs, reads)
+    timeout = _timeout_seconds(plan.timeout_seconds, options.watch)
+    session.print(
+        f"deploying {plan.service} to {plan.environment} with {plan.strategy.name} "
+        f"({plan.strategy.deployment_config_name})"
+    )
+    for violation in plan.violations:
+        session.print(
+            session.style(f"  forced past guardrail {violation.rule}: {violation.message}", "yellow")
+        )
+    created = apply_plan(plan, clients, on_step=lambda label, detail: session.print(f"  {label:<22}{detail}"))
+    recovered = " (found by its request token after an ambiguous failure)" if created.recovered else ""
+    session.print(
+        f"  {'deployment':<22}{created.deployment_id} created{recovered}; expected "
+        f"{_minutes(plan.expected_seconds)}, timeout {_minutes(timeout)}"
+    )
+    subject = Subject(
+        deployment_id=created.deployment_id,
+        service=plan.service,
+        environment=plan.environment,
+        strategy=plan.strategy.name,
+        deployment_config_name=plan.strategy.deployment_config_name,
+        phases=plan.phases,
+        timeout_seconds=timeout,
+        extra={
+            "taskDefinitionArn": created.task_definition_arn,
+            "requestToken": plan.request_token,
+            "forced": plan.forced,
+            "guardrailViolations": [v.rule for v in plan.violations],
+            "createAttempts": created.attempts,
+        },
+    )
+    if not options.watch.wait:
+        if session.json:
+            session.print_json(created_document(subject, clients.counter.total))
+        else:
+            session.print(f"not waiting; follow it with `bluegreen watch {created.deployment_id}`")
+        return 0
+    return follow(session, clients, subject, options.watch)
+
+
+def _timeout_seconds(default_seconds: float, flags: WatchFlags) -> float:
+    return flags.timeout_minutes * 60.0 if flags.timeout_minutes is not None else default_seconds
+
+
+def _minutes(seconds: float) -> str:
+    from orchestrator.progress import duration
+
+    return duration(seconds)
+
+
+def print_plan(session: Session, plan: Any, flags: WatchFlags) -> None:
+    """The dry run: what deploy would do, and which reads it skipped."""
+    timeout = _timeout_seconds(plan.timeout_seconds, flags)
+    if session.json:
+        document = plan.to_json()
+        document["timeoutSeconds"] = round(timeout)
+        document["dryRun"] = True
+        session.print_json(document)
+        return
+    step = plan.task_definition
+    out = session.print
+    out(f"plan: deploy {plan.service} to {plan.environment} (dry run: nothing is changed)")
+    out(f"  {'application':<22}{plan.application}")
+    out(f"  {'deployment group':<22}{plan.deployment_group}")
+    out(f"  {'strategy':<22}{plan.strategy.name}: {plan.strategy.describe()}")
+    config = "predefined" if plan.config_request is None else "custom, created if missing"
+    out(f"  {'deployment config':<22}{plan.strategy.deployment_config_name} ({config})")
+    action = "register a new revision" if step.register is not None else "use as is"
+    out(f"  {'task definition':<22}{step.source}: {action}")
+    if step.register is not None:
+        out(f"  {'':<22}family {step.register.get('family')}, image {step.image}")
+    elif step.arn:
+        out(f"  {'':<22}{step.arn}")
+    rollback = "on failure and on alarm" if plan.auto_rollback else "off (catalog: auto_rollback false)"
+    out(f"  {'auto rollback':<22}{rollback}")
+    alarms = ", ".join(plan.facts.alarm_names) or "none"
+    out(f"  {'alarms':<22}{alarms} (from the {plan.facts.source})")
+    if plan.violations:
+        for violation in plan.violations:
+            out(f"  {'guardrail':<22}{violation.rule}: {violation.message} (overridden by --force)")
+    else:
+        out(f"  {'guardrails':<22}pass ({plan.environment})")
+    out(f"  {'description':<22}{plan.description}")
+    out(f"  {'expected duration':<22}{_minutes(plan.expected_seconds)} (timeout {_minutes(timeout)})")
+    for phase in plan.phases:
+        if phase.expected_seconds:
+            out(f"    {phase.name:<24}{_minutes(phase.expected_seconds)}")
+    out("  appspec (task definition ARN filled in after registration):")
+    for line in plan.appspec.rstrip("\n").splitlines():
+        out(f"    {line}")
+    if plan.skipped_reads:
+        out("  skipped reads (dry run makes no AWS call):")
+        for read in plan.skipped_reads:
+            out(f"    {read}")

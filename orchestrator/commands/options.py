@@ -1,0 +1,73 @@
+"""Frozen options objects the CLI builds from flags (light: no boto3, rich or pydantic here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class GlobalOptions:
+    """Options every command shares (given before or after the verb)."""
+
+    catalog: str | None = None
+    env: str | None = None
+    region: str | None = None
+    profile: str | None = None
+    debug: bool = False
+    output: str = "text"  # text | json
+
+    def merged(self, env: str | None, output: str | None) -> GlobalOptions:
+        """These options with a command's own --env / --output taking precedence."""
+        return GlobalOptions(
+            catalog=self.catalog,
+            env=env or self.env,
+            region=self.region,
+            profile=self.profile,
+            debug=self.debug,
+            output=output or self.output,
+        )
+
+
+@dataclass(frozen=True)
+class WatchFlags:
+    """How to watch: until which milestone, for how long, at which time scale."""
+
+    wait: bool = True
+    until: str = "done"
+    timeout_minutes: float | None = None
+    time_scale: float = 1.0
+    rollback_on_interrupt: bool = False
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    """`bluegreen deploy`."""
+
+    service: str
+    strategy: str | None = None
+    image: str | None = None
+    task_definition: str | None = None
+    dry_run: bool = False
+    force: bool = False
+    sandbox: bool = False
+    inject_faults: tuple[str, ...] = ()
+    watch: WatchFlags = field(default_factory=WatchFlags)
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """`bluegreen render`."""
+
+    service: str
+    task_definition: str | None = None
+    out: str | None = None
+
+
+@dataclass(frozen=True)
+class RollbackOptions:
+    """`bluegreen rollback`."""
+
+    service: str
+    strategy: str | None = None
+    force: bool = False
+    watch: WatchFlags = field(default_factory=WatchFlags)

@@ -1,0 +1,23 @@
+"""`bluegreen promote DEPLOYMENT_ID`: ContinueDeployment after the replacement waited at Ready."""
+
+from __future__ import annotations
+
+from orchestrator import codedeploy_api
+from orchestrator.commands import lookup
+from orchestrator.commands.session import Session
+
+
+def run(session: Session, deployment_id: str) -> int:
+    lookup.check_deployment_id(deployment_id)
+    clients = session.clients(session.default_region())
+    codedeploy_api.continue_deployment(clients.client("codedeploy"), deployment_id)
+    if session.json:
+        session.print_json(
+            {"deploymentId": deployment_id, "promoted": True, "apiCalls": clients.counter.total}
+        )
+    else:
+        session.print(
+            f"promoted {deployment_id}: CodeDeploy now shifts production traffic; "
+            f"follow it with `bluegreen watch {deployment_id}`"
+        )
+    return 0

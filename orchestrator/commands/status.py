@@ -1,0 +1,88 @@
+"""`bluegreen status DEPLOYMENT_ID|SERVICE`: one look at a deployment (the group's latest for a service)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestrator import codedeploy_api
+from orchestrator.commands import lookup
+from orchestrator.commands.options import WatchFlags
+from orchestrator.commands.session import Session
+
+
+def run(session: Session, target: str) -> int:
+    from orchestrator.progress import duration
+    from orchestrator.watch import format_weights, snapshot_from
+
+    deployment_id, clients = lookup.target(session, target)
+    codedeploy = clients.client("codedeploy")
+    info = codedeploy_api.get_deployment(codedeploy, deployment_id)
+    targets = codedeploy_api.list_deployment_targets(codedeploy, deployment_id)
+    ecs_target = (
+        codedeploy_api.get_deployment_target(codedeploy, deployment_id, targets[0]) if targets else None
+    )
+    snapshot = snapshot_from(info, ecs_target)
+    subject = lookup.subject_for(session, clients, info, WatchFlags())
+    took = _seconds_between(info.get("createTime"), info.get("completeTime"))
+    if session.json:
+        session.print_json(
+            {
+                "deploymentId": deployment_id,
+                "service": subject.service,
+                "environment": subject.environment,
+                "application": info.get("applicationName"),
+                "deploymentGroup": info.get("deploymentGroupName"),
+                "strategy": subject.strategy,
+                "deploymentConfigName": subject.deployment_config_name,
+                "status": snapshot.status.value,
+                "rolledBack": snapshot.rolled_back,
+                "rollbackDeploymentId": snapshot.rollback_deployment_id,
+                "rollbackOf": (info.get("rollbackInfo") or {}).get("rollbackTriggeringDeploymentId"),
+                "error": snapshot.error,
+                "description": info.get("description"),
+                "createTime": info.get("createTime"),
+                "completeTime": info.get("completeTime"),
+                "durationSeconds": took,
+                "trafficWeights": {
+                    "original": snapshot.original_weight,
+                    "replacement": snapshot.replacement_weight,
+                },
+                "lifecycleEvents": {name: status.value for name, status in snapshot.lifecycle},
+                "apiCalls": clients.counter.total,
+            }
+        )
+        return 0
+    where = (
+        f"{subject.service} ({subject.environment})"
+        if subject.service
+        else (f"{info.get('applicationName')}/{info.get('deploymentGroupName')}")
+    )
+    colour = "green" if snapshot.status.succeeded else ("red" if snapshot.status.is_terminal else "yellow")
+    out = session.print
+    out(f"{deployment_id}  {where}  {session.style(snapshot.status.value, colour)}")
+    out(f"  {'strategy':<22}{subject.strategy or '?'} ({subject.deployment_config_name})")
+    out(f"  {'created':<22}{info.get('createTime')}")
+    if took is not None:
+        out(f"  {'took':<22}{duration(took)}")
+    if info.get("description"):
+        out(f"  {'description':<22}{info.get('description')}")
+    if snapshot.replacement_weight is not None:
+        out(f"  {'traffic':<22}{format_weights(snapshot.original_weight, snapshot.replacement_weight)}")
+    for name, status in snapshot.lifecycle:
+        out(f"  {name:<22}{status.value}")
+    if snapshot.error:
+        out(f"  {'error':<22}{snapshot.error}")
+    if snapshot.rollback_deployment_id:
+        out(f"  {'rolled back by':<22}{snapshot.rollback_deployment_id}")
+    triggered_by = (info.get("rollbackInfo") or {}).get("rollbackTriggeringDeploymentId")
+    if triggered_by:
+        out(f"  {'rollback of':<22}{triggered_by}")
+    if snapshot.status.is_active:
+        out(f"  {'next':<22}`bluegreen watch {deployment_id}`")
+    return 0
+
+
+def _seconds_between(start: Any, end: Any) -> float | None:
+    if start is None or end is None or not hasattr(start, "timestamp"):
+        return None
+    return round(end.timestamp() - start.timestamp(), 1)

@@ -1,0 +1,23 @@
+"""`bluegreen watch DEPLOYMENT_ID`: attach to a running deployment until it ends (or --until)."""
+
+from __future__ import annotations
+
+from orchestrator import codedeploy_api
+from orchestrator.commands import lookup
+from orchestrator.commands.deploy import validate_watch_flags
+from orchestrator.commands.follow import follow
+from orchestrator.commands.options import WatchFlags
+from orchestrator.commands.session import Session
+
+
+def run(session: Session, deployment_id: str, flags: WatchFlags) -> int:
+    validate_watch_flags(flags)
+    lookup.check_deployment_id(deployment_id)
+    clients = session.clients(session.default_region())
+    info = codedeploy_api.get_deployment(clients.client("codedeploy"), deployment_id)
+    subject = lookup.subject_for(session, clients, info, flags)
+    session.print(
+        f"watching {deployment_id} ({subject.service or info.get('deploymentGroupName')}, "
+        f"{subject.strategy or subject.deployment_config_name})"
+    )
+    return follow(session, clients, subject, flags)

@@ -1,0 +1,384 @@
+"""One deployment, planned then applied.
+
+``build_plan`` turns the catalog, the strategy and a few reads into an immutable ``DeploymentPlan``:
+the task definition to register, the deployment config to ensure, the guardrail verdict, the
+AppSpec and the CreateDeployment request. ``apply_plan`` runs it: refuse when the group is busy,
+ensure the config, register the task definition, create the deployment exactly once. A dry run is
+just printing the plan: it makes no write call, and with ``OfflineReads`` no AWS call at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from orchestrator import codedeploy_api, ecs_api
+from orchestrator.appspec import EcsAppSpecInput, appspec_revision, ecs_input_for, render_ecs_appspec
+from orchestrator.catalog import ResolvedService
+from orchestrator.errors import ActiveDeploymentError, AwsError, GuardrailError
+from orchestrator.guardrails import (
+    DESCRIPTION_LIMIT,
+    GuardrailViolation,
+    check_guardrails,
+    force_note,
+    refusal_message,
+)
+from orchestrator.strategies import Strategy
+from orchestrator.taskdef import container_image, from_current, load_task_definition, validate_image
+from orchestrator.timing import GroupTiming, Phase, default_timeout, expected_phases, hook_budgets
+
+# CreateDeployment is not idempotent and has no client token: bluegreen puts its own token in the
+# description and looks for it before trying again after an ambiguous failure.
+# CodeDeploy's quota for a description is 100 characters (guardrails.DESCRIPTION_LIMIT): the
+# token goes first so it always survives, then the --force note, then what the deployment is.
+TOKEN_PREFIX = "bg:"
+CREATE_ATTEMPTS = 3
+AUTO_ROLLBACK_EVENTS = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM")
+
+
+def new_request_token() -> str:
+    """A token that names one deploy request (goes into the deployment description)."""
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass(frozen=True)
+class DeployInputs:
+    """What the user asked for, already validated (service resolved, strategy parsed)."""
+
+    service: ResolvedService
+    strategy: Strategy
+    image: str | None = None
+    task_definition: str | None = None  # an ARN (deploy it as is) or a JSON file (register it)
+    force: bool = False
+    request_token: str = dataclasses.field(default_factory=new_request_token)
+    reason: str = "deploy"  # "deploy" or "rollback" (goes into the description)
+    appspec_content: str | None = None  # rollback: send this earlier revision verbatim
+
+
+@dataclass(frozen=True)
+class GroupFacts:
+    """What bluegreen needs to know about the deployment group: alarms and timing."""
+
+    alarms_enabled: bool
+    alarm_names: tuple[str, ...]
+    timing: GroupTiming
+    source: str  # "GetDeploymentGroup" or "catalog"
+
+
+class Reads(Protocol):
+    """The reads a plan needs; AwsReads asks AWS, OfflineReads answers from the catalog (dry run)."""
+
+    skipped: list[str]
+
+    def group_facts(self, service: ResolvedService) -> GroupFacts: ...
+
+    def current_task_definition(self, service: ResolvedService) -> dict[str, Any] | None: ...
+
+
+def catalog_facts(service: ResolvedService) -> GroupFacts:
+    """Group facts as the catalog declares them (what bluegreen's template creates)."""
+    return GroupFacts(
+        alarms_enabled=bool(service.settings.alarms),
+        alarm_names=tuple(service.settings.alarms),
+        timing=GroupTiming.for_service(service),
+        source="catalog",
+    )
+
+
+class OfflineReads:
+    """No AWS access: everything from the catalog; records which reads were skipped."""
+
+    def __init__(self) -> None:
+        self.skipped: list[str] = []
+
+    def group_facts(self, service: ResolvedService) -> GroupFacts:
+        self.skipped.append("codedeploy:GetDeploymentGroup (alarms and waits taken from the catalog)")
+        return catalog_facts(service)
+
+    def current_task_definition(self, service: ResolvedService) -> dict[str, Any] | None:
+        self.skipped.append("ecs:DescribeServices + DescribeTaskDefinition (the running task definition)")
+        return None
+
+
+class AwsReads:
+    """Reads from AWS through thin adapters."""
+
+    def __init__(self, codedeploy: Any, ecs: Any) -> None:
+        self.codedeploy = codedeploy
+        self.ecs = ecs
+        self.skipped: list[str] = []
+
+    def group_facts(self, service: ResolvedService) -> GroupFacts:
+        settings = service.settings
+        group = codedeploy_api.get_deployment_group(
+            self.codedeploy, settings.application, settings.deployment_group
+        )
+        alarms = group.get("alarmConfiguration") or {}
+        names = tuple(str(alarm.get("name")) for alarm in alarms.get("alarms", []) or [])
+        timing = GroupTiming.from_blue_green_config(
+            group.get("blueGreenDeploymentConfiguration"), hook_budgets(service)
+        )
+        return GroupFacts(bool(alarms.get("enabled")) and bool(names), names, timing, "GetDeploymentGroup")
+
+    def current_task_definition(self, service: ResolvedService) -> dict[str, Any] | None:
+        arn = ecs_api.current_task_definition_arn(
+            self.ecs, service.settings.cluster, service.settings.ecs_service
+        )
+        return ecs_api.describe_task_definition(self.ecs, arn)
+
+
+@dataclass(frozen=True)
+class TaskDefinitionStep:
+    """The task definition the replacement task set runs: registered from ``register`` or ``arn``."""
+
+    source: str
+    register: dict[str, Any] | None
+    arn: str | None
+    image: str | None
+
+
+@dataclass(frozen=True)
+class DeploymentPlan:
+    """Everything one deployment will do, decided before any write call."""
+
+    service: str
+    environment: str
+    application: str
+    deployment_group: str
+    strategy: Strategy
+    task_definition: TaskDefinitionStep
+    config_request: dict[str, Any] | None
+    violations: tuple[GuardrailViolation, ...]
+    forced: bool
+    auto_rollback: bool
+    appspec_input: EcsAppSpecInput
+    appspec: str  # with the <TASK_DEFINITION> placeholder until the task definition is registered
+    appspec_fixed: bool  # True: an earlier revision, sent as is
+    description: str
+    request_token: str
+    facts: GroupFacts
+    phases: tuple[Phase, ...]
+    timeout_seconds: float
+    skipped_reads: tuple[str, ...]
+
+    @property
+    def expected_seconds(self) -> float:
+        return sum(phase.expected_seconds for phase in self.phases)
+
+    def create_request(self, appspec: str | None = None) -> dict[str, Any]:
+        """CreateDeployment kwargs (with the final AppSpec once the task definition ARN is known)."""
+        request: dict[str, Any] = {
+            "applicationName": self.application,
+            "deploymentGroupName": self.deployment_group,
+            "deploymentConfigName": self.strategy.deployment_config_name,
+            "description": self.description,
+            "revision": appspec_revision(appspec if appspec is not None else self.appspec),
+        }
+        if self.auto_rollback:
+            request["autoRollbackConfiguration"] = {"enabled": True, "events": list(AUTO_ROLLBACK_EVENTS)}
+        return request
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "environment": self.environment,
+            "application": self.application,
+            "deploymentGroup": self.deployment_group,
+            "strategy": self.strategy.name,
+            "deploymentConfigName": self.strategy.deployment_config_name,
+            "createDeploymentConfig": self.config_request,
+            "taskDefinition": {
+                "source": self.task_definition.source,
+                "arn": self.task_definition.arn,
+                "image": self.task_definition.image,
+                "register": self.task_definition.register,
+            },
+            "guardrails": [{"rule": v.rule, "message": v.message} for v in self.violations],
+            "forced": self.forced,
+            "expectedSeconds": round(self.expected_seconds),
+            "timeoutSeconds": round(self.timeout_seconds),
+            "phases": [{"name": p.name, "expectedSeconds": round(p.expected_seconds)} for p in self.phases],
+            "createDeployment": self.create_request(),
+            "skippedReads": list(self.skipped_reads),
+        }
+
+
+def _task_definition_step(inputs: DeployInputs, reads: Reads) -> TaskDefinitionStep:
+    service = inputs.service
+    if inputs.image is not None:
+        validate_image(inputs.image)
+    given = inputs.task_definition
+    if given and given.startswith("arn:"):
+        return TaskDefinitionStep(source="existing ARN", register=None, arn=given, image=inputs.image)
+    if given:
+        # A file given on the command line replaces the catalog's task definition source.
+        path = Path(given).resolve()
+        service = dataclasses.replace(service, task_definition_path=path)
+        register = load_task_definition(service, inputs.image)
+        container = service.settings.container_name
+        return TaskDefinitionStep(given, register, None, container_image(register, container))
+    if service.task_definition_path is not None:
+        register = load_task_definition(service, inputs.image)
+        container = service.settings.container_name
+        return TaskDefinitionStep(
+            str(service.settings.task_definition), register, None, container_image(register, container)
+        )
+    if inputs.image is None:
+        load_task_definition(service, None)  # raises the "pass --image" TaskDefinitionError
+    assert inputs.image is not None
+    described = reads.current_task_definition(service)
+    if described is None:
+        return TaskDefinitionStep("running task definition + --image (not read)", None, None, inputs.image)
+    register = from_current(described, service.settings.container_name, inputs.image)
+    return TaskDefinitionStep(
+        f"running task definition {described.get('taskDefinitionArn')} + --image",
+        register,
+        None,
+        inputs.image,
+    )
+
+
+def _description(inputs: DeployInputs, violations: list[GuardrailViolation]) -> str:
+    service = inputs.service
+    parts = [f"{TOKEN_PREFIX}{inputs.request_token}"]
+    if violations and inputs.force:
+        parts.append(force_note(violations))
+    parts.append(f"bluegreen {inputs.reason} {service.name} {inputs.strategy.name}")
+    return "; ".join(parts)[:DESCRIPTION_LIMIT]
+
+
+def build_plan(inputs: DeployInputs, reads: Reads) -> DeploymentPlan:
+    """Decide everything: raises BadInputError subclasses (exit 2) before anything is written."""
+    service = inputs.service
+    settings = service.settings
+    step = _task_definition_step(inputs, reads)
+    facts = reads.group_facts(service)
+    violations = check_guardrails(
+        service,
+        inputs.strategy,
+        facts.alarms_enabled,
+        list(facts.alarm_names),
+        settings.deployment.auto_rollback,
+    )
+    if violations and not inputs.force:
+        raise GuardrailError(refusal_message(service, violations))
+    appspec_input = ecs_input_for(service, step.arn)
+    appspec = inputs.appspec_content or render_ecs_appspec(appspec_input)
+    phases = tuple(expected_phases(inputs.strategy, facts.timing))
+    return DeploymentPlan(
+        service=service.name,
+        environment=service.environment,
+        application=settings.application,
+        deployment_group=settings.deployment_group,
+        strategy=inputs.strategy,
+        task_definition=step,
+        config_request=inputs.strategy.create_request(),
+        violations=tuple(violations),
+        forced=bool(violations) and inputs.force,
+        auto_rollback=settings.deployment.auto_rollback,
+        appspec_input=appspec_input,
+        appspec=appspec,
+        appspec_fixed=inputs.appspec_content is not None,
+        description=_description(inputs, violations),
+        request_token=inputs.request_token,
+        facts=facts,
+        phases=phases,
+        timeout_seconds=default_timeout(inputs.strategy, facts.timing),
+        skipped_reads=tuple(reads.skipped),
+    )
+
+
+@dataclass(frozen=True)
+class Created:
+    """What apply_plan did: the deployment id and the writes it made."""
+
+    deployment_id: str
+    task_definition_arn: str
+    config: str  # "predefined", "existing" or "created"
+    appspec: str
+    attempts: int
+    recovered: bool  # found by its request token after an ambiguous CreateDeployment failure
+
+
+def refuse_if_active(codedeploy: Any, application: str, deployment_group: str) -> None:
+    """ActiveDeploymentError naming the group's running deployment and how to watch it."""
+    active = codedeploy_api.active_deployments(codedeploy, application, deployment_group)
+    if active:
+        raise ActiveDeploymentError(
+            f"deployment group {application}/{deployment_group} already has an active deployment "
+            f"{active[0]}; watch it with `bluegreen watch {active[0]}` "
+            f"or stop it with `bluegreen stop {active[0]}`"
+        )
+
+
+def create_exactly_once(
+    codedeploy: Any,
+    codedeploy_once: Any,
+    request: dict[str, Any],
+    token: str,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    attempts: int = CREATE_ATTEMPTS,
+) -> tuple[str, int, bool]:
+    """CreateDeployment without ever making two: (deployment id, attempts, recovered).
+
+    ``codedeploy_once`` must not retry. After an ambiguous failure the group's recent deployments
+    are searched for ``token`` (in the description) before the next attempt.
+    """
+    # Clocks differ between us and AWS; look back far enough to cover the skew.
+    since = now() - timedelta(minutes=10)
+    last_error = ""
+    for attempt in range(1, attempts + 1):
+        try:
+            return codedeploy_api.create_deployment_once(codedeploy_once, request), attempt, False
+        except codedeploy_api.AmbiguousCallError as err:
+            last_error = str(err)
+        sleep(min(2.0 * attempt, 10.0))
+        found = codedeploy_api.find_deployment_by_token(
+            codedeploy, request["applicationName"], request["deploymentGroupName"], token, since
+        )
+        if found:
+            return found, attempt, True
+    raise AwsError(f"{last_error} (tried {attempts} times; no deployment was created)")
+
+
+def apply_plan(
+    plan: DeploymentPlan,
+    clients: Any,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    on_step: Callable[[str, str], None] | None = None,
+) -> Created:
+    """Run the plan's writes in order: active check, config, task definition, CreateDeployment."""
+    codedeploy = clients.client("codedeploy")
+    note = on_step or (lambda _step, _detail: None)
+    refuse_if_active(codedeploy, plan.application, plan.deployment_group)
+    config = "predefined"
+    if plan.config_request is not None:
+        config = codedeploy_api.ensure_deployment_config(codedeploy, plan.config_request)
+        note("deployment config", f"{plan.strategy.deployment_config_name} ({config})")
+    step = plan.task_definition
+    if step.register is not None:
+        arn = ecs_api.register_task_definition(clients.client("ecs"), step.register)
+        note("task definition", f"registered {arn.rsplit('/', 1)[-1]}")
+    else:
+        assert step.arn is not None, "a plan built offline cannot be applied"
+        arn = step.arn
+    appspec = plan.appspec
+    if not plan.appspec_fixed:
+        appspec = render_ecs_appspec(dataclasses.replace(plan.appspec_input, task_definition_arn=arn))
+    deployment_id, attempts, recovered = create_exactly_once(
+        codedeploy,
+        clients.client("codedeploy", single_attempt=True),
+        plan.create_request(appspec),
+        plan.request_token,
+        sleep=sleep,
+    )
+    return Created(deployment_id, arn, config, appspec, attempts, recovered)

@@ -1,0 +1,274 @@
+"""Turns GetDeployment / GetDeploymentTarget polls into snapshots and a stream of events (pure).
+
+A ``Snapshot`` is what one poll saw: the deployment status, the ECS target's lifecycle events and
+the traffic weights of the original (blue) and replacement (green) task sets. ``diff`` compares two
+snapshots and returns the events in between; ``poll_interval`` decides how long to wait before
+the next poll. The loop that calls AWS is ``orchestrator.watcher``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from orchestrator.timing import UNTIL_PHASES, until_reached
+
+
+class DeploymentStatus(StrEnum):
+    """CodeDeploy's DeploymentStatus."""
+
+    CREATED = "Created"
+    QUEUED = "Queued"
+    IN_PROGRESS = "InProgress"
+    BAKING = "Baking"
+    READY = "Ready"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    STOPPED = "Stopped"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (DeploymentStatus.SUCCEEDED, DeploymentStatus.FAILED, DeploymentStatus.STOPPED)
+
+    @property
+    def is_active(self) -> bool:
+        return not self.is_terminal
+
+    @property
+    def succeeded(self) -> bool:
+        return self is DeploymentStatus.SUCCEEDED
+
+
+class LifecycleStatus(StrEnum):
+    """CodeDeploy's LifecycleEventStatus."""
+
+    PENDING = "Pending"
+    IN_PROGRESS = "InProgress"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    SKIPPED = "Skipped"
+    UNKNOWN = "Unknown"
+
+    @property
+    def is_done(self) -> bool:
+        return self in (LifecycleStatus.SUCCEEDED, LifecycleStatus.SKIPPED)
+
+
+# The lifecycle events of an ECS blue/green deployment, in CodeDeploy's order (hookable or not).
+ECS_LIFECYCLE = (
+    "BeforeInstall",
+    "Install",
+    "AfterInstall",
+    "AllowTestTraffic",
+    "AfterAllowTestTraffic",
+    "BeforeAllowTraffic",
+    "AllowTraffic",
+    "AfterAllowTraffic",
+)
+
+# Milestones `--until` accepts.
+UNTIL_MILESTONES = UNTIL_PHASES
+
+
+class EventKind(StrEnum):
+    """What changed between two polls."""
+
+    STATUS = "status"
+    LIFECYCLE = "lifecycle"
+    TRAFFIC = "traffic"
+    ROLLBACK = "rollback"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One poll of a deployment: status, lifecycle events, traffic weights, rollback id."""
+
+    status: DeploymentStatus
+    lifecycle: tuple[tuple[str, LifecycleStatus], ...] = ()
+    original_weight: float | None = None
+    replacement_weight: float | None = None
+    rollback_deployment_id: str | None = None
+    error: str | None = None
+
+    def lifecycle_status(self, name: str) -> LifecycleStatus:
+        for event_name, status in self.lifecycle:
+            if event_name == name:
+                return status
+        return LifecycleStatus.PENDING
+
+    @property
+    def current_lifecycle_event(self) -> str | None:
+        """The lifecycle event running now, else the last one finished (None before the first)."""
+        last: str | None = None
+        for name, status in self.lifecycle:
+            if status is LifecycleStatus.IN_PROGRESS or status is LifecycleStatus.FAILED:
+                return name
+            if status.is_done:
+                last = name
+        return last
+
+    def lifecycle_events(self) -> list[dict[str, str]]:
+        """The lifecycle events in GetDeploymentTarget's shape (for orchestrator.timing)."""
+        return [{"lifecycleEventName": name, "status": status.value} for name, status in self.lifecycle]
+
+    @property
+    def rolled_back(self) -> bool:
+        return self.rollback_deployment_id is not None
+
+
+@dataclass(frozen=True)
+class Event:
+    """A change seen between two polls; ``at`` is seconds since the watch started."""
+
+    at: float
+    kind: EventKind
+    subject: str
+    before: str | None
+    after: str
+
+    def message(self) -> str:
+        if self.kind is EventKind.TRAFFIC:
+            return f"traffic {self.after}"
+        if self.kind is EventKind.ROLLBACK:
+            return f"rolled back by deployment {self.after}"
+        if self.kind is EventKind.STATUS:
+            return f"deployment {self.after}"
+        return f"{self.subject} {self.after}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "at": round(self.at, 1),
+            "kind": self.kind.value,
+            "subject": self.subject,
+            "from": self.before,
+            "to": self.after,
+        }
+
+
+def _status(value: Any) -> DeploymentStatus:
+    try:
+        return DeploymentStatus(str(value))
+    except ValueError:
+        return DeploymentStatus.CREATED
+
+
+def _lifecycle_status(value: Any) -> LifecycleStatus:
+    try:
+        return LifecycleStatus(str(value))
+    except ValueError:
+        return LifecycleStatus.UNKNOWN
+
+
+def snapshot_from(deployment: Mapping[str, Any], target: Mapping[str, Any] | None = None) -> Snapshot:
+    """Build a snapshot from GetDeployment's deploymentInfo and GetDeploymentTarget's target."""
+    ecs = (target or {}).get("ecsTarget") or {}
+    events = {
+        str(item.get("lifecycleEventName")): _lifecycle_status(item.get("status"))
+        for item in ecs.get("lifecycleEvents", []) or []
+    }
+    ordered = [name for name in ECS_LIFECYCLE if name in events]
+    ordered += sorted(name for name in events if name not in ECS_LIFECYCLE)
+    original: float | None = None
+    replacement: float | None = None
+    for task_set in ecs.get("taskSetsInfo", []) or []:
+        weight = task_set.get("trafficWeight")
+        if weight is None:
+            continue
+        # CodeDeploy labels the original task set Blue and the replacement Green.
+        if task_set.get("taskSetLabel") == "Green":
+            replacement = float(weight)
+        else:
+            original = float(weight)
+    rollback = (deployment.get("rollbackInfo") or {}).get("rollbackDeploymentId") or None
+    error_info = deployment.get("errorInformation") or {}
+    error = None
+    if error_info:
+        error = ": ".join(str(part) for part in (error_info.get("code"), error_info.get("message")) if part)
+    return Snapshot(
+        status=_status(deployment.get("status")),
+        lifecycle=tuple((name, events[name]) for name in ordered),
+        original_weight=original,
+        replacement_weight=replacement,
+        rollback_deployment_id=rollback,
+        error=error or None,
+    )
+
+
+def format_weights(original: float | None, replacement: float | None) -> str:
+    """'blue 90% / green 10%'."""
+    return f"blue {_pct(original)} / green {_pct(replacement)}"
+
+
+def _pct(value: float | None) -> str:
+    return "?" if value is None else f"{value:g}%"
+
+
+def diff(previous: Snapshot | None, current: Snapshot, at: float = 0.0) -> list[Event]:
+    """The events between two polls, in the order a person reads them."""
+    events: list[Event] = []
+    before = previous or Snapshot(status=DeploymentStatus.CREATED)
+    if previous is None or previous.status is not current.status:
+        events.append(
+            Event(
+                at,
+                EventKind.STATUS,
+                "deployment",
+                None if previous is None else previous.status.value,
+                current.status,
+            )
+        )
+    for name, status in current.lifecycle:
+        old = before.lifecycle_status(name)
+        if old is not status and not (previous is None and status is LifecycleStatus.PENDING):
+            events.append(Event(at, EventKind.LIFECYCLE, name, old.value, status.value))
+    old_weights = (before.original_weight, before.replacement_weight)
+    new_weights = (current.original_weight, current.replacement_weight)
+    if new_weights != old_weights and current.replacement_weight is not None:
+        events.append(
+            Event(
+                at,
+                EventKind.TRAFFIC,
+                "traffic",
+                None if previous is None or old_weights == (None, None) else format_weights(*old_weights),
+                format_weights(*new_weights),
+            )
+        )
+    if current.rollback_deployment_id and current.rollback_deployment_id != before.rollback_deployment_id:
+        events.append(Event(at, EventKind.ROLLBACK, "rollback", None, current.rollback_deployment_id))
+    return events
+
+
+def milestone_reached(snapshot: Snapshot, until: str) -> bool:
+    """Whether the watch may stop: ``until`` reached (ready, traffic-shifted) or, for done, finished."""
+    if until == "done" or snapshot.status.is_terminal:
+        return snapshot.status.is_terminal
+    return until_reached(until, snapshot.status.value, snapshot.lifecycle_events())
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    """How often to poll (seconds of deployment time; divided by the time scale when used)."""
+
+    moving_seconds: float = 5.0  # traffic or lifecycle just changed, or traffic is being shifted
+    running_seconds: float = 10.0  # a hook or an install step is running
+    waiting_seconds: float = 30.0  # baking, waiting at Ready, queued
+    max_calls_per_minute: int = 24  # both calls of a poll count; bounds the bill and throttling
+
+
+def poll_interval(previous: Snapshot | None, current: Snapshot, policy: PollPolicy) -> float:
+    """Seconds to wait before the next poll: quick while traffic moves, slow while baking."""
+    if current.status in (DeploymentStatus.BAKING, DeploymentStatus.READY, DeploymentStatus.QUEUED):
+        return policy.waiting_seconds
+    if previous is not None and diff(previous, current):
+        return policy.moving_seconds
+    event = current.current_lifecycle_event
+    if (
+        event in ("Install", "AllowTestTraffic", "AllowTraffic")
+        and current.lifecycle_status(event) is LifecycleStatus.IN_PROGRESS
+    ):
+        return policy.moving_seconds
+    if event == "AfterAllowTraffic":
+        return policy.waiting_seconds
+    return policy.running_seconds

@@ -1,0 +1,195 @@
+"""The watch loop: polls CodeDeploy, feeds snapshots to a listener, stops at a milestone or timeout.
+
+Time is injected (``clock`` returns real seconds, ``sleep`` waits real seconds); ``time_scale``
+divides every wait and the timeout so the same loop watches a sandbox on a virtual clock. Durations
+it reports are deployment seconds (real seconds x time_scale).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator import codedeploy_api
+from orchestrator.watch import (
+    DeploymentStatus,
+    Event,
+    PollPolicy,
+    Snapshot,
+    diff,
+    milestone_reached,
+    poll_interval,
+    snapshot_from,
+)
+
+Listener = Callable[[Snapshot, list[Event], float], None]
+
+
+@dataclass(frozen=True)
+class WatchOptions:
+    """What to wait for and for how long (deployment seconds)."""
+
+    until: str = "done"
+    timeout_seconds: float = 3600.0
+    time_scale: float = 1.0
+    policy: PollPolicy = field(default_factory=PollPolicy)
+
+
+@dataclass
+class WatchResult:
+    """How a watch ended."""
+
+    deployment_id: str
+    snapshot: Snapshot
+    events: list[Event]
+    reached: bool  # the --until milestone was reached (for "done": the deployment finished)
+    timed_out: bool
+    elapsed_seconds: float
+    polls: int
+    calls: int
+    max_calls_per_minute: int
+
+
+class CallBudget:
+    """A sliding one-minute window (scaled) that bounds API calls per minute."""
+
+    def __init__(self, per_minute: int, window_seconds: float, clock: Callable[[], float]) -> None:
+        self.per_minute = per_minute
+        self.window = window_seconds
+        self.clock = clock
+        self._calls: deque[float] = deque()
+        self.total = 0
+        self.peak = 0
+
+    def _trim(self, now: float) -> None:
+        while self._calls and now - self._calls[0] >= self.window:
+            self._calls.popleft()
+
+    def wait_needed(self, cost: int) -> float:
+        """Real seconds to wait before ``cost`` more calls fit in the window."""
+        now = self.clock()
+        self._trim(now)
+        excess = len(self._calls) + cost - self.per_minute
+        if excess <= 0:
+            return 0.0
+        return max(0.0, self._calls[excess - 1] + self.window - now)
+
+    def spend(self, cost: int) -> None:
+        now = self.clock()
+        self._trim(now)
+        self._calls.extend([now] * cost)
+        self.total += cost
+        self.peak = max(self.peak, len(self._calls))
+
+
+class Watcher:
+    """Polls one deployment; ``run`` returns a WatchResult (never raises for a failed deployment)."""
+
+    def __init__(
+        self,
+        client: Any,
+        deployment_id: str,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        listener: Listener | None = None,
+    ) -> None:
+        self.client = client
+        self.deployment_id = deployment_id
+        self.clock = clock
+        self.sleep = sleep
+        self.listener = listener
+        self._target_id: str | None = None
+        self._last_target: dict[str, Any] | None = None
+
+    def _poll(self, previous: Snapshot | None, budget: CallBudget) -> Snapshot:
+        info = codedeploy_api.get_deployment(self.client, self.deployment_id)
+        calls = 1
+        status = snapshot_from(info).status
+        # The ECS target changes only while the deployment runs; read it once more at the end so
+        # the final lifecycle events are exact, and skip it while Created/Queued/Baking.
+        wants_target = status in (DeploymentStatus.IN_PROGRESS, DeploymentStatus.READY) or (
+            status.is_terminal and (previous is None or not previous.status.is_terminal)
+        )
+        if wants_target:
+            if self._target_id is None:
+                targets = codedeploy_api.list_deployment_targets(self.client, self.deployment_id)
+                calls += 1
+                self._target_id = targets[0] if targets else None
+            if self._target_id is not None:
+                self._last_target = codedeploy_api.get_deployment_target(
+                    self.client, self.deployment_id, self._target_id
+                )
+                calls += 1
+        budget.spend(calls)
+        return snapshot_from(info, self._last_target)
+
+    def run(self, options: WatchOptions) -> WatchResult:
+        scale = options.time_scale
+        start = self.clock()
+        deadline = start + options.timeout_seconds / scale
+        budget = CallBudget(options.policy.max_calls_per_minute, 60.0 / scale, self.clock)
+        events: list[Event] = []
+        previous: Snapshot | None = None
+        polls = 0
+        while True:
+            snapshot = self._poll(previous, budget)
+            polls += 1
+            elapsed = (self.clock() - start) * scale
+            new_events = diff(previous, snapshot, elapsed)
+            events.extend(new_events)
+            if self.listener is not None:
+                self.listener(snapshot, new_events, elapsed)
+            reached = milestone_reached(snapshot, options.until)
+            if reached or snapshot.status.is_terminal:
+                return self._result(snapshot, events, reached, False, elapsed, polls, budget)
+            now = self.clock()
+            if now >= deadline:
+                return self._result(snapshot, events, False, True, elapsed, polls, budget)
+            wait = poll_interval(previous, snapshot, options.policy) / scale
+            wait = max(wait, budget.wait_needed(3))
+            self.sleep(min(wait, max(0.0, deadline - now)))
+            previous = snapshot
+
+    def _result(
+        self,
+        snapshot: Snapshot,
+        events: list[Event],
+        reached: bool,
+        timed_out: bool,
+        elapsed: float,
+        polls: int,
+        budget: CallBudget,
+    ) -> WatchResult:
+        return WatchResult(
+            deployment_id=self.deployment_id,
+            snapshot=snapshot,
+            events=events,
+            reached=reached,
+            timed_out=timed_out,
+            elapsed_seconds=elapsed,
+            polls=polls,
+            calls=budget.total,
+            max_calls_per_minute=budget.peak,
+        )
+
+
+def wait_for_rollback_start(
+    client: Any,
+    deployment_id: str,
+    *,
+    timeout_seconds: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    interval_seconds: float = 2.0,
+) -> Snapshot:
+    """Poll GetDeployment until CodeDeploy names the rollback deployment or the deployment ends."""
+    deadline = clock() + timeout_seconds
+    while True:
+        snapshot = snapshot_from(codedeploy_api.get_deployment(client, deployment_id))
+        if snapshot.rollback_deployment_id or snapshot.status.is_terminal or clock() >= deadline:
+            return snapshot
+        sleep(interval_seconds)
