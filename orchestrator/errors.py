@@ -78,3 +78,9 @@ class InterruptedByUser(BluegreenError):
     """Ctrl-C or SIGTERM while watching; the deployment keeps running in CodeDeploy: exit 130."""
 
     exit_code = 130
+
+
+class AuditViolationsError(BluegreenError):
+    """The alarm audit found violations, or sync could not repair everything: exit 1."""
+
+    exit_code = 1

@@ -1,0 +1,331 @@
+"""Make AWS match the alarm definitions: PutMetricAlarm and UpdateDeploymentGroup, only where different.
+
+Usage (the sandbox provisions alarms exactly like this)::
+
+    from orchestrator.alarm_sync import sync_all_alarms, sync_service_alarms
+    from orchestrator.alarms import load_definitions
+    from orchestrator.aws import AwsClients
+    from orchestrator.catalog import load_catalog
+
+    catalog = load_catalog()                       # services.yaml
+    definitions = load_definitions(catalog)        # alarms/*.yaml next to it
+    clients = AwsClients("ap-northeast-2")         # AWS_ENDPOINT_URL* point it at the sandbox
+    result = sync_service_alarms(clients, catalog.resolve("product-service", "dev"), definitions)
+    result = sync_all_alarms(clients, catalog.resolve_all("dev"), definitions, dry_run=True)
+    print(result.writes, [str(c) for c in result.alarm_changes])
+
+Plan, then apply: ``plan_sync`` reads (DescribeTargetGroups / DescribeLoadBalancers, 20 names a call;
+DescribeAlarms, 100; BatchGetDeploymentGroups, 25) and returns the changes; ``apply_plan`` writes
+them; ``dry_run`` stops after the plan. A second sync makes no write call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from orchestrator.alarms import Definitions, FieldChange, ServiceResources, alarm_diff, render_request
+from orchestrator.audit import DEPLOYMENT_FAILURE, STOP_ON_ALARM, AuditReport
+from orchestrator.audit_fetch import (
+    ClientFactory,
+    batch_get_deployment_groups,
+    chunked,
+    describe_alarms,
+    run_audit,
+)
+from orchestrator.aws import aws_errors, error_code
+from orchestrator.catalog import Catalog, ResolvedService
+
+# DescribeTargetGroups / DescribeLoadBalancers take at most 20 names a call (ELBv2 API).
+ELBV2_MAX_NAMES = 20
+
+
+@dataclass(frozen=True)
+class AlarmChange:
+    """One PutMetricAlarm to make: a new alarm or one that differs from its definition."""
+
+    name: str
+    service: str
+    created: bool
+    changes: tuple[FieldChange, ...]
+    request: dict[str, Any] = field(compare=False, repr=False)
+
+    def __str__(self) -> str:
+        if self.created:
+            return f"+ alarm {self.name}"
+        return f"~ alarm {self.name}: " + "; ".join(str(c) for c in self.changes)
+
+
+@dataclass(frozen=True)
+class GroupChange:
+    """One UpdateDeploymentGroup to make: alarm configuration and/or auto rollback differ."""
+
+    application: str
+    deployment_group: str
+    service: str
+    changes: tuple[FieldChange, ...]
+    request: dict[str, Any] = field(compare=False, repr=False)
+
+    def __str__(self) -> str:
+        where = f"{self.application}/{self.deployment_group}"
+        return f"~ deployment group {where}: " + "; ".join(str(c) for c in self.changes)
+
+
+@dataclass
+class SyncResult:
+    """What a sync found different, what it wrote, and what it could not do."""
+
+    dry_run: bool
+    alarms_checked: int = 0
+    groups_checked: int = 0
+    alarm_changes: list[AlarmChange] = field(default_factory=list)
+    group_changes: list[GroupChange] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    writes: int = 0
+
+    @property
+    def in_sync(self) -> bool:
+        return not (self.alarm_changes or self.group_changes or self.problems)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dryRun": self.dry_run,
+            "alarmsChecked": self.alarms_checked,
+            "deploymentGroupsChecked": self.groups_checked,
+            "alarmChanges": [
+                {
+                    "alarm": c.name,
+                    "service": c.service,
+                    "created": c.created,
+                    "changes": [str(x) for x in c.changes],
+                }
+                for c in self.alarm_changes
+            ],
+            "deploymentGroupChanges": [
+                {
+                    "application": c.application,
+                    "deploymentGroup": c.deployment_group,
+                    "service": c.service,
+                    "changes": [str(x) for x in c.changes],
+                }
+                for c in self.group_changes
+            ],
+            "problems": list(self.problems),
+            "writes": self.writes,
+        }
+
+
+def _resource_part(arn: str) -> str:
+    # CloudWatch's TargetGroup / LoadBalancer dimension values come from the ARN's resource part:
+    # arn:aws:elasticloadbalancing:<region>:<account>:targetgroup/<name>/<id> -> targetgroup/<name>/<id>
+    # ...:loadbalancer/app/<name>/<id> -> app/<name>/<id> (without "loadbalancer/").
+    return arn.split(":", 5)[-1]
+
+
+def _describe_by_names(
+    elbv2: Any, operation: str, key: str, names: Sequence[str], not_found: str
+) -> dict[str, str]:
+    """Name -> ARN for the names that exist; one call per 20, one per name only when some are missing."""
+    call = getattr(elbv2, operation)
+    found: dict[str, str] = {}
+    with aws_errors(f"ELBv2 {operation}"):
+        for batch in chunked(sorted(set(names)), ELBV2_MAX_NAMES):
+            try:
+                items = call(Names=batch)[key]
+            except Exception as err:
+                if error_code(err) != not_found:
+                    raise
+                items = []
+                for name in batch:  # the batch failed as a whole: find which names exist
+                    try:
+                        items.extend(call(Names=[name])[key])
+                    except Exception as single_err:
+                        if error_code(single_err) != not_found:
+                            raise
+            arn_key = "TargetGroupArn" if key == "TargetGroups" else "LoadBalancerArn"
+            name_key = "TargetGroupName" if key == "TargetGroups" else "LoadBalancerName"
+            found.update({item[name_key]: item[arn_key] for item in items})
+    return found
+
+
+def lookup_resources(
+    elbv2: Any, services: Sequence[ResolvedService]
+) -> tuple[dict[str, ServiceResources], list[str]]:
+    """The dimension values (ARN suffixes) of each service's target groups and load balancer."""
+    tg_names = [n for s in services for n in (s.settings.target_group_blue, s.settings.target_group_green)]
+    lb_names = [s.settings.load_balancer for s in services]
+    tgs = _describe_by_names(
+        elbv2, "describe_target_groups", "TargetGroups", tg_names, "TargetGroupNotFound"
+    )
+    lbs = _describe_by_names(
+        elbv2, "describe_load_balancers", "LoadBalancers", lb_names, "LoadBalancerNotFound"
+    )
+    resources: dict[str, ServiceResources] = {}
+    problems: list[str] = []
+    for service in services:
+        s = service.settings
+        missing = [n for n in (s.target_group_blue, s.target_group_green) if n not in tgs]
+        missing += [] if s.load_balancer in lbs else [s.load_balancer]
+        if missing:
+            problems.append(
+                f"{service.name}: cannot render its alarms: {', '.join(missing)} not found in ELBv2 "
+                f"({service.region}); create the load balancer and target groups first"
+            )
+            continue
+        resources[service.name] = ServiceResources(
+            target_group_blue=_resource_part(tgs[s.target_group_blue]),
+            target_group_green=_resource_part(tgs[s.target_group_green]),
+            load_balancer=_resource_part(lbs[s.load_balancer]).removeprefix("loadbalancer/"),
+        )
+    return resources, problems
+
+
+def desired_group_request(service: ResolvedService, current: dict[str, Any]) -> dict[str, Any]:
+    """The UpdateDeploymentGroup request that attaches the catalog's alarms and rollback on alarm."""
+    rollback = current.get("autoRollbackConfiguration") or {}
+    events = list(dict.fromkeys([*(rollback.get("events") or []), DEPLOYMENT_FAILURE, STOP_ON_ALARM]))
+    return {
+        "applicationName": service.settings.application,
+        "currentDeploymentGroupName": service.settings.deployment_group,
+        # ignorePollAlarmFailure false: if CodeDeploy cannot read an alarm, the deployment stops
+        # rather than continuing unguarded.
+        "alarmConfiguration": {
+            "enabled": True,
+            "ignorePollAlarmFailure": False,
+            "alarms": [{"name": name} for name in service.settings.alarms],
+        },
+        "autoRollbackConfiguration": {"enabled": True, "events": events},
+    }
+
+
+def group_diff(current: dict[str, Any], desired: dict[str, Any]) -> list[FieldChange]:
+    """Fields of the alarm and rollback configuration that differ (alarm and event order ignored)."""
+    have_alarms = current.get("alarmConfiguration") or {}
+    have_rollback = current.get("autoRollbackConfiguration") or {}
+    want_alarms, want_rollback = desired["alarmConfiguration"], desired["autoRollbackConfiguration"]
+    pairs = {
+        "alarmConfiguration.enabled": (bool(have_alarms.get("enabled")), want_alarms["enabled"]),
+        "alarmConfiguration.ignorePollAlarmFailure": (
+            bool(have_alarms.get("ignorePollAlarmFailure")),
+            want_alarms["ignorePollAlarmFailure"],
+        ),
+        "alarmConfiguration.alarms": (
+            sorted(a["name"] for a in have_alarms.get("alarms") or []),
+            sorted(a["name"] for a in want_alarms["alarms"]),
+        ),
+        "autoRollbackConfiguration.enabled": (bool(have_rollback.get("enabled")), want_rollback["enabled"]),
+        "autoRollbackConfiguration.events": (
+            sorted(have_rollback.get("events") or []),
+            sorted(want_rollback["events"]),
+        ),
+    }
+    return [FieldChange(path, have, want) for path, (have, want) in pairs.items() if have != want]
+
+
+def plan_sync(
+    clients: ClientFactory, services: Sequence[ResolvedService], definitions: Definitions
+) -> SyncResult:
+    """Read AWS and compute every change the definitions call for; writes nothing."""
+    result = SyncResult(dry_run=True)
+    resources, result.problems = lookup_resources(clients.client("elbv2"), services)
+    requests: dict[str, tuple[str, dict[str, Any]]] = {}
+    for service in services:
+        if service.name in resources:
+            for alarm in definitions.for_service(service):
+                requests[alarm.name] = (service.name, render_request(alarm, service, resources[service.name]))
+    current = describe_alarms(clients.client("cloudwatch"), list(requests))
+    result.alarms_checked = len(requests)
+    for name, (service_name, request) in requests.items():
+        if name not in current:
+            result.alarm_changes.append(AlarmChange(name, service_name, True, (), request))
+        elif changes := alarm_diff(current[name], request):
+            result.alarm_changes.append(AlarmChange(name, service_name, False, tuple(changes), request))
+    by_application: dict[str, list[ResolvedService]] = {}
+    for service in services:
+        by_application.setdefault(service.settings.application, []).append(service)
+    codedeploy = clients.client("codedeploy")
+    for application, members in by_application.items():
+        names = [s.settings.deployment_group for s in members]
+        infos = batch_get_deployment_groups(codedeploy, application, names)
+        for service in members:
+            info = infos.get(service.settings.deployment_group)
+            if info is None:
+                result.problems.append(
+                    f"{service.name}: deployment group {application}/{service.settings.deployment_group} "
+                    "does not exist; create it, then sync again"
+                )
+                continue
+            result.groups_checked += 1
+            desired = desired_group_request(service, info)
+            if changes := group_diff(info, desired):
+                group = service.settings.deployment_group
+                result.group_changes.append(
+                    GroupChange(application, group, service.name, tuple(changes), desired)
+                )
+    return result
+
+
+def apply_plan(clients: ClientFactory, plan: SyncResult) -> SyncResult:
+    """Make the planned writes: alarms first, so a group never names an alarm that does not exist yet."""
+    cloudwatch, codedeploy = clients.client("cloudwatch"), clients.client("codedeploy")
+    for change in plan.alarm_changes:
+        with aws_errors(f"PutMetricAlarm {change.name}"):
+            cloudwatch.put_metric_alarm(**change.request)
+        plan.writes += 1
+    for group in plan.group_changes:
+        with aws_errors(f"UpdateDeploymentGroup {group.application}/{group.deployment_group}"):
+            codedeploy.update_deployment_group(**group.request)
+        plan.writes += 1
+    plan.dry_run = False
+    return plan
+
+
+def sync_all_alarms(
+    clients: ClientFactory,
+    services: Sequence[ResolvedService],
+    definitions: Definitions,
+    *,
+    dry_run: bool = False,
+) -> SyncResult:
+    """Sync the alarms and deployment groups of several services (one environment's, typically)."""
+    plan = plan_sync(clients, services, definitions)
+    return plan if dry_run else apply_plan(clients, plan)
+
+
+def sync_service_alarms(
+    clients: ClientFactory,
+    catalog_service: ResolvedService,
+    definitions: Definitions,
+    *,
+    dry_run: bool = False,
+) -> SyncResult:
+    """Sync one service's alarms and its deployment group's alarm and rollback configuration."""
+    return sync_all_alarms(clients, [catalog_service], definitions, dry_run=dry_run)
+
+
+@dataclass(frozen=True)
+class RepairOutcome:
+    """What `audit --fix` did: the sync it ran and the audit after it."""
+
+    before: AuditReport
+    sync: SyncResult | None
+    after: AuditReport
+
+
+def repair(
+    clients: ClientFactory,
+    catalog: Catalog,
+    definitions: Definitions,
+    report: AuditReport,
+    now: datetime,
+) -> RepairOutcome:
+    """Sync every service with a fixable finding, then audit again; what remains could not be fixed."""
+    services = sorted({f.service for f in report.findings if f.fixable and f.service})
+    if not services:
+        return RepairOutcome(report, None, report)
+    resolved = [catalog.resolve(name, report.environment) for name in services]
+    result = sync_all_alarms(clients, resolved, definitions)
+    after = run_audit(clients, catalog, definitions, report.environment, now)
+    return RepairOutcome(report, result, after)
