@@ -495,6 +495,9 @@ class Catalog:
             merged["smoke"] = {**merged["smoke"], "checks": [{"name": "health", "path": health}]}
         try:
             settings = ServiceSettings.model_validate(merged)
+            # The model's own defaults ("{service}" for container_name, deployment_group, ...) hold
+            # patterns too: fill them as well, so a catalog that leaves them out gets real names.
+            settings = ServiceSettings.model_validate(_expand_names(settings.model_dump(), names))
         except ValidationError as err:
             raise CatalogError(f"{where}: {_format_validation_error(err)}") from None
         if settings.image:

@@ -90,6 +90,21 @@ def test_good_fixture_catalog_resolves(good_catalog: Catalog) -> None:
     assert good_catalog.resolve("cart-service").environment == "dev"  # default_environment
 
 
+def test_name_patterns_in_model_defaults_are_filled(good_catalog: Catalog) -> None:
+    # good.yaml leaves container_name, deployment_group, ... to ServiceSettings' "{service}" defaults.
+    settings = good_catalog.resolve("cart-service", "prod").settings
+    assert settings.container_name == "cart-service"
+    assert settings.ecs_service == "cart-service"
+    assert settings.deployment_group == "cart-service"
+    assert settings.application == "shop-prod"
+    assert settings.load_balancer == "shop-prod-alb"
+    assert (settings.target_group_blue, settings.target_group_green) == (
+        "cart-service-blue",
+        "cart-service-green",
+    )
+    assert not any(pattern in repr(settings) for pattern in ("{service}", "{environment}", "{project}"))
+
+
 @pytest.mark.parametrize(
     ("call", "error", "names"),
     [
