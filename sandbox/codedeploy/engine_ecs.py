@@ -1,0 +1,279 @@
+"""ECS blue/green on moto: the replacement task set, the test listener, the production listener's
+weights step by step, the Ready wait, the primary switch and the termination wait.
+
+moto 5.2.5 limit planned around: CreateTaskSet with an awsvpc task definition crashes inside moto once
+it launches tasks, so the replacement task set is created with scale 0 % and the emulator reports the
+service's desiredCount as its desired/running counts in GetDeploymentTarget's taskSetsInfo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sandbox.codedeploy import lifecycle, resources
+from sandbox.codedeploy.appspec import network_configuration_for_ecs, render_ecs_appspec, sha256_of
+from sandbox.codedeploy.engine import DeploymentRun, completed_events
+from sandbox.codedeploy.errors import EngineAbort
+from sandbox.codedeploy.lifecycle import EndCause
+from sandbox.codedeploy.model import DeploymentStatus, LifecycleEvent, Target
+from sandbox.codedeploy.traffic import split_weights, traffic_schedule
+
+
+def _abort(message: str, code: str) -> EngineAbort:
+    return EngineAbort(EndCause.AWS_ERROR, message, code)
+
+
+class EcsRun(DeploymentRun):
+    """One ECS blue/green deployment."""
+
+    platform = "ECS"
+
+    def prepare(self) -> Target:
+        spec = self.group_spec
+        clients = self.ctx.clients
+        ecs_service = (spec.get("ecsServices") or [{}])[0]
+        self.cluster, self.service_name = (
+            ecs_service.get("clusterName", ""),
+            ecs_service.get("serviceName", ""),
+        )
+        try:
+            service = resources.describe_service(clients["ecs"], self.cluster, self.service_name)
+        except Exception as err:
+            raise _abort(f"The ECS service could not be read: {err}", "INVALID_ECS_SERVICE") from None
+        if service is None:
+            raise _abort(
+                f"The ECS service {self.service_name} in cluster {self.cluster} does not exist.",
+                "INVALID_ECS_SERVICE",
+            )
+        self.service = service
+        pair = ((spec.get("loadBalancerInfo") or {}).get("targetGroupPairInfoList") or [{}])[0]
+        names = [g["name"] for g in pair.get("targetGroups") or []]
+        self.prod_listener = ((pair.get("prodTrafficRoute") or {}).get("listenerArns") or [""])[0]
+        self.test_listener = ((pair.get("testTrafficRoute") or {}).get("listenerArns") or [None])[0]
+        try:
+            arns = resources.target_group_arns(clients["elbv2"], names)
+            weights = resources.listener_weights(clients["elbv2"], self.prod_listener)
+        except Exception as err:
+            raise _abort(
+                f"The load balancer configuration could not be read: {err}", "ELASTIC_LOAD_BALANCING_INVALID"
+            ) from None
+        if len(arns) != 2:
+            raise _abort("The deployment group needs two target groups.", "ELASTIC_LOAD_BALANCING_INVALID")
+        # The original is the target group production forwards to now; the other one gets the replacement.
+        by_weight = sorted(names, key=lambda n: (-weights.get(arns[n], 0), names.index(n)))
+        self.original_tg, self.replacement_tg = by_weight[0], by_weight[1]
+        self.original_arn, self.replacement_arn = arns[self.original_tg], arns[self.replacement_tg]
+        primary = [t for t in service.get("taskSets") or [] if t.get("status") == "PRIMARY"]
+        self.original_task_set: dict[str, Any] | None = primary[0] if primary else None
+        self.replacement_task_set: dict[str, Any] | None = None
+        self.primary_switched = False
+        self.desired = int(service.get("desiredCount") or 0)
+        now = self.ctx.clock.now()
+        target = Target(
+            target_id=f"{self.cluster}:{self.service_name}",
+            target_arn=service["serviceArn"],
+            kind="ECSTarget",
+            lifecycle_events=[LifecycleEvent(name) for name in lifecycle.ECS_EVENTS],
+            last_updated=now,
+        )
+        if self.original_task_set is not None:
+            target.task_sets.append(
+                self._task_set_info(self.original_task_set, self.original_tg, "Blue", 100.0)
+            )
+        return target
+
+    def _task_set_info(
+        self, task_set: dict[str, Any], tg_name: str, label: str, weight: float
+    ) -> dict[str, Any]:
+        return {
+            "identifer": task_set["id"],  # sic: CodeDeploy's member name
+            "desiredCount": self.desired,
+            "pendingCount": 0,
+            "runningCount": self.desired,
+            "status": task_set.get("status", "ACTIVE"),
+            "trafficWeight": weight,
+            "targetGroup": {"name": tg_name},
+            "taskSetLabel": label,
+        }
+
+    def _show_weights(self, replacement_percent: float) -> None:
+        with self.ctx.store.lock:
+            target = self.dep.target
+            assert target is not None
+            for info in target.task_sets:
+                green = info["taskSetLabel"] == "Green"
+                info["trafficWeight"] = float(replacement_percent if green else 100 - replacement_percent)
+            self.touch()
+
+    def action(self, event: str) -> Callable[[], None] | None:
+        return {
+            "Install": self.install,
+            "AllowTestTraffic": self.allow_test_traffic,
+            "AllowTraffic": self.allow_traffic,
+            "BeforeBlockTraffic": self.switch_primary,
+            "BlockTraffic": self.terminate_original,
+        }.get(event)
+
+    def before_event(self, event: str) -> None:
+        if event == "BeforeAllowTraffic":
+            self.ready_wait()
+
+    def install(self) -> None:
+        """The replacement task set, behind the replacement target group, with 0 % of traffic."""
+        ecs, elbv2, ecs_spec = self.ctx.clients["ecs"], self.ctx.clients["elbv2"], self.appspec.ecs
+        assert ecs_spec is not None
+        for stale in self.service.get("taskSets") or []:
+            if stale.get("status") != "PRIMARY":  # left by a deployment that ended without rollback
+                resources.delete_task_set(ecs, self.cluster, self.service_name, stale["taskSetArn"])
+        original = self.original_task_set or {}
+        request: dict[str, Any] = {
+            "taskDefinition": ecs_spec.task_definition,
+            "externalId": self.dep.id,
+            "loadBalancers": [
+                {
+                    "targetGroupArn": self.replacement_arn,
+                    "containerName": ecs_spec.container_name,
+                    "containerPort": ecs_spec.container_port,
+                }
+            ],
+            "scale": {"unit": "PERCENT", "value": 0.0},  # moto 5.2.5: see the module docstring
+        }
+        network = (
+            network_configuration_for_ecs(ecs_spec.network_configuration)
+            or self.service.get("networkConfiguration")
+            or original.get("networkConfiguration")
+        )
+        if network:
+            request["networkConfiguration"] = network
+        if ecs_spec.capacity_provider_strategy:
+            request["capacityProviderStrategy"] = ecs_spec.capacity_provider_strategy
+        else:
+            request["launchType"] = self.service.get("launchType") or original.get("launchType") or "FARGATE"
+        if ecs_spec.platform_version:
+            request["platformVersion"] = ecs_spec.platform_version
+        try:
+            task_set = resources.create_task_set(ecs, self.cluster, self.service_name, request)
+        except Exception as err:
+            raise _abort(
+                f"The replacement task set could not be created: {err}", "ECS_UPDATE_ERROR"
+            ) from None
+        self.replacement_task_set = task_set
+        with self.ctx.store.lock:
+            assert self.dep.target is not None
+            self.dep.target.task_sets.append(self._task_set_info(task_set, self.replacement_tg, "Green", 0.0))
+            self.touch()
+        # CodeDeploy keeps a 0-weight forward to the replacement group on the production listener.
+        weights = split_weights(self.original_arn, self.replacement_arn, 0)
+        resources.set_listener_weights(elbv2, self.prod_listener, weights)
+        if self.test_listener:
+            resources.set_listener_weights(elbv2, self.test_listener, weights)
+
+    def allow_test_traffic(self) -> None:
+        if self.test_listener:
+            weights = split_weights(self.original_arn, self.replacement_arn, 100)
+            resources.set_listener_weights(self.ctx.clients["elbv2"], self.test_listener, weights)
+
+    def ready_wait(self) -> None:
+        """deploymentReadyOption STOP_DEPLOYMENT: status Ready until ContinueDeployment or the timeout."""
+        seconds = lifecycle.ready_wait_seconds(self.group_spec.get("blueGreenDeploymentConfiguration"))
+        if seconds is None:
+            return
+        self._set_status(DeploymentStatus.READY)
+        continued = self.wait_for(seconds, lambda: self.dep.continue_ready)
+        if not continued:
+            raise EngineAbort(
+                EndCause.READY_TIMEOUT,
+                "The deployment timed out while waiting for traffic to be rerouted (deploymentReadyOption).",
+            )
+        self._set_status(DeploymentStatus.IN_PROGRESS)
+
+    def allow_traffic(self) -> None:
+        """Move the production listener's weights step by step as the deployment config says."""
+        config = self.ctx.store.configs.get(self.dep.config_name)
+        schedule = traffic_schedule(config.traffic_routing if config else None)
+        started = self.ctx.clock.now()
+        for step in schedule:
+            self.sleep(started + step.at_seconds - self.ctx.clock.now())
+            weights = split_weights(self.original_arn, self.replacement_arn, step.percent)
+            resources.set_listener_weights(self.ctx.clients["elbv2"], self.prod_listener, weights)
+            self._show_weights(step.percent)
+
+    def switch_primary(self) -> None:
+        ecs = self.ctx.clients["ecs"]
+        assert self.replacement_task_set is not None
+        resources.set_primary_task_set(
+            ecs, self.cluster, self.service_name, self.replacement_task_set["taskSetArn"]
+        )
+        self.primary_switched = True
+        with self.ctx.store.lock:
+            assert self.dep.target is not None
+            for info in self.dep.target.task_sets:
+                info["status"] = "PRIMARY" if info["taskSetLabel"] == "Green" else "ACTIVE"
+            self.touch()
+
+    def terminate_original(self) -> None:
+        """Keep the original task set for terminationWaitTimeInMinutes, then delete it."""
+        bg = self.group_spec.get("blueGreenDeploymentConfiguration")
+        with self.ctx.store.lock:
+            self.dep.termination_wait_started = True
+        self.wait_for(lifecycle.termination_wait_seconds(bg), lambda: self.dep.skip_termination_wait)
+        if self.original_task_set is not None:
+            resources.delete_task_set(
+                self.ctx.clients["ecs"], self.cluster, self.service_name, self.original_task_set["taskSetArn"]
+            )
+        with self.ctx.store.lock:
+            assert self.dep.target is not None
+            self.dep.target.task_sets = [i for i in self.dep.target.task_sets if i["taskSetLabel"] == "Green"]
+            self.touch()
+
+    def restore(self) -> None:
+        elbv2, ecs = self.ctx.clients["elbv2"], self.ctx.clients["ecs"]
+        weights = split_weights(self.original_arn, self.replacement_arn, 0)
+        resources.set_listener_weights(elbv2, self.prod_listener, weights)
+        if self.test_listener:
+            resources.set_listener_weights(elbv2, self.test_listener, weights)
+        if self.primary_switched and self.original_task_set is not None:
+            resources.set_primary_task_set(
+                ecs, self.cluster, self.service_name, self.original_task_set["taskSetArn"]
+            )
+        if self.replacement_task_set is not None:
+            resources.delete_task_set(
+                ecs, self.cluster, self.service_name, self.replacement_task_set["taskSetArn"]
+            )
+        with self.ctx.store.lock:
+            if self.dep.target is not None:
+                self.dep.target.task_sets = [
+                    i for i in self.dep.target.task_sets if i["taskSetLabel"] == "Blue"
+                ]
+                for info in self.dep.target.task_sets:
+                    info["trafficWeight"], info["status"] = 100.0, "PRIMARY"
+                self.touch()
+
+    def rollback_revision(self) -> dict[str, Any]:
+        ecs_spec = self.appspec.ecs
+        if self.original_task_set is None or ecs_spec is None:
+            return self.dep.revision
+        content = render_ecs_appspec(
+            self.original_task_set["taskDefinition"], ecs_spec.container_name, ecs_spec.container_port
+        )
+        return {
+            "revisionType": "AppSpecContent",
+            "appSpecContent": {"content": content, "sha256": sha256_of(content)},
+        }
+
+    def rollback_target(self, deployment_id: str) -> Target:
+        now = self.ctx.clock.now()
+        task_sets: list[dict[str, Any]] = []
+        if self.original_task_set is not None:
+            info = self._task_set_info(self.original_task_set, self.original_tg, "Blue", 100.0)
+            info["status"] = "PRIMARY"
+            task_sets.append(info)
+        return Target(
+            target_id=f"{self.cluster}:{self.service_name}",
+            target_arn=self.service["serviceArn"],
+            kind="ECSTarget",
+            lifecycle_events=completed_events("ECS", now),
+            last_updated=now,
+            task_sets=task_sets,
+        )

@@ -1,0 +1,140 @@
+"""Stored records as CodeDeploy's output shapes (ApplicationInfo, DeploymentGroupInfo, DeploymentInfo,
+DeploymentTarget). Times are epoch seconds of the virtual clock; botocore parses them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox.codedeploy.model import (
+    TARGET_STATUS_FOR,
+    Application,
+    Deployment,
+    DeploymentGroup,
+    DeploymentStatus,
+    Target,
+)
+
+# Members of a deployment group request that GetDeploymentGroup echoes back as they were given.
+GROUP_ECHOED = (
+    "deploymentConfigName",
+    "ec2TagFilters",
+    "onPremisesInstanceTagFilters",
+    "autoScalingGroups",
+    "serviceRoleArn",
+    "triggerConfigurations",
+    "alarmConfiguration",
+    "autoRollbackConfiguration",
+    "deploymentStyle",
+    "outdatedInstancesStrategy",
+    "blueGreenDeploymentConfiguration",
+    "loadBalancerInfo",
+    "ec2TagSet",
+    "onPremisesTagSet",
+    "ecsServices",
+    "terminationHookEnabled",
+)
+
+
+def application_info(app: Application) -> dict[str, Any]:
+    return {
+        "applicationId": app.id,
+        "applicationName": app.name,
+        "createTime": app.create_time,
+        "linkedToGitHub": False,
+        "computePlatform": app.compute_platform,
+    }
+
+
+def group_info(group: DeploymentGroup) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "applicationName": group.application_name,
+        "deploymentGroupId": group.id,
+        "deploymentGroupName": group.name,
+        "computePlatform": group.compute_platform,
+    }
+    info.update({k: group.spec[k] for k in GROUP_ECHOED if k in group.spec})
+    if group.last_attempted:
+        info["lastAttemptedDeployment"] = group.last_attempted
+    if group.last_successful:
+        info["lastSuccessfulDeployment"] = group.last_successful
+    return info
+
+
+def _overview(dep: Deployment) -> dict[str, int]:
+    counts = {"Pending": 0, "InProgress": 0, "Succeeded": 0, "Failed": 0, "Skipped": 0, "Ready": 0}
+    if dep.target is not None:
+        counts[TARGET_STATUS_FOR[dep.status].value] += 1
+    return counts
+
+
+def deployment_info(dep: Deployment) -> dict[str, Any]:
+    snapshot = dep.group_snapshot
+    info: dict[str, Any] = {
+        "applicationName": dep.application_name,
+        "deploymentGroupName": dep.group_name,
+        "deploymentConfigName": dep.config_name,
+        "deploymentId": dep.id,
+        "revision": dep.revision,
+        "status": dep.status.value,
+        "createTime": dep.create_time,
+        "creator": dep.creator,
+        "ignoreApplicationStopFailures": False,
+        "updateOutdatedInstancesOnly": False,
+        "instanceTerminationWaitTimeStarted": dep.termination_wait_started,
+        "deploymentOverview": _overview(dep),
+        "deploymentStatusMessages": list(dep.status_messages),
+        "computePlatform": dep.compute_platform,
+        "deploymentStyle": snapshot.get("deploymentStyle")
+        or {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+    }
+    if dep.description:
+        info["description"] = dep.description
+    for key, value in (
+        ("startTime", dep.start_time),
+        ("completeTime", dep.complete_time),
+        ("errorInformation", dep.error_information),
+        ("rollbackInfo", dep.rollback_info),
+        ("autoRollbackConfiguration", dep.auto_rollback),
+        ("blueGreenDeploymentConfiguration", snapshot.get("blueGreenDeploymentConfiguration")),
+        ("loadBalancerInfo", snapshot.get("loadBalancerInfo")),
+    ):
+        if value is not None:
+            info[key] = value
+    return info
+
+
+def _events(target: Target) -> list[dict[str, Any]]:
+    out = []
+    for event in target.lifecycle_events:
+        item: dict[str, Any] = {"lifecycleEventName": event.name, "status": event.status.value}
+        if event.start_time is not None:
+            item["startTime"] = event.start_time
+        if event.end_time is not None:
+            item["endTime"] = event.end_time
+        if event.diagnostics:
+            item["diagnostics"] = event.diagnostics
+        out.append(item)
+    return out
+
+
+def deployment_target(dep: Deployment) -> dict[str, Any]:
+    """DeploymentTarget for the deployment's one target."""
+    target = dep.target
+    assert target is not None
+    body: dict[str, Any] = {
+        "deploymentId": dep.id,
+        "targetId": target.target_id,
+        "targetArn": target.target_arn,
+        "lastUpdatedAt": target.last_updated,
+        "lifecycleEvents": _events(target),
+        "status": TARGET_STATUS_FOR[dep.status].value,
+    }
+    if target.kind == "ECSTarget":
+        body["taskSetsInfo"] = [dict(info) for info in target.task_sets]
+        return {"deploymentTargetType": "ECSTarget", "ecsTarget": body}
+    body["lambdaFunctionInfo"] = dict(target.lambda_info or {})
+    return {"deploymentTargetType": "LambdaTarget", "lambdaTarget": body}
+
+
+def is_active(dep: Deployment) -> bool:
+    return dep.status not in (DeploymentStatus.SUCCEEDED, DeploymentStatus.FAILED, DeploymentStatus.STOPPED)

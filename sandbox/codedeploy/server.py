@@ -1,0 +1,144 @@
+"""CodeDeploy's JSON 1.1 wire protocol on loopback.
+
+``POST /`` with ``X-Amz-Target: CodeDeploy_20141006.<Operation>`` and a JSON body; answers with the
+operation's output or an AWS-shaped error (``__type`` and ``message``). Requests are checked against
+botocore's input shape before any operation runs; a bad request never stops the server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from sandbox.codedeploy import api_deployments, api_resources, shapes
+from sandbox.codedeploy.api_resources import ApiContext, Params
+from sandbox.codedeploy.errors import ApiError, validation
+
+log = logging.getLogger(__name__)
+
+TARGET_PREFIX = "CodeDeploy_20141006."
+MAX_BODY_BYTES = 1024 * 1024
+OPERATIONS: dict[str, Callable[[ApiContext, Params], Params]] = {
+    **api_resources.OPERATIONS,
+    **api_deployments.OPERATIONS,
+}
+
+
+class FaultInjector:
+    """Makes the next N calls of an operation fail with a given AWS error (to test clients' retries)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[str, list[tuple[str, int]]] = {}
+
+    def add(self, operation: str, error_code: str, times: int, http_status: int = 400) -> None:
+        with self._lock:
+            self._pending.setdefault(operation, []).extend([(error_code, http_status)] * times)
+
+    def take(self, operation: str) -> ApiError | None:
+        with self._lock:
+            queue = self._pending.get(operation)
+            if not queue:
+                return None
+            code, status = queue.pop(0)
+        return ApiError(code, f"Injected fault: {code} on {operation}.", status)
+
+
+class Dispatcher:
+    """Turns one request (target header and body) into a status and a JSON body."""
+
+    def __init__(self, ctx: ApiContext, faults: FaultInjector) -> None:
+        self.ctx = ctx
+        self.faults = faults
+        self.model = shapes.service_model()
+        self._operations = set(self.model.operation_names)
+
+    def handle(self, target: str | None, body: bytes) -> tuple[int, dict[str, Any]]:
+        try:
+            return 200, self._handle(target, body)
+        except ApiError as err:
+            return err.http_status, err.body()
+        except Exception:
+            log.exception("internal error on %s", target)
+            return 500, {"__type": "InternalFailure", "message": "The server encountered an internal error."}
+
+    def _handle(self, target: str | None, body: bytes) -> Params:
+        operation = (target or "")[len(TARGET_PREFIX) :] if (target or "").startswith(TARGET_PREFIX) else ""
+        if operation not in self._operations:
+            raise ApiError("UnknownOperationException", f"Unknown operation {target!r}.")
+        try:
+            params = json.loads(body.decode("utf-8")) if body.strip() else {}
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ApiError("SerializationException", f"The request body is not valid JSON: {err}") from None
+        if not isinstance(params, dict):
+            raise ApiError("SerializationException", "The request body must be a JSON object.")
+        fault = self.faults.take(operation)
+        if fault is not None:
+            raise fault
+        input_shape = self.model.operation_model(operation).input_shape
+        problems = shapes.check(params, input_shape) if input_shape is not None else []
+        if problems:
+            shown = "; ".join(problems[:5])
+            raise validation(f"{len(problems)} validation error(s) detected: {shown}")
+        handler = OPERATIONS.get(operation)
+        if handler is None:
+            raise ApiError(
+                "InvalidOperationException", f"{operation} is not supported by the CodeDeploy emulator."
+            )
+        with self.ctx.store.lock:
+            return handler(self.ctx, params)
+
+
+def _handler_class(dispatcher: Dispatcher) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "CodeDeployEmulator"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            log.debug("%s " + format, self.address_string(), *args)
+
+        def _send(self, status: int, body: dict[str, Any], close: bool = False) -> None:
+            payload = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/x-amz-json-1.1")
+            self.send_header("Content-Length", str(len(payload)))
+            self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+            if close:
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def do_GET(self) -> None:
+            self._send(200, {"service": "codedeploy", "status": "ok"})
+
+        def do_POST(self) -> None:
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if length < 0 or length > MAX_BODY_BYTES:
+                error = ApiError(
+                    "SerializationException", f"The request body must be at most {MAX_BODY_BYTES} bytes.", 413
+                )
+                self._send(error.http_status, error.body(), close=True)
+                return
+            body = self.rfile.read(length) if length else b""
+            status, response = dispatcher.handle(self.headers.get("X-Amz-Target"), body)
+            self._send(status, response)
+
+    return Handler
+
+
+class CodeDeployHttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def make_server(dispatcher: Dispatcher, host: str, port: int) -> CodeDeployHttpServer:
+    return CodeDeployHttpServer((host, port), _handler_class(dispatcher))
