@@ -63,8 +63,8 @@ def check_guardrails(
         violations.append(
             GuardrailViolation(
                 "allowed_strategy_kinds",
-                f"{env} allows only {' or '.join(allowed)} deployments; "
-                f"{strategy.name} is {strategy.kind.value}",
+                f"{env} allows only {' or '.join(allowed)} deployments, not {strategy.kind.value}"
+                + ("" if strategy.name == strategy.kind.value else f" ({strategy.name})"),
             )
         )
     alarms = [name for name in dict.fromkeys(alarm_names) if name]

@@ -78,11 +78,30 @@ def test_violation_messages_say_what_failed(real_catalog: Catalog) -> None:
     violations = check_guardrails(service, parse_strategy("all-at-once"), False, [], False)
     messages = {v.rule: v.message for v in violations}
     assert messages["allowed_strategy_kinds"] == (
-        "prod allows only canary or linear deployments; all-at-once is all-at-once"
+        "prod allows only canary or linear deployments, not all-at-once"
     )
     assert "deployment group product-service" in messages["require_alarms"]
     assert "bluegreen alarms sync" in messages["require_alarms"]
     assert "automatic rollback" in messages["require_auto_rollback"]
+
+
+def test_strategy_kind_message_names_a_custom_strategy(good_catalog: Catalog) -> None:
+    service = good_catalog.resolve("cart-service", "prod")
+    [violation] = check_guardrails(service, parse_strategy("all-at-once"), True, ALARMS, True)
+    assert violation.message.endswith("not all-at-once")
+    linear_only = service.settings.model_copy(
+        update={
+            "guardrails": service.settings.guardrails.model_copy(
+                update={"allowed_strategy_kinds": ["linear"]}
+            )
+        }
+    )
+    from dataclasses import replace
+
+    [violation] = check_guardrails(
+        replace(service, settings=linear_only), parse_strategy("canary:25:3"), True, ALARMS, True
+    )
+    assert violation.message == "prod allows only linear deployments, not canary (canary:25:3)"
 
 
 def test_refusal_is_one_line_naming_rules_and_force(real_catalog: Catalog) -> None:
