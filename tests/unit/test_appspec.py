@@ -274,3 +274,29 @@ def test_sha256_is_of_the_utf8_bytes() -> None:
     # Known digest of the empty string and of a non-ASCII text, so the encoding cannot drift.
     assert appspec_sha256("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     assert appspec_sha256("é") != appspec_sha256("e")
+
+
+@pytest.mark.parametrize("golden", ["product-service.prod.yaml", "capacity-providers.yaml"])
+def test_the_codedeploy_emulator_reads_our_ecs_appspec(golden: str) -> None:
+    """Contract with sandbox/codedeploy: what we render is what the emulator (like CodeDeploy) reads."""
+    emulator = pytest.importorskip("sandbox.codedeploy.appspec")
+    content = (GOLDEN_DIR / golden).read_text(encoding="utf-8")
+    parsed = emulator.parse_appspec(content, "ECS")
+    properties = yaml.safe_load(content)["Resources"][0]["TargetService"]["Properties"]
+    assert parsed.ecs.task_definition == properties["TaskDefinition"]
+    assert parsed.ecs.container_port == properties["LoadBalancerInfo"]["ContainerPort"]
+    assert parsed.ecs.network_configuration == properties["NetworkConfiguration"]
+    assert parsed.ecs.capacity_provider_strategy == properties.get("CapacityProviderStrategy")
+    assert list(parsed.hooks) == [next(iter(hook)) for hook in yaml.safe_load(content)["Hooks"]]
+    assert emulator.sha256_of(content) == appspec_sha256(content)
+
+
+def test_the_codedeploy_emulator_reads_our_lambda_appspec() -> None:
+    emulator = pytest.importorskip("sandbox.codedeploy.appspec")
+    parsed = emulator.parse_appspec((GOLDEN_DIR / "lambda.yaml").read_text(encoding="utf-8"), "Lambda")
+    assert (parsed.function.alias, parsed.function.current_version, parsed.function.target_version) == (
+        "live",
+        "7",
+        "8",
+    )
+    assert list(parsed.hooks) == ["BeforeAllowTraffic", "AfterAllowTraffic"]
