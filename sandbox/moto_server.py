@@ -48,9 +48,10 @@ class MotoServer:
     shares moto's module-level state with everything else in this process (reset it between uses).
     """
 
-    def __init__(self, isolated: bool = False, port: int = 0) -> None:
+    def __init__(self, isolated: bool = False, port: int = 0, module: str = "moto.server") -> None:
         self.isolated = isolated
         self._port = port
+        self._module = module  # isolated mode: the module run with -m (sandbox.moto_patched adds a fix)
         self._thread_server: object | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self.url = ""
@@ -60,7 +61,7 @@ class MotoServer:
             port = self._port or free_port()
             env = {**os.environ, **SANDBOX_CREDENTIALS}
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)],
+                [sys.executable, "-m", self._module, "-H", LOOPBACK, "-p", str(port)],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 env=env,

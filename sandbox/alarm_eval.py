@@ -1,0 +1,196 @@
+"""The alarm evaluator: moto stores alarms but never evaluates them; this does, every ``tick``
+virtual seconds, from the fleet's own samples (the same numbers it publishes to CloudWatch).
+
+For each alarm (read back from moto, so whatever `bluegreen alarms sync` wrote is what counts):
+the last EvaluationPeriods complete periods (aligned to the epoch, as CloudWatch does), the
+statistic of each metric over each period, metric math per period with the definitions' own
+evaluator (``orchestrator.alarm_math``), then M out of N and TreatMissingData
+(``sandbox.alarm_state``). A changed state is written with SetAlarmState, with a reason like
+CloudWatch's.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from orchestrator.alarm_math import evaluate_expression
+from sandbox.alarm_state import AlarmState, Comparison, TreatMissing, decide, statistic
+from sandbox.clock import VirtualClock
+from sandbox.metrics import MetricStore, metric_key, period_start
+
+
+@dataclass(frozen=True)
+class Transition:
+    """An alarm state change the evaluator made, at virtual time ``at``."""
+
+    at: float
+    alarm: str
+    old: AlarmState
+    new: AlarmState
+    reason: str
+
+
+def _dimensions(raw: Sequence[Mapping[str, str]]) -> dict[str, str]:
+    return {d["Name"]: d["Value"] for d in raw}
+
+
+def _stat_value(
+    store: MetricStore,
+    namespace: str,
+    name: str,
+    dimensions: Mapping[str, str],
+    stat: str,
+    start: float,
+    period: float,
+) -> float | None:
+    return statistic(stat, store.values(metric_key(namespace, name, dimensions), start, start + period))
+
+
+def alarm_period(alarm: Mapping[str, Any]) -> float:
+    """The alarm's period: its own, or (metric math) the period of its metric queries."""
+    if alarm.get("Period"):
+        return float(alarm["Period"])
+    periods = [q["MetricStat"]["Period"] for q in alarm.get("Metrics") or [] if q.get("MetricStat")]
+    return float(max(periods)) if periods else 60.0
+
+
+def datapoints(alarm: Mapping[str, Any], store: MetricStore, starts: Sequence[float]) -> list[float | None]:
+    """The alarm's value for each period start (None where there is no datapoint)."""
+    period = alarm_period(alarm)
+    queries = alarm.get("Metrics") or []
+    if not queries:
+        stat = alarm.get("ExtendedStatistic") or alarm["Statistic"]
+        return [
+            _stat_value(
+                store,
+                alarm["Namespace"],
+                alarm["MetricName"],
+                _dimensions(alarm.get("Dimensions") or []),
+                stat,
+                start,
+                period,
+            )
+            for start in starts
+        ]
+    returned = [q for q in queries if q.get("ReturnData", True) and "Expression" in q] or [
+        q for q in queries if "Expression" in q
+    ]
+    out: list[float | None] = []
+    for start in starts:
+        values: dict[str, float | None] = {}
+        for query in queries:
+            metric_stat = query.get("MetricStat")
+            if metric_stat:
+                metric = metric_stat["Metric"]
+                values[query["Id"]] = _stat_value(
+                    store,
+                    metric["Namespace"],
+                    metric["MetricName"],
+                    _dimensions(metric.get("Dimensions") or []),
+                    metric_stat["Stat"],
+                    start,
+                    float(metric_stat.get("Period") or period),
+                )
+        for query in queries:  # expressions in order, so one may use an earlier one
+            if "Expression" in query:
+                values[query["Id"]] = evaluate_expression(query["Expression"], values)
+        out.append(values[returned[-1]["Id"]] if returned else None)
+    return out
+
+
+def evaluate_alarm(alarm: Mapping[str, Any], store: MetricStore, now: float) -> tuple[AlarmState, str]:
+    """The state an alarm should be in at virtual time ``now``, and CloudWatch-style reason."""
+    period = alarm_period(alarm)
+    periods = int(alarm.get("EvaluationPeriods") or 1)
+    to_alarm = int(alarm.get("DatapointsToAlarm") or periods)
+    last_end = period_start(now, period)  # only complete periods count
+    starts = [last_end - period * (periods - i) for i in range(periods)]
+    points = datapoints(alarm, store, starts)
+    comparison = Comparison(alarm["ComparisonOperator"])
+    threshold = float(alarm["Threshold"])
+    current = AlarmState(alarm.get("StateValue") or "INSUFFICIENT_DATA")
+    state = decide(
+        points, threshold, comparison, to_alarm, TreatMissing.parse(alarm.get("TreatMissingData")), current
+    )
+    shown = (
+        ", ".join(
+            f"{value:.4g} ({datetime.fromtimestamp(start, tz=UTC):%H:%M:%S})"
+            for value, start in zip(points, starts, strict=True)
+            if value is not None
+        )
+        or "no datapoints"
+    )
+    breaching = sum(1 for v in points if v is not None and comparison.breaches(v, threshold))
+    reason = (
+        f"Threshold Crossed: {breaching} out of the last {periods} datapoints [{shown}] "
+        f"{'crossed' if state.is_alarm else 'did not cross'} the threshold ({comparison.value} {threshold:g})"
+    )
+    return state, reason
+
+
+class AlarmEvaluator:
+    """Evaluates the named alarms every ``tick`` virtual seconds and moves their states in moto."""
+
+    def __init__(
+        self,
+        cloudwatch: Any,
+        store: MetricStore,
+        clock: VirtualClock,
+        alarm_names: list[str],
+        tick: float = 10.0,
+    ) -> None:
+        self.cloudwatch = cloudwatch
+        self.store = store
+        self.clock = clock
+        self.alarm_names = list(alarm_names)
+        self.tick = tick
+        self.transitions: list[Transition] = []
+        self.errors = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="alarm-evaluator", daemon=True)
+
+    def start(self) -> AlarmEvaluator:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def history(self) -> list[Transition]:
+        with self._lock:
+            return list(self.transitions)
+
+    def evaluate_once(self) -> None:
+        now = self.clock.now()
+        for offset in range(0, len(self.alarm_names), 100):
+            names = self.alarm_names[offset : offset + 100]
+            for alarm in self.cloudwatch.describe_alarms(AlarmNames=names, AlarmTypes=["MetricAlarm"])[
+                "MetricAlarms"
+            ]:
+                state, reason = evaluate_alarm(alarm, self.store, now)
+                old = AlarmState(alarm.get("StateValue") or "INSUFFICIENT_DATA")
+                if state is old:
+                    continue
+                self.cloudwatch.set_alarm_state(
+                    AlarmName=alarm["AlarmName"],
+                    StateValue=state.value,
+                    StateReason=reason[:1023],
+                    StateReasonData=json.dumps({"version": "1.0", "evaluatedAt": now}),
+                )
+                with self._lock:
+                    self.transitions.append(Transition(now, alarm["AlarmName"], old, state, reason))
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.evaluate_once()
+            except Exception:  # moto busy: the next tick evaluates again
+                self.errors += 1
+            self.clock.wait(self._stop, self.tick)

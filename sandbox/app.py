@@ -1,0 +1,114 @@
+"""One fake ECS task: an HTTP app on loopback that answers with its version, with fault knobs.
+
+Every path answers 200 with a small JSON document (``status``, ``service``, ``version``,
+``taskSet``), unless the fault says this request fails (500). Latency is virtual: the task reports
+its service time (``X-Bluegreen-Service-Time-Ms``, virtual ms, what the load balancer's
+TargetResponseTime measures) and sleeps that long divided by the time scale.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from sandbox.faults import HEALTHY, Fault
+from sandbox.moto_server import LOOPBACK
+
+VERSION_HEADER = "X-Bluegreen-Version"
+TASK_SET_HEADER = "X-Bluegreen-Task-Set"
+SERVICE_TIME_HEADER = "X-Bluegreen-Service-Time-Ms"
+
+
+@dataclass(frozen=True)
+class TaskIdentity:
+    """What a task answers with: its service, version (task definition family:revision) and task set."""
+
+    service: str
+    version: str
+    task_set_id: str
+
+
+def base_latency_ms(request_number: int) -> float:
+    """A healthy task's service time: 20-60 virtual ms, spread deterministically."""
+    return 20.0 + float((request_number * 37) % 41)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: AppServer
+    timeout = 10  # an idle keep-alive connection ends; the thread with it
+
+    def do_GET(self) -> None:
+        self.server.answer(self)
+
+    do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
+
+    def log_message(self, format: str, *args: object) -> None:  # quiet
+        return
+
+
+class AppServer(ThreadingHTTPServer):
+    """A task listening on 127.0.0.1:<free port>; ``fault`` may be changed while it runs."""
+
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, identity: TaskIdentity, time_scale: float, fault: Fault = HEALTHY) -> None:
+        super().__init__((LOOPBACK, 0), _Handler)
+        self.identity = identity
+        self.time_scale = time_scale
+        self.fault = fault
+        self._count = 0
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    def start(self) -> AppServer:
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.1}, name=f"task-{self.port}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def answer(self, handler: _Handler) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        if length:
+            handler.rfile.read(length)
+        with self._lock:
+            number = self._count
+            self._count += 1
+        fault = self.fault
+        service_ms = base_latency_ms(number) + fault.latency_ms
+        time.sleep(service_ms / 1000.0 / self.time_scale)
+        failed = fault.fails(number)
+        status = 500 if failed else 200
+        body: dict[str, object] = {
+            "status": "error" if failed else "ok",
+            "service": self.identity.service,
+            "version": self.identity.version,
+            "taskSet": self.identity.task_set_id,
+        }
+        if handler.path.startswith("/products"):
+            body["products"] = [] if failed else [{"id": 1, "name": "sample"}]
+        payload = json.dumps(body).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(payload)))
+        handler.send_header(VERSION_HEADER, self.identity.version)
+        handler.send_header(TASK_SET_HEADER, self.identity.task_set_id)
+        handler.send_header(SERVICE_TIME_HEADER, f"{service_ms:.1f}")
+        handler.end_headers()
+        if handler.command != "HEAD":
+            handler.wfile.write(payload)

@@ -1,0 +1,89 @@
+"""Fault knobs for the replacement (green) version: ``error_rate=0.3``, ``latency_ms=1500``.
+
+A spec is one or more ``knob=value`` pairs separated by commas. Errors are injected
+deterministically (request n fails when floor((n+1)*rate) > floor(n*rate)), so a run's figures
+do not depend on a random seed: rate 0.5 fails every other request, rate 1.0 fails all of them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from orchestrator.errors import BadInputError
+
+
+class FaultSpecError(BadInputError):
+    """An --inject-fault spec that is not ``error_rate=R`` and/or ``latency_ms=N``."""
+
+
+@dataclass(frozen=True)
+class Fault:
+    """How a faulty version misbehaves: a share of 500 answers and extra latency (virtual ms)."""
+
+    error_rate: float = 0.0
+    latency_ms: float = 0.0
+
+    @property
+    def is_healthy(self) -> bool:
+        return self.error_rate == 0.0 and self.latency_ms == 0.0
+
+    def fails(self, request_number: int) -> bool:
+        """Whether the n-th request (0-based) this version answers gets a 500."""
+        if self.error_rate <= 0.0:
+            return False
+        return math.floor((request_number + 1) * self.error_rate) > math.floor(
+            request_number * self.error_rate
+        )
+
+    def describe(self) -> str:
+        parts = []
+        if self.error_rate:
+            parts.append(f"error_rate={self.error_rate:g}")
+        if self.latency_ms:
+            parts.append(f"latency_ms={self.latency_ms:g}")
+        return ",".join(parts) or "none"
+
+
+HEALTHY = Fault()
+
+_KNOBS = {"error_rate": (0.0, 1.0), "latency_ms": (0.0, 600_000.0)}
+
+
+def parse_fault(spec: str | Mapping[str, Any] | Fault | None) -> Fault:
+    """A Fault from ``error_rate=0.3,latency_ms=1500``, from ``{"error_rate": 0.3}``, or None (healthy)."""
+    if spec is None:
+        return HEALTHY
+    if isinstance(spec, Fault):
+        return spec
+    if isinstance(spec, str):
+        pairs: dict[str, Any] = {}
+        for part in (p.strip() for p in spec.split(",")):
+            if not part:
+                continue
+            key, sep, value = part.partition("=")
+            if not sep:
+                raise FaultSpecError(
+                    f"fault {part!r}: expected knob=value (error_rate=0.3 or latency_ms=1500)"
+                )
+            if key.strip() in pairs:
+                raise FaultSpecError(f"fault {spec!r}: {key.strip()} given twice")
+            pairs[key.strip()] = value.strip()
+        if not pairs:
+            raise FaultSpecError("fault spec is empty; expected error_rate=0.3 or latency_ms=1500")
+        spec = pairs
+    values: dict[str, float] = {}
+    for key, raw in spec.items():
+        if key not in _KNOBS:
+            raise FaultSpecError(f"fault knob {key!r} is unknown; valid: {', '.join(_KNOBS)}")
+        try:
+            number = float(raw)
+        except (TypeError, ValueError):
+            raise FaultSpecError(f"fault {key}={raw!r}: not a number") from None
+        low, high = _KNOBS[key]
+        if not low <= number <= high or math.isnan(number):
+            raise FaultSpecError(f"fault {key}={raw}: must be between {low:g} and {high:g}")
+        values[key] = number
+    return Fault(**values)

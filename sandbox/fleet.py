@@ -1,0 +1,261 @@
+"""The fake fleet: runs the tasks of every ECS task set moto knows, and knows where traffic goes.
+
+A reconciler polls moto (every ``poll_interval`` real seconds): DescribeServices gives each
+service's task sets (task definition, target group), DescribeListeners gives each listener's
+forward weights. For every task set it starts ``desired`` app servers on loopback and registers
+them as targets of the task set's target group (fake VPC addresses, as awsvpc tasks have); a task
+set that disappears has its tasks stopped and deregistered. Task sets that exist when the fleet
+starts are the original (blue) version; any task set created later is a replacement and gets the
+fault, if one was injected.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox.app import AppServer, TaskIdentity
+from sandbox.clock import VirtualClock
+from sandbox.faults import HEALTHY, Fault
+from sandbox.metrics import MetricStore
+from sandbox.provision import ServiceInfra, target_group_dimension
+
+ELB_NAMESPACE = "AWS/ApplicationELB"
+ECS_NAMESPACE = "AWS/ECS"
+
+
+def task_set_id(task_set_arn: str) -> str:
+    """The short id of a task set (``ecs-svc/123...``), as GetDeploymentTarget shows it."""
+    return "/".join(task_set_arn.split("/")[-2:])
+
+
+@dataclass
+class TaskSetRun:
+    """A task set the fleet runs: its tasks, target group and whether it is the replacement."""
+
+    service: str
+    task_set_arn: str
+    target_group_arn: str | None
+    version: str
+    replacement: bool
+    fault: Fault
+    tasks: list[AppServer] = field(default_factory=list)
+    target_ids: list[str] = field(default_factory=list)
+    stopped: bool = False
+
+    @property
+    def id(self) -> str:
+        return task_set_id(self.task_set_arn)
+
+
+def _version(task_definition_arn: str) -> str:
+    return task_definition_arn.rsplit("/", 1)[-1]  # family:revision
+
+
+class Fleet:
+    """Reconciles app servers with moto's task sets and serves routing lookups to the routers."""
+
+    def __init__(
+        self,
+        infra: list[ServiceInfra],
+        ecs: Any,
+        elbv2: Any,
+        clock: VirtualClock,
+        store: MetricStore,
+        faults: dict[str, Fault] | None = None,
+        poll_interval: float = 0.1,
+    ) -> None:
+        self.infra = {item.name: item for item in infra}
+        self.ecs = ecs
+        self.elbv2 = elbv2
+        self.clock = clock
+        self.store = store
+        self.faults = dict(faults or {})
+        self.poll_interval = poll_interval
+        self.errors = 0
+        self._lock = threading.Lock()
+        self._runs: dict[str, TaskSetRun] = {}  # task set ARN -> run (live ones)
+        self.history: dict[str, TaskSetRun] = {}  # every task set id ever run
+        self._weights: dict[str, list[tuple[str, int]]] = {}
+        self._round_robin: dict[str, itertools.count[int]] = {}
+        self._addresses = itertools.count(1)
+        self._started = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="fleet-reconciler", daemon=True)
+        self._lb_of: dict[str, str] = {
+            tg: item.load_balancer_arn for item in infra for tg in item.target_groups.values()
+        }
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> Fleet:
+        self.reconcile()  # the original tasks answer before any traffic arrives
+        self._started = True
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+        with self._lock:
+            runs = list(self._runs.values())
+            self._runs.clear()
+        for run in runs:
+            self._stop_run(run, deregister=False)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.poll_interval):
+            try:
+                self.reconcile()
+            except Exception:  # moto busy or a task set mid-change: try again next poll
+                self.errors += 1
+
+    # --- reconciliation ---------------------------------------------------------------------------
+
+    def reconcile(self) -> None:
+        seen: set[str] = set()
+        by_cluster: dict[str, list[ServiceInfra]] = {}
+        for item in self.infra.values():
+            by_cluster.setdefault(item.cluster, []).append(item)
+        for cluster, items in by_cluster.items():
+            for offset in range(0, len(items), 10):  # DescribeServices takes up to 10 services
+                chunk = items[offset : offset + 10]
+                found = self.ecs.describe_services(cluster=cluster, services=[i.ecs_service for i in chunk])
+                names = {i.ecs_service: i for i in chunk}
+                for described in found.get("services", []):
+                    owner = names.get(described["serviceName"])
+                    if owner is None or described.get("status") != "ACTIVE":
+                        continue
+                    for task_set in described.get("taskSets") or []:
+                        seen.add(task_set["taskSetArn"])
+                        self._ensure_run(owner, task_set)
+        with self._lock:
+            gone = [run for arn, run in self._runs.items() if arn not in seen]
+            for run in gone:
+                del self._runs[run.task_set_arn]
+        for run in gone:
+            self._stop_run(run, deregister=True)
+        weights: dict[str, list[tuple[str, int]]] = {}
+        for lb_arn in {item.load_balancer_arn for item in self.infra.values()}:
+            for listener in self.elbv2.describe_listeners(LoadBalancerArn=lb_arn)["Listeners"]:
+                weights[listener["ListenerArn"]] = listener_weights(listener)
+        with self._lock:
+            self._weights = weights
+
+    def _ensure_run(self, item: ServiceInfra, task_set: dict[str, Any]) -> None:
+        arn = task_set["taskSetArn"]
+        with self._lock:
+            if arn in self._runs:
+                return
+        balancers = task_set.get("loadBalancers") or []
+        target_group = balancers[0].get("targetGroupArn") if balancers else None
+        replacement = self._started
+        run = TaskSetRun(
+            service=item.name,
+            task_set_arn=arn,
+            target_group_arn=target_group,
+            version=_version(task_set.get("taskDefinition", "")),
+            replacement=replacement,
+            fault=self.faults.get(item.name, HEALTHY) if replacement else HEALTHY,
+        )
+        desired = max(1, item.service.settings.tasks.desired)
+        identity = TaskIdentity(item.name, run.version, run.id)
+        run.tasks = [AppServer(identity, self.clock.time_scale, run.fault).start() for _ in range(desired)]
+        if target_group:
+            run.target_ids = [self._next_address() for _ in run.tasks]
+            targets = [{"Id": address, "Port": item.service.container_port} for address in run.target_ids]
+            self.elbv2.register_targets(TargetGroupArn=target_group, Targets=targets)
+        with self._lock:
+            self._runs[arn] = run
+            self.history[run.id] = run
+
+    def _next_address(self) -> str:
+        n = next(self._addresses)
+        return f"10.0.{100 + n // 250}.{n % 250 + 1}"
+
+    def _stop_run(self, run: TaskSetRun, deregister: bool) -> None:
+        run.stopped = True
+        if deregister and run.target_group_arn and run.target_ids:
+            try:
+                self.elbv2.deregister_targets(
+                    TargetGroupArn=run.target_group_arn, Targets=[{"Id": i} for i in run.target_ids]
+                )
+            except Exception:  # the target group may be gone; nothing to clean then
+                self.errors += 1
+        for task in run.tasks:
+            task.stop()
+
+    # --- lookups for routers, metrics and reports -------------------------------------------------
+
+    def weights(self, listener_arn: str) -> list[tuple[str, int]]:
+        with self._lock:
+            return list(self._weights.get(listener_arn, []))
+
+    def runs_on(self, target_group_arn: str) -> list[TaskSetRun]:
+        with self._lock:
+            return [run for run in self._runs.values() if run.target_group_arn == target_group_arn]
+
+    def next_task(self, target_group_arn: str) -> tuple[TaskSetRun, AppServer] | None:
+        """A task of the target group, round robin over its task sets' tasks."""
+        pairs = [(run, task) for run in self.runs_on(target_group_arn) for task in run.tasks]
+        if not pairs:
+            return None
+        counter = self._round_robin.setdefault(target_group_arn, itertools.count())
+        return pairs[next(counter) % len(pairs)]
+
+    def replacement_runs(self) -> list[TaskSetRun]:
+        with self._lock:
+            return [run for run in self.history.values() if run.replacement]
+
+    def load_balancer_of(self, target_group_arn: str) -> str:
+        return self._lb_of[target_group_arn]
+
+    # --- gauges sampled by the metrics publisher ----------------------------------------------------
+
+    def sample(self, now: float) -> None:
+        """Healthy/unhealthy hosts per target group (a GET of the health path of every task) and CPU."""
+        for item in self.infra.values():
+            for tg_arn in item.target_groups.values():
+                healthy = unhealthy = 0
+                for run in self.runs_on(tg_arn):
+                    for task in run.tasks:
+                        if _healthy(task.port, item.service.settings.health_path):
+                            healthy += 1
+                        else:
+                            unhealthy += 1
+                dims = {
+                    "TargetGroup": target_group_dimension(tg_arn),
+                    "LoadBalancer": item.load_balancer_dimension,
+                }
+                self.store.add(ELB_NAMESPACE, "HealthyHostCount", dims, now, healthy)
+                self.store.add(ELB_NAMESPACE, "UnHealthyHostCount", dims, now, unhealthy)
+            # A steady, modest CPU: the sandbox's tasks do no real work worth measuring.
+            cpu_dims = {"ClusterName": item.cluster, "ServiceName": item.ecs_service}
+            self.store.add(ECS_NAMESPACE, "CPUUtilization", cpu_dims, now, 25.0)
+
+
+def listener_weights(listener: dict[str, Any]) -> list[tuple[str, int]]:
+    """A listener's default forward action as [(target group ARN, weight)]."""
+    out: list[tuple[str, int]] = []
+    for action in listener.get("DefaultActions") or []:
+        if action.get("Type") != "forward":
+            continue
+        groups = (action.get("ForwardConfig") or {}).get("TargetGroups")
+        if groups:
+            out.extend((g["TargetGroupArn"], int(g.get("Weight", 1))) for g in groups)
+        elif action.get("TargetGroupArn"):
+            out.append((action["TargetGroupArn"], 1))
+    return out
+
+
+def _healthy(port: int, path: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2.0) as response:
+            return bool(200 <= response.status < 400)
+    except (urllib.error.URLError, OSError):
+        return False

@@ -1,0 +1,301 @@
+"""The sandbox world: everything a rehearsal needs, started together and stopped together.
+
+``World`` starts, on 127.0.0.1 only: moto (a child process, so its state is its own), the CodeDeploy
+emulator with the Lambda runner as its hook invoker, a router per listener, provisions the
+catalog's infrastructure for the listed services, then the fleet, user traffic, the metrics
+publisher and the alarm evaluator. ``env`` holds the variables a deployed Lambda or a CLI user would
+set to talk to it; while the world runs they are also set in this process (the hooks run
+in-process and read them). ``stop`` (or leaving the ``with``) stops every thread, process and port,
+in reverse order, and restores the environment.
+
+``sandbox_environment`` is what ``bluegreen deploy --sandbox`` calls.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from orchestrator.catalog import Catalog, ResolvedService, load_catalog
+from sandbox.alarm_eval import AlarmEvaluator
+from sandbox.clock import VirtualClock
+from sandbox.faults import HEALTHY, Fault, parse_fault
+from sandbox.fleet import Fleet
+from sandbox.lambda_runner import LambdaRunner, handlers_for, redirect_stdout_logging
+from sandbox.metrics import MetricsPublisher, MetricStore
+from sandbox.moto_server import LOOPBACK, SANDBOX_CREDENTIALS, MotoServer
+from sandbox.narrator import Narrator
+from sandbox.provision import Clients, ListenerPorts, ServiceInfra, provision
+from sandbox.router import Router
+from sandbox.traffic import TrafficGenerator
+
+# canary10 in dev (hooks, 5 virtual minutes at 10 %, a 30 s bake, no termination wait) is about
+# 6-7 virtual minutes: at 40x that is ~10 s of wall time, plus start-up, within the 30 s budget,
+# while an alarm period (60 virtual s) still spans 1.5 real seconds of traffic.
+DEFAULT_TIME_SCALE = 40.0
+# User requests per virtual second per service; capped so the real rate stays what 2 cores serve.
+DEFAULT_TRAFFIC_RATE = 1.0
+MAX_REAL_REQUESTS_PER_SECOND = 120.0
+NARRATE_ENV_VAR = "BLUEGREEN_SANDBOX_NARRATE"
+
+
+@dataclass(frozen=True)
+class WorldOptions:
+    """Knobs of a world beyond the catalog: speed, traffic, evaluation cadence, narration."""
+
+    time_scale: float = DEFAULT_TIME_SCALE
+    traffic_rate: float | None = None  # None: DEFAULT_TRAFFIC_RATE, capped by MAX_REAL_REQUESTS_PER_SECOND
+    traffic_path: str = "/"
+    evaluator_tick: float = 10.0  # virtual seconds between alarm evaluations
+    narrate: IO[str] | None = None  # where to tell what the world sees (alarms, traffic shares)
+
+
+def _faults_by_service(faults: Any, services: list[str]) -> dict[str, Fault]:
+    """One fault for every service (a spec string, a list of specs, a knob mapping or a Fault), or a
+    mapping service -> any of those."""
+    if faults is None:
+        return {}
+    if isinstance(faults, list | tuple):
+        merged: dict[str, float] = {}
+        for spec in faults:
+            fault = parse_fault(spec)
+            merged.update({k: v for k, v in vars(fault).items() if v})
+        faults = merged or None
+        if faults is None:
+            return {}
+    if isinstance(faults, Mapping) and faults and set(faults) <= set(services):
+        return {name: parse_fault(spec) for name, spec in faults.items()}
+    fault = parse_fault(faults)
+    return {} if fault.is_healthy else dict.fromkeys(services, fault)
+
+
+class World:
+    """A running sandbox for some services of one catalog environment."""
+
+    def __init__(
+        self,
+        catalog: Catalog | str | os.PathLike[str] | None,
+        environment: str | None,
+        services: list[str],
+        faults: Any = None,
+        options: WorldOptions | None = None,
+    ) -> None:
+        self.catalog = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+        self.environment = environment or self.catalog.default_environment
+        if not services:
+            raise ValueError("a sandbox world needs at least one service")
+        self.services: list[ResolvedService] = [
+            self.catalog.resolve(name, self.environment) for name in services
+        ]
+        self.faults = _faults_by_service(faults, [s.name for s in self.services])
+        self.options = options or WorldOptions()
+        self.clock = VirtualClock(self.options.time_scale)
+        self.store = MetricStore()
+        self.env: dict[str, str] = {}
+        self.infra: list[ServiceInfra] = []
+        self.routers: dict[str, Router] = {}
+        self.log_path: Path | None = None
+        self._stack = ExitStack()
+        self._saved_env: dict[str, str | None] = {}
+        self.fleet: Fleet | None = None
+        self.traffic: TrafficGenerator | None = None
+        self.evaluator: AlarmEvaluator | None = None
+        self.runner: LambdaRunner | None = None
+        self.moto_url = ""
+        self.codedeploy_url = ""
+
+    @property
+    def region(self) -> str:
+        return self.services[0].region
+
+    @property
+    def traffic_rate(self) -> float:
+        if self.options.traffic_rate is not None:
+            return self.options.traffic_rate
+        cap = MAX_REAL_REQUESTS_PER_SECOND / (self.options.time_scale * len(self.services))
+        return min(DEFAULT_TRAFFIC_RATE, cap)
+
+    def fault_of(self, service: str) -> Fault:
+        return self.faults.get(service, HEALTHY)
+
+    # --- start / stop ------------------------------------------------------------------------------
+
+    def start(self) -> World:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        from sandbox.codedeploy import CodeDeployEmulator
+
+        stack = self._stack
+        log_dir = Path(tempfile.mkdtemp(prefix="bluegreen-sandbox-"))
+        self.log_path = log_dir / "hooks.log"
+        log_stream = stack.enter_context(self.log_path.open("a", encoding="utf-8"))
+        moto = MotoServer(isolated=True, module="sandbox.moto_patched")
+        self.moto_url = moto.start()
+        stack.callback(moto.stop)
+        account_id = self.services[0].account_id or "123456789012"
+        self.env = self._environment()
+        self._apply_env()
+        self.runner = LambdaRunner(
+            handlers_for(self.services), self.region, account_id, log_stream=log_stream
+        )
+        redirect_stdout_logging(log_stream)
+        emulator = CodeDeployEmulator(
+            aws_endpoint=self.moto_url,
+            time_scale=self.options.time_scale,
+            hook_invoker=self.runner,
+            clock=self.clock,
+        )
+        self.codedeploy_url = stack.enter_context(emulator)
+        self.env["AWS_ENDPOINT_URL_CODEDEPLOY"] = self.codedeploy_url
+        self._apply_env()
+        stack.callback(self.runner.join, 5.0)
+        clients = self._clients()
+        # Routers bind first: each listener is created in moto with the port its router got.
+        for service in self.services:
+            for route in ("production", "test"):
+                router = Router(f"{service.name}-{route}", None, self.store, self.clock)
+                stack.callback(router.server_close)
+                self.routers[f"{service.name}:{route}"] = router
+        ports = {
+            s.name: ListenerPorts(
+                self.routers[f"{s.name}:production"].port, self.routers[f"{s.name}:test"].port
+            )
+            for s in self.services
+        }
+        self.infra = provision(clients, self.catalog, self.services, ports)
+        fleet = Fleet(self.infra, clients.ecs, clients.elbv2, self.clock, self.store, self.faults)
+        self.fleet = fleet
+        fleet.start()
+        stack.callback(fleet.stop)
+        for item in self.infra:
+            for route, arn in (
+                ("production", item.production_listener_arn),
+                ("test", item.test_listener_arn),
+            ):
+                router = self.routers[f"{item.name}:{route}"]
+                router.fleet = fleet
+                router.listener_arn = arn
+                router.load_balancer_dimension = item.load_balancer_dimension
+                router.start()
+                stack.callback(router.stop)
+        publisher = MetricsPublisher(self.store, clients.cloudwatch, self.clock, fleet.sample).start()
+        stack.callback(publisher.stop)
+        alarm_names = [name for item in self.infra for name in item.alarm_names]
+        self.evaluator = AlarmEvaluator(
+            clients.cloudwatch, self.store, self.clock, alarm_names, tick=self.options.evaluator_tick
+        ).start()
+        stack.callback(self.evaluator.stop)
+        self.traffic = TrafficGenerator(
+            {item.name: item.production_port for item in self.infra},
+            self.clock,
+            rate=self.traffic_rate,
+            path=self.options.traffic_path,
+        ).start()
+        stack.callback(self.traffic.stop)
+        if self.options.narrate is not None:
+            narrator = Narrator(self, self.options.narrate).start()
+            stack.callback(narrator.stop)
+
+    def stop(self) -> None:
+        """Stop everything this world started (reverse order) and restore the environment."""
+        try:
+            self._stack.close()
+        finally:
+            self._restore_env()
+
+    def __enter__(self) -> World:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- environment -------------------------------------------------------------------------------
+
+    def _environment(self) -> dict[str, str]:
+        env = {
+            "AWS_ENDPOINT_URL": self.moto_url,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            **SANDBOX_CREDENTIALS,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "BLUEGREEN_CATALOG": str(self.catalog.path),
+            "BLUEGREEN_LISTENER_HOST": LOOPBACK,
+            "BLUEGREEN_TIME_SCALE": f"{self.options.time_scale:g}",
+            "POWERTOOLS_SERVICE_NAME": "bluegreen-hooks",
+            "POWERTOOLS_METRICS_NAMESPACE": "bluegreen",
+            "POWERTOOLS_METRICS_DISABLED": "true",  # EMF goes to stdout; the CLI's stdout is the user's
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+        }
+        return env
+
+    def _apply_env(self) -> None:
+        for key, value in self.env.items():
+            if key not in self._saved_env:
+                self._saved_env[key] = os.environ.get(key)
+            os.environ[key] = value
+
+    def _restore_env(self) -> None:
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
+
+    def _clients(self) -> Clients:
+        from sandbox.codedeploy.resources import make_clients
+
+        moto = make_clients(self.moto_url, self.region)
+        import boto3
+
+        session = boto3.session.Session(
+            aws_access_key_id=SANDBOX_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=SANDBOX_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=SANDBOX_CREDENTIALS["AWS_SESSION_TOKEN"],
+            region_name=self.region,
+        )
+        return Clients(
+            ec2=session.client("ec2", endpoint_url=self.moto_url),
+            iam=session.client("iam", endpoint_url=self.moto_url),
+            ecs=moto["ecs"],
+            elbv2=moto["elbv2"],
+            cloudwatch=moto["cloudwatch"],
+            codedeploy=session.client("codedeploy", endpoint_url=self.codedeploy_url),
+        )
+
+
+def narrate_stream() -> IO[str] | None:
+    """stderr when BLUEGREEN_SANDBOX_NARRATE is set (the demo sets it), else None."""
+    return sys.stderr if os.environ.get(NARRATE_ENV_VAR, "").strip() not in ("", "0", "false") else None
+
+
+@contextmanager
+def sandbox_environment(
+    catalog: Catalog | str | os.PathLike[str] | None,
+    environment: str | None,
+    services: list[str],
+    time_scale: float | None = None,
+    faults: Any = None,
+) -> Iterator[dict[str, str]]:
+    """Start a world for ``services`` and yield the environment variables that point at it.
+
+    ``time_scale``: None for DEFAULT_TIME_SCALE. ``faults``: None, a spec (``"error_rate=0.3"``), a
+    list of specs (``--inject-fault`` given several times), a knob mapping (``{"error_rate": 0.3}``),
+    a ``Fault``, or a mapping service -> any of those; it applies to replacement (green) task sets only.
+    """
+    options = WorldOptions(time_scale=time_scale or DEFAULT_TIME_SCALE, narrate=narrate_stream())
+    with World(catalog, environment, services, faults, options) as world:
+        yield dict(world.env)
