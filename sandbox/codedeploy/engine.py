@@ -75,6 +75,10 @@ class DeploymentRun:
         """Put traffic back on the original and remove what this deployment created."""
         raise NotImplementedError
 
+    def has_changes(self) -> bool:
+        """True once the deployment changed a resource (so there is something to roll back)."""
+        raise NotImplementedError
+
     def rollback_revision(self) -> dict[str, Any]:
         """The revision a rollback deployment records."""
         return self.dep.revision
@@ -279,11 +283,13 @@ class DeploymentRun:
                     elif event.status is LifecycleEventStatus.PENDING:
                         event.status = LifecycleEventStatus.SKIPPED
             self.dep.status_messages.append(abort.message)
+        # CodeDeploy cannot roll back before the replacement exists (a failed BeforeInstall).
+        changed = self.dep.target is not None and self.has_changes()
         rollback: Deployment | None = None
-        if ending.roll_back and self.dep.target is not None:
+        if ending.roll_back and changed:
             rollback = self._create_rollback()
         restored_error = ""
-        if ending.roll_back or cause is EndCause.READY_TIMEOUT:
+        if changed and (ending.roll_back or cause is EndCause.READY_TIMEOUT):
             try:
                 self.restore()
             except Exception as err:  # the rollback itself failed; say so on both records

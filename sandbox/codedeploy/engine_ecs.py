@@ -250,6 +250,9 @@ class EcsRun(DeploymentRun):
                     info["trafficWeight"], info["status"] = 100.0, "PRIMARY"
                 self.touch()
 
+    def has_changes(self) -> bool:
+        return self.replacement_task_set is not None
+
     def rollback_revision(self) -> dict[str, Any]:
         ecs_spec = self.appspec.ecs
         if self.original_task_set is None or ecs_spec is None:

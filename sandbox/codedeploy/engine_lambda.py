@@ -22,6 +22,7 @@ class LambdaRun(DeploymentRun):
         function = self.appspec.function
         assert function is not None
         self.function = function
+        self.shifted = False
         try:
             resources.get_alias(self.ctx.clients["lambda"], function.function_name, function.alias)
         except Exception as err:
@@ -52,8 +53,12 @@ class LambdaRun(DeploymentRun):
     def action(self, event: str) -> Callable[[], None] | None:
         return self.allow_traffic if event == "AllowTraffic" else None
 
+    def has_changes(self) -> bool:
+        return self.shifted
+
     def _route(self, percent: int) -> None:
         fn = self.function
+        self.shifted = self.shifted or percent > 0
         resources.route_alias(
             self.ctx.clients["lambda"],
             fn.function_name,

@@ -426,3 +426,74 @@ def validate_output(operation: str, body: dict[str, Any]) -> list[str]:
     if shape is None:
         return [] if not body else [f"{operation} has no output shape but returned {sorted(body)}"]
     return shapes.check(body, shape, strict=True)
+
+
+def raw_call(
+    url: str, operation: str, params: dict[str, Any] | None = None, body: bytes | None = None
+) -> tuple[int, Any]:
+    """POST one JSON 1.1 request as an SDK would; returns (HTTP status, decoded JSON body)."""
+    import urllib.error
+    import urllib.request
+
+    data = body if body is not None else json.dumps(params or {}).encode()
+    request = urllib.request.Request(
+        url + "/",
+        data=data,
+        method="POST",
+        headers={
+            "X-Amz-Target": f"CodeDeploy_20141006.{operation}",
+            "Content-Type": "application/x-amz-json-1.1",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}")
+
+
+class ScriptedHooks:
+    """A HookInvoker whose hooks behave as scripted per function name.
+
+    Behaviours: "ok" reports Succeeded, "fail" reports Failed, "raise" raises LookupError (as an unknown
+    function), "silent" never reports, ("alarm", moto_url, alarm_name) sets the alarm and stays silent.
+    Functions not in the script report Succeeded. ``url`` is the emulator's, set after it starts.
+    """
+
+    def __init__(self, script: dict[str, Any] | None = None) -> None:
+        self.script = dict(script or {})
+        self.url = ""
+        self.calls: list[tuple[str, dict[str, str]]] = []
+        self._client: Any = None
+
+    def __call__(self, function_name: str, payload: dict[str, str]) -> None:
+        self.calls.append((function_name, payload))
+        behaviour = self.script.get(function_name, "ok")
+        if behaviour == "raise":
+            raise LookupError(function_name)
+        if behaviour == "silent":
+            return
+        if isinstance(behaviour, tuple) and behaviour[0] == "alarm":
+            set_alarm(behaviour[1], behaviour[2])
+            return
+        if self._client is None:
+            self._client = client("codedeploy", self.url)
+        self._client.put_lifecycle_event_hook_execution_status(
+            deploymentId=payload["DeploymentId"],
+            lifecycleEventHookExecutionId=payload["LifecycleEventHookExecutionId"],
+            status="Succeeded" if behaviour == "ok" else "Failed",
+        )
+
+
+ECS_HOOK_EVENTS = (
+    "BeforeInstall",
+    "AfterInstall",
+    "AfterAllowTestTraffic",
+    "BeforeAllowTraffic",
+    "AfterAllowTraffic",
+)
+
+
+def hook_functions(events: tuple[str, ...] = ECS_HOOK_EVENTS) -> dict[str, str]:
+    """AppSpec hooks naming one function per event: ``hook-<Event>``."""
+    return {event: f"hook-{event}" for event in events}
