@@ -11,8 +11,12 @@ from __future__ import annotations
 import sys
 from typing import Annotated, Any
 
-import click
 import typer
+
+try:  # typer >= 0.20 vendors click; its exceptions are the ones raised
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - older typer with click as a dependency
+    from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
 from orchestrator.commands.options import (
     DeployOptions,
@@ -277,12 +281,15 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in args
     try:
         result = app(args=args, prog_name="bluegreen", standalone_mode=False)
-    except click.exceptions.UsageError as err:  # bad flags, missing arguments: exit 2, click's text
+    except click_exceptions.UsageError as err:  # bad flags, missing arguments: exit 2, click's text
         err.show()
         return 2
-    except click.exceptions.Exit as err:
+    except click_exceptions.ClickException as err:  # other click errors (e.g. a file option)
+        err.show()
+        return 2
+    except typer.Exit as err:
         return int(err.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         _print_error("interrupted")
         return 130
     except BluegreenError as err:

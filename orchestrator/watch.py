@@ -242,8 +242,10 @@ def diff(previous: Snapshot | None, current: Snapshot, at: float = 0.0) -> list[
 
 def milestone_reached(snapshot: Snapshot, until: str) -> bool:
     """Whether the watch may stop: ``until`` reached (ready, traffic-shifted) or, for done, finished."""
-    if until == "done" or snapshot.status.is_terminal:
+    if until == "done":
         return snapshot.status.is_terminal
+    if snapshot.status.is_terminal:
+        return snapshot.status.succeeded
     return until_reached(until, snapshot.status.value, snapshot.lifecycle_events())
 
 

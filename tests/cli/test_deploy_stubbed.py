@@ -1,0 +1,515 @@
+"""Deploy, watch, stop, promote and rollback against botocore Stubber: the exact requests, in order."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from botocore.stub import ANY
+
+from orchestrator import codedeploy_api
+from orchestrator.commands.rollback import previous_revision, task_definition_of
+from orchestrator.deploy import create_exactly_once, refuse_if_active
+from orchestrator.errors import ActiveDeploymentError, AwsError
+from tests.support.cli import StubbedClients, run_cli, shown
+
+APP, GROUP = "doa-market-dev", "product-service"
+T0 = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
+REQUEST = {
+    "applicationName": APP,
+    "deploymentGroupName": GROUP,
+    "deploymentConfigName": "CodeDeployDefault.ECSAllAtOnce",
+    "description": "bg:0123456789ab; bluegreen deploy product-service all-at-once",
+    "revision": {"revisionType": "AppSpecContent", "appSpecContent": {"content": "x", "sha256": "y"}},
+}
+
+
+@pytest.fixture
+def stubbed(monkeypatch: pytest.MonkeyPatch) -> StubbedClients:
+    clients = StubbedClients()
+    monkeypatch.setattr("orchestrator.commands.session.Session.clients", lambda self, region=None: clients)
+    return clients
+
+
+def _no_sleep(_: float) -> None:
+    return None
+
+
+def test_ambiguous_create_is_found_by_its_token_and_not_repeated(stubbed: StubbedClients) -> None:
+    cd = stubbed.stubbers["codedeploy"]
+    cd.add_client_error("create_deployment", "InternalFailure", "lost", 500, expected_params=REQUEST)
+    cd.add_response(
+        "list_deployments",
+        {"deployments": ["d-OTHER0001", "d-OURS00001"]},
+        {"applicationName": APP, "deploymentGroupName": GROUP, "createTimeRange": {"start": ANY}},
+    )
+    cd.add_response(
+        "batch_get_deployments",
+        {
+            "deploymentsInfo": [
+                {"deploymentId": "d-OTHER0001", "description": "bg:ffffffffffff; someone else"},
+                {"deploymentId": "d-OURS00001", "description": REQUEST["description"]},
+            ]
+        },
+        {"deploymentIds": ["d-OTHER0001", "d-OURS00001"]},
+    )
+    client = stubbed.client("codedeploy")
+    deployment_id, attempts, recovered = create_exactly_once(
+        client, client, dict(REQUEST), "0123456789ab", sleep=_no_sleep
+    )
+    assert (deployment_id, attempts, recovered) == ("d-OURS00001", 1, True)
+    stubbed.assert_no_pending()
+    assert stubbed.counter.calls["codedeploy:CreateDeployment"] == 1
+
+
+def test_ambiguous_create_not_found_is_tried_again_once(stubbed: StubbedClients) -> None:
+    cd = stubbed.stubbers["codedeploy"]
+    cd.add_client_error("create_deployment", "ServiceUnavailable", "try later", 503)
+    cd.add_response("list_deployments", {"deployments": []})
+    cd.add_response("create_deployment", {"deploymentId": "d-SECOND001"}, REQUEST)
+    client = stubbed.client("codedeploy")
+    assert create_exactly_once(client, client, dict(REQUEST), "0123456789ab", sleep=_no_sleep) == (
+        "d-SECOND001",
+        2,
+        False,
+    )
+    stubbed.assert_no_pending()
+
+
+def test_unambiguous_create_error_is_not_retried(stubbed: StubbedClients) -> None:
+    cd = stubbed.stubbers["codedeploy"]
+    cd.add_client_error("create_deployment", "InvalidRoleException", "role", 400)
+    client = stubbed.client("codedeploy")
+    with pytest.raises(AwsError, match="InvalidRoleException"):
+        create_exactly_once(client, client, dict(REQUEST), "0123456789ab", sleep=_no_sleep)
+    stubbed.assert_no_pending()
+
+
+CONFIG_REQUEST = {
+    "deploymentConfigName": "bluegreen.ECSCanary20Percent2Minutes",
+    "computePlatform": "ECS",
+    "trafficRoutingConfig": {
+        "type": "TimeBasedCanary",
+        "timeBasedCanary": {"canaryPercentage": 20, "canaryInterval": 2},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("get_error", "create_error", "expected"),
+    [
+        pytest.param(None, None, "existing", id="exists"),
+        pytest.param("DeploymentConfigDoesNotExistException", None, "created", id="missing-created"),
+        pytest.param(
+            "DeploymentConfigDoesNotExistException",
+            "DeploymentConfigAlreadyExistsException",
+            "existing",
+            id="created-concurrently",
+        ),
+    ],
+)
+def test_ensure_deployment_config_is_idempotent(
+    stubbed: StubbedClients, get_error: str | None, create_error: str | None, expected: str
+) -> None:
+    cd = stubbed.stubbers["codedeploy"]
+    name = {"deploymentConfigName": CONFIG_REQUEST["deploymentConfigName"]}
+    if get_error:
+        cd.add_client_error("get_deployment_config", get_error, "no", 400, expected_params=name)
+        if create_error:
+            cd.add_client_error(
+                "create_deployment_config", create_error, "race", 400, expected_params=CONFIG_REQUEST
+            )
+        else:
+            cd.add_response("create_deployment_config", {"deploymentConfigId": "c-1"}, CONFIG_REQUEST)
+    else:
+        cd.add_response(
+            "get_deployment_config", {"deploymentConfigInfo": {"deploymentConfigName": "x"}}, name
+        )
+    assert codedeploy_api.ensure_deployment_config(stubbed.client("codedeploy"), CONFIG_REQUEST) == expected
+    stubbed.assert_no_pending()
+
+
+def test_active_deployment_is_refused_with_its_id_and_the_watch_command(stubbed: StubbedClients) -> None:
+    stubbed.stubbers["codedeploy"].add_response(
+        "list_deployments",
+        {"deployments": ["d-BUSY00001"]},
+        {
+            "applicationName": APP,
+            "deploymentGroupName": GROUP,
+            "includeOnlyStatuses": ["Created", "Queued", "InProgress", "Baking", "Ready"],
+        },
+    )
+    with pytest.raises(
+        ActiveDeploymentError, match=r"d-BUSY00001; watch it with `bluegreen watch d-BUSY00001`"
+    ):
+        refuse_if_active(stubbed.client("codedeploy"), APP, GROUP)
+
+
+# --- whole commands ----------------------------------------------------------------------------------
+
+GROUP_INFO = {
+    "deploymentGroupInfo": {
+        "applicationName": APP,
+        "deploymentGroupName": GROUP,
+        "alarmConfiguration": {"enabled": True, "alarms": [{"name": "product-service-5xx-errors"}]},
+        "blueGreenDeploymentConfiguration": {
+            "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT"},
+            "terminateBlueInstancesOnDeploymentSuccess": {
+                "action": "TERMINATE",
+                "terminationWaitTimeInMinutes": 0,
+            },
+        },
+    }
+}
+TASKDEF_ARN = "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/product-service:7"
+
+
+def _target(events: dict[str, str], weights: tuple[float, float]) -> dict[str, Any]:
+    return {
+        "deploymentTarget": {
+            "deploymentTargetType": "ECSTarget",
+            "ecsTarget": {
+                "lifecycleEvents": [{"lifecycleEventName": k, "status": v} for k, v in events.items()],
+                "taskSetsInfo": [
+                    {"trafficWeight": weights[0], "taskSetLabel": "Blue"},
+                    {"trafficWeight": weights[1], "taskSetLabel": "Green"},
+                ],
+            },
+        }
+    }
+
+
+ALL_DONE = {
+    name: "Succeeded"
+    for name in (
+        "BeforeInstall",
+        "Install",
+        "AfterInstall",
+        "AllowTestTraffic",
+        "AfterAllowTestTraffic",
+        "BeforeAllowTraffic",
+        "AllowTraffic",
+        "AfterAllowTraffic",
+    )
+}
+
+
+def _stub_deploy_writes(stubbed: StubbedClients, deployment_id: str) -> None:
+    cd, ecs = stubbed.stubbers["codedeploy"], stubbed.stubbers["ecs"]
+    cd.add_response(
+        "get_deployment_group", GROUP_INFO, {"applicationName": APP, "deploymentGroupName": GROUP}
+    )
+    cd.add_response("list_deployments", {"deployments": []})
+    ecs.add_response("register_task_definition", {"taskDefinition": {"taskDefinitionArn": TASKDEF_ARN}})
+    cd.add_response(
+        "create_deployment",
+        {"deploymentId": deployment_id},
+        {
+            "applicationName": APP,
+            "deploymentGroupName": GROUP,
+            "deploymentConfigName": "CodeDeployDefault.ECSAllAtOnce",
+            "description": ANY,
+            "revision": ANY,
+            "autoRollbackConfiguration": {
+                "enabled": True,
+                "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"],
+            },
+        },
+    )
+
+
+def test_deploy_json_success(stubbed: StubbedClients) -> None:
+    _stub_deploy_writes(stubbed, "d-STUBBED01")
+    cd = stubbed.stubbers["codedeploy"]
+    cd.add_response(
+        "get_deployment", {"deploymentInfo": {"deploymentId": "d-STUBBED01", "status": "InProgress"}}
+    )
+    cd.add_response("list_deployment_targets", {"targetIds": ["doa-market-cluster:product-service"]})
+    cd.add_response("get_deployment_target", _target({"BeforeInstall": "InProgress"}, (100, 0)))
+    cd.add_response(
+        "get_deployment", {"deploymentInfo": {"deploymentId": "d-STUBBED01", "status": "Succeeded"}}
+    )
+    cd.add_response("get_deployment_target", _target(ALL_DONE, (0, 100)))
+    result = run_cli("deploy", "product-service", "--output", "json", "--time-scale", "100000")
+    assert result.code == 0, shown(result)
+    document = result.json()
+    assert {k: document[k] for k in ("deploymentId", "service", "environment", "strategy", "status")} == {
+        "deploymentId": "d-STUBBED01",
+        "service": "product-service",
+        "environment": "dev",
+        "strategy": "all-at-once",
+        "status": "Succeeded",
+    }
+    assert document["rolledBack"] is False and document["rollbackDeploymentId"] is None
+    assert document["apiCalls"] == 9
+    assert document["taskDefinitionArn"] == TASKDEF_ARN
+    assert {"durationSeconds", "events", "maxCallsPerMinute"} <= set(document)
+    assert [e["to"] for e in document["events"] if e["kind"] == "status"] == ["InProgress", "Succeeded"]
+    assert result.stderr == ""
+    stubbed.assert_no_pending()
+
+
+def test_deploy_failed_and_rolled_back_exits_1(stubbed: StubbedClients) -> None:
+    _stub_deploy_writes(stubbed, "d-STUBBED02")
+    cd = stubbed.stubbers["codedeploy"]
+    failed = {
+        "deploymentId": "d-STUBBED02",
+        "status": "Failed",
+        "rollbackInfo": {"rollbackDeploymentId": "d-ROLLBACK1"},
+        "errorInformation": {
+            "code": "HOOK_EXECUTION_FAILURE",
+            "message": "AfterAllowTestTraffic hook failed",
+        },
+    }
+    cd.add_response("get_deployment", {"deploymentInfo": failed})
+    cd.add_response("list_deployment_targets", {"targetIds": ["t"]})
+    cd.add_response("get_deployment_target", _target({"AfterAllowTestTraffic": "Failed"}, (100, 0)))
+    result = run_cli("deploy", "product-service", "--time-scale", "100000")
+    assert result.code == 1, shown(result)
+    assert "rolled back in" in result.stdout and "rollback d-ROLLBACK1" in result.stdout
+    assert result.stderr.strip() == (
+        "error: deployment d-STUBBED02 Failed: HOOK_EXECUTION_FAILURE: AfterAllowTestTraffic hook failed; "
+        "rolled back by d-ROLLBACK1; details: `bluegreen status d-STUBBED02`"
+    )
+
+
+def test_deploy_refused_when_group_busy_makes_no_write(stubbed: StubbedClients) -> None:
+    cd = stubbed.stubbers["codedeploy"]
+    cd.add_response("get_deployment_group", GROUP_INFO)
+    cd.add_response("list_deployments", {"deployments": ["d-BUSY00001"]})
+    result = run_cli("deploy", "product-service")
+    assert result.code == 1, shown(result)
+    assert "already has an active deployment d-BUSY00001" in result.stderr
+    assert "bluegreen watch d-BUSY00001" in result.stderr
+    assert set(stubbed.counter.calls) == {"codedeploy:GetDeploymentGroup", "codedeploy:ListDeployments"}
+
+
+def test_prod_guardrail_with_group_alarms_off_refuses_after_reads_only(stubbed: StubbedClients) -> None:
+    info = {
+        "deploymentGroupInfo": {**GROUP_INFO["deploymentGroupInfo"], "alarmConfiguration": {"enabled": False}}
+    }
+    stubbed.stubbers["codedeploy"].add_response("get_deployment_group", info)
+    result = run_cli("deploy", "product-service", "--env", "prod")
+    assert result.code == 2, shown(result)
+    assert result.stderr.startswith("error: refused by prod guardrails for product-service")
+    assert set(stubbed.counter.calls) == {"codedeploy:GetDeploymentGroup"}
+
+
+def test_no_wait_prints_the_document_once_created(stubbed: StubbedClients) -> None:
+    _stub_deploy_writes(stubbed, "d-NOWAIT001")
+    result = run_cli("deploy", "product-service", "--no-wait", "-o", "json")
+    assert result.code == 0, shown(result)
+    document = result.json()
+    assert document["deploymentId"] == "d-NOWAIT001" and document["status"] == "Created"
+    stubbed.assert_no_pending()
+
+
+def test_timeout_exits_3_and_says_how_to_reattach(stubbed: StubbedClients) -> None:
+    _stub_deploy_writes(stubbed, "d-SLOW00001")
+    cd = stubbed.stubbers["codedeploy"]
+    running = {"deploymentInfo": {"deploymentId": "d-SLOW00001", "status": "InProgress"}}
+    cd.add_response("get_deployment", running)
+    cd.add_response("list_deployment_targets", {"targetIds": ["t"]})
+    cd.add_response("get_deployment_target", _target({"Install": "InProgress"}, (100, 0)))
+    for _ in range(40):
+        cd.add_response("get_deployment", running)
+        cd.add_response("get_deployment_target", _target({"Install": "InProgress"}, (100, 0)))
+    # --timeout 0.5 minutes at time scale 300 is 0.1 s of real time.
+    result = run_cli("deploy", "product-service", "--timeout", "0.5", "--time-scale", "300")
+    assert result.code == 3, shown(result)
+    assert "still running in" in result.stdout
+    assert "deployment d-SLOW00001 still InProgress after the 0.5-minute timeout" in result.stderr
+    assert "`bluegreen watch d-SLOW00001`" in result.stderr
+
+
+def test_interrupt_leaves_deployment_running_and_exits_130(
+    stubbed: StubbedClients, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestrator import watcher
+
+    def interrupted(self: Any, options: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(watcher.Watcher, "run", interrupted)
+    stubbed.stubbers["codedeploy"].add_response(
+        "get_deployment",
+        {
+            "deploymentInfo": {
+                "deploymentId": "d-RUNNING01",
+                "status": "InProgress",
+                "applicationName": APP,
+                "deploymentGroupName": GROUP,
+                "deploymentConfigName": "CodeDeployDefault.ECSAllAtOnce",
+            }
+        },
+    )
+    result = run_cli("watch", "d-RUNNING01")
+    assert result.code == 130, shown(result)
+    assert "keeps running in CodeDeploy" in result.stderr
+    assert (
+        "`bluegreen watch d-RUNNING01`" in result.stderr and "`bluegreen stop d-RUNNING01`" in result.stderr
+    )
+    assert "StopDeployment" not in str(stubbed.counter.calls)
+
+
+def test_rollback_on_interrupt_stops_with_rollback_and_waits_for_it(
+    stubbed: StubbedClients, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestrator import watcher
+
+    def interrupted(self: Any, options: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(watcher.Watcher, "run", interrupted)
+    cd = stubbed.stubbers["codedeploy"]
+    info = {
+        "deploymentId": "d-RUNNING02",
+        "status": "InProgress",
+        "applicationName": APP,
+        "deploymentGroupName": GROUP,
+        "deploymentConfigName": "CodeDeployDefault.ECSAllAtOnce",
+    }
+    cd.add_response("get_deployment", {"deploymentInfo": info})
+    cd.add_response(
+        "stop_deployment",
+        {"status": "Pending", "statusMessage": "stopping"},
+        {"deploymentId": "d-RUNNING02", "autoRollbackEnabled": True},
+    )
+    cd.add_response("get_deployment", {"deploymentInfo": info})
+    stopped = {**info, "status": "Stopped", "rollbackInfo": {"rollbackDeploymentId": "d-ROLLBACK2"}}
+    cd.add_response("get_deployment", {"deploymentInfo": stopped})
+    result = run_cli("watch", "d-RUNNING02", "--rollback-on-interrupt", "--time-scale", "1000")
+    assert result.code == 130, shown(result)
+    assert "rollback deployment d-ROLLBACK2 started" in result.stderr
+    stubbed.assert_no_pending()
+
+
+def test_stop_with_rollback(stubbed: StubbedClients) -> None:
+    cd = stubbed.stubbers["codedeploy"]
+    cd.add_response(
+        "stop_deployment",
+        {"status": "Pending", "statusMessage": "Stopping"},
+        {"deploymentId": "d-TOSTOP001", "autoRollbackEnabled": True},
+    )
+    cd.add_response(
+        "get_deployment",
+        {"deploymentInfo": {"status": "Stopped", "rollbackInfo": {"rollbackDeploymentId": "d-ROLLBACK3"}}},
+    )
+    result = run_cli("stop", "d-TOSTOP001")
+    assert result.code == 0, shown(result)
+    assert result.stdout == (
+        "stop requested for d-TOSTOP001: Pending Stopping\n"
+        "rollback deployment d-ROLLBACK3 started; follow it with `bluegreen watch d-ROLLBACK3`\n"
+    )
+
+
+def test_stop_without_rollback(stubbed: StubbedClients) -> None:
+    stubbed.stubbers["codedeploy"].add_response(
+        "stop_deployment",
+        {"status": "Succeeded"},
+        {"deploymentId": "d-TOSTOP002", "autoRollbackEnabled": False},
+    )
+    result = run_cli("stop", "d-TOSTOP002", "--no-rollback", "-o", "json")
+    assert result.code == 0, shown(result)
+    assert result.json()["rollback"] is False
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "message"),
+    [
+        pytest.param(None, 0, "promoted d-READY0001", id="ready"),
+        pytest.param("DeploymentIsNotInReadyStateException", 2, "is not waiting at Ready", id="not-ready"),
+        pytest.param("DeploymentAlreadyCompletedException", 2, "already finished", id="finished"),
+    ],
+)
+def test_promote(stubbed: StubbedClients, error: str | None, code: int, message: str) -> None:
+    cd = stubbed.stubbers["codedeploy"]
+    params = {"deploymentId": "d-READY0001", "deploymentWaitType": "READY_WAIT"}
+    if error:
+        cd.add_client_error("continue_deployment", error, "no", 400, expected_params=params)
+    else:
+        cd.add_response("continue_deployment", {}, params)
+    result = run_cli("promote", "d-READY0001")
+    assert result.code == code, shown(result)
+    assert message in result.stdout + result.stderr
+
+
+def _succeeded(deployment_id: str, minutes: int, sha: str, arn: str) -> dict[str, Any]:
+    content = (
+        "version: 0.0\nResources:\n  - TargetService:\n      Type: AWS::ECS::Service\n      Properties:\n"
+        f"        TaskDefinition: {arn}\n"
+    )
+    return {
+        "deploymentId": deployment_id,
+        "createTime": T0 + dt.timedelta(minutes=minutes),
+        "status": "Succeeded",
+        "revision": {"revisionType": "AppSpecContent", "appSpecContent": {"content": content, "sha256": sha}},
+    }
+
+
+@pytest.mark.parametrize(
+    ("history", "live", "target"),
+    [
+        pytest.param([("d-1", 1, "a"), ("d-2", 2, "b")], "d-2", "d-1", id="previous"),
+        pytest.param(
+            [("d-2", 2, "b"), ("d-1", 1, "a"), ("d-3", 3, "b")], "d-3", "d-1", id="skips-same-revision"
+        ),
+        pytest.param([("d-1", 1, "a"), ("d-2", 2, "b"), ("d-3", 3, "c")], "d-3", "d-2", id="newest-older"),
+    ],
+)
+def test_previous_revision(history: list[tuple[str, int, str]], live: str, target: str) -> None:
+    infos = [_succeeded(i, m, s, f"arn:{s}") for i, m, s in history]
+    got_live, got_target = previous_revision(infos)
+    assert (got_live["deploymentId"], got_target["deploymentId"]) == (live, target)
+
+
+def test_previous_revision_needs_an_older_distinct_one() -> None:
+    from orchestrator.errors import BadInputError
+
+    with pytest.raises(BadInputError, match="nothing to roll back to"):
+        previous_revision([_succeeded("d-1", 1, "a", "arn:a"), _succeeded("d-2", 2, "a", "arn:a")])
+
+
+def test_task_definition_of_appspec() -> None:
+    assert task_definition_of(
+        _succeeded("d-1", 1, "a", TASKDEF_ARN)["revision"]["appSpecContent"]["content"]
+    ) == (TASKDEF_ARN)
+
+
+def test_rollback_redeploys_the_previous_revision_verbatim(stubbed: StubbedClients) -> None:
+    cd = stubbed.stubbers["codedeploy"]
+    old_arn = "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/product-service:5"
+    older = _succeeded("d-OLD000001", 1, "aaa", old_arn)
+    live = _succeeded("d-LIVE00001", 2, "bbb", TASKDEF_ARN)
+    cd.add_response(
+        "list_deployments",
+        {"deployments": ["d-OLD000001", "d-LIVE00001"]},
+        {"applicationName": APP, "deploymentGroupName": GROUP, "includeOnlyStatuses": ["Succeeded"]},
+    )
+    cd.add_response("batch_get_deployments", {"deploymentsInfo": [older, live]})
+    cd.add_response("get_deployment_group", GROUP_INFO)
+    cd.add_response("list_deployments", {"deployments": []})
+    cd.add_response(
+        "create_deployment",
+        {"deploymentId": "d-ROLLBACK4"},
+        {
+            "applicationName": APP,
+            "deploymentGroupName": GROUP,
+            "deploymentConfigName": "CodeDeployDefault.ECSAllAtOnce",
+            "description": ANY,
+            "revision": {
+                "revisionType": "AppSpecContent",
+                "appSpecContent": {"content": older["revision"]["appSpecContent"]["content"], "sha256": ANY},
+            },
+            "autoRollbackConfiguration": ANY,
+        },
+    )
+    result = run_cli("rollback", "product-service", "--no-wait", "-o", "json")
+    assert result.code == 0, shown(result)
+    document = result.json()
+    assert document["deploymentId"] == "d-ROLLBACK4"
+    assert (document["rollbackTo"], document["rollbackFrom"]) == ("d-OLD000001", "d-LIVE00001")
+    assert document["taskDefinitionArn"] == old_arn
+    assert "ecs:RegisterTaskDefinition" not in stubbed.counter.calls
+    stubbed.assert_no_pending()

@@ -1,0 +1,122 @@
+"""Helpers for CLI tests: run ``bluegreen`` in-process through ``cli.main``, a loopback endpoint that
+records every AWS request (to prove "no AWS call"), and stubbed clients for Stubber flows."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from orchestrator.aws import CallCounter
+from orchestrator.cli import main
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "cli"
+TOKEN = re.compile(r"bg:[0-9a-f]{12}")
+
+
+@dataclass(frozen=True)
+class CliResult:
+    """Exit code and captured output of one ``bluegreen`` run."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+def run_cli(*args: str) -> CliResult:
+    """Run ``bluegreen ARGS`` in this process, as the console script does (through ``main``)."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(list(args))
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+def normalise(text: str) -> str:
+    """Output with the random request token replaced, for golden comparisons."""
+    return TOKEN.sub("bg:TOKEN", text)
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    def _record(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        self.server.requests.append((self.command, self.path, self.headers.get("X-Amz-Target"), body))  # type: ignore[attr-defined]
+        self.send_response(500)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b'{"__type": "InternalFailure", "message": "recording endpoint"}')
+
+    do_GET = do_POST = do_PUT = do_DELETE = _record
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+
+@dataclass
+class Recorder:
+    """A running recording endpoint: its URL and the requests it saw (method, path, target, body)."""
+
+    url: str
+    requests: list[tuple[str, str, str | None, bytes]]
+
+
+@contextmanager
+def recording_endpoint() -> Iterator[Recorder]:
+    """An HTTP server on 127.0.0.1 that records every request (and fails it with a 500).
+
+    Point AWS_ENDPOINT_URL at it to prove a command made no AWS call at all.
+    """
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    requests: list[tuple[str, str, str | None, bytes]] = []
+    server.requests = requests  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        host, port = server.server_address[:2]
+        yield Recorder(f"http://{host}:{port}", requests)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+class StubbedClients:
+    """Stands in for AwsClients: real botocore clients (no network) wrapped in Stubbers."""
+
+    def __init__(self, region: str = "ap-northeast-2") -> None:
+        import boto3
+        from botocore.stub import Stubber
+
+        session = boto3.session.Session(region_name=region)
+        self.counter = CallCounter()
+        self._clients: dict[str, Any] = {}
+        self.stubbers: dict[str, Stubber] = {}
+        for name in ("codedeploy", "ecs"):
+            client = session.client(name)
+            client.meta.events.register("before-call.*.*", self.counter)
+            self._clients[name] = client
+            stubber = Stubber(client)
+            stubber.activate()
+            self.stubbers[name] = stubber
+
+    def client(self, name: str, *, single_attempt: bool = False) -> Any:
+        return self._clients[name]
+
+    def assert_no_pending(self) -> None:
+        for stubber in self.stubbers.values():
+            stubber.assert_no_pending_responses()
+
+
+def shown(result: CliResult) -> str:
+    """The whole run in one string, for assertion messages."""
+    return f"exit {result.code}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
