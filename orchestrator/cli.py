@@ -18,6 +18,7 @@ try:  # typer >= 0.20 vendors click; its exceptions are the ones raised
 except ImportError:  # pragma: no cover - older typer with click as a dependency
     from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
+from orchestrator.alarms_cli import app as alarms_app
 from orchestrator.commands.options import (
     DeployOptions,
     GlobalOptions,
@@ -36,6 +37,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 sandbox_app = typer.Typer(help="The local sandbox: moto + CodeDeploy emulator + fake fleet on loopback.")
+app.add_typer(alarms_app, name="alarms")
 app.add_typer(sandbox_app, name="sandbox")
 
 # Options shared by several commands (given after the verb they override the global ones).
@@ -51,7 +53,11 @@ TimeoutOpt = Annotated[
     typer.Option("--timeout", help="Minutes to watch before exit 3 [default: expected duration + margin]."),
 ]
 TimeScaleOpt = Annotated[
-    float, typer.Option("--time-scale", help="Divide poll intervals and the timeout (sandbox virtual clock).")
+    float | None,
+    typer.Option(
+        "--time-scale",
+        help="Divide poll intervals and the timeout (sandbox clock) [default: $BLUEGREEN_TIME_SCALE or 1].",
+    ),
 ]
 RollbackOnInterruptOpt = Annotated[
     bool,
@@ -128,7 +134,7 @@ def deploy(
         list[str] | None,
         typer.Option("--inject-fault", help="Sandbox fault, e.g. hook:AfterAllowTestTraffic."),
     ] = None,
-    time_scale: TimeScaleOpt = 1.0,
+    time_scale: TimeScaleOpt = None,
 ) -> int:
     """Deploy a new revision of SERVICE and watch it."""
     from orchestrator.commands import deploy as command
@@ -180,7 +186,7 @@ def watch(
     timeout: TimeoutOpt = None,
     until: UntilOpt = "done",
     rollback_on_interrupt: RollbackOnInterruptOpt = False,
-    time_scale: TimeScaleOpt = 1.0,
+    time_scale: TimeScaleOpt = None,
     output: OutputOpt = None,
 ) -> int:
     """Attach to a deployment and follow it to the end (or --until)."""
@@ -212,7 +218,7 @@ def rollback(
     wait: WaitOpt = True,
     timeout: TimeoutOpt = None,
     force: ForceOpt = False,
-    time_scale: TimeScaleOpt = 1.0,
+    time_scale: TimeScaleOpt = None,
     output: OutputOpt = None,
 ) -> int:
     """Redeploy SERVICE's last successful revision before the live one."""
@@ -247,7 +253,10 @@ def sandbox_serve(
     ctx: typer.Context,
     port: Annotated[int, typer.Option("--port", help="CodeDeploy emulator port [default: a free one].")] = 0,
     env: EnvOpt = None,
-    time_scale: TimeScaleOpt = 1.0,
+    time_scale: TimeScaleOpt = None,
+    service: Annotated[
+        list[str] | None, typer.Option("--service", help="Only these services [default: every one].")
+    ] = None,
 ) -> int:
     """Run the sandbox; print the endpoint variables; run until stopped."""
     import importlib
@@ -259,11 +268,15 @@ def sandbox_serve(
 
         raise BadInputError("the sandbox is not installed (pip install -e '.[sandbox]')") from None
     session = _session(ctx, env, None)
+    if service:
+        for name in service:
+            session.resolve(name)  # unknown names are bad input before anything starts
     result = serve(
         catalog=session.catalog,
-        environment=env or session.catalog.default_environment,
+        environment=session.options.env or session.catalog.default_environment,
         port=port,
         time_scale=time_scale,
+        services=list(service or []) or None,
     )
     return int(result or 0)
 

@@ -181,6 +181,12 @@ def snapshot_from(deployment: Mapping[str, Any], target: Mapping[str, Any] | Non
             replacement = float(weight)
         else:
             original = float(weight)
+    # Production traffic is split between the two task sets; once one is gone (the original after
+    # termination) its share is what the other does not take.
+    if original is None and replacement is not None:
+        original = 100.0 - replacement
+    elif replacement is None and original is not None and len(ecs.get("taskSetsInfo") or []) > 0:
+        replacement = 100.0 - original
     rollback = (deployment.get("rollbackInfo") or {}).get("rollbackDeploymentId") or None
     error_info = deployment.get("errorInformation") or {}
     error = None
@@ -240,12 +246,20 @@ def diff(previous: Snapshot | None, current: Snapshot, at: float = 0.0) -> list[
     return events
 
 
-def milestone_reached(snapshot: Snapshot, until: str) -> bool:
-    """Whether the watch may stop: ``until`` reached (ready, traffic-shifted) or, for done, finished."""
+def milestone_reached(snapshot: Snapshot, until: str, ready_waits: bool = False) -> bool:
+    """Whether the watch may stop: ``until`` reached (ready, traffic-shifted) or, for done, finished.
+
+    ``ready_waits``: the group's ready action is STOP_DEPLOYMENT, so "ready" means CodeDeploy says
+    Ready (only then does ContinueDeployment, i.e. `bluegreen promote`, work).
+    """
     if until == "done":
         return snapshot.status.is_terminal
     if snapshot.status.is_terminal:
         return snapshot.status.succeeded
+    if until == "ready" and ready_waits:
+        return snapshot.status in (DeploymentStatus.READY, DeploymentStatus.BAKING) or until_reached(
+            "traffic-shifted", snapshot.status.value, snapshot.lifecycle_events()
+        )
     return until_reached(until, snapshot.status.value, snapshot.lifecycle_events())
 
 

@@ -35,6 +35,7 @@ class WatchOptions:
     until: str = "done"
     timeout_seconds: float = 3600.0
     time_scale: float = 1.0
+    ready_waits: bool = False  # ready action STOP_DEPLOYMENT: "ready" means status Ready
     policy: PollPolicy = field(default_factory=PollPolicy)
 
 
@@ -143,7 +144,7 @@ class Watcher:
             events.extend(new_events)
             if self.listener is not None:
                 self.listener(snapshot, new_events, elapsed)
-            reached = milestone_reached(snapshot, options.until)
+            reached = milestone_reached(snapshot, options.until, options.ready_waits)
             if reached or snapshot.status.is_terminal:
                 return self._result(snapshot, events, reached, False, elapsed, polls, budget)
             now = self.clock()

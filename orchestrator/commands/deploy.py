@@ -21,7 +21,7 @@ def validate_watch_flags(flags: WatchFlags) -> None:
         raise BadInputError(f"--until {flags.until!r}: valid values are {', '.join(UNTIL_MILESTONES)}")
     if flags.timeout_minutes is not None and flags.timeout_minutes <= 0:
         raise BadInputError(f"--timeout must be a positive number of minutes, got {flags.timeout_minutes:g}")
-    if flags.time_scale <= 0:
+    if flags.time_scale is not None and flags.time_scale <= 0:
         raise BadInputError(f"--time-scale must be positive, got {flags.time_scale:g}")
 
 

@@ -17,7 +17,7 @@ from orchestrator.commands.options import WatchFlags
 from orchestrator.commands.session import Session, sigterm_as_interrupt
 from orchestrator.errors import DeploymentFailedError, DeploymentTimeoutError, InterruptedByUser
 from orchestrator.progress import EtaTracker, LiveView, Outcome, PlainView, SilentView, View, summary_line
-from orchestrator.timing import Phase
+from orchestrator.timing import READY_WAIT, Phase
 from orchestrator.watcher import Watcher, WatchOptions, WatchResult, wait_for_rollback_start
 
 # How long --rollback-on-interrupt waits for CodeDeploy to name the rollback deployment.
@@ -140,7 +140,10 @@ def follow(
     codedeploy = clients.client("codedeploy")
     view = make_view(session, subject, flags.until)
     options = WatchOptions(
-        until=flags.until, timeout_seconds=subject.timeout_seconds, time_scale=flags.time_scale
+        until=flags.until,
+        timeout_seconds=subject.timeout_seconds,
+        time_scale=flags.scale(),
+        ready_waits=any(phase.name == READY_WAIT for phase in subject.phases),
     )
     watcher = Watcher(codedeploy, subject.deployment_id, clock=clock, sleep=sleep, listener=view.update)
     try:
@@ -207,10 +210,10 @@ def _interrupted(
     snapshot = wait_for_rollback_start(
         codedeploy,
         deployment_id,
-        timeout_seconds=ROLLBACK_START_TIMEOUT_SECONDS / flags.time_scale,
+        timeout_seconds=ROLLBACK_START_TIMEOUT_SECONDS / flags.scale(),
         clock=clock,
         sleep=sleep,
-        interval_seconds=2.0 / flags.time_scale,
+        interval_seconds=2.0 / flags.scale(),
     )
     if snapshot.rollback_deployment_id:
         raise InterruptedByUser(

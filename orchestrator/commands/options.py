@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+
+# Set by the sandbox (`bluegreen sandbox serve` prints it): its virtual clock's speed-up.
+TIME_SCALE_ENV_VAR = "BLUEGREEN_TIME_SCALE"
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,16 @@ class WatchFlags:
     wait: bool = True
     until: str = "done"
     timeout_minutes: float | None = None
-    time_scale: float = 1.0
+    time_scale: float | None = None  # None: $BLUEGREEN_TIME_SCALE (the sandbox exports it), else 1
+
+    def scale(self) -> float:
+        """The time scale in effect: --time-scale, else $BLUEGREEN_TIME_SCALE, else 1."""
+        if self.time_scale is not None:
+            return self.time_scale
+        try:
+            return float(os.environ.get(TIME_SCALE_ENV_VAR, "") or 1.0)
+        except ValueError:
+            return 1.0
     rollback_on_interrupt: bool = False
 
 

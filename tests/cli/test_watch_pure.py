@@ -224,3 +224,17 @@ def test_call_budget_bounds_calls_per_window() -> None:
     assert budget.wait_needed(3) == 0.0
     budget.spend(3)
     assert budget.total == 9 and budget.peak == 6
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "reached"),
+    [
+        pytest.param(
+            snap(S.IN_PROGRESS, {"AfterAllowTestTraffic": OK}), False, id="test-traffic-done-not-yet-ready"
+        ),
+        pytest.param(snap(S.READY, {"AfterAllowTestTraffic": OK}), True, id="status-ready"),
+        pytest.param(snap(S.IN_PROGRESS, {"AllowTraffic": OK}), True, id="already-promoted"),
+    ],
+)
+def test_ready_with_stop_deployment_means_status_ready(snapshot: Snapshot, reached: bool) -> None:
+    assert milestone_reached(snapshot, "ready", ready_waits=True) is reached

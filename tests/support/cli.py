@@ -120,3 +120,57 @@ class StubbedClients:
 def shown(result: CliResult) -> str:
     """The whole run in one string, for assertion messages."""
     return f"exit {result.code}\n--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
+
+
+# --- end to end against the CodeDeploy emulator --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class E2eWorld:
+    """A provisioned ECS service (moto) + deployment group (emulator) and a catalog that names them."""
+
+    moto_url: str
+    codedeploy_url: str
+    catalog: Path
+    environment: Any  # tests.support.emulator.EcsEnvironment
+
+    def codedeploy(self) -> Any:
+        from tests.support.emulator import client
+
+        return client("codedeploy", self.codedeploy_url)
+
+    def deployments(self) -> list[str]:
+        """Every deployment of the group (any status)."""
+        response = self.codedeploy().list_deployments(
+            applicationName=self.environment.application,
+            deploymentGroupName=self.environment.deployment_group,
+        )
+        return list(response["deployments"])
+
+    def deployment(self, deployment_id: str) -> dict[str, Any]:
+        return dict(self.codedeploy().get_deployment(deploymentId=deployment_id)["deploymentInfo"])
+
+
+def write_e2e_catalog(
+    directory: Path,
+    environment: Any,
+    hooks: dict[str, str] | None = None,
+    ready_wait_minutes: int | None = None,
+) -> Path:
+    """Fill tests/fixtures/cli/e2e-catalog.yaml.tmpl for ``environment``; returns the catalog path."""
+    text = (FIXTURES / "e2e-catalog.yaml.tmpl").read_text(encoding="utf-8")
+    values = {
+        "CLUSTER": environment.cluster,
+        "SERVICE": environment.service,
+        "APPLICATION": environment.application,
+        "GROUP": environment.deployment_group,
+        "TASK_DEFINITION": str(FIXTURES / "e2e-taskdef.json"),
+        "HOOKS": json.dumps(hooks or {}),
+        "READY_ACTION": "STOP_DEPLOYMENT" if ready_wait_minutes is not None else "CONTINUE_DEPLOYMENT",
+        "READY_WAIT": str(ready_wait_minutes or 0),
+    }
+    for key, value in values.items():
+        text = text.replace(f"@{key}@", value)
+    path = directory / "services.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,296 @@
+"""The CLI end to end: `bluegreen` in-process against moto (ECS, ELBv2) and the CodeDeploy emulator.
+
+Every test provisions its own ECS service and deployment group (random names) and writes a catalog
+naming them; boto3 reaches the emulator through AWS_ENDPOINT_URL_CODEDEPLOY, nothing else differs
+from a real account. The emulator runs at time scale 600 (a canary's 5 minutes take 0.5 s) and the
+CLI is told the same with --time-scale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox.codedeploy import CodeDeployEmulator
+from tests.support.cli import E2eWorld, run_cli, shown, write_e2e_catalog
+from tests.support.emulator import EcsServiceSpec, provision_ecs_service
+
+pytestmark = pytest.mark.integration
+
+SCALE = "600"
+WorldFactory = Callable[..., E2eWorld]
+
+
+@pytest.fixture
+def make_world(moto_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[WorldFactory]:
+    """Start an emulator, provision one service, write its catalog, point the CLI at them."""
+    started: list[CodeDeployEmulator] = []
+
+    def make(
+        hook_invoker: Any = None,
+        hooks: dict[str, str] | None = None,
+        ready_wait_minutes: int | None = None,
+        emulator_out: list[CodeDeployEmulator] | None = None,
+    ) -> E2eWorld:
+        emulator = CodeDeployEmulator(aws_endpoint=moto_url, time_scale=600.0, hook_invoker=hook_invoker)
+        url = emulator.start()
+        started.append(emulator)
+        if emulator_out is not None:
+            emulator_out.append(emulator)
+        spec = EcsServiceSpec(service="product-service", ready_wait_minutes=ready_wait_minutes)
+        environment = provision_ecs_service(moto_url, url, spec)
+        catalog = write_e2e_catalog(tmp_path, environment, hooks=hooks, ready_wait_minutes=ready_wait_minutes)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
+        monkeypatch.setenv("AWS_ENDPOINT_URL_CODEDEPLOY", url)
+        monkeypatch.setenv("BLUEGREEN_CATALOG", str(catalog))
+        return E2eWorld(moto_url, url, catalog, environment)
+
+    yield make
+    for emulator in started:
+        emulator.stop()
+
+
+def test_canary_deploy_succeeds_with_the_json_document(make_world: WorldFactory) -> None:
+    world = make_world()
+    result = run_cli(
+        "deploy", "product-service", "--strategy", "canary10", "-o", "json", "--time-scale", SCALE
+    )
+    assert result.code == 0, shown(result)
+    document = result.json()
+    required = {"deploymentId", "service", "environment", "strategy", "status", "rolledBack"}
+    required |= {"rollbackDeploymentId", "durationSeconds", "apiCalls", "events"}
+    assert required <= set(document)
+    assert (document["service"], document["environment"], document["strategy"]) == (
+        "product-service",
+        "dev",
+        "canary10",
+    )
+    assert (document["status"], document["rolledBack"], document["rollbackDeploymentId"]) == (
+        "Succeeded",
+        False,
+        None,
+    )
+    traffic = [event["to"] for event in document["events"] if event["kind"] == "traffic"]
+    assert "blue 90% / green 10%" in traffic and traffic[-1] == "blue 0% / green 100%"
+    assert document["maxCallsPerMinute"] <= document["callsPerMinuteLimit"]
+    assert world.deployments() == [document["deploymentId"]]
+    info = world.deployment(document["deploymentId"])
+    assert info["description"].startswith(f"bg:{document['requestToken']}")
+    assert info["deploymentConfigName"] == "CodeDeployDefault.ECSCanary10Percent5Minutes"
+
+
+def test_plain_output_is_one_line_per_event(make_world: WorldFactory) -> None:
+    make_world()
+    result = run_cli("deploy", "product-service", "--strategy", "all-at-once", "--time-scale", SCALE)
+    assert result.code == 0, shown(result)
+    lines = result.stdout.splitlines()
+    assert lines[0] == "deploying product-service to dev with all-at-once (CodeDeployDefault.ECSAllAtOnce)"
+    assert lines[1].startswith("  task definition       registered product-service-e2e:")
+    assert any(line.endswith("AllowTraffic          Succeeded") for line in lines)
+    assert lines[-1].startswith("succeeded in ") and "API calls" in lines[-1]
+
+
+def test_custom_strategy_creates_its_config_once(make_world: WorldFactory) -> None:
+    world = make_world()
+    first = run_cli(
+        "deploy", "product-service", "--strategy", "linear:50:1", "-o", "json", "--time-scale", SCALE
+    )
+    assert first.code == 0, shown(first)
+    second = run_cli(
+        "deploy", "product-service", "--strategy", "linear:50:1", "-o", "json", "--time-scale", SCALE
+    )
+    assert second.code == 0, shown(second)
+    config = world.codedeploy().get_deployment_config(
+        deploymentConfigName="bluegreen.ECSLinear50PercentEvery1Minutes"
+    )
+    assert config["deploymentConfigInfo"]["trafficRoutingConfig"]["type"] == "TimeBasedLinear"
+    assert second.json()["deploymentConfigName"] == "bluegreen.ECSLinear50PercentEvery1Minutes"
+
+
+def _failing_hook(function_name: str, payload: dict[str, str]) -> None:
+    raise RuntimeError(f"{function_name} exploded")
+
+
+def test_hook_failure_rolls_back_and_exits_1(make_world: WorldFactory) -> None:
+    world = make_world(hook_invoker=_failing_hook, hooks={"AfterAllowTestTraffic": "smoke-hook"})
+    result = run_cli("deploy", "product-service", "-o", "json", "--time-scale", SCALE)
+    assert result.code == 1, shown(result)
+    document = result.json()
+    assert document["status"] == "Failed" and document["rolledBack"] is True
+    rollback_id = document["rollbackDeploymentId"]
+    assert rollback_id and rollback_id in world.deployments()
+    assert document["lifecycleEvents"]["AfterAllowTestTraffic"] == "Failed"
+    assert result.stderr.startswith(f"error: deployment {document['deploymentId']} Failed")
+    assert f"rolled back by {rollback_id}" in result.stderr
+
+
+def test_active_deployment_is_refused(make_world: WorldFactory) -> None:
+    world = make_world()
+    first = run_cli("deploy", "product-service", "--strategy", "canary10-15m", "--no-wait", "-o", "json")
+    assert first.code == 0, shown(first)
+    busy = first.json()["deploymentId"]
+    second = run_cli("deploy", "product-service", "--time-scale", SCALE)
+    assert second.code == 1, shown(second)
+    assert f"already has an active deployment {busy}" in second.stderr
+    assert f"`bluegreen watch {busy}`" in second.stderr
+    assert world.deployments() == [busy]
+    stopped = run_cli("stop", busy, "--no-rollback")
+    assert stopped.code == 0, shown(stopped)
+
+
+def test_stop_with_rollback_then_status(make_world: WorldFactory) -> None:
+    world = make_world()
+    created = run_cli("deploy", "product-service", "--strategy", "canary10-15m", "--no-wait", "-o", "json")
+    deployment_id = created.json()["deploymentId"]
+    result = run_cli("stop", deployment_id, "-o", "json")
+    assert result.code == 0, shown(result)
+    assert result.json()["rollback"] is True
+    status = run_cli("status", deployment_id, "-o", "json")
+    assert status.code == 0, shown(status)
+    document = status.json()
+    assert document["status"] == "Stopped"
+    assert document["service"] == "product-service"
+    info = world.deployment(deployment_id)
+    assert (info.get("errorInformation") or {}).get("code") == "MANUAL_STOP"
+
+
+def test_until_ready_then_promote_then_watch(make_world: WorldFactory) -> None:
+    make_world(ready_wait_minutes=60)
+    ready = run_cli("deploy", "product-service", "--until", "ready", "-o", "json", "--time-scale", SCALE)
+    assert ready.code == 0, shown(ready)
+    document = ready.json()
+    assert (document["status"], document["outcome"], document["reached"]) == ("Ready", "ready", True)
+    deployment_id = document["deploymentId"]
+    promoted = run_cli("promote", deployment_id)
+    assert promoted.code == 0, shown(promoted)
+    assert promoted.stdout.startswith(f"promoted {deployment_id}")
+    watched = run_cli("watch", deployment_id, "-o", "json", "--time-scale", SCALE)
+    assert watched.code == 0, shown(watched)
+    assert watched.json()["status"] == "Succeeded"
+
+
+def test_promote_before_ready_is_bad_input(make_world: WorldFactory) -> None:
+    make_world()
+    created = run_cli("deploy", "product-service", "--strategy", "canary10-15m", "--no-wait", "-o", "json")
+    deployment_id = created.json()["deploymentId"]
+    result = run_cli("promote", deployment_id)
+    assert result.code == 2, shown(result)
+    run_cli("stop", deployment_id, "--no-rollback")
+
+
+def test_timeout_exits_3_and_the_deployment_keeps_running(make_world: WorldFactory) -> None:
+    world = make_world()
+    # 0.05 minutes = 3 s of deployment time, 5 ms of real time at scale 600: still installing.
+    result = run_cli(
+        "deploy",
+        "product-service",
+        "--strategy",
+        "canary10-15m",
+        "--timeout",
+        "0.05",
+        "-o",
+        "json",
+        "--time-scale",
+        SCALE,
+    )
+    assert result.code == 3, shown(result)
+    document = result.json()
+    assert document["outcome"] == "still running"
+    assert world.deployment(document["deploymentId"])["status"] in ("Created", "Queued", "InProgress")
+    assert "keeps running" in result.stderr
+    run_cli("stop", document["deploymentId"], "--no-rollback")
+
+
+def test_rollback_redeploys_the_previous_revision(
+    make_world: WorldFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = make_world()
+    first = run_cli(
+        "deploy",
+        "product-service",
+        "--strategy",
+        "all-at-once",
+        "-o",
+        "json",
+        "--time-scale",
+        SCALE,
+        "--image",
+        "registry.example.com/e2e/product-service:1",
+    )
+    assert first.code == 0, shown(first)
+    second = run_cli(
+        "deploy",
+        "product-service",
+        "--strategy",
+        "all-at-once",
+        "-o",
+        "json",
+        "--time-scale",
+        SCALE,
+        "--image",
+        "registry.example.com/e2e/product-service:2",
+    )
+    assert second.code == 0, shown(second)
+    result = run_cli(
+        "rollback", "product-service", "--strategy", "all-at-once", "-o", "json", "--time-scale", SCALE
+    )
+    assert result.code == 0, shown(result)
+    document = result.json()
+    assert document["status"] == "Succeeded"
+    assert (document["rollbackTo"], document["rollbackFrom"]) == (
+        first.json()["deploymentId"],
+        second.json()["deploymentId"],
+    )
+    assert document["taskDefinitionArn"] == first.json()["taskDefinitionArn"]
+    content = world.deployment(document["deploymentId"])["revision"]["appSpecContent"]["content"]
+    assert first.json()["taskDefinitionArn"] in content
+
+
+def test_injected_create_failure_yields_exactly_one_deployment(make_world: WorldFactory) -> None:
+    emulators: list[CodeDeployEmulator] = []
+    world = make_world(emulator_out=emulators)
+    emulators[0].inject_errors("CreateDeployment", "InternalFailure", times=1, http_status=500)
+    result = run_cli(
+        "deploy", "product-service", "--strategy", "all-at-once", "-o", "json", "--time-scale", SCALE
+    )
+    assert result.code == 0, shown(result)
+    document = result.json()
+    assert document["createAttempts"] == 2
+    assert world.deployments() == [document["deploymentId"]]
+
+
+def test_lost_create_response_is_recovered_by_token(
+    make_world: WorldFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CreateDeployment reaches CodeDeploy but the answer is lost (read timeout): no second deployment."""
+    from botocore.exceptions import ReadTimeoutError
+
+    from orchestrator.aws import AwsClients
+
+    world = make_world()
+    original = AwsClients.client
+    lost = {"left": 1}
+
+    def lose_response(**kwargs: Any) -> None:
+        if lost["left"]:
+            lost["left"] -= 1
+            raise ReadTimeoutError(endpoint_url=world.codedeploy_url)
+
+    def client(self: AwsClients, name: str, *, single_attempt: bool = False) -> Any:
+        made = original(self, name, single_attempt=single_attempt)
+        if single_attempt and name == "codedeploy" and not getattr(made, "_lossy", False):
+            made.meta.events.register("after-call.codedeploy.CreateDeployment", lose_response)
+            made._lossy = True
+        return made
+
+    monkeypatch.setattr(AwsClients, "client", client)
+    result = run_cli(
+        "deploy", "product-service", "--strategy", "all-at-once", "-o", "json", "--time-scale", SCALE
+    )
+    assert result.code == 0, shown(result)
+    document = result.json()
+    assert document["createAttempts"] == 1 and lost["left"] == 0
+    assert world.deployments() == [document["deploymentId"]]
