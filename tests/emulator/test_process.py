@@ -1,0 +1,61 @@
+"""The emulator as a process (``python -m sandbox.codedeploy``) and on a clock shared with the sandbox."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from sandbox.clock import VirtualClock
+from sandbox.codedeploy import CodeDeployEmulator
+from sandbox.moto_server import free_port
+from tests.support.emulator import EcsServiceSpec, client, deploy_ecs, provision_ecs_service
+
+
+@pytest.mark.integration
+def test_runs_as_a_module(moto_url: str) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sandbox.codedeploy",
+            "--port",
+            str(port),
+            "--aws-endpoint",
+            moto_url,
+            "--time-scale",
+            "100",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().strip()
+        assert line == f"AWS_ENDPOINT_URL_CODEDEPLOY=http://127.0.0.1:{port}"
+        configs = client("codedeploy", line.split("=", 1)[1]).list_deployment_configs()[
+            "deploymentConfigsList"
+        ]
+        assert "CodeDeployDefault.ECSCanary10Percent5Minutes" in configs
+    finally:
+        process.terminate()
+        assert process.wait(timeout=15) == 0
+
+
+@pytest.mark.integration
+def test_uses_the_clock_it_is_given(moto_url: str) -> None:
+    clock = VirtualClock(time_scale=600.0)
+    with CodeDeployEmulator(aws_endpoint=moto_url, clock=clock, time_scale=1.0) as url:
+        env = provision_ecs_service(moto_url, url, EcsServiceSpec(termination_wait_minutes=30))
+        before = clock.now()
+        deployment_id = deploy_ecs(url, moto_url, env)
+        codedeploy = client("codedeploy", url)
+        waiter = codedeploy.get_waiter("deployment_successful")
+        waiter.wait(deploymentId=deployment_id, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+        info = codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
+    # 30 virtual minutes of termination wait passed on the shared clock (3 s real at 600x).
+    duration = info["completeTime"].timestamp() - info["createTime"].timestamp()
+    assert 1800 <= duration < 1800 + 600
+    assert before - 1 <= info["createTime"].timestamp() <= clock.now()
