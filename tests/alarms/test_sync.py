@@ -1,4 +1,4 @@
-"""alarm sync against moto (CloudWatch, ELBv2) and a fake CodeDeploy: create, idempotence, dry run."""
+"""alarm sync against moto (CloudWatch, ELBv2) and the CodeDeploy emulator: create, idempotence, dry run."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def test_sync_creates_alarms_with_real_dimension_values_and_attaches_them(world:
         "ServiceName": "product-service",
     }
     assert (cpu["Period"], cpu["EvaluationPeriods"], cpu["Threshold"]) == (300, 2, 80.0)
-    group = world.codedeploy.group("doa-market-dev", "product-service")
+    group = world.group("product-service")
     assert group["alarmConfiguration"] == {
         "enabled": True,
         "ignorePollAlarmFailure": False,
@@ -58,7 +58,7 @@ def test_second_sync_makes_no_write_call(world: World) -> None:
 
     assert second.in_sync and second.writes == 0
     assert world.writes() == 80  # counted on the clients: not one PutMetricAlarm / UpdateDeploymentGroup
-    calls = world.clients.calls()
+    calls = world.clients.counter.calls
     # Reads are batched: 32 target groups / 20 a call, 64 alarms / 100 a call, 16 groups / 25 a call.
     assert calls["elastic-load-balancing-v2:DescribeTargetGroups"] == 2 * 2
     assert calls["elastic-load-balancing-v2:DescribeLoadBalancers"] == 2 * 1
@@ -80,7 +80,10 @@ def test_sync_updates_only_the_drifted_alarm_and_group(world: World) -> None:
         Threshold=95,
         ComparisonOperator="GreaterThanThreshold",
     )
-    world.codedeploy.group("doa-market-dev", "order-service")["alarmConfiguration"]["enabled"] = False
+    world.update_group(
+        "order-service",
+        alarmConfiguration={**world.group("order-service")["alarmConfiguration"], "enabled": False},
+    )
     before = world.writes()
 
     result = sync_service_alarms(world.clients, service, world.definitions)

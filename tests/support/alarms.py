@@ -1,15 +1,16 @@
-"""Test support for alarms as code: a FakeCodeDeploy (deployment-group side only), a client factory
-that routes codedeploy to it, and moto provisioning of load balancers, target groups and alarms.
+"""Test support for alarms as code, against moto (CloudWatch, ELBv2, EC2) and the CodeDeploy emulator.
 
-FakeCodeDeploy answers the CodeDeploy calls the alarm sync and audit make, with CodeDeploy's limits
-(BatchGetDeploymentGroups: at most 25 names) and pagination, and counts every call.
+``World`` is one environment of the catalog with its load balancer and target groups in moto and
+helpers to create and change deployment groups in the emulator through the real CodeDeploy API.
+The emulator does not look up ECS services or listeners when a group is created, so a group needs
+no ECS service behind it: enough for the alarm sync and audit, which only read and write the alarm
+and auto-rollback configuration.
 """
 
 from __future__ import annotations
 
-import copy
+import contextlib
 import urllib.request
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,111 +20,9 @@ from orchestrator.alarms import Definitions
 from orchestrator.aws import AwsClients
 from orchestrator.catalog import Catalog, ResolvedService
 
-
-class FakeCodeDeployError(Exception):
-    """A CodeDeploy error as botocore's ClientError presents it (``response['Error']['Code']``)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.response = {"Error": {"Code": code, "Message": message}}
-
-
-class FakeCodeDeploy:
-    """Applications and deployment groups in memory; boto3-shaped methods; every call counted."""
-
-    def __init__(self, page_size: int = 100) -> None:
-        self.page_size = page_size
-        self.groups: dict[str, dict[str, dict[str, Any]]] = {}
-        self.calls: Counter[str] = Counter()
-
-    # -- seeding (not counted) --------------------------------------------------------------------
-    def add_group(
-        self,
-        application: str,
-        name: str,
-        *,
-        alarms: Iterable[str] = (),
-        enabled: bool = True,
-        rollback_events: Iterable[str] = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"),
-        rollback_enabled: bool = True,
-    ) -> None:
-        self.groups.setdefault(application, {})[name] = {
-            "applicationName": application,
-            "deploymentGroupName": name,
-            "computePlatform": "ECS",
-            "alarmConfiguration": {
-                "enabled": enabled,
-                "ignorePollAlarmFailure": False,
-                "alarms": [{"name": a} for a in alarms],
-            },
-            "autoRollbackConfiguration": {"enabled": rollback_enabled, "events": list(rollback_events)},
-        }
-
-    def group(self, application: str, name: str) -> dict[str, Any]:
-        return self.groups[application][name]
-
-    # -- the API ------------------------------------------------------------------------------------
-    def _page(self, items: list[str], key: str, next_token: str | None) -> dict[str, Any]:
-        start = int(next_token or 0)
-        page: dict[str, Any] = {key: items[start : start + self.page_size]}
-        if start + self.page_size < len(items):
-            page["nextToken"] = str(start + self.page_size)
-        return page
-
-    def list_applications(self, nextToken: str | None = None) -> dict[str, Any]:
-        self.calls["ListApplications"] += 1
-        return self._page(sorted(self.groups), "applications", nextToken)
-
-    def list_deployment_groups(self, applicationName: str, nextToken: str | None = None) -> dict[str, Any]:
-        self.calls["ListDeploymentGroups"] += 1
-        if applicationName not in self.groups:
-            raise FakeCodeDeployError("ApplicationDoesNotExistException", applicationName)
-        page = self._page(sorted(self.groups[applicationName]), "deploymentGroups", nextToken)
-        page["applicationName"] = applicationName
-        return page
-
-    def batch_get_deployment_groups(
-        self,
-        applicationName: str,
-        deploymentGroupNames: list[str],
-    ) -> dict[str, Any]:
-        self.calls["BatchGetDeploymentGroups"] += 1
-        if len(deploymentGroupNames) > 25:
-            raise FakeCodeDeployError("BatchLimitExceededException", "The maximum number of names is 25")
-        groups = self.groups.get(applicationName, {})
-        found = [copy.deepcopy(groups[n]) for n in deploymentGroupNames if n in groups]
-        missing = [n for n in deploymentGroupNames if n not in groups]
-        answer: dict[str, Any] = {"deploymentGroupsInfo": found}
-        if missing:
-            answer["errorMessage"] = f"deployment groups not found: {', '.join(missing)}"
-        return answer
-
-    def update_deployment_group(self, **request: Any) -> dict[str, Any]:
-        self.calls["UpdateDeploymentGroup"] += 1
-        group = self.groups[request["applicationName"]][request["currentDeploymentGroupName"]]
-        for key in ("alarmConfiguration", "autoRollbackConfiguration"):
-            if key in request:
-                group[key] = copy.deepcopy(request[key])
-        return {"hooksNotCleanedUp": []}
-
-
-class FakeClients:
-    """A client factory: codedeploy is the fake, everything else AwsClients (moto)."""
-
-    def __init__(self, aws: AwsClients, codedeploy: FakeCodeDeploy) -> None:
-        self.aws = aws
-        self.codedeploy = codedeploy
-
-    def client(self, service_name: str) -> Any:
-        if service_name == "codedeploy":
-            return self.codedeploy
-        return self.aws.client(service_name)
-
-    def calls(self) -> Counter[str]:
-        """Every call, CloudWatch/ELBv2 (AwsClients.counter) and CodeDeploy (the fake)."""
-        out: Counter[str] = Counter(self.aws.counter.calls)
-        out.update({f"codedeploy:{op}": n for op, n in self.codedeploy.calls.items()})
-        return out
+ROLLBACK_EVENTS = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM")
+SERVICE_ROLE = "arn:aws:iam::123456789012:role/bluegreen-codedeploy"
+LISTENER = "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:listener/app/alb/0/1"
 
 
 def reset_moto(url: str) -> None:
@@ -141,10 +40,10 @@ def provision_load_balancing(clients: Any, services: Iterable[ResolvedService]) 
     ec2, elbv2 = clients.client("ec2"), clients.client("elbv2")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnets = [
-        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"ap-northeast-2{z}")[
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"ap-northeast-2{zone}")[
             "Subnet"
         ]["SubnetId"]
-        for i, z in enumerate("ac")
+        for i, zone in enumerate("ac")
     ]
     arns: dict[str, str] = {}
     for service in services:
@@ -160,29 +59,89 @@ def provision_load_balancing(clients: Any, services: Iterable[ResolvedService]) 
     return arns
 
 
+def create_deployment_group(
+    codedeploy: Any,
+    application: str,
+    name: str,
+    *,
+    alarms: Iterable[str] = (),
+    enabled: bool | None = None,
+    rollback_events: Iterable[str] = ROLLBACK_EVENTS,
+    rollback_enabled: bool = True,
+    cluster: str = "doa-market-cluster",
+) -> None:
+    """An ECS blue/green deployment group (and its application, if new) through the CodeDeploy API.
+
+    The alarm configuration is enabled when ``alarms`` are given, unless ``enabled`` says otherwise
+    (CodeDeploy refuses an enabled configuration without alarms).
+    """
+    alarms = list(alarms)
+    with contextlib.suppress(codedeploy.exceptions.ApplicationAlreadyExistsException):
+        codedeploy.create_application(applicationName=application, computePlatform="ECS")
+    codedeploy.create_deployment_group(
+        applicationName=application,
+        deploymentGroupName=name,
+        serviceRoleArn=SERVICE_ROLE,
+        deploymentConfigName="CodeDeployDefault.ECSAllAtOnce",
+        ecsServices=[{"serviceName": name, "clusterName": cluster}],
+        loadBalancerInfo={
+            "targetGroupPairInfoList": [
+                {
+                    "targetGroups": [{"name": f"{name}-blue"}, {"name": f"{name}-green"}],
+                    "prodTrafficRoute": {"listenerArns": [LISTENER]},
+                }
+            ]
+        },
+        alarmConfiguration={
+            "enabled": bool(alarms) if enabled is None else enabled,
+            "ignorePollAlarmFailure": False,
+            "alarms": [{"name": alarm} for alarm in alarms],
+        },
+        autoRollbackConfiguration={"enabled": rollback_enabled, "events": list(rollback_events)},
+    )
+
+
 @dataclass
 class World:
-    """moto + a fake CodeDeploy, the real catalog and definitions, the dev environment."""
+    """moto + the CodeDeploy emulator, the real catalog and definitions, one environment."""
 
-    clients: FakeClients
-    codedeploy: FakeCodeDeploy
+    clients: AwsClients
     catalog: Catalog
     definitions: Definitions
     environment: str
 
     @property
-    def cloudwatch(self) -> object:
+    def cloudwatch(self) -> Any:
         return self.clients.client("cloudwatch")
+
+    @property
+    def codedeploy(self) -> Any:
+        return self.clients.client("codedeploy")
+
+    @property
+    def application(self) -> str:
+        return f"doa-market-{self.environment}"
 
     def service(self, name: str) -> ResolvedService:
         return self.catalog.resolve(name, self.environment)
 
-    def add_group(self, name: str, **kwargs: object) -> None:
-        service = self.service(name)
-        self.codedeploy.add_group(service.settings.application, service.settings.deployment_group, **kwargs)
+    def add_group(self, name: str, **kwargs: Any) -> None:
+        """A deployment group for a catalog service (or any name, in the environment's application)."""
+        create_deployment_group(self.codedeploy, self.application, name, **kwargs)
+
+    def group(self, name: str) -> dict[str, Any]:
+        info = self.codedeploy.get_deployment_group(
+            applicationName=self.application, deploymentGroupName=name
+        )
+        return dict(info["deploymentGroupInfo"])
+
+    def update_group(self, name: str, **fields: Any) -> None:
+        self.codedeploy.update_deployment_group(
+            applicationName=self.application, currentDeploymentGroupName=name, **fields
+        )
 
     def writes(self) -> int:
-        calls = self.clients.calls()
+        calls = self.clients.counter.calls
         return calls["cloudwatch:PutMetricAlarm"] + calls["codedeploy:UpdateDeploymentGroup"]
 
     def now(self) -> datetime:
