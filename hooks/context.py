@@ -1,0 +1,93 @@
+"""Everything a hook's checks may use, resolved lazily: the deployment, its service, its listeners."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+
+from hooks import clients
+from hooks.deployment import (
+    DeploymentInfo,
+    ReplacementTaskSet,
+    TrafficRoutes,
+    get_replacement_task_set,
+    get_traffic_routes,
+    listener_port,
+)
+from hooks.smoke import HttpApi, SmokeTarget, Urllib3Http
+from hooks.timing import Deadline, VirtualTime
+from orchestrator.catalog import ResolvedService
+from orchestrator.errors import CatalogError
+
+_http_lock = threading.Lock()
+_http: HttpApi | None = None
+
+
+def shared_http() -> HttpApi:
+    """One urllib3 pool per container (made on first use)."""
+    global _http
+    with _http_lock:
+        if _http is None:
+            _http = Urllib3Http()
+        return _http
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class HookContext:
+    """One hook execution's view of its deployment; AWS reads happen only when a check asks."""
+
+    def __init__(
+        self,
+        lifecycle_event: str,
+        deployment: DeploymentInfo,
+        service: ResolvedService,
+        deadline: Deadline,
+        virtual: VirtualTime,
+        client: Callable[[str], Any] = clients.client,
+        http: Callable[[], HttpApi] = shared_http,
+        now: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.lifecycle_event = lifecycle_event
+        self.deployment = deployment
+        self.service = service
+        self.deadline = deadline
+        self.virtual = virtual
+        self.client = client
+        self._http = http
+        self.now = now
+
+    @property
+    def http(self) -> HttpApi:
+        return self._http()
+
+    @cached_property
+    def routes(self) -> TrafficRoutes:
+        """The deployment group's listeners and target group pair."""
+        return get_traffic_routes(
+            self.client("codedeploy"), self.deployment.application, self.deployment.deployment_group
+        )
+
+    @cached_property
+    def replacement(self) -> ReplacementTaskSet:
+        """The green task set: its target group and desired count."""
+        return get_replacement_task_set(
+            self.client("codedeploy"), self.client("elbv2"), self.deployment.deployment_id, self.routes
+        )
+
+    def smoke_target(self, route: str) -> SmokeTarget:
+        """Where smoke checks go through the ``test`` or ``production`` listener."""
+        listeners = self.routes.test_listeners if route == "test" else self.routes.production_listeners
+        port = listener_port(self.client("elbv2"), listeners, route)
+        host = self.service.listener_host
+        if not host:
+            raise CatalogError(
+                f"environment {self.service.environment} has no listener_host; smoke checks need the host "
+                "of the load balancer (it is also the only host hooks may call)"
+            )
+        return SmokeTarget(scheme=self.service.listener_scheme, host=host, port=port, allowed_host=host)

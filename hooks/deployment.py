@@ -1,0 +1,189 @@
+"""What CodeDeploy knows about the deployment a hook runs for: thin reads that take clients.
+
+The deployment gives the application and deployment group (hence the catalog service) and its
+description (freeze overrides). The deployment group's ``loadBalancerInfo`` gives the production and
+test listeners (their ports come from ELBv2) and the target group pair. The replacement (green)
+target group is the one CodeDeploy labels ``Green`` in the deployment target's task sets; CodeDeploy
+alternates the pair's roles between deployments, so it is never assumed from the names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from hooks.clients import aws_call
+from orchestrator.errors import AwsError, BadInputError
+
+
+class DeploymentNotFoundError(BadInputError):
+    """The event names a deployment CodeDeploy does not know."""
+
+
+class DeploymentGroupSetupError(BadInputError):
+    """The deployment group lacks what a hook needs (listeners, a target group pair)."""
+
+
+@dataclass(frozen=True)
+class DeploymentInfo:
+    """The parts of GetDeployment a hook uses."""
+
+    deployment_id: str
+    application: str
+    deployment_group: str
+    description: str
+
+
+@dataclass(frozen=True)
+class TrafficRoutes:
+    """The listeners and target group pair of loadBalancerInfo.targetGroupPairInfoList[0]."""
+
+    production_listeners: tuple[str, ...]
+    test_listeners: tuple[str, ...]
+    target_groups: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ReplacementTaskSet:
+    """The green task set of an ECS deployment target: its target group and desired count."""
+
+    target_group: str
+    desired_count: int | None
+
+
+def get_deployment(codedeploy: Any, deployment_id: str) -> DeploymentInfo:
+    """GetDeployment; an unknown id is bad input, not an AWS failure."""
+    info = aws_call(
+        "codedeploy GetDeployment",
+        lambda: codedeploy.get_deployment(deploymentId=deployment_id),
+        not_found={
+            "DeploymentDoesNotExistException": lambda m: DeploymentNotFoundError(
+                f"deployment {deployment_id} does not exist ({m})".replace(" ()", "")
+            ),
+            "InvalidDeploymentIdException": lambda m: DeploymentNotFoundError(
+                f"deployment id {deployment_id!r} is not valid ({m})".replace(" ()", "")
+            ),
+        },
+    )["deploymentInfo"]
+    return DeploymentInfo(
+        deployment_id=deployment_id,
+        application=info["applicationName"],
+        deployment_group=info["deploymentGroupName"],
+        description=info.get("description", "") or "",
+    )
+
+
+def traffic_routes(group_info: Mapping[str, Any]) -> TrafficRoutes:
+    """Listeners and target groups from a deployment group's description (pure)."""
+    pairs = (group_info.get("loadBalancerInfo") or {}).get("targetGroupPairInfoList") or []
+    if not pairs:
+        name = group_info.get("deploymentGroupName", "?")
+        raise DeploymentGroupSetupError(
+            f"deployment group {name} has no target group pair (loadBalancerInfo)"
+        )
+    pair = pairs[0]
+    return TrafficRoutes(
+        production_listeners=tuple((pair.get("prodTrafficRoute") or {}).get("listenerArns") or ()),
+        test_listeners=tuple((pair.get("testTrafficRoute") or {}).get("listenerArns") or ()),
+        target_groups=tuple(group["name"] for group in pair.get("targetGroups") or ()),
+    )
+
+
+def get_traffic_routes(codedeploy: Any, application: str, deployment_group: str) -> TrafficRoutes:
+    """GetDeploymentGroup -> TrafficRoutes."""
+    info = aws_call(
+        "codedeploy GetDeploymentGroup",
+        lambda: codedeploy.get_deployment_group(
+            applicationName=application, deploymentGroupName=deployment_group
+        ),
+    )["deploymentGroupInfo"]
+    return traffic_routes(info)
+
+
+def listener_port(elbv2: Any, listener_arns: Sequence[str], which: str) -> int:
+    """The port of the first listener of a traffic route (DescribeListeners)."""
+    if not listener_arns:
+        raise DeploymentGroupSetupError(f"the deployment group has no {which} listener")
+    listeners = aws_call(
+        "elbv2 DescribeListeners", lambda: elbv2.describe_listeners(ListenerArns=[listener_arns[0]])
+    )["Listeners"]
+    if not listeners:
+        raise AwsError(f"elbv2 DescribeListeners: listener {listener_arns[0]} not found")
+    return int(listeners[0]["Port"])
+
+
+def green_task_set(targets: Sequence[Mapping[str, Any]]) -> ReplacementTaskSet | None:
+    """The task set labelled Green in GetDeploymentTarget's ecsTarget (pure)."""
+    for target in targets:
+        for task_set in (target.get("ecsTarget") or {}).get("taskSetsInfo") or ():
+            if task_set.get("taskSetLabel") == "Green" and (task_set.get("targetGroup") or {}).get("name"):
+                desired = task_set.get("desiredCount")
+                return ReplacementTaskSet(
+                    task_set["targetGroup"]["name"], int(desired) if desired is not None else None
+                )
+    return None
+
+
+def green_from_weights(pair: Sequence[str], weights_by_name: Mapping[str, int]) -> str | None:
+    """The pair member the production listener forwards least to (it carries 0 % before the shift)."""
+    if len(pair) != 2:
+        return None
+    first, second = pair
+    a, b = weights_by_name.get(first, 0), weights_by_name.get(second, 0)
+    if a == b:
+        return None
+    return first if a < b else second
+
+
+def get_replacement_task_set(
+    codedeploy: Any, elbv2: Any, deployment_id: str, routes: TrafficRoutes
+) -> ReplacementTaskSet:
+    """Green from CodeDeploy's deployment target; the production listener's weights if it has none."""
+    target_ids = aws_call(
+        "codedeploy ListDeploymentTargets",
+        lambda: codedeploy.list_deployment_targets(deploymentId=deployment_id),
+    ).get("targetIds", [])
+    targets = [
+        aws_call(
+            "codedeploy GetDeploymentTarget",
+            partial(codedeploy.get_deployment_target, deploymentId=deployment_id, targetId=tid),
+        )["deploymentTarget"]
+        for tid in target_ids[:1]  # an ECS deployment has one target: cluster:service
+    ]
+    found = green_task_set(targets)
+    if found is not None:
+        return found
+    name = _green_from_listener(elbv2, routes)
+    if name is None:
+        raise DeploymentGroupSetupError(
+            f"cannot tell the replacement target group of deployment {deployment_id}: no Green task set and "
+            f"the production listener does not tell {' / '.join(routes.target_groups) or 'the pair'} apart"
+        )
+    return ReplacementTaskSet(name, None)
+
+
+def _green_from_listener(elbv2: Any, routes: TrafficRoutes) -> str | None:
+    if not routes.production_listeners or len(routes.target_groups) != 2:
+        return None
+    listener = aws_call(
+        "elbv2 DescribeListeners",
+        lambda: elbv2.describe_listeners(ListenerArns=[routes.production_listeners[0]]),
+    )["Listeners"][0]
+    weights_by_arn: dict[str, int] = {}
+    for action in listener.get("DefaultActions", []):
+        if action.get("Type") != "forward":
+            continue
+        forward = (action.get("ForwardConfig") or {}).get("TargetGroups") or []
+        for group in forward:
+            weights_by_arn[group["TargetGroupArn"]] = int(group.get("Weight", 1))
+        if not forward and action.get("TargetGroupArn"):
+            weights_by_arn[action["TargetGroupArn"]] = 1
+    groups = aws_call(
+        "elbv2 DescribeTargetGroups", lambda: elbv2.describe_target_groups(Names=list(routes.target_groups))
+    )["TargetGroups"]
+    weights_by_name = {
+        group["TargetGroupName"]: weights_by_arn.get(group["TargetGroupArn"], 0) for group in groups
+    }
+    return green_from_weights(routes.target_groups, weights_by_name)

@@ -1,0 +1,287 @@
+"""The hook wrapper every handler uses: parse, resolve, check under a deadline, report exactly once.
+
+Order of an invocation (``run_hook``):
+1. parse the event (powertools ``CodeDeployLifecycleHookEvent``); no execution id means nothing can be
+   reported: one error log, and the invocation returns;
+2. claim the execution id in the per-container ledger (a second invocation does not run again);
+3. start from Failed; in a worker thread bounded by the deadline (remaining time minus a safety
+   margin): GetDeployment -> catalog service -> the lifecycle event's checks;
+4. in ``finally``: report the status (retried on throttling / 5xx), record metrics, flush them.
+A report that finally fails raises ``HookReportError`` so that Lambda's asynchronous retry gets
+another chance; the retry reports the verdict already decided instead of deciding again.
+
+Powertools: Logger (correlation id = deployment id), Metrics (EMF, namespace ``bluegreen``), and a
+Tracer only when tracing is switched on (``POWERTOOLS_TRACE_DISABLED=false``): creating one costs
+about 350 ms of cold start even when disabled, so by default none is made.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes.code_deploy_lifecycle_hook_event import (
+    CodeDeployLifecycleHookEvent,
+)
+
+from hooks import clients, settings
+from hooks.context import HookContext
+from hooks.deployment import get_deployment
+from hooks.outcome import CheckResult, HookOutcome, HookStatus
+from hooks.reporting import LEDGER, Claim, ReportResult, report_status
+from hooks.timing import Deadline, VirtualTime, safety_margin_ms
+from orchestrator.errors import AwsError, BadInputError, BluegreenError
+
+SERVICE = "bluegreen-hooks"
+NAMESPACE = "bluegreen"
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+
+Check = Callable[[HookContext], HookOutcome]
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+class HookInputError(BadInputError):
+    """The event CodeDeploy sent lacks DeploymentId or LifecycleEventHookExecutionId."""
+
+
+class HookDeadlineError(BluegreenError):
+    """The checks did not finish before the hook's deadline (remaining time minus the safety margin)."""
+
+
+class HookReportError(AwsError):
+    """PutLifecycleEventHookExecutionStatus failed after retries; Lambda's retry will report again."""
+
+
+_tracer_lock = threading.Lock()
+_tracer: Any = None
+
+
+def tracing_enabled() -> bool:
+    """Tracing only when explicitly on: POWERTOOLS_TRACE_DISABLED set to false/0/no."""
+    return os.environ.get("POWERTOOLS_TRACE_DISABLED", "").strip().lower() in ("false", "0", "no")
+
+
+def tracer() -> Any:
+    """The powertools Tracer, created on first use and only when tracing is on (else None)."""
+    global _tracer
+    if not tracing_enabled():
+        return None
+    with _tracer_lock:
+        if _tracer is None:
+            from aws_lambda_powertools import Tracer
+
+            _tracer = Tracer(service=SERVICE)
+        return _tracer
+
+
+def _remaining_ms(context: Any) -> float:
+    getter = getattr(context, "get_remaining_time_in_millis", None)
+    if callable(getter):
+        return float(getter())
+    return 60_000.0  # no Lambda context (a direct call): a minute, like a short hook timeout
+
+
+def _ids(event: Any) -> tuple[str | None, str | None]:
+    if not isinstance(event, dict):
+        return None, None
+    parsed = CodeDeployLifecycleHookEvent(event)
+    deployment_id = parsed.get("DeploymentId")
+    execution_id = parsed.get("LifecycleEventHookExecutionId")
+    return (deployment_id or None) if isinstance(deployment_id, str) else None, (
+        (execution_id or None) if isinstance(execution_id, str) else None
+    )
+
+
+def _run_before(deadline: Deadline, work: Callable[[], HookOutcome], name: str) -> HookOutcome:
+    """Run ``work`` in a daemon thread; give up when the deadline passes (the thread is abandoned)."""
+    if deadline.expired():
+        raise HookDeadlineError("no time left for the checks before the hook's deadline")
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["outcome"] = work()
+        except BaseException as err:
+            box["error"] = err
+
+    worker = threading.Thread(target=target, name=name, daemon=True)
+    worker.start()
+    worker.join(deadline.remaining())
+    if worker.is_alive():
+        raise HookDeadlineError(
+            "the checks did not finish before the hook's deadline "
+            f"({deadline.report_remaining():.1f} s were left for reporting)"
+        )
+    if "error" in box:
+        raise box["error"]
+    outcome: HookOutcome = box["outcome"]
+    return outcome
+
+
+def _evaluate(lifecycle_event: str, deployment_id: str, deadline: Deadline, check: Check) -> HookOutcome:
+    deployment = get_deployment(clients.client("codedeploy"), deployment_id)
+    service = settings.service_for(deployment.application, deployment.deployment_group)
+    logger.append_keys(service_name=service.name, environment=service.environment)
+    context = HookContext(lifecycle_event, deployment, service, deadline, VirtualTime.from_env())
+    active = tracer()
+    if active is None:
+        return check(context)
+    with active.provider.in_subsegment(f"## {lifecycle_event}") as subsegment:
+        subsegment.put_annotation("DeploymentId", deployment_id)
+        subsegment.put_annotation("Service", service.name)
+        return check(context)
+
+
+def _record_metrics(
+    lifecycle_event: str, status: HookStatus, duration_ms: float, outcome: HookOutcome
+) -> None:
+    try:
+        metrics.add_dimension(name="LifecycleEvent", value=lifecycle_event)
+        metrics.add_metric(name="HookDuration", unit=MetricUnit.Milliseconds, value=duration_ms)
+        metrics.add_metric(name=f"Hook{status.value}", unit=MetricUnit.Count, value=1)
+        for check in outcome.checks:
+            if check.latency_ms is not None:
+                metrics.add_metric(name="CheckLatency", unit=MetricUnit.Milliseconds, value=check.latency_ms)
+        metrics.flush_metrics()
+    except Exception:  # metrics never decide a hook
+        logger.warning("could not emit metrics", exc_info=True)
+
+
+def run_hook(event: Any, context: Any, lifecycle_event: str, check: Check) -> dict[str, Any]:
+    """Handle one hook invocation; see the module docstring for the order of things."""
+    started = time.monotonic()
+    deadline = Deadline.from_remaining(_remaining_ms(context), safety_margin_ms())
+    logger.clear_state()
+    logger.append_keys(
+        lifecycle_event=lifecycle_event,
+        function_name=getattr(context, "function_name", None),
+        function_request_id=getattr(context, "aws_request_id", None),
+    )
+    deployment_id, execution_id = _ids(event)
+    if deployment_id:
+        logger.set_correlation_id(deployment_id)
+    result: dict[str, Any] = {
+        "lifecycleEvent": lifecycle_event,
+        "deploymentId": deployment_id,
+        "lifecycleEventHookExecutionId": execution_id,
+    }
+    if execution_id is None:
+        logger.error(
+            "hook event has no LifecycleEventHookExecutionId; nothing can be reported",
+            extra={
+                "error": {
+                    "type": HookInputError.__name__,
+                    "eventKeys": sorted(event) if isinstance(event, dict) else [],
+                }
+            },
+        )
+        return {**result, "status": HookStatus.FAILED.value, "reported": False, "reason": "no execution id"}
+    logger.append_keys(execution_id=execution_id)
+    claim, decided = LEDGER.claim(execution_id)
+    if not claim.reports:
+        logger.info(
+            "hook execution already handled in this container; not reporting again",
+            extra={"claim": claim.value},
+        )
+        return {
+            **result,
+            "status": claim.value,
+            "reported": claim is Claim.REPORTED,
+            "reason": "duplicate invocation",
+        }
+
+    status = decided or HookStatus.FAILED
+    outcome = HookOutcome()
+    reason = "verdict decided by an earlier invocation" if decided else "not evaluated"
+    error: dict[str, Any] | None = None
+    exc_info: BaseException | None = None
+    try:
+        if claim.runs_checks:
+            if deployment_id is None:
+                raise HookInputError("hook event has no DeploymentId")
+            outcome = _run_before(
+                deadline,
+                lambda: _evaluate(lifecycle_event, deployment_id, deadline, check),
+                f"hook-{execution_id}",
+            )
+            status, reason = outcome.status, outcome.reason
+    except BluegreenError as err:
+        status, reason = HookStatus.FAILED, str(err)
+        error = {"type": type(err).__name__, "message": reason}
+    except Exception as err:
+        status, reason = HookStatus.FAILED, f"unexpected {type(err).__name__}: {err}"
+        error, exc_info = {"type": type(err).__name__, "message": str(err)}, err
+    finally:
+        report, attempts, report_error = _report(deployment_id, execution_id, status, deadline)
+        LEDGER.settle(execution_id, status, done=report.final)
+        _record_metrics(lifecycle_event, status, (time.monotonic() - started) * 1000.0, outcome)
+    result.update(
+        status=status.value,
+        reason=reason,
+        reported=report.reported,
+        report=report.value,
+        reportAttempts=attempts,
+        checks=[c.as_dict() for c in outcome.checks],
+    )
+    _log_verdict(lifecycle_event, result, error, exc_info, report_error)
+    if not report.final:
+        raise HookReportError(f"PutLifecycleEventHookExecutionStatus({status.value}) failed: {report_error}")
+    return result
+
+
+def _log_verdict(
+    lifecycle_event: str,
+    result: dict[str, Any],
+    error: dict[str, Any] | None,
+    exc_info: BaseException | None,
+    report_error: str,
+) -> None:
+    """One log line per invocation: info when reported Succeeded, warning when checks failed, and a
+    single structured error when the hook could not judge (bad input, exception) or could not report."""
+    message = f"{lifecycle_event} {result['status']}: {result['reason']}"
+    extra = {k: result[k] for k in ("status", "report", "reportAttempts", "checks")}
+    if report_error:
+        error = {**(error or {}), "report": report_error}
+    if error is not None:
+        logger.error(message, extra={**extra, "error": error}, exc_info=exc_info)
+    elif result["status"] == HookStatus.SUCCEEDED.value:
+        logger.info(message, extra=extra)
+    else:
+        logger.warning(message, extra=extra)
+
+
+def _report(
+    deployment_id: str | None, execution_id: str, status: HookStatus, deadline: Deadline
+) -> tuple[ReportResult, int, str]:
+    try:
+        return report_status(
+            clients.reporting_client(), deployment_id, execution_id, status, deadline.report_remaining() - 0.2
+        )
+    except Exception as err:  # making the client failed (configuration); nothing was sent
+        return ReportResult.FAILED, 0, f"{type(err).__name__}: {err}"
+
+
+def lifecycle_hook(lifecycle_event: str) -> Callable[[Check], Handler]:
+    """Turn a check into a Lambda handler ``(event, context) -> dict`` for one lifecycle event."""
+
+    def wrap(check: Check) -> Handler:
+        @functools.wraps(check)
+        def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            return run_hook(event, context, lifecycle_event, check)
+
+        handler.check = check  # type: ignore[attr-defined]
+        return handler
+
+    return wrap
+
+
+def single_result(result: CheckResult) -> HookOutcome:
+    return HookOutcome.of([result])

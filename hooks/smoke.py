@@ -1,0 +1,233 @@
+"""HTTP smoke checks through a listener (urllib3, already in the Lambda runtime: no new dependency).
+
+The catalog says what to send and what the answer must be; the deployment group's listener says
+which port. Only the environment's ``listener_host`` may be called (the allowlist), redirects are
+never followed (a 3xx is judged like any other status, so a redirect cannot lead a hook to another
+host), TLS is verified, and bodies are read up to ``max_body_bytes``. A failing check is retried
+with exponential backoff while the warm-up window (catalog seconds, virtual in the sandbox) lasts.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from hooks.outcome import CheckResult
+from hooks.timing import Deadline, VirtualTime
+from orchestrator.catalog import SmokeCheck, SmokeSettings
+
+_MIN_REQUEST_TIMEOUT_S = 1.0
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """What a smoke request got back: status, the body up to the cap, and the latency."""
+
+    status: int
+    body: bytes
+    truncated: bool
+    latency_ms: float
+
+
+class SmokeRequestError(Exception):
+    """The request got no HTTP response (refused, reset, timed out, TLS failure)."""
+
+
+class HttpApi(Protocol):
+    """The one call smoke checks need; a test passes its own."""
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: str | None,
+        timeout_s: float,
+        max_body_bytes: int,
+    ) -> HttpResponse: ...
+
+
+class Urllib3Http:
+    """HttpApi over a urllib3 PoolManager: no retries, no redirects, TLS verified, body capped."""
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        import urllib3
+
+        self._urllib3 = urllib3
+        self._pool = urllib3.PoolManager(retries=False, cert_reqs="CERT_REQUIRED")
+        self._clock = clock
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: str | None,
+        timeout_s: float,
+        max_body_bytes: int,
+    ) -> HttpResponse:
+        urllib3 = self._urllib3
+        started = self._clock()
+        try:
+            response = self._pool.request(
+                method,
+                url,
+                headers={"User-Agent": "bluegreen-hook", **headers},
+                body=body.encode("utf-8") if body is not None else None,
+                timeout=urllib3.Timeout(connect=timeout_s, read=timeout_s),
+                preload_content=False,
+                redirect=False,
+                retries=False,
+            )
+            try:
+                data = response.read(max_body_bytes + 1) if method != "HEAD" else b""
+            finally:
+                # Close rather than release: an unread remainder must not go back into the pool.
+                response.close()
+        except urllib3.exceptions.HTTPError as err:
+            raise SmokeRequestError(f"{type(err).__name__}: {err}") from None
+        latency_ms = (self._clock() - started) * 1000.0
+        return HttpResponse(
+            status=response.status,
+            body=data[:max_body_bytes],
+            truncated=len(data) > max_body_bytes,
+            latency_ms=latency_ms,
+        )
+
+
+def listener_url(scheme: str, host: str, port: int, path: str) -> str:
+    """The URL of a smoke check through a listener."""
+    return f"{scheme}://{host}:{port}{path}"
+
+
+def host_allowed(url: str, allowed_host: str) -> bool:
+    """Whether ``url`` is http(s) and names exactly the allowed host (case-insensitive)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and (parts.hostname or "").lower() == allowed_host.lower()
+
+
+_MISSING = object()
+
+
+def json_field(document: Any, dotted: str) -> Any:
+    """The value at a dotted path (``data.items.0.id``) in a JSON document, or ``_MISSING``."""
+    current = document
+    for part in dotted.split("."):
+        if isinstance(current, dict) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
+            current = current[int(part)]
+        else:
+            return _MISSING
+    return current
+
+
+def evaluate_response(check: SmokeCheck, response: HttpResponse) -> CheckResult:
+    """Judge one response against the check: status, latency budget, body text, JSON field."""
+
+    def result(passed: bool, detail: str) -> CheckResult:
+        return CheckResult(check.name, passed, detail, latency_ms=response.latency_ms)
+
+    if response.status not in check.expect_status:
+        expected = ", ".join(str(code) for code in check.expect_status)
+        return result(False, f"status {response.status}, expected {expected}")
+    if response.latency_ms > check.latency_budget_ms:
+        return result(
+            False, f"latency {response.latency_ms:.0f} ms over the budget of {check.latency_budget_ms} ms"
+        )
+    if check.body_contains is not None:
+        text = response.body.decode("utf-8", errors="replace")
+        if check.body_contains not in text:
+            cut = " (body cut at the size cap)" if response.truncated else ""
+            return result(False, f"body does not contain {check.body_contains!r}{cut}")
+    if check.json_field is not None:
+        if response.truncated:
+            return result(False, f"body larger than the {len(response.body)}-byte cap; cannot read JSON")
+        try:
+            document = json.loads(response.body)
+        except ValueError:
+            return result(False, "body is not JSON")
+        value = json_field(document, check.json_field.path)
+        if value is _MISSING:
+            return result(False, f"JSON field {check.json_field.path!r} is missing")
+        if value != check.json_field.equals:
+            return result(
+                False,
+                f"JSON field {check.json_field.path!r} is {value!r}, expected {check.json_field.equals!r}",
+            )
+    return result(True, f"status {response.status} in {response.latency_ms:.0f} ms")
+
+
+@dataclass(frozen=True)
+class SmokeTarget:
+    """Where smoke checks go: the listener's scheme, host and port, and the one host allowed."""
+
+    scheme: str
+    host: str
+    port: int
+    allowed_host: str
+
+
+def _request_timeout(check: SmokeCheck, deadline: Deadline) -> float:
+    # Twice the budget lets a slow answer be measured (and fail on latency) instead of timing out.
+    return min(max(2.0 * check.latency_budget_ms / 1000.0, _MIN_REQUEST_TIMEOUT_S), deadline.remaining())
+
+
+def _attempt(
+    check: SmokeCheck, url: str, settings: SmokeSettings, http: HttpApi, deadline: Deadline
+) -> CheckResult:
+    timeout_s = _request_timeout(check, deadline)
+    if timeout_s <= 0:
+        return CheckResult(check.name, False, "no time left before the hook's deadline")
+    try:
+        response = http.request(
+            check.method, url, dict(check.headers), check.body, timeout_s, settings.max_body_bytes
+        )
+    except SmokeRequestError as err:
+        return CheckResult(check.name, False, f"{check.method} {url}: no response ({err})")
+    return evaluate_response(check, response)
+
+
+def run_check(
+    check: SmokeCheck,
+    target: SmokeTarget,
+    settings: SmokeSettings,
+    http: HttpApi,
+    virtual: VirtualTime,
+    deadline: Deadline,
+) -> CheckResult:
+    """Run one check; retry with backoff while the warm-up window lasts and attempts remain."""
+    url = listener_url(target.scheme, target.host, target.port, check.path)
+    if not host_allowed(url, target.allowed_host):
+        return CheckResult(
+            check.name, False, f"refused: {url} is not on the allowed host {target.allowed_host}"
+        )
+    started = deadline.clock()
+    attempts = 0
+    backoff = settings.backoff_seconds
+    while True:
+        attempts += 1
+        result = _attempt(check, url, settings, http, deadline)
+        if result.passed:
+            return CheckResult(result.name, True, result.detail, result.latency_ms, attempts)
+        warm_up_left = settings.warmup_seconds - virtual.virtual_seconds(deadline.clock() - started)
+        wait = min(backoff, warm_up_left)
+        out_of_time = virtual.real_seconds(wait) >= deadline.remaining()
+        if attempts >= settings.max_attempts or warm_up_left <= 0 or out_of_time:
+            return CheckResult(result.name, False, result.detail, result.latency_ms, attempts)
+        virtual.sleep(wait)
+        backoff *= 2
+
+
+def run_smoke(
+    settings: SmokeSettings, target: SmokeTarget, http: HttpApi, virtual: VirtualTime, deadline: Deadline
+) -> list[CheckResult]:
+    """Run every check of the service in order; the warm-up window starts with each check's first try."""
+    if not settings.checks:
+        return [CheckResult("smoke", False, "the catalog defines no smoke check for this service")]
+    return [run_check(check, target, settings, http, virtual, deadline) for check in settings.checks]

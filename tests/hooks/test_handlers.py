@@ -1,0 +1,550 @@
+"""Each hook handler end to end: moto (ELBv2, CloudWatch, EC2), CodeDeploy on loopback, real HTTP apps.
+
+Every test asserts what CodeDeploy recorded (``hook_status_reports``), not only what the handler
+returned.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from hooks import handlers
+from hooks.runtime import HookReportError
+from tests.hooks.conftest import ALARMS, GREEN, HookWorld, LogRecords
+from tests.support.hooks import FakeLambdaContext, Route, load_event
+
+pytestmark = pytest.mark.integration
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+HANDLERS: list[tuple[Handler, str]] = [
+    (handlers.before_install, "BeforeInstall"),
+    (handlers.after_install, "AfterInstall"),
+    (handlers.after_allow_test_traffic, "AfterAllowTestTraffic"),
+    (handlers.before_allow_traffic, "BeforeAllowTraffic"),
+    (handlers.after_allow_traffic, "AfterAllowTraffic"),
+]
+IDS = [event for _, event in HANDLERS]
+
+
+def only_report(world: HookWorld, execution_id: str) -> dict[str, Any]:
+    reports = world.codedeploy.reports_for(execution_id)
+    assert len(reports) == 1, reports
+    return reports[0]
+
+
+# --- success ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("handler", "lifecycle_event"), HANDLERS, ids=IDS)
+def test_success_reports_succeeded_once(
+    hook_world: HookWorld, handler: Handler, lifecycle_event: str
+) -> None:
+    result, execution_id, _ = hook_world.invoke(handler, lifecycle_event)
+
+    report = only_report(hook_world, execution_id)
+    assert (report["status"], report["lifecycleEvent"]) == ("Succeeded", lifecycle_event)
+    assert result["status"] == "Succeeded" and result["reported"] is True
+    assert hook_world.puts() == 1
+
+
+def test_smoke_goes_through_the_test_listener_and_retries_during_warm_up(hook_world: HookWorld) -> None:
+    # The first two answers fail (green still warming up), the third passes: Succeeded, 3 attempts.
+    hook_world.test_app.answer_in_turn(
+        "/health", [Route(503, b""), Route(503, b""), Route(200, b'{"status": "ok"}')]
+    )
+
+    result, execution_id, _ = hook_world.invoke(handlers.after_allow_test_traffic, "AfterAllowTestTraffic")
+
+    assert only_report(hook_world, execution_id)["status"] == "Succeeded", result
+    assert result["checks"][0]["attempts"] == 3
+    assert hook_world.production_app.requests == []  # nothing went through the production listener
+
+
+# --- smoke failure ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("handler", "lifecycle_event", "app"),
+    [
+        (handlers.after_allow_test_traffic, "AfterAllowTestTraffic", "test_app"),
+        (handlers.after_allow_traffic, "AfterAllowTraffic", "production_app"),
+    ],
+    ids=["AfterAllowTestTraffic", "AfterAllowTraffic"],
+)
+def test_smoke_failure_reports_failed(
+    hook_world: HookWorld, handler: Handler, lifecycle_event: str, app: str
+) -> None:
+    getattr(hook_world, app).routes["/health"] = Route(500, b'{"status": "down"}')
+
+    result, execution_id, _ = hook_world.invoke(handler, lifecycle_event)
+
+    assert only_report(hook_world, execution_id)["status"] == "Failed"
+    assert "status 500" in result["reason"]
+    health = result["checks"][0]
+    assert health["attempts"] == 5  # the catalog's max_attempts, all inside the warm-up window
+
+
+def test_smoke_json_field_mismatch_fails(hook_world: HookWorld) -> None:
+    hook_world.test_app.routes["/health"] = Route(200, b'{"status": "degraded"}')
+
+    result, execution_id, _ = hook_world.invoke(handlers.after_allow_test_traffic, "AfterAllowTestTraffic")
+
+    assert only_report(hook_world, execution_id)["status"] == "Failed"
+    assert "'degraded', expected 'ok'" in result["reason"]
+
+
+def test_smoke_over_latency_budget_fails(hook_world: HookWorld) -> None:
+    # product-service's /health budget is 800 ms.
+    hook_world.test_app.routes["/health"] = Route(200, b'{"status": "ok"}', delay_s=0.9)
+
+    result, execution_id, _ = hook_world.invoke(handlers.after_allow_test_traffic, "AfterAllowTestTraffic")
+
+    assert only_report(hook_world, execution_id)["status"] == "Failed"
+    assert "over the budget of 800 ms" in result["reason"]
+
+
+def test_smoke_refuses_a_host_outside_the_allowlist(
+    hook_world: HookWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The catalog's listener host is the allowlist; a context that targets any other host is refused
+    # before a request is sent.
+    from hooks.context import HookContext
+    from hooks.smoke import SmokeTarget
+
+    real = HookContext.smoke_target
+
+    def elsewhere(self: HookContext, route: str) -> SmokeTarget:
+        target = real(self, route)
+        return SmokeTarget(target.scheme, "169.254.169.254", target.port, target.allowed_host)
+
+    monkeypatch.setattr(HookContext, "smoke_target", elsewhere)
+    result, execution_id, _ = hook_world.invoke(handlers.after_allow_test_traffic, "AfterAllowTestTraffic")
+
+    assert only_report(hook_world, execution_id)["status"] == "Failed"
+    assert "refused" in result["reason"] and "not on the allowed host 127.0.0.1" in result["reason"]
+    assert hook_world.test_app.requests == []
+
+
+def test_smoke_does_not_follow_redirects(hook_world: HookWorld) -> None:
+    hook_world.test_app.routes["/health"] = Route(302, b"", headers={"Location": "http://example.com/health"})
+
+    result, execution_id, _ = hook_world.invoke(handlers.after_allow_test_traffic, "AfterAllowTestTraffic")
+
+    assert only_report(hook_world, execution_id)["status"] == "Failed"
+    assert "status 302" in result["reason"]
+
+
+# --- alarms ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("handler", "lifecycle_event"),
+    [
+        (handlers.before_allow_traffic, "BeforeAllowTraffic"),
+        (handlers.after_allow_traffic, "AfterAllowTraffic"),
+    ],
+    ids=["BeforeAllowTraffic", "AfterAllowTraffic"],
+)
+def test_alarm_in_alarm_reports_failed(hook_world: HookWorld, handler: Handler, lifecycle_event: str) -> None:
+    hook_world.aws.set_alarm(ALARMS[0], "ALARM")
+
+    result, execution_id, _ = hook_world.invoke(handler, lifecycle_event)
+
+    assert only_report(hook_world, execution_id)["status"] == "Failed"
+    assert f"in ALARM: {ALARMS[0]}" in result["reason"]
+
+
+def test_alarm_during_the_bake_fails_after_allow_traffic(
+    hook_world: HookWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # dev bakes 30 catalog seconds; at scale 10 that is 3 real seconds. The alarm fires after 1 s.
+    monkeypatch.setenv("BLUEGREEN_TIME_SCALE", "10")
+    timer = threading.Timer(1.0, hook_world.aws.set_alarm, args=(ALARMS[1], "ALARM"))
+    timer.start()
+    try:
+        started = time.monotonic()
+        result, execution_id, _ = hook_world.invoke(handlers.after_allow_traffic, "AfterAllowTraffic")
+        elapsed = time.monotonic() - started
+    finally:
+        timer.cancel()
+
+    assert only_report(hook_world, execution_id)["status"] == "Failed"
+    bake = result["checks"][-1]
+    assert bake["name"] == "bake" and ALARMS[1] in bake["detail"]
+    assert 1.0 <= elapsed < 3.0  # caught at a poll after the alarm, before the bake would have ended
+
+
+def test_insufficient_data_counts_as_alarm_when_the_policy_says_so(
+    hook_world: HookWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, repo_root: Path
+) -> None:
+    catalog = _catalog_copy(
+        repo_root,
+        tmp_path,
+        lambda doc: _dev_defaults(doc).update(alarm_policy={"min_alarms": 2, "insufficient_data": "alarm"}),
+    )
+    monkeypatch.setenv("BLUEGREEN_CATALOG", str(catalog))
+    hook_world.aws.set_alarm(ALARMS[2], "INSUFFICIENT_DATA")
+
+    result, execution_id, _ = hook_world.invoke(handlers.before_allow_traffic, "BeforeAllowTraffic")
+
+    assert only_report(hook_world, execution_id)["status"] == "Failed"
+    assert f"{ALARMS[2]} (INSUFFICIENT_DATA)" in result["reason"]
+
+
+# --- green target health ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("handler", "lifecycle_event"),
+    [(handlers.after_install, "AfterInstall"), (handlers.before_allow_traffic, "BeforeAllowTraffic")],
+    ids=["AfterInstall", "BeforeAllowTraffic"],
+)
+def test_unhealthy_green_target_reports_failed(
+    hook_world: HookWorld, handler: Handler, lifecycle_event: str
+) -> None:
+    instance = hook_world.aws.register_stopped_instance(GREEN)
+
+    result, execution_id, _ = hook_world.invoke(handler, lifecycle_event)
+
+    assert only_report(hook_world, execution_id)["status"] == "Failed"
+    assert f"{instance}" in result["reason"] and "(unused)" in result["reason"]
+
+
+def test_fewer_healthy_targets_than_desired_fails(hook_world: HookWorld) -> None:
+    hook_world.green_desired = 3  # the green task set wants 3; one target is registered
+
+    result, execution_id, _ = hook_world.invoke(handlers.after_install, "AfterInstall")
+
+    assert only_report(hook_world, execution_id)["status"] == "Failed"
+    assert "1 healthy target(s), need at least 3" in result["reason"]
+
+
+def test_green_comes_from_the_listener_when_codedeploy_shows_no_task_set(hook_world: HookWorld) -> None:
+    # No Green task set in GetDeploymentTarget: the pair member the production listener does not
+    # forward to (green; production forwards to blue) is checked.
+    deployment_id = hook_world.deploy(green=False)
+    hook_world.aws.register_stopped_instance(GREEN)
+
+    result, execution_id, _ = hook_world.invoke(handlers.after_install, "AfterInstall", deployment_id)
+
+    assert only_report(hook_world, execution_id)["status"] == "Failed"
+    assert result["reason"].startswith(f"green-target-health: {GREEN}:")
+
+
+# --- freeze windows ---------------------------------------------------------------------------------
+
+
+def _catalog_copy(repo_root: Path, tmp_path: Path, change: Callable[[dict[str, Any]], Any]) -> Path:
+    """services.yaml (and the task definitions it names) copied to tmp_path with a change applied."""
+    doc = yaml.safe_load((repo_root / "services.yaml").read_text())
+    change(doc)
+    (tmp_path / "task-definitions").mkdir()
+    for file in (repo_root / "task-definitions").iterdir():
+        (tmp_path / "task-definitions" / file.name).write_bytes(file.read_bytes())
+    path = tmp_path / "services.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def _dev_defaults(doc: dict[str, Any]) -> dict[str, Any]:
+    defaults: dict[str, Any] = doc["environments"]["dev"]["defaults"]
+    return defaults
+
+
+@pytest.fixture
+def frozen_catalog(
+    hook_world: HookWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, repo_root: Path
+) -> Path:
+    """dev frozen all day, every day (start == end is a whole day)."""
+    path = _catalog_copy(
+        repo_root,
+        tmp_path,
+        lambda doc: _dev_defaults(doc).update(
+            freeze_windows=[{"name": "release-freeze", "start": "00:00", "end": "00:00"}]
+        ),
+    )
+    monkeypatch.setenv("BLUEGREEN_CATALOG", str(path))
+    return path
+
+
+def test_before_install_refuses_inside_a_freeze_window(hook_world: HookWorld, frozen_catalog: Path) -> None:
+    result, execution_id, _ = hook_world.invoke(handlers.before_install, "BeforeInstall")
+
+    assert only_report(hook_world, execution_id)["status"] == "Failed"
+    assert "freeze window release-freeze" in result["reason"] and "freeze-override" in result["reason"]
+
+
+def test_before_install_passes_a_freeze_with_an_override(hook_world: HookWorld, frozen_catalog: Path) -> None:
+    deployment_id = hook_world.deploy(description="hotfix INC-42\nfreeze-override: payment outage INC-42")
+
+    result, execution_id, _ = hook_world.invoke(handlers.before_install, "BeforeInstall", deployment_id)
+
+    assert only_report(hook_world, execution_id)["status"] == "Succeeded"
+    assert "overridden: payment outage INC-42" in result["checks"][0]["detail"]
+
+
+# --- a handler raising -------------------------------------------------------------------------------
+
+BREAK_POINTS = [
+    (handlers.before_install, "BeforeInstall", "decide_freeze"),
+    (handlers.after_install, "AfterInstall", "target_healths"),
+    (handlers.after_allow_test_traffic, "AfterAllowTestTraffic", "run_smoke"),
+    (handlers.before_allow_traffic, "BeforeAllowTraffic", "alarm_states"),
+    (handlers.after_allow_traffic, "AfterAllowTraffic", "run_smoke"),
+]
+
+
+@pytest.mark.parametrize(("handler", "lifecycle_event", "attribute"), BREAK_POINTS, ids=IDS)
+def test_exception_in_a_check_reports_failed_and_logs_once(
+    hook_world: HookWorld,
+    hook_logs: LogRecords,
+    monkeypatch: pytest.MonkeyPatch,
+    handler: Handler,
+    lifecycle_event: str,
+    attribute: str,
+) -> None:
+    def boom(*_: Any, **__: Any) -> Any:
+        raise KeyError("surprise")
+
+    monkeypatch.setattr(handlers, attribute, boom)
+
+    result, execution_id, _ = hook_world.invoke(handler, lifecycle_event)
+
+    assert only_report(hook_world, execution_id)["status"] == "Failed"
+    assert result["reason"] == "unexpected KeyError: 'surprise'"
+    [error] = hook_logs.errors()
+    assert error.error == {"type": "KeyError", "message": "'surprise'"}  # type: ignore[attr-defined]
+    assert error.exc_info is not None
+
+
+# --- deadlines ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("handler", "lifecycle_event"), HANDLERS, ids=IDS)
+def test_deadline_nearly_spent_reports_failed_before_it(
+    hook_world: HookWorld, handler: Handler, lifecycle_event: str
+) -> None:
+    # 0.4 s left is less than the safety margin (0.5 s): no check starts, Failed is reported at once.
+    result, execution_id, context = hook_world.invoke(handler, lifecycle_event, timeout_s=0.4)
+
+    report = only_report(hook_world, execution_id)
+    assert report["status"] == "Failed"
+    assert report["at"] < context.end
+    assert "no time left" in result["reason"]
+
+
+@pytest.mark.parametrize(
+    ("handler", "lifecycle_event", "app"),
+    [
+        (handlers.after_allow_test_traffic, "AfterAllowTestTraffic", "test_app"),
+        (handlers.after_allow_traffic, "AfterAllowTraffic", "production_app"),
+    ],
+    ids=["AfterAllowTestTraffic", "AfterAllowTraffic"],
+)
+def test_hanging_smoke_target_is_cut_off_by_the_deadline(
+    hook_world: HookWorld, handler: Handler, lifecycle_event: str, app: str
+) -> None:
+    getattr(hook_world, app).routes["/health"] = Route(200, b'{"status": "ok"}', delay_s=8.0)
+
+    started = time.monotonic()
+    result, execution_id, context = hook_world.invoke(handler, lifecycle_event, timeout_s=3.0)
+
+    report = only_report(hook_world, execution_id)
+    assert report["status"] == "Failed"
+    assert report["at"] < context.end
+    assert time.monotonic() - started < 5.0  # the app's 8 s answer was not waited for
+    assert result["checks"] == [] or not result["checks"][0]["passed"]
+
+
+def test_a_bake_that_does_not_fit_fails_at_once(
+    hook_world: HookWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BLUEGREEN_TIME_SCALE", "1")  # 30 real seconds of bake in a 5 s invocation
+
+    result, execution_id, context = hook_world.invoke(
+        handlers.after_allow_traffic, "AfterAllowTraffic", timeout_s=5
+    )
+
+    report = only_report(hook_world, execution_id)
+    assert report["status"] == "Failed" and report["at"] < context.end
+    assert "bake of 30 s does not fit" in result["reason"]
+
+
+# --- reporting -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("handler", "lifecycle_event"), HANDLERS, ids=IDS)
+@pytest.mark.parametrize("error", ["ThrottlingException", "InternalFailure"])
+def test_reporting_throttled_twice_then_accepted(
+    hook_world: HookWorld, handler: Handler, lifecycle_event: str, error: str
+) -> None:
+    status = 400 if error == "ThrottlingException" else 500
+    hook_world.codedeploy.inject_errors(
+        "PutLifecycleEventHookExecutionStatus", error, times=2, http_status=status
+    )
+
+    result, execution_id, _ = hook_world.invoke(handler, lifecycle_event)
+
+    assert only_report(hook_world, execution_id)["status"] == "Succeeded"
+    assert hook_world.puts() == 3  # the reporting client makes one attempt per call: tenacity did these
+    assert result["reportAttempts"] == 3
+
+
+def test_reporting_that_never_gets_through_raises_for_lambda_to_retry(hook_world: HookWorld) -> None:
+    hook_world.codedeploy.inject_errors(
+        "PutLifecycleEventHookExecutionStatus", "ThrottlingException", times=50
+    )
+    deployment_id = hook_world.deploy()
+    execution_id = hook_world.codedeploy.start_hook(deployment_id, "BeforeInstall")
+
+    with pytest.raises(HookReportError):
+        hook_world.invoke(handlers.before_install, "BeforeInstall", deployment_id, execution_id, timeout_s=3)
+    assert hook_world.codedeploy.reports_for(execution_id) == []
+
+    # Lambda's retry of the same event: the verdict decided the first time is reported, not re-decided.
+    hook_world.codedeploy._errors.clear()
+    hook_world.aws.set_alarm(ALARMS[0], "ALARM")  # would not matter to BeforeInstall anyway
+    result, _, _ = hook_world.invoke(handlers.before_install, "BeforeInstall", deployment_id, execution_id)
+    assert only_report(hook_world, execution_id)["status"] == "Succeeded"
+    assert result["reason"] == "verdict decided by an earlier invocation"
+
+
+@pytest.mark.parametrize(("handler", "lifecycle_event"), HANDLERS, ids=IDS)
+def test_same_execution_invoked_twice_reports_once(
+    hook_world: HookWorld, handler: Handler, lifecycle_event: str
+) -> None:
+    first, execution_id, _ = hook_world.invoke(handler, lifecycle_event)
+    deployment_id = first["deploymentId"]
+
+    second, _, _ = hook_world.invoke(handler, lifecycle_event, deployment_id, execution_id)
+
+    assert only_report(hook_world, execution_id)["status"] == "Succeeded"
+    assert hook_world.puts() == 1
+    assert second["status"] == "reported" and second["reported"] is True
+
+
+def test_already_completed_counts_as_reported(hook_world: HookWorld) -> None:
+    # Another container reported first: CodeDeploy answers LifecycleEventAlreadyCompletedException.
+    deployment_id = hook_world.deploy()
+    execution_id = hook_world.codedeploy.start_hook(deployment_id, "AfterInstall")
+    hook_world.codedeploy.executions[execution_id].status = "Succeeded"
+
+    result, _, _ = hook_world.invoke(handlers.after_install, "AfterInstall", deployment_id, execution_id)
+
+    assert result["report"] == "already-completed" and result["reported"] is True
+    assert hook_world.codedeploy.reports_for(execution_id) == []
+
+
+# --- bad input -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("handler", "lifecycle_event"), HANDLERS, ids=IDS)
+def test_event_without_execution_id_logs_one_error(
+    hook_world: HookWorld, hook_logs: LogRecords, handler: Handler, lifecycle_event: str
+) -> None:
+    deployment_id = hook_world.deploy()
+    event = load_event("missing-execution-id.json", deployment_id=deployment_id)
+
+    result = handler(event, FakeLambdaContext(30))
+
+    assert result["reported"] is False
+    assert hook_world.puts() == 0  # nothing to report against
+    [error] = hook_logs.errors()
+    assert "LifecycleEventHookExecutionId" in error.getMessage()
+
+
+@pytest.mark.parametrize("fixture", ["empty.json"])
+def test_empty_event_logs_one_error(hook_world: HookWorld, hook_logs: LogRecords, fixture: str) -> None:
+    result = handlers.after_install(load_event(fixture), FakeLambdaContext(30))
+
+    assert result["reported"] is False and hook_world.puts() == 0
+    assert len(hook_logs.errors()) == 1
+
+
+@pytest.mark.parametrize(("handler", "lifecycle_event"), HANDLERS, ids=IDS)
+def test_event_without_deployment_id_reports_failed_by_execution_id(
+    hook_world: HookWorld, hook_logs: LogRecords, handler: Handler, lifecycle_event: str
+) -> None:
+    deployment_id = hook_world.deploy()
+    execution_id = hook_world.codedeploy.start_hook(deployment_id, lifecycle_event)
+    event = load_event("missing-deployment-id.json", execution_id=execution_id)
+
+    result = handler(event, FakeLambdaContext(30))
+
+    assert only_report(hook_world, execution_id)["status"] == "Failed"
+    assert result["reason"] == "hook event has no DeploymentId"
+    [error] = hook_logs.errors()
+    assert error.error["type"] == "HookInputError"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("handler", "lifecycle_event"), HANDLERS, ids=IDS)
+def test_deployment_that_does_not_exist(
+    hook_world: HookWorld, hook_logs: LogRecords, handler: Handler, lifecycle_event: str
+) -> None:
+    # CodeDeploy knows neither the deployment nor the execution: Failed is attempted, CodeDeploy
+    # rejects it (nothing waits on it), one error is logged, and the handler does not raise.
+    result, _, _ = hook_world.invoke(handler, lifecycle_event, "d-NOTREAL00", f"exec-{uuid.uuid4()}")
+
+    assert result["status"] == "Failed" and result["report"] == "rejected"
+    assert hook_world.puts() == 1 and hook_world.codedeploy.hook_status_reports == []
+    [error] = hook_logs.errors()
+    assert error.error["type"] == "DeploymentNotFoundError"  # type: ignore[attr-defined]
+    assert "DeploymentDoesNotExistException" in error.error["report"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("handler", "lifecycle_event"), HANDLERS, ids=IDS)
+def test_service_not_in_the_catalog(
+    hook_world: HookWorld, hook_logs: LogRecords, handler: Handler, lifecycle_event: str
+) -> None:
+    deployment_id = hook_world.deploy(group="unknown-service")
+
+    result, execution_id, _ = hook_world.invoke(handler, lifecycle_event, deployment_id)
+
+    assert only_report(hook_world, execution_id)["status"] == "Failed"
+    assert (
+        "no service has application 'doa-market-dev' and deployment group 'unknown-service'"
+        in result["reason"]
+    )
+    [error] = hook_logs.errors()
+    assert error.error["type"] == "UnknownServiceError"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["services: [unclosed", "version: 1\nproject: doa-market\n", "- just\n- a list\n"],
+    ids=["bad-yaml", "missing-fields", "not-a-mapping"],
+)
+def test_malformed_catalog(
+    hook_world: HookWorld, hook_logs: LogRecords, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    bad = tmp_path / "services.yaml"
+    bad.write_text(text)
+    monkeypatch.setenv("BLUEGREEN_CATALOG", str(bad))
+
+    result, execution_id, _ = hook_world.invoke(handlers.before_allow_traffic, "BeforeAllowTraffic")
+
+    assert only_report(hook_world, execution_id)["status"] == "Failed"
+    assert result["reason"].startswith("services.yaml")
+    [error] = hook_logs.errors()
+    assert error.error["type"] == "CatalogError"  # type: ignore[attr-defined]
+
+
+def test_missing_catalog_file(
+    hook_world: HookWorld, hook_logs: LogRecords, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("BLUEGREEN_CATALOG", str(tmp_path / "nowhere.yaml"))
+
+    result, execution_id, _ = hook_world.invoke(handlers.after_install, "AfterInstall")
+
+    assert only_report(hook_world, execution_id)["status"] == "Failed"
+    assert "not found" in result["reason"]
+    assert len(hook_logs.errors()) == 1
