@@ -146,3 +146,19 @@ class World:
 
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    """The attributes of a Lambda context object that powertools reads."""
+
+    function_name: str = "bluegreen-alarm-audit"
+    function_version: str = "$LATEST"
+    invoked_function_arn: str = "arn:aws:lambda:ap-northeast-2:123456789012:function:bluegreen-alarm-audit"
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = "c0ffee00-0000-4000-8000-000000000001"
+    log_group_name: str = "/aws/lambda/bluegreen-alarm-audit"
+    log_stream_name: str = "2026/11/21/[$LATEST]0"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 300_000
