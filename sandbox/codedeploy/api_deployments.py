@@ -137,6 +137,11 @@ def list_deployments(ctx: ApiContext, p: Params) -> Params:
             "ApplicationNameRequiredException",
             "The application name is required with a deployment group name.",
         )
+    if app_name and not group_name:
+        raise ApiError(
+            "DeploymentGroupNameRequiredException",
+            "The deployment group name is required with an application name.",
+        )
     if app_name:
         get_app(ctx, app_name)
     if group_name:

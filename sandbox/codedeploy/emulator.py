@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from types import TracebackType
 
 from sandbox.clock import VirtualClock
@@ -15,7 +16,7 @@ from sandbox.codedeploy.engine_ecs import EcsRun
 from sandbox.codedeploy.engine_lambda import LambdaRun
 from sandbox.codedeploy.hooks import HookDispatcher, HookInvoker
 from sandbox.codedeploy.lifecycle import HOOK_TIMEOUT_SECONDS
-from sandbox.codedeploy.model import Deployment, HookStatusReport, Store
+from sandbox.codedeploy.model import Deployment, HookExecution, HookStatusReport, LifecycleEventStatus, Store
 from sandbox.codedeploy.server import CodeDeployHttpServer, Dispatcher, FaultInjector, make_server
 from sandbox.moto_server import LOOPBACK
 
@@ -68,7 +69,7 @@ class CodeDeployEmulator:
         self._engine = EngineContext(
             store=self.store,
             clock=self.clock,
-            clients=resources.make_clients(self.aws_endpoint, self.region),
+            clients=resources.MotoClients(self.aws_endpoint, self.region),
             hooks=self.hooks,
             region=self.region,
             shutdown=self._shutdown,
@@ -135,6 +136,18 @@ class CodeDeployEmulator:
         """Every PutLifecycleEventHookExecutionStatus call received, in order, rejected ones included."""
         with self.store.lock:
             return list(self.store.hook_reports)
+
+    def pending_hook_executions(self, deployment_id: str | None = None) -> list[HookExecution]:
+        """Hook executions still waiting for PutLifecycleEventHookExecutionStatus (copies), oldest first.
+
+        With the default invoker (None) this is how a test learns the LifecycleEventHookExecutionId to report.
+        """
+        with self.store.lock:
+            return [
+                replace(e)
+                for e in self.store.hook_executions.values()
+                if e.status is LifecycleEventStatus.PENDING and deployment_id in (None, e.deployment_id)
+            ]
 
     def inject_errors(self, operation: str, error_code: str, times: int, http_status: int = 400) -> None:
         """Make the next ``times`` calls of ``operation`` fail with ``error_code`` (e.g. Throttling)."""

@@ -41,7 +41,7 @@ class EngineContext:
 
     store: Store
     clock: VirtualClock
-    clients: dict[str, Any]
+    clients: resources.MotoClients
     hooks: HookDispatcher
     region: str
     shutdown: threading.Event
@@ -283,6 +283,14 @@ class DeploymentRun:
                     elif event.status is LifecycleEventStatus.PENDING:
                         event.status = LifecycleEventStatus.SKIPPED
             self.dep.status_messages.append(abort.message)
+            # A hook still running when the deployment ends can no longer report its status.
+            for execution in store.hook_executions.values():
+                if (
+                    execution.deployment_id == self.dep.id
+                    and execution.status is LifecycleEventStatus.PENDING
+                ):
+                    execution.status = LifecycleEventStatus.FAILED
+                    execution.reason = "The deployment ended before the hook reported."
         # CodeDeploy cannot roll back before the replacement exists (a failed BeforeInstall).
         changed = self.dep.target is not None and self.has_changes()
         rollback: Deployment | None = None

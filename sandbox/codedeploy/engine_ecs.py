@@ -24,6 +24,20 @@ def _abort(message: str, code: str) -> EngineAbort:
     return EngineAbort(EndCause.AWS_ERROR, message, code)
 
 
+def _target_group_of(task_set: dict[str, Any]) -> str | None:
+    balancers = task_set.get("loadBalancers") or []
+    return balancers[0].get("targetGroupArn") if balancers else None
+
+
+def _serving(task_sets: list[dict[str, Any]], target_group_arn: str) -> dict[str, Any] | None:
+    """The original task set: the one behind the original target group (PRIMARY first), else PRIMARY."""
+    ordered = sorted(task_sets, key=lambda t: t.get("status") != "PRIMARY")
+    behind = [t for t in ordered if _target_group_of(t) == target_group_arn]
+    primary = [t for t in ordered if t.get("status") == "PRIMARY"]
+    found = behind or primary
+    return found[0] if found else None
+
+
 class EcsRun(DeploymentRun):
     """One ECS blue/green deployment."""
 
@@ -64,8 +78,7 @@ class EcsRun(DeploymentRun):
         by_weight = sorted(names, key=lambda n: (-weights.get(arns[n], 0), names.index(n)))
         self.original_tg, self.replacement_tg = by_weight[0], by_weight[1]
         self.original_arn, self.replacement_arn = arns[self.original_tg], arns[self.replacement_tg]
-        primary = [t for t in service.get("taskSets") or [] if t.get("status") == "PRIMARY"]
-        self.original_task_set: dict[str, Any] | None = primary[0] if primary else None
+        self.original_task_set = _serving(service.get("taskSets") or [], self.original_arn)
         self.replacement_task_set: dict[str, Any] | None = None
         self.primary_switched = False
         self.desired = int(service.get("desiredCount") or 0)
@@ -124,7 +137,12 @@ class EcsRun(DeploymentRun):
         ecs, elbv2, ecs_spec = self.ctx.clients["ecs"], self.ctx.clients["elbv2"], self.appspec.ecs
         assert ecs_spec is not None
         for stale in self.service.get("taskSets") or []:
-            if stale.get("status") != "PRIMARY":  # left by a deployment that ended without rollback
+            # left behind the replacement target group by a deployment that ended without rollback
+            if (
+                stale is not self.original_task_set
+                and stale.get("status") != "PRIMARY"
+                and _target_group_of(stale) != self.original_arn
+            ):
                 resources.delete_task_set(ecs, self.cluster, self.service_name, stale["taskSetArn"])
         original = self.original_task_set or {}
         request: dict[str, Any] = {

@@ -4,27 +4,40 @@ listener weights, CloudWatch alarm states, Lambda aliases. Each takes a boto3 cl
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import Any
 
 from sandbox.moto_server import SANDBOX_CREDENTIALS
 
 
-def make_clients(endpoint: str, region: str) -> dict[str, Any]:
-    """boto3 clients for moto at ``endpoint`` (moto's fake credentials, few retries)."""
-    import boto3
-    from botocore.config import Config
+class MotoClients:
+    """boto3 clients for moto at ``endpoint`` (moto's fake credentials, few retries), made on first use."""
 
-    session = boto3.session.Session(
-        aws_access_key_id=SANDBOX_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=SANDBOX_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=SANDBOX_CREDENTIALS["AWS_SESSION_TOKEN"],
-        region_name=region,
-    )
-    config = Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=30)
-    return {
-        name: session.client(name, endpoint_url=endpoint, config=config)
-        for name in ("ecs", "elbv2", "cloudwatch", "lambda")
-    }
+    def __init__(self, endpoint: str, region: str) -> None:
+        self.endpoint = endpoint
+        self.region = region
+        self._lock = threading.Lock()
+        self._clients: dict[str, Any] = {}
+        self._session: Any = None
+
+    def __getitem__(self, name: str) -> Any:
+        with self._lock:
+            if name not in self._clients:
+                import boto3
+                from botocore.config import Config
+
+                if self._session is None:
+                    self._session = boto3.session.Session(
+                        aws_access_key_id=SANDBOX_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                        aws_secret_access_key=SANDBOX_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                        aws_session_token=SANDBOX_CREDENTIALS["AWS_SESSION_TOKEN"],
+                        region_name=self.region,
+                    )
+                config = Config(
+                    retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=30
+                )
+                self._clients[name] = self._session.client(name, endpoint_url=self.endpoint, config=config)
+            return self._clients[name]
 
 
 # --- ECS -------------------------------------------------------------------------------------------
