@@ -290,10 +290,14 @@ def _print_error(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; the one place errors become exit codes and one-line messages."""
+    from orchestrator.commands.session import sigterm_as_interrupt
+
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        result = app(args=args, prog_name="bluegreen", standalone_mode=False)
+        # SIGTERM (a cancelled CI job) is handled like Ctrl-C for the whole run.
+        with sigterm_as_interrupt():
+            result = app(args=args, prog_name="bluegreen", standalone_mode=False)
     except click_exceptions.UsageError as err:  # bad flags, missing arguments: exit 2, click's text
         err.show()
         return 2
@@ -301,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
         err.show()
         return 2
     except typer.Exit as err:
+        if err.exit_code == 130:  # typer turns a KeyboardInterrupt outside a watch into Exit(130)
+            _print_error("interrupted")
         return int(err.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         _print_error("interrupted")
@@ -319,7 +325,10 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         _print_error(f"internal error: {type(err).__name__}: {err} (run with --debug for the traceback)")
         return 1
-    return int(result) if isinstance(result, int) else 0
+    code = int(result) if isinstance(result, int) else 0
+    if code == 130:  # typer returns Exit(130) for a KeyboardInterrupt outside a watch
+        _print_error("interrupted")
+    return code
 
 
 if __name__ == "__main__":

@@ -168,8 +168,9 @@ def snapshot_from(deployment: Mapping[str, Any], target: Mapping[str, Any] | Non
         str(item.get("lifecycleEventName")): _lifecycle_status(item.get("status"))
         for item in ecs.get("lifecycleEvents", []) or []
     }
-    ordered = [name for name in ECS_LIFECYCLE if name in events]
-    ordered += sorted(name for name in events if name not in ECS_LIFECYCLE)
+    # CodeDeploy lists lifecycle events in the order they run; keep it (it includes events this
+    # module does not name, e.g. the BlockTraffic ones).
+    ordered = list(events)
     original: float | None = None
     replacement: float | None = None
     for task_set in ecs.get("taskSetsInfo", []) or []:

@@ -135,8 +135,13 @@ def follow(
     *,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    announce: str | None = None,
 ) -> int:
-    """Watch until the milestone, the end or the timeout; print the outcome; raise for exit codes."""
+    """Watch until the milestone, the end or the timeout; print the outcome; raise for exit codes.
+
+    ``announce`` is printed once an interrupt would already be handled (it tells scripts the
+    watch has started).
+    """
     codedeploy = clients.client("codedeploy")
     view = make_view(session, subject, flags.until)
     options = WatchOptions(
@@ -148,6 +153,8 @@ def follow(
     watcher = Watcher(codedeploy, subject.deployment_id, clock=clock, sleep=sleep, listener=view.update)
     try:
         with sigterm_as_interrupt():
+            if announce:
+                session.print(announce)
             result = watcher.run(options)
     except KeyboardInterrupt:
         _interrupted(session, codedeploy, subject.deployment_id, flags, clock, sleep)

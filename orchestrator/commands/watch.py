@@ -16,8 +16,8 @@ def run(session: Session, deployment_id: str, flags: WatchFlags) -> int:
     clients = session.clients(session.default_region())
     info = codedeploy_api.get_deployment(clients.client("codedeploy"), deployment_id)
     subject = lookup.subject_for(session, clients, info, flags)
-    session.print(
+    announce = (
         f"watching {deployment_id} ({subject.service or info.get('deploymentGroupName')}, "
         f"{subject.strategy or subject.deployment_config_name})"
     )
-    return follow(session, clients, subject, flags)
+    return follow(session, clients, subject, flags, announce=announce)

@@ -8,6 +8,9 @@ CLI is told the same with --time-scale.
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -294,3 +297,45 @@ def test_lost_create_response_is_recovered_by_token(
     document = result.json()
     assert document["createAttempts"] == 1 and lost["left"] == 0
     assert world.deployments() == [document["deploymentId"]]
+
+
+@pytest.mark.parametrize(
+    ("signum", "rollback"),
+    [
+        pytest.param(signal.SIGINT, False, id="ctrl-c-leaves-it-running"),
+        pytest.param(signal.SIGTERM, False, id="sigterm-leaves-it-running"),
+        pytest.param(signal.SIGTERM, True, id="sigterm-rollback-on-interrupt"),
+    ],
+)
+def test_interrupting_a_watch_process(make_world: WorldFactory, signum: int, rollback: bool) -> None:
+    """A real `bluegreen watch` process gets the signal (as from Ctrl-C or a cancelled CI job)."""
+    world = make_world()
+    # 10 % for 120 virtual minutes: 12 real seconds at scale 600, long enough to interrupt.
+    created = run_cli("deploy", "product-service", "--strategy", "canary:10:120", "--no-wait", "-o", "json")
+    deployment_id = created.json()["deploymentId"]
+    command = [sys.executable, "-m", "orchestrator.cli", "watch", deployment_id, "--time-scale", SCALE]
+    if rollback:
+        command.append("--rollback-on-interrupt")
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith(f"watching {deployment_id}"), first
+        process.send_signal(signum)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, f"{stdout}\n{stderr}"
+    assert "Traceback" not in stderr
+    info = world.deployment(deployment_id)
+    if rollback:
+        assert "stopped deployment" in stderr and "rollback deployment d-" in stderr
+        assert info["status"] in ("Stopped", "Failed")
+        assert (info.get("rollbackInfo") or {}).get("rollbackDeploymentId")
+    else:
+        assert f"deployment {deployment_id} keeps running in CodeDeploy" in stderr
+        assert f"`bluegreen watch {deployment_id}`" in stderr
+        assert info["status"] == "InProgress"
+        run_cli("stop", deployment_id, "--no-rollback")
