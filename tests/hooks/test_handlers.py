@@ -1,4 +1,7 @@
-"""Each hook handler end to end: moto (ELBv2, CloudWatch, EC2), CodeDeploy on loopback, real HTTP apps.
+"""Each hook handler against moto (ELBv2, CloudWatch, EC2), a CodeDeploy fake on loopback and real
+HTTP apps: the cases a full emulator deployment cannot set up (bad events, unknown deployments,
+rejected or never-accepted reports, fine-grained smoke behaviour). The same guarantees inside real
+deployments run by the CodeDeploy emulator are in test_hooks_on_emulator.py.
 
 Every test asserts what CodeDeploy recorded (``hook_status_reports``), not only what the handler
 returned.
@@ -42,18 +45,6 @@ def only_report(world: HookWorld, execution_id: str) -> dict[str, Any]:
 
 
 # --- success ---------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("handler", "lifecycle_event"), HANDLERS, ids=IDS)
-def test_success_reports_succeeded_once(
-    hook_world: HookWorld, handler: Handler, lifecycle_event: str
-) -> None:
-    result, execution_id, _ = hook_world.invoke(handler, lifecycle_event)
-
-    report = only_report(hook_world, execution_id)
-    assert (report["status"], report["lifecycleEvent"]) == ("Succeeded", lifecycle_event)
-    assert result["status"] == "Succeeded" and result["reported"] is True
-    assert hook_world.puts() == 1
 
 
 def test_smoke_goes_through_the_test_listener_and_retries_during_warm_up(hook_world: HookWorld) -> None:
@@ -294,30 +285,17 @@ def test_before_install_passes_a_freeze_with_an_override(hook_world: HookWorld, 
 
 # --- a handler raising -------------------------------------------------------------------------------
 
-BREAK_POINTS = [
-    (handlers.before_install, "BeforeInstall", "decide_freeze"),
-    (handlers.after_install, "AfterInstall", "target_healths"),
-    (handlers.after_allow_test_traffic, "AfterAllowTestTraffic", "run_smoke"),
-    (handlers.before_allow_traffic, "BeforeAllowTraffic", "alarm_states"),
-    (handlers.after_allow_traffic, "AfterAllowTraffic", "run_smoke"),
-]
 
-
-@pytest.mark.parametrize(("handler", "lifecycle_event", "attribute"), BREAK_POINTS, ids=IDS)
-def test_exception_in_a_check_reports_failed_and_logs_once(
-    hook_world: HookWorld,
-    hook_logs: LogRecords,
-    monkeypatch: pytest.MonkeyPatch,
-    handler: Handler,
-    lifecycle_event: str,
-    attribute: str,
+def test_exception_in_a_check_reports_failed_and_logs_one_error(
+    hook_world: HookWorld, hook_logs: LogRecords, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Every handler's exception path is exercised on the emulator; this pins the log record.
     def boom(*_: Any, **__: Any) -> Any:
         raise KeyError("surprise")
 
-    monkeypatch.setattr(handlers, attribute, boom)
+    monkeypatch.setattr(handlers, "target_healths", boom)
 
-    result, execution_id, _ = hook_world.invoke(handler, lifecycle_event)
+    result, execution_id, _ = hook_world.invoke(handlers.after_install, "AfterInstall")
 
     assert only_report(hook_world, execution_id)["status"] == "Failed"
     assert result["reason"] == "unexpected KeyError: 'surprise'"
@@ -382,7 +360,7 @@ def test_a_bake_that_does_not_fit_fails_at_once(
 # --- reporting -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("handler", "lifecycle_event"), HANDLERS, ids=IDS)
+@pytest.mark.parametrize(("handler", "lifecycle_event"), HANDLERS[:2], ids=IDS[:2])
 @pytest.mark.parametrize("error", ["ThrottlingException", "InternalFailure"])
 def test_reporting_throttled_twice_then_accepted(
     hook_world: HookWorld, handler: Handler, lifecycle_event: str, error: str
@@ -418,7 +396,7 @@ def test_reporting_that_never_gets_through_raises_for_lambda_to_retry(hook_world
     assert result["reason"] == "verdict decided by an earlier invocation"
 
 
-@pytest.mark.parametrize(("handler", "lifecycle_event"), HANDLERS, ids=IDS)
+@pytest.mark.parametrize(("handler", "lifecycle_event"), HANDLERS[2:3], ids=IDS[2:3])
 def test_same_execution_invoked_twice_reports_once(
     hook_world: HookWorld, handler: Handler, lifecycle_event: str
 ) -> None:
