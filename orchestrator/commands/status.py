@@ -61,7 +61,7 @@ def run(session: Session, target: str) -> int:
     out = session.print
     out(f"{deployment_id}  {where}  {session.style(snapshot.status.value, colour)}")
     out(f"  {'strategy':<22}{subject.strategy or '?'} ({subject.deployment_config_name})")
-    out(f"  {'created':<22}{info.get('createTime')}")
+    out(f"  {'created':<22}{_when(info.get('createTime'))}")
     if took is not None:
         out(f"  {'took':<22}{duration(took)}")
     if info.get("description"):
@@ -80,6 +80,15 @@ def run(session: Session, target: str) -> int:
     if snapshot.status.is_active:
         out(f"  {'next':<22}`bluegreen watch {deployment_id}`")
     return 0
+
+
+def _when(value: Any) -> str:
+    """'2026-11-21 23:36:46 UTC' for a datetime; the value as is otherwise."""
+    if hasattr(value, "astimezone"):
+        from datetime import UTC
+
+        return str(value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"))
+    return str(value)
 
 
 def _seconds_between(start: Any, end: Any) -> float | None:
