@@ -76,7 +76,8 @@ def statistic(name: str, values: Sequence[float]) -> float | None:
     if match:
         # Nearest-rank percentile: the smallest sample with at least p % of samples at or below it.
         ordered = sorted(values)
-        rank = max(1, math.ceil(float(match.group(1)) / 100.0 * len(ordered)))
+        # (rounded first: 99.9 / 100 * 1000 is 999.0000000000001 in floating point)
+        rank = max(1, math.ceil(round(float(match.group(1)) * len(ordered) / 100.0, 9)))
         return float(ordered[rank - 1])
     raise ValueError(f"statistic {name!r} is not supported")
 

@@ -12,10 +12,10 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from sandbox.faults import HEALTHY, Fault
-from sandbox.moto_server import LOOPBACK
+from sandbox.http_server import LoopbackHttpServer
 
 VERSION_HEADER = "X-Bluegreen-Version"
 TASK_SET_HEADER = "X-Bluegreen-Task-Set"
@@ -50,37 +50,20 @@ class _Handler(BaseHTTPRequestHandler):
         return
 
 
-class AppServer(ThreadingHTTPServer):
+class AppServer(LoopbackHttpServer):
     """A task listening on 127.0.0.1:<free port>; ``fault`` may be changed while it runs."""
 
-    daemon_threads = True
-    block_on_close = False
-
     def __init__(self, identity: TaskIdentity, time_scale: float, fault: Fault = HEALTHY) -> None:
-        super().__init__((LOOPBACK, 0), _Handler)
+        super().__init__(_Handler, f"task-{identity.task_set_id}")
         self.identity = identity
         self.time_scale = time_scale
         self.fault = fault
         self._count = 0
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        return int(self.server_address[1])
 
     def start(self) -> AppServer:
-        self._thread = threading.Thread(
-            target=self.serve_forever, kwargs={"poll_interval": 0.1}, name=f"task-{self.port}", daemon=True
-        )
-        self._thread.start()
+        self.start_serving()
         return self
-
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
 
     def answer(self, handler: _Handler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)

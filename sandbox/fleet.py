@@ -196,6 +196,16 @@ class Fleet:
         with self._lock:
             return list(self._weights.get(listener_arn, []))
 
+    def current_weights(self, listener_arn: str) -> list[tuple[str, int]]:
+        """The listener's weights read from moto now (for requests that must not see a stale cache:
+        a hook's smoke check right after CodeDeploy moved the listener)."""
+        try:
+            listener = self.elbv2.describe_listeners(ListenerArns=[listener_arn])["Listeners"][0]
+        except Exception:  # moto busy: the last reconciled weights are the best we know
+            self.errors += 1
+            return self.weights(listener_arn)
+        return listener_weights(listener)
+
     def runs_on(self, target_group_arn: str) -> list[TaskSetRun]:
         with self._lock:
             return [run for run in self._runs.values() if run.target_group_arn == target_group_arn]

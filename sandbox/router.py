@@ -12,16 +12,18 @@ from __future__ import annotations
 import http.client
 import threading
 from collections.abc import Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from sandbox.app import SERVICE_TIME_HEADER, TASK_SET_HEADER, VERSION_HEADER
 from sandbox.clock import VirtualClock
 from sandbox.fleet import ELB_NAMESPACE, Fleet
+from sandbox.http_server import LoopbackHttpServer
 from sandbox.metrics import MetricStore
 from sandbox.moto_server import LOOPBACK
 from sandbox.provision import target_group_dimension
 
 GOLDEN = 0.6180339887498949
+USERS_HEADER = "X-Bluegreen-Simulated-Users"
 _PASSED_HEADERS = ("Content-Type", VERSION_HEADER, TASK_SET_HEADER, SERVICE_TIME_HEADER)
 
 
@@ -58,21 +60,23 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.server.forward(self)
 
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.close_upstream()
+
     do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
 
     def log_message(self, format: str, *args: object) -> None:
         return
 
 
-class Router(ThreadingHTTPServer):
+class Router(LoopbackHttpServer):
     """One listener (production or test) of one service, bound to 127.0.0.1:<free port>."""
 
-    daemon_threads = True
-    block_on_close = False
-
     def __init__(self, name: str, fleet: Fleet | None, store: MetricStore, clock: VirtualClock) -> None:
-        super().__init__((LOOPBACK, 0), _Handler)
-        self.name = name
+        super().__init__(_Handler, f"router-{name}")
         self.fleet = fleet
         self.store = store
         self.clock = clock
@@ -81,24 +85,15 @@ class Router(ThreadingHTTPServer):
         self._count = 0
         self._lock = threading.Lock()
         self._local = threading.local()
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        return int(self.server_address[1])
 
     def start(self) -> Router:
-        self._thread = threading.Thread(
-            target=self.serve_forever, kwargs={"poll_interval": 0.1}, name=f"router-{self.name}", daemon=True
-        )
-        self._thread.start()
+        self.start_serving()
         return self
 
-    def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+    def close_upstream(self) -> None:
+        """Close this handler thread's connections to tasks (called as its client hangs up)."""
+        for connection in self._local.__dict__.pop("connections", {}).values():
+            connection.close()
 
     def _next_draw(self) -> float:
         with self._lock:
@@ -110,7 +105,14 @@ class Router(ThreadingHTTPServer):
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else None
         fleet = self.fleet
-        weights = fleet.weights(self.listener_arn) if fleet is not None else []
+        weights: list[tuple[str, int]] = []
+        if fleet is not None:
+            # Simulated users accept the reconciler's view (refreshed every 0.1 s, like an ALB's
+            # propagation delay); any other client (a hook's smoke check) sees the listener as it is.
+            synthetic = handler.headers.get(USERS_HEADER) is not None
+            weights = (
+                fleet.weights(self.listener_arn) if synthetic else fleet.current_weights(self.listener_arn)
+            )
         target_group = choose_target_group(weights, self._next_draw())
         picked = fleet.next_task(target_group) if fleet is not None and target_group else None
         if target_group is None or picked is None:

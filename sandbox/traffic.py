@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sandbox.app import TASK_SET_HEADER, VERSION_HEADER
 from sandbox.clock import VirtualClock
 from sandbox.moto_server import LOOPBACK
+from sandbox.router import USERS_HEADER
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ class TrafficGenerator:
             with self._lock:
                 self._all_connections.append(connection)
         try:
-            connection.request("GET", self.path)
+            connection.request("GET", self.path, headers={USERS_HEADER: "1"})
             response = connection.getresponse()
             response.read()
             record = RequestRecord(

@@ -54,6 +54,7 @@ class WorldOptions:
     traffic_path: str = "/"
     evaluator_tick: float = 10.0  # virtual seconds between alarm evaluations
     narrate: IO[str] | None = None  # where to tell what the world sees (alarms, traffic shares)
+    codedeploy_port: int = 0  # 0: a free port
 
 
 def _faults_by_service(faults: Any, services: list[str]) -> dict[str, Fault]:
@@ -85,9 +86,12 @@ class World:
         services: list[str],
         faults: Any = None,
         options: WorldOptions | None = None,
+        all_services: bool = False,
     ) -> None:
         self.catalog = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
         self.environment = environment or self.catalog.default_environment
+        if all_services:
+            services = self.catalog.services
         if not services:
             raise ValueError("a sandbox world needs at least one service")
         self.services: list[ResolvedService] = [
@@ -108,6 +112,7 @@ class World:
         self.evaluator: AlarmEvaluator | None = None
         self.runner: LambdaRunner | None = None
         self.moto_url = ""
+        self._clients: Clients | None = None
         self.codedeploy_url = ""
 
     @property
@@ -156,12 +161,14 @@ class World:
             time_scale=self.options.time_scale,
             hook_invoker=self.runner,
             clock=self.clock,
+            region=self.region,
+            port=self.options.codedeploy_port,
         )
         self.codedeploy_url = stack.enter_context(emulator)
         self.env["AWS_ENDPOINT_URL_CODEDEPLOY"] = self.codedeploy_url
         self._apply_env()
         stack.callback(self.runner.join, 5.0)
-        clients = self._clients()
+        clients = self.clients()
         # Routers bind first: each listener is created in moto with the port its router got.
         for service in self.services:
             for route in ("production", "test"):
@@ -214,6 +221,7 @@ class World:
             self._stack.close()
         finally:
             self._restore_env()
+            _drop_hook_clients()
 
     def __enter__(self) -> World:
         return self.start()
@@ -255,11 +263,12 @@ class World:
                 os.environ[key] = value
         self._saved_env.clear()
 
-    def _clients(self) -> Clients:
-        from sandbox.codedeploy.resources import make_clients
-
-        moto = make_clients(self.moto_url, self.region)
+    def clients(self) -> Clients:
+        """boto3 clients for this world (moto, and the emulator for codedeploy); closed when it stops."""
+        if self._clients is not None:
+            return self._clients
         import boto3
+        from botocore.config import Config
 
         session = boto3.session.Session(
             aws_access_key_id=SANDBOX_CREDENTIALS["AWS_ACCESS_KEY_ID"],
@@ -267,14 +276,31 @@ class World:
             aws_session_token=SANDBOX_CREDENTIALS["AWS_SESSION_TOKEN"],
             region_name=self.region,
         )
-        return Clients(
-            ec2=session.client("ec2", endpoint_url=self.moto_url),
-            iam=session.client("iam", endpoint_url=self.moto_url),
-            ecs=moto["ecs"],
-            elbv2=moto["elbv2"],
-            cloudwatch=moto["cloudwatch"],
-            codedeploy=session.client("codedeploy", endpoint_url=self.codedeploy_url),
+        config = Config(
+            retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=30
         )
+        made = {
+            name: session.client(name, endpoint_url=self.moto_url, config=config)
+            for name in ("ec2", "iam", "ecs", "elbv2", "cloudwatch")
+        }
+        made["codedeploy"] = session.client("codedeploy", endpoint_url=self.codedeploy_url, config=config)
+        for client in made.values():  # their keep-alive connections hold server threads open
+            self._stack.callback(client.close)
+        self._clients = Clients(**made)
+        return self._clients
+
+
+def _drop_hook_clients() -> None:
+    """The in-process hooks cache boto3 clients per endpoint, as a warm Lambda container does; the
+    world's endpoints are gone, so drop them and let their keep-alive connections close."""
+    import gc
+
+    try:
+        from hooks.clients import forget_clients
+    except ImportError:
+        return
+    forget_clients()
+    gc.collect()
 
 
 def narrate_stream() -> IO[str] | None:

@@ -10,8 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from orchestrator.appspec import appspec_revision, ecs_input_for, render_ecs_appspec
 from orchestrator.strategies import parse_strategy
 from orchestrator.taskdef import load_task_definition
@@ -21,13 +19,14 @@ TERMINAL = {"Succeeded", "Failed", "Stopped"}
 
 
 def clients(world: World) -> dict[str, Any]:
-    """codedeploy (emulator), ecs, elbv2, cloudwatch (moto) clients for a running world."""
-    session = boto3.session.Session(region_name=world.region)
-    out: dict[str, Any] = {
-        name: session.client(name, endpoint_url=world.moto_url) for name in ("ecs", "elbv2", "cloudwatch")
+    """codedeploy (emulator), ecs, elbv2, cloudwatch (moto) clients of a running world (closed with it)."""
+    made = world.clients()
+    return {
+        "codedeploy": made.codedeploy,
+        "ecs": made.ecs,
+        "elbv2": made.elbv2,
+        "cloudwatch": made.cloudwatch,
     }
-    out["codedeploy"] = session.client("codedeploy", endpoint_url=world.codedeploy_url)
-    return out
 
 
 def create_deployment(world: World, service_name: str, strategy: str) -> str:
@@ -101,3 +100,45 @@ def listening_ports() -> set[int]:
             if state == "0A" and inode in inodes:  # 0A = LISTEN
                 ports.add(int(local.rsplit(":", 1)[1], 16))
     return ports
+
+
+def child_processes() -> set[int]:
+    """Pids of this process's live children (from /proc/<pid>/stat)."""
+    me = os.getpid()
+    children: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # pid (comm) state ppid ...: comm may contain spaces, so split after the last ')'.
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == me and fields[0] != "Z":
+            children.add(int(entry.name))
+    return children
+
+
+def production_weights(world: World, service: str) -> dict[str, int]:
+    """Target group name -> weight on the service's production listener, as moto has it now."""
+    elbv2 = clients(world)["elbv2"]
+    infra = next(item for item in world.infra if item.name == service)
+    names = {arn: name for name, arn in infra.target_groups.items()}
+    listener = elbv2.describe_listeners(ListenerArns=[infra.production_listener_arn])["Listeners"][0]
+    out: dict[str, int] = {}
+    for action in listener["DefaultActions"]:
+        for group in (action.get("ForwardConfig") or {}).get("TargetGroups") or []:
+            out[names[group["TargetGroupArn"]]] = int(group.get("Weight", 1))
+        if not action.get("ForwardConfig") and action.get("TargetGroupArn"):
+            out[names[action["TargetGroupArn"]]] = 1
+    return out
+
+
+def lifecycle_events(world: World, deployment_id: str) -> dict[str, str]:
+    """Lifecycle event name -> status of the deployment's ECS target (GetDeploymentTarget)."""
+    codedeploy = clients(world)["codedeploy"]
+    target_ids = codedeploy.list_deployment_targets(deploymentId=deployment_id)["targetIds"]
+    target = codedeploy.get_deployment_target(deploymentId=deployment_id, targetId=target_ids[0])
+    events = target["deploymentTarget"]["ecsTarget"]["lifecycleEvents"]
+    return {event["lifecycleEventName"]: event["status"] for event in events}
