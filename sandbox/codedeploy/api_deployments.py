@@ -74,6 +74,10 @@ def create_deployment(ctx: ApiContext, p: Params) -> Params:
     description = p.get("description", "")
     if len(description) > 1024:
         raise ApiError("DescriptionTooLongException", "The description is too long.")
+    snapshot = copy.deepcopy(group.spec)
+    override = p.get("overrideAlarmConfiguration")
+    if override is not None:  # this deployment monitors these alarms instead of the group's
+        snapshot["alarmConfiguration"] = copy.deepcopy(override)
     active = ctx.store.active_deployment(app.name, group.name)
     if active is not None:
         raise ApiError(
@@ -89,13 +93,16 @@ def create_deployment(ctx: ApiContext, p: Params) -> Params:
         revision=revision,
         creator="user",
         create_time=ctx.clock.now(),
-        group_snapshot=copy.deepcopy(group.spec),
+        group_snapshot=snapshot,
         description=description,
         auto_rollback=copy.deepcopy(
             p.get("autoRollbackConfiguration") or group.spec.get("autoRollbackConfiguration")
         ),
     )
+    if override is not None:
+        dep.override_alarms = copy.deepcopy(override)
     ctx.store.deployments[dep.id] = dep
+    group.target_revision = revision
     ctx.launch(dep, appspec)
     return {"deploymentId": dep.id}
 

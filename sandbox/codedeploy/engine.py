@@ -104,6 +104,7 @@ class DeploymentRun:
                 self._set_status(DeploymentStatus.IN_PROGRESS)
             for name in lifecycle.events_for(self.platform):
                 self.checkpoint()
+                self.poll_alarms()  # an alarm already in ALARM stops the deployment before the next event
                 self.before_event(name)
                 self._begin(name)
                 if name in lifecycle.hook_events_for(self.platform):

@@ -122,6 +122,7 @@ class DeploymentGroup:
     id: str = field(default_factory=new_uuid)
     last_attempted: dict[str, Any] | None = None
     last_successful: dict[str, Any] | None = None
+    target_revision: dict[str, Any] | None = None
 
     @property
     def config_name(self) -> str:
@@ -193,6 +194,7 @@ class Deployment:
     status_messages: list[str] = field(default_factory=list)
     auto_rollback: dict[str, Any] | None = None
     termination_wait_started: bool = False
+    override_alarms: dict[str, Any] | None = None
     target: Target | None = None
     # Requests from the API to the worker; the worker reads them under the store's lock.
     stop_requested: bool = False

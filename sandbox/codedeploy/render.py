@@ -53,6 +53,8 @@ def group_info(group: DeploymentGroup) -> dict[str, Any]:
         "computePlatform": group.compute_platform,
     }
     info.update({k: group.spec[k] for k in GROUP_ECHOED if k in group.spec})
+    if group.target_revision:
+        info["targetRevision"] = group.target_revision
     if group.last_attempted:
         info["lastAttemptedDeployment"] = group.last_attempted
     if group.last_successful:
@@ -97,6 +99,7 @@ def deployment_info(dep: Deployment) -> dict[str, Any]:
         ("autoRollbackConfiguration", dep.auto_rollback),
         ("blueGreenDeploymentConfiguration", snapshot.get("blueGreenDeploymentConfiguration")),
         ("loadBalancerInfo", snapshot.get("loadBalancerInfo")),
+        ("overrideAlarmConfiguration", dep.override_alarms),
     ):
         if value is not None:
             info[key] = value

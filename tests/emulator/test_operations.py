@@ -145,6 +145,7 @@ def test_every_operation_returns_its_output_shape(start_emulator: EmulatorFactor
         deploymentGroupName=env.deployment_group,
         revision=appspec_revision(content),
         description="shapes",
+        overrideAlarmConfiguration={"enabled": False, "alarms": []},
     )["deploymentId"]
     _until(lambda: hooks.calls)
     function, payload = hooks.calls[0]
@@ -191,6 +192,7 @@ def test_every_operation_returns_its_output_shape(start_emulator: EmulatorFactor
     )
     assert info["completeTime"] >= info["startTime"] >= info["createTime"]
     assert info["revision"]["appSpecContent"]["sha256"]
+    assert info["overrideAlarmConfiguration"] == {"enabled": False, "alarms": []}
 
     # a second deployment, stopped; the group's last deployments
     second = deploy_ecs(emulator.url, moto_url, env)

@@ -48,6 +48,8 @@ class Row:
     failed_event: str | None = None
     green_weight: int = 100  # the replacement target group's final production weight
     task_set_count: int = 1
+    alarm_at_start: bool = False
+    create_args: dict[str, Any] = field(default_factory=dict)
 
 
 def _spec(**kwargs: Any) -> EcsServiceSpec:
@@ -172,6 +174,20 @@ ROWS = [
         green_weight=10,
         task_set_count=2,
     ),
+    Row(
+        "alarm already in ALARM when the deployment starts",
+        spec=_spec(),
+        alarm_at_start=True,
+        status="Stopped",
+        error_code="ALARM_ACTIVE",
+        green_weight=0,
+    ),
+    Row(
+        "deployment overrides the group's alarms",
+        spec=_spec(),
+        alarm_at_start=True,
+        create_args={"overrideAlarmConfiguration": {"enabled": False, "alarms": []}},
+    ),
     Row("continue from Ready", spec=_spec(ready_wait_minutes=60), trigger="ready", action="continue"),
     Row(
         "Ready wait times out",
@@ -238,7 +254,9 @@ def test_ecs_state_machine(row: Row, start_emulator: EmulatorFactory, moto_url: 
     for event, behaviour in row.hooks.items():
         hooks.script[functions[event]] = ("alarm", moto_url, alarm) if behaviour == "alarm" else behaviour
     codedeploy = client("codedeploy", emulator.url)
-    deployment_id = deploy_ecs(emulator.url, moto_url, env, hooks=functions)
+    if row.alarm_at_start:
+        set_alarm(moto_url, alarm)
+    deployment_id = deploy_ecs(emulator.url, moto_url, env, hooks=functions, **row.create_args)
     target_id = f"{env.cluster}:{env.service}"
 
     fired, statuses, green_seen = False, [], []
