@@ -249,7 +249,10 @@ def _description(inputs: DeployInputs, violations: list[GuardrailViolation]) -> 
     parts = [f"{TOKEN_PREFIX}{inputs.request_token}"]
     if violations and inputs.force:
         parts.append(force_note(violations))
-    parts.append(f"bluegreen {inputs.reason} {service.name} {inputs.strategy.name}")
+    what = f"bluegreen {inputs.reason} {service.name} {inputs.strategy.name}"
+    # The token and the --force note must survive; the summary goes only where it fits whole.
+    if len("; ".join([*parts, what])) <= DESCRIPTION_LIMIT:
+        parts.append(what)
     return "; ".join(parts)[:DESCRIPTION_LIMIT]
 
 

@@ -31,8 +31,16 @@ def newest(infos: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def latest_deployment_id(codedeploy: Any, application: str, deployment_group: str) -> str:
-    """The group's most recent deployment; BadInputError when it has none."""
-    ids = codedeploy_api.list_deployments(codedeploy, application, deployment_group)
+    """The group's most recent deployment; BadInputError when it has none.
+
+    Looks at the last week first so a group with a long history costs a few calls, not dozens.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    since = datetime.now(UTC) - timedelta(days=7)
+    ids = codedeploy_api.list_deployments(codedeploy, application, deployment_group, created_after=since)
+    if not ids:
+        ids = codedeploy_api.list_deployments(codedeploy, application, deployment_group)
     found = newest(codedeploy_api.batch_get_deployments(codedeploy, ids))
     if found is None:
         raise BadInputError(f"deployment group {application}/{deployment_group} has no deployments yet")

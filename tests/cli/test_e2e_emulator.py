@@ -140,6 +140,9 @@ def test_active_deployment_is_refused(make_world: WorldFactory) -> None:
     assert f"already has an active deployment {busy}" in second.stderr
     assert f"`bluegreen watch {busy}`" in second.stderr
     assert world.deployments() == [busy]
+    status = run_cli("status", "product-service", "-o", "json")
+    assert status.code == 0, shown(status)
+    assert (status.json()["deploymentId"], status.json()["status"]) == (busy, "InProgress")
     stopped = run_cli("stop", busy, "--no-rollback")
     assert stopped.code == 0, shown(stopped)
 

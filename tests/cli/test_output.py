@@ -95,9 +95,14 @@ def test_force_is_recorded_in_the_description(endpoint: Recorder) -> None:
         "deploy", "product-service", "--env", "prod", "-s", "all-at-once", "--dry-run", "--force"
     )
     assert result.code == 0, shown(result)
-    assert "guardrail             strategy_kind" in result.stdout or "overridden by --force" in result.stdout
+    assert (
+        "  guardrail             allowed_strategy_kinds: prod allows only canary or linear deployments, "
+        "not all-at-once (overridden by --force)\n"
+    ) in result.stdout
     description = next(line for line in result.stdout.splitlines() if "description" in line)
-    assert "--force overrode guardrails" in description
+    assert normalise(description) == (
+        "  description           bg:TOKEN; bluegreen --force overrode guardrails: allowed_strategy_kinds"
+    )
 
 
 def test_render_writes_the_file_and_committed_appspecs_are_current(tmp_path: Path) -> None:
