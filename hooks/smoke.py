@@ -111,11 +111,11 @@ def host_allowed(url: str, allowed_host: str) -> bool:
     return parts.scheme in ("http", "https") and (parts.hostname or "").lower() == allowed_host.lower()
 
 
-_MISSING = object()
+MISSING = object()
 
 
 def json_field(document: Any, dotted: str) -> Any:
-    """The value at a dotted path (``data.items.0.id``) in a JSON document, or ``_MISSING``."""
+    """The value at a dotted path (``data.items.0.id``) in a JSON document, or ``MISSING``."""
     current = document
     for part in dotted.split("."):
         if isinstance(current, dict) and part in current:
@@ -123,7 +123,7 @@ def json_field(document: Any, dotted: str) -> Any:
         elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
             current = current[int(part)]
         else:
-            return _MISSING
+            return MISSING
     return current
 
 
@@ -153,7 +153,7 @@ def evaluate_response(check: SmokeCheck, response: HttpResponse) -> CheckResult:
         except ValueError:
             return result(False, "body is not JSON")
         value = json_field(document, check.json_field.path)
-        if value is _MISSING:
+        if value is MISSING:
             return result(False, f"JSON field {check.json_field.path!r} is missing")
         if value != check.json_field.equals:
             return result(

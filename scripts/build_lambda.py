@@ -1,0 +1,75 @@
+"""Build the Lambda package for template.yaml (CodeUri: build/lambda).
+
+    python scripts/build_lambda.py [--out build/lambda] [--no-deps]
+
+The package is what the hooks and the alarm audit import at run time, and nothing else:
+hooks/ + orchestrator/ (only its pure modules are imported; cli.py is never loaded) + services.yaml +
+task-definitions/ (the catalog checks the files it names) + alarms/, plus hooks/requirements.txt
+installed for python3.12 on arm64 (binary wheels only, so pydantic-core matches the Lambda's CPU).
+``--no-deps`` skips the install (tests; or a layer provides them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = ("hooks", "orchestrator", "services.yaml", "task-definitions", "alarms")
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "requirements.txt")
+PLATFORM = "manylinux2014_aarch64"
+PYTHON_VERSION = "3.12"
+
+
+def copy_sources(out: Path) -> None:
+    """The project files the Lambda needs, into a fresh ``out``."""
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    for name in SOURCES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, out / name, ignore=IGNORED)
+        elif source.is_file():
+            shutil.copy2(source, out / name)
+        else:
+            raise SystemExit(f"build_lambda: {source} is missing")
+
+
+# The Tracer's SDK, installed without dependencies: its botocore must stay the runtime's own.
+TRACING = ("aws-xray-sdk>=2.12,<3", "wrapt>=1.14")
+
+
+def install_requirements(out: Path) -> None:
+    """hooks/requirements.txt (and the tracing SDK) for the Lambda's runtime and architecture."""
+    pip = [
+        sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--no-warn-conflicts",
+        "--target", str(out), "--upgrade",
+        "--platform", PLATFORM, "--implementation", "cp", "--python-version", PYTHON_VERSION,
+        "--only-binary=:all:",
+    ]  # fmt: skip
+    subprocess.run([*pip, "--requirement", str(ROOT / "hooks" / "requirements.txt")], check=True)
+    subprocess.run([*pip, "--no-deps", *TRACING], check=True)
+    shadowing = [name for name in ("boto3", "botocore", "s3transfer") if (out / name).exists()]
+    if shadowing:
+        raise SystemExit(f"build_lambda: {', '.join(shadowing)} would shadow the Lambda runtime's own")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "lambda")
+    parser.add_argument("--no-deps", action="store_true", help="copy the sources only")
+    args = parser.parse_args(argv)
+    copy_sources(args.out)
+    if not args.no_deps:
+        install_requirements(args.out)
+    size = sum(f.stat().st_size for f in args.out.rglob("*") if f.is_file())
+    print(f"build_lambda: {args.out} ({size / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

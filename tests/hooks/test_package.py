@@ -1,0 +1,79 @@
+"""The Lambda package: hooks import without the CLI's dependencies, and the built package holds what
+the hooks read at run time (the bundled catalog and the files it names) and nothing else."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+FORBIDDEN = ("typer", "rich", "moto", "click")
+
+PROBE = """
+import json, sys
+import hooks.handlers, hooks.audit
+print(json.dumps({
+    "forbidden": sorted(m for m in %r if m in sys.modules),
+    "xray": "aws_xray_sdk" in sys.modules,
+    "hooks": hooks.handlers.__file__,
+}))
+"""
+
+
+def run_probe(code: str, cwd: Path, env: dict[str, str]) -> dict[str, object]:
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    result: dict[str, object] = json.loads(run.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_hooks_import_without_typer_rich_or_moto(repo_root: Path) -> None:
+    env = {**os.environ, "POWERTOOLS_TRACE_DISABLED": "true"}
+    result = run_probe(PROBE % (FORBIDDEN,), repo_root, env)
+
+    assert result["forbidden"] == []
+    assert result["xray"] is False  # no Tracer unless tracing is on
+
+
+def test_built_package_runs_from_its_own_files(repo_root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "lambda"
+    build = subprocess.run(
+        [sys.executable, str(repo_root / "scripts" / "build_lambda.py"), "--out", str(out), "--no-deps"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert build.returncode == 0, build.stderr
+
+    top = sorted(p.name for p in out.iterdir())
+    assert top == ["alarms", "hooks", "orchestrator", "services.yaml", "task-definitions"]
+    assert not list(out.rglob("__pycache__"))
+
+    # As in Lambda: the package directory first on the path, no BLUEGREEN_CATALOG, cwd elsewhere.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BLUEGREEN_")}
+    env["PYTHONPATH"] = str(out)
+    code = (
+        PROBE % (FORBIDDEN,)
+        + """
+from hooks import settings
+loaded = settings.catalog()
+print(json.dumps({"catalog": str(loaded.path), "services": len(loaded.services),
+                  "hooks": hooks.handlers.__file__}))
+"""
+    )
+    result = run_probe(code, tmp_path, env)
+
+    assert result["catalog"] == str(out / "services.yaml")
+    assert result["services"] == 16
+    assert str(result["hooks"]).startswith(str(out))

@@ -1,0 +1,134 @@
+"""template.yaml: cfn-lint clean, transformed by the SAM translator offline, and consistent with the
+catalog (function names), the code (handlers) and least privilege (no `*` on a write action)."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.catalog import load_catalog
+
+# Actions that only read; they are the only ones allowed on Resource "*".
+READ_ONLY_PREFIXES = ("Describe", "List", "Get", "BatchGet")
+HOOK_FUNCTIONS = {
+    "BeforeInstall": "BeforeInstallFunction",
+    "AfterInstall": "AfterInstallFunction",
+    "AfterAllowTestTraffic": "AfterAllowTestTrafficFunction",
+    "BeforeAllowTraffic": "BeforeAllowTrafficFunction",
+    "AfterAllowTraffic": "AfterAllowTrafficFunction",
+}
+
+
+class NoManagedPolicies:
+    """The translator's managed-policy loader, offline: the template names managed policies by ARN."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def load_template(repo_root: Path) -> dict[str, Any]:
+    from samtranslator.yaml_helper import yaml_parse
+
+    document: dict[str, Any] = yaml_parse((repo_root / "template.yaml").read_text())
+    return document
+
+
+def translate(repo_root: Path, environment: str) -> dict[str, Any]:
+    """What CloudFormation would get after `sam package` (CodeUri becomes an S3 object) and the transform."""
+    from samtranslator.translator.transform import transform
+
+    document = load_template(repo_root)
+    document["Globals"]["Function"]["CodeUri"] = "s3://bluegreen-artifacts/bluegreen-hooks.zip"
+    output: dict[str, Any] = transform(document, {"Environment": environment}, NoManagedPolicies())
+    return output
+
+
+def test_cfn_lint_reports_nothing(repo_root: Path) -> None:
+    run = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), str(repo_root / "template.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (run.returncode, run.stdout + run.stderr) == (0, "")
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_sam_translator_transforms_the_template(repo_root: Path, environment: str) -> None:
+    resources = translate(repo_root, environment)["Resources"]
+
+    functions = {name: r for name, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
+    assert set(functions) == {*HOOK_FUNCTIONS.values(), "AlarmAuditFunction"}
+    for function in functions.values():
+        props = function["Properties"]
+        assert props["Runtime"] == "python3.12" and props["Architectures"] == ["arm64"]
+    schedules = [r for r in resources.values() if r["Type"] == "AWS::Events::Rule"]
+    assert [s["Properties"]["ScheduleExpression"] for s in schedules] == ["rate(1 hour)"]
+
+
+def test_function_names_are_the_catalogs_hooks(repo_root: Path) -> None:
+    resources = load_template(repo_root)["Resources"]
+    catalog = load_catalog(repo_root / "services.yaml")
+    for environment in catalog.environments:
+        hooks = catalog.resolve("product-service", environment).settings.hooks
+        for event, logical_id in HOOK_FUNCTIONS.items():
+            template_name = resources[logical_id]["Properties"]["FunctionName"]["Fn::Sub"]
+            assert template_name.replace("${Environment}", environment) == hooks[event]
+
+
+def test_every_handler_exists(repo_root: Path) -> None:
+    resources = load_template(repo_root)["Resources"]
+    for resource in resources.values():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        module, _, name = resource["Properties"]["Handler"].rpartition(".")
+        assert callable(getattr(importlib.import_module(module), name))
+
+
+def _statements(resources: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for resource in resources.values():
+        for policy in resource.get("Properties", {}).get("Policies", []) or []:
+            document = policy.get("PolicyDocument", policy)
+            out.extend(document.get("Statement", []))
+    return out
+
+
+def test_no_write_action_on_every_resource(repo_root: Path) -> None:
+    statements = _statements(translate(repo_root, "prod")["Resources"])
+    assert statements
+    for statement in statements:
+        if statement["Resource"] != "*":
+            continue
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        writes = [a for a in actions if not a.split(":", 1)[1].startswith(READ_ONLY_PREFIXES)]
+        assert writes == [], statement
+
+
+def test_reporting_is_scoped_to_the_applications_deployment_groups(repo_root: Path) -> None:
+    resources = load_template(repo_root)["Resources"]
+    for logical_id in HOOK_FUNCTIONS.values():
+        [statement] = [
+            s
+            for s in _statements({logical_id: resources[logical_id]})
+            if "codedeploy:PutLifecycleEventHookExecutionStatus" in s["Action"]
+        ]
+        assert statement["Resource"]["Fn::Sub"].endswith(":deploymentgroup:${Project}-${Environment}/*")
+
+
+def test_outputs_carry_the_hook_function_arns(repo_root: Path) -> None:
+    outputs = load_template(repo_root)["Outputs"]
+    for logical_id in HOOK_FUNCTIONS.values():
+        assert outputs[f"{logical_id}Arn"]["Value"] == {"Fn::GetAtt": [logical_id, "Arn"]}
+
+
+def test_codedeploy_may_invoke_exactly_the_hooks(repo_root: Path) -> None:
+    role = load_template(repo_root)["Resources"]["CodeDeployServiceRole"]["Properties"]
+    [statement] = role["Policies"][0]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "lambda:InvokeFunction"
+    assert sorted(r["Fn::GetAtt"][0] for r in statement["Resource"]) == sorted(HOOK_FUNCTIONS.values())
