@@ -169,12 +169,15 @@ def _check_group_spec(ctx: ApiContext, platform: str, spec: Params) -> Params:
         raise ApiError(
             "InvalidECSServiceException", "An ECS deployment group needs an ECS service (ecsServices)."
         )
+    if not services[0].get("serviceName") or not services[0].get("clusterName"):
+        raise ApiError("InvalidECSServiceException", "The ECS service needs serviceName and clusterName.")
     if len(services) > 1:
         raise ApiError(
             "ECSServiceMappingLimitExceededException", "A deployment group can map one ECS service."
         )
     pairs = (spec.get("loadBalancerInfo") or {}).get("targetGroupPairInfoList") or []
-    if len(pairs) != 1 or len(pairs[0].get("targetGroups") or []) != 2:
+    groups = (pairs[0].get("targetGroups") or []) if len(pairs) == 1 else []
+    if len(groups) != 2 or not all(g.get("name") for g in groups) or groups[0]["name"] == groups[1]["name"]:
         raise ApiError(
             "InvalidTargetGroupPairException",
             "An ECS deployment group needs one target group pair with two target groups.",

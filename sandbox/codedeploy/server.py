@@ -97,6 +97,7 @@ class Dispatcher:
 def _handler_class(dispatcher: Dispatcher) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        timeout = 60  # a client that sends less than its Content-Length does not hold a thread forever
         server_version = "CodeDeployEmulator"
 
         def log_message(self, format: str, *args: Any) -> None:
