@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from sandbox.codedeploy import CodeDeployEmulator
-
-EmulatorFactory = Callable[..., CodeDeployEmulator]
+from tests.support.emulator import EmulatorFactory
 
 
 @pytest.fixture

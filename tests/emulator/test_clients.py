@@ -13,8 +13,14 @@ import pytest
 from botocore.exceptions import WaiterError
 
 from sandbox.codedeploy import CodeDeployEmulator
-from tests.emulator.conftest import EmulatorFactory
-from tests.support.emulator import EcsServiceSpec, ScriptedHooks, client, deploy_ecs, provision_ecs_service
+from tests.support.emulator import (
+    EcsServiceSpec,
+    EmulatorFactory,
+    ScriptedHooks,
+    client,
+    deploy_ecs,
+    provision_ecs_service,
+)
 
 AWS_CLI = Path(sys.executable).parent / "aws"
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.emulator.conftest import EmulatorFactory
 from tests.support.emulator import (
+    EmulatorFactory,
     ScriptedHooks,
     appspec_revision,
     client,

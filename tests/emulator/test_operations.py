@@ -11,10 +11,10 @@ import pytest
 
 from sandbox.codedeploy import CodeDeployEmulator
 from sandbox.codedeploy.server import OPERATIONS
-from tests.emulator.conftest import EmulatorFactory
 from tests.support.emulator import (
     EcsEnvironment,
     EcsServiceSpec,
+    EmulatorFactory,
     ScriptedHooks,
     appspec_revision,
     client,
@@ -346,3 +346,68 @@ def test_unknown_hook_execution_and_target(emulator: CodeDeployEmulator, moto_ur
     )
     with pytest.raises(codedeploy.exceptions.DeploymentAlreadyCompletedException):
         codedeploy.stop_deployment(deploymentId=deployment_id)
+
+
+def _group_request(env: EcsEnvironment, name: str, **changes: Any) -> dict[str, Any]:
+    pair = {
+        "targetGroups": [{"name": env.target_groups[0]}, {"name": env.target_groups[1]}],
+        "prodTrafficRoute": {"listenerArns": [env.prod_listener_arn]},
+    }
+    request: dict[str, Any] = {
+        "applicationName": env.application,
+        "deploymentGroupName": name,
+        "serviceRoleArn": "arn:aws:iam::123456789012:role/codedeploy",
+        "deploymentStyle": {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+        "ecsServices": [{"serviceName": env.service, "clusterName": env.cluster}],
+        "loadBalancerInfo": {"targetGroupPairInfoList": [pair]},
+    }
+    request.update(changes)
+    return {k: v for k, v in request.items() if v is not None}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({}, None),
+        ({"ecsServices": None}, "InvalidECSServiceException"),
+        (
+            {"ecsServices": [{"serviceName": "a", "clusterName": "c"}] * 2},
+            "ECSServiceMappingLimitExceededException",
+        ),
+        ({"deploymentStyle": {"deploymentType": "IN_PLACE"}}, "InvalidDeploymentStyleException"),
+        ({"loadBalancerInfo": {"targetGroupPairInfoList": []}}, "InvalidTargetGroupPairException"),
+        (
+            {
+                "loadBalancerInfo": {
+                    "targetGroupPairInfoList": [{"targetGroups": [{"name": "a"}, {"name": "b"}]}]
+                }
+            },
+            "InvalidTargetGroupPairException",
+        ),
+        ({"deploymentConfigName": "CodeDeployDefault.LambdaAllAtOnce"}, "InvalidComputePlatformException"),
+        ({"deploymentConfigName": "nope"}, "DeploymentConfigDoesNotExistException"),
+        ({"alarmConfiguration": {"enabled": True, "alarms": []}}, "InvalidAlarmConfigException"),
+        (
+            {"alarmConfiguration": {"enabled": True, "alarms": [{"name": f"a{i}"} for i in range(11)]}},
+            "AlarmsLimitExceededException",
+        ),
+        (
+            {"autoRollbackConfiguration": {"enabled": True, "events": []}},
+            "InvalidAutoRollbackConfigException",
+        ),
+        ({"deploymentGroupName": "GROUP"}, "DeploymentGroupAlreadyExistsException"),
+    ],
+)
+def test_deployment_group_checks(
+    shared: tuple[CodeDeployEmulator, EcsEnvironment], changes: dict[str, Any], code: str | None
+) -> None:
+    emulator, env = shared
+    if changes.get("deploymentGroupName") == "GROUP":
+        changes = {**changes, "deploymentGroupName": env.deployment_group}
+    name = f"g{abs(hash(str(changes))) % 10**8}"
+    status, body = raw_call(emulator.url, "CreateDeploymentGroup", _group_request(env, name, **changes))
+    if code is None:
+        assert status == 200 and validate_output("CreateDeploymentGroup", body) == []
+    else:
+        assert (status, body.get("__type")) == (400, code), body

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from tests.emulator.conftest import EmulatorFactory
 from tests.support.emulator import (
     EcsServiceSpec,
+    EmulatorFactory,
     ScriptedHooks,
     client,
     deploy_ecs,

@@ -39,8 +39,15 @@ import io
 import json
 import secrets
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sandbox.codedeploy import CodeDeployEmulator
+
+EmulatorFactory = Callable[..., "CodeDeployEmulator"]
+"""``start_emulator(**CodeDeployEmulator kwargs) -> CodeDeployEmulator`` (the emulator tests' fixture)."""
 
 REGION = "ap-northeast-2"
 ALL_ROLLBACK_EVENTS = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM", "DEPLOYMENT_STOP_ON_REQUEST")
