@@ -23,6 +23,7 @@ T = TypeVar("T")
 _READ_MAX_ATTEMPTS = 4
 _lock = threading.Lock()
 _clients: dict[tuple[str, ...], Any] = {}
+_sessions: dict[str, Any] = {}
 
 
 def _endpoint_key(service_name: str) -> tuple[str, ...]:
@@ -44,7 +45,12 @@ def _make(service_name: str, max_attempts: int, read_timeout: int) -> Any:
         read_timeout=read_timeout,
         user_agent_extra="bluegreen-hooks",
     )
-    session: Any = boto3.session.Session()
+    # One session per region: a boto3 Session loads and caches the service models, so a second
+    # session would pay for them again (about 100 ms per client on a cold start).
+    region = _endpoint_key(service_name)[2]
+    session: Any = _sessions.get(region)
+    if session is None:
+        session = _sessions[region] = boto3.session.Session()
     return session.client(service_name, config=config)
 
 
@@ -70,6 +76,7 @@ def forget_clients() -> None:
     """Drop every cached client (tests; a Lambda container never needs it)."""
     with _lock:
         _clients.clear()
+        _sessions.clear()
 
 
 def error_code(err: BaseException) -> str:

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hooks import clients
 from hooks.deployment import (
@@ -19,8 +19,10 @@ from hooks.deployment import (
 )
 from hooks.smoke import HttpApi, SmokeTarget, Urllib3Http
 from hooks.timing import Deadline, VirtualTime
-from orchestrator.catalog import ResolvedService
 from orchestrator.errors import CatalogError
+
+if TYPE_CHECKING:  # the catalog's models load with the catalog, on the first invocation
+    from orchestrator.catalog import ResolvedService
 
 _http_lock = threading.Lock()
 _http: HttpApi | None = None

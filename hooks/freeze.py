@@ -12,8 +12,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
-from orchestrator.catalog import FreezeWindow
+if TYPE_CHECKING:  # the catalog's models load with the catalog, on the first invocation
+    from orchestrator.catalog import FreezeWindow
+
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _OVERRIDE = re.compile(r"freeze-override:\s*(\S[^\n]*)", re.IGNORECASE)

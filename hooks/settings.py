@@ -11,9 +11,15 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from orchestrator.catalog import CATALOG_ENV_VAR, Catalog, ResolvedService, load_catalog
 from orchestrator.errors import CatalogError, UnknownServiceError
+
+if TYPE_CHECKING:  # pydantic models: imported on the first invocation, not at import
+    from orchestrator.catalog import Catalog, ResolvedService
+
+# orchestrator.catalog.CATALOG_ENV_VAR, repeated so this module does not import the catalog at import.
+CATALOG_ENV_VAR = "BLUEGREEN_CATALOG"
 
 _lock = threading.Lock()
 _cache: dict[tuple[object, ...], Catalog] = {}
@@ -45,6 +51,8 @@ def catalog() -> Catalog:
     with _lock:
         cached = _cache.get(key)
         if cached is None:
+            from orchestrator.catalog import load_catalog
+
             cached = load_catalog(path)  # CatalogError on anything malformed
             _cache.clear()
             _cache[key] = cached

@@ -13,11 +13,13 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hooks.outcome import CheckResult
 from hooks.timing import Deadline, VirtualTime
-from orchestrator.catalog import SmokeCheck, SmokeSettings
+
+if TYPE_CHECKING:  # the catalog's models load with the catalog, on the first invocation
+    from orchestrator.catalog import SmokeCheck, SmokeSettings
 
 _MIN_REQUEST_TIMEOUT_S = 1.0
 

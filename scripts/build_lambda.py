@@ -12,6 +12,7 @@ installed for python3.12 on arm64 (binary wheels only, so pydantic-core matches 
 from __future__ import annotations
 
 import argparse
+import compileall
 import shutil
 import subprocess
 import sys
@@ -66,6 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     copy_sources(args.out)
     if not args.no_deps:
         install_requirements(args.out)
+    if sys.version_info[:2] == tuple(int(part) for part in PYTHON_VERSION.split(".")):
+        # /var/task is read-only, so Lambda never caches bytecode: ship it, or every cold start
+        # compiles every module again.
+        compileall.compile_dir(str(args.out), quiet=1)
+    else:
+        print(f"build_lambda: not python{PYTHON_VERSION}, so no bytecode is shipped (cold starts compile)")
     size = sum(f.stat().st_size for f in args.out.rglob("*") if f.is_file())
     print(f"build_lambda: {args.out} ({size / 1e6:.1f} MB)")
     return 0
