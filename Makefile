@@ -12,8 +12,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,sandbox]'
 	touch $(STAMP)
 
+# Two sandbox rehearsals of product-service with canary10: a healthy release (exit 0), then one
+# with --inject-fault error_rate=0.5 that the alarm catches and CodeDeploy rolls back (exit 1,
+# checked). Exits 0 when both end as expected. See sandbox/demo.py.
 demo: $(STAMP)
-	$(BIN)/bluegreen deploy product-service --strategy canary10 --dry-run
+	$(BIN)/python -m sandbox.demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -59,6 +59,7 @@ class AppServer(LoopbackHttpServer):
         self.time_scale = time_scale
         self.fault = fault
         self._count = 0
+        self._faulty_count = 0
         self._lock = threading.Lock()
 
     def start(self) -> AppServer:
@@ -69,13 +70,16 @@ class AppServer(LoopbackHttpServer):
         length = int(handler.headers.get("Content-Length") or 0)
         if length:
             handler.rfile.read(length)
+        fault = self.fault
+        faulty = fault.applies_to(handler.path)
         with self._lock:
             number = self._count
             self._count += 1
-        fault = self.fault
-        service_ms = base_latency_ms(number) + fault.latency_ms
+            faulty_number = self._faulty_count
+            self._faulty_count += 1 if faulty else 0
+        service_ms = base_latency_ms(number) + (fault.latency_ms if faulty else 0.0)
         time.sleep(service_ms / 1000.0 / self.time_scale)
-        failed = fault.fails(number)
+        failed = faulty and fault.fails(faulty_number)
         status = 500 if failed else 200
         body: dict[str, object] = {
             "status": "error" if failed else "ok",

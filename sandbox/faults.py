@@ -1,8 +1,12 @@
-"""Fault knobs for the replacement (green) version: ``error_rate=0.3``, ``latency_ms=1500``.
+"""Fault knobs for the replacement (green) version: ``error_rate=0.3``, ``latency_ms=1500``, and
+optionally ``path=/browse`` to confine the fault to requests whose path starts with that prefix
+(a bug in a code path the smoke checks do not call).
 
 A spec is one or more ``knob=value`` pairs separated by commas. Errors are injected
-deterministically (request n fails when floor((n+1)*rate) > floor(n*rate)), so a run's figures
-do not depend on a random seed: rate 0.5 fails every other request, rate 1.0 fails all of them.
+deterministically, with no random seed: request n fails when frac(n * golden ratio) < rate. The
+sequence is equidistributed on every arithmetic subsequence, so however the requests of users,
+health checks and smoke checks interleave, each kind sees the rate (a plain "every other request"
+pattern would let a periodic health check take all the good answers).
 """
 
 from __future__ import annotations
@@ -25,18 +29,20 @@ class Fault:
 
     error_rate: float = 0.0
     latency_ms: float = 0.0
+    path: str = "/"
 
     @property
     def is_healthy(self) -> bool:
         return self.error_rate == 0.0 and self.latency_ms == 0.0
 
+    def applies_to(self, path: str) -> bool:
+        return path.startswith(self.path)
+
     def fails(self, request_number: int) -> bool:
-        """Whether the n-th request (0-based) this version answers gets a 500."""
+        """Whether the n-th faulty-path request (0-based) this version answers gets a 500."""
         if self.error_rate <= 0.0:
             return False
-        return math.floor((request_number + 1) * self.error_rate) > math.floor(
-            request_number * self.error_rate
-        )
+        return (request_number * _GOLDEN) % 1.0 < self.error_rate
 
     def describe(self) -> str:
         parts = []
@@ -44,10 +50,13 @@ class Fault:
             parts.append(f"error_rate={self.error_rate:g}")
         if self.latency_ms:
             parts.append(f"latency_ms={self.latency_ms:g}")
+        if self.path != "/":
+            parts.append(f"path={self.path}")
         return ",".join(parts) or "none"
 
 
 HEALTHY = Fault()
+_GOLDEN = 0.6180339887498949
 
 _KNOBS = {"error_rate": (0.0, 1.0), "latency_ms": (0.0, 600_000.0)}
 
@@ -74,10 +83,15 @@ def parse_fault(spec: str | Mapping[str, Any] | Fault | None) -> Fault:
         if not pairs:
             raise FaultSpecError("fault spec is empty; expected error_rate=0.3 or latency_ms=1500")
         spec = pairs
-    values: dict[str, float] = {}
+    values: dict[str, Any] = {}
     for key, raw in spec.items():
+        if key == "path":
+            if not isinstance(raw, str) or not raw.startswith("/"):
+                raise FaultSpecError(f"fault path={raw!r}: must start with '/'")
+            values[key] = raw
+            continue
         if key not in _KNOBS:
-            raise FaultSpecError(f"fault knob {key!r} is unknown; valid: {', '.join(_KNOBS)}")
+            raise FaultSpecError(f"fault knob {key!r} is unknown; valid: {', '.join([*_KNOBS, 'path'])}")
         try:
             number = float(raw)
         except (TypeError, ValueError):

@@ -8,6 +8,8 @@ import threading
 from collections import Counter
 from typing import IO, TYPE_CHECKING
 
+from sandbox.alarm_state import AlarmState
+
 if TYPE_CHECKING:
     from sandbox.world import World
 
@@ -21,7 +23,7 @@ def traffic_line(service: str, versions: Counter[str], errors: Counter[str]) -> 
     for version, count in sorted(versions.items()):
         share = f"{100.0 * count / total:.0f}% {version}"
         if errors[version]:
-            share += f" ({errors[version]} errors)"
+            share += f" ({errors[version]} error{'s' if errors[version] > 1 else ''})"
         parts.append(share)
     return f"{service} users: " + ", ".join(parts)
 
@@ -60,6 +62,8 @@ class Narrator:
             if evaluator is not None:
                 history = evaluator.history()
                 for transition in history[seen_transitions:]:
+                    if AlarmState.ALARM not in (transition.old, transition.new):
+                        continue  # OK <-> INSUFFICIENT_DATA is bookkeeping, not news
                     self._say(
                         transition.at,
                         f"alarm {transition.alarm}: {transition.old.value} -> "

@@ -51,7 +51,7 @@ class WorldOptions:
 
     time_scale: float = DEFAULT_TIME_SCALE
     traffic_rate: float | None = None  # None: DEFAULT_TRAFFIC_RATE, capped by MAX_REAL_REQUESTS_PER_SECOND
-    traffic_path: str = "/"
+    traffic_path: str = "/browse"  # what simulated users request (smoke checks use the catalog's paths)
     evaluator_tick: float = 10.0  # virtual seconds between alarm evaluations
     narrate: IO[str] | None = None  # where to tell what the world sees (alarms, traffic shares)
     codedeploy_port: int = 0  # 0: a free port

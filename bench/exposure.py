@@ -1,0 +1,193 @@
+"""How many users does a faulty release reach before bluegreen takes it back? Measured in the sandbox.
+
+For each fault and each strategy (canary10, linear10, all-at-once) one fresh world runs
+`bluegreen deploy` (the unchanged deploy path, in-process) of product-service (dev) with a faulty
+replacement while simulated users send 1 request per virtual second to ``/browse``. Two faults by
+default: ``error_rate=0.5`` on every path (the smoke checks through the test listener see it too),
+and ``error_rate=0.5,path=/browse``, a bug only users' requests hit, so only traffic shifting and
+alarms stand between it and the users. Reported, all in one run:
+
+- users exposed: user requests answered by the faulty version before traffic was back on blue
+  (and how many of those got a 5xx);
+- seconds (virtual) from the first bad datapoint (the first user request the faulty version
+  answered) to the first alarm in ALARM (negative: the alarm already fired on the smoke checks'
+  errors before users got there) and to traffic back on blue (the production listener forwarding
+  nothing to the replacement's target group again, observed by polling moto);
+- the outcome and the wall time.
+Each cell is the median of ``--repeat`` runs (default 3) with the range in brackets: where a
+minute boundary falls relative to the shift moves the figures by up to an alarm period.
+
+    .venv/bin/python bench/exposure.py [--faults "error_rate=0.5;error_rate=0.5,path=/browse"]
+                                       [--time-scale 40] [--strategies canary10,linear10,all-at-once]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import statistics
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from orchestrator.cli import main as bluegreen  # noqa: E402
+from sandbox.world import DEFAULT_TIME_SCALE, World, WorldOptions  # noqa: E402
+
+SERVICE = "product-service"
+STRATEGIES = ("canary10", "linear10", "all-at-once")
+# After an unrolled-back release, how long (virtual seconds) users are counted before we stop looking.
+OBSERVE_AFTER_SUCCESS = 600.0
+
+
+@dataclass
+class Result:
+    strategy: str
+    outcome: str
+    exposed: int
+    exposed_errors: int
+    users_total: int
+    to_alarm: float | None
+    to_blue: float | None
+    wall: float
+
+
+class ListenerWatch:
+    """Polls the production listener; records when the replacement first and last had weight."""
+
+    def __init__(self, world: World, interval: float = 0.02) -> None:
+        self.world = world
+        self.interval = interval
+        self.green_since: float | None = None
+        self.back_on_blue: float | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        item = next(i for i in self.world.infra if i.name == SERVICE)
+        original_group = item.target_groups[item.service.settings.target_group_blue]
+        elbv2 = self.world.clients().elbv2
+        while not self._stop.wait(self.interval):
+            listener = elbv2.describe_listeners(ListenerArns=[item.production_listener_arn])["Listeners"][0]
+            now = self.world.clock.now()
+            groups = (listener["DefaultActions"][0].get("ForwardConfig") or {}).get("TargetGroups") or []
+            other = sum(int(g.get("Weight", 0)) for g in groups if g["TargetGroupArn"] != original_group)
+            if other > 0 and self.green_since is None:
+                self.green_since = now
+            elif other == 0 and self.green_since is not None and self.back_on_blue is None:
+                self.back_on_blue = now
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def run_one(strategy: str, fault: str, time_scale: float) -> Result:
+    started = time.monotonic()
+    options = WorldOptions(time_scale=time_scale, traffic_rate=1.0)
+    with World(REPO / "services.yaml", "dev", [SERVICE], fault, options) as world:
+        watch = ListenerWatch(world)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+            code = bluegreen(
+                [
+                    "deploy",
+                    SERVICE,
+                    "--strategy",
+                    strategy,
+                    "--time-scale",
+                    f"{time_scale:g}",
+                    "--output",
+                    "json",
+                ]
+            )
+        document = json.loads(out.getvalue() or "{}")
+        if code == 0:  # not taken back: keep counting what users get for a while
+            world.clock.sleep(OBSERVE_AFTER_SUCCESS)
+        watch.stop()
+        assert world.fleet is not None and world.traffic is not None and world.evaluator is not None
+        faulty = {run.version for run in world.fleet.replacement_runs()}
+        records = world.traffic.snapshot(SERVICE)
+        exposed = [r for r in records if r.version in faulty]
+        first_bad = min((r.answered_at for r in exposed), default=None)
+        alarm_at = min((t.at for t in world.evaluator.history() if t.new.value == "ALARM"), default=None)
+        outcome = "rolled back" if document.get("rolledBack") else (document.get("status") or f"exit {code}")
+        if code == 0:
+            outcome = f"NOT rolled back ({OBSERVE_AFTER_SUCCESS / 60:g} min observed)"
+        return Result(
+            strategy=strategy,
+            outcome=outcome,
+            exposed=len(exposed),
+            exposed_errors=sum(1 for r in exposed if r.status >= 500),
+            users_total=len(records),
+            to_alarm=None if alarm_at is None or first_bad is None else alarm_at - first_bad,
+            to_blue=None
+            if watch.back_on_blue is None or first_bad is None
+            else watch.back_on_blue - first_bad,
+            wall=time.monotonic() - started,
+        )
+
+
+def _cell(values: list[float | None], digits: int = 0) -> str:
+    known = sorted(v for v in values if v is not None)
+    if not known:
+        return "-"
+    middle = statistics.median(known)
+    text = f"{middle:.{digits}f}"
+    if len(known) > 1 and known[0] != known[-1]:
+        text += f" [{known[0]:.{digits}f}..{known[-1]:.{digits}f}]"
+    if len(known) < len(values):
+        text += f" ({len(values) - len(known)} n/a)"
+    return text
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--faults", default="error_rate=0.5;error_rate=0.5,path=/browse")
+    parser.add_argument("--time-scale", type=float, default=DEFAULT_TIME_SCALE)
+    parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    print(
+        f"{SERVICE} (dev catalog), faulty replacement, 1 user request per virtual second, "
+        f"time scale {args.time_scale:g}; seconds are virtual; median [min..max] of {args.repeat} runs"
+    )
+    started = time.monotonic()
+    for fault in args.faults.split(";"):
+        rows = []
+        for strategy in args.strategies.split(","):
+            runs = [run_one(strategy, fault, args.time_scale) for _ in range(args.repeat)]
+            outcomes = sorted({r.outcome for r in runs})
+            rows.append(
+                (
+                    strategy,
+                    " / ".join(outcomes),
+                    _cell([float(r.exposed) for r in runs]),
+                    _cell([float(r.exposed_errors) for r in runs]),
+                    _cell([r.to_alarm for r in runs]),
+                    _cell([r.to_blue for r in runs]),
+                    _cell([r.wall for r in runs], 1),
+                )
+            )
+        print(f"\nfault {fault}")
+        print_table(rows)
+    print(f"\ntotal wall time {time.monotonic() - started:.0f} s")
+    return 0
+
+
+def print_table(rows: list[tuple[str, ...]]) -> None:
+    header = ("strategy", "outcome", "users exposed", "of which 5xx", "bad->alarm s", "bad->blue s", "wall s")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

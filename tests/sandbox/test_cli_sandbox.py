@@ -1,0 +1,87 @@
+"""The sandbox as users reach it: `bluegreen deploy ... --sandbox` in a subprocess (exit codes CI
+relies on) and `serve` with a real client nobody here wrote (the AWS CLI) pointed at its exports."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from sandbox.serve import serve
+from sandbox.world import DEFAULT_TIME_SCALE
+from tests.support.sandbox import listening_ports, wait_for
+
+pytestmark = pytest.mark.integration
+
+BIN = Path(sys.executable).parent
+
+
+def bluegreen_deploy(*extra: str) -> subprocess.CompletedProcess[str]:
+    command = [str(BIN / "bluegreen"), "deploy", "product-service", "--strategy", "canary10", "--sandbox"]
+    command += ["--time-scale", f"{DEFAULT_TIME_SCALE:g}", *extra]
+    return subprocess.run(command, capture_output=True, text=True, timeout=100, env=dict(os.environ))
+
+
+def test_deploy_sandbox_succeeds() -> None:
+    done = bluegreen_deploy()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "succeeded" in done.stdout
+
+
+def test_deploy_sandbox_with_fault_is_rolled_back() -> None:
+    done = bluegreen_deploy("--inject-fault", "error_rate=0.5")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "rolled back" in (done.stdout + done.stderr)
+
+
+def test_deploy_sandbox_bad_fault_is_bad_input() -> None:
+    done = bluegreen_deploy("--inject-fault", "error_rate=2")
+    assert done.returncode == 2
+    assert "error_rate" in done.stderr
+
+
+def test_serve_exports_work_with_the_aws_cli() -> None:
+    before = listening_ports()
+    stop, out = threading.Event(), io.StringIO()
+    thread = threading.Thread(
+        target=serve,
+        kwargs={"environment": "dev", "services": ["product-service"], "stop": stop, "out": out},
+    )
+    thread.start()
+    try:
+        wait_for(lambda: "sandbox up" in out.getvalue() or not thread.is_alive(), timeout=60)
+        exports = dict(
+            line[len("export ") :].split("=", 1)
+            for line in out.getvalue().splitlines()
+            if line.startswith("export ")
+        )
+        assert {"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_CODEDEPLOY", "AWS_DEFAULT_REGION"} <= set(exports)
+        env = {**os.environ, **exports}
+        groups = subprocess.run(
+            [str(BIN / "aws"), "deploy", "list-deployment-groups", "--application-name", "doa-market-dev"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert groups.returncode == 0, groups.stderr
+        assert "product-service" in groups.stdout
+        alarms = subprocess.run(
+            [str(BIN / "aws"), "cloudwatch", "describe-alarms", "--alarm-name-prefix", "product-service-"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert alarms.returncode == 0 and "product-service-5xx-errors" in alarms.stdout
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert "sandbox stopped" in out.getvalue()
+    assert listening_ports() - before == set()
