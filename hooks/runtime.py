@@ -105,8 +105,10 @@ def _run_before(deadline: Deadline, work: Callable[[], HookOutcome], name: str) 
     if deadline.expired():
         raise HookDeadlineError("no time left for the checks before the hook's deadline")
     box: dict[str, Any] = {}
+    keys = logger.thread_safe_get_current_keys()
 
     def target() -> None:
+        logger.thread_safe_append_keys(**keys)  # the worker logs with the invocation's keys
         try:
             box["outcome"] = work()
         except BaseException as err:
@@ -126,10 +128,13 @@ def _run_before(deadline: Deadline, work: Callable[[], HookOutcome], name: str) 
     return outcome
 
 
-def _evaluate(lifecycle_event: str, deployment_id: str, deadline: Deadline, check: Check) -> HookOutcome:
+def _evaluate(
+    lifecycle_event: str, deployment_id: str, deadline: Deadline, check: Check, found: dict[str, str]
+) -> HookOutcome:
     deployment = get_deployment(clients.client("codedeploy"), deployment_id)
     service = settings.service_for(deployment.application, deployment.deployment_group)
-    logger.append_keys(service_name=service.name, environment=service.environment)
+    found.update(service_name=service.name, environment=service.environment)  # for the verdict's log
+    logger.thread_safe_append_keys(**found)
     context = HookContext(lifecycle_event, deployment, service, deadline, VirtualTime.from_env())
     active = tracer()
     if active is None:
@@ -140,17 +145,25 @@ def _evaluate(lifecycle_event: str, deployment_id: str, deadline: Deadline, chec
         return check(context)
 
 
+# The Metrics object is process-wide; the sandbox runs several hooks at once in one process, so one
+# invocation's dimensions, metrics and flush must not interleave with another's.
+_metrics_lock = threading.Lock()
+
+
 def _record_metrics(
     lifecycle_event: str, status: HookStatus, duration_ms: float, outcome: HookOutcome
 ) -> None:
     try:
-        metrics.add_dimension(name="LifecycleEvent", value=lifecycle_event)
-        metrics.add_metric(name="HookDuration", unit=MetricUnit.Milliseconds, value=duration_ms)
-        metrics.add_metric(name=f"Hook{status.value}", unit=MetricUnit.Count, value=1)
-        for check in outcome.checks:
-            if check.latency_ms is not None:
-                metrics.add_metric(name="CheckLatency", unit=MetricUnit.Milliseconds, value=check.latency_ms)
-        metrics.flush_metrics()
+        with _metrics_lock:
+            metrics.add_dimension(name="LifecycleEvent", value=lifecycle_event)
+            metrics.add_metric(name="HookDuration", unit=MetricUnit.Milliseconds, value=duration_ms)
+            metrics.add_metric(name=f"Hook{status.value}", unit=MetricUnit.Count, value=1)
+            for check in outcome.checks:
+                if check.latency_ms is not None:
+                    metrics.add_metric(
+                        name="CheckLatency", unit=MetricUnit.Milliseconds, value=check.latency_ms
+                    )
+            metrics.flush_metrics()
     except Exception:  # metrics never decide a hook
         logger.warning("could not emit metrics", exc_info=True)
 
@@ -159,15 +172,17 @@ def run_hook(event: Any, context: Any, lifecycle_event: str, check: Check) -> di
     """Handle one hook invocation; see the module docstring for the order of things."""
     started = time.monotonic()
     deadline = Deadline.from_remaining(_remaining_ms(context), safety_margin_ms())
-    logger.clear_state()
-    logger.append_keys(
+    # Thread-local log keys: in Lambda one invocation runs at a time, but the sandbox runs several
+    # hooks in one process, and each log line must carry its own deployment id.
+    logger.thread_safe_clear_keys()
+    logger.thread_safe_append_keys(
         lifecycle_event=lifecycle_event,
         function_name=getattr(context, "function_name", None),
         function_request_id=getattr(context, "aws_request_id", None),
     )
     deployment_id, execution_id = _ids(event)
     if deployment_id:
-        logger.set_correlation_id(deployment_id)
+        logger.thread_safe_append_keys(correlation_id=deployment_id)
     result: dict[str, Any] = {
         "lifecycleEvent": lifecycle_event,
         "deploymentId": deployment_id,
@@ -184,7 +199,7 @@ def run_hook(event: Any, context: Any, lifecycle_event: str, check: Check) -> di
             },
         )
         return {**result, "status": HookStatus.FAILED.value, "reported": False, "reason": "no execution id"}
-    logger.append_keys(execution_id=execution_id)
+    logger.thread_safe_append_keys(execution_id=execution_id)
     claim, decided = LEDGER.claim(execution_id)
     if not claim.reports:
         logger.info(
@@ -203,13 +218,14 @@ def run_hook(event: Any, context: Any, lifecycle_event: str, check: Check) -> di
     reason = "verdict decided by an earlier invocation" if decided else "not evaluated"
     error: dict[str, Any] | None = None
     exc_info: BaseException | None = None
+    found: dict[str, str] = {}
     try:
         if claim.runs_checks:
             if deployment_id is None:
                 raise HookInputError("hook event has no DeploymentId")
             outcome = _run_before(
                 deadline,
-                lambda: _evaluate(lifecycle_event, deployment_id, deadline, check),
+                lambda: _evaluate(lifecycle_event, deployment_id, deadline, check, found),
                 f"hook-{execution_id}",
             )
             status, reason = outcome.status, outcome.reason
@@ -231,6 +247,7 @@ def run_hook(event: Any, context: Any, lifecycle_event: str, check: Check) -> di
         reportAttempts=attempts,
         checks=[c.as_dict() for c in outcome.checks],
     )
+    logger.thread_safe_append_keys(**found)
     _log_verdict(lifecycle_event, result, error, exc_info, report_error)
     if not report.final:
         raise HookReportError(f"PutLifecycleEventHookExecutionStatus({status.value}) failed: {report_error}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -34,14 +35,18 @@ TIME_SCALE = "100"  # catalog seconds run 100x faster: dev's 30 s bake lasts 0.3
 
 
 class LogRecords(logging.Handler):
-    """Collects what the hooks' powertools Logger emits."""
+    """Collects what the hooks' powertools Logger emits: the records and the JSON lines (formatted
+    in the logging thread, as powertools' thread-local keys are)."""
 
-    def __init__(self) -> None:
+    def __init__(self, formatter: logging.Formatter) -> None:
         super().__init__(level=logging.DEBUG)
         self.records: list[logging.LogRecord] = []
+        self.lines: list[dict[str, Any]] = []
+        self._formatter = formatter
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
+        self.lines.append(json.loads(self._formatter.format(record)))
 
     def errors(self) -> list[logging.LogRecord]:
         return [r for r in self.records if r.levelno >= logging.ERROR]
@@ -51,7 +56,7 @@ class LogRecords(logging.Handler):
 def hook_logs() -> Iterator[LogRecords]:
     from hooks.runtime import logger
 
-    handler = LogRecords()
+    handler = LogRecords(logger.registered_formatter)
     logger.addHandler(handler)
     try:
         yield handler

@@ -60,6 +60,28 @@ def test_smoke_goes_through_the_test_listener_and_retries_during_warm_up(hook_wo
     assert hook_world.production_app.requests == []  # nothing went through the production listener
 
 
+def test_logs_carry_the_deployment_id_even_when_hooks_run_at_once(
+    hook_world: HookWorld, hook_logs: LogRecords
+) -> None:
+    # The sandbox runs hooks of several deployments in one process: log keys are per invocation.
+    deployments = [hook_world.deploy() for _ in range(4)]
+    threads = [
+        threading.Thread(
+            target=hook_world.invoke, args=(handlers.after_allow_traffic, "AfterAllowTraffic", d)
+        )
+        for d in deployments
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    verdicts = [line for line in hook_logs.lines if line["message"].startswith("AfterAllowTraffic Succeeded")]
+    assert sorted(line["correlation_id"] for line in verdicts) == sorted(deployments)
+    assert {line["service_name"] for line in verdicts} == {"product-service"}
+    assert len(hook_world.codedeploy.hook_status_reports) == 4
+
+
 # --- smoke failure ---------------------------------------------------------------------------------
 
 
