@@ -82,6 +82,20 @@ def test_logs_carry_the_deployment_id_even_when_hooks_run_at_once(
     assert len(hook_world.codedeploy.hook_status_reports) == 4
 
 
+def test_tracing_on_creates_a_tracer_and_the_hook_still_reports(
+    hook_world: HookWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hooks import runtime
+
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "false")
+    monkeypatch.setattr(runtime, "_tracer", None)
+
+    result, execution_id, _ = hook_world.invoke(handlers.before_install, "BeforeInstall")
+
+    assert only_report(hook_world, execution_id)["status"] == "Succeeded", result
+    assert runtime.tracer() is not None
+
+
 # --- smoke failure ---------------------------------------------------------------------------------
 
 
