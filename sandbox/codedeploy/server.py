@@ -97,6 +97,9 @@ class Dispatcher:
 def _handler_class(dispatcher: Dispatcher) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Without TCP_NODELAY, Nagle's algorithm and the client's delayed ACK hold every response
+        # for ~40 ms on loopback (measured: 45 ms per call, 1.6 ms with it).
+        disable_nagle_algorithm = True
         timeout = 60  # a client that sends less than its Content-Length does not hold a thread forever
         server_version = "CodeDeployEmulator"
 
