@@ -78,6 +78,7 @@ class Fleet:
         self.poll_interval = poll_interval
         self.errors = 0
         self._lock = threading.Lock()
+        self._reconcile_lock = threading.Lock()
         self._runs: dict[str, TaskSetRun] = {}  # task set ARN -> run (live ones)
         self.history: dict[str, TaskSetRun] = {}  # every task set id ever run
         self._weights: dict[str, list[tuple[str, int]]] = {}
@@ -118,6 +119,11 @@ class Fleet:
     # --- reconciliation ---------------------------------------------------------------------------
 
     def reconcile(self) -> None:
+        """Bring tasks and weights in line with moto now (the reconciler thread, or a hook's caller)."""
+        with self._reconcile_lock:
+            self._reconcile()
+
+    def _reconcile(self) -> None:
         seen: set[str] = set()
         by_cluster: dict[str, list[ServiceInfra]] = {}
         for item in self.infra.values():

@@ -102,8 +102,12 @@ class LambdaRunner:
         account_id: str,
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
         log_stream: IO[str] | None = None,
+        before_invoke: Callable[[], None] | None = None,
     ) -> None:
         self.handlers = dict(handlers)
+        # Runs on the emulator's thread before a hook starts: the world brings the fleet up to date,
+        # as in AWS the replacement's tasks are running by the time CodeDeploy calls AfterInstall.
+        self.before_invoke = before_invoke
         self.log_stream = log_stream
         self.region = region
         self.account_id = account_id
@@ -119,6 +123,8 @@ class LambdaRunner:
             raise LookupError(
                 f"no Lambda function {name!r} in the sandbox (known: {', '.join(sorted(self.handlers))})"
             )
+        if self.before_invoke is not None:
+            self.before_invoke()
         context = LambdaContext(
             function_name=name,
             invoked_function_arn=f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}",

@@ -153,7 +153,11 @@ class World:
         self.env = self._environment()
         self._apply_env()
         self.runner = LambdaRunner(
-            handlers_for(self.services), self.region, account_id, log_stream=log_stream
+            handlers_for(self.services),
+            self.region,
+            account_id,
+            log_stream=log_stream,
+            before_invoke=self._sync_fleet,
         )
         redirect_stdout_logging(log_stream)
         emulator = CodeDeployEmulator(
@@ -214,6 +218,13 @@ class World:
         if self.options.narrate is not None:
             narrator = Narrator(self, self.options.narrate).start()
             stack.callback(narrator.stop)
+
+    def _sync_fleet(self) -> None:
+        if self.fleet is not None:
+            try:
+                self.fleet.reconcile()
+            except Exception:  # the reconciler thread tries again within 0.1 s
+                self.fleet.errors += 1
 
     def stop(self) -> None:
         """Stop everything this world started (reverse order) and restore the environment."""
