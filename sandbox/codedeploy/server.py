@@ -77,6 +77,9 @@ class Dispatcher:
             raise ApiError("SerializationException", f"The request body is not valid JSON: {err}") from None
         if not isinstance(params, dict):
             raise ApiError("SerializationException", "The request body must be a JSON object.")
+        # The JSON protocol treats a null member as an absent one; drop them so required-member
+        # checks see them missing and handlers never meet None.
+        params = _without_nulls(params)
         fault = self.faults.take(operation)
         if fault is not None:
             raise fault
@@ -92,6 +95,14 @@ class Dispatcher:
             )
         with self.ctx.store.lock:
             return handler(self.ctx, params)
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value
 
 
 def _handler_class(dispatcher: Dispatcher) -> type[BaseHTTPRequestHandler]:
