@@ -132,6 +132,7 @@ def test_alarm_during_canary_step_rolls_back(
         # Traffic is back on blue.
         weights = production_weights(world, "product-service")
         assert weights.get("product-service-blue") and not weights.get("product-service-green")
+        time.sleep(0.3)  # the users' router refreshes its view of the listener every 0.1 s
         done = world.clock.now()
         time.sleep(0.5)
         assert all(r.version == "product-service:1" for r in users(world) if r.sent_at > done)
