@@ -163,7 +163,12 @@ def _record_metrics(
                     metrics.add_metric(
                         name="CheckLatency", unit=MetricUnit.Milliseconds, value=check.latency_ms
                     )
-            metrics.flush_metrics()
+            try:
+                metrics.flush_metrics()
+            finally:
+                # With POWERTOOLS_METRICS_DISABLED (the sandbox sets it) flush keeps what it did not
+                # print; clear so nothing carries into the next invocation.
+                metrics.clear_metrics()
     except Exception:  # metrics never decide a hook
         logger.warning("could not emit metrics", exc_info=True)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,21 @@ def test_tracing_on_creates_a_tracer_and_the_hook_still_reports(
 
     assert only_report(hook_world, execution_id)["status"] == "Succeeded", result
     assert runtime.tracer() is not None
+
+
+def test_metrics_disabled_leaves_nothing_for_the_next_invocation(
+    hook_world: HookWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The sandbox sets POWERTOOLS_METRICS_DISABLED; powertools then keeps what it did not print.
+    from hooks.runtime import metrics
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Dimension 'LifecycleEvent' has already been added" would raise
+        for _ in range(2):
+            hook_world.invoke(handlers.before_install, "BeforeInstall")
+    assert metrics.metric_set == {} and metrics.dimension_set == {}
+    assert len(hook_world.codedeploy.hook_status_reports) == 2
 
 
 # --- smoke failure ---------------------------------------------------------------------------------
