@@ -151,7 +151,8 @@ class Watcher:
             if now >= deadline:
                 return self._result(snapshot, events, False, True, elapsed, polls, budget)
             wait = poll_interval(previous, snapshot, options.policy) / scale
-            wait = max(wait, budget.wait_needed(3))
+            # The next poll costs GetDeployment + GetDeploymentTarget (+ ListDeploymentTargets once).
+            wait = max(wait, budget.wait_needed(2 if self._target_id else 3))
             self.sleep(min(wait, max(0.0, deadline - now)))
             previous = snapshot
 
@@ -187,10 +188,19 @@ def wait_for_rollback_start(
     sleep: Callable[[float], None] = time.sleep,
     interval_seconds: float = 2.0,
 ) -> Snapshot:
-    """Poll GetDeployment until CodeDeploy names the rollback deployment or the deployment ends."""
+    """Poll GetDeployment until CodeDeploy names the rollback deployment (or gives up on one).
+
+    CodeDeploy may mark the deployment Stopped a moment before it records the rollback deployment,
+    so a finished deployment without one is polled a few more times.
+    """
     deadline = clock() + timeout_seconds
+    grace = 3
     while True:
         snapshot = snapshot_from(codedeploy_api.get_deployment(client, deployment_id))
-        if snapshot.rollback_deployment_id or snapshot.status.is_terminal or clock() >= deadline:
+        if snapshot.rollback_deployment_id or clock() >= deadline:
             return snapshot
+        if snapshot.status.is_terminal:
+            if grace == 0:
+                return snapshot
+            grace -= 1
         sleep(interval_seconds)

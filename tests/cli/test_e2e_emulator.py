@@ -18,12 +18,15 @@ from typing import Any
 import pytest
 
 from sandbox.codedeploy import CodeDeployEmulator
-from tests.support.cli import E2eWorld, run_cli, shown, write_e2e_catalog
+from tests.support.cli import E2eWorld, run_cli, shown, wait_for, write_e2e_catalog
 from tests.support.emulator import EcsServiceSpec, provision_ecs_service
 
 pytestmark = pytest.mark.integration
 
 SCALE = "600"
+# The CLI's clock runs as fast as the emulator's; the timeout (300 minutes of deployment time, 30 s
+# of real time) only guards against a hung test on a loaded machine, never cuts a deployment short.
+FAST = ("--time-scale", SCALE, "--timeout", "300")
 WorldFactory = Callable[..., E2eWorld]
 
 
@@ -37,6 +40,7 @@ def make_world(moto_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         hooks: dict[str, str] | None = None,
         ready_wait_minutes: int | None = None,
         emulator_out: list[CodeDeployEmulator] | None = None,
+        task_definition: str | None = None,
     ) -> E2eWorld:
         emulator = CodeDeployEmulator(aws_endpoint=moto_url, time_scale=600.0, hook_invoker=hook_invoker)
         url = emulator.start()
@@ -45,7 +49,13 @@ def make_world(moto_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
             emulator_out.append(emulator)
         spec = EcsServiceSpec(service="product-service", ready_wait_minutes=ready_wait_minutes)
         environment = provision_ecs_service(moto_url, url, spec)
-        catalog = write_e2e_catalog(tmp_path, environment, hooks=hooks, ready_wait_minutes=ready_wait_minutes)
+        catalog = write_e2e_catalog(
+            tmp_path,
+            environment,
+            hooks=hooks,
+            ready_wait_minutes=ready_wait_minutes,
+            task_definition=task_definition,
+        )
         monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
         monkeypatch.setenv("AWS_ENDPOINT_URL_CODEDEPLOY", url)
         monkeypatch.setenv("BLUEGREEN_CATALOG", str(catalog))
@@ -58,9 +68,7 @@ def make_world(moto_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 def test_canary_deploy_succeeds_with_the_json_document(make_world: WorldFactory) -> None:
     world = make_world()
-    result = run_cli(
-        "deploy", "product-service", "--strategy", "canary10", "-o", "json", "--time-scale", SCALE
-    )
+    result = run_cli("deploy", "product-service", "--strategy", "canary10", "-o", "json", *FAST)
     assert result.code == 0, shown(result)
     document = result.json()
     required = {"deploymentId", "service", "environment", "strategy", "status", "rolledBack"}
@@ -87,7 +95,7 @@ def test_canary_deploy_succeeds_with_the_json_document(make_world: WorldFactory)
 
 def test_plain_output_is_one_line_per_event(make_world: WorldFactory) -> None:
     make_world()
-    result = run_cli("deploy", "product-service", "--strategy", "all-at-once", "--time-scale", SCALE)
+    result = run_cli("deploy", "product-service", "--strategy", "all-at-once", *FAST)
     assert result.code == 0, shown(result)
     lines = result.stdout.splitlines()
     assert lines[0] == "deploying product-service to dev with all-at-once (CodeDeployDefault.ECSAllAtOnce)"
@@ -98,13 +106,9 @@ def test_plain_output_is_one_line_per_event(make_world: WorldFactory) -> None:
 
 def test_custom_strategy_creates_its_config_once(make_world: WorldFactory) -> None:
     world = make_world()
-    first = run_cli(
-        "deploy", "product-service", "--strategy", "linear:50:1", "-o", "json", "--time-scale", SCALE
-    )
+    first = run_cli("deploy", "product-service", "--strategy", "linear:50:1", "-o", "json", *FAST)
     assert first.code == 0, shown(first)
-    second = run_cli(
-        "deploy", "product-service", "--strategy", "linear:50:1", "-o", "json", "--time-scale", SCALE
-    )
+    second = run_cli("deploy", "product-service", "--strategy", "linear:50:1", "-o", "json", *FAST)
     assert second.code == 0, shown(second)
     config = world.codedeploy().get_deployment_config(
         deploymentConfigName="bluegreen.ECSLinear50PercentEvery1Minutes"
@@ -119,7 +123,7 @@ def _failing_hook(function_name: str, payload: dict[str, str]) -> None:
 
 def test_hook_failure_rolls_back_and_exits_1(make_world: WorldFactory) -> None:
     world = make_world(hook_invoker=_failing_hook, hooks={"AfterAllowTestTraffic": "smoke-hook"})
-    result = run_cli("deploy", "product-service", "-o", "json", "--time-scale", SCALE)
+    result = run_cli("deploy", "product-service", "-o", "json", *FAST)
     assert result.code == 1, shown(result)
     document = result.json()
     assert document["status"] == "Failed" and document["rolledBack"] is True
@@ -135,14 +139,15 @@ def test_active_deployment_is_refused(make_world: WorldFactory) -> None:
     first = run_cli("deploy", "product-service", "--strategy", "canary10-15m", "--no-wait", "-o", "json")
     assert first.code == 0, shown(first)
     busy = first.json()["deploymentId"]
-    second = run_cli("deploy", "product-service", "--time-scale", SCALE)
+    second = run_cli("deploy", "product-service", *FAST)
     assert second.code == 1, shown(second)
     assert f"already has an active deployment {busy}" in second.stderr
     assert f"`bluegreen watch {busy}`" in second.stderr
     assert world.deployments() == [busy]
     status = run_cli("status", "product-service", "-o", "json")
     assert status.code == 0, shown(status)
-    assert (status.json()["deploymentId"], status.json()["status"]) == (busy, "InProgress")
+    assert status.json()["deploymentId"] == busy
+    assert status.json()["status"] in ("Created", "Queued", "InProgress")
     stopped = run_cli("stop", busy, "--no-rollback")
     assert stopped.code == 0, shown(stopped)
 
@@ -165,7 +170,7 @@ def test_stop_with_rollback_then_status(make_world: WorldFactory) -> None:
 
 def test_until_ready_then_promote_then_watch(make_world: WorldFactory) -> None:
     make_world(ready_wait_minutes=60)
-    ready = run_cli("deploy", "product-service", "--until", "ready", "-o", "json", "--time-scale", SCALE)
+    ready = run_cli("deploy", "product-service", "--until", "ready", "-o", "json", *FAST)
     assert ready.code == 0, shown(ready)
     document = ready.json()
     assert (document["status"], document["outcome"], document["reached"]) == ("Ready", "ready", True)
@@ -173,7 +178,7 @@ def test_until_ready_then_promote_then_watch(make_world: WorldFactory) -> None:
     promoted = run_cli("promote", deployment_id)
     assert promoted.code == 0, shown(promoted)
     assert promoted.stdout.startswith(f"promoted {deployment_id}")
-    watched = run_cli("watch", deployment_id, "-o", "json", "--time-scale", SCALE)
+    watched = run_cli("watch", deployment_id, "-o", "json", *FAST)
     assert watched.code == 0, shown(watched)
     assert watched.json()["status"] == "Succeeded"
 
@@ -200,7 +205,7 @@ def test_timeout_exits_3_and_the_deployment_keeps_running(make_world: WorldFacto
         "-o",
         "json",
         "--time-scale",
-        SCALE,
+        "600",
     )
     assert result.code == 3, shown(result)
     document = result.json()
@@ -221,8 +226,7 @@ def test_rollback_redeploys_the_previous_revision(
         "all-at-once",
         "-o",
         "json",
-        "--time-scale",
-        SCALE,
+        *FAST,
         "--image",
         "registry.example.com/e2e/product-service:1",
     )
@@ -234,15 +238,12 @@ def test_rollback_redeploys_the_previous_revision(
         "all-at-once",
         "-o",
         "json",
-        "--time-scale",
-        SCALE,
+        *FAST,
         "--image",
         "registry.example.com/e2e/product-service:2",
     )
     assert second.code == 0, shown(second)
-    result = run_cli(
-        "rollback", "product-service", "--strategy", "all-at-once", "-o", "json", "--time-scale", SCALE
-    )
+    result = run_cli("rollback", "product-service", "--strategy", "all-at-once", "-o", "json", *FAST)
     assert result.code == 0, shown(result)
     document = result.json()
     assert document["status"] == "Succeeded"
@@ -259,9 +260,7 @@ def test_injected_create_failure_yields_exactly_one_deployment(make_world: World
     emulators: list[CodeDeployEmulator] = []
     world = make_world(emulator_out=emulators)
     emulators[0].inject_errors("CreateDeployment", "InternalFailure", times=1, http_status=500)
-    result = run_cli(
-        "deploy", "product-service", "--strategy", "all-at-once", "-o", "json", "--time-scale", SCALE
-    )
+    result = run_cli("deploy", "product-service", "--strategy", "all-at-once", "-o", "json", *FAST)
     assert result.code == 0, shown(result)
     document = result.json()
     assert document["createAttempts"] == 2
@@ -293,9 +292,7 @@ def test_lost_create_response_is_recovered_by_token(
         return made
 
     monkeypatch.setattr(AwsClients, "client", client)
-    result = run_cli(
-        "deploy", "product-service", "--strategy", "all-at-once", "-o", "json", "--time-scale", SCALE
-    )
+    result = run_cli("deploy", "product-service", "--strategy", "all-at-once", "-o", "json", *FAST)
     assert result.code == 0, shown(result)
     document = result.json()
     assert document["createAttempts"] == 1 and lost["left"] == 0
@@ -316,7 +313,8 @@ def test_interrupting_a_watch_process(make_world: WorldFactory, signum: int, rol
     # 10 % for 120 virtual minutes: 12 real seconds at scale 600, long enough to interrupt.
     created = run_cli("deploy", "product-service", "--strategy", "canary:10:120", "--no-wait", "-o", "json")
     deployment_id = created.json()["deploymentId"]
-    command = [sys.executable, "-m", "orchestrator.cli", "watch", deployment_id, "--time-scale", SCALE]
+    wait_for(lambda: world.deployment(deployment_id)["status"] == "InProgress", timeout=30)
+    command = [sys.executable, "-m", "orchestrator.cli", "watch", deployment_id, *FAST]
     if rollback:
         command.append("--rollback-on-interrupt")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -340,5 +338,34 @@ def test_interrupting_a_watch_process(make_world: WorldFactory, signum: int, rol
     else:
         assert f"deployment {deployment_id} keeps running in CodeDeploy" in stderr
         assert f"`bluegreen watch {deployment_id}`" in stderr
-        assert info["status"] == "InProgress"
+        assert info["status"] in ("Created", "Queued", "InProgress")
         run_cli("stop", deployment_id, "--no-rollback")
+
+
+def test_current_task_definition_with_a_new_image(make_world: WorldFactory, moto_url: str) -> None:
+    """`task_definition: current`: the running task definition with --image, registered as a new revision."""
+    from tests.support.emulator import client
+
+    world = make_world(task_definition="current")
+    image = "registry.example.com/e2e/product-service:3"
+    without = run_cli("deploy", "product-service", *FAST)
+    assert without.code == 2 and "pass --image" in without.stderr, shown(without)
+    result = run_cli(
+        "deploy",
+        "product-service",
+        "--image",
+        image,
+        "-s",
+        "all-at-once",
+        "-o",
+        "json",
+        *FAST,
+    )
+    assert result.code == 0, shown(result)
+    registered = client("ecs", moto_url).describe_task_definition(
+        taskDefinition=result.json()["taskDefinitionArn"]
+    )
+    definition = registered["taskDefinition"]
+    assert definition["family"] == world.environment.family
+    assert definition["containerDefinitions"][0]["image"] == image
+    assert definition["revision"] == 2

@@ -156,6 +156,7 @@ def write_e2e_catalog(
     environment: Any,
     hooks: dict[str, str] | None = None,
     ready_wait_minutes: int | None = None,
+    task_definition: str | None = None,
 ) -> Path:
     """Fill tests/fixtures/cli/e2e-catalog.yaml.tmpl for ``environment``; returns the catalog path."""
     text = (FIXTURES / "e2e-catalog.yaml.tmpl").read_text(encoding="utf-8")
@@ -164,7 +165,7 @@ def write_e2e_catalog(
         "SERVICE": environment.service,
         "APPLICATION": environment.application,
         "GROUP": environment.deployment_group,
-        "TASK_DEFINITION": str(FIXTURES / "e2e-taskdef.json"),
+        "TASK_DEFINITION": task_definition or str(FIXTURES / "e2e-taskdef.json"),
         "HOOKS": json.dumps(hooks or {}),
         "READY_ACTION": "STOP_DEPLOYMENT" if ready_wait_minutes is not None else "CONTINUE_DEPLOYMENT",
         "READY_WAIT": str(ready_wait_minutes or 0),
@@ -174,3 +175,69 @@ def write_e2e_catalog(
     path = directory / "services.yaml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+class FakeClock:
+    """Real-seconds clock that only moves when ``sleep`` is called (for the watch loop)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class FakeCodeDeploy:
+    """The three calls the watcher makes, answered from a timeline: (from second, status, events, green %).
+
+    The deployment's state at any moment is the last timeline entry whose start has passed.
+    """
+
+    def __init__(
+        self, clock: FakeClock, timeline: list[tuple[float, str, dict[str, str], float | None]]
+    ) -> None:
+        self.clock = clock
+        self.timeline = timeline
+        self.calls: list[tuple[float, str]] = []
+
+    def _state(self) -> tuple[float, str, dict[str, str], float | None]:
+        return [entry for entry in self.timeline if entry[0] <= self.clock.now][-1]
+
+    def get_deployment(self, deploymentId: str) -> dict[str, Any]:
+        self.calls.append((self.clock.now, "GetDeployment"))
+        return {"deploymentInfo": {"deploymentId": deploymentId, "status": self._state()[1]}}
+
+    def list_deployment_targets(self, deploymentId: str) -> dict[str, Any]:
+        self.calls.append((self.clock.now, "ListDeploymentTargets"))
+        return {"targetIds": ["cluster:service"]}
+
+    def get_deployment_target(self, deploymentId: str, targetId: str) -> dict[str, Any]:
+        self.calls.append((self.clock.now, "GetDeploymentTarget"))
+        _, _, events, green = self._state()
+        task_sets = []
+        if green is not None:
+            task_sets = [
+                {"trafficWeight": 100.0 - green, "taskSetLabel": "Blue"},
+                {"trafficWeight": green, "taskSetLabel": "Green"},
+            ]
+        lifecycle = [{"lifecycleEventName": name, "status": status} for name, status in events.items()]
+        return {"deploymentTarget": {"ecsTarget": {"lifecycleEvents": lifecycle, "taskSetsInfo": task_sets}}}
+
+
+def wait_for(predicate: Any, timeout: float, interval: float = 0.05) -> Any:
+    """Poll until ``predicate()`` is truthy; returns it (AssertionError after ``timeout`` real seconds)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)

@@ -1,0 +1,105 @@
+"""The watch loop on a fake clock: pacing, the call budget, timeouts, milestones, time scale."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from orchestrator.watch import PollPolicy
+from orchestrator.watcher import Watcher, WatchOptions
+from tests.support.cli import FakeClock, FakeCodeDeploy
+
+OK, IP = "Succeeded", "InProgress"
+DONE_TEST = {
+    "BeforeInstall": OK,
+    "Install": OK,
+    "AfterInstall": OK,
+    "AllowTestTraffic": OK,
+    "AfterAllowTestTraffic": OK,
+}
+CANARY = [
+    (0.0, "Created", {}, None),
+    (20.0, "InProgress", {"BeforeInstall": IP}, 0.0),
+    (60.0, "InProgress", {**DONE_TEST, "BeforeAllowTraffic": OK, "AllowTraffic": IP}, 10.0),
+    (
+        360.0,
+        "InProgress",
+        {**DONE_TEST, "BeforeAllowTraffic": OK, "AllowTraffic": OK, "AfterAllowTraffic": IP},
+        100.0,
+    ),
+    (
+        420.0,
+        "Baking",
+        {**DONE_TEST, "BeforeAllowTraffic": OK, "AllowTraffic": OK, "AfterAllowTraffic": OK},
+        100.0,
+    ),
+    (
+        1320.0,
+        "Succeeded",
+        {**DONE_TEST, "BeforeAllowTraffic": OK, "AllowTraffic": OK, "AfterAllowTraffic": OK},
+        100.0,
+    ),
+]
+
+
+def _watch(timeline: list, options: WatchOptions) -> tuple[FakeClock, FakeCodeDeploy, object]:
+    clock = FakeClock()
+    api = FakeCodeDeploy(clock, timeline)
+    result = Watcher(api, "d-FAKE00001", clock=clock, sleep=clock.sleep).run(options)
+    return clock, api, result
+
+
+def test_canary_is_followed_to_the_end_within_the_call_budget() -> None:
+    _clock, api, result = _watch(CANARY, WatchOptions(timeout_seconds=3600))
+    assert result.snapshot.status.value == "Succeeded" and result.reached and not result.timed_out
+    traffic = [e.after for e in result.events if e.kind.value == "traffic"]
+    assert traffic == ["blue 100% / green 0%", "blue 90% / green 10%", "blue 0% / green 100%"]
+    # No sliding minute ever holds more calls than the budget.
+    times = [t for t, _ in api.calls]
+    assert max(sum(1 for u in times if t <= u < t + 60) for t in times) <= PollPolicy().max_calls_per_minute
+    assert result.max_calls_per_minute <= PollPolicy().max_calls_per_minute
+    # Targets are listed once; GetDeploymentTarget is skipped while Created and Baking.
+    assert [name for _, name in api.calls].count("ListDeploymentTargets") == 1
+    baking = [name for t, name in api.calls if 420 < t < 1320]
+    assert baking and set(baking) == {"GetDeployment"}
+    # Baking polls every 30 s, so 15 minutes of baking cost about 30 calls, not 180.
+    assert len(baking) <= 31
+
+
+def test_quick_while_traffic_moves_slow_while_baking() -> None:
+    _clock, api, _ = _watch(CANARY, WatchOptions(timeout_seconds=3600))
+    gaps = {}
+    polls = [t for t, name in api.calls if name == "GetDeployment"]
+    for before, after in itertools.pairwise(polls):
+        gaps.setdefault(
+            "shifting" if 60 <= before < 360 else "baking" if 420 <= before < 1320 else "other", []
+        ).append(after - before)
+    assert max(gaps["shifting"]) <= 5.0 + 1e-9
+    assert min(gaps["baking"]) >= 30.0 - 1e-9
+
+
+@pytest.mark.parametrize(
+    ("until", "stops_at"),
+    [("ready", 60.0), ("traffic-shifted", 360.0), ("done", 1320.0)],
+)
+def test_until_stops_at_the_milestone(until: str, stops_at: float) -> None:
+    clock, _, result = _watch(CANARY, WatchOptions(until=until, timeout_seconds=3600))
+    assert result.reached and not result.timed_out
+    assert stops_at <= clock.now < stops_at + 31
+
+
+def test_timeout_returns_still_running() -> None:
+    clock, _, result = _watch(CANARY, WatchOptions(timeout_seconds=100))
+    assert result.timed_out and not result.reached
+    assert result.snapshot.status.value == "InProgress"
+    assert clock.now == pytest.approx(100.0)
+
+
+def test_time_scale_divides_waits_and_timeout() -> None:
+    scaled = [(t / 60, status, events, green) for t, status, events, green in CANARY]
+    clock, _, result = _watch(scaled, WatchOptions(timeout_seconds=3600, time_scale=60))
+    assert result.snapshot.status.value == "Succeeded"
+    assert clock.now == pytest.approx(1320 / 60, abs=0.6)
+    assert max(clock.sleeps) <= 30 / 60 + 1e-9
+    assert result.elapsed_seconds == pytest.approx(clock.now * 60)
