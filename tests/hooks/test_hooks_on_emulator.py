@@ -349,3 +349,36 @@ def test_same_execution_invoked_twice_reports_once(world: EmulatorWorld, event: 
     assert len(world.reports(info["deploymentId"], event)) == 1  # not even a rejected second call
     first, second = world.invoker.scenario.results
     assert (first["status"], second["status"]) == ("Succeeded", "reported")
+
+
+# --- bad input ---------------------------------------------------------------------------------------
+
+
+def test_deployment_that_does_not_exist_is_reported_and_rejected(world: EmulatorWorld) -> None:
+    event = {"DeploymentId": "d-DOESNOTEX", "LifecycleEventHookExecutionId": "eyJub3RoaW5nIjoiaGVyZSJ9"}
+
+    result = handlers.after_install(event, FakeLambdaContext(30.0))
+
+    assert (result["status"], result["report"]) == ("Failed", "rejected")
+    [report] = [r for r in world.emulator.hook_status_reports if r.deployment_id == "d-DOESNOTEX"]
+    assert (report.status, report.accepted, report.error_code) == (
+        "Failed",
+        False,
+        "DeploymentDoesNotExistException",
+    )
+
+
+@pytest.mark.parametrize("catalog", ["without-the-service", "malformed"])
+def test_catalog_problems_fail_the_first_hook(
+    world: EmulatorWorld, repo_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, catalog: str
+) -> None:
+    if catalog == "malformed":
+        bad = tmp_path / "services.yaml"
+        bad.write_text("services: [unclosed")
+        monkeypatch.setenv("BLUEGREEN_CATALOG", str(bad))
+    else:  # the repository's catalog knows doa-market-dev, not this application
+        monkeypatch.setenv("BLUEGREEN_CATALOG", str(repo_root / "services.yaml"))
+
+    info = world.run(Scenario(event="BeforeInstall"))
+
+    assert_failed_at(world, info, "BeforeInstall")
