@@ -29,8 +29,9 @@ def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-northeast-2")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(REPO_ROOT / "tests" / "fixtures" / "aws-config-empty"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(REPO_ROOT / "tests" / "fixtures" / "aws-config-empty"))
+    empty_config = str(REPO_ROOT / "tests" / "fixtures" / "aws-config-empty")
+    monkeypatch.setenv("AWS_CONFIG_FILE", empty_config)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", empty_config)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("BLUEGREEN_CATALOG", str(REPO_ROOT / "services.yaml"))
 
