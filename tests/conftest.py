@@ -10,6 +10,16 @@ import pytest
 from hypothesis import settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+_STRAY_VARS = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_CODEDEPLOY",
+    "BLUEGREEN_TIME_SCALE",
+    "BLUEGREEN_LISTENER_HOST",
+    "BLUEGREEN_ENVIRONMENT",
+    "BLUEGREEN_ALARMS",
+)
 
 
 # CI must not fail on a random example found for the first time: there, property tests use a fixed
@@ -22,9 +32,11 @@ if os.environ.get("CI"):
 @pytest.fixture(autouse=True)
 def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never reach AWS: fake credentials, no profile, a region, no stray endpoints."""
-    for var in list(os.environ):
-        if var.startswith("AWS_ENDPOINT_URL") or var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
-            monkeypatch.delenv(var, raising=False)
+    # setenv-then-delenv records "unset" as the value to restore, so whatever a test (or a sandbox
+    # it starts) exports process-wide is removed again at teardown and cannot leak into the next test.
+    for var in (*_STRAY_VARS, *(v for v in os.environ if v.startswith(("AWS_ENDPOINT_URL", "BLUEGREEN_")))):
+        monkeypatch.setenv(var, "")
+        monkeypatch.delenv(var)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
