@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit clean
+.PHONY: demo test lint typecheck lambda bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,18 @@ typecheck: $(STAMP)
 
 test: $(STAMP) lint typecheck
 	$(BIN)/pytest -q -n 2
+
+# The Lambda package (hooks/ + orchestrator's pure modules + services.yaml + alarms/) under build/lambda,
+# the CodeUri of template.yaml.
+lambda: $(STAMP)
+	$(BIN)/python scripts/build_lambda.py
+
+# Benchmarks print ratios measured in one run; they are not part of `make test`.
+bench: $(STAMP)
+	$(BIN)/python bench/cli_startup.py
+	$(BIN)/python bench/hook_cold_start.py
+	$(BIN)/python bench/exposure.py
+	$(BIN)/python bench/audit_scale.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build
