@@ -1,0 +1,115 @@
+"""Small pure parts of the sandbox: the metric store's windows, PutMetricData shaping, the Lambda
+runner's name resolution and context, the narrator's traffic line."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from sandbox.lambda_runner import LambdaContext, LambdaRunner, function_name_of
+from sandbox.metrics import MetricStore, _datum, metric_key, period_start
+from sandbox.narrator import traffic_line
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "period", "start"),
+    [(0.0, 60.0, 0.0), (59.9, 60.0, 0.0), (60.0, 60.0, 60.0), (1_800_000_125.0, 300.0, 1_800_000_000.0)],
+)
+def test_period_start(timestamp: float, period: float, start: float) -> None:
+    assert period_start(timestamp, period) == start
+
+
+def test_store_window_is_half_open_and_sorted() -> None:
+    store = MetricStore()
+    dims = {"TargetGroup": "targetgroup/a/1"}
+    for at, value in [(61.0, 3.0), (59.0, 1.0), (60.0, 2.0), (120.0, 4.0)]:
+        store.add("AWS/ApplicationELB", "RequestCount", dims, at, value)
+    key = metric_key("AWS/ApplicationELB", "RequestCount", dims)
+    assert store.values(key, 60.0, 120.0) == [2.0, 3.0]
+    assert store.values(key, 0.0, 60.0) == [1.0]
+    assert store.values(metric_key("AWS/ApplicationELB", "Other", dims), 0.0, 999.0) == []
+    assert store.metric_keys() == [key]
+
+
+def test_datum_counts_values_and_splits_at_150() -> None:
+    key = metric_key("AWS/ApplicationELB", "TargetResponseTime", {"TargetGroup": "targetgroup/a/1"})
+    values = [0.02] * 40 + [i / 1000.0 for i in range(200)]
+    data = _datum(key, 120.0, values)
+    assert len(data) == 2 and all(len(d["Values"]) <= 150 for d in data)
+    assert sum(sum(d["Counts"]) for d in data) == len(values)
+    assert data[0]["Unit"] == "Seconds" and data[0]["Timestamp"].timestamp() == 120.0
+
+
+@pytest.mark.parametrize(
+    ("name", "function"),
+    [
+        ("bluegreen-dev-before-install", "bluegreen-dev-before-install"),
+        (
+            "arn:aws:lambda:ap-northeast-2:123456789012:function:bluegreen-dev-after-install",
+            "bluegreen-dev-after-install",
+        ),
+        (
+            "arn:aws:lambda:ap-northeast-2:123456789012:function:bluegreen-dev-after-install:live",
+            "bluegreen-dev-after-install",
+        ),
+    ],
+)
+def test_function_name_of(name: str, function: str) -> None:
+    assert function_name_of(name) == function
+
+
+def test_runner_invokes_by_name_or_arn_on_its_own_thread() -> None:
+    seen: list[tuple[dict[str, Any], Any, str]] = []
+    done = threading.Event()
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        seen.append((event, context, threading.current_thread().name))
+        done.set()
+
+    runner = LambdaRunner({"hook-a": handler}, "ap-northeast-2", "123456789012")
+    payload = {"DeploymentId": "d-1", "LifecycleEventHookExecutionId": "e-1"}
+    runner("arn:aws:lambda:ap-northeast-2:123456789012:function:hook-a", payload)
+    assert done.wait(5)
+    runner.join()
+    event, context, thread = seen[0]
+    assert event == payload and thread != threading.current_thread().name
+    assert context.function_name == "hook-a"
+    assert context.invoked_function_arn.endswith(":function:hook-a")
+    assert 0 < context.get_remaining_time_in_millis() <= 120_000
+    assert runner.invocations[0].error is None
+
+
+def test_runner_unknown_function_raises_lookup_error() -> None:
+    runner = LambdaRunner({}, "ap-northeast-2", "123456789012")
+    with pytest.raises(LookupError, match="no Lambda function 'missing'"):
+        runner("missing", {})
+
+
+def test_runner_records_a_handler_exception() -> None:
+    def broken(event: dict[str, Any], context: Any) -> None:
+        raise RuntimeError("boom")
+
+    runner = LambdaRunner({"hook-b": broken}, "ap-northeast-2", "123456789012")
+    runner("hook-b", {})
+    runner.join()
+    assert runner.invocations[0].error == "RuntimeError: boom"
+
+
+def test_context_deadline() -> None:
+    context = LambdaContext(function_name="f", invoked_function_arn="arn", timeout_seconds=0.0)
+    assert context.get_remaining_time_in_millis() == 0
+
+
+@pytest.mark.parametrize(
+    ("versions", "errors", "line"),
+    [
+        ({"svc:1": 9, "svc:2": 1}, {}, "svc users: 90% svc:1, 10% svc:2"),
+        ({"svc:1": 9, "svc:2": 1}, {"svc:2": 1}, "svc users: 90% svc:1, 10% svc:2 (1 error)"),
+        ({"svc:2": 4}, {"svc:2": 2}, "svc users: 100% svc:2 (2 errors)"),
+    ],
+)
+def test_traffic_line(versions: dict[str, int], errors: dict[str, int], line: str) -> None:
+    assert traffic_line("svc", Counter(versions), Counter(errors)) == line
