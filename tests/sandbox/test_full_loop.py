@@ -26,6 +26,7 @@ from tests.support.sandbox import (
     lifecycle_events,
     listening_ports,
     production_weights,
+    sandbox_threads,
     wait_for,
     wait_terminal,
 )
@@ -40,12 +41,16 @@ PROMOTE_CATALOG = REPO / "tests" / "fixtures" / "sandbox" / "services.yaml"
 @pytest.fixture
 def nothing_left_behind() -> Iterator[None]:
     """After the test: every port, child process and thread the world started is gone."""
-    ports, children, threads = listening_ports(), child_processes(), threading.active_count()
+    ports, children = listening_ports(), child_processes()
+    threads = {t.ident for t in threading.enumerate()}
     yield
     assert listening_ports() - ports == set()
     assert child_processes() - children == set()
-    # Keep-alive handler threads end when their peer closes or after their idle timeout.
-    wait_for(lambda: threading.active_count() <= threads, timeout=15.0, interval=0.2)
+    # Threads stop asynchronously (a handler sees its peer hang up): give them a moment, not more.
+    try:
+        wait_for(lambda: not sandbox_threads(exclude=threads), timeout=5.0, interval=0.1)
+    except AssertionError:
+        raise AssertionError(f"threads left: {[t.name for t in sandbox_threads(exclude=threads)]}") from None
 
 
 def start_world(services: list[str], fault: Any = None, catalog: Path | None = None) -> World:

@@ -113,3 +113,16 @@ def test_context_deadline() -> None:
 )
 def test_traffic_line(versions: dict[str, int], errors: dict[str, int], line: str) -> None:
     assert traffic_line("svc", Counter(versions), Counter(errors)) == line
+
+
+def test_leftover_check_sees_a_running_task_and_not_a_stopped_one() -> None:
+    """The cleanup check of the full-loop tests can fail: a live server thread is found."""
+    from sandbox.app import AppServer, TaskIdentity
+    from tests.support.sandbox import listening_ports, sandbox_threads, wait_for
+
+    before = {t.ident for t in threading.enumerate()}
+    task = AppServer(TaskIdentity("svc", "svc:1", "ecs-svc/1"), time_scale=40.0).start()
+    assert sandbox_threads(exclude=before) and task.port in listening_ports()
+    task.stop()
+    wait_for(lambda: not sandbox_threads(exclude=before), timeout=5)
+    assert task.port not in listening_ports()

@@ -5,6 +5,8 @@ wait for an outcome, and see which loopback ports this process listens on."""
 from __future__ import annotations
 
 import os
+import socketserver
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -142,3 +144,29 @@ def lifecycle_events(world: World, deployment_id: str) -> dict[str, str]:
     target = codedeploy.get_deployment_target(deploymentId=deployment_id, targetId=target_ids[0])
     events = target["deploymentTarget"]["ecsTarget"]["lifecycleEvents"]
     return {event["lifecycleEventName"]: event["status"] for event in events}
+
+
+_SANDBOX_THREAD_PREFIXES = (
+    "task-",
+    "router-",
+    "fleet-reconciler",
+    "metrics-publisher",
+    "alarm-evaluator",
+    "traffic",
+    "lambda-",
+    "sandbox-narrator",
+)
+
+
+def sandbox_threads(exclude: set[int] | None = None) -> list[threading.Thread]:
+    """Live threads the sandbox starts (by name), or that serve a socketserver (a server loop or a
+    connection handler, the emulator's included); ``exclude``: idents to leave out."""
+    found = []
+    for thread in threading.enumerate():
+        if exclude and thread.ident in exclude:
+            continue
+        target = getattr(thread, "_target", None)
+        serves = isinstance(getattr(target, "__self__", None), socketserver.BaseServer)
+        if serves or thread.name.startswith(_SANDBOX_THREAD_PREFIXES):
+            found.append(thread)
+    return found
