@@ -18,7 +18,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.app import AppServer, TaskIdentity
+from sandbox.app import AppServer, TaskIdentity, base_latency_ms
 from sandbox.clock import VirtualClock
 from sandbox.faults import HEALTHY, Fault
 from sandbox.metrics import MetricStore
@@ -26,6 +26,8 @@ from sandbox.provision import ServiceInfra, target_group_dimension
 
 ELB_NAMESPACE = "AWS/ApplicationELB"
 ECS_NAMESPACE = "AWS/ECS"
+GAUGE_INTERVAL = 10.0  # virtual seconds between host-count and CPU samples
+CPU = 25.0  # a steady, modest CPU: the sandbox's tasks do no real work worth measuring
 
 
 def task_set_id(task_set_arn: str) -> str:
@@ -231,7 +233,41 @@ class Fleet:
     def load_balancer_of(self, target_group_arn: str) -> str:
         return self._lb_of[target_group_arn]
 
-    # --- gauges sampled by the metrics publisher ----------------------------------------------------
+    # --- metrics -----------------------------------------------------------------------------------
+
+    def backfill(self, seconds: float, rate: float) -> None:
+        """Metrics of the ``seconds`` before now, as a service that has been running healthy on its
+        original task set would have them (``rate`` requests per second), so alarms start from OK
+        instead of INSUFFICIENT_DATA, which a production gate (insufficient_data: alarm) refuses."""
+        now = self.clock.now()
+        for item in self.infra.values():
+            balancer = item.load_balancer_dimension
+            with self._lock:
+                serving = {
+                    run.target_group_arn: len(run.tasks)
+                    for run in self._runs.values()
+                    if run.service == item.name
+                }
+            for tg_arn in item.target_groups.values():
+                dims = {"TargetGroup": target_group_dimension(tg_arn), "LoadBalancer": balancer}
+                if serving.get(tg_arn):
+                    count = int(seconds * rate)
+                    for n in range(count):
+                        at = now - seconds + n / rate
+                        self.store.add(ELB_NAMESPACE, "RequestCount", dims, at, 1)
+                        self.store.add(ELB_NAMESPACE, "HTTPCode_Target_5XX_Count", dims, at, 0)
+                        self.store.add(
+                            ELB_NAMESPACE, "TargetResponseTime", dims, at, base_latency_ms(n) / 1000.0
+                        )
+                for step in range(int(seconds // GAUGE_INTERVAL)):
+                    at = now - seconds + step * GAUGE_INTERVAL
+                    self.store.add(ELB_NAMESPACE, "HealthyHostCount", dims, at, serving.get(tg_arn, 0))
+                    self.store.add(ELB_NAMESPACE, "UnHealthyHostCount", dims, at, 0)
+            cpu_dims = {"ClusterName": item.cluster, "ServiceName": item.ecs_service}
+            for step in range(int(seconds // GAUGE_INTERVAL)):
+                self.store.add(
+                    ECS_NAMESPACE, "CPUUtilization", cpu_dims, now - seconds + step * GAUGE_INTERVAL, CPU
+                )
 
     def sample(self, now: float) -> None:
         """Healthy/unhealthy hosts per target group (a GET of the health path of every task) and CPU."""
@@ -250,9 +286,8 @@ class Fleet:
                 }
                 self.store.add(ELB_NAMESPACE, "HealthyHostCount", dims, now, healthy)
                 self.store.add(ELB_NAMESPACE, "UnHealthyHostCount", dims, now, unhealthy)
-            # A steady, modest CPU: the sandbox's tasks do no real work worth measuring.
             cpu_dims = {"ClusterName": item.cluster, "ServiceName": item.ecs_service}
-            self.store.add(ECS_NAMESPACE, "CPUUtilization", cpu_dims, now, 25.0)
+            self.store.add(ECS_NAMESPACE, "CPUUtilization", cpu_dims, now, CPU)
 
 
 def listener_weights(listener: dict[str, Any]) -> list[tuple[str, int]]:

@@ -137,6 +137,14 @@ class MetricsPublisher:
                 )
         self.published_periods += 1
 
+    def publish_history(self, seconds: float) -> None:
+        """Publish the complete periods of the last ``seconds`` (the world's backfilled history)."""
+        end = period_start(self.clock.now(), self.period)
+        start = period_start(end - seconds, self.period)
+        while start < end:
+            self.publish_period(start)
+            start += self.period
+
     def _run(self) -> None:
         next_publish = period_start(self.clock.now(), self.period) + self.period
         while not self._stop.is_set():

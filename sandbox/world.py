@@ -26,7 +26,7 @@ from orchestrator.catalog import Catalog, ResolvedService, load_catalog
 from sandbox.alarm_eval import AlarmEvaluator
 from sandbox.clock import VirtualClock
 from sandbox.faults import HEALTHY, Fault, parse_fault
-from sandbox.fleet import Fleet
+from sandbox.fleet import GAUGE_INTERVAL, Fleet
 from sandbox.lambda_runner import LambdaRunner, handlers_for, redirect_stdout_logging
 from sandbox.metrics import MetricsPublisher, MetricStore
 from sandbox.moto_server import LOOPBACK, SANDBOX_CREDENTIALS, MotoServer
@@ -43,6 +43,9 @@ DEFAULT_TIME_SCALE = 40.0
 DEFAULT_TRAFFIC_RATE = 1.0
 MAX_REAL_REQUESTS_PER_SECOND = 120.0
 NARRATE_ENV_VAR = "BLUEGREEN_SANDBOX_NARRATE"
+# The services have been running before the world starts: this much healthy metric history
+# (virtual seconds) covers the longest alarm window (ECS CPU: 2 periods of 5 minutes).
+HISTORY_SECONDS = 900.0
 
 
 @dataclass(frozen=True)
@@ -190,6 +193,7 @@ class World:
         self.fleet = fleet
         fleet.start()
         stack.callback(fleet.stop)
+        fleet.backfill(HISTORY_SECONDS, self.traffic_rate)
         for item in self.infra:
             for route, arn in (
                 ("production", item.production_listener_arn),
@@ -201,7 +205,11 @@ class World:
                 router.load_balancer_dimension = item.load_balancer_dimension
                 router.start()
                 stack.callback(router.stop)
-        publisher = MetricsPublisher(self.store, clients.cloudwatch, self.clock, fleet.sample).start()
+        publisher = MetricsPublisher(
+            self.store, clients.cloudwatch, self.clock, fleet.sample, sample_every=GAUGE_INTERVAL
+        )
+        publisher.publish_history(HISTORY_SECONDS)
+        publisher.start()
         stack.callback(publisher.stop)
         alarm_names = [name for item in self.infra for name in item.alarm_names]
         self.evaluator = AlarmEvaluator(

@@ -98,7 +98,10 @@ def test_canary10_succeeds(capsys: pytest.CaptureFixture[str], nothing_left_behi
         assert len(hooks) == 5 and set(hooks.values()) == {None}
         # The metrics reached CloudWatch (moto) too, at virtual timestamps.
         cloudwatch = clients(world)["cloudwatch"]
-        listed = cloudwatch.list_metrics(Namespace="AWS/ApplicationELB", MetricName="RequestCount")["Metrics"]
+        pages = cloudwatch.get_paginator("list_metrics").paginate(
+            Namespace="AWS/ApplicationELB", MetricName="RequestCount"
+        )
+        listed = [metric for page in pages for metric in page["Metrics"]]
         groups = {d["Value"] for m in listed for d in m["Dimensions"] if d["Name"] == "TargetGroup"}
         assert len(groups) == 2
 
@@ -206,3 +209,34 @@ def test_world_leaves_nothing_behind(nothing_left_behind: None) -> None:
             world.routers["product-service:test"].port,
         } <= opened
         wait_for(lambda: users(world), timeout=10)
+
+
+def test_alarms_start_ok_from_the_services_history(nothing_left_behind: None) -> None:
+    """The services have been running: every alarm is OK at once, so a production gate that counts
+    INSUFFICIENT_DATA as ALARM lets a healthy deployment through."""
+    options = WorldOptions(time_scale=SCALE)
+    with World(REPO / "services.yaml", "prod", ["product-service"], None, options) as world:
+        cloudwatch = clients(world)["cloudwatch"]
+
+        def states() -> dict[str, str]:
+            alarms = cloudwatch.describe_alarms(AlarmNamePrefix="product-service-")["MetricAlarms"]
+            return {a["AlarmName"]: a["StateValue"] for a in alarms}
+
+        wait_for(lambda: set(states().values()) == {"OK"}, timeout=10)
+        assert len(states()) == 4
+        # The history is in CloudWatch too (the audit and the AWS CLI see it).
+        dims = [
+            {"Name": "ClusterName", "Value": "doa-market-cluster"},
+            {"Name": "ServiceName", "Value": "product-service"},
+        ]
+        now = world.clock.now()
+        stats = cloudwatch.get_metric_statistics(
+            Namespace="AWS/ECS",
+            MetricName="CPUUtilization",
+            Dimensions=dims,
+            StartTime=now - 900,
+            EndTime=now,
+            Period=300,
+            Statistics=["Average"],
+        )
+        assert len(stats["Datapoints"]) >= 2
