@@ -18,7 +18,7 @@ Each cell is the median of ``--repeat`` runs (default 3) with the range in brack
 minute boundary falls relative to the shift moves the figures by up to an alarm period.
 
     .venv/bin/python bench/exposure.py [--faults "error_rate=0.5;error_rate=0.5,path=/browse"]
-                                       [--time-scale 40] [--strategies canary10,linear10,all-at-once]
+        [--time-scale 40] [--strategies canary10,linear10,all-at-once] [--repeat 3] [--env dev]
 """
 
 from __future__ import annotations
@@ -90,25 +90,16 @@ class ListenerWatch:
         self._thread.join(timeout=5)
 
 
-def run_one(strategy: str, fault: str, time_scale: float) -> Result:
+def run_one(strategy: str, fault: str, time_scale: float, environment: str) -> Result:
     started = time.monotonic()
     options = WorldOptions(time_scale=time_scale, traffic_rate=1.0)
-    with World(REPO / "services.yaml", "dev", [SERVICE], fault, options) as world:
+    with World(REPO / "services.yaml", environment, [SERVICE], fault, options) as world:
         watch = ListenerWatch(world)
         out = io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-            code = bluegreen(
-                [
-                    "deploy",
-                    SERVICE,
-                    "--strategy",
-                    strategy,
-                    "--time-scale",
-                    f"{time_scale:g}",
-                    "--output",
-                    "json",
-                ]
-            )
+            # --force: prod's guardrails refuse all-at-once, which is the point of comparing it here.
+            command = ["deploy", SERVICE, "--env", environment, "--strategy", strategy, "--force"]
+            code = bluegreen([*command, "--time-scale", f"{time_scale:g}", "--output", "json"])
         document = json.loads(out.getvalue() or "{}")
         if code == 0:  # not taken back: keep counting what users get for a while
             world.clock.sleep(OBSERVE_AFTER_SUCCESS)
@@ -155,16 +146,17 @@ def main() -> int:
     parser.add_argument("--time-scale", type=float, default=DEFAULT_TIME_SCALE)
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--env", default="dev", help="catalog environment (prod: 15 min termination wait)")
     args = parser.parse_args()
     print(
-        f"{SERVICE} (dev catalog), faulty replacement, 1 user request per virtual second, "
+        f"{SERVICE} ({args.env} catalog), faulty replacement, 1 user request per virtual second, "
         f"time scale {args.time_scale:g}; seconds are virtual; median [min..max] of {args.repeat} runs"
     )
     started = time.monotonic()
     for fault in args.faults.split(";"):
         rows = []
         for strategy in args.strategies.split(","):
-            runs = [run_one(strategy, fault, args.time_scale) for _ in range(args.repeat)]
+            runs = [run_one(strategy, fault, args.time_scale, args.env) for _ in range(args.repeat)]
             outcomes = sorted({r.outcome for r in runs})
             rows.append(
                 (
