@@ -216,16 +216,19 @@ def diff(previous: Snapshot | None, current: Snapshot, at: float = 0.0) -> list[
     """The events between two polls, in the order a person reads them."""
     events: list[Event] = []
     before = previous or Snapshot(status=DeploymentStatus.CREATED)
+    status_event: Event | None = None
     if previous is None or previous.status is not current.status:
-        events.append(
-            Event(
-                at,
-                EventKind.STATUS,
-                "deployment",
-                None if previous is None else previous.status.value,
-                current.status,
-            )
+        status_event = Event(
+            at,
+            EventKind.STATUS,
+            "deployment",
+            None if previous is None else previous.status.value,
+            current.status,
         )
+    # A status that starts something (InProgress) reads first; one that ends the deployment reads
+    # after the lifecycle events and the traffic move that led to it.
+    if status_event is not None and not current.status.is_terminal:
+        events.append(status_event)
     for name, status in current.lifecycle:
         old = before.lifecycle_status(name)
         if old is not status and not (previous is None and status is LifecycleStatus.PENDING):
@@ -242,6 +245,8 @@ def diff(previous: Snapshot | None, current: Snapshot, at: float = 0.0) -> list[
                 format_weights(*new_weights),
             )
         )
+    if status_event is not None and current.status.is_terminal:
+        events.append(status_event)
     if current.rollback_deployment_id and current.rollback_deployment_id != before.rollback_deployment_id:
         events.append(Event(at, EventKind.ROLLBACK, "rollback", None, current.rollback_deployment_id))
     return events

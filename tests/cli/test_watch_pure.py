@@ -115,11 +115,22 @@ DIFF_TABLE = [
         snap(S.IN_PROGRESS, {"AfterAllowTestTraffic": IP}),
         snap(S.FAILED, {"AfterAllowTestTraffic": F}, rollback="d-ROLLBACK01"),
         [
-            (EventKind.STATUS, "deployment", "InProgress", "Failed"),
             (EventKind.LIFECYCLE, "AfterAllowTestTraffic", "InProgress", "Failed"),
+            (EventKind.STATUS, "deployment", "InProgress", "Failed"),
             (EventKind.ROLLBACK, "rollback", None, "d-ROLLBACK01"),
         ],
-        id="hook failure rolls back",
+        id="hook failure rolls back: the failed event, then the end status, then the rollback",
+    ),
+    pytest.param(
+        snap(S.IN_PROGRESS, {"AllowTraffic": IP, "AfterAllowTraffic": P}, (90, 10)),
+        snap(S.SUCCEEDED, {"AllowTraffic": OK, "AfterAllowTraffic": OK}, (0, 100)),
+        [
+            (EventKind.LIFECYCLE, "AllowTraffic", "InProgress", "Succeeded"),
+            (EventKind.LIFECYCLE, "AfterAllowTraffic", "Pending", "Succeeded"),
+            (EventKind.TRAFFIC, "traffic", "blue 90% / green 10%", "blue 0% / green 100%"),
+            (EventKind.STATUS, "deployment", "InProgress", "Succeeded"),
+        ],
+        id="success reads last, after the events that led to it",
     ),
     pytest.param(
         snap(S.FAILED, rollback="d-ROLLBACK01"),
