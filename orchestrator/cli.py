@@ -132,7 +132,12 @@ def deploy(
     ] = False,
     inject_fault: Annotated[
         list[str] | None,
-        typer.Option("--inject-fault", help="Sandbox fault, e.g. hook:AfterAllowTestTraffic."),
+        typer.Option(
+            "--inject-fault",
+            metavar="SPEC",
+            help="With --sandbox: make the new (green) version faulty, e.g. error_rate=0.5, "
+            "latency_ms=1500, or error_rate=0.5,path=/browse (only that path). Repeatable.",
+        ),
     ] = None,
     time_scale: TimeScaleOpt = None,
 ) -> int:
