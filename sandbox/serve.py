@@ -25,6 +25,8 @@ EXPORTED = (
     "AWS_DEFAULT_REGION",
     "AWS_REGION",
     "BLUEGREEN_CATALOG",
+    # bluegreen's default --time-scale: watch intervals and timeouts follow the sandbox's clock.
+    "BLUEGREEN_TIME_SCALE",
 )
 
 
