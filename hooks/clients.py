@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from orchestrator.aws import error_code
 from orchestrator.errors import AwsError
 
 T = TypeVar("T")
@@ -77,22 +78,6 @@ def forget_clients() -> None:
     with _lock:
         _clients.clear()
         _sessions.clear()
-
-
-def error_code(err: BaseException) -> str:
-    """The AWS error code of a botocore ClientError ('' for anything else)."""
-    response = getattr(err, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", ""))
-    return ""
-
-
-def http_status(err: BaseException) -> int:
-    """The HTTP status of a botocore ClientError (0 when there was no HTTP answer)."""
-    response = getattr(err, "response", None)
-    if isinstance(response, dict):
-        return int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-    return 0
 
 
 def aws_call(

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
-from hooks.clients import error_code, http_status
 from hooks.outcome import HookStatus
+from orchestrator.aws import error_code, http_status
 
 THROTTLING_CODES = frozenset(
     {
