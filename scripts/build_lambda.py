@@ -54,9 +54,19 @@ def install_requirements(out: Path) -> None:
     ]  # fmt: skip
     subprocess.run([*pip, "--requirement", str(ROOT / "hooks" / "requirements.txt")], check=True)
     subprocess.run([*pip, "--no-deps", *TRACING], check=True)
-    shadowing = [name for name in ("boto3", "botocore", "s3transfer") if (out / name).exists()]
+    shadowing = runtime_shadowing(out)
     if shadowing:
         raise SystemExit(f"build_lambda: {', '.join(shadowing)} would shadow the Lambda runtime's own")
+
+
+# What the python3.12 Lambda runtime provides: a copy in /var/task would come first on the path.
+# urllib3 included: the smoke checks use the runtime's (the one botocore was tested with).
+RUNTIME_OWNED = ("boto3", "botocore", "s3transfer", "urllib3")
+
+
+def runtime_shadowing(out: Path) -> list[str]:
+    """The runtime's packages that ``out`` holds a copy of (as a package or a single module)."""
+    return [name for name in RUNTIME_OWNED if (out / name).exists() or (out / f"{name}.py").exists()]
 
 
 def main(argv: list[str] | None = None) -> int:

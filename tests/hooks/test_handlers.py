@@ -500,17 +500,28 @@ def test_empty_event_logs_one_error(hook_world: HookWorld, hook_logs: LogRecords
     assert len(hook_logs.errors()) == 1
 
 
-@pytest.mark.parametrize(("handler", "lifecycle_event"), HANDLERS, ids=IDS)
+NO_DEPLOYMENT_ID = [
+    *[(handler, event, "missing-deployment-id.json") for handler, event in HANDLERS],
+    *[
+        (handlers.before_install, "BeforeInstall", fixture)
+        for fixture in ("empty-deployment-id.json", "null-deployment-id.json")
+    ],
+]
+
+
+@pytest.mark.parametrize(("handler", "lifecycle_event", "fixture"), NO_DEPLOYMENT_ID)
 def test_event_without_deployment_id_reports_failed_by_execution_id(
-    hook_world: HookWorld, hook_logs: LogRecords, handler: Handler, lifecycle_event: str
+    hook_world: HookWorld, hook_logs: LogRecords, handler: Handler, lifecycle_event: str, fixture: str
 ) -> None:
     deployment_id = hook_world.deploy()
     execution_id = hook_world.codedeploy.start_hook(deployment_id, lifecycle_event)
-    event = load_event("missing-deployment-id.json", execution_id=execution_id)
+    event = load_event(fixture, execution_id=execution_id)
 
     result = handler(event, FakeLambdaContext(30))
 
-    assert only_report(hook_world, execution_id)["status"] == "Failed"
+    report = only_report(hook_world, execution_id)
+    assert report["status"] == "Failed"
+    assert report["sentDeploymentId"] is None  # deploymentId is optional in the API: left out, not ""
     assert result["reason"] == "hook event has no DeploymentId"
     [error] = hook_logs.errors()
     assert error.error["type"] == "HookInputError"  # type: ignore[attr-defined]

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 FORBIDDEN = ("typer", "rich", "moto", "click")
 
 PROBE = """
@@ -77,3 +79,13 @@ print(json.dumps({"catalog": str(loaded.path), "services": len(loaded.services),
     assert result["catalog"] == str(out / "services.yaml")
     assert result["services"] == 16
     assert str(result["hooks"]).startswith(str(out))
+
+
+@pytest.mark.parametrize("copied", ["boto3", "botocore", "s3transfer", "urllib3"])
+def test_build_refuses_a_copy_of_the_runtimes_packages(tmp_path: Path, copied: str) -> None:
+    from scripts.build_lambda import runtime_shadowing
+
+    (tmp_path / "pydantic").mkdir()
+    assert runtime_shadowing(tmp_path) == []
+    (tmp_path / copied).mkdir()
+    assert runtime_shadowing(tmp_path) == [copied]

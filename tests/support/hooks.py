@@ -329,6 +329,7 @@ class FakeCodeDeploy:
                 "lifecycleEventHookExecutionId": execution_id,
                 "lifecycleEvent": execution.lifecycle_event,
                 "status": body["status"],
+                "sentDeploymentId": body.get("deploymentId"),  # None: the request named only the execution
                 "at": time.monotonic(),
             }
         )
