@@ -275,6 +275,18 @@ def put_lifecycle_event_hook_execution_status(ctx: ApiContext, p: Params) -> Par
     execution = ctx.store.hook_executions.get(exec_id)
     error: ApiError | None = None
     try:
+        if not exec_id:
+            raise ApiError(
+                "InvalidLifecycleEventHookExecutionIdException",
+                "A lifecycle event hook execution ID must be specified.",
+            )
+        if not dep_id:  # optional in CodeDeploy's model: the execution names its deployment
+            if execution is None:
+                raise ApiError(
+                    "InvalidLifecycleEventHookExecutionIdException",
+                    f"The lifecycle event hook execution {exec_id} does not exist.",
+                )
+            dep_id = execution.deployment_id
         dep = get_deployment(ctx, dep_id)
         if execution is None or execution.deployment_id != dep.id:
             raise ApiError(

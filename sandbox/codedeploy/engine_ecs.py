@@ -1,9 +1,13 @@
 """ECS blue/green on moto: the replacement task set, the test listener, the production listener's
 weights step by step, the Ready wait, the primary switch and the termination wait.
 
-moto 5.2.5 limit planned around: CreateTaskSet with an awsvpc task definition crashes inside moto once
-it launches tasks, so the replacement task set is created with scale 0 % and the emulator reports the
-service's desiredCount as its desired/running counts in GetDeploymentTarget's taskSetsInfo.
+moto 5.2.5 limits planned around: CreateTaskSet with a ``scale`` launches tasks, and launching crashes
+inside moto (HTTP 500) for an awsvpc task definition (a network interface without ``private_dns_name``)
+and, at any scale (even 0 %), for container definitions without ``memory`` (the usual Fargate shape:
+moto sums the containers' memory). Without ``scale`` moto launches nothing and creates the task set at
+ECS's default 100 %, which is also what CodeDeploy asks for. So the replacement task set is created
+without ``scale``, and the emulator reports the service's desiredCount as its desired/running counts in
+GetDeploymentTarget's taskSetsInfo.
 """
 
 from __future__ import annotations
@@ -155,7 +159,8 @@ class EcsRun(DeploymentRun):
                     "containerPort": ecs_spec.container_port,
                 }
             ],
-            "scale": {"unit": "PERCENT", "value": 0.0},  # moto 5.2.5: see the module docstring
+            # No scale: ECS's default (100 %), as CodeDeploy creates the replacement. moto 5.2.5 then
+            # launches no task (see the module docstring), so it never crashes on the task definition.
         }
         network = (
             network_configuration_for_ecs(ecs_spec.network_configuration)

@@ -12,10 +12,13 @@ import pytest
 from sandbox.codedeploy import CodeDeployEmulator
 from tests.support.emulator import (
     EcsServiceSpec,
+    appspec_revision,
     client,
     deploy_ecs,
+    ecs_appspec,
     production_weights,
     provision_ecs_service,
+    register_task_definition,
     task_sets,
 )
 
@@ -92,3 +95,47 @@ def test_consecutive_deployments_alternate_target_groups(emulator: CodeDeployEmu
         (only,) = task_sets(moto_url, env)
         assert only["status"] == "PRIMARY"
         assert only["loadBalancers"][0]["targetGroupArn"] == env.target_group_arns[serving]
+
+
+@pytest.mark.integration
+def test_a_hook_may_report_by_execution_id_alone(emulator: CodeDeployEmulator, moto_url: str) -> None:
+    # deploymentId is optional in CodeDeploy's model: the execution id names the deployment.
+    env = provision_ecs_service(moto_url, emulator.url, EcsServiceSpec())
+    deployment_id = deploy_ecs(emulator.url, moto_url, env, hooks={"AfterInstall": "after-install"})
+    (execution,) = _until(lambda: emulator.pending_hook_executions(deployment_id))
+    codedeploy = client("codedeploy", emulator.url)
+    with pytest.raises(codedeploy.exceptions.InvalidLifecycleEventHookExecutionIdException):
+        codedeploy.put_lifecycle_event_hook_execution_status(
+            lifecycleEventHookExecutionId="not-an-execution", status="Succeeded"
+        )
+    answer = codedeploy.put_lifecycle_event_hook_execution_status(
+        lifecycleEventHookExecutionId=execution.id, status="Succeeded"
+    )
+    assert answer["lifecycleEventHookExecutionId"] == execution.id
+    _until(lambda: _status(emulator.url, deployment_id) == "Succeeded", timeout=10)
+    report = emulator.hook_status_reports[-1]
+    assert (report.deployment_id, report.lifecycle_event, report.accepted) == (
+        deployment_id,
+        "AfterInstall",
+        True,
+    )
+
+
+@pytest.mark.integration
+def test_a_task_definition_without_container_memory_deploys_on_plain_moto(
+    emulator: CodeDeployEmulator, moto_url: str
+) -> None:
+    # The catalog's Fargate shape (memory on the task only) makes moto 5.2.5 crash on any CreateTaskSet
+    # with a scale; the emulator creates the replacement without one (ECS's default, 100 %).
+    env = provision_ecs_service(moto_url, emulator.url, EcsServiceSpec())
+    new = register_task_definition(moto_url, env.family, image="app:v2", container_memory=False)
+    deployment_id = client("codedeploy", emulator.url).create_deployment(
+        applicationName=env.application,
+        deploymentGroupName=env.deployment_group,
+        revision=appspec_revision(ecs_appspec(new, env.container_name, env.container_port)),
+    )["deploymentId"]
+    _until(lambda: _status(emulator.url, deployment_id) in ("Succeeded", "Failed", "Stopped"))
+    info = client("codedeploy", emulator.url).get_deployment(deploymentId=deployment_id)["deploymentInfo"]
+    assert info["status"] == "Succeeded", info.get("errorInformation")
+    (only,) = task_sets(moto_url, env)
+    assert only["taskDefinition"] == new and only["status"] == "PRIMARY"

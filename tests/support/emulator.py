@@ -110,25 +110,30 @@ class EcsEnvironment:
     alarm_names: tuple[str, ...] = field(default_factory=tuple)
 
 
-def register_task_definition(moto_url: str, family: str, image: str = "app:v1", port: int = 3003) -> str:
-    """A Fargate task definition moto can create task sets from; returns its ARN."""
+def register_task_definition(
+    moto_url: str, family: str, image: str = "app:v1", port: int = 3003, container_memory: bool = True
+) -> str:
+    """A Fargate task definition; returns its ARN.
+
+    ``container_memory=False`` leaves cpu/memory at the task level only (the catalog's shape), on which
+    moto 5.2.5 crashes whenever a task set is created with a ``scale``.
+    """
     ecs = client("ecs", moto_url)
+    container: dict[str, Any] = {
+        "name": "app",
+        "image": image,
+        "essential": True,
+        "portMappings": [{"containerPort": port, "protocol": "tcp"}],
+    }
+    if container_memory:
+        container.update(cpu=256, memory=512)
     response = ecs.register_task_definition(
         family=family,
         networkMode="awsvpc",
         requiresCompatibilities=["FARGATE"],
         cpu="256",
         memory="512",
-        containerDefinitions=[
-            {
-                "name": "app",
-                "image": image,
-                "cpu": 256,
-                "memory": 512,
-                "essential": True,
-                "portMappings": [{"containerPort": port, "protocol": "tcp"}],
-            }
-        ],
+        containerDefinitions=[container],
     )
     return str(response["taskDefinition"]["taskDefinitionArn"])
 
