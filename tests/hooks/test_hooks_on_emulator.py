@@ -10,6 +10,7 @@ recorded (``hook_status_reports``) and how the deployment ended.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,7 @@ class Scenario:
     invocations: int = 1
     results: list[Any] = field(default_factory=list)
     errors: list[BaseException] = field(default_factory=list)
+    in_time: list[bool] = field(default_factory=list)  # each invocation returned before its deadline
 
 
 class Invoker:
@@ -75,12 +77,12 @@ class Invoker:
         if scenario.before is not None:
             scenario.before()
         for _ in range(scenario.invocations):
+            context = FakeLambdaContext(scenario.timeout_s, function_name)
             try:
-                scenario.results.append(
-                    handler(dict(payload), FakeLambdaContext(scenario.timeout_s, function_name))
-                )
+                scenario.results.append(handler(dict(payload), context))
             except Exception as err:
                 scenario.errors.append(err)
+            scenario.in_time.append(time.monotonic() < context.end)
 
 
 @dataclass
@@ -327,6 +329,7 @@ def test_deadline_nearly_spent_reports_failed_in_time(world: EmulatorWorld, even
 
     assert_failed_at(world, info, event)
     assert "no time left" in world.invoker.scenario.results[0]["reason"]
+    assert world.invoker.scenario.in_time == [True]  # the recorded report was made before the deadline
 
 
 @pytest.mark.parametrize("event", EVENTS)

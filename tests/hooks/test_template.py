@@ -196,3 +196,34 @@ def test_codedeploy_may_invoke_exactly_the_hooks(repo_root: Path) -> None:
     [statement] = role["Policies"][0]["PolicyDocument"]["Statement"]
     assert statement["Action"] == "lambda:InvokeFunction"
     assert sorted(r["Fn::GetAtt"][0] for r in statement["Resource"]) == sorted(HOOK_FUNCTIONS.values())
+
+
+def _smoke_worst_case_s(smoke: Any) -> float:
+    """Real seconds the smoke checks may take at time scale 1: each check's warm-up window plus its
+    attempts, each up to its request timeout (twice the latency budget, at least 1 s)."""
+    return sum(
+        smoke.warmup_seconds + smoke.max_attempts * max(2.0 * check.latency_budget_ms / 1000.0, 1.0)
+        for check in smoke.checks
+    )
+
+
+def test_timeouts_fit_every_services_checks(repo_root: Path) -> None:
+    # What the hook has for its checks is the timeout minus the reporting margin; 10 s of it are
+    # kept for the AWS reads (GetDeployment, DescribeListeners, DescribeAlarms...).
+    from hooks.timing import Deadline
+
+    resources = load_template(repo_root)["Resources"]
+
+    def check_time(logical_id: str) -> float:
+        timeout = float(resources[logical_id]["Properties"]["Timeout"])
+        deadline = Deadline.from_remaining(timeout * 1000.0, clock=lambda: 0.0)
+        return deadline.remaining() - 10.0
+
+    catalog = load_catalog(repo_root / "services.yaml")
+    for environment in catalog.environments:
+        for service in catalog.services:
+            settings = catalog.resolve(service, environment).settings
+            smoke = _smoke_worst_case_s(settings.smoke)
+            bake = settings.deployment.bake_seconds
+            assert smoke <= check_time("AfterAllowTestTrafficFunction"), (service, environment)
+            assert smoke + bake <= check_time("AfterAllowTrafficFunction"), (service, environment, bake)
