@@ -8,6 +8,7 @@ that turns errors into exit codes (DESIGN.md): 0 ok, 1 deployment failed/stopped
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Annotated, Any
 
@@ -294,10 +295,44 @@ def _print_error(message: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; the one place errors become exit codes and one-line messages."""
-    from orchestrator.commands.session import sigterm_as_interrupt
+    """Run the CLI; the one place errors become exit codes and one-line messages.
+
+    With ``--output json`` stdout always ends up holding one JSON document: when the command
+    failed before printing its own, an error document (orchestrator.commands.failure) is printed.
+    """
+    from orchestrator.commands.failure import WatchedStream, wants_json
 
     args = list(sys.argv[1:] if argv is None else argv)
+    if not wants_json(args):
+        return _run(args)
+    stdout = sys.stdout
+    watched = WatchedStream(stdout)
+    failure: dict[str, Any] = {}
+    sys.stdout = watched
+    try:
+        code = _run(args, failure)
+    finally:
+        sys.stdout = stdout
+    if code != 0 and not watched.written:
+        from orchestrator.commands.failure import error_document
+
+        document = error_document(
+            failure.get("message", "failed"), code, failure.get("kind", "error"), failure.get("context", {})
+        )
+        stdout.write(json.dumps(document, indent=2, default=str) + "\n")
+        stdout.flush()
+    return code
+
+
+def _fail(failure: dict[str, Any], message: str, kind: str, context: dict[str, Any] | None = None) -> None:
+    failure.update(message=message, kind=kind, context=dict(context or {}))
+
+
+def _run(args: list[str], failure: dict[str, Any] | None = None) -> int:
+    """Run the app; map errors to exit codes; describe the failure in ``failure`` for main."""
+    from orchestrator.commands.session import sigterm_as_interrupt
+
+    failure = {} if failure is None else failure
     debug = "--debug" in args
     try:
         # SIGTERM (a cancelled CI job) is handled like Ctrl-C for the whole run.
@@ -305,16 +340,20 @@ def main(argv: list[str] | None = None) -> int:
             result = app(args=args, prog_name="bluegreen", standalone_mode=False)
     except click_exceptions.UsageError as err:  # bad flags, missing arguments: exit 2, click's text
         err.show()
+        _fail(failure, err.format_message(), "usage")
         return 2
     except click_exceptions.ClickException as err:  # other click errors (e.g. a file option)
         err.show()
+        _fail(failure, err.format_message(), "usage")
         return 2
     except typer.Exit as err:
         if err.exit_code == 130:  # typer turns a KeyboardInterrupt outside a watch into Exit(130)
             _print_error("interrupted")
+        _fail(failure, "interrupted" if err.exit_code == 130 else f"exit {err.exit_code}", "interrupted")
         return int(err.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         _print_error("interrupted")
+        _fail(failure, "interrupted", "interrupted")
         return 130
     except BluegreenError as err:
         if debug:
@@ -322,17 +361,21 @@ def main(argv: list[str] | None = None) -> int:
 
             traceback.print_exc()
         _print_error(f"error: {err}" if err.exit_code != 130 else str(err))
+        _fail(failure, str(err), err.kind, err.context)
         return err.exit_code
     except Exception as err:  # a bug in bluegreen, not in the user's input
         if debug:
             import traceback
 
             traceback.print_exc()
-        _print_error(f"internal error: {type(err).__name__}: {err} (run with --debug for the traceback)")
+        message = f"internal error: {type(err).__name__}: {err}"
+        _print_error(f"{message} (run with --debug for the traceback)")
+        _fail(failure, message, "internal")
         return 1
     code = int(result) if isinstance(result, int) else 0
     if code == 130:  # typer returns Exit(130) for a KeyboardInterrupt outside a watch
         _print_error("interrupted")
+        _fail(failure, "interrupted", "interrupted")
     return code
 
 

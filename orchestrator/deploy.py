@@ -313,11 +313,13 @@ def refuse_if_active(codedeploy: Any, application: str, deployment_group: str) -
     """ActiveDeploymentError naming the group's running deployment and how to watch it."""
     active = codedeploy_api.active_deployments(codedeploy, application, deployment_group)
     if active:
-        raise ActiveDeploymentError(
+        error = ActiveDeploymentError(
             f"deployment group {application}/{deployment_group} already has an active deployment "
             f"{active[0]}; watch it with `bluegreen watch {active[0]}` "
             f"or stop it with `bluegreen stop {active[0]}`"
         )
+        error.add_context(activeDeploymentId=active[0])
+        raise error
 
 
 def create_exactly_once(

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from orchestrator.commands.failure import error_context
 from orchestrator.commands.follow import Subject, created_document, follow
 from orchestrator.commands.options import DeployOptions, WatchFlags
 from orchestrator.commands.session import Session
@@ -27,17 +28,29 @@ def validate_watch_flags(flags: WatchFlags) -> None:
 
 def run(session: Session, options: DeployOptions) -> int:
     """Validate everything that needs no AWS, then deploy (inside the sandbox with --sandbox)."""
+    known: dict[str, Any] = {
+        "service": options.service,
+        "environment": session.options.env,
+        "strategy": options.strategy,
+    }
+    with error_context(known):
+        return _run(session, options, known)
+
+
+def _run(session: Session, options: DeployOptions, known: dict[str, Any]) -> int:
     from orchestrator.strategies import parse_strategy
 
     validate_watch_flags(options.watch)
     if options.inject_faults and not options.sandbox:
         raise BadInputError("--inject-fault works only with --sandbox (it changes the local fleet)")
     service = session.resolve(options.service)
+    known.update(environment=service.environment, strategy=options.strategy or service.settings.strategy)
     strategy = parse_strategy(options.strategy or service.settings.strategy)
+    known["strategy"] = strategy.name
     if options.sandbox:
         with sandbox_environment(session, options, service) as environment, applied(environment):
-            return _deploy(session, options, service, strategy)
-    return _deploy(session, options, service, strategy)
+            return _deploy(session, options, service, strategy, known)
+    return _deploy(session, options, service, strategy, known)
 
 
 @contextmanager
@@ -77,7 +90,9 @@ def applied(environment: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def _deploy(session: Session, options: DeployOptions, service: Any, strategy: Any) -> int:
+def _deploy(
+    session: Session, options: DeployOptions, service: Any, strategy: Any, known: dict[str, Any]
+) -> int:
     from orchestrator.deploy import AwsReads, DeployInputs, OfflineReads, apply_plan, build_plan
 
     inputs = DeployInputs(
@@ -104,6 +119,7 @@ def _deploy(session: Session, options: DeployOptions, service: Any, strategy: An
             session.style(f"  forced past guardrail {violation.rule}: {violation.message}", "yellow")
         )
     created = apply_plan(plan, clients, on_step=lambda label, detail: session.print(f"  {label:<22}{detail}"))
+    known.update(deploymentId=created.deployment_id, status="Created")
     recovered = " (found by its request token after an ambiguous failure)" if created.recovered else ""
     session.print(
         f"  {'deployment':<22}{created.deployment_id} created{recovered}; expected "

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from orchestrator import codedeploy_api
+from orchestrator.commands.failure import error_context
 from orchestrator.commands.options import WatchFlags
 from orchestrator.commands.session import Session, sigterm_as_interrupt
 from orchestrator.errors import DeploymentFailedError, DeploymentTimeoutError, InterruptedByUser
 from orchestrator.progress import EtaTracker, LiveView, Outcome, PlainView, SilentView, View, summary_line
 from orchestrator.timing import READY_WAIT, Phase
+from orchestrator.watch import Event, Snapshot
 from orchestrator.watcher import Watcher, WatchOptions, WatchResult, wait_for_rollback_start
 
 # How long --rollback-on-interrupt waits for CodeDeploy to name the rollback deployment.
@@ -95,7 +97,15 @@ def report_document(
         "polls": result.polls,
         "events": [event.to_json() for event in result.events],
         **subject.extra,
+        "exitCode": exit_code_of(result, outcome),
     }
+
+
+def exit_code_of(result: WatchResult, outcome: Outcome) -> int:
+    """The exit code a watch ends with (DESIGN.md): 0 ok, 1 failed/stopped/rolled back, 3 timeout."""
+    if result.timed_out:
+        return DeploymentTimeoutError.exit_code
+    return 0 if outcome.ok else DeploymentFailedError.exit_code
 
 
 def created_document(subject: Subject, api_calls: int) -> dict[str, Any]:
@@ -116,6 +126,7 @@ def created_document(subject: Subject, api_calls: int) -> dict[str, Any]:
         "apiCalls": api_calls,
         "events": [],
         **subject.extra,
+        "exitCode": 0,
     }
 
 
@@ -150,16 +161,28 @@ def follow(
         time_scale=flags.scale(),
         ready_waits=any(phase.name == READY_WAIT for phase in subject.phases),
     )
-    watcher = Watcher(codedeploy, subject.deployment_id, clock=clock, sleep=sleep, listener=view.update)
-    try:
-        with sigterm_as_interrupt():
-            if announce:
-                session.print(announce)
-            result = watcher.run(options)
-    except KeyboardInterrupt:
-        _interrupted(session, codedeploy, subject.deployment_id, flags, clock, sleep)
-    finally:
-        view.close()
+    known: dict[str, Any] = {
+        "deploymentId": subject.deployment_id,
+        "service": subject.service,
+        "environment": subject.environment,
+        "strategy": subject.strategy,
+    }
+
+    def listen(snapshot: Snapshot, events: list[Event], elapsed: float) -> None:
+        known["status"] = snapshot.status.value
+        view.update(snapshot, events, elapsed)
+
+    watcher = Watcher(codedeploy, subject.deployment_id, clock=clock, sleep=sleep, listener=listen)
+    with error_context(known):
+        try:
+            with sigterm_as_interrupt():
+                if announce:
+                    session.print(announce)
+                result = watcher.run(options)
+        except KeyboardInterrupt:
+            _interrupted(session, codedeploy, subject.deployment_id, flags, clock, sleep)
+        finally:
+            view.close()
     outcome = outcome_of(result, flags.until)
     if session.json:
         limit = options.policy.max_calls_per_minute
@@ -223,10 +246,12 @@ def _interrupted(
         interval_seconds=2.0 / flags.scale(),
     )
     if snapshot.rollback_deployment_id:
-        raise InterruptedByUser(
+        error = InterruptedByUser(
             f"interrupted; stopped deployment {deployment_id} with rollback: rollback deployment "
             f"{snapshot.rollback_deployment_id} started (`bluegreen watch {snapshot.rollback_deployment_id}`)"
         )
+        error.add_context(rollbackDeploymentId=snapshot.rollback_deployment_id)
+        raise error
     raise InterruptedByUser(
         f"interrupted; asked CodeDeploy to stop {deployment_id} with rollback "
         f"(status {snapshot.status.value}); "

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from orchestrator import codedeploy_api
 from orchestrator.commands import lookup
+from orchestrator.commands.failure import error_context
 from orchestrator.commands.session import Session
 
 
 def run(session: Session, deployment_id: str) -> int:
     lookup.check_deployment_id(deployment_id)
     clients = session.clients(session.default_region())
-    codedeploy_api.continue_deployment(clients.client("codedeploy"), deployment_id)
+    with error_context({"deploymentId": deployment_id}):
+        codedeploy_api.continue_deployment(clients.client("codedeploy"), deployment_id)
     if session.json:
         session.print_json(
             {"deploymentId": deployment_id, "promoted": True, "apiCalls": clients.counter.total}

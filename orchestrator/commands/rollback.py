@@ -11,6 +11,7 @@ from typing import Any
 
 from orchestrator import codedeploy_api
 from orchestrator.commands.deploy import validate_watch_flags
+from orchestrator.commands.failure import error_context
 from orchestrator.commands.follow import Subject, created_document, follow
 from orchestrator.commands.options import RollbackOptions
 from orchestrator.commands.session import Session
@@ -53,12 +54,20 @@ def task_definition_of(appspec_content: str) -> str:
 
 
 def run(session: Session, options: RollbackOptions) -> int:
+    known: dict[str, Any] = {"service": options.service, "environment": session.options.env}
+    with error_context(known):
+        return _run(session, options, known)
+
+
+def _run(session: Session, options: RollbackOptions, known: dict[str, Any]) -> int:
     from orchestrator.deploy import AwsReads, DeployInputs, apply_plan, build_plan
     from orchestrator.strategies import parse_strategy
 
     validate_watch_flags(options.watch)
     service = session.resolve(options.service)
+    known["environment"] = service.environment
     strategy = parse_strategy(options.strategy or service.settings.strategy)
+    known["strategy"] = strategy.name
     clients = session.clients(service.region)
     codedeploy = clients.client("codedeploy")
     settings = service.settings
@@ -82,6 +91,7 @@ def run(session: Session, options: RollbackOptions) -> int:
     )
     session.print(f"  {'task definition':<22}{plan.task_definition.arn}")
     created = apply_plan(plan, clients, on_step=lambda label, detail: session.print(f"  {label:<22}{detail}"))
+    known.update(deploymentId=created.deployment_id, status="Created")
     session.print(f"  {'deployment':<22}{created.deployment_id} created")
     timeout = options.watch.timeout_minutes * 60.0 if options.watch.timeout_minutes else plan.timeout_seconds
     subject = Subject(

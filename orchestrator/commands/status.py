@@ -6,11 +6,18 @@ from typing import Any
 
 from orchestrator import codedeploy_api
 from orchestrator.commands import lookup
+from orchestrator.commands.failure import error_context
 from orchestrator.commands.options import WatchFlags
 from orchestrator.commands.session import Session
 
 
 def run(session: Session, target: str) -> int:
+    key = "deploymentId" if lookup.is_deployment_id(target) else "service"
+    with error_context({key: target}):
+        return _run(session, target)
+
+
+def _run(session: Session, target: str) -> int:
     from orchestrator.progress import duration
     from orchestrator.watch import format_weights, snapshot_from
 

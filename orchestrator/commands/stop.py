@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from orchestrator import codedeploy_api
 from orchestrator.commands import lookup
+from orchestrator.commands.failure import error_context
 from orchestrator.commands.session import Session
 
 
 def run(session: Session, deployment_id: str, rollback: bool) -> int:
+    with error_context({"deploymentId": deployment_id}):
+        return _run(session, deployment_id, rollback)
+
+
+def _run(session: Session, deployment_id: str, rollback: bool) -> int:
     from orchestrator.watcher import wait_for_rollback_start
 
     lookup.check_deployment_id(deployment_id)

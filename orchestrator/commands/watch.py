@@ -5,12 +5,18 @@ from __future__ import annotations
 from orchestrator import codedeploy_api
 from orchestrator.commands import lookup
 from orchestrator.commands.deploy import validate_watch_flags
+from orchestrator.commands.failure import error_context
 from orchestrator.commands.follow import follow
 from orchestrator.commands.options import WatchFlags
 from orchestrator.commands.session import Session
 
 
 def run(session: Session, deployment_id: str, flags: WatchFlags) -> int:
+    with error_context({"deploymentId": deployment_id}):
+        return _run(session, deployment_id, flags)
+
+
+def _run(session: Session, deployment_id: str, flags: WatchFlags) -> int:
     validate_watch_flags(flags)
     lookup.check_deployment_id(deployment_id)
     clients = session.clients(session.default_region())
