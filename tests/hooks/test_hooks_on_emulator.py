@@ -55,6 +55,7 @@ class Scenario:
     before: Callable[[], None] | None = None  # runs just before the handler under test
     timeout_s: float = 30.0
     invocations: int = 1
+    drop: tuple[str, ...] = ()  # event keys the handler under test does not get
     results: list[Any] = field(default_factory=list)
     errors: list[BaseException] = field(default_factory=list)
     in_time: list[bool] = field(default_factory=list)  # each invocation returned before its deadline
@@ -79,7 +80,8 @@ class Invoker:
         for _ in range(scenario.invocations):
             context = FakeLambdaContext(scenario.timeout_s, function_name)
             try:
-                scenario.results.append(handler(dict(payload), context))
+                event = {k: v for k, v in payload.items() if k not in scenario.drop}
+                scenario.results.append(handler(event, context))
             except Exception as err:
                 scenario.errors.append(err)
             scenario.in_time.append(time.monotonic() < context.end)
@@ -369,6 +371,16 @@ def test_deployment_that_does_not_exist_is_reported_and_rejected(world: Emulator
         False,
         "DeploymentDoesNotExistException",
     )
+
+
+@pytest.mark.parametrize("event", ["BeforeInstall", "AfterAllowTraffic"])
+def test_event_without_deployment_id_is_reported_failed_by_execution_id(
+    world: EmulatorWorld, event: str
+) -> None:
+    info = world.run(Scenario(event=event, drop=("DeploymentId",)))
+
+    assert_failed_at(world, info, event)
+    assert world.invoker.scenario.results[0]["reason"] == "hook event has no DeploymentId"
 
 
 @pytest.mark.parametrize("catalog", ["without-the-service", "malformed"])
