@@ -97,11 +97,12 @@ class CodeDeployEmulator:
                 dep.wake.set()
         if self._server is not None:
             self._server.shutdown()
-            self._server.server_close()
-            self._server = None
         if self._serve_thread is not None:
             self._serve_thread.join(5)
             self._serve_thread = None
+        if self._server is not None:
+            self._server.close()  # hangs up on keep-alive clients too
+            self._server = None
         for worker in self._workers:
             worker.join(10)
         self._workers = []

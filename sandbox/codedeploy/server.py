@@ -7,8 +7,10 @@ botocore's input shape before any operation runs; a bad request never stops the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import socket
 import threading
 import uuid
 from collections.abc import Callable
@@ -151,8 +153,45 @@ def _handler_class(dispatcher: Dispatcher) -> type[BaseHTTPRequestHandler]:
 
 
 class CodeDeployHttpServer(ThreadingHTTPServer):
+    """Threaded, and stoppable for real: ``close`` also hangs up on keep-alive connections a client
+    never closed and waits for their handler threads, so nothing of the server outlives it (the same
+    approach as sandbox/http_server.py, which binds port 0 only)."""
+
     daemon_threads = True
     allow_reuse_address = True
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._open_lock = threading.Lock()
+        self._open: dict[socket.socket, threading.Thread] = {}
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        thread = threading.Thread(
+            target=self.process_request_thread,
+            args=(request, client_address),
+            name="codedeploy-http-connection",
+            daemon=True,
+        )
+        with self._open_lock:
+            self._open[request] = thread
+        thread.start()
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.pop(request, None)
+        super().shutdown_request(request)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Close the listening socket, hang up on every open connection, join their threads."""
+        self.server_close()
+        with self._open_lock:
+            still_open = list(self._open.items())
+        for connection, _ in still_open:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        for _, thread in still_open:
+            thread.join(timeout)
 
 
 def make_server(dispatcher: Dispatcher, host: str, port: int) -> CodeDeployHttpServer:

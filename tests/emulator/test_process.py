@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import http.client
+import socket
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -59,3 +63,33 @@ def test_uses_the_clock_it_is_given(moto_url: str) -> None:
     duration = info["completeTime"].timestamp() - info["createTime"].timestamp()
     assert 1800 <= duration < 1800 + 600
     assert before - 1 <= info["createTime"].timestamp() <= clock.now()
+
+
+@pytest.mark.integration
+def test_stop_leaves_no_thread_and_frees_the_port(moto_url: str) -> None:
+    before = set(threading.enumerate())
+    emulator = CodeDeployEmulator(aws_endpoint=moto_url)
+    url = emulator.start()
+    port = int(url.rsplit(":", 1)[1])
+    # A keep-alive client that never hangs up (as a pooled SDK connection), and one mid-request.
+    idle = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    idle.request("POST", "/", body=b"{}", headers={"X-Amz-Target": "CodeDeploy_20141006.ListApplications"})
+    assert idle.getresponse().read()
+    partial = socket.create_connection(("127.0.0.1", port), timeout=10)
+    partial.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+    client("codedeploy", url).list_applications()
+    time.sleep(0.1)
+    started = time.monotonic()
+    emulator.stop()
+    stop_seconds = time.monotonic() - started
+    try:
+        left = [t.name for t in set(threading.enumerate()) - before if t.is_alive()]
+        assert left == [], left
+        assert stop_seconds < 3
+        # The port serves again at once (a restarted emulator on the same port).
+        with CodeDeployEmulator(aws_endpoint=moto_url, port=port) as again:
+            assert again == url
+            assert client("codedeploy", again).list_applications()["applications"] == []
+    finally:
+        idle.close()
+        partial.close()
