@@ -33,7 +33,9 @@ from orchestrator.audit_fetch import (
     batch_get_deployment_groups,
     chunked,
     describe_alarms,
+    load_balancer_dimension,
     run_audit,
+    target_group_dimension,
 )
 from orchestrator.aws import aws_errors, error_code
 from orchestrator.catalog import Catalog, ResolvedService
@@ -117,13 +119,6 @@ class SyncResult:
         }
 
 
-def _resource_part(arn: str) -> str:
-    # CloudWatch's TargetGroup / LoadBalancer dimension values come from the ARN's resource part:
-    # arn:aws:elasticloadbalancing:<region>:<account>:targetgroup/<name>/<id> -> targetgroup/<name>/<id>
-    # ...:loadbalancer/app/<name>/<id> -> app/<name>/<id> (without "loadbalancer/").
-    return arn.split(":", 5)[-1]
-
-
 def _describe_by_names(
     elbv2: Any, operation: str, key: str, names: Sequence[str], not_found: str
 ) -> dict[str, str]:
@@ -175,9 +170,9 @@ def lookup_resources(
             )
             continue
         resources[service.name] = ServiceResources(
-            target_group_blue=_resource_part(tgs[s.target_group_blue]),
-            target_group_green=_resource_part(tgs[s.target_group_green]),
-            load_balancer=_resource_part(lbs[s.load_balancer]).removeprefix("loadbalancer/"),
+            target_group_blue=target_group_dimension(tgs[s.target_group_blue]),
+            target_group_green=target_group_dimension(tgs[s.target_group_green]),
+            load_balancer=load_balancer_dimension(lbs[s.load_balancer]),
         )
     return resources, problems
 

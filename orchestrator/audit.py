@@ -165,6 +165,8 @@ class AuditReport:
     groups_checked: int
     alarms_checked: int
     findings: tuple[Finding, ...]
+    # What the audit could not check (e.g. dimension values without ELBv2 access); not violations.
+    notes: tuple[str, ...] = ()
 
     @property
     def clean(self) -> bool:
@@ -187,6 +189,7 @@ class AuditReport:
             "fixable": sum(1 for f in self.findings if f.fixable),
             "byRule": self.counts_by_rule(),
             "findings": [f.to_dict() for f in self.findings],
+            "notes": list(self.notes),
         }
 
 

@@ -3,18 +3,20 @@
 Calls scale with the fleet: ListApplications and ListDeploymentGroups page through; deployment groups
 are read BatchGetDeploymentGroups at its maximum of 25 names a call, alarms DescribeAlarms at its
 maximum of 100 names a call. An audit of N groups with 4 alarms each therefore costs about
-N/25 + 4N/100 calls plus the list pages. Every function takes its clients; the rules are pure
-(``orchestrator.audit``).
+N/25 + 4N/100 calls plus the list pages. The alarms' CloudWatch dimension values (target group and
+load balancer ARN suffixes) come from listing the region's target groups and load balancers, 400 a
+page, so drift in a dimension (an alarm still reading a replaced target group) is found too. Every
+function takes its clients; the rules are pure (``orchestrator.audit``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from orchestrator.alarms import Definitions, render_request
+from orchestrator.alarms import Definitions, ServiceResources, render_request
 from orchestrator.audit import (
     AlarmState,
     AuditReport,
@@ -22,13 +24,17 @@ from orchestrator.audit import (
     GroupExpectation,
     audit_findings,
 )
-from orchestrator.aws import aws_errors
-from orchestrator.catalog import AlarmPolicy, Catalog, deep_merge
+from orchestrator.aws import aws_errors, describe_aws_error, error_code
+from orchestrator.catalog import AlarmPolicy, Catalog, ResolvedService, deep_merge
+from orchestrator.errors import AwsError
 
 # BatchGetDeploymentGroups: "deploymentGroupNames ... Maximum number of 25 items" (CodeDeploy API).
 BATCH_GET_DEPLOYMENT_GROUPS_MAX = 25
 # DescribeAlarms: "AlarmNames ... Maximum number of 100 items" (CloudWatch API).
 DESCRIBE_ALARMS_MAX_NAMES = 100
+# DescribeTargetGroups / DescribeLoadBalancers: "PageSize ... Maximum value of 400" (ELBv2 API).
+ELBV2_MAX_PAGE_SIZE = 400
+_ACCESS_DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
 
 T = TypeVar("T")
 
@@ -104,6 +110,71 @@ def describe_alarms(cloudwatch: Any, names: Sequence[str]) -> dict[str, Any]:
     return found
 
 
+def target_group_dimension(arn: str) -> str:
+    """CloudWatch's TargetGroup dimension value: the ARN's ``targetgroup/<name>/<id>``."""
+    return arn.split(":", 5)[-1]
+
+
+def load_balancer_dimension(arn: str) -> str:
+    """CloudWatch's LoadBalancer dimension value: the ARN's ``app/<name>/<id>`` (no ``loadbalancer/``)."""
+    return arn.split(":", 5)[-1].removeprefix("loadbalancer/")
+
+
+def _list_elbv2(call: Any, key: str, name_key: str, arn_key: str) -> dict[str, str]:
+    """Name -> ARN of every item one ELBv2 Describe* lists, 400 a page, following NextMarker."""
+    found: dict[str, str] = {}
+    kwargs: dict[str, Any] = {"PageSize": ELBV2_MAX_PAGE_SIZE}
+    while True:
+        page = call(**kwargs)
+        found.update({item[name_key]: item[arn_key] for item in page.get(key, [])})
+        if not page.get("NextMarker"):
+            return found
+        kwargs["Marker"] = page["NextMarker"]
+
+
+def lookup_dimension_values(
+    elbv2: Any, services: Sequence[ResolvedService]
+) -> tuple[dict[str, ServiceResources], list[str]]:
+    """Each service's target group and load balancer dimension values, and notes on what is not compared.
+
+    Lists the region's target groups and load balancers (a few pages, whatever N is) rather than
+    asking by name, 20 a call. Without permission to read ELBv2, or for a service whose target
+    groups do not exist, the dimension values are not compared and a note says so.
+    """
+    action = "ELBv2 DescribeTargetGroups / DescribeLoadBalancers"
+    try:
+        with aws_errors(action):
+            tgs = _list_elbv2(
+                elbv2.describe_target_groups, "TargetGroups", "TargetGroupName", "TargetGroupArn"
+            )
+            lbs = _list_elbv2(
+                elbv2.describe_load_balancers, "LoadBalancers", "LoadBalancerName", "LoadBalancerArn"
+            )
+    except AwsError as err:
+        if error_code(err.__cause__ or err) not in _ACCESS_DENIED:
+            raise
+        reason = describe_aws_error(err.__cause__, action) if err.__cause__ else str(err)
+        return {}, [f"alarm dimension values not compared: {reason}"]
+    resources: dict[str, ServiceResources] = {}
+    notes: list[str] = []
+    for service in services:
+        s = service.settings
+        missing = [n for n in (s.target_group_blue, s.target_group_green) if n not in tgs]
+        missing += [] if s.load_balancer in lbs else [s.load_balancer]
+        if missing:
+            notes.append(
+                f"{service.name}: {', '.join(missing)} not found in ELBv2 ({service.region}); "
+                "its alarms' dimension values not compared"
+            )
+            continue
+        resources[service.name] = ServiceResources(
+            target_group_blue=target_group_dimension(tgs[s.target_group_blue]),
+            target_group_green=target_group_dimension(tgs[s.target_group_green]),
+            load_balancer=load_balancer_dimension(lbs[s.load_balancer]),
+        )
+    return resources, notes
+
+
 @dataclass(frozen=True)
 class AuditScope:
     """What one audit covers: an environment's applications and what each of their groups should be."""
@@ -121,14 +192,25 @@ def environment_policy(catalog: Catalog, environment: str) -> AlarmPolicy:
     return AlarmPolicy.model_validate(merged.get("alarm_policy") or {})
 
 
-def audit_scope(catalog: Catalog, definitions: Definitions, environment: str) -> AuditScope:
-    """Expectations for every catalog service of ``environment`` (pure; no AWS calls)."""
+def audit_scope(
+    catalog: Catalog,
+    definitions: Definitions,
+    environment: str,
+    resources: Mapping[str, ServiceResources] | None = None,
+) -> AuditScope:
+    """Expectations for every catalog service of ``environment`` (pure; no AWS calls).
+
+    ``resources``: dimension values by service; a service without them keeps ``{placeholders}`` in
+    its rendered requests and the drift rule skips those fields.
+    """
+    resources = resources or {}
     expectations: dict[tuple[str, str], GroupExpectation] = {}
     applications: dict[str, None] = {}
     for service in catalog.resolve_all(environment):
         settings = service.settings
         applications[settings.application] = None
-        requests = {a.name: render_request(a, service) for a in definitions.for_service(service)}
+        found = resources.get(service.name)
+        requests = {a.name: render_request(a, service, found) for a in definitions.for_service(service)}
         expectations[(settings.application, settings.deployment_group)] = GroupExpectation(
             service=service.name,
             policy=settings.alarm_policy,
@@ -170,9 +252,17 @@ def fetch_state(codedeploy: Any, cloudwatch: Any, applications: Sequence[str]) -
 def run_audit(
     clients: ClientFactory, catalog: Catalog, definitions: Definitions, environment: str, now: datetime
 ) -> AuditReport:
-    """Fetch, then apply the rules: the one audit the CLI and the scheduled Lambda both run."""
-    scope = audit_scope(catalog, definitions, environment)
-    state = fetch_state(clients.client("codedeploy"), clients.client("cloudwatch"), scope.applications)
+    """Fetch, then apply the rules: the one audit the CLI and the scheduled Lambda both run.
+
+    ELBv2 is read only when some catalog service has a deployment group to audit.
+    """
+    services = catalog.resolve_all(environment)
+    applications = list(dict.fromkeys(s.settings.application for s in services))
+    state = fetch_state(clients.client("codedeploy"), clients.client("cloudwatch"), applications)
+    present = {(group.application, group.name) for group in state.groups}
+    audited = [s for s in services if (s.settings.application, s.settings.deployment_group) in present]
+    resources, notes = lookup_dimension_values(clients.client("elbv2"), audited) if audited else ({}, [])
+    scope = audit_scope(catalog, definitions, environment, resources)
     findings = audit_findings(state.groups, scope.expectations, scope.defaults, state.alarms, now)
     return AuditReport(
         environment=environment,
@@ -180,4 +270,5 @@ def run_audit(
         groups_checked=len(state.groups),
         alarms_checked=len(state.alarms),
         findings=tuple(findings),
+        notes=tuple(notes),
     )

@@ -84,6 +84,22 @@ def change_period_of_a_math_alarm(world: World) -> None:
     put_changed(world, "payment-service", "5xx-errors", EvaluationPeriods=5)
 
 
+def point_at_an_old_target_group(world: World) -> None:
+    # The alarm still reads a target group that was replaced: it can never fire for the new one.
+    name = "product-service-5xx-errors"
+    current = world.cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
+    metrics = [
+        {k: v for k, v in q.items() if k in ("Id", "MetricStat", "Expression", "Label", "ReturnData")}
+        for q in current["Metrics"]
+    ]
+    for query in metrics:
+        if query["Id"] == "e_green":
+            for dimension in query["MetricStat"]["Metric"]["Dimensions"]:
+                if dimension["Name"] == "TargetGroup":
+                    dimension["Value"] = "targetgroup/product-service-green-old/0123456789abcdef"
+    put_changed(world, "product-service", "5xx-errors", Metrics=metrics)
+
+
 def no_rollback_on_alarm(world: World) -> None:
     world.update_group(
         "user-service", autoRollbackConfiguration={"enabled": True, "events": ["DEPLOYMENT_FAILURE"]}
@@ -119,6 +135,10 @@ CASES: list[tuple[Seed, set[tuple[Rule, str, str | None, bool]]]] = [
     (delete_an_alarm, {(Rule.ALARM_MISSING, "order-service", "order-service-high-cpu", True)}),
     (raise_a_threshold, {(Rule.DRIFT, "order-service", "order-service-high-cpu", True)}),
     (change_period_of_a_math_alarm, {(Rule.DRIFT, "payment-service", "payment-service-5xx-errors", True)}),
+    (
+        point_at_an_old_target_group,
+        {(Rule.DRIFT, "product-service", "product-service-5xx-errors", True)},
+    ),
     (no_rollback_on_alarm, {(Rule.NO_ROLLBACK_ON_ALARM, "user-service", None, True)}),
     (rollback_disabled, {(Rule.NO_ROLLBACK_ON_ALARM, "seller-service", None, True)}),
     (
@@ -143,12 +163,15 @@ def test_a_synced_environment_audits_clean_in_few_batched_calls(world: World) ->
     report = run_audit(world.clients, world.catalog, world.definitions, "dev", world.now())
 
     assert report.clean and report.groups_checked == 16 and report.alarms_checked == 64
+    assert report.notes == ()  # every dimension value was compared
     calls = world.clients.counter.calls
     assert calls == {
         "codedeploy:ListApplications": 1,
         "codedeploy:ListDeploymentGroups": 1,
         "codedeploy:BatchGetDeploymentGroups": 1,  # 16 <= 25
         "cloudwatch:DescribeAlarms": 1,  # 64 <= 100
+        "elastic-load-balancing-v2:DescribeTargetGroups": 1,  # 32 <= 400 a page
+        "elastic-load-balancing-v2:DescribeLoadBalancers": 1,
     }
 
 
