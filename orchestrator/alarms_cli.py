@@ -148,7 +148,9 @@ def audit(
     outcome = repair(clients, catalog, definitions, report, now) if fix and not report.clean else None
     final = outcome.after if outcome else report
     if options.json:
+        # The same keys on every run: "fix" is null without --fix (or when there was nothing to fix).
         document = final.to_dict()
+        document["fix"] = None
         if outcome is not None:
             document["fix"] = {
                 "before": outcome.before.to_dict()["violations"],
@@ -178,6 +180,10 @@ def _print_fix(before: AuditReport, result: SyncResult | None) -> None:
             _write(f"! {problem}")
 
 
+def _stdout_is_tty() -> bool:
+    return sys.stdout.isatty()
+
+
 def _print_report(report: AuditReport) -> None:
     rows = [
         (
@@ -189,11 +195,14 @@ def _print_report(report: AuditReport) -> None:
         )
         for f in report.findings
     ]
-    if rows and sys.stdout.isatty():
+    if rows and _stdout_is_tty():
         from rich.console import Console
         from rich.table import Table
 
-        table = Table("rule", "deployment group", "alarm", "fixable", "message")
+        table = Table()
+        for header in ("rule", "deployment group", "alarm", "fixable", "message"):
+            # fold, never "…": an alarm or group name cut short cannot be acted on.
+            table.add_column(header, overflow="fold")
         for row in rows:
             table.add_row(*row)
         Console().print(table)
@@ -202,6 +211,8 @@ def _print_report(report: AuditReport) -> None:
         for row in rows:
             cells = [cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)]
             _write("  ".join([*cells, row[4]]))
+    for note in report.notes:
+        _write(f"note: {note}")
     verdict = "clean" if report.clean else f"{len(report.findings)} violation(s)"
     _write(
         f"{report.environment}: {report.groups_checked} deployment group(s), "

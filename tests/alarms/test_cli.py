@@ -147,3 +147,66 @@ def test_exit_codes_through_the_bluegreen_main(
         f"error: {tmp_path.name}/malformed.yaml: "
         "expected ',' or '}', but got '<stream end>' at line 6, column 1"
     )
+
+
+def test_audit_on_a_tty_is_a_table_with_a_header_that_never_cuts_names(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestrator import alarms_cli
+
+    groups_for(world, "product-service")
+    assert runner.invoke(app, ["sync", "product-service"]).exit_code == 0
+    world.cloudwatch.delete_alarms(AlarmNames=["product-service-high-latency"])
+    monkeypatch.setattr(alarms_cli, "_stdout_is_tty", lambda: True)
+    monkeypatch.setenv("COLUMNS", "80")  # a narrow terminal: rich must fold, not cut with "…"
+
+    result = runner.invoke(app, ["audit"])
+
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    header = next(line for line in lines if "rule" in line)
+    assert next(cell.strip() for cell in header.strip("┃").split("┃")) == "rule"
+    assert {"alarm", "fixable", "message"} <= set(header.replace("┃", " ").split())
+    assert "…" not in result.output
+    cells = "".join(line.split("│")[3].strip() for line in lines if line.startswith("│"))
+    assert cells == "product-service-high-latency"
+    assert lines[-1] == "dev: 1 deployment group(s), 3 alarm(s) audited; 1 violation(s)"
+
+
+def test_audit_json_has_the_same_keys_clean_violated_and_fixed(world: World) -> None:
+    groups_for(world, "order-service")
+    assert runner.invoke(app, ["sync", "order-service"]).exit_code == 0
+    clean = json.loads(runner.invoke(app, ["audit", "--output", "json"]).output)
+    world.cloudwatch.delete_alarms(AlarmNames=["order-service-high-cpu"])
+    violated = json.loads(runner.invoke(app, ["audit", "--output", "json"]).output)
+    fixed = json.loads(runner.invoke(app, ["audit", "--fix", "--output", "json"]).output)
+
+    assert list(clean) == list(violated) == list(fixed)
+    assert (clean["violations"], violated["violations"], fixed["violations"]) == (0, 1, 0)
+    assert clean["fix"] is None and fixed["fix"]["before"] == 1 and fixed["fix"]["sync"]["writes"] == 1
+    assert list(violated["findings"][0]) == [
+        "rule",
+        "application",
+        "deploymentGroup",
+        "alarm",
+        "service",
+        "message",
+        "fixable",
+    ]
+
+
+def test_audit_says_what_it_could_not_compare(world: World) -> None:
+    groups_for(world, "coupon-service")
+    assert runner.invoke(app, ["sync", "coupon-service"]).exit_code == 0
+    elbv2 = world.clients.client("elbv2")
+    arn = elbv2.describe_target_groups(Names=["coupon-service-green"])["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.delete_target_group(TargetGroupArn=arn)
+
+    result = runner.invoke(app, ["audit"])
+
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "note: coupon-service: coupon-service-green not found in ELBv2 (ap-northeast-2); "
+        "its alarms' dimension values not compared",
+        "dev: 1 deployment group(s), 4 alarm(s) audited; clean",
+    ]
