@@ -21,6 +21,7 @@ from typing import Any
 from sandbox.app import AppServer, TaskIdentity, base_latency_ms
 from sandbox.clock import VirtualClock
 from sandbox.faults import HEALTHY, Fault
+from sandbox.http_server import stop_servers
 from sandbox.metrics import MetricStore
 from sandbox.provision import ServiceInfra, target_group_dimension
 
@@ -109,7 +110,8 @@ class Fleet:
             runs = list(self._runs.values())
             self._runs.clear()
         for run in runs:
-            self._stop_run(run, deregister=False)
+            run.stopped = True
+        stop_servers(task for run in runs for task in run.tasks)
 
     def _run(self) -> None:
         while not self._stop.wait(self.poll_interval):
@@ -195,8 +197,7 @@ class Fleet:
                 )
             except Exception:  # the target group may be gone; nothing to clean then
                 self.errors += 1
-        for task in run.tasks:
-            task.stop()
+        stop_servers(run.tasks)
 
     # --- lookups for routers, metrics and reports -------------------------------------------------
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -58,3 +59,18 @@ class LoopbackHttpServer(ThreadingHTTPServer):
         for connection in open_connections:
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
+
+
+def stop_servers(servers: Iterable[LoopbackHttpServer]) -> None:
+    """Stop several servers at once. Each ``stop`` waits up to a poll interval (0.1 s) for its
+    loop to notice; one after another, a world's 80 servers (16 services) took seconds."""
+    pending = list(servers)
+    if len(pending) <= 1:
+        for server in pending:
+            server.stop()
+        return
+    stoppers = [threading.Thread(target=s.stop, name=f"stopping-{s.name}", daemon=True) for s in pending]
+    for stopper in stoppers:
+        stopper.start()
+    for stopper in stoppers:
+        stopper.join()

@@ -97,12 +97,10 @@ class MotoServer:
             self._thread_server.stop()  # type: ignore[attr-defined]
             self._thread_server = None
         if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(timeout=10)
+            # SIGKILL: the child keeps nothing worth a clean exit (state in memory, output to
+            # /dev/null), and a SIGTERM'd moto spends 0.6-1 s tearing its interpreter down.
+            self._process.kill()
+            self._process.wait(timeout=10)
             self._process = None
 
     def __enter__(self) -> str:

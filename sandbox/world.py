@@ -27,6 +27,7 @@ from sandbox.alarm_eval import AlarmEvaluator
 from sandbox.clock import VirtualClock
 from sandbox.faults import HEALTHY, Fault, parse_fault
 from sandbox.fleet import GAUGE_INTERVAL, Fleet
+from sandbox.http_server import stop_servers
 from sandbox.lambda_runner import LambdaRunner, handlers_for, redirect_stdout_logging
 from sandbox.metrics import MetricsPublisher, MetricStore
 from sandbox.moto_server import LOOPBACK, SANDBOX_CREDENTIALS, MotoServer
@@ -204,7 +205,7 @@ class World:
                 router.listener_arn = arn
                 router.load_balancer_dimension = item.load_balancer_dimension
                 router.start()
-                stack.callback(router.stop)
+        stack.callback(stop_servers, list(self.routers.values()))
         publisher = MetricsPublisher(
             self.store, clients.cloudwatch, self.clock, fleet.sample, sample_every=GAUGE_INTERVAL
         )

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import io
 import os
+import re
+import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -85,3 +89,61 @@ def test_serve_exports_work_with_the_aws_cli() -> None:
     assert not thread.is_alive()
     assert "sandbox stopped" in out.getvalue()
     assert listening_ports() - before == set()
+
+
+def test_serve_stops_quickly_on_ctrl_c_and_leaves_nothing() -> None:
+    """Ctrl-C (SIGINT to the process group, as a terminal sends it) ends `sandbox serve`: exit 0,
+    quickly, with no child process alive and none of the ports it printed still listening."""
+    command = [str(BIN / "bluegreen"), "sandbox", "serve", "--env", "dev"]  # every service: 16
+    serving = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        assert serving.stdout is not None
+        printed = []
+        for line in serving.stdout:
+            printed.append(line)
+            if "sandbox up" in line:
+                break
+        ports = {int(p) for line in printed for p in re.findall(r"127\.0\.0\.1:(\d+)", line)}
+        assert len(ports) == 2 + 2 * 16, printed  # moto, emulator, 2 listeners per service
+        children = _descendants(serving.pid)
+        assert children  # moto
+        started = time.monotonic()
+        os.killpg(serving.pid, signal.SIGINT)
+        code = serving.wait(timeout=30)
+        took = time.monotonic() - started
+    finally:
+        if serving.poll() is None:
+            serving.kill()
+            serving.wait()
+    assert code == 0, serving.stderr.read() if serving.stderr else ""
+    # 16 services took 5-9 s with every router and task stopped one after another; now 1-2 s.
+    assert took < 4.0
+    assert [pid for pid in children if _alive(pid)] == []
+    assert [port for port in ports if _accepts(port)] == []
+
+
+def _descendants(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found += [int(entry.name), *_descendants(int(entry.name))]
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]) != "Z"
+    except OSError:
+        return False
+
+
+def _accepts(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
