@@ -19,14 +19,19 @@ from orchestrator.errors import BadInputError
 
 
 def previous_revision(infos: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(live deployment, deployment to go back to) among Succeeded deployments (pure)."""
+    """(live deployment, deployment to go back to) among Succeeded deployments (pure).
+
+    Revisions are compared by the task definition they run, not by the AppSpec's bytes: the
+    deployment CodeDeploy creates for an automatic rollback carries the original task definition
+    in an AppSpec of its own making, so its sha256 differs from the revision it restored.
+    """
     ordered = sorted(infos, key=lambda info: info.get("createTime") or 0, reverse=True)
     if not ordered:
         raise BadInputError("the deployment group has no successful deployment to roll back to")
     live = ordered[0]
-    live_sha = _sha(live)
+    live_revision = _revision_key(live)
     for info in ordered[1:]:
-        if _sha(info) != live_sha:
+        if _revision_key(info) != live_revision:
             return live, info
     raise BadInputError(
         f"no successful revision older than the live one ({live.get('deploymentId')}); "
@@ -34,10 +39,14 @@ def previous_revision(infos: list[dict[str, Any]]) -> tuple[dict[str, Any], dict
     )
 
 
-def _sha(info: dict[str, Any]) -> str:
+def _revision_key(info: dict[str, Any]) -> str:
+    """What a revision deploys: its ECS task definition, else its AppSpec's sha256 or content."""
     revision = info.get("revision") or {}
     content = revision.get("appSpecContent") or {}
-    return str(content.get("sha256") or content.get("content") or "")
+    try:
+        return task_definition_of(str(content.get("content") or ""))
+    except BadInputError:
+        return str(content.get("sha256") or content.get("content") or "")
 
 
 def task_definition_of(appspec_content: str) -> str:
@@ -111,5 +120,7 @@ def _run(session: Session, options: RollbackOptions, known: dict[str, Any]) -> i
     if not options.watch.wait:
         if session.json:
             session.print_json(created_document(subject, clients.counter.total))
+        else:
+            session.print(f"not waiting; follow it with `bluegreen watch {created.deployment_id}`")
         return 0
     return follow(session, clients, subject, options.watch)

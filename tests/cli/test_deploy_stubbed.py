@@ -464,6 +464,18 @@ def test_previous_revision(history: list[tuple[str, int, str]], live: str, targe
     assert (got_live["deploymentId"], got_target["deploymentId"]) == (live, target)
 
 
+def test_previous_revision_compares_task_definitions_not_appspec_bytes() -> None:
+    # d-3 is CodeDeploy's automatic rollback of a failed deployment: it restored d-2's task
+    # definition with an AppSpec of its own (another sha256). Going back means d-1's revision.
+    infos = [
+        _succeeded("d-1", 1, "sha-1", "arn:task:1"),
+        _succeeded("d-2", 2, "sha-2", "arn:task:2"),
+        _succeeded("d-3", 3, "sha-rollback", "arn:task:2"),
+    ]
+    got_live, got_target = previous_revision(infos)
+    assert (got_live["deploymentId"], got_target["deploymentId"]) == ("d-3", "d-1")
+
+
 def test_previous_revision_needs_an_older_distinct_one() -> None:
     from orchestrator.errors import BadInputError
 
