@@ -195,11 +195,11 @@ ALL_DONE = {
 }
 
 
-def _stub_deploy_writes(stubbed: StubbedClients, deployment_id: str) -> None:
+def _stub_deploy_writes(
+    stubbed: StubbedClients, deployment_id: str, group: dict[str, Any] = GROUP_INFO
+) -> None:
     cd, ecs = stubbed.stubbers["codedeploy"], stubbed.stubbers["ecs"]
-    cd.add_response(
-        "get_deployment_group", GROUP_INFO, {"applicationName": APP, "deploymentGroupName": GROUP}
-    )
+    cd.add_response("get_deployment_group", group, {"applicationName": APP, "deploymentGroupName": GROUP})
     cd.add_response("list_deployments", {"deployments": []})
     ecs.add_response("register_task_definition", {"taskDefinition": {"taskDefinitionArn": TASKDEF_ARN}})
     cd.add_response(
@@ -524,4 +524,30 @@ def test_rollback_redeploys_the_previous_revision_verbatim(stubbed: StubbedClien
     assert (document["rollbackTo"], document["rollbackFrom"]) == ("d-OLD000001", "d-LIVE00001")
     assert document["taskDefinitionArn"] == old_arn
     assert "ecs:RegisterTaskDefinition" not in stubbed.counter.calls
+    stubbed.assert_no_pending()
+
+
+def test_default_timeout_covers_the_groups_real_waits(stubbed: StubbedClients) -> None:
+    # The catalog says dev has no termination wait; the group in AWS waits 60 minutes before
+    # terminating the original task set and 30 for a promote. The deployment stays InProgress
+    # through both, so the default --timeout must outlast them.
+    group = {
+        "deploymentGroupInfo": {
+            **GROUP_INFO["deploymentGroupInfo"],
+            "blueGreenDeploymentConfiguration": {
+                "deploymentReadyOption": {"actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": 30},
+                "terminateBlueInstancesOnDeploymentSuccess": {
+                    "action": "TERMINATE",
+                    "terminationWaitTimeInMinutes": 60,
+                },
+            },
+        }
+    }
+    _stub_deploy_writes(stubbed, "d-WAITS0001", group)
+    result = run_cli("deploy", "product-service", "--no-wait", "-o", "json")
+    assert result.code == 0, shown(result)
+    document = result.json()
+    waits = (60 + 30) * 60
+    assert document["expectedSeconds"] > waits
+    assert document["timeoutSeconds"] >= document["expectedSeconds"] + 300
     stubbed.assert_no_pending()
