@@ -15,7 +15,7 @@ import pytest
 from hooks import audit as audit_module
 from hooks.audit import handler
 from orchestrator.alarm_sync import sync_all_alarms
-from tests.support.alarms import LambdaContext, World
+from tests.support.alarms import LambdaContext, World, emf_problems
 
 pytestmark = pytest.mark.integration
 
@@ -39,8 +39,12 @@ def output(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) 
     return read
 
 
+SECRET = "wJalrXUtnFEMI-never-logged"
+TOKEN = "IQoJb3JpZ2luX2VjE-never-logged"
+
+
 def test_scheduled_audit_logs_the_report_and_publishes_a_metric_per_rule(
-    world: World, output: Output
+    world: World, output: Output, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     services = [world.service("order-service"), world.service("user-service")]
     for service in services:
@@ -48,12 +52,19 @@ def test_scheduled_audit_logs_the_report_and_publishes_a_metric_per_rule(
     sync_all_alarms(world.clients, services, world.definitions)
     world.cloudwatch.delete_alarms(AlarmNames=["user-service-high-latency"])
     output()
+    # The Lambda's own credentials, as its runtime sets them: they must not reach the log.
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", TOKEN)
 
     answer = handler({"environment": "dev", "source": "aws.events"}, LambdaContext())
 
     assert answer["violations"] == 1 and answer["byRule"]["alarm-missing"] == 1
     assert answer["deploymentGroupsChecked"] == 2
     documents = output()
+    printed = json.dumps(documents)
+    assert SECRET not in printed and TOKEN not in printed
+    emf = [d for d in documents if "_aws" in d]
+    assert len(emf) == 10 and {id(d): emf_problems(d) for d in emf} == {id(d): [] for d in emf}
     logs = [d for d in documents if "message" in d]
     report = next(d for d in logs if d["message"] == "alarm audit found violations")
     assert report["level"] == "WARNING" and report["function_request_id"] == LambdaContext.aws_request_id

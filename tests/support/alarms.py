@@ -162,3 +162,53 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 300_000
+
+
+def _standard_units() -> frozenset[str]:
+    """CloudWatch's StandardUnit enum, from botocore's service model (not from powertools)."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("cloudwatch")
+    return frozenset(model.shape_for("StandardUnit").enum)
+
+
+def emf_problems(document: dict[str, Any]) -> list[str]:
+    """What makes ``document`` invalid under CloudWatch's embedded metric format specification.
+
+    Checked: ``_aws.Timestamp`` (epoch milliseconds), one or more metric directives, each with a
+    Namespace, dimension sets of at most 30 names that are string members of the document, and at
+    most 100 metrics whose names are numeric members (a number or a list of at most 100 numbers)
+    with a standard unit.
+    """
+    problems: list[str] = []
+    meta = document.get("_aws")
+    if not isinstance(meta, dict):
+        return ["no _aws object"]
+    if not isinstance(meta.get("Timestamp"), int) or meta["Timestamp"] < 10**12:
+        problems.append(f"_aws.Timestamp {meta.get('Timestamp')!r} is not epoch milliseconds")
+    directives = meta.get("CloudWatchMetrics")
+    if not isinstance(directives, list) or not directives:
+        return [*problems, "no CloudWatchMetrics directive"]
+    for directive in directives:
+        namespace = directive.get("Namespace")
+        if not isinstance(namespace, str) or not 1 <= len(namespace) <= 255:
+            problems.append(f"Namespace {namespace!r}")
+        for dimension_set in directive.get("Dimensions", []):
+            if len(dimension_set) > 30:
+                problems.append(f"dimension set of {len(dimension_set)} names")
+            problems += [
+                f"dimension {name!r} is not a string member"
+                for name in dimension_set
+                if not isinstance(document.get(name), str)
+            ]
+        metrics = directive.get("Metrics", [])
+        if not 1 <= len(metrics) <= 100:
+            problems.append(f"{len(metrics)} metrics in one directive")
+        for metric in metrics:
+            name, value = metric.get("Name"), document.get(metric.get("Name", ""))
+            values = value if isinstance(value, list) else [value]
+            if not values or len(values) > 100 or not all(isinstance(v, int | float) for v in values):
+                problems.append(f"metric {name!r} has no numeric value ({value!r})")
+            if metric.get("Unit", "None") not in _standard_units():
+                problems.append(f"metric {name!r} unit {metric.get('Unit')!r}")
+    return problems
