@@ -3,7 +3,8 @@
 Every path answers 200 with a small JSON document (``status``, ``service``, ``version``,
 ``taskSet``), unless the fault says this request fails (500). Latency is virtual: the task reports
 its service time (``X-Bluegreen-Service-Time-Ms``, virtual ms, what the load balancer's
-TargetResponseTime measures) and sleeps that long divided by the time scale.
+TargetResponseTime measures) and sleeps that long divided by the time scale. It adds up that time
+for the fleet's CPU gauge (``take_busy_ms``).
 """
 
 from __future__ import annotations
@@ -60,11 +61,18 @@ class AppServer(LoopbackHttpServer):
         self.fault = fault
         self._count = 0
         self._faulty_count = 0
+        self._busy_ms = 0.0  # virtual ms of service time since the last CPU sample
         self._lock = threading.Lock()
 
     def start(self) -> AppServer:
         self.start_serving()
         return self
+
+    def take_busy_ms(self) -> float:
+        """Virtual ms spent serving requests since the last call (what the CPU gauge reads)."""
+        with self._lock:
+            busy, self._busy_ms = self._busy_ms, 0.0
+        return busy
 
     def answer(self, handler: _Handler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
@@ -78,6 +86,8 @@ class AppServer(LoopbackHttpServer):
             faulty_number = self._faulty_count
             self._faulty_count += 1 if faulty else 0
         service_ms = base_latency_ms(number) + (fault.latency_ms if faulty else 0.0)
+        with self._lock:
+            self._busy_ms += service_ms
         time.sleep(service_ms / 1000.0 / self.time_scale)
         failed = faulty and fault.fails(faulty_number)
         status = 500 if failed else 200

@@ -28,7 +28,20 @@ from sandbox.provision import ServiceInfra, target_group_dimension
 ELB_NAMESPACE = "AWS/ApplicationELB"
 ECS_NAMESPACE = "AWS/ECS"
 GAUGE_INTERVAL = 10.0  # virtual seconds between host-count and CPU samples
-CPU = 25.0  # a steady, modest CPU: the sandbox's tasks do no real work worth measuring
+# CPUUtilization follows load: a task idles at CPU_IDLE % of its reserved CPU, and half of each
+# request's service time (injected latency included: a slow code path burns CPU) is on the CPU.
+CPU_IDLE = 2.0
+ON_CPU = 0.5
+
+
+def cpu_utilization(busy_ms: float, seconds: float, cpu_units: int) -> float:
+    """A task's CPUUtilization (% of its reserved CPU, as ECS reports it) when it served requests
+    totalling ``busy_ms`` virtual ms over ``seconds`` virtual seconds; at most 100."""
+    if seconds <= 0 or cpu_units <= 0:
+        return CPU_IDLE
+    on_cpu_seconds = busy_ms / 1000.0 * ON_CPU
+    reserved_vcpu = cpu_units / 1024.0
+    return min(100.0, CPU_IDLE + 100.0 * on_cpu_seconds / seconds / reserved_vcpu)
 
 
 def task_set_id(task_set_arn: str) -> str:
@@ -88,6 +101,7 @@ class Fleet:
         self._round_robin: dict[str, itertools.count[int]] = {}
         self._addresses = itertools.count(1)
         self._started = False
+        self._last_sample: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="fleet-reconciler", daemon=True)
         self._lb_of: dict[str, str] = {
@@ -265,13 +279,19 @@ class Fleet:
                     self.store.add(ELB_NAMESPACE, "HealthyHostCount", dims, at, serving.get(tg_arn, 0))
                     self.store.add(ELB_NAMESPACE, "UnHealthyHostCount", dims, at, 0)
             cpu_dims = {"ClusterName": item.cluster, "ServiceName": item.ecs_service}
+            tasks = sum(serving.values()) or 1
+            mean_service_ms = sum(base_latency_ms(n) for n in range(41)) / 41
+            cpu = cpu_utilization(rate * mean_service_ms / tasks, 1.0, item.service.cpu)
             for step in range(int(seconds // GAUGE_INTERVAL)):
                 self.store.add(
-                    ECS_NAMESPACE, "CPUUtilization", cpu_dims, now - seconds + step * GAUGE_INTERVAL, CPU
+                    ECS_NAMESPACE, "CPUUtilization", cpu_dims, now - seconds + step * GAUGE_INTERVAL, cpu
                 )
 
     def sample(self, now: float) -> None:
-        """Healthy/unhealthy hosts per target group (a GET of the health path of every task) and CPU."""
+        """Healthy/unhealthy hosts per target group (a GET of the health path of every task) and, per
+        service, the average CPU of its running tasks (both task sets, as ECS averages them)."""
+        elapsed = now - self._last_sample if self._last_sample is not None else GAUGE_INTERVAL
+        self._last_sample = now
         for item in self.infra.values():
             for tg_arn in item.target_groups.values():
                 healthy = unhealthy = 0
@@ -287,8 +307,15 @@ class Fleet:
                 }
                 self.store.add(ELB_NAMESPACE, "HealthyHostCount", dims, now, healthy)
                 self.store.add(ELB_NAMESPACE, "UnHealthyHostCount", dims, now, unhealthy)
+            with self._lock:
+                tasks = [
+                    task for run in self._runs.values() if run.service == item.name for task in run.tasks
+                ]
+            loads = [cpu_utilization(task.take_busy_ms(), elapsed, item.service.cpu) for task in tasks]
             cpu_dims = {"ClusterName": item.cluster, "ServiceName": item.ecs_service}
-            self.store.add(ECS_NAMESPACE, "CPUUtilization", cpu_dims, now, CPU)
+            self.store.add(
+                ECS_NAMESPACE, "CPUUtilization", cpu_dims, now, sum(loads) / len(loads) if loads else CPU_IDLE
+            )
 
 
 def listener_weights(listener: dict[str, Any]) -> list[tuple[str, int]]:

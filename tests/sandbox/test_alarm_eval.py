@@ -12,6 +12,7 @@ from orchestrator.alarms import ServiceResources, load_definitions, render_reque
 from orchestrator.catalog import load_catalog
 from sandbox.alarm_eval import evaluate_alarm
 from sandbox.alarm_state import AlarmState
+from sandbox.fleet import cpu_utilization
 from sandbox.metrics import MetricStore
 
 BLUE, GREEN = "targetgroup/product-service-blue/1111", "targetgroup/product-service-green/2222"
@@ -96,7 +97,17 @@ def test_latency_alarm_needs_2_of_3_slow_minutes(
     assert state is expected, reason
 
 
-@pytest.mark.parametrize(("cpu", "expected"), [(25.0, AlarmState.OK), (90.0, AlarmState.ALARM)])
+@pytest.mark.parametrize(
+    ("cpu", "expected"),
+    [
+        (25.0, AlarmState.OK),
+        (90.0, AlarmState.ALARM),
+        # What the fleet's gauge reads for product-service (medium: 512 units) at 1 request per
+        # virtual second per task: healthy (40 ms each), then with latency_ms=1500 injected.
+        (cpu_utilization(10 * 40.0, 10.0, 512), AlarmState.OK),
+        (cpu_utilization(10 * 1540.0, 10.0, 512), AlarmState.ALARM),
+    ],
+)
 def test_cpu_alarm_plain_metric(alarms: dict[str, dict[str, Any]], cpu: float, expected: AlarmState) -> None:
     store = MetricStore()
     dims = {"ClusterName": "doa-market-cluster", "ServiceName": "product-service"}

@@ -143,3 +143,44 @@ def test_stop_servers_stops_them_together() -> None:
     stop_servers(servers)
     assert time.monotonic() - started < 0.8
     assert listening_ports() - before == set()
+
+
+@pytest.mark.parametrize(
+    ("busy_ms", "seconds", "units", "cpu"),
+    [
+        (0.0, 10.0, 512, 2.0),  # idle
+        (400.0, 10.0, 512, 6.0),  # 1 request/s of 40 ms on half a vCPU: 2 % + 4 %
+        (400.0, 10.0, 256, 10.0),  # the same load on a quarter vCPU weighs twice as much
+        (15_400.0, 10.0, 512, 100.0),  # 1 request/s with 1500 ms injected latency: saturated
+        (5_000.0, 10.0, 1024, 27.0),
+        (400.0, 0.0, 512, 2.0),  # no time elapsed: nothing to measure
+    ],
+)
+def test_cpu_utilization(busy_ms: float, seconds: float, units: int, cpu: float) -> None:
+    from sandbox.fleet import cpu_utilization
+
+    assert cpu_utilization(busy_ms, seconds, units) == pytest.approx(cpu)
+
+
+def test_task_counts_its_service_time_for_the_cpu_gauge() -> None:
+    """Requests (with injected latency) add to the task's busy time, which a CPU sample takes."""
+    import urllib.request
+
+    from sandbox.app import AppServer, TaskIdentity
+    from sandbox.faults import Fault
+    from sandbox.fleet import cpu_utilization
+
+    healthy = AppServer(TaskIdentity("s", "s:1", "ecs-svc/1"), 1000.0).start()
+    slow = AppServer(TaskIdentity("s", "s:2", "ecs-svc/2"), 1000.0, Fault(latency_ms=1500.0)).start()
+    try:
+        for task in (healthy, slow):
+            for _ in range(10):  # 10 requests in 10 virtual seconds
+                with urllib.request.urlopen(f"http://127.0.0.1:{task.port}/browse", timeout=5) as answer:
+                    answer.read()
+        calm, busy = healthy.take_busy_ms(), slow.take_busy_ms()
+        assert 200.0 <= calm <= 600.0 and busy == pytest.approx(calm + 15_000.0)
+        assert healthy.take_busy_ms() == 0.0  # taken
+        assert cpu_utilization(calm, 10.0, 512) < 10.0 < 80.0 < cpu_utilization(busy, 10.0, 512)
+    finally:
+        healthy.stop()
+        slow.stop()
