@@ -15,9 +15,11 @@ from orchestrator.catalog import load_catalog
 
 # Actions that only read; they are the only ones allowed on Resource "*"...
 READ_ONLY_PREFIXES = ("Describe", "List", "Get", "BatchGet")
-# ...with one exception: reporting a hook's verdict supports no resource-level permissions, so "*" is
-# the only grant under which a hook can report at all.
+# ...with the exceptions AWS leaves no choice about: reporting a hook's verdict supports no
+# resource-level permissions, so "*" is the only grant under which a hook can report at all; and
+# X-Ray's two writes (granted only under the TracingOn condition).
 WRITES_ALLOWED_ON_EVERY_RESOURCE = {"codedeploy:PutLifecycleEventHookExecutionStatus"}
+WRITES_ALLOWED_ON_EVERY_RESOURCE_WHEN_TRACING = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 # Resource types per action, from AWS's service authorization reference ("Actions defined by AWS
 # CodeDeploy / Amazon CloudWatch / Elastic Load Balancing V2"): None = no resource-level permissions,
 # the statement must say "*" (an ARN there is never matched: AccessDenied); otherwise the statement
@@ -36,6 +38,12 @@ RESOURCE_TYPE = {
     "elasticloadbalancing:DescribeTargetGroups": None,
     "elasticloadbalancing:DescribeTargetHealth": None,
     "lambda:InvokeFunction": "Function.Arn",  # function ARNs, here the template's own functions
+    "logs:CreateLogStream": "Logs.Arn",  # log-group ARNs, here each function's own
+    "logs:PutLogEvents": "Logs.Arn",  # log-stream ARNs, matched by the log group's ARN ending in :*
+    "xray:PutTraceSegments": None,
+    "xray:PutTelemetryRecords": None,
+    "xray:GetSamplingRules": None,
+    "xray:GetSamplingTargets": None,
 }
 HOOK_FUNCTIONS = {
     "BeforeInstall": "BeforeInstallFunction",
@@ -44,6 +52,7 @@ HOOK_FUNCTIONS = {
     "BeforeAllowTraffic": "BeforeAllowTrafficFunction",
     "AfterAllowTraffic": "AfterAllowTrafficFunction",
 }
+FUNCTIONS = [*HOOK_FUNCTIONS.values(), "AlarmAuditFunction"]
 
 
 class NoManagedPolicies:
@@ -113,26 +122,18 @@ def test_every_handler_exists(repo_root: Path) -> None:
         assert callable(getattr(importlib.import_module(module), name))
 
 
-def _statements(resources: dict[str, Any]) -> list[dict[str, Any]]:
+def _statements(resources: dict[str, Any], conditional: bool | None = None) -> list[dict[str, Any]]:
+    """Every policy statement; one under ``Fn::If`` counts as conditional (its true branch).
+    ``conditional``: None = all, True/False = only those that are / are not conditional."""
     out = []
     for resource in resources.values():
         for policy in resource.get("Properties", {}).get("Policies", []) or []:
             document = policy.get("PolicyDocument", policy)
-            out.extend(document.get("Statement", []))
+            for statement in document.get("Statement", []):
+                is_if = "Fn::If" in statement
+                if conditional is None or conditional is is_if:
+                    out.append(statement["Fn::If"][1] if is_if else statement)
     return out
-
-
-def test_no_write_action_on_every_resource(repo_root: Path) -> None:
-    statements = _statements(translate(repo_root, "prod")["Resources"])
-    assert statements
-    for statement in statements:
-        if statement["Resource"] != "*":
-            continue
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        writes = [a for a in actions if not a.split(":", 1)[1].startswith(READ_ONLY_PREFIXES)]
-        assert set(writes) <= WRITES_ALLOWED_ON_EVERY_RESOURCE, statement
-        if writes:  # the exception stands alone, so nothing else rides on its "*"
-            assert actions == writes, statement
 
 
 def _actions(statement: dict[str, Any]) -> list[str]:
@@ -140,9 +141,48 @@ def _actions(statement: dict[str, Any]) -> list[str]:
     return action if isinstance(action, list) else [action]
 
 
+def _writes(statement: dict[str, Any]) -> set[str]:
+    return {a for a in _actions(statement) if not a.split(":", 1)[1].startswith(READ_ONLY_PREFIXES)}
+
+
 def _arns(resource: Any) -> list[str]:
     items = resource if isinstance(resource, list) else [resource]
     return [i if isinstance(i, str) else i.get("Fn::Sub") or ".".join(i["Fn::GetAtt"]) for i in items]
+
+
+def test_no_write_action_on_every_resource(repo_root: Path) -> None:
+    resources = translate(repo_root, "prod")["Resources"]
+    always = _statements(resources, conditional=False)
+    assert always
+    for statement in always:
+        if statement["Resource"] == "*":
+            assert _writes(statement) <= WRITES_ALLOWED_ON_EVERY_RESOURCE, statement
+    for statement in _statements(resources, conditional=True):
+        if statement["Resource"] == "*":
+            assert _writes(statement) <= WRITES_ALLOWED_ON_EVERY_RESOURCE_WHEN_TRACING, statement
+
+
+def test_no_managed_policy_on_the_functions_roles(repo_root: Path) -> None:
+    # SAM's default role carries AWSLambdaBasicExecutionRole (logs writes on "*") and, with any
+    # Tracing value, AWSXrayWriteOnlyAccess; each function has its own role instead.
+    resources = translate(repo_root, "prod", Tracing="Active")["Resources"]
+    for logical_id in FUNCTIONS:
+        role = resources[logical_id]["Properties"]["Role"]["Fn::GetAtt"][0]
+        assert role == logical_id.removesuffix("Function") + "Role"
+        assert resources[role]["Properties"].get("ManagedPolicyArns") is None, role
+
+
+def test_functions_write_only_their_own_log_group(repo_root: Path) -> None:
+    resources = load_template(repo_root)["Resources"]
+    for logical_id in FUNCTIONS:
+        name = logical_id.removesuffix("Function")
+        function_name = resources[logical_id]["Properties"]["FunctionName"]["Fn::Sub"]
+        assert (
+            resources[f"{name}Logs"]["Properties"]["LogGroupName"]["Fn::Sub"]
+            == f"/aws/lambda/{function_name}"
+        )
+        [logs] = [s for s in _statements({name: resources[f"{name}Role"]}) if s.get("Sid") == "WriteOwnLogs"]
+        assert logs["Resource"] == {"Fn::GetAtt": [f"{name}Logs", "Arn"]}
 
 
 def test_every_action_is_granted_on_the_resources_iam_can_match(repo_root: Path) -> None:
@@ -166,9 +206,10 @@ def test_every_action_is_granted_on_the_resources_iam_can_match(repo_root: Path)
 def test_every_hook_may_report_and_read_its_deployment(repo_root: Path) -> None:
     resources = load_template(repo_root)["Resources"]
     for logical_id in HOOK_FUNCTIONS.values():
+        role = resources[logical_id]["Properties"]["Role"]["Fn::GetAtt"][0]
         granted = {
             (action, str(statement["Resource"]))
-            for statement in _statements({logical_id: resources[logical_id]})
+            for statement in _statements({role: resources[role]}, conditional=False)
             for action in _actions(statement)
         }
         assert ("codedeploy:PutLifecycleEventHookExecutionStatus", "*") in granted, logical_id
@@ -177,12 +218,19 @@ def test_every_hook_may_report_and_read_its_deployment(repo_root: Path) -> None:
 
 
 @pytest.mark.parametrize(("tracing", "xray"), [(None, False), ("Disabled", False), ("Active", True)])
-def test_xray_permissions_only_when_tracing_is_on(repo_root: Path, tracing: str | None, xray: bool) -> None:
+def test_tracing_config_only_when_tracing_is_on(repo_root: Path, tracing: str | None, xray: bool) -> None:
     resources = translate(repo_root, "prod", **({"Tracing": tracing} if tracing else {}))["Resources"]
-    for logical_id in [*HOOK_FUNCTIONS.values(), "AlarmAuditFunction"]:
-        managed = resources[f"{logical_id}Role"]["Properties"]["ManagedPolicyArns"]
-        assert any("AWSXrayWriteOnlyAccess" in str(arn) for arn in managed) is xray, (logical_id, managed)
+    for logical_id in FUNCTIONS:
         assert ("TracingConfig" in resources[logical_id]["Properties"]) is xray
+        role = resources[logical_id]["Properties"]["Role"]["Fn::GetAtt"][0]
+        [trace] = _statements({role: resources[role]}, conditional=True)  # granted under TracingOn only
+        assert trace["Sid"] == "Trace"
+        [branch] = [
+            s
+            for s in resources[role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+            if "Fn::If" in s
+        ]
+        assert branch["Fn::If"][0] == "TracingOn" and branch["Fn::If"][2] == {"Ref": "AWS::NoValue"}
 
 
 def test_outputs_carry_the_hook_function_arns(repo_root: Path) -> None:
