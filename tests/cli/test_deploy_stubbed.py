@@ -551,3 +551,35 @@ def test_default_timeout_covers_the_groups_real_waits(stubbed: StubbedClients) -
     assert document["expectedSeconds"] > waits
     assert document["timeoutSeconds"] >= document["expectedSeconds"] + 300
     stubbed.assert_no_pending()
+
+
+def test_deploy_sends_what_render_writes_with_its_sha256(stubbed: StubbedClients) -> None:
+    import hashlib
+
+    rendered = run_cli("render", "product-service", "--task-definition", TASKDEF_ARN, "--out", "-")
+    assert rendered.code == 0, shown(rendered)
+    content = rendered.stdout
+    assert f"TaskDefinition: {TASKDEF_ARN}" in content
+    cd, ecs = stubbed.stubbers["codedeploy"], stubbed.stubbers["ecs"]
+    cd.add_response("get_deployment_group", GROUP_INFO)
+    cd.add_response("list_deployments", {"deployments": []})
+    ecs.add_response("register_task_definition", {"taskDefinition": {"taskDefinitionArn": TASKDEF_ARN}})
+    revision = {
+        "revisionType": "AppSpecContent",
+        "appSpecContent": {"content": content, "sha256": hashlib.sha256(content.encode()).hexdigest()},
+    }
+    cd.add_response(
+        "create_deployment",
+        {"deploymentId": "d-RENDERED1"},
+        {
+            "applicationName": APP,
+            "deploymentGroupName": GROUP,
+            "deploymentConfigName": "CodeDeployDefault.ECSAllAtOnce",
+            "description": ANY,
+            "revision": revision,
+            "autoRollbackConfiguration": ANY,
+        },
+    )
+    result = run_cli("deploy", "product-service", "--no-wait", "-o", "json")
+    assert result.code == 0, shown(result)
+    stubbed.assert_no_pending()
