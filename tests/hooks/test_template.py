@@ -233,6 +233,27 @@ def test_tracing_config_only_when_tracing_is_on(repo_root: Path, tracing: str | 
         assert branch["Fn::If"][0] == "TracingOn" and branch["Fn::If"][2] == {"Ref": "AWS::NoValue"}
 
 
+IAM_NAMES = {
+    "AWS::IAM::Role": "RoleName",
+    "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
+    "AWS::IAM::User": "UserName",
+    "AWS::IAM::Group": "GroupName",
+    "AWS::IAM::InstanceProfile": "InstanceProfileName",
+}
+
+
+def test_deploys_with_capability_iam_alone(repo_root: Path) -> None:
+    # The README's `sam deploy ... --capabilities CAPABILITY_IAM`: a custom IAM name anywhere would
+    # make CloudFormation refuse the stack without CAPABILITY_NAMED_IAM.
+    resources = translate(repo_root, "prod")["Resources"]
+    named = [
+        logical_id
+        for logical_id, resource in resources.items()
+        if IAM_NAMES.get(resource["Type"]) in resource.get("Properties", {})
+    ]
+    assert named == []
+
+
 def test_outputs_carry_the_hook_function_arns(repo_root: Path) -> None:
     outputs = load_template(repo_root)["Outputs"]
     for logical_id in HOOK_FUNCTIONS.values():
