@@ -583,3 +583,23 @@ def test_deploy_sends_what_render_writes_with_its_sha256(stubbed: StubbedClients
     result = run_cli("deploy", "product-service", "--no-wait", "-o", "json")
     assert result.code == 0, shown(result)
     stubbed.assert_no_pending()
+
+
+def test_watching_a_finished_deployment_says_it_had_already_ended(stubbed: StubbedClients) -> None:
+    done = {
+        "deploymentId": "d-FINISHED1",
+        "status": "Succeeded",
+        "applicationName": APP,
+        "deploymentGroupName": GROUP,
+        "deploymentConfigName": "CodeDeployDefault.ECSAllAtOnce",
+    }
+    cd = stubbed.stubbers["codedeploy"]
+    cd.add_response("get_deployment", {"deploymentInfo": done})
+    cd.add_response("get_deployment", {"deploymentInfo": done})
+    cd.add_response("list_deployment_targets", {"targetIds": ["t"]})
+    cd.add_response("get_deployment_target", _target(ALL_DONE, (0, 100)))
+    result = run_cli("watch", "d-FINISHED1")
+    assert result.code == 0, shown(result)
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("already succeeded  d-FINISHED1"), last
+    assert " in 0s" not in result.stdout
