@@ -194,8 +194,9 @@ def follow(
         details.append(f"{clients.counter.total} API calls")
         colour = "green" if outcome.ok else ("yellow" if result.timed_out else "red")
         line = summary_line(outcome, subject.deployment_id, result.elapsed_seconds, ", ".join(details))
-        if result.polls == 1 and result.snapshot.status.is_terminal:
-            # It ended before this watch began: "succeeded in 0s" would read as the deployment's time.
+        if announce is not None and result.polls == 1 and result.snapshot.status.is_terminal:
+            # Attached (`bluegreen watch`) to a deployment that had ended: "succeeded in 0s" would
+            # read as the deployment's own duration.
             line = f"already {outcome.word}  {subject.deployment_id}  {', '.join(details)}"
         session.print(session.style(line, colour))
         if outcome.ok and flags.until == "ready" and result.snapshot.status.value == "Ready":
