@@ -26,6 +26,7 @@ class Rule(StrEnum):
     """What the audit checks; the value is the rule id in reports and metric dimensions."""
 
     ALARMS_DISABLED = "alarm-configuration-disabled"
+    POLL_FAILURE_IGNORED = "alarm-poll-failure-ignored"
     TOO_FEW_ALARMS = "too-few-alarms"
     TOO_MANY_ALARMS = "alarm-limit-exceeded"
     ALARM_MISSING = "alarm-missing"
@@ -212,6 +213,12 @@ def audit_group(
     if not group.alarms_enabled:
         message = "alarm configuration is disabled: alarms cannot stop a deployment"
         add(Rule.ALARMS_DISABLED, message, managed)
+    elif group.ignore_poll_alarm_failure:
+        message = (
+            "ignorePollAlarmFailure is true: when CodeDeploy cannot read the alarms, "
+            "deployments go on unguarded"
+        )
+        add(Rule.POLL_FAILURE_IGNORED, message, managed)
     policy = expected.policy
     if len(group.alarm_names) < policy.min_alarms:
         add(

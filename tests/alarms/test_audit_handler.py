@@ -15,6 +15,7 @@ import pytest
 from hooks import audit as audit_module
 from hooks.audit import handler
 from orchestrator.alarm_sync import sync_all_alarms
+from orchestrator.audit import Rule
 from tests.support.alarms import LambdaContext, World, emf_problems
 
 pytestmark = pytest.mark.integration
@@ -64,7 +65,7 @@ def test_scheduled_audit_logs_the_report_and_publishes_a_metric_per_rule(
     printed = json.dumps(documents)
     assert SECRET not in printed and TOKEN not in printed
     emf = [d for d in documents if "_aws" in d]
-    assert len(emf) == 10 and {id(d): emf_problems(d) for d in emf} == {id(d): [] for d in emf}
+    assert len(emf) == len(Rule) + 1 and {id(d): emf_problems(d) for d in emf} == {id(d): [] for d in emf}
     logs = [d for d in documents if "message" in d]
     report = next(d for d in logs if d["message"] == "alarm audit found violations")
     assert report["level"] == "WARNING" and report["function_request_id"] == LambdaContext.aws_request_id
@@ -81,7 +82,7 @@ def test_scheduled_audit_logs_the_report_and_publishes_a_metric_per_rule(
     ]
     per_rule = {d["rule"]: d["AlarmAuditViolations"] for d in documents if "AlarmAuditViolations" in d}
     assert per_rule == {rule: [float(count)] for rule, count in answer["byRule"].items()}
-    assert len(per_rule) == 9
+    assert len(per_rule) == len(Rule)
     emf = next(d for d in documents if "AlarmAuditViolations" in d and d["rule"] == "alarm-missing")
     directive = emf["_aws"]["CloudWatchMetrics"][0]
     assert directive["Namespace"] == "bluegreen"

@@ -68,6 +68,10 @@ def disable_alarm_configuration(world: World) -> None:
     alarm_configuration(world, "product-service", enabled=False)
 
 
+def ignore_poll_alarm_failure(world: World) -> None:
+    alarm_configuration(world, "product-service", ignorePollAlarmFailure=True)
+
+
 def keep_one_alarm(world: World) -> None:
     alarm_configuration(world, "product-service", alarms=[{"name": "product-service-5xx-errors"}])
 
@@ -123,6 +127,7 @@ def stuck_insufficient_data(world: World) -> None:
 
 CASES: list[tuple[Seed, set[tuple[Rule, str, str | None, bool]]]] = [
     (disable_alarm_configuration, {(Rule.ALARMS_DISABLED, "product-service", None, True)}),
+    (ignore_poll_alarm_failure, {(Rule.POLL_FAILURE_IGNORED, "product-service", None, True)}),
     (
         keep_one_alarm,
         {

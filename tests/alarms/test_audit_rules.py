@@ -104,6 +104,14 @@ def test_a_healthy_group_has_no_findings() -> None:
     [
         ({"alarms_enabled": False}, EXPECTED, {(Rule.ALARMS_DISABLED, None, True)}),
         ({"alarms_enabled": False}, UNMANAGED, {(Rule.ALARMS_DISABLED, None, False)}),
+        ({"ignore_poll_alarm_failure": True}, EXPECTED, {(Rule.POLL_FAILURE_IGNORED, None, True)}),
+        ({"ignore_poll_alarm_failure": True}, UNMANAGED, {(Rule.POLL_FAILURE_IGNORED, None, False)}),
+        # Disabled already says it all: the poll setting of a configuration that is off is moot.
+        (
+            {"alarms_enabled": False, "ignore_poll_alarm_failure": True},
+            EXPECTED,
+            {(Rule.ALARMS_DISABLED, None, True)},
+        ),
         (
             {"alarm_names": NAMES[:1]},
             EXPECTED,
@@ -126,6 +134,9 @@ def test_a_healthy_group_has_no_findings() -> None:
     ids=[
         "config-disabled",
         "config-disabled-unmanaged",
+        "poll-failure-ignored",
+        "poll-failure-ignored-unmanaged",
+        "disabled-and-poll-failure-ignored",
         "too-few-and-not-attached",
         "too-few-unmanaged",
         "rollback-off",
