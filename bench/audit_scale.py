@@ -1,10 +1,13 @@
 """How the alarm audit scales: AWS calls and wall time for 100 and 1,000 deployment groups x 4 alarms.
 
-Runs against moto (CloudWatch) and the CodeDeploy emulator on loopback, both measured in this one run.
-For each size it writes a catalog of N services (alarms/templates.yaml as the definitions), creates
-N deployment groups through the CodeDeploy API and the 4N alarms through PutMetricAlarm (seeding,
-not measured), then runs the audit once (measured): the calls it makes, per operation, and its wall
+Runs against moto (CloudWatch, ELBv2) and the CodeDeploy emulator on loopback, both measured in this
+one run. For each size it writes a catalog of N services (alarms/templates.yaml as the definitions),
+creates a load balancer and the 2N target groups in ELBv2, N deployment groups through the CodeDeploy
+API and the 4N alarms through PutMetricAlarm with their real dimension values (seeding, not
+measured), then runs the audit once (measured): the calls it makes, per operation, and its wall
 time. Expected: DescribeAlarms = ceil(4N / 100), BatchGetDeploymentGroups = ceil(N / 25).
+The audit lists target groups 400 a page (ELBv2's maximum PageSize); moto ignores PageSize and
+returns them all in one page, so against AWS that column would read ceil(2N / 400), not 1.
 
     .venv/bin/python bench/audit_scale.py [--sizes 100,1000] [--workers 8]
 """
@@ -31,6 +34,8 @@ OPERATIONS = (
     "codedeploy:ListDeploymentGroups",
     "codedeploy:BatchGetDeploymentGroups",
     "cloudwatch:DescribeAlarms",
+    "elastic-load-balancing-v2:DescribeTargetGroups",
+    "elastic-load-balancing-v2:DescribeLoadBalancers",
 )
 
 
@@ -52,7 +57,8 @@ def write_catalog(directory: Path, project: str, size: int) -> Path:
         "  prod: {account_id: '210987654321'}  # templates.yaml has a prod layer; the bench audits dev",
         "services:",
     ]
-    lines += [f"  svc-{i:04d}: {{port: {3000 + i}}}" for i in range(size)]
+    # Names unique to the size: one moto serves every size, and ELBv2 names are unique in a region.
+    lines += [f"  s{size}-{i:04d}: {{port: {3000 + i}}}" for i in range(size)]
     (directory / "services.yaml").write_text("\n".join(lines) + "\n")
     (directory / "alarms").mkdir()
     shutil.copy(REPO / "alarms" / "templates.yaml", directory / "alarms" / "templates.yaml")
@@ -60,16 +66,42 @@ def write_catalog(directory: Path, project: str, size: int) -> Path:
 
 
 def seed(clients: Any, catalog: Any, definitions: Any, workers: int) -> None:
-    """N deployment groups (CodeDeploy API, emulator) and 4N alarms (PutMetricAlarm, moto)."""
-    from orchestrator.alarms import render_request
+    """An ALB and 2N target groups (ELBv2, moto), N deployment groups (CodeDeploy API, emulator) and
+    4N alarms with their real dimension values (PutMetricAlarm, moto)."""
+    from orchestrator.alarms import ServiceResources, render_request
+    from orchestrator.audit_fetch import load_balancer_dimension, target_group_dimension
 
     codedeploy, cloudwatch = clients.client("codedeploy"), clients.client("cloudwatch")
+    ec2, elbv2 = clients.client("ec2"), clients.client("elbv2")
     services = catalog.resolve_all("dev")
     codedeploy.create_application(applicationName=services[0].settings.application, computePlatform="ECS")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"ap-northeast-2{z}")[
+            "Subnet"
+        ]["SubnetId"]
+        for i, z in enumerate("ac")
+    ]
+    alb = elbv2.create_load_balancer(Name=services[0].settings.load_balancer, Subnets=subnets)
+    load_balancer = load_balancer_dimension(alb["LoadBalancers"][0]["LoadBalancerArn"])
+
+    def target_group(name: str, port: int) -> str:
+        tg = elbv2.create_target_group(Name=name, Protocol="HTTP", Port=port, VpcId=vpc, TargetType="ip")
+        return target_group_dimension(tg["TargetGroups"][0]["TargetGroupArn"])
+
+    # One at a time: moto's CreateTargetGroup iterates its target groups unlocked (not thread-safe).
+    resources = {
+        s.name: ServiceResources(
+            target_group_blue=target_group(s.settings.target_group_blue, s.settings.port),
+            target_group_green=target_group(s.settings.target_group_green, s.settings.port),
+            load_balancer=load_balancer,
+        )
+        for s in services
+    }
 
     def one(service: Any) -> None:
         for alarm in definitions.for_service(service):
-            cloudwatch.put_metric_alarm(**render_request(alarm, service))
+            cloudwatch.put_metric_alarm(**render_request(alarm, service, resources[service.name]))
         s = service.settings
         codedeploy.create_deployment_group(
             applicationName=s.application,
@@ -113,13 +145,17 @@ def measure(size: int, workers: int) -> dict[str, Any]:
         seed(seeding, catalog, definitions, workers)
         seeded_in = time.perf_counter() - started
 
+        # One audit first, not measured: the first size would otherwise also pay this process's
+        # one-time imports. The measured run makes its own clients, as `bluegreen alarms audit` does.
+        run_audit(AwsClients("ap-northeast-2"), catalog, definitions, "dev", datetime.now(UTC))
         clients = AwsClients("ap-northeast-2")
         started = time.perf_counter()
         report = run_audit(clients, catalog, definitions, "dev", datetime.now(UTC))
         wall = time.perf_counter() - started
-    if not report.clean or report.groups_checked != size or report.alarms_checked != 4 * size:
+    if not report.clean or report.notes or report.groups_checked != size or report.alarms_checked != 4 * size:
+        found = report.to_dict()
         raise SystemExit(
-            f"bench: audit of {size} groups was not what was seeded: {report.to_dict()['byRule']}"
+            f"bench: audit of {size} groups was not what was seeded: {found['byRule']} {found['notes'][:2]}"
         )
     calls = {op: clients.counter.calls[op] for op in OPERATIONS}
     return {
@@ -157,18 +193,18 @@ def main() -> int:
         os.environ["AWS_ENDPOINT_URL_CODEDEPLOY"] = emulator_url
         results = [measure(size, args.workers) for size in sizes]
 
-    print("alarm audit scale: moto (CloudWatch) + CodeDeploy emulator on loopback, one run")
+    print("alarm audit scale: moto (CloudWatch, ELBv2) + CodeDeploy emulator on loopback, one run")
     header = (
         f"{'groups':>7} {'alarms':>7} {'ListApps':>8} {'ListDGs':>7} {'BatchGetDG':>10} "
-        f"{'DescrAlarms':>11} {'calls':>6} {'wall s':>7}   (seeding s, not measured)"
+        f"{'DescrAlarms':>11} {'DescrTGs':>8} {'DescrLBs':>8} {'calls':>6} {'wall s':>7}"
+        "   (seeding s, not measured)"
     )
     print(header)
     for r in results:
-        c = r["calls"]
+        c = [r["calls"][op] for op in OPERATIONS]
         print(
-            f"{r['groups']:>7} {r['alarms']:>7} {c[OPERATIONS[0]]:>8} {c[OPERATIONS[1]]:>7} "
-            f"{c[OPERATIONS[2]]:>10} {c[OPERATIONS[3]]:>11} {r['total']:>6} {r['wall']:>7.2f}   "
-            f"({r['seeded_in']:.1f})"
+            f"{r['groups']:>7} {r['alarms']:>7} {c[0]:>8} {c[1]:>7} {c[2]:>10} {c[3]:>11} {c[4]:>8} "
+            f"{c[5]:>8} {r['total']:>6} {r['wall']:>7.2f}   ({r['seeded_in']:.1f})"
         )
     for r in results:
         want_dg, want_alarms = math.ceil(r["groups"] / 25), math.ceil(r["alarms"] / 100)
