@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from orchestrator import codedeploy_api, ecs_api
 from orchestrator.appspec import EcsAppSpecInput, appspec_revision, ecs_input_for, render_ecs_appspec
+from orchestrator.aws import error_code
 from orchestrator.catalog import ResolvedService
 from orchestrator.errors import ActiveDeploymentError, AwsError, GuardrailError
 from orchestrator.guardrails import (
@@ -345,6 +346,17 @@ def create_exactly_once(
             return codedeploy_api.create_deployment_once(codedeploy_once, request), attempt, False
         except codedeploy_api.AmbiguousCallError as err:
             last_error = str(err)
+        except AwsError as err:
+            # A retry refused because the group already has an active deployment: that may be
+            # the one our earlier, ambiguous attempt created after all (not yet listed then).
+            if attempt == 1 or error_code(err.__cause__ or err) != "DeploymentLimitExceededException":
+                raise
+            found = codedeploy_api.find_deployment_by_token(
+                codedeploy, request["applicationName"], request["deploymentGroupName"], token, since
+            )
+            if found:
+                return found, attempt, True
+            raise
         sleep(min(2.0 * attempt, 10.0))
         found = codedeploy_api.find_deployment_by_token(
             codedeploy, request["applicationName"], request["deploymentGroupName"], token, since

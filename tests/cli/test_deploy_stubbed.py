@@ -77,6 +77,36 @@ def test_ambiguous_create_not_found_is_tried_again_once(stubbed: StubbedClients)
     stubbed.assert_no_pending()
 
 
+def test_retry_refused_as_busy_finds_the_deployment_the_lost_attempt_made(stubbed: StubbedClients) -> None:
+    # Attempt 1 times out but creates d-OURS00001, which the search does not list yet; attempt 2
+    # is refused because the group is busy with it: look for our token once more, don't fail.
+    cd = stubbed.stubbers["codedeploy"]
+    cd.add_client_error("create_deployment", "ServiceUnavailable", "try later", 503)
+    cd.add_response("list_deployments", {"deployments": []})
+    cd.add_client_error("create_deployment", "DeploymentLimitExceededException", "busy", 400)
+    cd.add_response("list_deployments", {"deployments": ["d-OURS00001"]})
+    cd.add_response(
+        "batch_get_deployments",
+        {"deploymentsInfo": [{"deploymentId": "d-OURS00001", "description": REQUEST["description"]}]},
+    )
+    client = stubbed.client("codedeploy")
+    assert create_exactly_once(client, client, dict(REQUEST), "0123456789ab", sleep=_no_sleep) == (
+        "d-OURS00001",
+        2,
+        True,
+    )
+    stubbed.assert_no_pending()
+
+
+def test_first_attempt_refused_as_busy_is_not_searched(stubbed: StubbedClients) -> None:
+    cd = stubbed.stubbers["codedeploy"]
+    cd.add_client_error("create_deployment", "DeploymentLimitExceededException", "busy", 400)
+    client = stubbed.client("codedeploy")
+    with pytest.raises(AwsError, match="DeploymentLimitExceeded"):
+        create_exactly_once(client, client, dict(REQUEST), "0123456789ab", sleep=_no_sleep)
+    stubbed.assert_no_pending()
+
+
 def test_unambiguous_create_error_is_not_retried(stubbed: StubbedClients) -> None:
     cd = stubbed.stubbers["codedeploy"]
     cd.add_client_error("create_deployment", "InvalidRoleException", "role", 400)
