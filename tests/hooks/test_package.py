@@ -60,7 +60,8 @@ def test_built_package_runs_from_its_own_files(repo_root: Path, tmp_path: Path) 
 
     top = sorted(p.name for p in out.iterdir())
     assert top == ["alarms", "hooks", "orchestrator", "services.yaml", "task-definitions"]
-    assert not list(out.rglob("__pycache__"))
+    # No bytecode copied from the checkout; only what the build compiled for the Lambda's Python.
+    assert [p for p in out.rglob("*.pyc") if ".cpython-312." not in p.name] == []
 
     # As in Lambda: the package directory first on the path, no BLUEGREEN_CATALOG, cwd elsewhere.
     env = {k: v for k, v in os.environ.items() if not k.startswith("BLUEGREEN_")}
@@ -89,3 +90,39 @@ def test_build_refuses_a_copy_of_the_runtimes_packages(tmp_path: Path, copied: s
     assert runtime_shadowing(tmp_path) == []
     (tmp_path / copied).mkdir()
     assert runtime_shadowing(tmp_path) == [copied]
+
+
+def _python312() -> str | None:
+    import glob
+    import shutil
+
+    candidates = [
+        shutil.which("python3.12"),
+        *sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.12*/bin/python3.12"))),
+    ]
+    for candidate in filter(None, candidates):
+        run = subprocess.run([candidate, "-V"], capture_output=True, text=True, check=False, timeout=60)
+        if run.returncode == 0 and run.stdout.startswith("Python 3.12"):
+            return candidate
+    return None
+
+
+def test_build_ships_bytecode_lambda_can_use(repo_root: Path, tmp_path: Path) -> None:
+    python = _python312()
+    if python is None:
+        pytest.skip("no python3.12 here to compile the Lambda's bytecode with")
+    out = tmp_path / "lambda"
+    env = {**os.environ, "BLUEGREEN_LAMBDA_PYTHON": python}
+    build = subprocess.run(
+        [sys.executable, str(repo_root / "scripts" / "build_lambda.py"), "--out", str(out), "--no-deps"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=env,
+    )
+    assert build.returncode == 0, build.stderr
+
+    pyc = out / "hooks" / "__pycache__" / "runtime.cpython-312.pyc"
+    # PEP 552 header flags: 0b01 = hash-based, not checked against the source (a zip changes mtimes).
+    assert int.from_bytes(pyc.read_bytes()[4:8], "little") == 0b01
