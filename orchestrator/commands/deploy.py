@@ -11,7 +11,7 @@ from orchestrator.commands.failure import error_context
 from orchestrator.commands.follow import Subject, created_document, follow
 from orchestrator.commands.options import DeployOptions, WatchFlags
 from orchestrator.commands.session import Session
-from orchestrator.errors import BadInputError
+from orchestrator.errors import BadInputError, InterruptedByUser
 
 
 def validate_watch_flags(flags: WatchFlags) -> None:
@@ -118,7 +118,17 @@ def _deploy(
         session.print(
             session.style(f"  forced past guardrail {violation.rule}: {violation.message}", "yellow")
         )
-    created = apply_plan(plan, clients, on_step=lambda label, detail: session.print(f"  {label:<22}{detail}"))
+    try:  # main turns SIGTERM into KeyboardInterrupt for the whole run
+        created = apply_plan(
+            plan, clients, on_step=lambda label, detail: session.print(f"  {label:<22}{detail}")
+        )
+    except KeyboardInterrupt:
+        # CreateDeployment may have been in flight: point at the group's latest deployment.
+        raise InterruptedByUser(
+            f"interrupted before bluegreen saw a deployment id; if CreateDeployment was already sent "
+            f"the deployment runs anyway: `bluegreen status {plan.service} --env {plan.environment}` "
+            f"shows the group's latest"
+        ) from None
     known.update(deploymentId=created.deployment_id, status="Created")
     recovered = " (found by its request token after an ambiguous failure)" if created.recovered else ""
     session.print(

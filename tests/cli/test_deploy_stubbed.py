@@ -633,3 +633,22 @@ def test_watching_a_finished_deployment_says_it_had_already_ended(stubbed: Stubb
     last = result.stdout.strip().splitlines()[-1]
     assert last.startswith("already succeeded  d-FINISHED1"), last
     assert " in 0s" not in result.stdout
+
+
+def test_interrupt_before_the_deployment_id_is_known_points_at_the_group(
+    stubbed: StubbedClients, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("orchestrator.deploy.apply_plan", interrupted)
+    stubbed.stubbers["codedeploy"].add_response("get_deployment_group", GROUP_INFO)
+    result = run_cli("deploy", "product-service", "-o", "json")
+    assert result.code == 130, shown(result)
+    assert "`bluegreen status product-service --env dev`" in result.stderr
+    document = result.json()
+    assert (document["errorKind"], document["service"], document["deploymentId"]) == (
+        "interrupted",
+        "product-service",
+        None,
+    )
