@@ -160,7 +160,7 @@ def audit(
         _write(json.dumps(document, indent=2))
     else:
         if outcome is not None:
-            _print_fix(outcome.before, outcome.sync)
+            _print_fix(outcome.before, outcome.sync, outcome.after)
         _print_report(final)
     if not final.clean:
         hint = "" if fix else "; `bluegreen alarms audit --fix` repairs the fixable ones"
@@ -171,13 +171,23 @@ def audit(
         )
 
 
-def _print_fix(before: AuditReport, result: SyncResult | None) -> None:
+def _print_fix(before: AuditReport, result: SyncResult | None, after: AuditReport) -> None:
     fixable = sum(1 for f in before.findings if f.fixable)
     writes = result.writes if result else 0
     _write(f"fix: {fixable} of {len(before.findings)} violation(s) fixable by sync; {writes} write(s) made")
     if result:
         for problem in result.problems:
             _write(f"! {problem}")
+    # Once per group (or alarm) and reason: an unmanaged group's several findings share one reason.
+    reasons: dict[tuple[str, str], None] = {}
+    for finding in after.findings:
+        if finding.unfixable_reason:
+            where = f"{finding.application}/{finding.deployment_group}"
+            if finding.service is not None and finding.alarm:
+                where = finding.alarm
+            reasons[(where, finding.unfixable_reason)] = None
+    for where, reason in reasons:
+        _write(f"cannot fix {where}: {reason}")
 
 
 def _stdout_is_tty() -> bool:

@@ -145,6 +145,15 @@ class Finding:
     fixable: bool
     service: str | None = None
 
+    @property
+    def unfixable_reason(self) -> str | None:
+        """Why `bluegreen alarms sync` (and so `audit --fix`) cannot repair this; None when it can."""
+        if self.fixable:
+            return None
+        if self.service is None:
+            return "no catalog service deploys to this deployment group, so sync leaves it alone"
+        return _WHY_NOT_FIXABLE.get(self.rule, "sync does not repair this rule")
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "rule": self.rule.value,
@@ -154,7 +163,15 @@ class Finding:
             "service": self.service,
             "message": self.message,
             "fixable": self.fixable,
+            "unfixableReason": self.unfixable_reason,
         }
+
+
+_WHY_NOT_FIXABLE = {
+    Rule.STUCK_INSUFFICIENT_DATA: "sync cannot make a metric report data: is the service publishing it?",
+    Rule.ACTIONS_MISSING: "the definitions give this environment no alarm actions: add them in alarms/",
+    Rule.TOO_FEW_ALARMS: "the catalog lists fewer alarms than the environment's minimum: define more",
+}
 
 
 @dataclass(frozen=True)

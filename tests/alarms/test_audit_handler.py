@@ -78,6 +78,7 @@ def test_scheduled_audit_logs_the_report_and_publishes_a_metric_per_rule(
             "service": "user-service",
             "message": "named in the deployment group but does not exist in CloudWatch",
             "fixable": True,
+            "unfixableReason": None,
         }
     ]
     per_rule = {d["rule"]: d["AlarmAuditViolations"] for d in documents if "AlarmAuditViolations" in d}

@@ -268,9 +268,48 @@ def test_report_counts_every_rule_and_serialises_stable_keys() -> None:
         "service": "svc",
         "message": "alarm configuration is disabled: alarms cannot stop a deployment",
         "fixable": True,
+        "unfixableReason": None,
     }
 
 
 def test_alarm_state_parses_describe_alarms() -> None:
     state = AlarmState.from_api(described("a", StateValue="INSUFFICIENT_DATA"))
     assert state.state is AlarmStateValue.INSUFFICIENT_DATA and state.alarm_actions == (TOPIC,)
+
+
+@pytest.mark.parametrize(
+    ("group_change", "expected", "alarm_change", "reasons"),
+    [
+        ({}, UNMANAGED, {"svc_high_cpu": None}, {"no catalog service deploys to this deployment group"}),
+        (
+            {},
+            EXPECTED,
+            {
+                "svc_high_cpu": {
+                    "StateValue": "INSUFFICIENT_DATA",
+                    "StateUpdatedTimestamp": NOW - timedelta(hours=3),
+                }
+            },
+            {"sync cannot make a metric report data"},
+        ),
+        (
+            {"alarm_names": NAMES[:1]},
+            replace(EXPECTED, alarm_names=NAMES[:1]),
+            {},
+            {"the catalog lists fewer alarms than the environment's minimum"},
+        ),
+        ({"alarms_enabled": False}, EXPECTED, {}, set()),  # fixable: no reason
+    ],
+    ids=["unmanaged-group", "stuck", "catalog-below-minimum", "fixable"],
+)
+def test_a_finding_sync_cannot_fix_says_why(
+    group_change: dict[str, Any],
+    expected: GroupExpectation,
+    alarm_change: dict[str, Any],
+    reasons: set[str],
+) -> None:
+    findings = audit_group(replace(HEALTHY_GROUP, **group_change), expected, alarms(**alarm_change), NOW)
+    assert findings
+    said = {f.unfixable_reason.split(",")[0].split(":")[0] for f in findings if f.unfixable_reason}
+    assert said == reasons
+    assert all((f.unfixable_reason is None) == f.fixable for f in findings)

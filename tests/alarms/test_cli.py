@@ -192,6 +192,7 @@ def test_audit_json_has_the_same_keys_clean_violated_and_fixed(world: World) -> 
         "service",
         "message",
         "fixable",
+        "unfixableReason",
     ]
 
 
@@ -210,3 +211,23 @@ def test_audit_says_what_it_could_not_compare(world: World) -> None:
         "its alarms' dimension values not compared",
         "dev: 1 deployment group(s), 4 alarm(s) audited; clean",
     ]
+
+
+def test_fix_says_what_it_cannot_fix_and_why(world: World) -> None:
+    groups_for(world, "order-service")
+    assert runner.invoke(app, ["sync", "order-service"]).exit_code == 0
+    world.add_group("legacy-service", alarms=["ghost-alarm"])  # no catalog service deploys here
+    world.cloudwatch.delete_alarms(AlarmNames=["order-service-high-cpu"])
+
+    result = runner.invoke(app, ["audit", "--fix"])
+
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[:2] == [
+        "fix: 1 of 3 violation(s) fixable by sync; 1 write(s) made",
+        # once for the group, not once for each of its two findings (too few alarms, one missing)
+        "cannot fix doa-market-dev/legacy-service: "
+        "no catalog service deploys to this deployment group, so sync leaves it alone",
+    ]
+    assert "order-service-high-cpu" not in result.output and "cannot fix" not in "".join(lines[2:])
+    assert str(result.exception) == "alarm audit (dev): 2 violation(s), 2 not fixable by sync"
