@@ -7,7 +7,7 @@ import io
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -50,11 +50,15 @@ class _Recorder(BaseHTTPRequestHandler):
     def _record(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        self.server.requests.append((self.command, self.path, self.headers.get("X-Amz-Target"), body))  # type: ignore[attr-defined]
-        self.send_response(500)
-        self.send_header("Content-Type", "application/json")
+        target = self.headers.get("X-Amz-Target")
+        requests = self.server.requests  # type: ignore[attr-defined]
+        requests.append((self.command, self.path, target, body))
+        status, answer = self.server.answer(len(requests), target)  # type: ignore[attr-defined]
+        self.send_response(status)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(answer)))
         self.end_headers()
-        self.wfile.write(b'{"__type": "InternalFailure", "message": "recording endpoint"}')
+        self.wfile.write(answer)
 
     do_GET = do_POST = do_PUT = do_DELETE = _record
 
@@ -70,13 +74,22 @@ class Recorder:
     requests: list[tuple[str, str, str | None, bytes]]
 
 
-@contextmanager
-def recording_endpoint() -> Iterator[Recorder]:
-    """An HTTP server on 127.0.0.1 that records every request (and fails it with a 500).
+Answer = Callable[[int, str | None], tuple[int, bytes]]
 
-    Point AWS_ENDPOINT_URL at it to prove a command made no AWS call at all.
+
+def _internal_failure(_index: int, _target: str | None) -> tuple[int, bytes]:
+    return 500, b'{"__type": "InternalFailure", "message": "recording endpoint"}'
+
+
+@contextmanager
+def recording_endpoint(answer: Answer = _internal_failure) -> Iterator[Recorder]:
+    """An HTTP server on 127.0.0.1 that records every request and answers it with ``answer``.
+
+    ``answer(n, target)`` gets the request's number (1-based) and X-Amz-Target; by default every
+    request fails with a 500. Point AWS_ENDPOINT_URL at it to prove a command made no AWS call.
     """
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    server.answer = answer  # type: ignore[attr-defined]
     requests: list[tuple[str, str, str | None, bytes]] = []
     server.requests = requests  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
