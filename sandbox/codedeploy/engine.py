@@ -4,6 +4,7 @@ decision in lifecycle.decide_ending says so). Platform engines supply the resour
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from collections.abc import Callable
@@ -71,9 +72,19 @@ class DeploymentRun:
         """The resource action of a lifecycle event (None: nothing but its hook)."""
         raise NotImplementedError
 
-    def restore(self) -> None:
-        """Put traffic back on the original and remove what this deployment created."""
+    def restore_steps(self) -> dict[str, Callable[[], None]]:
+        """What puts traffic back on the original and removes what this deployment created, in order,
+        keyed by the lifecycle event of the rollback deployment that performs it."""
         raise NotImplementedError
+
+    def restored(self) -> None:
+        """After the restore steps: show the failed deployment's target as the resources now are."""
+
+    def restore(self) -> None:
+        """Every restore step at once (the Ready timeout without a rollback deployment)."""
+        for step in self.restore_steps().values():
+            step()
+        self.restored()
 
     def has_changes(self) -> bool:
         """True once the deployment changed a resource (so there is something to roll back)."""
@@ -84,7 +95,7 @@ class DeploymentRun:
         return self.dep.revision
 
     def rollback_target(self, deployment_id: str) -> Target:
-        """The rollback deployment's target after restore()."""
+        """The rollback deployment's target once the restore is done (its events still Pending)."""
         raise NotImplementedError
 
     def before_event(self, event: str) -> None:
@@ -295,13 +306,14 @@ class DeploymentRun:
         # CodeDeploy cannot roll back before the replacement exists (a failed BeforeInstall).
         changed = self.dep.target is not None and self.has_changes()
         rollback: Deployment | None = None
+        restored_error = ""
         if ending.roll_back and changed:
             rollback = self._create_rollback()
-        restored_error = ""
-        if changed and (ending.roll_back or cause is EndCause.READY_TIMEOUT):
+            restored_error = self._walk_rollback(rollback)
+        elif changed and cause is EndCause.READY_TIMEOUT:
             try:
                 self.restore()
-            except Exception as err:  # the rollback itself failed; say so on both records
+            except Exception as err:
                 log.exception("restoring after %s failed", self.dep.id)
                 restored_error = f"{type(err).__name__}: {err}"
         with store.lock:
@@ -315,13 +327,61 @@ class DeploymentRun:
             self._record_group_result(self.dep)
             if rollback is not None:
                 rollback.complete_time = now
-                rollback.target = self.rollback_target(rollback.id)
+                if rollback.target is not None:
+                    rollback.target.last_updated = now
                 if restored_error:
                     rollback.status = DeploymentStatus.FAILED
                     rollback.error_information = {"code": "INTERNAL_ERROR", "message": restored_error}
                 else:
                     rollback.status = DeploymentStatus.SUCCEEDED
                 self._record_group_result(rollback)
+
+    def _walk_rollback(self, rollback: Deployment) -> str:
+        """Run the rollback deployment's lifecycle events in order on the virtual clock, each doing its
+        restore step (AllowTraffic reroutes production to the original); "" or what went wrong.
+
+        The rollback runs no hooks and no traffic shifting: CodeDeploy reroutes a rollback all at once.
+        The failed deployment shows its ending only after this, so a client that sees it Stopped or
+        Failed already finds the traffic back on the original.
+        """
+        store, clock = self.ctx.store, self.ctx.clock
+        steps = self.restore_steps()
+        assert self.dep.target is not None
+        with store.lock:
+            final = self.rollback_target(rollback.id)
+            target = Target(
+                target_id=final.target_id,
+                target_arn=final.target_arn,
+                kind=final.kind,
+                lifecycle_events=[LifecycleEvent(name) for name in lifecycle.events_for(self.platform)],
+                last_updated=clock.now(),
+                task_sets=copy.deepcopy(self.dep.target.task_sets),
+                lambda_info=copy.deepcopy(self.dep.target.lambda_info),
+            )
+            rollback.target = target
+            events = list(target.lifecycle_events)
+        for index, event in enumerate(events):
+            with store.lock:
+                event.status, event.start_time = LifecycleEventStatus.IN_PROGRESS, clock.now()
+                target.last_updated = event.start_time
+            try:
+                step = steps.get(event.name)
+                if step is not None:
+                    step()
+            except Exception as err:  # the rollback itself failed; say so on both records
+                log.exception("rolling back %s failed at %s", self.dep.id, event.name)
+                with store.lock:
+                    event.status, event.end_time = LifecycleEventStatus.FAILED, clock.now()
+                    for later in events[index + 1 :]:
+                        later.status = LifecycleEventStatus.SKIPPED
+                return f"{type(err).__name__}: {err}"
+            with store.lock:
+                event.status, event.end_time = LifecycleEventStatus.SUCCEEDED, clock.now()
+                target.last_updated = event.end_time
+        self.restored()
+        with store.lock:
+            target.task_sets, target.lambda_info = final.task_sets, final.lambda_info
+        return ""
 
     def _create_rollback(self) -> Deployment:
         """The rollback deployment CodeDeploy creates, linked both ways through rollbackInfo."""
@@ -353,14 +413,6 @@ class DeploymentRun:
                 "rollbackMessage": f"Deployment {self.dep.id} was rolled back by deployment {rollback.id}.",
             }
         return rollback
-
-
-def completed_events(platform: str, now: float) -> list[LifecycleEvent]:
-    """A rollback deployment's lifecycle events: all done at once."""
-    return [
-        LifecycleEvent(name, LifecycleEventStatus.SUCCEEDED, start_time=now, end_time=now)
-        for name in lifecycle.events_for(platform)
-    ]
 
 
 def target_status_of(deployment: Deployment) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 from sandbox.codedeploy import lifecycle, resources
 from sandbox.codedeploy.appspec import network_configuration_for_ecs, render_ecs_appspec, sha256_of
-from sandbox.codedeploy.engine import DeploymentRun, completed_events
+from sandbox.codedeploy.engine import DeploymentRun
 from sandbox.codedeploy.errors import EngineAbort
 from sandbox.codedeploy.lifecycle import EndCause
 from sandbox.codedeploy.model import DeploymentStatus, LifecycleEvent, Target
@@ -250,20 +250,38 @@ class EcsRun(DeploymentRun):
             self.dep.target.task_sets = [i for i in self.dep.target.task_sets if i["taskSetLabel"] == "Green"]
             self.touch()
 
-    def restore(self) -> None:
+    def restore_steps(self) -> dict[str, Callable[[], None]]:
         elbv2, ecs = self.ctx.clients["elbv2"], self.ctx.clients["ecs"]
         weights = split_weights(self.original_arn, self.replacement_arn, 0)
-        resources.set_listener_weights(elbv2, self.prod_listener, weights)
-        if self.test_listener:
-            resources.set_listener_weights(elbv2, self.test_listener, weights)
-        if self.primary_switched and self.original_task_set is not None:
-            resources.set_primary_task_set(
-                ecs, self.cluster, self.service_name, self.original_task_set["taskSetArn"]
-            )
-        if self.replacement_task_set is not None:
-            resources.delete_task_set(
-                ecs, self.cluster, self.service_name, self.replacement_task_set["taskSetArn"]
-            )
+
+        def test_listener_back() -> None:
+            if self.test_listener:
+                resources.set_listener_weights(elbv2, self.test_listener, weights)
+
+        def production_back() -> None:
+            resources.set_listener_weights(elbv2, self.prod_listener, weights)
+            self._show_weights(0)
+
+        def primary_back() -> None:
+            if self.primary_switched and self.original_task_set is not None:
+                resources.set_primary_task_set(
+                    ecs, self.cluster, self.service_name, self.original_task_set["taskSetArn"]
+                )
+
+        def replacement_removed() -> None:
+            if self.replacement_task_set is not None:
+                resources.delete_task_set(
+                    ecs, self.cluster, self.service_name, self.replacement_task_set["taskSetArn"]
+                )
+
+        return {
+            "AllowTestTraffic": test_listener_back,
+            "AllowTraffic": production_back,
+            "BeforeBlockTraffic": primary_back,
+            "BlockTraffic": replacement_removed,
+        }
+
+    def restored(self) -> None:
         with self.ctx.store.lock:
             if self.dep.target is not None:
                 self.dep.target.task_sets = [
@@ -299,7 +317,7 @@ class EcsRun(DeploymentRun):
             target_id=f"{self.cluster}:{self.service_name}",
             target_arn=self.service["serviceArn"],
             kind="ECSTarget",
-            lifecycle_events=completed_events("ECS", now),
+            lifecycle_events=[LifecycleEvent(name) for name in lifecycle.ECS_EVENTS],
             last_updated=now,
             task_sets=task_sets,
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sandbox.codedeploy import lifecycle, resources
-from sandbox.codedeploy.engine import DeploymentRun, completed_events
+from sandbox.codedeploy.engine import DeploymentRun
 from sandbox.codedeploy.errors import EngineAbort
 from sandbox.codedeploy.lifecycle import EndCause
 from sandbox.codedeploy.model import ACCOUNT_ID, LifecycleEvent, Target
@@ -80,8 +80,8 @@ class LambdaRun(DeploymentRun):
             self.sleep(started + step.at_seconds - self.ctx.clock.now())
             self._route(step.percent)
 
-    def restore(self) -> None:
-        self._route(0)
+    def restore_steps(self) -> dict[str, Callable[[], None]]:
+        return {"AllowTraffic": lambda: self._route(0)}
 
     def rollback_target(self, deployment_id: str) -> Target:
-        return self._target(0.0, completed_events("Lambda", self.ctx.clock.now()))
+        return self._target(0.0, [LifecycleEvent(name) for name in lifecycle.LAMBDA_EVENTS])

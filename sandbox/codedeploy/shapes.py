@@ -52,6 +52,8 @@ def _check(data: Any, shape: Any, path: str, strict: bool, problems: list[str]) 
     kind = shape.type_name
     expected = _JSON_TYPES.get(kind, (object,))
     value: Any = data
+    if strict and kind == "timestamp":  # responses carry epoch seconds, as AWS's JSON protocol does
+        expected = (int, float)
     if not isinstance(data, expected) or (isinstance(data, bool) and kind != "boolean"):
         problems.append(f"{path}: expected {kind}, got {type(value).__name__}")
         return
@@ -93,5 +95,7 @@ def _check(data: Any, shape: Any, path: str, strict: bool, problems: list[str]) 
                     problems.append(f"{path}: unknown member {name}")
                 continue
             if item is None:
+                if strict:  # AWS leaves a member out rather than sending null
+                    problems.append(f"{path}.{name}: null")
                 continue
             _check(item, member, f"{path}.{name}", strict, problems)

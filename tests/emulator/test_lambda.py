@@ -15,6 +15,7 @@ from tests.support.emulator import (
     lambda_appspec,
     provision_lambda_function,
     raw_call,
+    rollback_event_problems,
     validate_output,
 )
 
@@ -84,3 +85,17 @@ def test_lambda_alias_shift(
         rolled_back = "rollbackDeploymentId" in (info.get("rollbackInfo") or {})
         # AfterAllowTraffic fails after traffic moved: rolled back; BeforeAllowTraffic: nothing to roll back
         assert rolled_back == ("hook-AfterAllowTraffic" in script)
+        if rolled_back:
+            rollback = codedeploy.get_deployment(deploymentId=info["rollbackInfo"]["rollbackDeploymentId"])[
+                "deploymentInfo"
+            ]
+            rollback_target = codedeploy.get_deployment_target(
+                deploymentId=rollback["deploymentId"], targetId=target_id
+            )["deploymentTarget"]["lambdaTarget"]
+            assert (
+                rollback_event_problems(
+                    rollback_target["lifecycleEvents"], rollback["createTime"], rollback["completeTime"]
+                )
+                == []
+            )
+            assert rollback_target["lambdaFunctionInfo"]["targetVersionWeight"] == 0.0

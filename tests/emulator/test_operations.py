@@ -56,6 +56,9 @@ def test_shape_validator_catches_what_it_should() -> None:
     assert validate_output("GetDeployment", {"deploymentInfo": {"nope": 1}})
     assert validate_output("CreateDeployment", {"deploymentId": 7})
     assert validate_output("ListDeployments", {"deployments": ["d-AAAAAAAAA"]}) == []
+    assert validate_output("ListDeployments", {"deployments": [], "nextToken": None})
+    assert validate_output("GetDeployment", {"deploymentInfo": {"createTime": "2026-01-01T00:00:00Z"}})
+    assert validate_output("GetDeployment", {"deploymentInfo": {"createTime": 1767225600.5}}) == []
 
 
 @pytest.mark.integration

@@ -25,6 +25,7 @@ from tests.support.emulator import (
     listener_weights,
     production_weights,
     provision_ecs_service,
+    rollback_event_problems,
     set_alarm,
     task_sets,
 )
@@ -310,6 +311,18 @@ def test_ecs_state_machine(row: Row, start_emulator: EmulatorFactory, moto_url: 
         assert rollback["status"] == "Succeeded"
         assert rollback["creator"] == "codeDeployRollback"
         assert rollback["rollbackInfo"]["rollbackTriggeringDeploymentId"] == deployment_id
+        rollback_target = codedeploy.get_deployment_target(
+            deploymentId=rollback["deploymentId"], targetId=target_id
+        )["deploymentTarget"]["ecsTarget"]
+        assert (
+            rollback_event_problems(
+                rollback_target["lifecycleEvents"], rollback["createTime"], rollback["completeTime"]
+            )
+            == []
+        )
+        assert [(t["taskSetLabel"], t["trafficWeight"]) for t in rollback_target["taskSetsInfo"]] == [
+            ("Blue", 100.0)
+        ]
         if env.test_listener_arn:
             assert listener_weights(moto_url, env.test_listener_arn)[blue] == 100
     else:

@@ -509,3 +509,23 @@ ECS_HOOK_EVENTS = (
 def hook_functions(events: tuple[str, ...] = ECS_HOOK_EVENTS) -> dict[str, str]:
     """AppSpec hooks naming one function per event: ``hook-<Event>``."""
     return {event: f"hook-{event}" for event in events}
+
+
+def rollback_event_problems(events: list[dict[str, Any]], create_time: Any, complete_time: Any) -> list[str]:
+    """What is wrong with a rollback deployment's lifecycle events (from GetDeploymentTarget, as boto3
+    parses them): all Succeeded, each starting when the one before ended or later, within the rollback's
+    create and complete times, and not all at one instant (they walk the virtual clock)."""
+    problems = [f"{e['lifecycleEventName']} is {e['status']}" for e in events if e["status"] != "Succeeded"]
+    if problems:
+        return problems
+    times = [(e["lifecycleEventName"], e["startTime"], e["endTime"]) for e in events]
+    previous_end = create_time
+    for name, start, end in times:
+        if not previous_end <= start <= end:
+            problems.append(f"{name}: {start} .. {end} after {previous_end}")
+        previous_end = end
+    if previous_end > complete_time:
+        problems.append(f"the last event ends at {previous_end}, after completeTime {complete_time}")
+    if times and times[-1][2] <= times[0][1]:
+        problems.append("every lifecycle event starts and ends at the same instant")
+    return problems
