@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -589,3 +589,61 @@ def test_missing_catalog_file(
     assert only_report(hook_world, execution_id)["status"] == "Failed"
     assert "not found" in result["reason"]
     assert len(hook_logs.errors()) == 1
+
+
+# --- permissions: what each hook calls is what its role in template.yaml grants ---------------------
+
+IAM_PREFIX = {"codedeploy": "codedeploy", "elbv2": "elasticloadbalancing", "cloudwatch": "cloudwatch"}
+
+
+@pytest.fixture
+def aws_actions(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
+    """The IAM actions of every AWS call the hooks make (clients made while the test runs record)."""
+    from hooks import clients
+
+    actions: set[str] = set()
+    make = clients._make
+
+    def recording(service_name: str, max_attempts: int, read_timeout: int) -> Any:
+        client = make(service_name, max_attempts, read_timeout)
+        prefix = IAM_PREFIX[service_name]
+
+        def record(model: Any, **_: Any) -> None:
+            actions.add(f"{prefix}:{model.name}")
+
+        client.meta.events.register("before-call", record)
+        return client
+
+    clients.forget_clients()
+    monkeypatch.setattr(clients, "_make", recording)
+    yield actions
+    clients.forget_clients()
+
+
+def granted_actions(repo_root: Path, lifecycle_event: str) -> set[str]:
+    """The AWS API actions (logs and X-Ray aside) the function's role grants in template.yaml."""
+    from samtranslator.yaml_helper import yaml_parse
+
+    resources = yaml_parse((repo_root / "template.yaml").read_text())["Resources"]
+    role = resources[f"{lifecycle_event}Function"]["Properties"]["Role"]["Fn::GetAtt"][0]
+    granted: set[str] = set()
+    for policy in resources[role]["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if "Fn::If" in statement:
+                continue
+            action = statement["Action"]
+            granted.update(action if isinstance(action, list) else [action])
+    return {a for a in granted if a.split(":", 1)[0] in IAM_PREFIX.values()}
+
+
+@pytest.mark.parametrize(("handler", "lifecycle_event"), HANDLERS, ids=IDS)
+def test_each_hook_calls_exactly_what_its_role_grants(
+    hook_world: HookWorld, repo_root: Path, aws_actions: set[str], handler: Handler, lifecycle_event: str
+) -> None:
+    # A call the role does not grant is AccessDenied in AWS (a Failed hook); a grant no path uses is
+    # more privilege than needed. Both paths to green: CodeDeploy's task set, and the listener's.
+    result, execution_id, _ = hook_world.invoke(handler, lifecycle_event)
+    assert only_report(hook_world, execution_id)["status"] == "Succeeded", result
+    hook_world.invoke(handler, lifecycle_event, hook_world.deploy(green=False))
+
+    assert aws_actions == granted_actions(repo_root, lifecycle_event)
