@@ -296,3 +296,14 @@ def test_timeouts_fit_every_services_checks(repo_root: Path) -> None:
             bake = settings.deployment.bake_seconds
             assert smoke <= check_time("AfterAllowTestTrafficFunction"), (service, environment)
             assert smoke + bake <= check_time("AfterAllowTrafficFunction"), (service, environment, bake)
+
+
+def test_deployment_group_scope_covers_every_catalog_application(repo_root: Path) -> None:
+    # The hooks may read deployments only in deploymentgroup:${Project}-${Environment}/*: a catalog
+    # service deployed by another application would have its hooks denied GetDeployment.
+    project = load_template(repo_root)["Parameters"]["Project"]["Default"]
+    catalog = load_catalog(repo_root / "services.yaml")
+    for environment in catalog.environments:
+        for service in catalog.services:
+            application = catalog.resolve(service, environment).settings.application
+            assert application == f"{project}-{environment}", (service, environment)
