@@ -1,10 +1,14 @@
 """One fake ECS task: an HTTP app on loopback that answers with its version, with fault knobs.
 
 Every path answers 200 with a small JSON document (``status``, ``service``, ``version``,
-``taskSet``), unless the fault says this request fails (500). Latency is virtual: the task reports
-its service time (``X-Bluegreen-Service-Time-Ms``, virtual ms, what the load balancer's
-TargetResponseTime measures) and sleeps that long divided by the time scale. It adds up that time
-for the fleet's CPU gauge (``take_busy_ms``).
+``taskSet``), unless the fault says this request fails (500), or the fault says the task is
+unhealthy and this is its health check path (503). Error and latency faults spare the load
+balancer's health checks (User-Agent ``ELB-HealthChecker/2.0``): such a version registers healthy
+and is for the smoke checks and the alarms to catch; ``unhealthy=1`` is the version that never does.
+
+Latency is virtual: the task reports its service time (``X-Bluegreen-Service-Time-Ms``, virtual
+ms, what the load balancer's TargetResponseTime measures) and sleeps that long divided by the time
+scale. It adds up that time for the fleet's CPU gauge (``take_busy_ms``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from sandbox.http_server import LoopbackHttpServer
 VERSION_HEADER = "X-Bluegreen-Version"
 TASK_SET_HEADER = "X-Bluegreen-Task-Set"
 SERVICE_TIME_HEADER = "X-Bluegreen-Service-Time-Ms"
+HEALTH_CHECKER_AGENT = "ELB-HealthChecker/2.0"  # the User-Agent of an ALB's health checks
 
 
 @dataclass(frozen=True)
@@ -54,9 +59,12 @@ class _Handler(BaseHTTPRequestHandler):
 class AppServer(LoopbackHttpServer):
     """A task listening on 127.0.0.1:<free port>; ``fault`` may be changed while it runs."""
 
-    def __init__(self, identity: TaskIdentity, time_scale: float, fault: Fault = HEALTHY) -> None:
+    def __init__(
+        self, identity: TaskIdentity, time_scale: float, fault: Fault = HEALTHY, health_path: str = "/health"
+    ) -> None:
         super().__init__(_Handler, f"task-{identity.task_set_id}")
         self.identity = identity
+        self.health_path = health_path
         self.time_scale = time_scale
         self.fault = fault
         self._count = 0
@@ -79,7 +87,10 @@ class AppServer(LoopbackHttpServer):
         if length:
             handler.rfile.read(length)
         fault = self.fault
-        faulty = fault.applies_to(handler.path)
+        # Error and latency faults are bugs in what requests exercise; the load balancer's health
+        # check (a shallow liveness probe) passes unless the version is unhealthy altogether.
+        probe = handler.headers.get("User-Agent", "").startswith(HEALTH_CHECKER_AGENT)
+        faulty = fault.applies_to(handler.path) and not probe
         with self._lock:
             number = self._count
             self._count += 1
@@ -91,6 +102,8 @@ class AppServer(LoopbackHttpServer):
         time.sleep(service_ms / 1000.0 / self.time_scale)
         failed = faulty and fault.fails(faulty_number)
         status = 500 if failed else 200
+        if fault.unhealthy and handler.path.split("?", 1)[0] == self.health_path:
+            failed, status = True, 503
         body: dict[str, object] = {
             "status": "error" if failed else "ok",
             "service": self.identity.service,

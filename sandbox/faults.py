@@ -1,6 +1,7 @@
-"""Fault knobs for the replacement (green) version: ``error_rate=0.3``, ``latency_ms=1500``, and
-optionally ``path=/browse`` to confine the fault to requests whose path starts with that prefix
-(a bug in a code path the smoke checks do not call).
+"""Fault knobs for the replacement (green) version: ``error_rate=0.3``, ``latency_ms=1500``,
+``unhealthy=1`` (its health check path answers 503, so its targets never become healthy), and
+optionally ``path=/browse`` to confine the error and latency faults to requests whose path starts
+with that prefix (a bug in a code path the smoke checks do not call).
 
 A spec is one or more ``knob=value`` pairs separated by commas. Errors are injected
 deterministically, with no random seed: request n fails when frac(n * golden ratio) < rate. The
@@ -30,10 +31,11 @@ class Fault:
     error_rate: float = 0.0
     latency_ms: float = 0.0
     path: str = "/"
+    unhealthy: float = 0.0  # 1: the health check path answers 503
 
     @property
     def is_healthy(self) -> bool:
-        return self.error_rate == 0.0 and self.latency_ms == 0.0
+        return self.error_rate == 0.0 and self.latency_ms == 0.0 and not self.unhealthy
 
     def applies_to(self, path: str) -> bool:
         return path.startswith(self.path)
@@ -52,13 +54,15 @@ class Fault:
             parts.append(f"latency_ms={self.latency_ms:g}")
         if self.path != "/":
             parts.append(f"path={self.path}")
+        if self.unhealthy:
+            parts.append("unhealthy=1")
         return ",".join(parts) or "none"
 
 
 HEALTHY = Fault()
 _GOLDEN = 0.6180339887498949
 
-_KNOBS = {"error_rate": (0.0, 1.0), "latency_ms": (0.0, 600_000.0)}
+_KNOBS = {"error_rate": (0.0, 1.0), "latency_ms": (0.0, 600_000.0), "unhealthy": (0.0, 1.0)}
 
 
 def parse_fault(spec: str | Mapping[str, Any] | Fault | None) -> Fault:
@@ -99,5 +103,7 @@ def parse_fault(spec: str | Mapping[str, Any] | Fault | None) -> Fault:
         low, high = _KNOBS[key]
         if not low <= number <= high or math.isnan(number):
             raise FaultSpecError(f"fault {key}={raw}: must be between {low:g} and {high:g}")
+        if key == "unhealthy" and number not in (0.0, 1.0):
+            raise FaultSpecError(f"fault unhealthy={raw}: must be 0 or 1")
         values[key] = number
     return Fault(**values)

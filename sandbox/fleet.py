@@ -16,14 +16,16 @@ import threading
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from sandbox.app import AppServer, TaskIdentity, base_latency_ms
+from sandbox.app import HEALTH_CHECKER_AGENT, SERVICE_TIME_HEADER, AppServer, TaskIdentity, base_latency_ms
 from sandbox.clock import VirtualClock
 from sandbox.faults import HEALTHY, Fault
 from sandbox.http_server import stop_servers
 from sandbox.metrics import MetricStore
-from sandbox.provision import ServiceInfra, target_group_dimension
+from sandbox.provision import HEALTH_CHECK, ServiceInfra, target_group_dimension
+from sandbox.target_health import TargetHealth, TargetState, write_states
 
 ELB_NAMESPACE = "AWS/ApplicationELB"
 ECS_NAMESPACE = "AWS/ECS"
@@ -84,6 +86,7 @@ class Fleet:
         store: MetricStore,
         faults: dict[str, Fault] | None = None,
         poll_interval: float = 0.1,
+        states_path: Path | None = None,
     ) -> None:
         self.infra = {item.name: item for item in infra}
         self.ecs = ecs
@@ -93,6 +96,10 @@ class Fleet:
         self.faults = dict(faults or {})
         self.poll_interval = poll_interval
         self.errors = 0
+        self.states_path = states_path  # where moto reads target health (sandbox.moto_patched)
+        self._health: dict[str, TargetHealth] = {}  # target id -> its health checks
+        self._task_of: dict[str, tuple[AppServer, str]] = {}  # target id -> task, health path
+        self.health_history: list[tuple[float, str, TargetState]] = []  # (virtual time, target, new state)
         self._lock = threading.Lock()
         self._reconcile_lock = threading.Lock()
         self._runs: dict[str, TaskSetRun] = {}  # task set ARN -> run (live ones)
@@ -133,6 +140,7 @@ class Fleet:
                 self.reconcile()
             except Exception:  # moto busy or a task set mid-change: try again next poll
                 self.errors += 1
+            self.check_health()
 
     # --- reconciliation ---------------------------------------------------------------------------
 
@@ -189,14 +197,24 @@ class Fleet:
         )
         desired = max(1, item.service.settings.tasks.desired)
         identity = TaskIdentity(item.name, run.version, run.id)
-        run.tasks = [AppServer(identity, self.clock.time_scale, run.fault).start() for _ in range(desired)]
+        health_path = item.service.settings.health_path
+        run.tasks = [
+            AppServer(identity, self.clock.time_scale, run.fault, health_path).start() for _ in range(desired)
+        ]
         if target_group:
             run.target_ids = [self._next_address() for _ in run.tasks]
             targets = [{"Id": address, "Port": item.service.container_port} for address in run.target_ids]
             self.elbv2.register_targets(TargetGroupArn=target_group, Targets=targets)
+        now = self.clock.now()
         with self._lock:
+            for target, task in zip(run.target_ids, run.tasks, strict=True):
+                self._task_of[target] = (task, health_path)
+                # The original tasks have been serving for a while; a new target starts "initial".
+                state = TargetState.INITIAL if replacement else TargetState.HEALTHY
+                self._health[target] = TargetHealth(HEALTH_CHECK, now + HEALTH_CHECK.interval, state)
             self._runs[arn] = run
             self.history[run.id] = run
+        self._write_states()
 
     def _next_address(self) -> str:
         n = next(self._addresses)
@@ -204,6 +222,10 @@ class Fleet:
 
     def _stop_run(self, run: TaskSetRun, deregister: bool) -> None:
         run.stopped = True
+        with self._lock:
+            for target in run.target_ids:
+                self._health.pop(target, None)
+                self._task_of.pop(target, None)
         if deregister and run.target_group_arn and run.target_ids:
             try:
                 self.elbv2.deregister_targets(
@@ -212,6 +234,46 @@ class Fleet:
             except Exception:  # the target group may be gone; nothing to clean then
                 self.errors += 1
         stop_servers(run.tasks)
+
+    # --- target health ------------------------------------------------------------------------------
+
+    def check_health(self) -> None:
+        """Health-check every target that is due (virtual time), as the load balancer does."""
+        now = self.clock.now()
+        with self._lock:
+            due = [(t, h, *self._task_of[t]) for t, h in self._health.items() if h.due(now)]
+        changed = False
+        for target, health, task, path in due:
+            if health.record(_passes_health_check(task.port, path, HEALTH_CHECK.timeout), now):
+                changed = True
+                with self._lock:
+                    self.health_history.append((now, target, health.state))
+        if changed:
+            self._write_states()
+
+    def target_state(self, target_id: str) -> TargetState | None:
+        with self._lock:
+            health = self._health.get(target_id)
+            return health.state if health else None
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def settling(self) -> bool:
+        """Whether a target is still ``initial`` (registered, no verdict from its health checks yet)."""
+        with self._lock:
+            return any(h.state is TargetState.INITIAL for h in self._health.values())
+
+    def _write_states(self) -> None:
+        if self.states_path is None:
+            return
+        with self._lock:
+            states = {target: health.state for target, health in self._health.items()}
+        try:
+            write_states(self.states_path, states)
+        except OSError:  # the world's directory is gone (stopping): nobody reads it any more
+            self.errors += 1
 
     # --- lookups for routers, metrics and reports -------------------------------------------------
 
@@ -234,8 +296,18 @@ class Fleet:
             return [run for run in self._runs.values() if run.target_group_arn == target_group_arn]
 
     def next_task(self, target_group_arn: str) -> tuple[TaskSetRun, AppServer] | None:
-        """A task of the target group, round robin over its task sets' tasks."""
-        pairs = [(run, task) for run in self.runs_on(target_group_arn) for task in run.tasks]
+        """A healthy task of the target group, round robin over its task sets' tasks; when none is
+        healthy, any registered one (a load balancer fails open)."""
+        runs = self.runs_on(target_group_arn)
+        with self._lock:
+            pairs = [
+                (run, task)
+                for run in runs
+                for target, task in zip(run.target_ids, run.tasks, strict=False)
+                if (health := self._health.get(target)) is not None and health.state.receives_traffic
+            ]
+        if not pairs:
+            pairs = [(run, task) for run in runs for task in run.tasks]
         if not pairs:
             return None
         counter = self._round_robin.setdefault(target_group_arn, itertools.count())
@@ -294,13 +366,10 @@ class Fleet:
         self._last_sample = now
         for item in self.infra.values():
             for tg_arn in item.target_groups.values():
-                healthy = unhealthy = 0
-                for run in self.runs_on(tg_arn):
-                    for task in run.tasks:
-                        if _healthy(task.port, item.service.settings.health_path):
-                            healthy += 1
-                        else:
-                            unhealthy += 1
+                targets = [target for run in self.runs_on(tg_arn) for target in run.target_ids]
+                states = [self.target_state(target) for target in targets]
+                healthy = states.count(TargetState.HEALTHY)
+                unhealthy = states.count(TargetState.UNHEALTHY)
                 dims = {
                     "TargetGroup": target_group_dimension(tg_arn),
                     "LoadBalancer": item.load_balancer_dimension,
@@ -332,9 +401,15 @@ def listener_weights(listener: dict[str, Any]) -> list[tuple[str, int]]:
     return out
 
 
-def _healthy(port: int, path: str) -> bool:
+def _passes_health_check(port: int, path: str, timeout_seconds: float) -> bool:
+    """A 2xx/3xx answer within the check's timeout (virtual: the task's own service time, so a
+    loaded machine does not fail checks an idle one would pass)."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2.0) as response:
-            return bool(200 <= response.status < 400)
-    except (urllib.error.URLError, OSError):
+        probe = urllib.request.Request(
+            f"http://127.0.0.1:{port}{path}", headers={"User-Agent": HEALTH_CHECKER_AGENT}
+        )
+        with urllib.request.urlopen(probe, timeout=10.0) as response:
+            service_ms = float(response.headers.get(SERVICE_TIME_HEADER) or 0.0)
+            return bool(200 <= response.status < 400) and service_ms < timeout_seconds * 1000.0
+    except (urllib.error.URLError, OSError, ValueError):
         return False

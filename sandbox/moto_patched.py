@@ -1,14 +1,23 @@
-"""``python -m sandbox.moto_patched``: moto's server with one fix the sandbox needs.
+"""``python -m sandbox.moto_patched``: moto's server with what the sandbox needs changed.
 
-moto 5.2.5 sums the containers' ``memory`` when it places tasks (CreateTaskSet with a scale, even
-0 %, and RunTask) and crashes (TypeError, HTTP 500) when a container sets none: the usual Fargate
-shape, with memory only at the task level, as the catalog's task-definitions/*.json have it. Here a
-container without memory counts the task's memory instead. Nothing else changes.
+1. moto 5.2.5 sums the containers' ``memory`` when it places tasks (CreateTaskSet with a scale,
+   even 0 %, and RunTask) and crashes (TypeError, HTTP 500) when a container sets none: the usual
+   Fargate shape, with memory only at the task level, as the catalog's task-definitions/*.json
+   have it. Here a container without memory counts the task's memory instead.
+2. moto answers DescribeTargetHealth ``healthy`` for every registered target the moment it is
+   registered. When ``BLUEGREEN_SANDBOX_TARGET_HEALTH`` names a file, a registered target listed
+   there has the state (``initial``, ``healthy``, ``unhealthy``), reason and description the fake
+   fleet's health checks gave it (see ``sandbox.target_health``).
+Nothing else changes.
 """
 
 from __future__ import annotations
 
+import json
+import os
 from typing import Any
+
+from sandbox.target_health import STATES_FILE_ENV
 
 
 def _patch() -> None:
@@ -34,8 +43,45 @@ def _patch() -> None:
     EC2ContainerServiceBackend._calculate_task_resource_requirements = staticmethod(requirements)  # type: ignore[method-assign]
 
 
+def _patch_target_health(path: str) -> None:
+    from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup
+
+    original = FakeTargetGroup.health_for
+    seen: dict[str, Any] = {"version": None, "states": {}}
+
+    def states() -> dict[str, Any]:
+        try:
+            info = os.stat(path)
+            version = (info.st_ino, info.st_mtime_ns, info.st_size)
+            if version != seen["version"]:
+                with open(path, encoding="utf-8") as source:
+                    seen["states"] = json.load(source)
+                seen["version"] = version
+        except (OSError, ValueError):  # not written yet, or gone: moto's own answer
+            pass
+        return dict(seen["states"])
+
+    def health_for(self: Any, target: dict[str, Any], ec2_backend: Any) -> Any:
+        status = original(self, target, ec2_backend)
+        known = states().get(target["Id"]) if status.status == "healthy" else None
+        if not known:
+            return status
+        return FakeHealthStatus(
+            status.instance_id,
+            status.port,
+            status.health_check_port,
+            known["State"],
+            known.get("Reason"),
+            known.get("Description"),
+        )
+
+    FakeTargetGroup.health_for = health_for  # type: ignore[method-assign]
+
+
 if __name__ == "__main__":
     _patch()
+    if os.environ.get(STATES_FILE_ENV):
+        _patch_target_health(os.environ[STATES_FILE_ENV])
     from moto.server import main
 
     main()

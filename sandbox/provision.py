@@ -16,7 +16,10 @@ from typing import Any
 
 from orchestrator.catalog import Catalog, ResolvedService
 from orchestrator.taskdef import load_task_definition
+from sandbox.target_health import HealthCheck
 
+# Every target group's health check (the fleet runs it in virtual time, see sandbox.target_health).
+HEALTH_CHECK = HealthCheck(interval=15.0, timeout=5.0, healthy_threshold=2, unhealthy_threshold=2)
 VPC_CIDR = "10.0.0.0/16"
 SUBNET_CIDRS = ("10.0.1.0/24", "10.0.2.0/24")
 AUTO_ROLLBACK_EVENTS = ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]
@@ -116,7 +119,10 @@ def create_target_group(elbv2: Any, name: str, service: ResolvedService, vpc_id:
         VpcId=vpc_id,
         TargetType="ip",
         HealthCheckPath=service.settings.health_path,
-        HealthCheckIntervalSeconds=15,
+        HealthCheckIntervalSeconds=int(HEALTH_CHECK.interval),
+        HealthCheckTimeoutSeconds=int(HEALTH_CHECK.timeout),
+        HealthyThresholdCount=HEALTH_CHECK.healthy_threshold,
+        UnhealthyThresholdCount=HEALTH_CHECK.unhealthy_threshold,
     )
     return str(created["TargetGroups"][0]["TargetGroupArn"])
 

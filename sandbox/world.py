@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -32,8 +33,9 @@ from sandbox.lambda_runner import LambdaRunner, handlers_for, redirect_stdout_lo
 from sandbox.metrics import MetricsPublisher, MetricStore
 from sandbox.moto_server import LOOPBACK, SANDBOX_CREDENTIALS, MotoServer
 from sandbox.narrator import Narrator
-from sandbox.provision import Clients, ListenerPorts, ServiceInfra, provision
+from sandbox.provision import HEALTH_CHECK, Clients, ListenerPorts, ServiceInfra, provision
 from sandbox.router import Router
+from sandbox.target_health import STATES_FILE_ENV
 from sandbox.traffic import TrafficGenerator
 
 # canary10 in dev (hooks, 5 virtual minutes at 10 %, a 30 s bake, no termination wait) is about
@@ -109,6 +111,7 @@ class World:
         self.infra: list[ServiceInfra] = []
         self.routers: dict[str, Router] = {}
         self.log_path: Path | None = None
+        self.target_health_path: Path | None = None
         self._stack = ExitStack()
         self._saved_env: dict[str, str | None] = {}
         self.fleet: Fleet | None = None
@@ -150,6 +153,10 @@ class World:
         log_dir = Path(tempfile.mkdtemp(prefix="bluegreen-sandbox-"))
         self.log_path = log_dir / "hooks.log"
         log_stream = stack.enter_context(self.log_path.open("a", encoding="utf-8"))
+        self.target_health_path = log_dir / "target-health.json"
+        # moto (a child process) reads the target states the fleet's health checks give.
+        self.env = {STATES_FILE_ENV: str(self.target_health_path)}
+        self._apply_env()
         moto = MotoServer(isolated=True, module="sandbox.moto_patched")
         self.moto_url = moto.start()
         stack.callback(moto.stop)
@@ -190,7 +197,15 @@ class World:
             for s in self.services
         }
         self.infra = provision(clients, self.catalog, self.services, ports)
-        fleet = Fleet(self.infra, clients.ecs, clients.elbv2, self.clock, self.store, self.faults)
+        fleet = Fleet(
+            self.infra,
+            clients.ecs,
+            clients.elbv2,
+            self.clock,
+            self.store,
+            self.faults,
+            states_path=self.target_health_path,
+        )
         self.fleet = fleet
         fleet.start()
         stack.callback(fleet.stop)
@@ -229,11 +244,19 @@ class World:
             stack.callback(narrator.stop)
 
     def _sync_fleet(self) -> None:
-        if self.fleet is not None:
-            try:
-                self.fleet.reconcile()
-            except Exception:  # the reconciler thread tries again within 0.1 s
-                self.fleet.errors += 1
+        """Before a hook runs: the fleet runs the task sets moto has, and, as CodeDeploy's Install
+        waits for the replacement task set to be steady, no new target is still ``initial``: its
+        health checks have made it healthy or unhealthy (AfterInstall then sees which)."""
+        fleet = self.fleet
+        if fleet is None:
+            return
+        try:
+            fleet.reconcile()
+        except Exception:  # the reconciler thread tries again within 0.1 s
+            fleet.errors += 1
+        settle_by = self.clock.now() + HEALTH_CHECK.grace + 2 * HEALTH_CHECK.interval
+        while fleet.settling() and self.clock.now() < settle_by and not fleet.stopping:
+            time.sleep(0.02)
 
     def stop(self) -> None:
         """Stop everything this world started (reverse order) and restore the environment."""

@@ -106,7 +106,8 @@ def test_serve_stops_quickly_on_ctrl_c_and_leaves_nothing() -> None:
             if "sandbox up" in line:
                 break
         ports = {int(p) for line in printed for p in re.findall(r"127\.0\.0\.1:(\d+)", line)}
-        assert len(ports) == 2 + 2 * 16, printed  # moto, emulator, 2 listeners per service
+        # moto, the emulator, two listeners per service
+        assert len(ports) == 2 + 2 * 16, (printed, serving.poll(), serving.stderr and serving.stderr.read())
         children = _descendants(serving.pid)
         assert children  # moto
         started = time.monotonic()
@@ -120,7 +121,8 @@ def test_serve_stops_quickly_on_ctrl_c_and_leaves_nothing() -> None:
     assert code == 0, serving.stderr.read() if serving.stderr else ""
     # 16 services took 5-9 s with every router and task stopped one after another; now 1-2 s.
     assert took < 4.0
-    assert [pid for pid in children if _alive(pid)] == []
+    left = {pid: _command_line(pid) for pid in children if _alive(pid)}
+    assert left == {}
     assert [port for port in ports if _accepts(port)] == []
 
 
@@ -142,6 +144,13 @@ def _alive(pid: int) -> bool:
         return (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]) != "Z"
     except OSError:
         return False
+
+
+def _command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
 
 
 def _accepts(port: int) -> bool:

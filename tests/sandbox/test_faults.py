@@ -15,6 +15,7 @@ from sandbox.faults import Fault, FaultSpecError, parse_fault
         ("latency_ms=1500", Fault(latency_ms=1500)),
         ("error_rate=0.5, latency_ms=200", Fault(error_rate=0.5, latency_ms=200)),
         ({"error_rate": 1}, Fault(error_rate=1.0)),
+        ("unhealthy=1", Fault(unhealthy=1.0)),
         (Fault(latency_ms=5), Fault(latency_ms=5)),
     ],
 )
@@ -34,6 +35,8 @@ def test_parse(spec: object, expected: Fault) -> None:
         ("cpu=90", "unknown"),
         ("hook:AfterAllowTestTraffic", "expected knob=value"),
         ("error_rate=0.1,error_rate=0.2", "given twice"),
+        ("unhealthy=0.5", "must be 0 or 1"),
+        ("unhealthy=2", "between 0 and 1"),
     ],
 )
 def test_bad_specs_name_the_problem(spec: str, message: str) -> None:
@@ -89,3 +92,9 @@ def test_path_knob() -> None:
     assert parse_fault("error_rate=0.5,path=/browse") == Fault(error_rate=0.5, path="/browse")
     with pytest.raises(FaultSpecError, match="start with"):
         parse_fault("error_rate=0.5,path=browse")
+
+
+def test_unhealthy_is_a_fault() -> None:
+    fault = parse_fault("unhealthy=1")
+    assert not fault.is_healthy and fault.describe() == "unhealthy=1"
+    assert parse_fault("unhealthy=0").is_healthy

@@ -120,6 +120,42 @@ def test_smoke_failure_at_after_allow_test_traffic(
         assert new and not [r for r in users(world) if r.version in new]
 
 
+def test_green_that_never_becomes_healthy_fails_after_install(
+    capsys: pytest.CaptureFixture[str], nothing_left_behind: None
+) -> None:
+    """Green's targets register ``initial`` (as an ALB has them until the health checks pass),
+    fail their health checks, turn ``unhealthy``; AfterInstall sees it and the deployment rolls back."""
+    with start_world(["product-service"], fault="unhealthy=1") as world:
+        code, created = deploy(capsys, "product-service", "canary10", "--no-wait")
+        assert code == 0, created
+        deployment_id = created["deploymentId"]
+        elbv2 = clients(world)["elbv2"]
+        green = world.infra[0].target_groups["product-service-green"]
+        seen: list[str] = []
+
+        def settled() -> bool:
+            described = elbv2.describe_target_health(TargetGroupArn=green)["TargetHealthDescriptions"]
+            states = sorted({d["TargetHealth"]["State"] for d in described})
+            if states and (not seen or seen[-1] != ",".join(states)):
+                seen.append(",".join(states))
+            ended = deployment(world, deployment_id)["status"] in ("Failed", "Stopped")
+            return "unhealthy" in states or ended
+
+        wait_for(settled, timeout=30, interval=0.05)
+        info = wait_terminal(world, deployment_id)
+        assert info["status"] == "Failed" and info.get("rollbackInfo"), info
+        assert lifecycle_events(world, deployment_id)["AfterInstall"] == "Failed"
+        assert seen[0] == "initial", seen  # what DescribeTargetHealth (moto) answered first
+        assert world.fleet is not None
+        green_targets = {t for run in world.fleet.replacement_runs() for t in run.target_ids}
+        assert (
+            green_targets
+            and {target for _, target, state in world.fleet.health_history if state == "unhealthy"}
+            == green_targets
+        )
+        assert not [r for r in users(world) if r.version in replacement_versions(world)]
+
+
 def test_alarm_during_canary_step_rolls_back(
     capsys: pytest.CaptureFixture[str], nothing_left_behind: None
 ) -> None:
