@@ -163,8 +163,9 @@ def audit(
             _print_fix(outcome.before, outcome.sync, outcome.after)
         _print_report(final)
     if not final.clean:
-        hint = "" if fix else "; `bluegreen alarms audit --fix` repairs the fixable ones"
         unfixable = sum(1 for f in final.findings if not f.fixable)
+        fixable_left = len(final.findings) - unfixable
+        hint = "" if fix or not fixable_left else "; `bluegreen alarms audit --fix` repairs the fixable ones"
         raise AuditViolationsError(
             f"alarm audit ({environment}): {len(final.findings)} violation(s), "
             f"{unfixable} not fixable by sync{hint}"

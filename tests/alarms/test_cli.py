@@ -231,3 +231,6 @@ def test_fix_says_what_it_cannot_fix_and_why(world: World) -> None:
     ]
     assert "order-service-high-cpu" not in result.output and "cannot fix" not in "".join(lines[2:])
     assert str(result.exception) == "alarm audit (dev): 2 violation(s), 2 not fixable by sync"
+    # Without --fix, the hint to run it only appears while something is left that it can fix.
+    again = runner.invoke(app, ["audit"])
+    assert str(again.exception) == "alarm audit (dev): 2 violation(s), 2 not fixable by sync"
