@@ -55,15 +55,28 @@ def run(scenario: Scenario, number: int) -> bool:
     ]
     print(f"\n=== {number}. {scenario.title}", flush=True)
     print("$ bluegreen " + " ".join(command[command.index("deploy") :]), flush=True)
-    env = {**os.environ, NARRATE_ENV_VAR: "1"}
+    env = {**os.environ, NARRATE_ENV_VAR: "1", "PYTHONUNBUFFERED": "1"}  # lines as they happen
     started = time.monotonic()
-    completed = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    returncode, output = stream(command, env)
     wall = time.monotonic() - started
-    sys.stdout.write(completed.stdout)
-    ok = completed.returncode == scenario.expected_exit and scenario.expected_text in completed.stdout.lower()
+    ok = returncode == scenario.expected_exit and scenario.expected_text in output.lower()
     verdict = "as expected" if ok else f"UNEXPECTED (wanted exit {scenario.expected_exit})"
-    print(f"--- exit {completed.returncode} after {wall:.1f} s wall: {verdict}", flush=True)
+    print(f"--- exit {returncode} after {wall:.1f} s wall: {verdict}", flush=True)
     return ok
+
+
+def stream(command: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Run ``command``, showing its output (stdout and stderr) as it comes; exit code and output."""
+    seen: list[str] = []
+    with subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    ) as running:
+        assert running.stdout is not None
+        for line in running.stdout:
+            sys.stdout.write(line)
+            sys.stdout.flush()
+            seen.append(line)
+    return running.returncode, "".join(seen)
 
 
 def main() -> int:
