@@ -29,6 +29,7 @@ from orchestrator.guardrails import (
     check_guardrails,
     force_note,
     refusal_message,
+    strategy_violations,
 )
 from orchestrator.strategies import Strategy
 from orchestrator.taskdef import container_image, from_current, load_task_definition, validate_image
@@ -261,6 +262,10 @@ def build_plan(inputs: DeployInputs, reads: Reads) -> DeploymentPlan:
     """Decide everything: raises BadInputError subclasses (exit 2) before anything is written."""
     service = inputs.service
     settings = service.settings
+    # What the strategy alone breaks is refused before any read: no credentials needed to learn it.
+    early = strategy_violations(service, inputs.strategy)
+    if early and not inputs.force:
+        raise GuardrailError(refusal_message(service, early))
     step = _task_definition_step(inputs, reads)
     facts = reads.group_facts(service)
     violations = check_guardrails(

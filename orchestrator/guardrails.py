@@ -46,6 +46,20 @@ def auto_rollback_events(auto_rollback_configuration: Mapping[str, Any] | None) 
     return frozenset(auto_rollback_configuration.get("events") or ())
 
 
+def strategy_violations(service: ResolvedService, strategy: Strategy) -> list[GuardrailViolation]:
+    """The guardrails that the strategy alone breaks: decidable before any AWS read."""
+    allowed = list(service.settings.guardrails.allowed_strategy_kinds)
+    if strategy.kind.value in allowed:
+        return []
+    return [
+        GuardrailViolation(
+            "allowed_strategy_kinds",
+            f"{service.environment} allows only {' or '.join(allowed)} deployments, not {strategy.kind.value}"
+            + ("" if strategy.name == strategy.kind.value else f" ({strategy.name})"),
+        )
+    ]
+
+
 def check_guardrails(
     service: ResolvedService,
     strategy: Strategy,
@@ -57,16 +71,7 @@ def check_guardrails(
     guardrails = service.settings.guardrails
     policy = service.settings.alarm_policy
     env = service.environment
-    violations: list[GuardrailViolation] = []
-    allowed = list(guardrails.allowed_strategy_kinds)
-    if strategy.kind.value not in allowed:
-        violations.append(
-            GuardrailViolation(
-                "allowed_strategy_kinds",
-                f"{env} allows only {' or '.join(allowed)} deployments, not {strategy.kind.value}"
-                + ("" if strategy.name == strategy.kind.value else f" ({strategy.name})"),
-            )
-        )
+    violations = strategy_violations(service, strategy)
     alarms = [name for name in dict.fromkeys(alarm_names) if name]
     if guardrails.require_alarms and not alarms_enabled:
         violations.append(

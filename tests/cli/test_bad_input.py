@@ -78,6 +78,12 @@ BAD_INPUT = [
         "refused by prod guardrails",
         id="guardrail-prod-all-at-once",
     ),
+    pytest.param(
+        ["deploy", "product-service", "--env", "prod", "--strategy", "all-at-once"],
+        "allowed_strategy_kinds: prod allows only canary or linear",
+        # The strategy rule needs nothing from AWS: refused before any read, even without credentials.
+        id="guardrail-prod-all-at-once-before-any-read",
+    ),
     pytest.param(["watch", "12345"], "is not a CodeDeploy deployment id", id="watch-bad-id"),
     pytest.param(["stop", "d-short"], "is not a CodeDeploy deployment id", id="stop-bad-id"),
     pytest.param(["promote", "deployment-1"], "is not a CodeDeploy deployment id", id="promote-bad-id"),
