@@ -46,6 +46,7 @@ DEFAULT_TIME_SCALE = 40.0
 DEFAULT_TRAFFIC_RATE = 1.0
 MAX_REAL_REQUESTS_PER_SECOND = 120.0
 NARRATE_ENV_VAR = "BLUEGREEN_SANDBOX_NARRATE"
+SYNC_ATTEMPTS = 5  # reconciliations tried before a hook starts (moto can be slow to answer)
 # The services have been running before the world starts: this much healthy metric history
 # (virtual seconds) covers the longest alarm window (ECS CPU: 2 periods of 5 minutes).
 HISTORY_SECONDS = 900.0
@@ -250,10 +251,14 @@ class World:
         fleet = self.fleet
         if fleet is None:
             return
-        try:
-            fleet.reconcile()
-        except Exception:  # the reconciler thread tries again within 0.1 s
-            fleet.errors += 1
+        for attempt in range(SYNC_ATTEMPTS):  # moto busy (a loaded machine): the hook must not run
+            try:  # before the fleet has seen the task set it checks
+                fleet.reconcile()
+                break
+            except Exception:
+                fleet.errors += 1
+                if attempt + 1 < SYNC_ATTEMPTS and not fleet.stopping:
+                    time.sleep(0.2)
         settle_by = self.clock.now() + HEALTH_CHECK.grace + 2 * HEALTH_CHECK.interval
         while fleet.settling() and self.clock.now() < settle_by and not fleet.stopping:
             time.sleep(0.02)

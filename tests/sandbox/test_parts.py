@@ -184,3 +184,32 @@ def test_task_counts_its_service_time_for_the_cpu_gauge() -> None:
     finally:
         healthy.stop()
         slow.stop()
+
+
+def test_a_hook_waits_for_the_fleet_to_see_moto(repo_root: Any) -> None:
+    """Before a hook runs, the world reconciles the fleet, trying again while moto fails, then waits
+    for new targets to settle (healthy or unhealthy), so AfterInstall never sees a half-made green."""
+    from sandbox.world import World, WorldOptions
+
+    class Fleet:
+        stopping = False
+
+        def __init__(self) -> None:
+            self.calls = 0
+            self.errors = 0
+            self.settled_at_call = 0
+
+        def reconcile(self) -> None:
+            self.calls += 1
+            if self.calls < 3:
+                raise ConnectionError("moto busy")
+
+        def settling(self) -> bool:
+            self.settled_at_call += 1
+            return self.settled_at_call < 4  # initial for three looks
+
+    world = World(repo_root / "services.yaml", "dev", ["product-service"], None, WorldOptions())
+    fleet = Fleet()
+    world.fleet = fleet  # type: ignore[assignment]
+    world._sync_fleet()
+    assert (fleet.calls, fleet.errors, fleet.settled_at_call) == (3, 2, 4)
