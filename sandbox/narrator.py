@@ -1,5 +1,6 @@
 """Tells a person what the sandbox sees while a deployment runs: which versions answer the users
-(share of requests and errors per window) and every alarm state change, with CloudWatch's reason.
+(share of requests and errors per window), every alarm state change, with CloudWatch's reason, and
+the replacement's targets passing (or failing) the load balancer's health checks.
 Lines go to a stream (stderr in the demo), never to stdout, which belongs to the CLI."""
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ def traffic_line(service: str, versions: Counter[str], errors: Counter[str]) -> 
     return f"{service} users: " + ", ".join(parts)
 
 
+def health_line(version: str, target: str, state: str) -> str:
+    """``product-service:2 target 10.0.100.3 healthy (load balancer health checks)``."""
+    return f"{version} target {target} {state} (load balancer health checks)"
+
+
 class Narrator:
     """A thread printing traffic shares each WINDOW when they change, and alarm transitions at once."""
 
@@ -54,6 +60,7 @@ class Narrator:
     def _run(self) -> None:
         clock, world = self.world.clock, self.world
         seen_transitions = 0
+        seen_health = 0
         window_start = clock.now()
         last: dict[str, str] = {}
         while not self._stop.is_set():
@@ -70,6 +77,15 @@ class Narrator:
                         f"{transition.new.value}  ({transition.reason})",
                     )
                 seen_transitions = len(history)
+            fleet = world.fleet
+            if fleet is not None:
+                changes = fleet.health_history[seen_health:]
+                seen_health += len(changes)
+                replacements = {t: run for run in fleet.replacement_runs() for t in run.target_ids}
+                for at, target, state in changes:
+                    run = replacements.get(target)
+                    if run is not None:
+                        self._say(at, health_line(run.version, target, state.value))
             now = clock.now()
             if now - window_start < WINDOW or world.traffic is None:
                 continue

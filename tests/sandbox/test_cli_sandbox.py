@@ -7,7 +7,6 @@ import io
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -108,6 +107,8 @@ def test_serve_stops_quickly_on_ctrl_c_and_leaves_nothing() -> None:
         ports = {int(p) for line in printed for p in re.findall(r"127\.0\.0\.1:(\d+)", line)}
         # moto, the emulator, two listeners per service
         assert len(ports) == 2 + 2 * 16, (printed, serving.poll(), serving.stderr and serving.stderr.read())
+        sockets = _listening_sockets(ports)
+        assert set(sockets.values()) == ports  # every printed port is a listening socket
         children = _descendants(serving.pid)
         assert children  # moto
         started = time.monotonic()
@@ -123,7 +124,9 @@ def test_serve_stops_quickly_on_ctrl_c_and_leaves_nothing() -> None:
     assert took < 4.0
     left = {pid: _command_line(pid) for pid in children if _alive(pid)}
     assert left == {}
-    assert [port for port in ports if _accepts(port)] == []
+    assert _session(serving.pid) == {}  # nothing it started, even reparented, is alive
+    # By socket (inode), not by port: another test may bind a freed port again at once.
+    assert set(_listening_sockets(ports)) & set(sockets) == set()
 
 
 def _descendants(pid: int) -> list[int]:
@@ -153,6 +156,27 @@ def _command_line(pid: int) -> str:
         return ""
 
 
-def _accepts(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+def _session(session_id: int) -> dict[int, str]:
+    """Live processes of a session (pid -> command line)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == session_id and fields[0] != "Z":
+                found[int(entry.name)] = _command_line(int(entry.name))
+    return found
+
+
+def _listening_sockets(ports: set[int]) -> dict[str, int]:
+    """Socket inode -> port, for the LISTEN sockets on these ports (any process)."""
+    found = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            port = int(fields[1].rsplit(":", 1)[1], 16)
+            if fields[3] == "0A" and port in ports:
+                found[fields[9]] = port
+    return found

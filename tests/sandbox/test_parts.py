@@ -13,6 +13,7 @@ import pytest
 from sandbox.lambda_runner import LambdaContext, LambdaRunner, function_name_of
 from sandbox.metrics import MetricStore, _datum, metric_key, period_start
 from sandbox.narrator import traffic_line
+from tests.support.sandbox import wait_for
 
 
 @pytest.mark.parametrize(
@@ -213,3 +214,33 @@ def test_a_hook_waits_for_the_fleet_to_see_moto(repo_root: Any) -> None:
     world.fleet = fleet  # type: ignore[assignment]
     world._sync_fleet()
     assert (fleet.calls, fleet.errors, fleet.settled_at_call) == (3, 2, 4)
+
+
+def test_narrator_tells_when_the_replacement_targets_pass_their_health_checks() -> None:
+    import io
+    from types import SimpleNamespace
+
+    from sandbox.clock import VirtualClock
+    from sandbox.narrator import Narrator
+    from sandbox.target_health import TargetState
+
+    clock = VirtualClock(1000.0)
+    original = SimpleNamespace(version="svc:1", target_ids=["10.0.100.2"])
+    replacement = SimpleNamespace(version="svc:2", target_ids=["10.0.100.3"])
+    fleet = SimpleNamespace(
+        health_history=[
+            (clock.now(), "10.0.100.2", TargetState.UNHEALTHY),
+            (clock.now(), "10.0.100.3", TargetState.HEALTHY),
+        ],
+        replacement_runs=lambda: [replacement],
+        history={"a": original, "b": replacement},
+    )
+    world = SimpleNamespace(clock=clock, evaluator=None, fleet=fleet, traffic=None, infra=[])
+    out = io.StringIO()
+    narrator = Narrator(world, out).start()  # type: ignore[arg-type]
+    try:
+        wait_for(lambda: "healthy" in out.getvalue(), timeout=5)
+    finally:
+        narrator.stop()
+    assert out.getvalue().count("\n") == 1  # the original's target is not news
+    assert "svc:2 target 10.0.100.3 healthy (load balancer health checks)" in out.getvalue()
