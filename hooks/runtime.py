@@ -176,6 +176,16 @@ def _record_metrics(
 
 def run_hook(event: Any, context: Any, lifecycle_event: str, check: Check) -> dict[str, Any]:
     """Handle one hook invocation; see the module docstring for the order of things."""
+    try:
+        return _run_hook(event, context, lifecycle_event, check)
+    finally:
+        # powertools keeps thread-local log keys in one context shared by every Logger: they belong
+        # to this invocation and must not stamp the next handler's logs on this thread (the sandbox
+        # runs other handlers, e.g. the alarm audit, in the same process).
+        logger.thread_safe_clear_keys()
+
+
+def _run_hook(event: Any, context: Any, lifecycle_event: str, check: Check) -> dict[str, Any]:
     started = time.monotonic()
     deadline = Deadline.from_remaining(_remaining_ms(context), safety_margin_ms())
     # Thread-local log keys: in Lambda one invocation runs at a time, but the sandbox runs several

@@ -35,6 +35,7 @@ RESOURCE_TYPE = {
     "codedeploy:PutLifecycleEventHookExecutionStatus": None,
     "cloudwatch:DescribeAlarms": ":alarm:",
     "elasticloadbalancing:DescribeListeners": None,
+    "elasticloadbalancing:DescribeLoadBalancers": None,
     "elasticloadbalancing:DescribeTargetGroups": None,
     "elasticloadbalancing:DescribeTargetHealth": None,
     "lambda:InvokeFunction": "Function.Arn",  # function ARNs, here the template's own functions
