@@ -137,7 +137,7 @@ def deploy(
             "--inject-fault",
             metavar="SPEC",
             help="With --sandbox: make the new (green) version faulty, e.g. error_rate=0.5, "
-            "latency_ms=1500, or error_rate=0.5,path=/browse (only that path). Repeatable.",
+            "latency_ms=1500, unhealthy=1, or error_rate=0.5,path=/browse (only that path). Repeatable.",
         ),
     ] = None,
     time_scale: TimeScaleOpt = None,

@@ -8,6 +8,8 @@
    registered. When ``BLUEGREEN_SANDBOX_TARGET_HEALTH`` names a file, a registered target listed
    there has the state (``initial``, ``healthy``, ``unhealthy``), reason and description the fake
    fleet's health checks gave it (see ``sandbox.target_health``).
+3. It exits when the process that started it is gone, even one killed with SIGKILL that could not
+   stop it: an orphaned moto would keep its loopback port and memory until someone noticed.
 Nothing else changes.
 """
 
@@ -78,7 +80,21 @@ def _patch_target_health(path: str) -> None:
     FakeTargetGroup.health_for = health_for  # type: ignore[method-assign]
 
 
+def _exit_with_parent(parent: int, interval: float = 1.0) -> None:
+    """Exit this process once it is no longer the child of ``parent`` (the parent died)."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="moto-parent-watch", daemon=True).start()
+
+
 if __name__ == "__main__":
+    _exit_with_parent(os.getppid())
     _patch()
     if os.environ.get(STATES_FILE_ENV):
         _patch_target_health(os.environ[STATES_FILE_ENV])
