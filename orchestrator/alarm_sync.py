@@ -33,9 +33,8 @@ from orchestrator.audit_fetch import (
     batch_get_deployment_groups,
     chunked,
     describe_alarms,
-    load_balancer_dimension,
+    match_resources,
     run_audit,
-    target_group_dimension,
 )
 from orchestrator.aws import aws_errors, error_code
 from orchestrator.catalog import Catalog, ResolvedService
@@ -157,23 +156,13 @@ def lookup_resources(
     lbs = _describe_by_names(
         elbv2, "describe_load_balancers", "LoadBalancers", lb_names, "LoadBalancerNotFound"
     )
-    resources: dict[str, ServiceResources] = {}
-    problems: list[str] = []
-    for service in services:
-        s = service.settings
-        missing = [n for n in (s.target_group_blue, s.target_group_green) if n not in tgs]
-        missing += [] if s.load_balancer in lbs else [s.load_balancer]
-        if missing:
-            problems.append(
-                f"{service.name}: cannot render its alarms: {', '.join(missing)} not found in ELBv2 "
-                f"({service.region}); create the load balancer and target groups first"
-            )
-            continue
-        resources[service.name] = ServiceResources(
-            target_group_blue=target_group_dimension(tgs[s.target_group_blue]),
-            target_group_green=target_group_dimension(tgs[s.target_group_green]),
-            load_balancer=load_balancer_dimension(lbs[s.load_balancer]),
-        )
+    resources, missing = match_resources(services, tgs, lbs)
+    problems = [
+        f"{service.name}: cannot render its alarms: {', '.join(missing[service.name])} not found in ELBv2 "
+        f"({service.region}); create the load balancer and target groups first"
+        for service in services
+        if service.name in missing
+    ]
     return resources, problems
 
 

@@ -132,6 +132,28 @@ def _list_elbv2(call: Any, key: str, name_key: str, arn_key: str) -> dict[str, s
         kwargs["Marker"] = page["NextMarker"]
 
 
+def match_resources(
+    services: Sequence[ResolvedService], tgs: Mapping[str, str], lbs: Mapping[str, str]
+) -> tuple[dict[str, ServiceResources], dict[str, list[str]]]:
+    """Each service's alarm dimension values from target group / load balancer ARNs by name, and for
+    the services whose resources are not all there, the names that are missing."""
+    resources: dict[str, ServiceResources] = {}
+    missing: dict[str, list[str]] = {}
+    for service in services:
+        s = service.settings
+        absent = [n for n in (s.target_group_blue, s.target_group_green) if n not in tgs]
+        absent += [] if s.load_balancer in lbs else [s.load_balancer]
+        if absent:
+            missing[service.name] = absent
+            continue
+        resources[service.name] = ServiceResources(
+            target_group_blue=target_group_dimension(tgs[s.target_group_blue]),
+            target_group_green=target_group_dimension(tgs[s.target_group_green]),
+            load_balancer=load_balancer_dimension(lbs[s.load_balancer]),
+        )
+    return resources, missing
+
+
 def lookup_dimension_values(
     elbv2: Any, services: Sequence[ResolvedService]
 ) -> tuple[dict[str, ServiceResources], list[str]]:
@@ -155,23 +177,13 @@ def lookup_dimension_values(
             raise
         reason = describe_aws_error(err.__cause__, action) if err.__cause__ else str(err)
         return {}, [f"alarm dimension values not compared: {reason}"]
-    resources: dict[str, ServiceResources] = {}
-    notes: list[str] = []
-    for service in services:
-        s = service.settings
-        missing = [n for n in (s.target_group_blue, s.target_group_green) if n not in tgs]
-        missing += [] if s.load_balancer in lbs else [s.load_balancer]
-        if missing:
-            notes.append(
-                f"{service.name}: {', '.join(missing)} not found in ELBv2 ({service.region}); "
-                "its alarms' dimension values not compared"
-            )
-            continue
-        resources[service.name] = ServiceResources(
-            target_group_blue=target_group_dimension(tgs[s.target_group_blue]),
-            target_group_green=target_group_dimension(tgs[s.target_group_green]),
-            load_balancer=load_balancer_dimension(lbs[s.load_balancer]),
-        )
+    resources, missing = match_resources(services, tgs, lbs)
+    notes = [
+        f"{service.name}: {', '.join(missing[service.name])} not found in ELBv2 ({service.region}); "
+        "its alarms' dimension values not compared"
+        for service in services
+        if service.name in missing
+    ]
     return resources, notes
 
 
