@@ -203,8 +203,6 @@ class Fleet:
         ]
         if target_group:
             run.target_ids = [self._next_address() for _ in run.tasks]
-            targets = [{"Id": address, "Port": item.service.container_port} for address in run.target_ids]
-            self.elbv2.register_targets(TargetGroupArn=target_group, Targets=targets)
         now = self.clock.now()
         with self._lock:
             for target, task in zip(run.target_ids, run.tasks, strict=True):
@@ -214,7 +212,12 @@ class Fleet:
                 self._health[target] = TargetHealth(HEALTH_CHECK, now + HEALTH_CHECK.interval, state)
             self._runs[arn] = run
             self.history[run.id] = run
+        # States first, registration second: moto answers "healthy" for a registered target it has no
+        # state for, so the other order let DescribeTargetHealth call a green healthy before any check.
         self._write_states()
+        if target_group:
+            targets = [{"Id": address, "Port": item.service.container_port} for address in run.target_ids]
+            self.elbv2.register_targets(TargetGroupArn=target_group, Targets=targets)
 
     def _next_address(self) -> str:
         n = next(self._addresses)
