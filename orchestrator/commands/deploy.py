@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from orchestrator.commands.failure import error_context
-from orchestrator.commands.follow import Subject, created_document, follow
+from orchestrator.commands.follow import Subject, follow_created
 from orchestrator.commands.options import DeployOptions, WatchFlags
 from orchestrator.commands.session import Session
 from orchestrator.errors import BadInputError, InterruptedByUser
@@ -151,13 +151,7 @@ def _deploy(
             "createAttempts": created.attempts,
         },
     )
-    if not options.watch.wait:
-        if session.json:
-            session.print_json(created_document(subject, clients.counter.total))
-        else:
-            session.print(f"not waiting; follow it with `bluegreen watch {created.deployment_id}`")
-        return 0
-    return follow(session, clients, subject, options.watch)
+    return follow_created(session, clients, subject, options.watch)
 
 
 def _timeout_seconds(default_seconds: float, flags: WatchFlags) -> float:

@@ -261,3 +261,15 @@ def _interrupted(
         f"(status {snapshot.status.value}); "
         f"check it with `bluegreen status {deployment_id}`"
     )
+
+
+def follow_created(session: Session, clients: Any, subject: Subject, flags: WatchFlags) -> int:
+    """After a deployment was created: with --no-wait, say how to follow it (or print the created
+    document); otherwise watch it to the end."""
+    if not flags.wait:
+        if session.json:
+            session.print_json(created_document(subject, clients.counter.total))
+        else:
+            session.print(f"not waiting; follow it with `bluegreen watch {subject.deployment_id}`")
+        return 0
+    return follow(session, clients, subject, flags)

@@ -12,7 +12,7 @@ from typing import Any
 from orchestrator import codedeploy_api
 from orchestrator.commands.deploy import validate_watch_flags
 from orchestrator.commands.failure import error_context
-from orchestrator.commands.follow import Subject, created_document, follow
+from orchestrator.commands.follow import Subject, follow_created
 from orchestrator.commands.options import RollbackOptions
 from orchestrator.commands.session import Session
 from orchestrator.errors import BadInputError
@@ -117,10 +117,4 @@ def _run(session: Session, options: RollbackOptions, known: dict[str, Any]) -> i
             "rollbackFrom": live["deploymentId"],
         },
     )
-    if not options.watch.wait:
-        if session.json:
-            session.print_json(created_document(subject, clients.counter.total))
-        else:
-            session.print(f"not waiting; follow it with `bluegreen watch {created.deployment_id}`")
-        return 0
-    return follow(session, clients, subject, options.watch)
+    return follow_created(session, clients, subject, options.watch)
