@@ -10,7 +10,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from types import TracebackType
+from typing import Any
 
 LOOPBACK = "127.0.0.1"
 
@@ -20,6 +22,26 @@ SANDBOX_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
 }
+
+
+def sandbox_client_factory(region: str) -> Callable[[str, str], Any]:
+    """``make(service_name, endpoint_url)``: boto3 clients with the sandbox's fake credentials, for the
+    local servers (short retries: a loopback server that fails three times is broken, not busy)."""
+    import boto3
+    from botocore.config import Config
+
+    session: Any = boto3.session.Session(
+        aws_access_key_id=SANDBOX_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=SANDBOX_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=SANDBOX_CREDENTIALS["AWS_SESSION_TOKEN"],
+        region_name=region,
+    )
+    config = Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=30)
+
+    def make(service_name: str, endpoint_url: str) -> Any:
+        return session.client(service_name, endpoint_url=endpoint_url, config=config)
+
+    return make
 
 
 def free_port() -> int:

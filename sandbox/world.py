@@ -31,7 +31,7 @@ from sandbox.fleet import GAUGE_INTERVAL, Fleet
 from sandbox.http_server import stop_servers
 from sandbox.lambda_runner import LambdaRunner, handlers_for, redirect_stdout_logging
 from sandbox.metrics import MetricsPublisher, MetricStore
-from sandbox.moto_server import LOOPBACK, SANDBOX_CREDENTIALS, MotoServer
+from sandbox.moto_server import LOOPBACK, SANDBOX_CREDENTIALS, MotoServer, sandbox_client_factory
 from sandbox.narrator import Narrator
 from sandbox.provision import HEALTH_CHECK, Clients, ListenerPorts, ServiceInfra, provision
 from sandbox.router import Router
@@ -315,23 +315,9 @@ class World:
         """boto3 clients for this world (moto, and the emulator for codedeploy); closed when it stops."""
         if self._clients is not None:
             return self._clients
-        import boto3
-        from botocore.config import Config
-
-        session = boto3.session.Session(
-            aws_access_key_id=SANDBOX_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=SANDBOX_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=SANDBOX_CREDENTIALS["AWS_SESSION_TOKEN"],
-            region_name=self.region,
-        )
-        config = Config(
-            retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=30
-        )
-        made = {
-            name: session.client(name, endpoint_url=self.moto_url, config=config)
-            for name in ("ec2", "iam", "ecs", "elbv2", "cloudwatch")
-        }
-        made["codedeploy"] = session.client("codedeploy", endpoint_url=self.codedeploy_url, config=config)
+        make = sandbox_client_factory(self.region)
+        made = {name: make(name, self.moto_url) for name in ("ec2", "iam", "ecs", "elbv2", "cloudwatch")}
+        made["codedeploy"] = make("codedeploy", self.codedeploy_url)
         for client in made.values():  # their keep-alive connections hold server threads open
             self._stack.callback(client.close)
         self._clients = Clients(**made)

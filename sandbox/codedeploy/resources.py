@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable
 from typing import Any
 
-from sandbox.moto_server import SANDBOX_CREDENTIALS
+from sandbox.moto_server import sandbox_client_factory
 
 
 class MotoClients:
@@ -18,25 +19,14 @@ class MotoClients:
         self.region = region
         self._lock = threading.Lock()
         self._clients: dict[str, Any] = {}
-        self._session: Any = None
+        self._make: Callable[[str, str], Any] | None = None
 
     def __getitem__(self, name: str) -> Any:
         with self._lock:
             if name not in self._clients:
-                import boto3
-                from botocore.config import Config
-
-                if self._session is None:
-                    self._session = boto3.session.Session(
-                        aws_access_key_id=SANDBOX_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                        aws_secret_access_key=SANDBOX_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-                        aws_session_token=SANDBOX_CREDENTIALS["AWS_SESSION_TOKEN"],
-                        region_name=self.region,
-                    )
-                config = Config(
-                    retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=5, read_timeout=30
-                )
-                self._clients[name] = self._session.client(name, endpoint_url=self.endpoint, config=config)
+                if self._make is None:
+                    self._make = sandbox_client_factory(self.region)
+                self._clients[name] = self._make(name, self.endpoint)
             return self._clients[name]
 
 
