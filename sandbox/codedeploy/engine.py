@@ -27,6 +27,7 @@ from sandbox.codedeploy.model import (
     Target,
     new_deployment_id,
 )
+from sandbox.codedeploy.traffic import traffic_schedule
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +170,15 @@ class DeploymentRun:
             until = next_poll if deadline is None else min(next_poll, deadline)
             clock.wait(self.dep.wake, until - now)
             self.dep.wake.clear()
+
+    def shift_traffic(self, route: Callable[[int], None]) -> None:
+        """Walk the deployment config's traffic schedule on the virtual clock, routing each step."""
+        config = self.ctx.store.configs.get(self.dep.config_name)
+        schedule = traffic_schedule(config.traffic_routing if config else None)
+        started = self.ctx.clock.now()
+        for step in schedule:
+            self.sleep(started + step.at_seconds - self.ctx.clock.now())
+            route(step.percent)
 
     def sleep(self, virtual_seconds: float) -> None:
         """Wait out a duration (interruptible by stop and alarms)."""

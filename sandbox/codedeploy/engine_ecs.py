@@ -21,7 +21,7 @@ from sandbox.codedeploy.engine import DeploymentRun
 from sandbox.codedeploy.errors import EngineAbort
 from sandbox.codedeploy.lifecycle import EndCause
 from sandbox.codedeploy.model import DeploymentStatus, LifecycleEvent, Target
-from sandbox.codedeploy.traffic import split_weights, traffic_schedule
+from sandbox.codedeploy.traffic import split_weights
 
 
 def _abort(message: str, code: str) -> EngineAbort:
@@ -213,14 +213,12 @@ class EcsRun(DeploymentRun):
 
     def allow_traffic(self) -> None:
         """Move the production listener's weights step by step as the deployment config says."""
-        config = self.ctx.store.configs.get(self.dep.config_name)
-        schedule = traffic_schedule(config.traffic_routing if config else None)
-        started = self.ctx.clock.now()
-        for step in schedule:
-            self.sleep(started + step.at_seconds - self.ctx.clock.now())
-            weights = split_weights(self.original_arn, self.replacement_arn, step.percent)
-            resources.set_listener_weights(self.ctx.clients["elbv2"], self.prod_listener, weights)
-            self._show_weights(step.percent)
+        self.shift_traffic(self._shift_production)
+
+    def _shift_production(self, percent: int) -> None:
+        weights = split_weights(self.original_arn, self.replacement_arn, percent)
+        resources.set_listener_weights(self.ctx.clients["elbv2"], self.prod_listener, weights)
+        self._show_weights(percent)
 
     def switch_primary(self) -> None:
         ecs = self.ctx.clients["ecs"]

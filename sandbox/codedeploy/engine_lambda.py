@@ -10,7 +10,6 @@ from sandbox.codedeploy.engine import DeploymentRun
 from sandbox.codedeploy.errors import EngineAbort
 from sandbox.codedeploy.lifecycle import EndCause
 from sandbox.codedeploy.model import ACCOUNT_ID, LifecycleEvent, Target
-from sandbox.codedeploy.traffic import traffic_schedule
 
 
 class LambdaRun(DeploymentRun):
@@ -73,12 +72,7 @@ class LambdaRun(DeploymentRun):
             self.touch()
 
     def allow_traffic(self) -> None:
-        config = self.ctx.store.configs.get(self.dep.config_name)
-        schedule = traffic_schedule(config.traffic_routing if config else None)
-        started = self.ctx.clock.now()
-        for step in schedule:
-            self.sleep(started + step.at_seconds - self.ctx.clock.now())
-            self._route(step.percent)
+        self.shift_traffic(self._route)
 
     def restore_steps(self) -> dict[str, Callable[[], None]]:
         return {"AllowTraffic": lambda: self._route(0)}
