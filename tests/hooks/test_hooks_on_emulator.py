@@ -26,6 +26,7 @@ from tests.support.emulator import (
     client,
     deploy_ecs,
     provision_ecs_service,
+    put_5xx_alarms,
 )
 from tests.support.hooks import FakeLambdaContext, Route, SmokeApp, reset_moto, smoke_apps
 
@@ -181,18 +182,7 @@ def _emulator_infra(
         elbv2.modify_listener(ListenerArn=env.prod_listener_arn, Port=production_app.port)
         assert env.test_listener_arn is not None
         elbv2.modify_listener(ListenerArn=env.test_listener_arn, Port=test_app.port)
-        cloudwatch = client("cloudwatch", moto_url)
-        for alarm in ALARMS:
-            cloudwatch.put_metric_alarm(
-                AlarmName=alarm,
-                MetricName="HTTPCode_Target_5XX_Count",
-                Namespace="AWS/ApplicationELB",
-                Statistic="Sum",
-                Period=60,
-                EvaluationPeriods=1,
-                Threshold=1.0,
-                ComparisonOperator="GreaterThanOrEqualToThreshold",
-            )
+        put_5xx_alarms(moto_url, ALARMS)
         catalog = _catalog_for(repo_root, tmp_path_factory.mktemp("catalog"))
         yield EmulatorWorld(moto_url, emulator, env, invoker, production_app, test_app, catalog)
     clients.forget_clients()

@@ -200,18 +200,9 @@ def provision_ecs_service(
     )["taskSet"]
     ecs.update_service_primary_task_set(cluster=cluster, service=name, primaryTaskSet=primary["taskSetArn"])
     alarm_names = tuple(f"{name}-{kind}" for kind in spec.alarms)
+    put_5xx_alarms(moto_url, alarm_names)
     cloudwatch = client("cloudwatch", moto_url)
     for alarm in alarm_names:
-        cloudwatch.put_metric_alarm(
-            AlarmName=alarm,
-            MetricName="HTTPCode_Target_5XX_Count",
-            Namespace="AWS/ApplicationELB",
-            Statistic="Sum",
-            Period=60,
-            EvaluationPeriods=1,
-            Threshold=1.0,
-            ComparisonOperator="GreaterThanOrEqualToThreshold",
-        )
         cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="provisioned")
     application = f"app-{name}"
     codedeploy = client("codedeploy", codedeploy_url)
@@ -349,6 +340,22 @@ def task_sets(moto_url: str, env: EcsEnvironment) -> list[dict[str, Any]]:
     """The service's task sets in moto."""
     ecs = client("ecs", moto_url)
     return list(ecs.describe_services(cluster=env.cluster, services=[env.service])["services"][0]["taskSets"])
+
+
+def put_5xx_alarms(moto_url: str, names: tuple[str, ...] | list[str]) -> None:
+    """Simple alarms (one 5xx in a minute) under these names in moto; tests move them with set_alarm."""
+    cloudwatch = client("cloudwatch", moto_url)
+    for alarm in names:
+        cloudwatch.put_metric_alarm(
+            AlarmName=alarm,
+            MetricName="HTTPCode_Target_5XX_Count",
+            Namespace="AWS/ApplicationELB",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1.0,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+        )
 
 
 def set_alarm(moto_url: str, alarm_name: str, state: str = "ALARM") -> None:
