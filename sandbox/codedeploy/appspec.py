@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,17 +45,96 @@ def sha256_of(content: str) -> str:
     return hashlib.sha256(content.encode()).hexdigest()
 
 
-def parse_appspec(content: str, platform: str) -> AppSpec:
-    """Parse and check an AppSpec; raises InvalidRevisionException with the reason."""
+# Bounds on what an AppSpec may make the parser do. AWS documents none; these follow SnakeYAML's
+# LoaderOptions defaults (nestingDepthLimit 50, maxAliasesForCollections 50), a Java YAML parser's,
+# and cap the document's size with every alias expanded, so a 2 KB alias bomb costs microseconds.
+# A real ECS AppSpec nests 7 levels and has a few dozen nodes.
+MAX_DEPTH = 50
+MAX_ALIASES = 50
+MAX_EXPANDED_NODES = 10_000
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses deep nesting and many aliases while composing (before anything is
+    built or expanded); the composer is recursive, so depth is checked before Python's stack is."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                raise _invalid(f"more than {MAX_ALIASES} aliases")
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise _invalid(f"nested deeper than {MAX_DEPTH} levels")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def load_document(content: str) -> Any:
+    """The AppSpec's YAML (or JSON: YAML reads it) as plain data, within the bounds above."""
+    if _flow_depth_exceeds(content, MAX_DEPTH):  # PyYAML's scanner is quadratic in flow nesting: refuse first
+        raise _invalid(f"nested deeper than {MAX_DEPTH} levels")
     try:
-        doc = yaml.safe_load(content)
+        loader = _BoundedLoader(content)  # the reader refuses non-printable characters right here
+        try:
+            doc = loader.get_single_data()
+        finally:
+            loader.dispose()
     except yaml.YAMLError as err:
         raise _invalid(f"not YAML or JSON ({str(err).splitlines()[0]})") from None
+    except RecursionError:  # the scanner or constructor ran out of stack first
+        raise _invalid(f"nested deeper than {MAX_DEPTH} levels") from None
+    if _expanded_nodes(doc, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:
+        raise _invalid(f"more than {MAX_EXPANDED_NODES} values once aliases are expanded")
+    return doc
+
+
+_NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def _flow_depth_exceeds(content: str, limit: int) -> bool:
+    """Whether flow brackets nest deeper than ``limit``, quotes ignored (an over-estimate only for
+    brackets inside strings, which an AppSpec has no reason to stack 50 deep)."""
+    depth = 0
+    for char in _NOT_A_BRACKET.sub("", content):
+        depth = depth + 1 if char in "[{" else max(depth - 1, 0)
+        if depth > limit:
+            return True
+    return False
+
+
+def _expanded_nodes(doc: Any, limit: int) -> int:
+    """Nodes of ``doc`` counting every alias as a copy; stops at ``limit + 1``."""
+    count = 0
+    stack = [doc]
+    while stack and count <= limit:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return count
+
+
+def parse_appspec(content: str, platform: str) -> AppSpec:
+    """Parse and check an AppSpec; raises InvalidRevisionException with the reason."""
+    doc = load_document(content)
     if not isinstance(doc, dict):
         raise _invalid("the document must be a mapping")
     resources = doc.get("Resources") or doc.get("resources")
     if not isinstance(resources, list) or len(resources) != 1 or not isinstance(resources[0], dict):
         raise _invalid("Resources must list exactly one resource")
+    if len(resources[0]) != 1:
+        raise _invalid("each item of Resources names one resource ({TargetService: {Type, Properties}})")
     (body,) = resources[0].values()
     if not isinstance(body, dict) or not isinstance(body.get("Properties"), dict):
         raise _invalid("the resource needs Type and Properties")
@@ -63,31 +143,55 @@ def parse_appspec(content: str, platform: str) -> AppSpec:
     if platform == "ECS":
         if body.get("Type") != "AWS::ECS::Service":
             raise _invalid("an ECS deployment needs a resource of Type AWS::ECS::Service")
-        lb = props.get("LoadBalancerInfo") or {}
-        if not props.get("TaskDefinition") or not lb.get("ContainerName") or "ContainerPort" not in lb:
-            raise _invalid("Properties need TaskDefinition and LoadBalancerInfo.ContainerName/ContainerPort")
-        try:
-            port = int(lb["ContainerPort"])
-        except (TypeError, ValueError):
-            raise _invalid("LoadBalancerInfo.ContainerPort must be a number") from None
-        ecs = EcsResource(
-            task_definition=str(props["TaskDefinition"]),
-            container_name=str(lb["ContainerName"]),
-            container_port=port,
-            network_configuration=props.get("NetworkConfiguration"),
-            platform_version=props.get("PlatformVersion"),
-            capacity_provider_strategy=props.get("CapacityProviderStrategy"),
-        )
-        return AppSpec(ecs=ecs, hooks=hooks)
+        return AppSpec(ecs=_ecs_resource(props), hooks=hooks)
     if body.get("Type") != "AWS::Lambda::Function":
         raise _invalid("a Lambda deployment needs a resource of Type AWS::Lambda::Function")
-    missing = [k for k in ("Name", "Alias", "CurrentVersion", "TargetVersion") if not props.get(k)]
+    missing = [k for k in ("Name", "Alias", "CurrentVersion", "TargetVersion") if not _scalar(props.get(k))]
     if missing:
         raise _invalid(f"Properties need {', '.join(missing)}")
     function = LambdaResource(
         str(props["Name"]), str(props["Alias"]), str(props["CurrentVersion"]), str(props["TargetVersion"])
     )
     return AppSpec(function=function, hooks=hooks)
+
+
+def _scalar(value: Any) -> bool:
+    """A non-empty string or number: what CodeDeploy reads as a name, ARN or version."""
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value) != ""
+
+
+def _ecs_resource(props: dict[str, Any]) -> EcsResource:
+    lb = props.get("LoadBalancerInfo")
+    if (
+        not isinstance(lb, dict)
+        or not _scalar(props.get("TaskDefinition"))
+        or not _scalar(lb.get("ContainerName"))
+    ):
+        raise _invalid("Properties need TaskDefinition and LoadBalancerInfo.ContainerName/ContainerPort")
+    port = lb.get("ContainerPort")
+    if isinstance(port, str) and port.strip().isdigit():
+        port = int(port)
+    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+        raise _invalid("LoadBalancerInfo.ContainerPort must be a port number (1-65535)")
+    network = props.get("NetworkConfiguration")
+    if network is not None and not isinstance(network, dict):
+        raise _invalid("NetworkConfiguration must be a mapping (AwsvpcConfiguration)")
+    strategy = props.get("CapacityProviderStrategy")
+    if strategy is not None and not (
+        isinstance(strategy, list) and all(isinstance(i, dict) for i in strategy)
+    ):
+        raise _invalid("CapacityProviderStrategy must be a list of mappings")
+    platform_version = props.get("PlatformVersion")
+    if platform_version is not None and not isinstance(platform_version, str):
+        raise _invalid("PlatformVersion must be a string")
+    return EcsResource(
+        task_definition=str(props["TaskDefinition"]),
+        container_name=str(lb["ContainerName"]),
+        container_port=port,
+        network_configuration=network,
+        platform_version=platform_version,
+        capacity_provider_strategy=strategy,
+    )
 
 
 def _hooks(raw: Any) -> dict[str, str]:
@@ -101,7 +205,9 @@ def _hooks(raw: Any) -> dict[str, str]:
         if not isinstance(item, dict):
             raise _invalid("Hooks must be a list of {LifecycleEvent: function}")
         for event, function in item.items():
-            hooks[str(event)] = str(function)
+            if not isinstance(event, str) or not _scalar(function):
+                raise _invalid("each hook maps a lifecycle event to a function name or ARN")
+            hooks[event] = str(function)
     return hooks
 
 

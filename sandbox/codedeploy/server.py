@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 
 TARGET_PREFIX = "CodeDeploy_20141006."
 MAX_BODY_BYTES = 1024 * 1024
+# The deepest CodeDeploy input nests 6 levels, the body included (UpdateDeploymentGroup's
+# loadBalancerInfo.targetGroupPairInfoList[].prodTrafficRoute.listenerArns; a test pins it).
+# AWS documents no limit; anything past 32 is refused before it reaches a recursive walk.
+MAX_JSON_DEPTH = 32
 OPERATIONS: dict[str, Callable[[ApiContext, Params], Params]] = {
     **api_resources.OPERATIONS,
     **api_deployments.OPERATIONS,
@@ -73,15 +77,7 @@ class Dispatcher:
         operation = (target or "")[len(TARGET_PREFIX) :] if (target or "").startswith(TARGET_PREFIX) else ""
         if operation not in self._operations:
             raise ApiError("UnknownOperationException", f"Unknown operation {target!r}.")
-        try:
-            params = json.loads(body.decode("utf-8")) if body.strip() else {}
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise ApiError("SerializationException", f"The request body is not valid JSON: {err}") from None
-        if not isinstance(params, dict):
-            raise ApiError("SerializationException", "The request body must be a JSON object.")
-        # The JSON protocol treats a null member as an absent one; drop them so required-member
-        # checks see them missing and handlers never meet None.
-        params = _without_nulls(params)
+        params = parse_body(body)
         fault = self.faults.take(operation)
         if fault is not None:
             raise fault
@@ -90,6 +86,8 @@ class Dispatcher:
         if problems:
             shown = "; ".join(problems[:5])
             raise validation(f"{len(problems)} validation error(s) detected: {shown}")
+        if input_shape is not None:
+            params = shapes.known_members(params, input_shape)
         handler = OPERATIONS.get(operation)
         if handler is None:
             raise ApiError(
@@ -97,6 +95,29 @@ class Dispatcher:
             )
         with self.ctx.store.lock:
             return handler(self.ctx, params)
+
+
+def parse_body(body: bytes) -> Params:
+    """The request's JSON object; SerializationException (400) for anything else, however deep or
+    broken (AWS answers SerializationException when a body cannot be deserialized)."""
+    try:
+        params = json.loads(body.decode("utf-8")) if body.strip() else {}
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ApiError("SerializationException", f"The request body is not valid JSON: {err}") from None
+    except RecursionError:  # nesting deeper than the interpreter's stack: refused like MAX_JSON_DEPTH
+        params = None
+        depth = MAX_JSON_DEPTH + 1
+    else:
+        depth = shapes.nesting_depth(params, MAX_JSON_DEPTH)
+    if depth > MAX_JSON_DEPTH:
+        raise ApiError(
+            "SerializationException", f"The request body nests deeper than {MAX_JSON_DEPTH} levels."
+        )
+    if not isinstance(params, dict):
+        raise ApiError("SerializationException", "The request body must be a JSON object.")
+    # The JSON protocol treats a null member as an absent one; drop them so required-member
+    # checks see them missing and handlers never meet None.
+    return dict(_without_nulls(params))
 
 
 def _without_nulls(value: Any) -> Any:

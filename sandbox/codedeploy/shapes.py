@@ -17,7 +17,8 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "boolean": (bool,),
     "double": (int, float),
     "float": (int, float),
-    "timestamp": (int, float, str),
+    # JSON 1.1 sends timestamps as epoch seconds (botocore serializes them so; AWS answers them so)
+    "timestamp": (int, float),
     "blob": (str,),
     "structure": (dict,),
     "map": (dict,),
@@ -41,6 +42,40 @@ def _pattern(regex: str) -> re.Pattern[str] | None:
         return None
 
 
+def nesting_depth(value: Any, limit: int) -> int:
+    """How deep lists and objects nest in a parsed JSON value, counted without recursion and
+    stopping at ``limit + 1`` (enough to refuse it)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if not isinstance(item, (dict, list)):
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def known_members(value: Any, shape: Any) -> Any:
+    """``value`` without the structure members ``shape`` does not define: AWS's JSON deserializers
+    ignore unknown members, so they are never stored or echoed back (call after ``check``)."""
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, dict):
+        return {
+            name: known_members(item, shape.members[name])
+            for name, item in value.items()
+            if name in shape.members
+        }
+    if kind == "list" and isinstance(value, list):
+        return [known_members(item, shape.member) for item in value]
+    if kind == "map" and isinstance(value, dict):
+        return {key: known_members(item, shape.value) for key, item in value.items()}
+    return value
+
+
 def check(value: Any, shape: Any, path: str = "", strict: bool = False) -> list[str]:
     """Problems of ``value`` against ``shape``; empty when it fits. ``strict`` flags unknown members."""
     problems: list[str] = []
@@ -52,8 +87,6 @@ def _check(data: Any, shape: Any, path: str, strict: bool, problems: list[str]) 
     kind = shape.type_name
     expected = _JSON_TYPES.get(kind, (object,))
     value: Any = data
-    if strict and kind == "timestamp":  # responses carry epoch seconds, as AWS's JSON protocol does
-        expected = (int, float)
     if not isinstance(data, expected) or (isinstance(data, bool) and kind != "boolean"):
         problems.append(f"{path}: expected {kind}, got {type(value).__name__}")
         return

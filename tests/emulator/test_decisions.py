@@ -3,6 +3,8 @@ AppSpec parsing and custom config rules."""
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 
 import pytest
@@ -213,6 +215,77 @@ def test_invalid_appspec_is_invalid_revision(content: str, platform: str) -> Non
     with pytest.raises(ApiError) as caught:
         parse_appspec(content, platform)
     assert caught.value.code == "InvalidRevisionException"
+
+
+def _ecs_doc(**changes: Any) -> dict[str, Any]:
+    """A valid ECS AppSpec as data; ``changes`` replace Properties members."""
+    props: dict[str, Any] = {
+        "TaskDefinition": "td",
+        "LoadBalancerInfo": {"ContainerName": "app", "ContainerPort": 80},
+    }
+    props.update(changes)
+    return {"Resources": [{"TargetService": {"Type": "AWS::ECS::Service", "Properties": props}}]}
+
+
+def _with_hook(prefix: str, hook: str) -> str:
+    resources = json.dumps(_ecs_doc()["Resources"])
+    return f"{prefix}\nResources: {resources}\nHooks: [{{BeforeInstall: {hook}}}]\n"
+
+
+def _alias_bomb(levels: int, fan_out: int) -> str:
+    """The billion-laughs shape: each level lists the previous one ``fan_out`` times (a few KB)."""
+    lines = ["a0: &a0 [lol]"]
+    for level in range(1, levels):
+        lines.append(f"a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * fan_out)}]")
+    return _with_hook("\n".join(lines), f"*a{levels - 1}")
+
+
+def _doubling_bomb(levels: int) -> str:
+    """Few aliases (2 a level), 2**levels values once expanded."""
+    lines = ["d0: &d0 [x, x]"] + [f"d{i}: &d{i} [*d{i - 1}, *d{i - 1}]" for i in range(1, levels)]
+    return _with_hook("\n".join(lines), f"*d{levels - 1}")
+
+
+def _two_resources_in_one_item() -> str:
+    doc = _ecs_doc()
+    doc["Resources"][0]["Other"] = {"Type": "AWS::ECS::Service", "Properties": {}}
+    return json.dumps(doc)
+
+
+def _lb(port: Any) -> str:
+    return json.dumps(_ecs_doc(LoadBalancerInfo={"ContainerName": "app", "ContainerPort": port}))
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (_two_resources_in_one_item(), "names one resource"),
+        ("Resources: " + "[" * 5000 + "]" * 5000, "nested deeper"),
+        ("".join(f"{'  ' * i}k{i}:\n" for i in range(200)) + "  " * 200 + "x", "nested deeper"),
+        ('{"Resources": ' + "[" * 5000 + "]" * 5000 + "}", "nested deeper"),
+        (_alias_bomb(9, 9), "aliases"),
+        (_doubling_bomb(24), "once aliases are expanded"),
+        (json.dumps(_ecs_doc(LoadBalancerInfo=["app", 80])), "LoadBalancerInfo"),
+        (_lb(1e400).replace("Infinity", ".inf"), "ContainerPort"),
+        (_lb(0), "ContainerPort"),
+        (json.dumps(_ecs_doc(NetworkConfiguration="x")), "NetworkConfiguration"),
+        (json.dumps(_ecs_doc(CapacityProviderStrategy=[1])), "CapacityProviderStrategy"),
+        (_with_hook("", "{a: b}"), "each hook"),
+    ],
+)
+def test_hostile_appspec_is_invalid_revision_quickly(content: str, reason: str) -> None:
+    started = time.perf_counter()
+    with pytest.raises(ApiError) as caught:
+        parse_appspec(content, "ECS")
+    assert caught.value.code == "InvalidRevisionException"
+    assert reason in caught.value.message
+    assert time.perf_counter() - started < 2.0
+
+
+def test_appspec_bounds_leave_room_for_real_documents() -> None:
+    assert parse_appspec(json.dumps(_ecs_doc()), "ECS").ecs is not None
+    assert parse_appspec(ECS_YAML, "ECS").ecs is not None
+    assert parse_appspec(_with_hook("x: &x fn", "*x"), "ECS").hooks == {"BeforeInstall": "fn"}
 
 
 @pytest.mark.parametrize(

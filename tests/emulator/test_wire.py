@@ -14,9 +14,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sandbox.codedeploy import CodeDeployEmulator
-from sandbox.codedeploy.server import MAX_BODY_BYTES
+from sandbox.codedeploy.server import MAX_BODY_BYTES, MAX_JSON_DEPTH
 from sandbox.codedeploy.shapes import service_model
-from tests.support.emulator import client, raw_call
+from tests.support.emulator import (
+    EcsServiceSpec,
+    EmulatorFactory,
+    appspec_revision,
+    client,
+    provision_ecs_service,
+    raw_call,
+    validate_output,
+)
 
 
 @pytest.mark.parametrize(
@@ -93,6 +101,13 @@ def test_injected_internal_failure_is_a_500(emulator: CodeDeployEmulator) -> Non
 
 
 _OPERATIONS = sorted(service_model().operation_names)
+
+
+def _nested(depth: int, member: str = "applicationName") -> bytes:
+    """``{"member": [[[...]]]}``: a known member holding ``depth`` nested lists."""
+    return b'{"' + member.encode() + b'": ' + b"[" * depth + b"]" * depth + b"}"
+
+
 _HEADER_CHARS = st.characters(min_codepoint=33, max_codepoint=126)
 _json = st.recursive(
     st.none()
@@ -116,6 +131,8 @@ def _member_dicts(operation: str) -> st.SearchStrategy[dict[str, Any]]:
 
 _bodies = st.one_of(
     st.binary(max_size=200),
+    st.integers(1, 3_000).map(_nested),  # the fuzz that found RecursionError answered 500
+    st.integers(1, 3_000).map(lambda depth: b'{"x": ' * depth + b"null" + b"}" * depth),
     _json.map(lambda value: json.dumps(value).encode()),
     st.sampled_from(_OPERATIONS).flatmap(_member_dicts).map(lambda value: json.dumps(value).encode()),
 )
@@ -133,3 +150,191 @@ def test_random_bodies_get_aws_shaped_answers(
         assert set(response) == {"__type", "message"}
         assert response["__type"].endswith("Exception")
     assert raw_call(emulator.url, "ListDeploymentConfigs", {})[0] == 200
+
+
+def test_no_input_shape_nests_deeper_than_the_wire_allows() -> None:
+    def depth(shape: Any) -> int:
+        if shape.type_name == "structure":
+            return 1 + max((depth(member) for member in shape.members.values()), default=0)
+        if shape.type_name == "list":
+            return 1 + depth(shape.member)
+        if shape.type_name == "map":
+            return 1 + depth(shape.value)
+        return 0
+
+    model = service_model()
+    deepest = max(
+        depth(model.operation_model(op).input_shape)
+        for op in _OPERATIONS
+        if model.operation_model(op).input_shape
+    )
+    assert deepest <= MAX_JSON_DEPTH
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _nested(5_000),
+        _nested(100_000),
+        b"[" * 50_000 + b"]" * 50_000,
+        b'{"a": ' * 5_000 + b"1" + b"}" * 5_000,
+        _nested(MAX_JSON_DEPTH),  # one past the limit once the body's object is counted
+    ],
+    ids=["member-5k", "member-100k", "array-50k", "object-5k", "just-past-limit"],
+)
+def test_deeply_nested_json_is_a_serialization_exception(emulator: CodeDeployEmulator, body: bytes) -> None:
+    status, response = raw_call(emulator.url, "ListApplications", body=body)
+    assert (status, response["__type"]) == (400, "SerializationException"), response
+    assert raw_call(emulator.url, "ListApplications", {})[0] == 200
+
+
+def test_nesting_within_the_limit_reaches_shape_validation(emulator: CodeDeployEmulator) -> None:
+    status, response = raw_call(emulator.url, "GetApplication", body=_nested(MAX_JSON_DEPTH - 1))
+    assert (status, response["__type"]) == (400, "ValidationException"), response
+
+
+def test_unknown_members_are_ignored_not_echoed(start_emulator: EmulatorFactory, moto_url: str) -> None:
+    """AWS's deserializer drops members the model does not define; the emulator stores none."""
+    emulator = start_emulator()
+    env = provision_ecs_service(moto_url, emulator.url, EcsServiceSpec())
+    status, _ = raw_call(
+        emulator.url,
+        "UpdateDeploymentGroup",
+        {
+            "applicationName": env.application,
+            "currentDeploymentGroupName": env.deployment_group,
+            "alarmConfiguration": {"enabled": False, "alarms": [], "bogus": {"deep": [1, 2]}},
+        },
+    )
+    assert status == 200
+    status, body = raw_call(
+        emulator.url,
+        "GetDeploymentGroup",
+        {"applicationName": env.application, "deploymentGroupName": env.deployment_group},
+    )
+    assert status == 200 and validate_output("GetDeploymentGroup", body) == []
+    assert "bogus" not in body["deploymentGroupInfo"]["alarmConfiguration"]
+
+
+def test_string_timestamps_are_refused_not_compared(emulator: CodeDeployEmulator) -> None:
+    """JSON 1.1 carries timestamps as epoch seconds; a string used to reach ``start > end`` (500)."""
+    status, response = raw_call(
+        emulator.url, "ListDeployments", {"createTimeRange": {"start": "yesterday", "end": 5}}
+    )
+    assert (status, response["__type"]) == (400, "ValidationException"), response
+
+
+def _appspec_item(**properties: Any) -> dict[str, Any]:
+    return {"TargetService": {"Type": "AWS::ECS::Service", "Properties": properties}}
+
+
+# AppSpec contents the fuzz found answered 500, and their relatives.
+_HOSTILE_APPSPECS = [
+    json.dumps({"Resources": [{**_appspec_item(TaskDefinition="td"), "Second": {}}]}),
+    "Resources: " + "[" * 5_000 + "]" * 5_000,
+    '{"Resources": ' + "[" * 5_000 + "]" * 5_000 + "}",
+    "".join(f"{'  ' * i}k{i}:\n" for i in range(120)),
+    "d0: &d0 [x, x]\n" + "".join(f"d{i}: &d{i} [*d{i - 1}, *d{i - 1}]\n" for i in range(1, 30)),
+    json.dumps({"Resources": [_appspec_item(TaskDefinition="td", LoadBalancerInfo=["app", 80])]}),
+    "Resources: [{T: {Type: AWS::ECS::Service, Properties: {TaskDefinition: td, "
+    "LoadBalancerInfo: {ContainerName: app, ContainerPort: .inf}}}}]",
+]
+
+
+@pytest.mark.integration
+def test_hostile_appspec_content_is_invalid_revision(start_emulator: EmulatorFactory, moto_url: str) -> None:
+    emulator = start_emulator()
+    env = provision_ecs_service(moto_url, emulator.url, EcsServiceSpec())
+    for content in _HOSTILE_APPSPECS:
+        status, response = raw_call(
+            emulator.url,
+            "CreateDeployment",
+            {
+                "applicationName": env.application,
+                "deploymentGroupName": env.deployment_group,
+                "revision": appspec_revision(content),
+            },
+        )
+        assert (status, response.get("__type")) == (400, "InvalidRevisionException"), (content[:80], response)
+
+
+def _appspec_variant(value: Any, where: str) -> str:
+    """A valid ECS AppSpec with one part replaced by a random value."""
+    props: dict[str, Any] = {
+        "TaskDefinition": "td",
+        "LoadBalancerInfo": {"ContainerName": "app", "ContainerPort": 80},
+    }
+    doc: dict[str, Any] = {
+        "Resources": [{"TargetService": {"Type": "AWS::ECS::Service", "Properties": props}}]
+    }
+    if where == "Resources":
+        doc["Resources"] = value
+    elif where == "item":
+        doc["Resources"][0]["Second"] = value
+    elif where == "Hooks":
+        doc["Hooks"] = value
+    elif where == "LoadBalancerInfo.ContainerPort":
+        props["LoadBalancerInfo"]["ContainerPort"] = value
+    else:
+        props[where] = value
+    return json.dumps(doc)
+
+
+_appspec_contents = st.one_of(
+    st.text(max_size=200),
+    _json.map(json.dumps),
+    st.builds(
+        _appspec_variant,
+        _json,
+        st.sampled_from(
+            [
+                "Resources",
+                "item",
+                "Hooks",
+                "TaskDefinition",
+                "LoadBalancerInfo",
+                "LoadBalancerInfo.ContainerPort",
+                "NetworkConfiguration",
+                "CapacityProviderStrategy",
+                "PlatformVersion",
+            ]
+        ),
+    ),
+    st.integers(1, 5_000).map(lambda depth: "Resources: " + "[" * depth + "]" * depth),
+    st.integers(1, 200).map(lambda depth: "".join(f"{'  ' * i}k{i}:\n" for i in range(depth))),
+    st.integers(2, 40).map(
+        lambda levels: (
+            "d0: &d0 [x, x]\n"
+            + "".join(f"d{i}: &d{i} [*d{i - 1}, *d{i - 1}]\n" for i in range(1, levels))
+            + f"Resources: [{{T: {{Type: AWS::ECS::Service, Properties: *d{levels - 1}}}}}]\n"
+        )
+    ),
+)
+
+
+@pytest.mark.integration
+def test_random_appspec_content_gets_aws_shaped_answers(
+    start_emulator: EmulatorFactory, moto_url: str
+) -> None:
+    """CreateDeployment parses client-supplied AppSpec content: whatever it is, the answer is 200 or 4xx."""
+    emulator = start_emulator()
+    env = provision_ecs_service(moto_url, emulator.url, EcsServiceSpec())
+
+    @settings(max_examples=150, deadline=None)
+    @given(content=_appspec_contents)
+    def run(content: str) -> None:
+        status, response = raw_call(
+            emulator.url,
+            "CreateDeployment",
+            {
+                "applicationName": env.application,
+                "deploymentGroupName": env.deployment_group,
+                "revision": appspec_revision(content),
+            },
+        )
+        assert status in (200, 400), (content[:200], response)
+        if status == 400:
+            assert set(response) == {"__type", "message"}
+            assert response["__type"].endswith("Exception")
+
+    run()
