@@ -6,8 +6,8 @@ import copy
 import re
 from collections.abc import Callable
 
-from sandbox.codedeploy import render
-from sandbox.codedeploy.api_resources import ApiContext, Params, get_app, get_config, get_group
+from sandbox.codedeploy import defaults, paging, render
+from sandbox.codedeploy.api_resources import ApiContext, Params, get_app, get_config, get_group, paged
 from sandbox.codedeploy.appspec import parse_appspec, sha256_of
 from sandbox.codedeploy.errors import ApiError
 from sandbox.codedeploy.model import (
@@ -20,7 +20,14 @@ from sandbox.codedeploy.model import (
 )
 
 DEPLOYMENT_ID = re.compile(r"^d-[A-Z0-9]{9}$")
-PAGE_SIZE = 100
+# A nextToken belongs to the filters it was issued for (sandbox/codedeploy/paging.py).
+_LIST_DEPLOYMENTS_FILTERS = (
+    "applicationName",
+    "deploymentGroupName",
+    "externalId",
+    "includeOnlyStatuses",
+    "createTimeRange",
+)
 
 
 def get_deployment(ctx: ApiContext, deployment_id: str | None) -> Deployment:
@@ -101,6 +108,7 @@ def create_deployment(ctx: ApiContext, p: Params) -> Params:
     )
     if override is not None:
         dep.override_alarms = copy.deepcopy(override)
+    dep.request_options = {k: p[k] for k in defaults.DEPLOYMENT_REQUEST_DEFAULTS if k in p}
     ctx.store.deployments[dep.id] = dep
     group.target_revision = revision
     ctx.launch(dep, appspec)
@@ -120,21 +128,6 @@ def batch_get_deployments(ctx: ApiContext, p: Params) -> Params:
         )
     found = [ctx.store.deployments.get(i) for i in ids]
     return {"deploymentsInfo": [render.deployment_info(d) for d in found if d is not None]}
-
-
-def _page(items: list[str], token: str | None) -> Params:
-    try:
-        start = int(token) if token else 0
-    except ValueError:
-        raise ApiError(
-            "InvalidNextTokenException", "The next token was specified in an invalid format."
-        ) from None
-    if start < 0 or start > len(items):
-        raise ApiError("InvalidNextTokenException", "The next token was specified in an invalid format.")
-    body: Params = {"items": items[start : start + PAGE_SIZE]}
-    if start + PAGE_SIZE < len(items):
-        body["nextToken"] = str(start + PAGE_SIZE)
-    return body
 
 
 def list_deployments(ctx: ApiContext, p: Params) -> Params:
@@ -158,21 +151,18 @@ def list_deployments(ctx: ApiContext, p: Params) -> Params:
     start, end = window.get("start"), window.get("end")
     if start is not None and end is not None and start > end:
         raise ApiError("InvalidTimeRangeException", "The start time is after the end time.")
-    deployments = sorted(ctx.store.deployments.values(), key=lambda d: d.create_time, reverse=True)
-    ids = [
-        d.id
-        for d in deployments
+    # Newest first (AWS promises no order; callers sort by createTime themselves).
+    keyed = sorted(
+        ((-d.create_time, d.id), d.id)
+        for d in ctx.store.deployments.values()
         if (not app_name or d.application_name == app_name)
         and (not group_name or d.group_name == group_name)
         and (not statuses or d.status.value in statuses)
         and (start is None or d.create_time >= start)
         and (end is None or d.create_time <= end)
-    ]
-    page = _page(ids, p.get("nextToken"))
-    body: Params = {"deployments": page["items"]}
-    if "nextToken" in page:
-        body["nextToken"] = page["nextToken"]
-    return body
+    )
+    scope = {"op": "ListDeployments", **{k: p[k] for k in _LIST_DEPLOYMENTS_FILTERS if k in p}}
+    return paged("deployments", keyed, p, scope)
 
 
 def _active(dep: Deployment) -> None:
@@ -232,11 +222,8 @@ def list_deployment_targets(ctx: ApiContext, p: Params) -> Params:
     wanted = (p.get("targetFilters") or {}).get("TargetStatus")
     status = TARGET_STATUS_FOR[dep.status].value
     ids = [dep.target.target_id] if not wanted or status in wanted else []
-    page = _page(ids, p.get("nextToken"))
-    body: Params = {"targetIds": page["items"]}
-    if "nextToken" in page:
-        body["nextToken"] = page["nextToken"]
-    return body
+    scope = {"op": "ListDeploymentTargets", "deploymentId": dep.id, "targetFilters": p.get("targetFilters")}
+    return paged("targetIds", paging.by_name(ids), p, scope)
 
 
 def _target_body(dep: Deployment, target_id: str) -> Params:

@@ -6,13 +6,12 @@ input shape) and returns the response body; domain errors are ApiError with Code
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sandbox.clock import VirtualClock
-from sandbox.codedeploy import configs, render
+from sandbox.codedeploy import configs, defaults, paging, render
 from sandbox.codedeploy.appspec import AppSpec
 from sandbox.codedeploy.errors import ApiError, not_found
 from sandbox.codedeploy.model import Application, Deployment, DeploymentConfig, DeploymentGroup, Store, arn
@@ -75,8 +74,17 @@ def batch_get_applications(ctx: ApiContext, p: Params) -> Params:
     return {"applicationsInfo": [render.application_info(get_app(ctx, n)) for n in names]}
 
 
+def paged(member: str, keyed: list[tuple[paging.SortKey, str]], p: Params, scope: Params) -> Params:
+    """``{member: page}`` plus nextToken when more pages follow (sandbox/codedeploy/paging.py)."""
+    items, token = paging.page(keyed, p.get("nextToken"), scope)
+    body: Params = {member: items}
+    if token is not None:
+        body["nextToken"] = token
+    return body
+
+
 def list_applications(ctx: ApiContext, p: Params) -> Params:
-    return {"applications": sorted(ctx.store.applications)}
+    return paged("applications", paging.by_name(list(ctx.store.applications)), p, {"op": "ListApplications"})
 
 
 def update_application(ctx: ApiContext, p: Params) -> Params:
@@ -133,8 +141,7 @@ def get_config(ctx: ApiContext, name: str, platform: str | None = None) -> Deplo
 
 def _check_group_spec(ctx: ApiContext, platform: str, spec: Params) -> Params:
     """CodeDeploy's checks of a deployment group for its platform; returns the spec with defaults."""
-    spec = copy.deepcopy(spec)
-    spec.setdefault("deploymentConfigName", configs.DEFAULT_CONFIG_FOR_PLATFORM[platform])
+    spec = defaults.group_spec(platform, spec)
     get_config(ctx, spec["deploymentConfigName"], platform)
     alarms = spec.get("alarmConfiguration")
     if alarms is not None:
@@ -154,10 +161,7 @@ def _check_group_spec(ctx: ApiContext, platform: str, spec: Params) -> Params:
         )
     if platform == "Server":
         return spec
-    style = spec.setdefault(
-        "deploymentStyle", {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"}
-    )
-    if style != {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"}:
+    if spec["deploymentStyle"] != defaults.BLUE_GREEN:
         raise ApiError(
             "InvalidDeploymentStyleException",
             f"A {platform} deployment group must be BLUE_GREEN WITH_TRAFFIC_CONTROL.",
@@ -190,12 +194,6 @@ def _check_group_spec(ctx: ApiContext, platform: str, spec: Params) -> Params:
         raise ApiError(
             "InvalidTargetGroupPairException", "The target group pair takes at most one test listener."
         )
-    bg = spec.setdefault("blueGreenDeploymentConfiguration", {})
-    bg.setdefault(
-        "terminateBlueInstancesOnDeploymentSuccess",
-        {"action": "TERMINATE", "terminationWaitTimeInMinutes": 0},
-    )
-    bg.setdefault("deploymentReadyOption", {"actionOnTimeout": "CONTINUE_DEPLOYMENT", "waitTimeInMinutes": 0})
     return spec
 
 
@@ -234,16 +232,16 @@ def batch_get_deployment_groups(ctx: ApiContext, p: Params) -> Params:
             missing.append(name)
         else:
             infos.append(render.group_info(group))
-    body: Params = {"deploymentGroupsInfo": infos}
-    if missing:
-        body["errorMessage"] = f"Deployment groups not found: {', '.join(missing)}"
-    return body
+    # awscli example batch-get-deployment-groups.rst: errorMessage is "" when every group was found.
+    message = f"Deployment groups not found: {', '.join(missing)}" if missing else ""
+    return {"deploymentGroupsInfo": infos, "errorMessage": message}
 
 
 def list_deployment_groups(ctx: ApiContext, p: Params) -> Params:
     app = get_app(ctx, p["applicationName"])
-    names = sorted(name for (app_name, name) in ctx.store.groups if app_name == app.name)
-    return {"applicationName": app.name, "deploymentGroups": names}
+    names = [name for (app_name, name) in ctx.store.groups if app_name == app.name]
+    scope = {"op": "ListDeploymentGroups", "applicationName": app.name}
+    return {"applicationName": app.name, **paged("deploymentGroups", paging.by_name(names), p, scope)}
 
 
 def update_deployment_group(ctx: ApiContext, p: Params) -> Params:
@@ -302,7 +300,8 @@ def get_deployment_config(ctx: ApiContext, p: Params) -> Params:
 
 
 def list_deployment_configs(ctx: ApiContext, p: Params) -> Params:
-    return {"deploymentConfigsList": sorted(ctx.store.configs)}
+    keyed = paging.by_name(list(ctx.store.configs))
+    return paged("deploymentConfigsList", keyed, p, {"op": "ListDeploymentConfigs"})
 
 
 def delete_deployment_config(ctx: ApiContext, p: Params) -> Params:

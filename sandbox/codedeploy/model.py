@@ -195,6 +195,8 @@ class Deployment:
     auto_rollback: dict[str, Any] | None = None
     termination_wait_started: bool = False
     override_alarms: dict[str, Any] | None = None
+    # CreateDeployment members echoed in DeploymentInfo as given (defaults.DEPLOYMENT_REQUEST_DEFAULTS).
+    request_options: dict[str, Any] = field(default_factory=dict)
     target: Target | None = None
     # Requests from the API to the worker; the worker reads them under the store's lock.
     stop_requested: bool = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sandbox.codedeploy import defaults
 from sandbox.codedeploy.model import (
     TARGET_STATUS_FOR,
     Application,
@@ -52,7 +53,8 @@ def group_info(group: DeploymentGroup) -> dict[str, Any]:
         "deploymentGroupName": group.name,
         "computePlatform": group.compute_platform,
     }
-    info.update({k: group.spec[k] for k in GROUP_ECHOED if k in group.spec})
+    members = defaults.group_info_members(group.spec)
+    info.update({k: v for k, v in members.items() if k in GROUP_ECHOED})
     if group.target_revision:
         info["targetRevision"] = group.target_revision
     if group.last_attempted:
@@ -80,14 +82,13 @@ def deployment_info(dep: Deployment) -> dict[str, Any]:
         "status": dep.status.value,
         "createTime": dep.create_time,
         "creator": dep.creator,
-        "ignoreApplicationStopFailures": False,
-        "updateOutdatedInstancesOnly": False,
+        **defaults.DEPLOYMENT_REQUEST_DEFAULTS,
+        **dep.request_options,
         "instanceTerminationWaitTimeStarted": dep.termination_wait_started,
         "deploymentOverview": _overview(dep),
         "deploymentStatusMessages": list(dep.status_messages),
         "computePlatform": dep.compute_platform,
-        "deploymentStyle": snapshot.get("deploymentStyle")
-        or {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+        "deploymentStyle": snapshot.get("deploymentStyle") or defaults.DEPLOYMENT_STYLE[dep.compute_platform],
     }
     if dep.description:
         info["description"] = dep.description
