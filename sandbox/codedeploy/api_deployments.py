@@ -12,10 +12,12 @@ from sandbox.codedeploy.appspec import parse_appspec, sha256_of
 from sandbox.codedeploy.errors import ApiError
 from sandbox.codedeploy.model import (
     TARGET_STATUS_FOR,
+    Application,
     Deployment,
     DeploymentStatus,
     HookStatusReport,
     LifecycleEventStatus,
+    RevisionRecord,
     new_deployment_id,
 )
 
@@ -111,8 +113,46 @@ def create_deployment(ctx: ApiContext, p: Params) -> Params:
     dep.request_options = {k: p[k] for k in defaults.DEPLOYMENT_REQUEST_DEFAULTS if k in p}
     ctx.store.deployments[dep.id] = dep
     group.target_revision = revision
+    _register_revision(app, group.name, revision, dep.create_time)
     ctx.launch(dep, appspec)
     return {"deploymentId": dep.id}
+
+
+def _register_revision(app: Application, group_name: str, revision: Params, now: float) -> None:
+    """CreateDeployment registers its revision with the application, as GetApplicationRevision shows."""
+    digest = revision["appSpecContent"]["sha256"]
+    record = app.revisions.get(digest)
+    if record is None:
+        record = app.revisions[digest] = RevisionRecord(copy.deepcopy(revision), now, now, now)
+    record.last_used_time = now
+    if group_name not in record.deployment_groups:
+        record.deployment_groups.append(group_name)
+
+
+def get_application_revision(ctx: ApiContext, p: Params) -> Params:
+    """An AppSpecContent revision by its sha256, content included: the way to read the content back,
+    since GetDeployment's revision leaves it out (model, GetDeployment's documentation)."""
+    app = get_app(ctx, p["applicationName"])
+    revision = p["revision"]
+    digest = (revision.get("appSpecContent") or {}).get("sha256")
+    if revision.get("revisionType") != "AppSpecContent" or not digest:
+        raise ApiError(
+            "InvalidRevisionException", "The emulator keeps AppSpecContent revisions, looked up by sha256."
+        )
+    record = app.revisions.get(digest)
+    if record is None:
+        raise ApiError("RevisionDoesNotExistException", f"No revision with sha256 {digest} in {app.name}.")
+    return {
+        "applicationName": app.name,
+        "revision": copy.deepcopy(record.revision),
+        "revisionInfo": {
+            "description": "",
+            "deploymentGroups": list(record.deployment_groups),
+            "firstUsedTime": record.first_used_time,
+            "lastUsedTime": record.last_used_time,
+            "registerTime": record.register_time,
+        },
+    }
 
 
 def get_deployment_op(ctx: ApiContext, p: Params) -> Params:
@@ -316,6 +356,7 @@ def put_lifecycle_event_hook_execution_status(ctx: ApiContext, p: Params) -> Par
 
 OPERATIONS: dict[str, Callable[[ApiContext, Params], Params]] = {
     "CreateDeployment": create_deployment,
+    "GetApplicationRevision": get_application_revision,
     "GetDeployment": get_deployment_op,
     "BatchGetDeployments": batch_get_deployments,
     "ListDeployments": list_deployments,

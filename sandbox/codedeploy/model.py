@@ -93,11 +93,23 @@ def arn(region: str, resource: str) -> str:
 
 
 @dataclass
+class RevisionRecord:
+    """A revision CodeDeploy registered with its application (CreateDeployment registers it)."""
+
+    revision: dict[str, Any]
+    register_time: float
+    first_used_time: float
+    last_used_time: float
+    deployment_groups: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Application:
     name: str
     compute_platform: str
     create_time: float
     id: str = field(default_factory=new_uuid)
+    revisions: dict[str, RevisionRecord] = field(default_factory=dict)  # AppSpecContent by sha256
 
 
 @dataclass

@@ -3,6 +3,7 @@ unknown ids, one active deployment per group, and the hook status reports the em
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -194,7 +195,16 @@ def test_every_operation_returns_its_output_shape(start_emulator: EmulatorFactor
         )
     )
     assert info["completeTime"] >= info["startTime"] >= info["createTime"]
-    assert info["revision"]["appSpecContent"]["sha256"]
+    digest = info["revision"]["appSpecContent"]["sha256"]
+    by_sha = {"revisionType": "AppSpecContent", "appSpecContent": {"sha256": digest}}
+    stored = call("GetApplicationRevision", applicationName=env.application, revision=by_sha)
+    assert hashlib.sha256(stored["revision"]["appSpecContent"]["content"].encode()).hexdigest() == digest
+    assert stored["revisionInfo"]["deploymentGroups"] == [env.deployment_group]
+    unknown = {"revisionType": "AppSpecContent", "appSpecContent": {"sha256": "0" * 64}}
+    status, body = raw_call(
+        emulator.url, "GetApplicationRevision", {"applicationName": env.application, "revision": unknown}
+    )
+    assert (status, body["__type"]) == (400, "RevisionDoesNotExistException")
     assert info["overrideAlarmConfiguration"] == {"enabled": False, "alarms": []}
 
     # a second deployment, stopped; the group's last deployments
