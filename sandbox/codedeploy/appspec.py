@@ -91,6 +91,8 @@ def load_document(content: str) -> Any:
         raise _invalid(f"not YAML or JSON ({str(err).splitlines()[0]})") from None
     except RecursionError:  # the scanner or constructor ran out of stack first
         raise _invalid(f"nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as err:  # e.g. an integer past Python's 4,300-digit conversion limit
+        raise _invalid(f"a value cannot be read ({str(err).splitlines()[0][:80]})") from None
     if _expanded_nodes(doc, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:
         raise _invalid(f"more than {MAX_EXPANDED_NODES} values once aliases are expanded")
     return doc

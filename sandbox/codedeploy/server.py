@@ -102,7 +102,7 @@ def parse_body(body: bytes) -> Params:
     broken (AWS answers SerializationException when a body cannot be deserialized)."""
     try:
         params = json.loads(body.decode("utf-8")) if body.strip() else {}
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+    except ValueError as err:  # not UTF-8, not JSON, or an integer past Python's 4,300-digit limit
         raise ApiError("SerializationException", f"The request body is not valid JSON: {err}") from None
     except RecursionError:  # nesting deeper than the interpreter's stack: refused like MAX_JSON_DEPTH
         params = None

@@ -271,6 +271,7 @@ def _lb(port: Any) -> str:
         (json.dumps(_ecs_doc(NetworkConfiguration="x")), "NetworkConfiguration"),
         (json.dumps(_ecs_doc(CapacityProviderStrategy=[1])), "CapacityProviderStrategy"),
         (_with_hook("", "{a: b}"), "each hook"),
+        (_lb("1" * 5000).replace('"1', "1").replace('1"', "1"), "cannot be read"),
     ],
 )
 def test_hostile_appspec_is_invalid_revision_quickly(content: str, reason: str) -> None:

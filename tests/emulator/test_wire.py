@@ -132,6 +132,7 @@ def _member_dicts(operation: str) -> st.SearchStrategy[dict[str, Any]]:
 _bodies = st.one_of(
     st.binary(max_size=200),
     st.integers(1, 3_000).map(_nested),  # the fuzz that found RecursionError answered 500
+    st.integers(4_000, 6_000).map(lambda digits: b'{"nextToken": ' + b"7" * digits + b"}"),
     st.integers(1, 3_000).map(lambda depth: b'{"x": ' * depth + b"null" + b"}" * depth),
     _json.map(lambda value: json.dumps(value).encode()),
     st.sampled_from(_OPERATIONS).flatmap(_member_dicts).map(lambda value: json.dumps(value).encode()),
@@ -179,10 +180,11 @@ def test_no_input_shape_nests_deeper_than_the_wire_allows() -> None:
         b"[" * 50_000 + b"]" * 50_000,
         b'{"a": ' * 5_000 + b"1" + b"}" * 5_000,
         _nested(MAX_JSON_DEPTH),  # one past the limit once the body's object is counted
+        b'{"nextToken": ' + b"1" * 5_000 + b"}",  # past Python's int conversion limit: ValueError
     ],
-    ids=["member-5k", "member-100k", "array-50k", "object-5k", "just-past-limit"],
+    ids=["member-5k", "member-100k", "array-50k", "object-5k", "just-past-limit", "5000-digit-int"],
 )
-def test_deeply_nested_json_is_a_serialization_exception(emulator: CodeDeployEmulator, body: bytes) -> None:
+def test_unreadable_json_is_a_serialization_exception(emulator: CodeDeployEmulator, body: bytes) -> None:
     status, response = raw_call(emulator.url, "ListApplications", body=body)
     assert (status, response["__type"]) == (400, "SerializationException"), response
     assert raw_call(emulator.url, "ListApplications", {})[0] == 200
@@ -301,6 +303,7 @@ _appspec_contents = st.one_of(
         ),
     ),
     st.integers(1, 5_000).map(lambda depth: "Resources: " + "[" * depth + "]" * depth),
+    st.integers(4_000, 6_000).map(lambda digits: "Resources: " + "9" * digits),
     st.integers(1, 200).map(lambda depth: "".join(f"{'  ' * i}k{i}:\n" for i in range(depth))),
     st.integers(2, 40).map(
         lambda levels: (
