@@ -45,57 +45,57 @@ def sha256_of(content: str) -> str:
     return hashlib.sha256(content.encode()).hexdigest()
 
 
-# Bounds on what an AppSpec may make the parser do. AWS documents none; these follow SnakeYAML's
-# LoaderOptions defaults (nestingDepthLimit 50, maxAliasesForCollections 50), a Java YAML parser's,
-# and cap the document's size with every alias expanded, so a 2 KB alias bomb costs microseconds.
-# A real ECS AppSpec nests 7 levels and has a few dozen nodes.
+# Bounds on what an AppSpec may make the parser do (it runs under the emulator's one lock). AWS
+# documents none; depth and aliases follow SnakeYAML's LoaderOptions defaults (nestingDepthLimit 50,
+# maxAliasesForCollections 50), a Java YAML parser's; values are capped at 2,000 as parsed and again
+# with every alias expanded, so a 2 KB alias bomb costs microseconds. A real ECS AppSpec nests 7
+# levels and has a few dozen values. libyaml's parser does the reading (PyYAML's pure-Python one
+# took 34 s over a 1 MiB document of small values and 4 s over one 1 MiB string).
 MAX_DEPTH = 50
 MAX_ALIASES = 50
-MAX_EXPANDED_NODES = 10_000
-
-
-class _BoundedLoader(yaml.SafeLoader):
-    """SafeLoader that refuses deep nesting and many aliases while composing (before anything is
-    built or expanded); the composer is recursive, so depth is checked before Python's stack is."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._depth = 0
-        self._aliases = 0
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            self._aliases += 1
-            if self._aliases > MAX_ALIASES:
-                raise _invalid(f"more than {MAX_ALIASES} aliases")
-        self._depth += 1
-        if self._depth > MAX_DEPTH:
-            raise _invalid(f"nested deeper than {MAX_DEPTH} levels")
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
+MAX_NODES = 2_000
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_OPENS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSES = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
 
 def load_document(content: str) -> Any:
     """The AppSpec's YAML (or JSON: YAML reads it) as plain data, within the bounds above."""
-    if _flow_depth_exceeds(content, MAX_DEPTH):  # PyYAML's scanner is quadratic in flow nesting: refuse first
+    if _flow_depth_exceeds(content, MAX_DEPTH):  # PyYAML's scanners are slow on deep flow nesting
         raise _invalid(f"nested deeper than {MAX_DEPTH} levels")
     try:
-        loader = _BoundedLoader(content)  # the reader refuses non-printable characters right here
-        try:
-            doc = loader.get_single_data()
-        finally:
-            loader.dispose()
+        _check_events(content)  # bounds first: composing is recursive and expands nothing yet
+        doc = yaml.load(content, Loader=_LOADER)  # a safe loader: CSafeLoader (or SafeLoader)
     except yaml.YAMLError as err:
         raise _invalid(f"not YAML or JSON ({str(err).splitlines()[0]})") from None
-    except RecursionError:  # the scanner or constructor ran out of stack first
+    except RecursionError:
         raise _invalid(f"nested deeper than {MAX_DEPTH} levels") from None
     except ValueError as err:  # e.g. an integer past Python's 4,300-digit conversion limit
         raise _invalid(f"a value cannot be read ({str(err).splitlines()[0][:80]})") from None
-    if _expanded_nodes(doc, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:
-        raise _invalid(f"more than {MAX_EXPANDED_NODES} values once aliases are expanded")
+    if _expanded_nodes(doc, MAX_NODES) > MAX_NODES:
+        raise _invalid(f"more than {MAX_NODES} values once aliases are expanded")
     return doc
+
+
+def _check_events(content: str) -> None:
+    """Walk the parser's events, refusing deep nesting, many aliases and many values early."""
+    depth = aliases = nodes = 0
+    for event in yaml.parse(content, Loader=_LOADER):
+        if isinstance(event, _CLOSES):
+            depth -= 1
+            continue
+        if isinstance(event, yaml.AliasEvent):
+            aliases += 1
+        elif not isinstance(event, (yaml.ScalarEvent, *_OPENS)):
+            continue  # stream and document markers
+        nodes += 1
+        depth += isinstance(event, _OPENS)
+        if depth > MAX_DEPTH:
+            raise _invalid(f"nested deeper than {MAX_DEPTH} levels")
+        if aliases > MAX_ALIASES:
+            raise _invalid(f"more than {MAX_ALIASES} aliases")
+        if nodes > MAX_NODES:
+            raise _invalid(f"more than {MAX_NODES} values")
 
 
 _NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")

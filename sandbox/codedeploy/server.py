@@ -115,6 +115,10 @@ def parse_body(body: bytes) -> Params:
         )
     if not isinstance(params, dict):
         raise ApiError("SerializationException", "The request body must be a JSON object.")
+    try:  # a "\ud800" escape decodes to a lone surrogate, which no later encode() survives
+        json.dumps(params, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError("SerializationException", "The request body has a lone UTF-16 surrogate.") from None
     # The JSON protocol treats a null member as an absent one; drop them so required-member
     # checks see them missing and handlers never meet None.
     return dict(_without_nulls(params))

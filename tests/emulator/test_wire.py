@@ -181,8 +181,17 @@ def test_no_input_shape_nests_deeper_than_the_wire_allows() -> None:
         b'{"a": ' * 5_000 + b"1" + b"}" * 5_000,
         _nested(MAX_JSON_DEPTH),  # one past the limit once the body's object is counted
         b'{"nextToken": ' + b"1" * 5_000 + b"}",  # past Python's int conversion limit: ValueError
+        b'{"applicationName": "\\ud800"}',  # a lone surrogate: sha256_of(AppSpec content) crashed on it
     ],
-    ids=["member-5k", "member-100k", "array-50k", "object-5k", "just-past-limit", "5000-digit-int"],
+    ids=[
+        "member-5k",
+        "member-100k",
+        "array-50k",
+        "object-5k",
+        "just-past-limit",
+        "5000-digit-int",
+        "surrogate",
+    ],
 )
 def test_unreadable_json_is_a_serialization_exception(emulator: CodeDeployEmulator, body: bytes) -> None:
     status, response = raw_call(emulator.url, "ListApplications", body=body)
@@ -231,6 +240,7 @@ def _appspec_item(**properties: Any) -> dict[str, Any]:
 
 
 # AppSpec contents the fuzz found answered 500, and their relatives.
+_HOSTILE_APPSPECS_SERIALIZATION = ["\ud800", "Resources: [\udfff]"]
 _HOSTILE_APPSPECS = [
     json.dumps({"Resources": [{**_appspec_item(TaskDefinition="td"), "Second": {}}]}),
     "Resources: " + "[" * 5_000 + "]" * 5_000,
@@ -258,6 +268,14 @@ def test_hostile_appspec_content_is_invalid_revision(start_emulator: EmulatorFac
             },
         )
         assert (status, response.get("__type")) == (400, "InvalidRevisionException"), (content[:80], response)
+    for content in _HOSTILE_APPSPECS_SERIALIZATION:
+        request = {
+            "applicationName": env.application,
+            "deploymentGroupName": env.deployment_group,
+            "revision": appspec_revision(content),
+        }
+        status, response = raw_call(emulator.url, "CreateDeployment", body=json.dumps(request).encode())
+        assert (status, response.get("__type")) == (400, "SerializationException"), (content, response)
 
 
 def _appspec_variant(value: Any, where: str) -> str:
@@ -284,6 +302,7 @@ def _appspec_variant(value: Any, where: str) -> str:
 
 _appspec_contents = st.one_of(
     st.text(max_size=200),
+    st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1, max_size=3),
     _json.map(json.dumps),
     st.builds(
         _appspec_variant,
