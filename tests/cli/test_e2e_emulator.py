@@ -267,6 +267,70 @@ def test_injected_create_failure_yields_exactly_one_deployment(make_world: World
     assert world.deployments() == [document["deploymentId"]]
 
 
+def _revisions(world: E2eWorld, status: str) -> list[str]:
+    """Revisions of the family tests/fixtures/cli/e2e-taskdef.json registers (moto is shared)."""
+    from tests.support.emulator import client
+
+    ecs = client("ecs", world.moto_url)
+    listed = ecs.list_task_definitions(familyPrefix="product-service-e2e", status=status)
+    return list(listed["taskDefinitionArns"])
+
+
+def test_throttled_create_is_retried_into_one_deployment(make_world: WorldFactory) -> None:
+    emulators: list[CodeDeployEmulator] = []
+    world = make_world(emulator_out=emulators)
+    before = _revisions(world, "ACTIVE")
+    emulators[0].inject_errors("CreateDeployment", "ThrottlingException", times=3)
+    result = run_cli("deploy", "product-service", "--strategy", "all-at-once", "-o", "json", *FAST)
+    assert result.code == 0, shown(result)
+    document = result.json()
+    assert document["createAttempts"] == 4
+    assert world.deployments() == [document["deploymentId"]]
+    assert _revisions(world, "ACTIVE") == [*before, document["taskDefinitionArn"]]
+
+
+def test_create_throttled_out_leaves_no_orphan_revision(
+    make_world: WorldFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestrator.deploy import THROTTLED_CREATE_ATTEMPTS
+
+    monkeypatch.setattr("orchestrator.deploy.backoff_seconds", lambda attempt: 0.01)
+    emulators: list[CodeDeployEmulator] = []
+    world = make_world(emulator_out=emulators)
+    before, inactive = _revisions(world, "ACTIVE"), set(_revisions(world, "INACTIVE"))
+    emulators[0].inject_errors("CreateDeployment", "ThrottlingException", times=THROTTLED_CREATE_ATTEMPTS)
+    result = run_cli("deploy", "product-service", "--strategy", "all-at-once", *FAST)
+    assert result.code == 4, shown(result)
+    assert "throttled by AWS after retries" in result.stderr and "Traceback" not in result.stderr
+    assert world.deployments() == []
+    assert _revisions(world, "ACTIVE") == before
+    assert len(set(_revisions(world, "INACTIVE")) - inactive) == 1
+
+
+def test_a_lost_race_for_the_group_is_the_active_deployment_refusal(
+    make_world: WorldFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two deploys pass the active check together; CodeDeploy takes one (DeploymentLimitExceeded)."""
+    world = make_world()
+    before = _revisions(world, "ACTIVE")
+    first = run_cli("deploy", "product-service", "--strategy", "canary:10:120", "--no-wait", "-o", "json")
+    winner = first.json()["deploymentId"]
+    # The loser checked the group before the winner's CreateDeployment landed.
+    monkeypatch.setattr("orchestrator.deploy.refuse_if_active", lambda *args, **kwargs: None)
+    try:
+        result = run_cli("deploy", "product-service", "--strategy", "all-at-once", *FAST)
+    finally:
+        run_cli("stop", winner, "--no-rollback")
+    assert result.code == 1, shown(result)
+    assert result.stderr.strip().splitlines() == [
+        f"error: deployment group {world.environment.application}/{world.environment.deployment_group} "
+        f"already has an active deployment {winner}; watch it with `bluegreen watch {winner}` "
+        f"or stop it with `bluegreen stop {winner}`"
+    ]
+    assert world.deployments() == [winner]
+    assert _revisions(world, "ACTIVE") == [*before, first.json()["taskDefinitionArn"]]
+
+
 def test_lost_create_response_is_recovered_by_token(
     make_world: WorldFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
