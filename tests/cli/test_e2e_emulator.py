@@ -11,12 +11,14 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from orchestrator.entry import STARTING
 from sandbox.codedeploy import CodeDeployEmulator
 from tests.support.cli import E2eWorld, run_cli, shown, wait_for, write_e2e_catalog
 from tests.support.emulator import EcsServiceSpec, provision_ecs_service
@@ -404,6 +406,95 @@ def test_interrupting_a_watch_process(make_world: WorldFactory, signum: int, rol
         assert f"`bluegreen watch {deployment_id}`" in stderr
         assert info["status"] in ("Created", "Queued", "InProgress")
         run_cli("stop", deployment_id, "--no-rollback")
+
+
+def _catches_sigterm(pid: int) -> bool:
+    """The process has a handler for SIGTERM (/proc/<pid>/status SigCgt, bit SIGTERM - 1)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+    return False
+
+
+@pytest.mark.parametrize("moment", ["first-moment-it-can-catch-it", "during-start-up", "while-watching"])
+def test_sigterm_at_any_moment_of_a_watch_process_is_130_with_the_reattach_hint(
+    make_world: WorldFactory, moment: str
+) -> None:
+    """`bluegreen watch` as installed (the console script): SIGTERM as soon as the process can catch
+    it, a moment later (imports, the first GetDeployment) and once it watches."""
+    world = make_world()
+    created = run_cli("deploy", "product-service", "--strategy", "canary:10:120", "--no-wait", "-o", "json")
+    deployment_id = created.json()["deploymentId"]
+    wait_for(lambda: world.deployment(deployment_id)["status"] == "InProgress", timeout=30)
+    command = [str(Path(sys.executable).with_name("bluegreen")), "watch", deployment_id, *FAST]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: _catches_sigterm(process.pid), timeout=30, interval=0.001)
+        if moment == "during-start-up":
+            time.sleep(0.15)
+        elif moment == "while-watching":
+            assert process.stdout is not None
+            assert process.stdout.readline().startswith(f"watching {deployment_id}")
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    try:
+        assert process.returncode == 130, f"exit {process.returncode}\n{stdout}\n{stderr}"
+        lines = stderr.strip().splitlines()
+        hint = (
+            f"interrupted; deployment {deployment_id} keeps running in CodeDeploy: "
+            f"re-attach with `bluegreen watch {deployment_id}`"
+        )
+        # Before the CLI has loaded it cannot know more than that nothing was sent; once the
+        # command runs, whenever the signal comes, the message says how to re-attach.
+        if moment == "first-moment-it-can-catch-it":
+            assert lines in ([STARTING], [hint]) or lines[0].startswith(hint), stderr
+        else:
+            assert len(lines) == 1 and (lines[0] == STARTING or lines[0].startswith(hint)), stderr
+        if moment == "while-watching":
+            assert lines[0].startswith(hint)
+    finally:
+        run_cli("stop", deployment_id, "--no-rollback")
+
+
+# Run the installed `bluegreen` console script's function, noting whether SIGTERM has a handler
+# at the moment the first heavy module (typer) starts loading: before the fix the handler came only
+# after the CLI had loaded, and a SIGTERM in that 0.1-0.5 s killed the process silently (143).
+_PROBE = """
+import importlib.abc, importlib.metadata, signal, sys
+seen = []
+class Probe(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "typer" and not seen:
+            seen.append(signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None))
+        return None
+sys.meta_path.insert(0, Probe())
+(script,) = [e for e in importlib.metadata.entry_points(group="console_scripts") if e.name == "bluegreen"]
+sys.argv = ["bluegreen", "--help"]
+try:
+    script.load()()
+except SystemExit:
+    pass
+print("caught" if seen == [True] else f"not caught: {seen}")
+"""
+
+
+def test_the_console_script_catches_sigterm_before_the_cli_loads() -> None:
+    done = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip().splitlines()[-1] == "caught", done.stdout + done.stderr
+
+
+def test_the_entry_point_loads_nothing_heavy_before_its_handler() -> None:
+    heavy = ("typer", "click", "rich", "boto3", "botocore", "pydantic", "yaml")
+    script = (
+        "import sys, orchestrator.entry; "
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r}))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 def test_current_task_definition_with_a_new_image(make_world: WorldFactory, moto_url: str) -> None:
