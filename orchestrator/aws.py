@@ -8,16 +8,44 @@ with backoff); callers never retry a non-idempotent call blindly.
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from orchestrator.errors import AwsError
 
 _RETRY_MODE = "standard"
 _MAX_ATTEMPTS = 6
+
+# The error codes botocore's standard retry mode treats as throttling
+# (botocore/retries/standard.py, ThrottledRetryableChecker._THROTTLED_ERROR_CODES), minus
+# LimitExceededException (a quota for CodeDeploy, not a rate) and TransactionInProgressException.
+# A throttled request was refused before AWS acted on it, so sending it again is safe even for a
+# non-idempotent call. tests/unit/test_aws_retry.py pins that this stays a subset of botocore's.
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
+    }
+)
+# Whole-step retries on top of botocore's own attempts (a read then gets 3 x 6 tries: at 30 %
+# throttling 0.3**18, about 4e-10, is the chance that all of them are refused).
+STEP_ATTEMPTS = 3
+T = TypeVar("T")
 
 
 class CallCounter:
@@ -110,6 +138,66 @@ def http_status(err: BaseException) -> int:
     return 0
 
 
+def _root(err: BaseException) -> BaseException:
+    """The botocore error behind a bluegreen error (adapters raise ``AwsError(...) from err``)."""
+    while err.__cause__ is not None and not _is_botocore(err):
+        err = err.__cause__
+    return err
+
+
+def _is_botocore(err: BaseException) -> bool:
+    return type(err).__module__.startswith("botocore")
+
+
+def is_throttling(err: BaseException) -> bool:
+    """True when AWS refused the call for its rate (so it was not applied): safe to send again."""
+    return error_code(_root(err)) in THROTTLING_CODES
+
+
+def is_transient(err: BaseException) -> bool:
+    """A failure that may clear by itself: throttling, a timeout, a dropped connection, a 5xx."""
+    from botocore import exceptions as bex
+
+    root = _root(err)
+    if isinstance(root, bex.EndpointConnectionError | bex.ConnectTimeoutError):
+        return True
+    return is_throttling(root) or is_ambiguous(root)
+
+
+def backoff_seconds(
+    attempt: int, *, base: float = 0.5, cap: float = 10.0, draw: float | None = None
+) -> float:
+    """Exponential backoff with jitter before retry number ``attempt`` (1, 2, ...).
+
+    Half of the delay is fixed and half random ("equal jitter"), so callers that were throttled
+    together spread out but never retry at once.
+    """
+    ceiling = min(cap, base * 2 ** (attempt - 1))
+    chosen = random.random() if draw is None else draw
+    return ceiling / 2 + ceiling / 2 * chosen
+
+
+def retry_throttled(
+    call: Callable[[], T],
+    *,
+    attempts: int = STEP_ATTEMPTS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """``call()`` again, with backoff, while AWS throttles it (at most ``attempts`` times in all).
+
+    Only throttling is retried: the request was refused, not applied. Anything else (and the
+    last throttling) propagates unchanged, so an ambiguous failure is never retried blindly.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except Exception as err:
+            if attempt == attempts or not is_throttling(err):
+                raise
+        sleep(backoff_seconds(attempt))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def is_ambiguous(err: BaseException) -> bool:
     """True when a failed call may still have taken effect: timeouts, dropped connections, 5xx.
 
@@ -148,7 +236,10 @@ def describe_aws_error(err: BaseException, action: str) -> str:
         if code in ("ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"):
             return f"{action}: throttled by AWS after retries; try again in a minute"
         if code in (
-            "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException",
+            "ExpiredToken",
+            "ExpiredTokenException",
+            "InvalidClientTokenId",
+            "UnrecognizedClientException",
         ):
             return f"{action}: AWS credentials rejected ({code}); refresh them"
         return f"{action}: {code}: {message}"

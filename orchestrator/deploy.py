@@ -10,6 +10,7 @@ just printing the plan: it makes no write call, and with ``OfflineReads`` no AWS
 from __future__ import annotations
 
 import dataclasses
+import enum
 import time
 import uuid
 from collections.abc import Callable
@@ -20,9 +21,9 @@ from typing import Any, Protocol
 
 from orchestrator import codedeploy_api, ecs_api
 from orchestrator.appspec import EcsAppSpecInput, appspec_revision, ecs_input_for, render_ecs_appspec
-from orchestrator.aws import error_code
+from orchestrator.aws import backoff_seconds, error_code, is_throttling, retry_throttled
 from orchestrator.catalog import ResolvedService
-from orchestrator.errors import ActiveDeploymentError, AwsError, GuardrailError
+from orchestrator.errors import ActiveDeploymentError, AwsError, BluegreenError, GuardrailError
 from orchestrator.guardrails import (
     DESCRIPTION_LIMIT,
     GuardrailViolation,
@@ -40,7 +41,10 @@ from orchestrator.timing import GroupTiming, Phase, default_timeout, expected_ph
 # CodeDeploy's quota for a description is 100 characters (guardrails.DESCRIPTION_LIMIT): the
 # token goes first so it always survives, then the --force note, then what the deployment is.
 TOKEN_PREFIX = "bg:"
-CREATE_ATTEMPTS = 3
+CREATE_ATTEMPTS = 3  # attempts that fail ambiguously (each followed by a token search)
+# Throttled attempts were not applied, so more of them are safe: at 30 % throttling all 10 are
+# refused with a chance of 0.3**10, about 6e-6.
+THROTTLED_CREATE_ATTEMPTS = 10
 AUTO_ROLLBACK_EVENTS = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM")
 
 
@@ -118,8 +122,10 @@ class AwsReads:
 
     def group_facts(self, service: ResolvedService) -> GroupFacts:
         settings = service.settings
-        group = codedeploy_api.get_deployment_group(
-            self.codedeploy, settings.application, settings.deployment_group
+        group = retry_throttled(
+            lambda: codedeploy_api.get_deployment_group(
+                self.codedeploy, settings.application, settings.deployment_group
+            )
         )
         alarms = group.get("alarmConfiguration") or {}
         names = tuple(str(alarm.get("name")) for alarm in alarms.get("alarms", []) or [])
@@ -129,10 +135,11 @@ class AwsReads:
         return GroupFacts(bool(alarms.get("enabled")) and bool(names), names, timing, "GetDeploymentGroup")
 
     def current_task_definition(self, service: ResolvedService) -> dict[str, Any] | None:
-        arn = ecs_api.current_task_definition_arn(
-            self.ecs, service.settings.cluster, service.settings.ecs_service
+        settings = service.settings
+        arn = retry_throttled(
+            lambda: ecs_api.current_task_definition_arn(self.ecs, settings.cluster, settings.ecs_service)
         )
-        return ecs_api.describe_task_definition(self.ecs, arn)
+        return retry_throttled(lambda: ecs_api.describe_task_definition(self.ecs, arn))
 
 
 @dataclass(frozen=True)
@@ -315,17 +322,106 @@ class Created:
     recovered: bool  # found by its request token after an ambiguous CreateDeployment failure
 
 
-def refuse_if_active(codedeploy: Any, application: str, deployment_group: str) -> None:
-    """ActiveDeploymentError naming the group's running deployment and how to watch it."""
-    active = codedeploy_api.active_deployments(codedeploy, application, deployment_group)
-    if active:
-        error = ActiveDeploymentError(
-            f"deployment group {application}/{deployment_group} already has an active deployment "
-            f"{active[0]}; watch it with `bluegreen watch {active[0]}` "
-            f"or stop it with `bluegreen stop {active[0]}`"
+def _busy_error(
+    application: str, deployment_group: str, active: str | None, why: str = ""
+) -> ActiveDeploymentError:
+    """The documented refusal: the group already runs a deployment (named when known)."""
+    where = f"deployment group {application}/{deployment_group} already has an active deployment"
+    if active is None:
+        return ActiveDeploymentError(
+            f"{where} (CodeDeploy refused a second one{why}); wait for it to finish or stop it, then retry"
         )
-        error.add_context(activeDeploymentId=active[0])
-        raise error
+    error = ActiveDeploymentError(
+        f"{where} {active}; watch it with `bluegreen watch {active}` "
+        f"or stop it with `bluegreen stop {active}`"
+    )
+    error.add_context(activeDeploymentId=active)
+    return error
+
+
+def _active(
+    codedeploy: Any, application: str, deployment_group: str, sleep: Callable[[float], None]
+) -> list[str]:
+    return retry_throttled(
+        lambda: codedeploy_api.active_deployments(codedeploy, application, deployment_group), sleep=sleep
+    )
+
+
+def refuse_if_active(
+    codedeploy: Any, application: str, deployment_group: str, sleep: Callable[[float], None] = time.sleep
+) -> None:
+    """ActiveDeploymentError naming the group's running deployment and how to watch it."""
+    active = _active(codedeploy, application, deployment_group, sleep)
+    if active:
+        raise _busy_error(application, deployment_group, active[0])
+
+
+def busy_refusal(
+    codedeploy: Any, application: str, deployment_group: str, sleep: Callable[[float], None] = time.sleep
+) -> ActiveDeploymentError:
+    """CreateDeployment lost the race for the group (DeploymentLimitExceededException): name the winner.
+
+    If looking it up fails too, the refusal is still one clear line, without the id.
+    """
+    try:
+        active = _active(codedeploy, application, deployment_group, sleep)
+    except BluegreenError as err:
+        return _busy_error(application, deployment_group, None, f"; looking it up failed: {err}")
+    return _busy_error(application, deployment_group, active[0] if active else None)
+
+
+class CreateFailure(enum.Enum):
+    """How one CreateDeployment attempt failed, as far as retrying is concerned."""
+
+    THROTTLED = "throttled"  # refused for the request rate: not applied, safe to send again
+    AMBIGUOUS = "ambiguous"  # timeout, dropped connection, 5xx: may have created a deployment
+    GROUP_BUSY = "group busy"  # DeploymentLimitExceededException: the group runs another one
+    REFUSED = "refused"  # any other answer: definite, not applied
+
+
+class Then(enum.Enum):
+    RETRY = "retry"
+    REFUSE_BUSY = "refuse busy"
+    FAIL = "fail"
+
+
+@dataclass(frozen=True)
+class CreateDecision:
+    """What to do after a failed attempt: look for our token first?, then retry, refuse or fail."""
+
+    search_first: bool
+    then: Then
+
+
+def classify_create_failure(err: BaseException) -> CreateFailure:
+    """CreateFailure of an error raised by codedeploy_api.create_deployment_once."""
+    if isinstance(err, codedeploy_api.AmbiguousCallError):
+        return CreateFailure.AMBIGUOUS
+    if is_throttling(err):
+        return CreateFailure.THROTTLED
+    if error_code(err.__cause__ or err) == "DeploymentLimitExceededException":
+        return CreateFailure.GROUP_BUSY
+    return CreateFailure.REFUSED
+
+
+def decide_after_create_failure(
+    failure: CreateFailure, ambiguous_seen: bool, throttled: int, ambiguous: int
+) -> CreateDecision:
+    """The retry decision (pure). ``ambiguous_seen``: this or an earlier attempt was ambiguous;
+    ``throttled``/``ambiguous``: how many attempts failed that way so far, this one included.
+
+    Once an attempt was ambiguous, our token is searched before any next step: a retry would
+    duplicate it, a "busy" refusal may be about our own deployment, a failure may hide it.
+    """
+    if failure is CreateFailure.THROTTLED:
+        then = Then.RETRY if throttled < THROTTLED_CREATE_ATTEMPTS else Then.FAIL
+    elif failure is CreateFailure.AMBIGUOUS:
+        then = Then.RETRY if ambiguous < CREATE_ATTEMPTS else Then.FAIL
+    elif failure is CreateFailure.GROUP_BUSY:
+        then = Then.REFUSE_BUSY
+    else:
+        then = Then.FAIL
+    return CreateDecision(search_first=ambiguous_seen, then=then)
 
 
 def create_exactly_once(
@@ -336,39 +432,53 @@ def create_exactly_once(
     *,
     sleep: Callable[[float], None] = time.sleep,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
-    attempts: int = CREATE_ATTEMPTS,
+    on_nothing_created: Callable[[], None] | None = None,
 ) -> tuple[str, int, bool]:
     """CreateDeployment without ever making two: (deployment id, attempts, recovered).
 
-    ``codedeploy_once`` must not retry. After an ambiguous failure the group's recent deployments
-    are searched for ``token`` (in the description) before the next attempt.
+    ``codedeploy_once`` must not retry. Throttled attempts are sent again with backoff (they were
+    not applied); after an ambiguous failure the group's recent deployments are searched for
+    ``token`` (in the description) before anything else. When the call ends in an error and we
+    are sure no deployment was made, ``on_nothing_created`` runs first (to clean up).
     """
+    application, group = request["applicationName"], request["deploymentGroupName"]
     # Clocks differ between us and AWS; look back far enough to cover the skew.
     since = now() - timedelta(minutes=10)
-    last_error = ""
-    for attempt in range(1, attempts + 1):
+    counts = {failure: 0 for failure in CreateFailure}
+    ambiguous_seen = False
+    attempt = 0
+    while True:
+        attempt += 1
         try:
             return codedeploy_api.create_deployment_once(codedeploy_once, request), attempt, False
-        except codedeploy_api.AmbiguousCallError as err:
-            last_error = str(err)
-        except AwsError as err:
-            # A retry refused because the group already has an active deployment: that may be
-            # the one our earlier, ambiguous attempt created after all (not yet listed then).
-            if attempt == 1 or error_code(err.__cause__ or err) != "DeploymentLimitExceededException":
-                raise
-            found = codedeploy_api.find_deployment_by_token(
-                codedeploy, request["applicationName"], request["deploymentGroupName"], token, since
+        except (codedeploy_api.AmbiguousCallError, BluegreenError) as err:
+            failure = classify_create_failure(err)
+            error: BaseException = err
+        counts[failure] += 1
+        ambiguous_seen = ambiguous_seen or failure is CreateFailure.AMBIGUOUS
+        decision = decide_after_create_failure(
+            failure, ambiguous_seen, counts[CreateFailure.THROTTLED], counts[CreateFailure.AMBIGUOUS]
+        )
+        if failure is CreateFailure.AMBIGUOUS:  # give CodeDeploy time to list what it made
+            sleep(min(2.0 * attempt, 10.0))
+        elif decision.then is Then.RETRY:
+            sleep(backoff_seconds(counts[failure]))
+        if decision.search_first:
+            found = retry_throttled(
+                lambda: codedeploy_api.find_deployment_by_token(codedeploy, application, group, token, since),
+                sleep=sleep,
             )
             if found:
                 return found, attempt, True
-            raise
-        sleep(min(2.0 * attempt, 10.0))
-        found = codedeploy_api.find_deployment_by_token(
-            codedeploy, request["applicationName"], request["deploymentGroupName"], token, since
-        )
-        if found:
-            return found, attempt, True
-    raise AwsError(f"{last_error} (tried {attempts} times; no deployment was created)")
+        if decision.then is Then.RETRY:
+            continue
+        if on_nothing_created is not None:
+            on_nothing_created()  # a definite refusal, or an ambiguous one our token search ruled out
+        if decision.then is Then.REFUSE_BUSY:
+            raise busy_refusal(codedeploy, application, group, sleep)
+        if failure is CreateFailure.AMBIGUOUS:
+            raise AwsError(f"{error} (tried {attempt} times; no deployment was created)")
+        raise error
 
 
 def apply_plan(
@@ -378,17 +488,27 @@ def apply_plan(
     sleep: Callable[[float], None] = time.sleep,
     on_step: Callable[[str, str], None] | None = None,
 ) -> Created:
-    """Run the plan's writes in order: active check, config, task definition, CreateDeployment."""
+    """Run the plan's writes in order: active check, config, task definition, CreateDeployment.
+
+    A task definition revision registered here is deregistered again when CreateDeployment
+    certainly made no deployment, so a refused deploy leaves no orphan revision behind.
+    """
     codedeploy = clients.client("codedeploy")
     note = on_step or (lambda _step, _detail: None)
-    refuse_if_active(codedeploy, plan.application, plan.deployment_group)
+    refuse_if_active(codedeploy, plan.application, plan.deployment_group, sleep)
     config = "predefined"
     if plan.config_request is not None:
-        config = codedeploy_api.ensure_deployment_config(codedeploy, plan.config_request)
+        request = plan.config_request
+        config = retry_throttled(
+            lambda: codedeploy_api.ensure_deployment_config(codedeploy, request), sleep=sleep
+        )
         note("deployment config", f"{plan.strategy.deployment_config_name} ({config})")
     step = plan.task_definition
+    registered: str | None = None
     if step.register is not None:
-        arn = ecs_api.register_task_definition(clients.client("ecs"), step.register)
+        ecs_once = clients.client("ecs", single_attempt=True)
+        registered = ecs_api.register_task_definition_once(ecs_once, step.register, sleep=sleep)
+        arn = registered
         note("task definition", f"registered {arn.rsplit('/', 1)[-1]}")
     else:
         assert step.arn is not None, "a plan built offline cannot be applied"
@@ -396,11 +516,27 @@ def apply_plan(
     appspec = plan.appspec
     if not plan.appspec_fixed:
         appspec = render_ecs_appspec(dataclasses.replace(plan.appspec_input, task_definition_arn=arn))
+
+    def clean_up() -> None:
+        if registered is not None:
+            note("task definition", _deregister(clients, registered, sleep))
+
     deployment_id, attempts, recovered = create_exactly_once(
         codedeploy,
         clients.client("codedeploy", single_attempt=True),
         plan.create_request(appspec),
         plan.request_token,
         sleep=sleep,
+        on_nothing_created=clean_up,
     )
     return Created(deployment_id, arn, config, appspec, attempts, recovered)
+
+
+def _deregister(clients: Any, arn: str, sleep: Callable[[float], None]) -> str:
+    """Deregister the revision this run registered (no deployment uses it); says what happened."""
+    name = arn.rsplit("/", 1)[-1]
+    try:
+        retry_throttled(lambda: ecs_api.deregister_task_definition(clients.client("ecs"), arn), sleep=sleep)
+    except BluegreenError as err:
+        return f"{name} left registered: deregistering it failed ({err})"
+    return f"deregistered {name} (no deployment was created)"

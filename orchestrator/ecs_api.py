@@ -1,18 +1,50 @@
-"""Thin ECS adapters: register a task definition revision, read a service's current one."""
+"""Thin ECS adapters: register (and deregister) a task definition revision, read a service's current one."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
-from orchestrator.aws import aws_errors
-from orchestrator.errors import BadInputError
+from orchestrator.aws import aws_errors, describe_aws_error, is_ambiguous, retry_throttled
+from orchestrator.errors import AwsError, BadInputError
+
+# RegisterTaskDefinition has no client token: each call that AWS applies is a new revision.
+# Throttled calls were not applied and are sent again; an ambiguous one never is.
+REGISTER_ATTEMPTS = 10
 
 
-def register_task_definition(client: Any, request: dict[str, Any]) -> str:
-    """RegisterTaskDefinition; the new revision's ARN."""
-    with aws_errors(f"RegisterTaskDefinition {request.get('family')}"):
-        response = client.register_task_definition(**request)
-    return str(response["taskDefinition"]["taskDefinitionArn"])
+def register_task_definition_once(
+    client: Any, request: dict[str, Any], *, sleep: Callable[[float], None] = time.sleep
+) -> str:
+    """RegisterTaskDefinition through a client that does not retry: throttling is retried here,
+    an ambiguous failure (timeout, dropped connection, 5xx) is not, because a second call would
+    register a second revision; the error says where to look for the one the first may have made.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    family = request.get("family")
+
+    def once() -> str:
+        try:
+            response = client.register_task_definition(**request)
+        except (BotoCoreError, ClientError) as err:
+            action = f"RegisterTaskDefinition {family}"
+            if is_ambiguous(err):
+                raise AwsError(
+                    f"{describe_aws_error(err, action)}; not retried: it may have registered a revision "
+                    f"(`aws ecs list-task-definitions --family-prefix {family} --sort DESC` shows it)"
+                ) from err
+            raise AwsError(describe_aws_error(err, action)) from err
+        return str(response["taskDefinition"]["taskDefinitionArn"])
+
+    return retry_throttled(once, attempts=REGISTER_ATTEMPTS, sleep=sleep)
+
+
+def deregister_task_definition(client: Any, arn: str) -> None:
+    """DeregisterTaskDefinition (the revision becomes INACTIVE; tasks already running keep it)."""
+    with aws_errors(f"DeregisterTaskDefinition {arn}"):
+        client.deregister_task_definition(taskDefinition=arn)
 
 
 def current_task_definition_arn(client: Any, cluster: str, service: str) -> str:

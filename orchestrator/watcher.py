@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator import codedeploy_api
+from orchestrator.aws import backoff_seconds, is_transient
+from orchestrator.errors import AwsError
 from orchestrator.watch import (
     DeploymentStatus,
     Event,
@@ -37,6 +39,15 @@ class WatchOptions:
     time_scale: float = 1.0
     ready_waits: bool = False  # ready action STOP_DEPLOYMENT: "ready" means status Ready
     policy: PollPolicy = field(default_factory=PollPolicy)
+    # Polls in a row whose reads failed transiently (throttled, timed out, 5xx) before the watch
+    # gives up: each of them already had botocore's 6 attempts.
+    max_failed_polls: int = 8
+
+
+def keep_watching_after(err: BaseException, failed_in_a_row: int, limit: int) -> bool:
+    """A failed poll is data, not the end of the watch: go on while the failure is transient
+    (throttling, timeout, 5xx) and fewer than ``limit`` polls in a row have failed (pure)."""
+    return is_transient(err) and failed_in_a_row < limit
 
 
 @dataclass
@@ -136,8 +147,20 @@ class Watcher:
         events: list[Event] = []
         previous: Snapshot | None = None
         polls = 0
+        failed = 0
         while True:
-            snapshot = self._poll(previous, budget)
+            try:
+                snapshot = self._poll(previous, budget)
+            except AwsError as err:
+                failed += 1
+                if not keep_watching_after(err, failed, options.max_failed_polls):
+                    raise
+                now = self.clock()
+                if previous is not None and now >= deadline:
+                    return self._result(previous, events, False, True, (now - start) * scale, polls, budget)
+                self.sleep(min(backoff_seconds(failed, cap=30.0 / scale), max(0.0, deadline - now)))
+                continue
+            failed = 0
             polls += 1
             elapsed = (self.clock() - start) * scale
             new_events = diff(previous, snapshot, elapsed)

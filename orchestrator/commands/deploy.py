@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from orchestrator.commands.failure import error_context
-from orchestrator.commands.follow import Subject, follow_created
+from orchestrator.commands.follow import Subject, follow_created, reattach_hint
 from orchestrator.commands.options import DeployOptions, WatchFlags
 from orchestrator.commands.session import Session
 from orchestrator.errors import BadInputError, InterruptedByUser
@@ -151,7 +151,13 @@ def _deploy(
             "createAttempts": created.attempts,
         },
     )
-    return follow_created(session, clients, subject, options.watch)
+    try:  # the deployment exists: an interrupt before the watch's own handling says so too
+        return follow_created(session, clients, subject, options.watch)
+    except KeyboardInterrupt:
+        raise InterruptedByUser(
+            f"interrupted; deployment {created.deployment_id} keeps running in CodeDeploy: "
+            f"{reattach_hint(created.deployment_id)}"
+        ) from None
 
 
 def _timeout_seconds(default_seconds: float, flags: WatchFlags) -> float:

@@ -6,14 +6,21 @@ from orchestrator import codedeploy_api
 from orchestrator.commands import lookup
 from orchestrator.commands.deploy import validate_watch_flags
 from orchestrator.commands.failure import error_context
-from orchestrator.commands.follow import follow
+from orchestrator.commands.follow import follow, reattach_hint
 from orchestrator.commands.options import WatchFlags
 from orchestrator.commands.session import Session
+from orchestrator.errors import InterruptedByUser
 
 
 def run(session: Session, deployment_id: str, flags: WatchFlags) -> int:
     with error_context({"deploymentId": deployment_id}):
-        return _run(session, deployment_id, flags)
+        try:
+            return _run(session, deployment_id, flags)
+        except KeyboardInterrupt:  # before the watch loop took over (which says the same itself)
+            raise InterruptedByUser(
+                f"interrupted; deployment {deployment_id} keeps running in CodeDeploy: "
+                f"{reattach_hint(deployment_id)}"
+            ) from None
 
 
 def _run(session: Session, deployment_id: str, flags: WatchFlags) -> int:

@@ -99,10 +99,17 @@ def test_retry_refused_as_busy_finds_the_deployment_the_lost_attempt_made(stubbe
 
 
 def test_first_attempt_refused_as_busy_is_not_searched(stubbed: StubbedClients) -> None:
+    # A lost race for the group (no earlier ambiguous attempt): the documented refusal, naming
+    # the deployment that won, found among the group's active ones (not by our token).
     cd = stubbed.stubbers["codedeploy"]
     cd.add_client_error("create_deployment", "DeploymentLimitExceededException", "busy", 400)
+    cd.add_response(
+        "list_deployments",
+        {"deployments": ["d-WINNER001"]},
+        {"applicationName": APP, "deploymentGroupName": GROUP, "includeOnlyStatuses": ANY},
+    )
     client = stubbed.client("codedeploy")
-    with pytest.raises(AwsError, match="DeploymentLimitExceeded"):
+    with pytest.raises(ActiveDeploymentError, match="already has an active deployment d-WINNER001"):
         create_exactly_once(client, client, dict(REQUEST), "0123456789ab", sleep=_no_sleep)
     stubbed.assert_no_pending()
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from orchestrator.entry import STARTING
 from sandbox.codedeploy import CodeDeployEmulator
 from tests.support.cli import E2eWorld, run_cli, shown, wait_for, write_e2e_catalog
 from tests.support.emulator import EcsServiceSpec, provision_ecs_service
@@ -267,6 +269,70 @@ def test_injected_create_failure_yields_exactly_one_deployment(make_world: World
     assert world.deployments() == [document["deploymentId"]]
 
 
+def _revisions(world: E2eWorld, status: str) -> list[str]:
+    """Revisions of the family tests/fixtures/cli/e2e-taskdef.json registers (moto is shared)."""
+    from tests.support.emulator import client
+
+    ecs = client("ecs", world.moto_url)
+    listed = ecs.list_task_definitions(familyPrefix="product-service-e2e", status=status)
+    return list(listed["taskDefinitionArns"])
+
+
+def test_throttled_create_is_retried_into_one_deployment(make_world: WorldFactory) -> None:
+    emulators: list[CodeDeployEmulator] = []
+    world = make_world(emulator_out=emulators)
+    before = _revisions(world, "ACTIVE")
+    emulators[0].inject_errors("CreateDeployment", "ThrottlingException", times=3)
+    result = run_cli("deploy", "product-service", "--strategy", "all-at-once", "-o", "json", *FAST)
+    assert result.code == 0, shown(result)
+    document = result.json()
+    assert document["createAttempts"] == 4
+    assert world.deployments() == [document["deploymentId"]]
+    assert _revisions(world, "ACTIVE") == [*before, document["taskDefinitionArn"]]
+
+
+def test_create_throttled_out_leaves_no_orphan_revision(
+    make_world: WorldFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestrator.deploy import THROTTLED_CREATE_ATTEMPTS
+
+    monkeypatch.setattr("orchestrator.deploy.backoff_seconds", lambda attempt: 0.01)
+    emulators: list[CodeDeployEmulator] = []
+    world = make_world(emulator_out=emulators)
+    before, inactive = _revisions(world, "ACTIVE"), set(_revisions(world, "INACTIVE"))
+    emulators[0].inject_errors("CreateDeployment", "ThrottlingException", times=THROTTLED_CREATE_ATTEMPTS)
+    result = run_cli("deploy", "product-service", "--strategy", "all-at-once", *FAST)
+    assert result.code == 4, shown(result)
+    assert "throttled by AWS after retries" in result.stderr and "Traceback" not in result.stderr
+    assert world.deployments() == []
+    assert _revisions(world, "ACTIVE") == before
+    assert len(set(_revisions(world, "INACTIVE")) - inactive) == 1
+
+
+def test_a_lost_race_for_the_group_is_the_active_deployment_refusal(
+    make_world: WorldFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two deploys pass the active check together; CodeDeploy takes one (DeploymentLimitExceeded)."""
+    world = make_world()
+    before = _revisions(world, "ACTIVE")
+    first = run_cli("deploy", "product-service", "--strategy", "canary:10:120", "--no-wait", "-o", "json")
+    winner = first.json()["deploymentId"]
+    # The loser checked the group before the winner's CreateDeployment landed.
+    monkeypatch.setattr("orchestrator.deploy.refuse_if_active", lambda *args, **kwargs: None)
+    try:
+        result = run_cli("deploy", "product-service", "--strategy", "all-at-once", *FAST)
+    finally:
+        run_cli("stop", winner, "--no-rollback")
+    assert result.code == 1, shown(result)
+    assert result.stderr.strip().splitlines() == [
+        f"error: deployment group {world.environment.application}/{world.environment.deployment_group} "
+        f"already has an active deployment {winner}; watch it with `bluegreen watch {winner}` "
+        f"or stop it with `bluegreen stop {winner}`"
+    ]
+    assert world.deployments() == [winner]
+    assert _revisions(world, "ACTIVE") == [*before, first.json()["taskDefinitionArn"]]
+
+
 def test_lost_create_response_is_recovered_by_token(
     make_world: WorldFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -340,6 +406,97 @@ def test_interrupting_a_watch_process(make_world: WorldFactory, signum: int, rol
         assert f"`bluegreen watch {deployment_id}`" in stderr
         assert info["status"] in ("Created", "Queued", "InProgress")
         run_cli("stop", deployment_id, "--no-rollback")
+
+
+def _catches_sigterm(pid: int) -> bool:
+    """The process has a handler for SIGTERM (/proc/<pid>/status SigCgt, bit SIGTERM - 1)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+    return False
+
+
+@pytest.mark.parametrize("moment", ["first-moment-it-can-catch-it", "during-start-up", "while-watching"])
+def test_sigterm_at_any_moment_of_a_watch_process_is_130_with_the_reattach_hint(
+    make_world: WorldFactory, moment: str
+) -> None:
+    """`bluegreen watch` as installed (the console script): SIGTERM as soon as the process can catch
+    it, a moment later (imports, the first GetDeployment) and once it watches."""
+    world = make_world()
+    created = run_cli("deploy", "product-service", "--strategy", "canary:10:120", "--no-wait", "-o", "json")
+    deployment_id = created.json()["deploymentId"]
+    wait_for(lambda: world.deployment(deployment_id)["status"] == "InProgress", timeout=30)
+    command = [str(Path(sys.executable).with_name("bluegreen")), "watch", deployment_id, *FAST]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: _catches_sigterm(process.pid), timeout=30, interval=0.001)
+        if moment == "during-start-up":
+            time.sleep(0.15)
+        elif moment == "while-watching":
+            assert process.stdout is not None
+            assert process.stdout.readline().startswith(f"watching {deployment_id}")
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    try:
+        assert process.returncode == 130, f"exit {process.returncode}\n{stdout}\n{stderr}"
+        lines = stderr.strip().splitlines()
+        hint = (
+            f"interrupted; deployment {deployment_id} keeps running in CodeDeploy: "
+            f"re-attach with `bluegreen watch {deployment_id}`"
+        )
+        # While the CLI loads (the first moment lands there: the imports take 0.1 s or more) it
+        # knows only that nothing was sent; between loading and the command (flag parsing) it says
+        # "interrupted"; once `watch` runs, whenever the signal comes, how to re-attach.
+        assert len(lines) == 1, stderr
+        if moment == "first-moment-it-can-catch-it":
+            assert lines[0] == STARTING or lines[0].startswith(hint), stderr
+        else:
+            assert lines[0] in (STARTING, "interrupted") or lines[0].startswith(hint), stderr
+        if moment == "while-watching":
+            assert lines[0].startswith(hint)
+    finally:
+        run_cli("stop", deployment_id, "--no-rollback")
+
+
+# Run the installed `bluegreen` console script's function, noting whether SIGTERM has a handler
+# at the moment the first heavy module (typer) starts loading: before the fix the handler came only
+# after the CLI had loaded, and a SIGTERM in that 0.1-0.5 s killed the process silently (143).
+_PROBE = """
+import importlib.abc, importlib.metadata, signal, sys
+seen = []
+class Probe(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "typer" and not seen:
+            seen.append(signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None))
+        return None
+sys.meta_path.insert(0, Probe())
+(script,) = [e for e in importlib.metadata.entry_points(group="console_scripts") if e.name == "bluegreen"]
+sys.argv = ["bluegreen", "--help"]
+try:
+    script.load()()
+except SystemExit:
+    pass
+print("caught" if seen == [True] else f"not caught: {seen}")
+"""
+
+
+def test_the_console_script_catches_sigterm_before_the_cli_loads() -> None:
+    done = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip().splitlines()[-1] == "caught", done.stdout + done.stderr
+
+
+def test_the_entry_point_loads_nothing_heavy_before_its_handler() -> None:
+    heavy = ("typer", "click", "rich", "boto3", "botocore", "pydantic", "yaml")
+    script = (
+        "import sys, orchestrator.entry; "
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r}))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 def test_current_task_definition_with_a_new_image(make_world: WorldFactory, moto_url: str) -> None:

@@ -1,0 +1,178 @@
+"""Deploys under AWS throttling: the sandbox's throttling proxy, and bluegreen's contract behind it.
+
+The proxy (sandbox/throttle.py) answers a seeded share of requests with the service's own
+throttling error. Behind it bluegreen must still complete every deploy, never make two deployments
+for one request and leave no task definition revision without a deployment (the small version of
+bench/chaos.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.aws import THROTTLING_CODES
+from orchestrator.cli import main
+from sandbox.codedeploy import CodeDeployEmulator
+from sandbox.ledger import active_revisions, read_ledger
+from sandbox.throttle import ThrottlingProxy
+from sandbox.world import World, WorldOptions
+from tests.support.cli import wait_for
+from tests.support.emulator import client
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _single_attempt(name: str, url: str, attempts: int = 1) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    config = Config(retries={"mode": "standard", "total_max_attempts": attempts})
+    return boto3.client(
+        name,
+        endpoint_url=url,
+        region_name="ap-northeast-2",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=config,
+    )
+
+
+@pytest.mark.parametrize(
+    ("service", "call", "code"),
+    [
+        ("ecs", lambda c: c.list_clusters(), "ThrottlingException"),  # JSON 1.1
+        ("elbv2", lambda c: c.describe_load_balancers(), "Throttling"),  # query protocol (XML)
+        ("cloudwatch", lambda c: c.describe_alarms(), "Throttling"),  # JSON 1.0, query-compatible
+        ("codedeploy", lambda c: c.list_applications(), "ThrottlingException"),  # JSON 1.1
+    ],
+)
+def test_throttled_answers_are_the_ones_botocore_retries(
+    moto_url: str, service: str, call: Any, code: str
+) -> None:
+    from botocore.exceptions import ClientError
+
+    with CodeDeployEmulator(aws_endpoint=moto_url) as codedeploy_url:
+        upstream = codedeploy_url if service == "codedeploy" else moto_url
+        with ThrottlingProxy(upstream, rate=1.0) as url:
+            with pytest.raises(ClientError) as raised:
+                call(_single_attempt(service, url))
+            assert raised.value.response["Error"]["Code"] == code and code in THROTTLING_CODES
+            assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        # botocore's standard mode retries it: 3 attempts, the last one through.
+        with ThrottlingProxy(upstream, rate=0.0, first={_operation(service): 2}) as url:
+            call(_single_attempt(service, url, attempts=3))
+
+
+def _operation(service: str) -> str:
+    return {
+        "ecs": "ListClusters",
+        "elbv2": "DescribeLoadBalancers",
+        "cloudwatch": "DescribeAlarms",
+        "codedeploy": "ListApplications",
+    }[service]
+
+
+def test_the_draws_are_seeded() -> None:
+    def draws(seed: int) -> list[bool]:
+        proxy = ThrottlingProxy("http://127.0.0.1:1", rate=0.3, seed=seed)
+        return [proxy.decide("GetDeployment") for _ in range(200)]
+
+    assert draws(7) == draws(7) != draws(8)
+    assert 40 <= sum(draws(7)) <= 80
+
+
+@contextmanager
+def endpoints(variables: dict[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def test_deploys_under_30_percent_throttling_complete_once_each_without_orphans(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    options = WorldOptions(time_scale=40.0)
+    with World(REPO / "services.yaml", "dev", ["product-service"], None, options) as world:
+        made = world.clients()
+        baseline = active_revisions(made.ecs)
+        # 30 % of the CLI's requests, and the first CreateDeployment and RegisterTaskDefinition
+        # surely. The hooks' clients are spared: their retries are the hooks' contract, and a hook
+        # that gives up fails the deployment (a rollback, not what this test is about).
+        hooks = "bluegreen-hooks"
+        moto = ThrottlingProxy(
+            world.moto_url, 0.3, seed=11, first={"RegisterTaskDefinition": 1}, spare_user_agent=hooks
+        )
+        codedeploy = ThrottlingProxy(
+            world.codedeploy_url, 0.3, seed=12, first={"CreateDeployment": 2}, spare_user_agent=hooks
+        )
+        codes, documents = [], []
+        with (
+            moto as moto_url,
+            codedeploy as codedeploy_url,
+            endpoints({"AWS_ENDPOINT_URL": moto_url, "AWS_ENDPOINT_URL_CODEDEPLOY": codedeploy_url}),
+        ):
+            for _ in range(3):
+                capsys.readouterr()
+                code = main(
+                    ["deploy", "product-service", "-s", "all-at-once", "--time-scale", "40", "-o", "json"]
+                )
+                codes.append(code)
+                documents.append(json.loads(capsys.readouterr().out or "{}"))
+        item = world.infra[0].service.settings
+        ledger = read_ledger(made.codedeploy, made.ecs, [(item.application, item.deployment_group)], baseline)
+    assert codes == [0, 0, 0], documents
+    assert documents[0]["createAttempts"] >= 3  # the first two surely throttled
+    assert sum(codedeploy.throttled.values()) + sum(moto.throttled.values()) > 3
+    assert ledger.deployments == 3 and len(ledger.tokens) == 3 and ledger.duplicated == 0
+    assert ledger.orphans == ()
+
+
+def test_the_ledger_sees_duplicates_and_orphans(moto_url: str) -> None:
+    """The counters above can fail: two deployments with one token, a revision nobody deploys."""
+    from orchestrator.appspec import appspec_revision
+    from tests.support.emulator import (
+        EcsServiceSpec,
+        ecs_appspec,
+        provision_ecs_service,
+        register_task_definition,
+    )
+
+    with CodeDeployEmulator(aws_endpoint=moto_url, time_scale=600.0) as codedeploy_url:
+        env = provision_ecs_service(moto_url, codedeploy_url, EcsServiceSpec(service="ledger-service"))
+        ecs, codedeploy = client("ecs", moto_url), client("codedeploy", codedeploy_url)
+        baseline = active_revisions(ecs)
+        deployed = register_task_definition(moto_url, env.family, image="app:v2")
+        orphan = register_task_definition(moto_url, env.family, image="app:v3")
+        content = ecs_appspec(deployed, env.container_name, env.container_port)
+        for _ in range(2):  # one request token, two deployments
+            deployment_id = codedeploy.create_deployment(
+                applicationName=env.application,
+                deploymentGroupName=env.deployment_group,
+                revision=appspec_revision(content),
+                description="bg:0123456789ab; bluegreen deploy ledger-service all-at-once",
+            )["deploymentId"]
+            codedeploy.stop_deployment(deploymentId=deployment_id, autoRollbackEnabled=False)
+            wait_for(lambda i=deployment_id: _status(codedeploy, i) in ("Stopped", "Failed"), timeout=30)
+        ledger = read_ledger(codedeploy, ecs, [(env.application, env.deployment_group)], baseline)
+    assert ledger.duplicated == 1
+    assert ledger.orphans == (orphan,)
+
+
+def _status(codedeploy: Any, deployment_id: str) -> str:
+    return str(codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]["status"])
