@@ -265,14 +265,9 @@ def sandbox_serve(
     ] = None,
 ) -> int:
     """Run the sandbox; print the endpoint variables; run until stopped."""
-    import importlib
+    from orchestrator.commands import sandbox_extra
 
-    try:
-        serve = importlib.import_module("sandbox.serve").serve
-    except (ImportError, AttributeError):
-        from orchestrator.errors import BadInputError
-
-        raise BadInputError("the sandbox is not installed (pip install -e '.[sandbox]')") from None
+    serve = sandbox_extra.load("serve", "serve", "bluegreen sandbox serve")
     session = _session(ctx, env, None)
     if service:
         for name in service:

@@ -56,15 +56,10 @@ def _run(session: Session, options: DeployOptions, known: dict[str, Any]) -> int
 @contextmanager
 def sandbox_environment(session: Session, options: DeployOptions, service: Any) -> Iterator[dict[str, str]]:
     """Start the local world (moto + CodeDeploy emulator + fleet) and yield its endpoint variables."""
-    import importlib
+    from orchestrator.commands import sandbox_extra
 
-    try:
-        # Imported by name: orchestrator/ does not depend on sandbox/ (only this switch uses it).
-        start_world = importlib.import_module("sandbox.world").sandbox_environment
-    except (ImportError, AttributeError):
-        raise BadInputError(
-            "--sandbox needs the sandbox package (install with `pip install -e .[sandbox]`)"
-        ) from None
+    # Imported by name: orchestrator/ does not depend on sandbox/ (only this switch uses it).
+    start_world = sandbox_extra.load("world", "sandbox_environment", "--sandbox")
     with start_world(
         session.catalog,
         service.environment,
