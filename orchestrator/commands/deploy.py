@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from orchestrator.commands.failure import error_context
-from orchestrator.commands.follow import Subject, follow_created
+from orchestrator.commands.follow import SANDBOX_GONE, Subject, follow_created, interrupted_message
 from orchestrator.commands.options import DeployOptions, WatchFlags
 from orchestrator.commands.session import Session
 from orchestrator.errors import BadInputError, InterruptedByUser
@@ -118,6 +118,8 @@ def _deploy(
             plan, clients, on_step=lambda label, detail: session.print(f"  {label:<22}{detail}")
         )
     except KeyboardInterrupt:
+        if options.sandbox:
+            raise InterruptedByUser(f"interrupted; {SANDBOX_GONE}") from None
         # CreateDeployment may have been in flight: point at the group's latest deployment.
         raise InterruptedByUser(
             f"interrupted before bluegreen saw a deployment id; if CreateDeployment was already sent "
@@ -125,12 +127,24 @@ def _deploy(
             f"shows the group's latest"
         ) from None
     known.update(deploymentId=created.deployment_id, status="Created")
+    subject = _subject(plan, created, timeout, options.sandbox)
+    try:  # an interrupt before the watch has started says the same as one during it
+        _print_created(session, plan, created, timeout)
+        return follow_created(session, clients, subject, options.watch)
+    except KeyboardInterrupt:
+        raise InterruptedByUser(interrupted_message(subject)) from None
+
+
+def _print_created(session: Session, plan: Any, created: Any, timeout: float) -> None:
     recovered = " (found by its request token after an ambiguous failure)" if created.recovered else ""
     session.print(
         f"  {'deployment':<22}{created.deployment_id} created{recovered}; expected "
         f"{_minutes(plan.expected_seconds)}, timeout {_minutes(timeout)}"
     )
-    subject = Subject(
+
+
+def _subject(plan: Any, created: Any, timeout: float, sandbox: bool) -> Subject:
+    return Subject(
         deployment_id=created.deployment_id,
         service=plan.service,
         environment=plan.environment,
@@ -138,6 +152,7 @@ def _deploy(
         deployment_config_name=plan.strategy.deployment_config_name,
         phases=plan.phases,
         timeout_seconds=timeout,
+        ephemeral=sandbox,
         extra={
             "taskDefinitionArn": created.task_definition_arn,
             "requestToken": plan.request_token,
@@ -146,7 +161,6 @@ def _deploy(
             "createAttempts": created.attempts,
         },
     )
-    return follow_created(session, clients, subject, options.watch)
 
 
 def _timeout_seconds(default_seconds: float, flags: WatchFlags) -> float:

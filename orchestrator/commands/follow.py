@@ -38,6 +38,9 @@ class Subject:
     phases: Sequence[Phase]
     timeout_seconds: float
     extra: dict[str, Any] = field(default_factory=dict)
+    # Deployed into a sandbox started for this run (deploy --sandbox): the sandbox, and the
+    # deployment with it, ends with this process, so there is nothing to re-attach to.
+    ephemeral: bool = False
 
     @property
     def expected_seconds(self) -> float:
@@ -130,6 +133,23 @@ def created_document(subject: Subject, api_calls: int) -> dict[str, Any]:
     }
 
 
+# What to say instead of the re-attach hint when the deployment lived in this run's sandbox.
+SANDBOX_GONE = "the sandbox stopped with this run and the deployment with it; nothing keeps running"
+
+
+def interrupted_message(subject: Subject) -> str:
+    """What an interrupt leaves behind: a deployment to re-attach to, or (sandbox) nothing."""
+    if subject.ephemeral:
+        return (
+            f"interrupted; {SANDBOX_GONE} (deployment {subject.deployment_id} ended with it, "
+            "nothing to re-attach to)"
+        )
+    return (
+        f"interrupted; deployment {subject.deployment_id} keeps running in CodeDeploy: "
+        f"{reattach_hint(subject.deployment_id)}"
+    )
+
+
 def reattach_hint(deployment_id: str) -> str:
     return (
         f"re-attach with `bluegreen watch {deployment_id}`, stop and roll back with "
@@ -180,6 +200,8 @@ def follow(
                     session.print(announce)
                 result = watcher.run(options)
         except KeyboardInterrupt:
+            if subject.ephemeral or not flags.rollback_on_interrupt:
+                raise InterruptedByUser(interrupted_message(subject)) from None
             _interrupted(session, codedeploy, subject.deployment_id, flags, clock, sleep)
         finally:
             view.close()
@@ -210,11 +232,13 @@ def _exit(subject: Subject, result: WatchResult, outcome: Outcome) -> int:
     deployment_id = subject.deployment_id
     snapshot = result.snapshot
     if result.timed_out:
-        raise DeploymentTimeoutError(
+        after = (
             f"deployment {deployment_id} still {snapshot.status.value} after the "
-            f"{round(subject.timeout_seconds / 60, 1):g}-minute timeout; it keeps running: "
-            f"{reattach_hint(deployment_id)}"
+            f"{round(subject.timeout_seconds / 60, 1):g}-minute timeout"
         )
+        if subject.ephemeral:
+            raise DeploymentTimeoutError(f"{after}; {SANDBOX_GONE}")
+        raise DeploymentTimeoutError(f"{after}; it keeps running: {reattach_hint(deployment_id)}")
     if not outcome.ok:
         reason = f": {snapshot.error}" if snapshot.error else ""
         rollback = (
@@ -235,11 +259,6 @@ def _interrupted(
     clock: Callable[[], float],
     sleep: Callable[[float], None],
 ) -> NoReturn:
-    if not flags.rollback_on_interrupt:
-        raise InterruptedByUser(
-            f"interrupted; deployment {deployment_id} keeps running in CodeDeploy: "
-            f"{reattach_hint(deployment_id)}"
-        )
     codedeploy_api.stop_deployment(codedeploy, deployment_id, rollback=True)
     snapshot = wait_for_rollback_start(
         codedeploy,
@@ -269,6 +288,8 @@ def follow_created(session: Session, clients: Any, subject: Subject, flags: Watc
     if not flags.wait:
         if session.json:
             session.print_json(created_document(subject, clients.counter.total))
+        elif subject.ephemeral:
+            session.print(f"not waiting; {SANDBOX_GONE}")
         else:
             session.print(f"not waiting; follow it with `bluegreen watch {subject.deployment_id}`")
         return 0
