@@ -153,6 +153,7 @@ def _subject(plan: Any, created: Any, timeout: float, sandbox: bool) -> Subject:
         phases=plan.phases,
         timeout_seconds=timeout,
         ephemeral=sandbox,
+        continues_at_ready=True,
         extra={
             "taskDefinitionArn": created.task_definition_arn,
             "requestToken": plan.request_token,

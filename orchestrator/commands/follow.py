@@ -38,6 +38,9 @@ class Subject:
     phases: Sequence[Phase]
     timeout_seconds: float
     extra: dict[str, Any] = field(default_factory=dict)
+    # deploy and rollback continue a deployment waiting at Ready themselves (unless --until ready);
+    # `watch` only looks.
+    continues_at_ready: bool = False
     # Deployed into a sandbox started for this run (deploy --sandbox): the sandbox, and the
     # deployment with it, ends with this process, so there is nothing to re-attach to.
     ephemeral: bool = False
@@ -45,6 +48,11 @@ class Subject:
     @property
     def expected_seconds(self) -> float:
         return sum(phase.expected_seconds for phase in self.phases)
+
+
+def _waits_at_ready(subject: Subject) -> bool:
+    """The group's ready action is STOP_DEPLOYMENT: the deployment waits at Ready for a promote."""
+    return any(phase.name == READY_WAIT for phase in subject.phases)
 
 
 def make_view(session: Session, subject: Subject, until: str) -> View:
@@ -128,6 +136,7 @@ def created_document(subject: Subject, api_calls: int) -> dict[str, Any]:
         "timeoutSeconds": round(subject.timeout_seconds),
         "apiCalls": api_calls,
         "events": [],
+        "waitsAtReady": _waits_at_ready(subject),
         **subject.extra,
         "exitCode": 0,
     }
@@ -179,7 +188,8 @@ def follow(
         until=flags.until,
         timeout_seconds=subject.timeout_seconds,
         time_scale=flags.scale(),
-        ready_waits=any(phase.name == READY_WAIT for phase in subject.phases),
+        ready_waits=_waits_at_ready(subject),
+        continue_at_ready=subject.continues_at_ready,
     )
     known: dict[str, Any] = {
         "deploymentId": subject.deployment_id,
@@ -224,6 +234,11 @@ def follow(
         if outcome.ok and flags.until == "ready" and result.snapshot.status.value == "Ready":
             session.print(
                 f"next: test through the test listener, then `bluegreen promote {subject.deployment_id}`"
+            )
+        elif outcome.ok and flags.until == "ready" and not options.ready_waits:
+            session.print(
+                "note: this deployment group continues at Ready by itself (ready action "
+                "CONTINUE_DEPLOYMENT): traffic shifts without `bluegreen promote`"
             )
     return _exit(subject, result, outcome)
 
@@ -292,5 +307,10 @@ def follow_created(session: Session, clients: Any, subject: Subject, flags: Watc
             session.print(f"not waiting; {SANDBOX_GONE}")
         else:
             session.print(f"not waiting; follow it with `bluegreen watch {subject.deployment_id}`")
+            if _waits_at_ready(subject):
+                session.print(
+                    f"it will wait at Ready: shift traffic with `bluegreen promote {subject.deployment_id}` "
+                    "(CodeDeploy stops it when the group's ready wait ends)"
+                )
         return 0
     return follow(session, clients, subject, flags)

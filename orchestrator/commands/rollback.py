@@ -111,6 +111,7 @@ def _run(session: Session, options: RollbackOptions, known: dict[str, Any]) -> i
         deployment_config_name=strategy.deployment_config_name,
         phases=plan.phases,
         timeout_seconds=timeout,
+        continues_at_ready=True,
         extra={
             "taskDefinitionArn": created.task_definition_arn,
             "rollbackTo": previous["deploymentId"],

@@ -559,8 +559,9 @@ def test_rollback_redeploys_the_previous_revision_verbatim(stubbed: StubbedClien
 
 def test_default_timeout_covers_the_groups_real_waits(stubbed: StubbedClients) -> None:
     # The catalog says dev has no termination wait; the group in AWS waits 60 minutes before
-    # terminating the original task set and 30 for a promote. The deployment stays InProgress
-    # through both, so the default --timeout must outlast them.
+    # terminating the original task set, and up to 30 at Ready. The deployment stays InProgress
+    # through the termination wait, so the default --timeout must outlast it; the Ready wait
+    # costs nothing because deploy continues the deployment itself as soon as it is Ready.
     group = {
         "deploymentGroupInfo": {
             **GROUP_INFO["deploymentGroupInfo"],
@@ -577,9 +578,10 @@ def test_default_timeout_covers_the_groups_real_waits(stubbed: StubbedClients) -
     result = run_cli("deploy", "product-service", "--no-wait", "-o", "json")
     assert result.code == 0, shown(result)
     document = result.json()
-    waits = (60 + 30) * 60
-    assert document["expectedSeconds"] > waits
+    waits = 60 * 60
+    assert waits < document["expectedSeconds"] < waits + 30 * 60
     assert document["timeoutSeconds"] >= document["expectedSeconds"] + 300
+    assert document["waitsAtReady"] is True  # --no-wait: nobody continues it but `bluegreen promote`
     stubbed.assert_no_pending()
 
 

@@ -202,6 +202,9 @@ def test_stop_mid_shift_rolls_back(capsys: pytest.CaptureFixture[str], nothing_l
         code, created = deploy(capsys, "product-service", "canary10", "--no-wait")
         assert code == 0, created
         deployment_id = created["deploymentId"]
+        # The shipped catalog's groups wait at Ready; with --no-wait nobody continues but promote.
+        wait_for(lambda: deployment(world, deployment_id)["status"] == "Ready", timeout=30)
+        assert bluegreen(capsys, "promote", deployment_id)[0] == 0
         wait_for(
             lambda: production_weights(world, "product-service").get("product-service-green"), timeout=30
         )
