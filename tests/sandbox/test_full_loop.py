@@ -222,7 +222,6 @@ def test_promote_from_ready(
     capsys: pytest.CaptureFixture[str], nothing_left_behind: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """dev in this catalog waits at Ready (STOP_DEPLOYMENT); promote (ContinueDeployment) shifts."""
-    monkeypatch.setenv("BLUEGREEN_ALARMS", str(REPO / "alarms"))
     with start_world(["product-service"], catalog=PROMOTE_CATALOG) as world:
         code, created = deploy(capsys, "product-service", "all-at-once", "--no-wait")
         assert code == 0, created
