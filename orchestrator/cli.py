@@ -249,12 +249,22 @@ def rollback(
     time_scale: TimeScaleOpt = None,
     output: OutputOpt = None,
     catalog: CatalogOpt = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            metavar="DEPLOYMENT_ID",
+            help="Redeploy this Succeeded deployment's revision [default: the newest before the live one; "
+            "refused when that undoes a bluegreen rollback].",
+        ),
+    ] = None,
 ) -> int:
-    """Redeploy SERVICE's last successful revision before the live one."""
+    """Redeploy SERVICE's last successful revision before the live one (says which, first)."""
     from orchestrator.commands import rollback as command
 
     flags = WatchFlags(wait, "done", timeout, time_scale, False)
-    return command.run(_session(ctx, env, output, catalog), RollbackOptions(service, strategy, force, flags))
+    options = RollbackOptions(service, strategy, force, flags, to)
+    return command.run(_session(ctx, env, output, catalog), options)
 
 
 @app.command(epilog=help_text.PROMOTE)

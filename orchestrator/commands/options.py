@@ -90,3 +90,4 @@ class RollbackOptions:
     strategy: str | None = None
     force: bool = False
     watch: WatchFlags = field(default_factory=WatchFlags)
+    to: str | None = None  # --to DEPLOYMENT_ID: whose revision to redeploy (explicit choice)

@@ -369,3 +369,41 @@ def test_current_task_definition_with_a_new_image(make_world: WorldFactory, moto
     assert definition["family"] == world.environment.family
     assert definition["containerDefinitions"][0]["image"] == image
     assert definition["revision"] == 2
+
+
+def test_rollback_twice_is_refused_as_ping_pong_unless_chosen_with_to(make_world: WorldFactory) -> None:
+    """rollback says what it deploys, then refuses to undo its own rollback unless --to chooses."""
+    make_world()
+    released = {}
+    for version in ("1", "2"):
+        done = run_cli(
+            "deploy", "product-service", "--strategy", "all-at-once", "-o", "json", *FAST,
+            "--image", f"registry.example.com/e2e/product-service:{version}",
+        )  # fmt: skip
+        assert done.code == 0, shown(done)
+        released[version] = done.json()
+    first = run_cli("rollback", "product-service", "--strategy", "all-at-once", *FAST)
+    assert first.code == 0, shown(first)
+    # Before acting it says what it will deploy and where that comes from.
+    lines = first.stdout.splitlines()
+    assert lines[0].startswith(
+        f"rolling back product-service (dev) from {released['2']['deploymentId']} to the revision of "
+        f"{released['1']['deploymentId']}"
+    )
+    assert f"{released['1']['taskDefinitionArn']} (from {released['1']['deploymentId']})" in lines[2]
+
+    again = run_cli("rollback", "product-service", "--strategy", "all-at-once", *FAST)
+    assert again.code == 2, shown(again)
+    [message] = again.stderr.strip().splitlines()
+    assert "ping-pong" in message and f"--to {released['2']['deploymentId']}" in message
+    assert again.stdout == ""  # nothing was deployed
+
+    chosen = run_cli(
+        "rollback", "product-service", "--strategy", "all-at-once", "-o", "json", *FAST,
+        "--to", released["2"]["deploymentId"],
+    )  # fmt: skip
+    assert chosen.code == 0, shown(chosen)
+    document = chosen.json()
+    assert document["status"] == "Succeeded"
+    assert document["rollbackTo"] == released["2"]["deploymentId"]
+    assert document["taskDefinitionArn"] == released["2"]["taskDefinitionArn"]
