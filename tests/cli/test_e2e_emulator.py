@@ -407,3 +407,21 @@ def test_rollback_twice_is_refused_as_ping_pong_unless_chosen_with_to(make_world
     assert document["status"] == "Succeeded"
     assert document["rollbackTo"] == released["2"]["deploymentId"]
     assert document["taskDefinitionArn"] == released["2"]["taskDefinitionArn"]
+
+
+def test_until_ready_on_a_group_that_continues_says_promote_is_not_needed(make_world: WorldFactory) -> None:
+    make_world()  # ready action CONTINUE_DEPLOYMENT: CodeDeploy shifts traffic on its own
+    result = run_cli("deploy", "product-service", "--until", "ready", *FAST)
+    assert result.code == 0, shown(result)
+    assert "continues at Ready by itself" in result.stdout and "bluegreen promote" in result.stdout
+    assert "next: test through the test listener" not in result.stdout
+
+
+def test_no_wait_on_a_group_that_waits_at_ready_says_it_needs_promote(make_world: WorldFactory) -> None:
+    world = make_world(ready_wait_minutes=60)
+    result = run_cli("deploy", "product-service", "--no-wait", *FAST)
+    assert result.code == 0, shown(result)
+    deployment_id = result.stdout.split(" created")[0].split()[-1]
+    assert f"it will wait at Ready: shift traffic with `bluegreen promote {deployment_id}`" in result.stdout
+    wait_for(lambda: world.deployment(deployment_id)["status"] == "Ready", timeout=30)
+    run_cli("stop", deployment_id, "--no-rollback")
