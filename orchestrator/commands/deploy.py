@@ -41,6 +41,10 @@ def _run(session: Session, options: DeployOptions, known: dict[str, Any]) -> int
     from orchestrator.strategies import parse_strategy
 
     validate_watch_flags(options.watch)
+    if options.sandbox:  # before the catalog is even read: say at once what to install
+        from orchestrator.commands import sandbox_extra
+
+        sandbox_extra.require("--sandbox")
     if options.inject_faults and not options.sandbox:
         raise BadInputError("--inject-fault works only with --sandbox (it changes the local fleet)")
     service = session.resolve(options.service)

@@ -31,13 +31,18 @@ def missing_modules() -> list[str]:
     return missing
 
 
-def load(module: str, attribute: str, needed_by: str) -> Any:
-    """``sandbox.<module>.<attribute>``, or bad input naming the extra to install (before anything starts)."""
+def require(needed_by: str) -> None:
+    """Bad input naming the extra to install when it is missing (call before anything starts)."""
     missing = missing_modules()
     if missing:
         raise BadInputError(
             f"{needed_by} needs the sandbox extra ({', '.join(missing)} not installed): {INSTALL_HINT}"
         )
+
+
+def load(module: str, attribute: str, needed_by: str) -> Any:
+    """``sandbox.<module>.<attribute>``, or bad input naming the extra to install (before anything starts)."""
+    require(needed_by)
     try:
         return getattr(importlib.import_module(f"sandbox.{module}"), attribute)
     except (ImportError, AttributeError):
