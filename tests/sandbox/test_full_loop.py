@@ -244,6 +244,11 @@ def test_two_services_deployed_at_once(capsys: pytest.CaptureFixture[str], nothi
             code, created = deploy(capsys, service, "canary10", "--no-wait")
             assert code == 0, created
             ids[service] = created["deploymentId"]
+        # The shipped catalog's groups wait at Ready and --no-wait leaves nobody to continue: promote
+        # the healthy one (the faulty one fails its smoke checks before Ready).
+        healthy = ids["product-service"]
+        wait_for(lambda: deployment(world, healthy)["status"] == "Ready", timeout=60)
+        assert bluegreen(capsys, "promote", healthy)[0] == 0
         outcomes = {service: wait_terminal(world, ids[service], timeout=90)["status"] for service in services}
         # Each deployment group runs its own deployment: the faulty one fails alone.
         assert outcomes == {"product-service": "Succeeded", "order-service": "Failed"}
