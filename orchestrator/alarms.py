@@ -295,18 +295,24 @@ class Definitions:
 
 
 def alarms_dir(catalog: Catalog, explicit: str | Path | None = None) -> Path:
-    """Where the definitions are: the argument, else $BLUEGREEN_ALARMS, else alarms/ next to the catalog."""
+    """Where the definitions are: the argument, else $BLUEGREEN_ALARMS, else the catalog's
+    ``alarms_dir`` (relative to the catalog file), else alarms/ beside the catalog."""
     import os
 
     chosen = explicit or os.environ.get(ALARMS_DIR_ENV_VAR)
-    return Path(chosen) if chosen else catalog.root / "alarms"
+    if chosen:
+        return Path(chosen)
+    return catalog.root / (catalog.data.alarms_dir or "alarms")
 
 
 def load_definitions(catalog: Catalog, directory: str | Path | None = None) -> Definitions:
     """Read, validate and check every alarms/*.yaml; every error is a one-line AlarmDefinitionError."""
     root = alarms_dir(catalog, directory)
     if not root.is_dir():
-        raise AlarmDefinitionError(f"alarm definitions directory {root} not found; set {ALARMS_DIR_ENV_VAR}")
+        raise AlarmDefinitionError(
+            f"alarm definitions directory {root} not found: put alarms/ beside {catalog.path.name}, "
+            f"set alarms_dir: PATH in it (relative to it), or set {ALARMS_DIR_ENV_VAR}"
+        )
     files: dict[str, AlarmFile] = {}
     for path in sorted(root.glob("*.yaml")):
         files[f"{root.name}/{path.name}"] = _load_file(path, f"{root.name}/{path.name}")

@@ -29,6 +29,10 @@ app = typer.Typer(
 
 EnvOption = Annotated[str | None, typer.Option("--env", help="Environment (default: the catalog's).")]
 OutputOption = Annotated[str | None, typer.Option("--output", help="text (default) or json.")]
+CatalogOption = Annotated[
+    str | None,
+    typer.Option("--catalog", help="Catalog file [default: $BLUEGREEN_CATALOG or ./services.yaml]."),
+]
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,9 @@ class AlarmsOptions:
         return self.output == "json"
 
 
-def _options(ctx: typer.Context, env: str | None, output: str | None) -> AlarmsOptions:
+def _options(
+    ctx: typer.Context, env: str | None, output: str | None, catalog: str | None = None
+) -> AlarmsOptions:
     # The main app keeps its global options (or a session holding them) on ctx.obj.
     obj = ctx.obj
     glob = getattr(obj, "options", obj)
@@ -54,7 +60,7 @@ def _options(ctx: typer.Context, env: str | None, output: str | None) -> AlarmsO
     if chosen not in ("text", "json"):
         raise BadInputError(f"--output {chosen!r}: use text or json")
     return AlarmsOptions(
-        catalog=getattr(glob, "catalog", None),
+        catalog=catalog or getattr(glob, "catalog", None),
         env=env or getattr(glob, "env", None),
         region=getattr(glob, "region", None),
         profile=getattr(glob, "profile", None),
@@ -88,11 +94,12 @@ def sync(
     env: EnvOption = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the diff; write nothing.")] = False,
     output: OutputOption = None,
+    catalog_path: CatalogOption = None,
 ) -> None:
     """Create or update the alarms of SERVICE (or --all) and attach them to its deployment group."""
     if (service is None) == (not all_services):
         raise BadInputError("give a SERVICE or --all (not both)")
-    options = _options(ctx, env, output)
+    options = _options(ctx, env, output, catalog_path)
     from orchestrator.alarm_sync import sync_all_alarms
 
     catalog, definitions, environment, clients = _load(options)
@@ -136,9 +143,10 @@ def audit(
     env: EnvOption = None,
     output: OutputOption = None,
     fix: Annotated[bool, typer.Option("--fix", help="Repair what sync can repair.")] = False,
+    catalog_path: CatalogOption = None,
 ) -> None:
     """Audit every deployment group of the catalog's applications; exit 1 on any violation."""
-    options = _options(ctx, env, output)
+    options = _options(ctx, env, output, catalog_path)
     from orchestrator.alarm_sync import repair
     from orchestrator.audit_fetch import run_audit
 

@@ -250,6 +250,9 @@ class CatalogFile(BaseModel):
     # Declared after `environments` so its validator can see them and the error names this field.
     default_environment: str
     services: dict[str, dict[str, Any]]
+    # The alarm definitions directory, relative to this file [default: alarms/ beside it]; lets a
+    # catalog kept outside the repository share one alarms/ without $BLUEGREEN_ALARMS.
+    alarms_dir: str | None = Field(default=None, min_length=1)
 
     @field_validator("default_environment")
     @classmethod

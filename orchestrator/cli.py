@@ -19,8 +19,11 @@ try:  # typer >= 0.20 vendors click; its exceptions are the ones raised
 except ImportError:  # pragma: no cover - older typer with click as a dependency
     from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
+from orchestrator import help_text
 from orchestrator.alarms_cli import app as alarms_app
 from orchestrator.commands.options import (
+    ENVIRONMENT_ENV_VAR,
+    SANDBOX_TIME_SCALE,
     DeployOptions,
     GlobalOptions,
     RenderOptions,
@@ -36,6 +39,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    epilog=help_text.TOP,
 )
 sandbox_app = typer.Typer(help="The local sandbox: moto + CodeDeploy emulator + fake fleet on loopback.")
 app.add_typer(alarms_app, name="alarms")
@@ -43,6 +47,10 @@ app.add_typer(sandbox_app, name="sandbox")
 
 # Options shared by several commands (given after the verb they override the global ones).
 EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="Environment from the catalog (dev, prod).")]
+CatalogOpt = Annotated[
+    str | None,
+    typer.Option("--catalog", help="Catalog file [default: $BLUEGREEN_CATALOG or ./services.yaml]."),
+]
 OutputOpt = Annotated[
     str | None, typer.Option("--output", "-o", help="text (for people) or json (one document on stdout).")
 ]
@@ -57,7 +65,8 @@ TimeScaleOpt = Annotated[
     float | None,
     typer.Option(
         "--time-scale",
-        help="Divide poll intervals and the timeout (sandbox clock) [default: $BLUEGREEN_TIME_SCALE or 1].",
+        help="Divide poll intervals and the timeout (sandbox clock) [default: "
+        f"{SANDBOX_TIME_SCALE:g} with --sandbox, else $BLUEGREEN_TIME_SCALE, else 1].",
     ),
 ]
 RollbackOnInterruptOpt = Annotated[
@@ -77,11 +86,13 @@ StrategyOpt = Annotated[
 ]
 
 
-def _session(ctx: typer.Context, env: str | None = None, output: str | None = None) -> Any:
+def _session(
+    ctx: typer.Context, env: str | None = None, output: str | None = None, catalog: str | None = None
+) -> Any:
     from orchestrator.commands.session import Session
 
     options: GlobalOptions = ctx.obj if isinstance(ctx.obj, GlobalOptions) else GlobalOptions()
-    merged = options.merged(env, output)
+    merged = options.merged(env, output, catalog)
     if merged.output not in ("text", "json"):
         from orchestrator.errors import BadInputError
 
@@ -92,11 +103,17 @@ def _session(ctx: typer.Context, env: str | None = None, output: str | None = No
 @app.callback()
 def _global(
     ctx: typer.Context,
-    catalog: Annotated[
+    catalog: CatalogOpt = None,
+    env: Annotated[
         str | None,
-        typer.Option("--catalog", help="Catalog file [default: $BLUEGREEN_CATALOG or ./services.yaml]."),
+        typer.Option(
+            "--env",
+            "-e",
+            envvar=ENVIRONMENT_ENV_VAR,
+            help="Environment from the catalog (dev, prod) "
+            "[default: $BLUEGREEN_ENVIRONMENT, else the catalog's].",
+        ),
     ] = None,
-    env: EnvOpt = None,
     region: Annotated[
         str | None, typer.Option("--region", help="AWS region [default: the catalog's].")
     ] = None,
@@ -110,7 +127,7 @@ def _global(
     )
 
 
-@app.command()
+@app.command(epilog=help_text.DEPLOY)
 def deploy(
     ctx: typer.Context,
     service: Annotated[str, typer.Argument(help="Service name from the catalog.")],
@@ -128,6 +145,7 @@ def deploy(
     force: ForceOpt = False,
     rollback_on_interrupt: RollbackOnInterruptOpt = False,
     output: OutputOpt = None,
+    catalog: CatalogOpt = None,
     sandbox: Annotated[
         bool, typer.Option("--sandbox", help="Deploy into a local sandbox started for this run.")
     ] = False,
@@ -149,10 +167,10 @@ def deploy(
     options = DeployOptions(
         service, strategy, image, task_definition, dry_run, force, sandbox, tuple(inject_fault or ()), flags
     )
-    return command.run(_session(ctx, env, output), options)
+    return command.run(_session(ctx, env, output, catalog), options)
 
 
-@app.command()
+@app.command(epilog=help_text.RENDER)
 def render(
     ctx: typer.Context,
     service: Annotated[str, typer.Argument(help="Service name from the catalog.")],
@@ -163,14 +181,15 @@ def render(
     ] = None,
     out: Annotated[str | None, typer.Option("--out", help="Output file ('-' for stdout).")] = None,
     output: OutputOpt = None,
+    catalog: CatalogOpt = None,
 ) -> int:
     """Write SERVICE's AppSpec to appspecs/SERVICE.ENV.yaml."""
     from orchestrator.commands import render as command
 
-    return command.run(_session(ctx, env, output), RenderOptions(service, task_definition, out))
+    return command.run(_session(ctx, env, output, catalog), RenderOptions(service, task_definition, out))
 
 
-@app.command()
+@app.command(epilog=help_text.STATUS)
 def status(
     ctx: typer.Context,
     target: Annotated[
@@ -178,14 +197,15 @@ def status(
     ],
     env: EnvOpt = None,
     output: OutputOpt = None,
+    catalog: CatalogOpt = None,
 ) -> int:
     """Show a deployment (for a SERVICE: its deployment group's latest)."""
     from orchestrator.commands import status as command
 
-    return command.run(_session(ctx, env, output), target)
+    return command.run(_session(ctx, env, output, catalog), target)
 
 
-@app.command()
+@app.command(epilog=help_text.WATCH)
 def watch(
     ctx: typer.Context,
     deployment_id: Annotated[str, typer.Argument(metavar="DEPLOYMENT_ID")],
@@ -194,28 +214,30 @@ def watch(
     rollback_on_interrupt: RollbackOnInterruptOpt = False,
     time_scale: TimeScaleOpt = None,
     output: OutputOpt = None,
+    catalog: CatalogOpt = None,
 ) -> int:
     """Attach to a deployment and follow it to the end (or --until)."""
     from orchestrator.commands import watch as command
 
     flags = WatchFlags(True, until, timeout, time_scale, rollback_on_interrupt)
-    return command.run(_session(ctx, None, output), deployment_id, flags)
+    return command.run(_session(ctx, None, output, catalog), deployment_id, flags)
 
 
-@app.command()
+@app.command(epilog=help_text.STOP)
 def stop(
     ctx: typer.Context,
     deployment_id: Annotated[str, typer.Argument(metavar="DEPLOYMENT_ID")],
     no_rollback: Annotated[bool, typer.Option("--no-rollback", help="Stop without rolling back.")] = False,
     output: OutputOpt = None,
+    catalog: CatalogOpt = None,
 ) -> int:
     """Stop a deployment (and roll it back, unless --no-rollback)."""
     from orchestrator.commands import stop as command
 
-    return command.run(_session(ctx, None, output), deployment_id, rollback=not no_rollback)
+    return command.run(_session(ctx, None, output, catalog), deployment_id, rollback=not no_rollback)
 
 
-@app.command()
+@app.command(epilog=help_text.ROLLBACK)
 def rollback(
     ctx: typer.Context,
     service: Annotated[str, typer.Argument(help="Service name from the catalog.")],
@@ -226,54 +248,78 @@ def rollback(
     force: ForceOpt = False,
     time_scale: TimeScaleOpt = None,
     output: OutputOpt = None,
+    catalog: CatalogOpt = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            metavar="DEPLOYMENT_ID",
+            help="Redeploy this Succeeded deployment's revision [default: the newest before the live one; "
+            "refused when that undoes a bluegreen rollback].",
+        ),
+    ] = None,
 ) -> int:
-    """Redeploy SERVICE's last successful revision before the live one."""
+    """Redeploy SERVICE's last successful revision before the live one (says which, first)."""
     from orchestrator.commands import rollback as command
 
     flags = WatchFlags(wait, "done", timeout, time_scale, False)
-    return command.run(_session(ctx, env, output), RollbackOptions(service, strategy, force, flags))
+    options = RollbackOptions(service, strategy, force, flags, to)
+    return command.run(_session(ctx, env, output, catalog), options)
 
 
-@app.command()
+@app.command(epilog=help_text.PROMOTE)
 def promote(
     ctx: typer.Context,
     deployment_id: Annotated[str, typer.Argument(metavar="DEPLOYMENT_ID")],
     output: OutputOpt = None,
+    catalog: CatalogOpt = None,
 ) -> int:
     """Shift production traffic to a deployment waiting at Ready (ContinueDeployment)."""
     from orchestrator.commands import promote as command
 
-    return command.run(_session(ctx, None, output), deployment_id)
+    return command.run(_session(ctx, None, output, catalog), deployment_id)
 
 
-@app.command()
-def strategies(ctx: typer.Context, output: OutputOpt = None) -> int:
+@app.command(epilog=help_text.STRATEGIES)
+def strategies(ctx: typer.Context, catalog: CatalogOpt = None, output: OutputOpt = None) -> int:
     """List the deployment strategies."""
     from orchestrator.commands import strategies as command
 
-    return command.run(_session(ctx, None, output))
+    return command.run(_session(ctx, None, output, catalog))
 
 
-@sandbox_app.command("serve")
+@sandbox_app.command("serve", epilog=help_text.SANDBOX_SERVE)
 def sandbox_serve(
     ctx: typer.Context,
-    port: Annotated[int, typer.Option("--port", help="CodeDeploy emulator port [default: a free one].")] = 0,
+    catalog: CatalogOpt = None,
+    port: Annotated[
+        int,
+        typer.Option(
+            "--port", metavar="N", show_default=False, help="CodeDeploy emulator port [default: a free one]."
+        ),
+    ] = 0,
     env: EnvOpt = None,
-    time_scale: TimeScaleOpt = None,
+    time_scale: Annotated[
+        float | None,
+        typer.Option(
+            "--time-scale",
+            metavar="N",
+            help=f"Speed of the sandbox's virtual clock [default: {SANDBOX_TIME_SCALE:g}: "
+            f"a minute of deployment time lasts {60 / SANDBOX_TIME_SCALE:g} s].",
+        ),
+    ] = None,
     service: Annotated[
-        list[str] | None, typer.Option("--service", help="Only these services [default: every one].")
+        list[str] | None,
+        typer.Option(
+            "--service", metavar="NAME", help="Only these services (repeatable) [default: every one]."
+        ),
     ] = None,
 ) -> int:
     """Run the sandbox; print the endpoint variables; run until stopped."""
-    import importlib
+    from orchestrator.commands import sandbox_extra
 
-    try:
-        serve = importlib.import_module("sandbox.serve").serve
-    except (ImportError, AttributeError):
-        from orchestrator.errors import BadInputError
-
-        raise BadInputError("the sandbox is not installed (pip install -e '.[sandbox]')") from None
-    session = _session(ctx, env, None)
+    serve = sandbox_extra.load("serve", "serve", "bluegreen sandbox serve")
+    session = _session(ctx, env, None, catalog)
     if service:
         for name in service:
             session.resolve(name)  # unknown names are bad input before anything starts

@@ -88,7 +88,8 @@ def list_deployments(
 def _group_missing(application: str, deployment_group: str) -> str:
     return (
         f"CodeDeploy deployment group {application}/{deployment_group} does not exist in this account "
-        "and region; create it (template.yaml) or check --env/--region"
+        "and region; create it in the stack that owns the service's load balancer and ECS service "
+        "(template.yaml creates only the application), or check --env/--region"
     )
 
 

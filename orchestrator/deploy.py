@@ -286,7 +286,8 @@ def build_plan(inputs: DeployInputs, reads: Reads) -> DeploymentPlan:
         raise GuardrailError(refusal_message(service, violations))
     appspec_input = ecs_input_for(service, step.arn)
     appspec = inputs.appspec_content or render_ecs_appspec(appspec_input)
-    phases = tuple(expected_phases(inputs.strategy, facts.timing))
+    # deploy and rollback continue a deployment that waits at Ready themselves (unless --until ready).
+    phases = tuple(expected_phases(inputs.strategy, facts.timing, continued_at_ready=True))
     return DeploymentPlan(
         service=service.name,
         environment=service.environment,
@@ -305,7 +306,7 @@ def build_plan(inputs: DeployInputs, reads: Reads) -> DeploymentPlan:
         request_token=inputs.request_token,
         facts=facts,
         phases=phases,
-        timeout_seconds=default_timeout(inputs.strategy, facts.timing),
+        timeout_seconds=default_timeout(inputs.strategy, facts.timing, continued_at_ready=True),
         skipped_reads=tuple(reads.skipped),
     )
 

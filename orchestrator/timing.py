@@ -8,8 +8,11 @@ The model follows an ECS blue/green deployment's lifecycle events in CodeDeploy'
 
 - hook events (BeforeInstall, ...) last their hook budget, 0 when the AppSpec has no hook there;
 - Install is the replacement task set becoming healthy (``GroupTiming.install_seconds``);
-- ready-wait exists only with ready action STOP_DEPLOYMENT and lasts the whole ready window (the
-  upper bound: CodeDeploy stops the deployment when nobody promotes it in time);
+- ready-wait exists only with ready action STOP_DEPLOYMENT. For a deployment bluegreen itself
+  continues at Ready (``deploy``/``rollback`` watching past ``--until ready``) it lasts 0: the
+  watcher calls ContinueDeployment at the poll that sees Ready. Otherwise (attaching to someone
+  else's deployment, which waits for ``promote``) it lasts the whole ready window, the upper bound:
+  CodeDeploy stops the deployment when nobody promotes it in time;
 - traffic-shift is the strategy's schedule: 0 for all-at-once, one interval for a canary,
   (steps - 1) x interval for a linear config (the first increment moves at once);
 - termination-wait is the group's wait before the original task set is terminated; the deployment
@@ -135,8 +138,13 @@ def hook_budgets(service: ResolvedService) -> dict[str, float]:
     return {event: HOOK_OVERHEAD_SECONDS + work[event] for event in hooked}
 
 
-def expected_phases(strategy: Strategy, timing: GroupTiming) -> list[Phase]:
-    """The phases of one deployment in CodeDeploy's order, each with its expected seconds."""
+def expected_phases(
+    strategy: Strategy, timing: GroupTiming, *, continued_at_ready: bool = False
+) -> list[Phase]:
+    """The phases of one deployment in CodeDeploy's order, each with its expected seconds.
+
+    ``continued_at_ready``: bluegreen continues the deployment as soon as it is Ready (ready-wait 0).
+    """
     hooks = timing.hook_budget_seconds
 
     def hook(event: str) -> Phase:
@@ -150,7 +158,8 @@ def expected_phases(strategy: Strategy, timing: GroupTiming) -> list[Phase]:
         hook("AfterAllowTestTraffic"),
     ]
     if timing.ready_action == "STOP_DEPLOYMENT":
-        phases.append(Phase(READY_WAIT, timing.ready_wait_minutes * 60.0))
+        ready_seconds = 0.0 if continued_at_ready else timing.ready_wait_minutes * 60.0
+        phases.append(Phase(READY_WAIT, ready_seconds))
     phases += [
         hook("BeforeAllowTraffic"),
         Phase(TRAFFIC_SHIFT, strategy.total_shift_minutes * 60.0, "AllowTraffic"),
@@ -160,14 +169,17 @@ def expected_phases(strategy: Strategy, timing: GroupTiming) -> list[Phase]:
     return phases
 
 
-def expected_duration(strategy: Strategy, timing: GroupTiming) -> float:
+def expected_duration(
+    strategy: Strategy, timing: GroupTiming, *, continued_at_ready: bool = False
+) -> float:
     """Expected seconds from CreateDeployment to Succeeded."""
-    return sum(phase.expected_seconds for phase in expected_phases(strategy, timing))
+    phases = expected_phases(strategy, timing, continued_at_ready=continued_at_ready)
+    return sum(phase.expected_seconds for phase in phases)
 
 
-def default_timeout(strategy: Strategy, timing: GroupTiming) -> float:
+def default_timeout(strategy: Strategy, timing: GroupTiming, *, continued_at_ready: bool = False) -> float:
     """The default --timeout in seconds: the expected duration plus a safety margin."""
-    expected = expected_duration(strategy, timing)
+    expected = expected_duration(strategy, timing, continued_at_ready=continued_at_ready)
     # The margin absorbs what the model cannot know: image pulls and task placement, hook retries
     # (smoke max_attempts x backoff), ALB registration, and our own polling interval. It scales
     # with the deployment (20 %) but is never under 5 minutes, so short all-at-once deployments

@@ -269,6 +269,16 @@ def milestone_reached(snapshot: Snapshot, until: str, ready_waits: bool = False)
     return until_reached(until, snapshot.status.value, snapshot.lifecycle_events())
 
 
+def should_continue_at_ready(snapshot: Snapshot, until: str, continue_at_ready: bool) -> bool:
+    """Whether the watcher should call ContinueDeployment(READY_WAIT) now.
+
+    Only for a watcher allowed to (deploy and rollback; never `watch`, which only looks), only
+    while CodeDeploy says Ready, and never when the caller asked to stop there (--until ready:
+    `bluegreen promote` continues it).
+    """
+    return continue_at_ready and until != "ready" and snapshot.status is DeploymentStatus.READY
+
+
 @dataclass(frozen=True)
 class PollPolicy:
     """How often to poll (seconds of deployment time; divided by the time scale when used)."""

@@ -7,6 +7,7 @@ it reports are deployment seconds (real seconds x time_scale).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import deque
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from orchestrator.watch import (
     diff,
     milestone_reached,
     poll_interval,
+    should_continue_at_ready,
     snapshot_from,
 )
 
@@ -38,6 +40,8 @@ class WatchOptions:
     timeout_seconds: float = 3600.0
     time_scale: float = 1.0
     ready_waits: bool = False  # ready action STOP_DEPLOYMENT: "ready" means status Ready
+    # deploy/rollback: continue a deployment waiting at Ready (unless until == "ready")
+    continue_at_ready: bool = False
     policy: PollPolicy = field(default_factory=PollPolicy)
     # Polls in a row whose reads failed transiently (throttled, timed out, 5xx) before the watch
     # gives up: each of them already had botocore's 6 attempts.
@@ -116,6 +120,7 @@ class Watcher:
         self.listener = listener
         self._target_id: str | None = None
         self._last_target: dict[str, Any] | None = None
+        self._continued = False
 
     def _poll(self, previous: Snapshot | None, budget: CallBudget) -> Snapshot:
         info = codedeploy_api.get_deployment(self.client, self.deployment_id)
@@ -138,6 +143,16 @@ class Watcher:
                 calls += 1
         budget.spend(calls)
         return snapshot_from(info, self._last_target)
+
+    def _continue(self, budget: CallBudget) -> None:
+        """ContinueDeployment(READY_WAIT), as `bluegreen promote` does."""
+        from orchestrator.errors import BadInputError
+
+        self._continued = True  # once per watch: a second call could only fail
+        budget.spend(1)
+        # No longer Ready (promoted by someone else, stopped, the wait ended): the next poll says so.
+        with contextlib.suppress(BadInputError):
+            codedeploy_api.continue_deployment(self.client, self.deployment_id)
 
     def run(self, options: WatchOptions) -> WatchResult:
         scale = options.time_scale
@@ -174,6 +189,11 @@ class Watcher:
             if now >= deadline:
                 return self._result(snapshot, events, False, True, elapsed, polls, budget)
             wait = poll_interval(previous, snapshot, options.policy) / scale
+            if not self._continued and should_continue_at_ready(
+                snapshot, options.until, options.continue_at_ready
+            ):
+                self._continue(budget)
+                wait = options.policy.moving_seconds / scale  # traffic is about to move
             # The next poll costs GetDeployment + GetDeploymentTarget (+ ListDeploymentTargets once).
             wait = max(wait, budget.wait_needed(2 if self._target_id else 3))
             self.sleep(min(wait, max(0.0, deadline - now)))

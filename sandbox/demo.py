@@ -10,6 +10,7 @@ prints the lifecycle steps and the traffic split. Exit 0 only when both scenario
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -79,12 +80,25 @@ def stream(command: list[str], env: dict[str, str]) -> tuple[int, str]:
     return running.returncode, "".join(seen)
 
 
+def next_steps() -> list[str]:
+    """How to run `bluegreen` yourself: make installed it into the venv, which is not on PATH."""
+    venv = Path(sys.executable).parent.parent
+    with contextlib.suppress(ValueError):  # a venv outside the working directory stays absolute
+        venv = venv.relative_to(Path.cwd())
+    return [
+        f"to run bluegreen yourself, activate the venv make built: . {venv}/bin/activate",
+        f"(or call it by path: {venv}/bin/bluegreen deploy product-service --sandbox)",
+    ]
+
+
 def main() -> int:
     results = [run(scenario, n) for n, scenario in enumerate(SCENARIOS, start=1)]
     print(
         "\ndemo " + ("passed: both scenarios ended as expected" if all(results) else "FAILED"),
         flush=True,
     )
+    for line in next_steps():
+        print(line, flush=True)
     return 0 if all(results) else 1
 
 

@@ -13,6 +13,7 @@ import threading
 from typing import IO, Any
 
 from orchestrator.catalog import Catalog
+from orchestrator.commands.options import ENVIRONMENT_ENV_VAR
 from sandbox.world import DEFAULT_TIME_SCALE, World, WorldOptions, narrate_stream
 
 # What a shell needs to talk to the sandbox (the rest of World.env is for the in-process hooks).
@@ -33,6 +34,8 @@ EXPORTED = (
 def export_lines(world: World) -> list[str]:
     """``export NAME=value`` for every variable a client of the sandbox needs, then a summary."""
     lines = [f"export {name}={world.env[name]}" for name in EXPORTED if name in world.env]
+    # Later commands in that shell target the sandbox's environment (`serve --env prod`).
+    lines.append(f"export {ENVIRONMENT_ENV_VAR}={world.environment}")
     for item in world.infra:
         lines.append(
             f"# {item.name}: production listener http://127.0.0.1:{item.production_port}, "

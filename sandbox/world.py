@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from orchestrator.catalog import Catalog, ResolvedService, load_catalog
+from orchestrator.commands.options import SANDBOX_TIME_SCALE
 from sandbox.alarm_eval import AlarmEvaluator
 from sandbox.clock import VirtualClock
 from sandbox.faults import HEALTHY, Fault, parse_fault
@@ -41,7 +42,7 @@ from sandbox.traffic import TrafficGenerator
 # canary10 in dev (hooks, 5 virtual minutes at 10 %, a 30 s bake, no termination wait) is about
 # 6-7 virtual minutes: at 40x that is ~10 s of wall time, plus start-up, within the 30 s budget,
 # while an alarm period (60 virtual s) still spans 1.5 real seconds of traffic.
-DEFAULT_TIME_SCALE = 40.0
+DEFAULT_TIME_SCALE = SANDBOX_TIME_SCALE  # written once, in orchestrator (the CLI's help shows it)
 # User requests per virtual second per service; capped so the real rate stays what 2 cores serve.
 DEFAULT_TRAFFIC_RATE = 1.0
 MAX_REAL_REQUESTS_PER_SECOND = 120.0

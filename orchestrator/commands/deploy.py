@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from orchestrator.commands.failure import error_context
-from orchestrator.commands.follow import Subject, follow_created, reattach_hint
+from orchestrator.commands.follow import SANDBOX_GONE, Subject, follow_created, interrupted_message
 from orchestrator.commands.options import DeployOptions, WatchFlags
 from orchestrator.commands.session import Session
 from orchestrator.errors import BadInputError, InterruptedByUser
@@ -41,6 +41,10 @@ def _run(session: Session, options: DeployOptions, known: dict[str, Any]) -> int
     from orchestrator.strategies import parse_strategy
 
     validate_watch_flags(options.watch)
+    if options.sandbox:  # before the catalog is even read: say at once what to install
+        from orchestrator.commands import sandbox_extra
+
+        sandbox_extra.require("--sandbox")
     if options.inject_faults and not options.sandbox:
         raise BadInputError("--inject-fault works only with --sandbox (it changes the local fleet)")
     service = session.resolve(options.service)
@@ -56,15 +60,10 @@ def _run(session: Session, options: DeployOptions, known: dict[str, Any]) -> int
 @contextmanager
 def sandbox_environment(session: Session, options: DeployOptions, service: Any) -> Iterator[dict[str, str]]:
     """Start the local world (moto + CodeDeploy emulator + fleet) and yield its endpoint variables."""
-    import importlib
+    from orchestrator.commands import sandbox_extra
 
-    try:
-        # Imported by name: orchestrator/ does not depend on sandbox/ (only this switch uses it).
-        start_world = importlib.import_module("sandbox.world").sandbox_environment
-    except (ImportError, AttributeError):
-        raise BadInputError(
-            "--sandbox needs the sandbox package (install with `pip install -e .[sandbox]`)"
-        ) from None
+    # Imported by name: orchestrator/ does not depend on sandbox/ (only this switch uses it).
+    start_world = sandbox_extra.load("world", "sandbox_environment", "--sandbox")
     with start_world(
         session.catalog,
         service.environment,
@@ -123,6 +122,8 @@ def _deploy(
             plan, clients, on_step=lambda label, detail: session.print(f"  {label:<22}{detail}")
         )
     except KeyboardInterrupt:
+        if options.sandbox:
+            raise InterruptedByUser(f"interrupted; {SANDBOX_GONE}") from None
         # CreateDeployment may have been in flight: point at the group's latest deployment.
         raise InterruptedByUser(
             f"interrupted before bluegreen saw a deployment id; if CreateDeployment was already sent "
@@ -130,12 +131,24 @@ def _deploy(
             f"shows the group's latest"
         ) from None
     known.update(deploymentId=created.deployment_id, status="Created")
+    subject = _subject(plan, created, timeout, options.sandbox)
+    try:  # an interrupt before the watch has started says the same as one during it
+        _print_created(session, plan, created, timeout)
+        return follow_created(session, clients, subject, options.watch)
+    except KeyboardInterrupt:
+        raise InterruptedByUser(interrupted_message(subject)) from None
+
+
+def _print_created(session: Session, plan: Any, created: Any, timeout: float) -> None:
     recovered = " (found by its request token after an ambiguous failure)" if created.recovered else ""
     session.print(
         f"  {'deployment':<22}{created.deployment_id} created{recovered}; expected "
         f"{_minutes(plan.expected_seconds)}, timeout {_minutes(timeout)}"
     )
-    subject = Subject(
+
+
+def _subject(plan: Any, created: Any, timeout: float, sandbox: bool) -> Subject:
+    return Subject(
         deployment_id=created.deployment_id,
         service=plan.service,
         environment=plan.environment,
@@ -143,6 +156,8 @@ def _deploy(
         deployment_config_name=plan.strategy.deployment_config_name,
         phases=plan.phases,
         timeout_seconds=timeout,
+        ephemeral=sandbox,
+        continues_at_ready=True,
         extra={
             "taskDefinitionArn": created.task_definition_arn,
             "requestToken": plan.request_token,
@@ -151,13 +166,6 @@ def _deploy(
             "createAttempts": created.attempts,
         },
     )
-    try:  # the deployment exists: an interrupt before the watch's own handling says so too
-        return follow_created(session, clients, subject, options.watch)
-    except KeyboardInterrupt:
-        raise InterruptedByUser(
-            f"interrupted; deployment {created.deployment_id} keeps running in CodeDeploy: "
-            f"{reattach_hint(created.deployment_id)}"
-        ) from None
 
 
 def _timeout_seconds(default_seconds: float, flags: WatchFlags) -> float:

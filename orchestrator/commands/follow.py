@@ -38,10 +38,21 @@ class Subject:
     phases: Sequence[Phase]
     timeout_seconds: float
     extra: dict[str, Any] = field(default_factory=dict)
+    # deploy and rollback continue a deployment waiting at Ready themselves (unless --until ready);
+    # `watch` only looks.
+    continues_at_ready: bool = False
+    # Deployed into a sandbox started for this run (deploy --sandbox): the sandbox, and the
+    # deployment with it, ends with this process, so there is nothing to re-attach to.
+    ephemeral: bool = False
 
     @property
     def expected_seconds(self) -> float:
         return sum(phase.expected_seconds for phase in self.phases)
+
+
+def _waits_at_ready(subject: Subject) -> bool:
+    """The group's ready action is STOP_DEPLOYMENT: the deployment waits at Ready for a promote."""
+    return any(phase.name == READY_WAIT for phase in subject.phases)
 
 
 def make_view(session: Session, subject: Subject, until: str) -> View:
@@ -125,9 +136,27 @@ def created_document(subject: Subject, api_calls: int) -> dict[str, Any]:
         "timeoutSeconds": round(subject.timeout_seconds),
         "apiCalls": api_calls,
         "events": [],
+        "waitsAtReady": _waits_at_ready(subject),
         **subject.extra,
         "exitCode": 0,
     }
+
+
+# What to say instead of the re-attach hint when the deployment lived in this run's sandbox.
+SANDBOX_GONE = "the sandbox stopped with this run and the deployment with it; nothing keeps running"
+
+
+def interrupted_message(subject: Subject) -> str:
+    """What an interrupt leaves behind: a deployment to re-attach to, or (sandbox) nothing."""
+    if subject.ephemeral:
+        return (
+            f"interrupted; {SANDBOX_GONE} (deployment {subject.deployment_id} ended with it, "
+            "nothing to re-attach to)"
+        )
+    return (
+        f"interrupted; deployment {subject.deployment_id} keeps running in CodeDeploy: "
+        f"{reattach_hint(subject.deployment_id)}"
+    )
 
 
 def reattach_hint(deployment_id: str) -> str:
@@ -159,7 +188,8 @@ def follow(
         until=flags.until,
         timeout_seconds=subject.timeout_seconds,
         time_scale=flags.scale(),
-        ready_waits=any(phase.name == READY_WAIT for phase in subject.phases),
+        ready_waits=_waits_at_ready(subject),
+        continue_at_ready=subject.continues_at_ready,
     )
     known: dict[str, Any] = {
         "deploymentId": subject.deployment_id,
@@ -180,6 +210,8 @@ def follow(
                     session.print(announce)
                 result = watcher.run(options)
         except KeyboardInterrupt:
+            if subject.ephemeral or not flags.rollback_on_interrupt:
+                raise InterruptedByUser(interrupted_message(subject)) from None
             _interrupted(session, codedeploy, subject.deployment_id, flags, clock, sleep)
         finally:
             view.close()
@@ -203,6 +235,11 @@ def follow(
             session.print(
                 f"next: test through the test listener, then `bluegreen promote {subject.deployment_id}`"
             )
+        elif outcome.ok and flags.until == "ready" and not options.ready_waits:
+            session.print(
+                "note: this deployment group continues at Ready by itself (ready action "
+                "CONTINUE_DEPLOYMENT): traffic shifts without `bluegreen promote`"
+            )
     return _exit(subject, result, outcome)
 
 
@@ -210,11 +247,13 @@ def _exit(subject: Subject, result: WatchResult, outcome: Outcome) -> int:
     deployment_id = subject.deployment_id
     snapshot = result.snapshot
     if result.timed_out:
-        raise DeploymentTimeoutError(
+        after = (
             f"deployment {deployment_id} still {snapshot.status.value} after the "
-            f"{round(subject.timeout_seconds / 60, 1):g}-minute timeout; it keeps running: "
-            f"{reattach_hint(deployment_id)}"
+            f"{round(subject.timeout_seconds / 60, 1):g}-minute timeout"
         )
+        if subject.ephemeral:
+            raise DeploymentTimeoutError(f"{after}; {SANDBOX_GONE}")
+        raise DeploymentTimeoutError(f"{after}; it keeps running: {reattach_hint(deployment_id)}")
     if not outcome.ok:
         reason = f": {snapshot.error}" if snapshot.error else ""
         rollback = (
@@ -235,11 +274,6 @@ def _interrupted(
     clock: Callable[[], float],
     sleep: Callable[[float], None],
 ) -> NoReturn:
-    if not flags.rollback_on_interrupt:
-        raise InterruptedByUser(
-            f"interrupted; deployment {deployment_id} keeps running in CodeDeploy: "
-            f"{reattach_hint(deployment_id)}"
-        )
     codedeploy_api.stop_deployment(codedeploy, deployment_id, rollback=True)
     snapshot = wait_for_rollback_start(
         codedeploy,
@@ -269,7 +303,14 @@ def follow_created(session: Session, clients: Any, subject: Subject, flags: Watc
     if not flags.wait:
         if session.json:
             session.print_json(created_document(subject, clients.counter.total))
+        elif subject.ephemeral:
+            session.print(f"not waiting; {SANDBOX_GONE}")
         else:
             session.print(f"not waiting; follow it with `bluegreen watch {subject.deployment_id}`")
+            if _waits_at_ready(subject):
+                session.print(
+                    f"it will wait at Ready: shift traffic with `bluegreen promote {subject.deployment_id}` "
+                    "(CodeDeploy stops it when the group's ready wait ends)"
+                )
         return 0
     return follow(session, clients, subject, flags)

@@ -7,6 +7,12 @@ from dataclasses import dataclass, field
 
 # Set by the sandbox (`bluegreen sandbox serve` prints it): its virtual clock's speed-up.
 TIME_SCALE_ENV_VAR = "BLUEGREEN_TIME_SCALE"
+# The environment commands use when neither the verb nor the global --env names one (before the
+# catalog's default_environment); `bluegreen sandbox serve --env prod` prints it.
+ENVIRONMENT_ENV_VAR = "BLUEGREEN_ENVIRONMENT"  # the same name the audit Lambda reads (hooks/audit.py)
+# The sandbox's virtual clock speed when --time-scale is not given (a minute lasts 1.5 s). Here,
+# not in sandbox/, so `--help` can show it without importing the sandbox.
+SANDBOX_TIME_SCALE = 40.0
 
 
 @dataclass(frozen=True)
@@ -20,10 +26,10 @@ class GlobalOptions:
     debug: bool = False
     output: str = "text"  # text | json
 
-    def merged(self, env: str | None, output: str | None) -> GlobalOptions:
-        """These options with a command's own --env / --output taking precedence."""
+    def merged(self, env: str | None, output: str | None, catalog: str | None = None) -> GlobalOptions:
+        """These options with a command's own --env / --output / --catalog taking precedence."""
         return GlobalOptions(
-            catalog=self.catalog,
+            catalog=catalog or self.catalog,
             env=env or self.env,
             region=self.region,
             profile=self.profile,
@@ -84,3 +90,4 @@ class RollbackOptions:
     strategy: str | None = None
     force: bool = False
     watch: WatchFlags = field(default_factory=WatchFlags)
+    to: str | None = None  # --to DEPLOYMENT_ID: whose revision to redeploy (explicit choice)

@@ -3,6 +3,11 @@
 The live revision is the newest Succeeded deployment's (a CodeDeploy auto rollback counts: it
 succeeds with the original revision). Rolling back deploys the newest Succeeded revision whose
 AppSpec differs from it, through the same plan/apply/watch path as deploy.
+
+Ping-pong: when the live deployment is itself a bluegreen rollback, "the revision before the live
+one" is the very revision that rollback moved away from, so a second `rollback` would undo the
+first. That is refused (exit 2) with the choices spelled out; `--to DEPLOYMENT_ID` picks the
+Succeeded deployment whose revision to redeploy, explicitly (including that one).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator import codedeploy_api
+from orchestrator.commands import lookup
 from orchestrator.commands.deploy import validate_watch_flags
 from orchestrator.commands.failure import error_context
 from orchestrator.commands.follow import Subject, follow_created
@@ -17,25 +23,87 @@ from orchestrator.commands.options import RollbackOptions
 from orchestrator.commands.session import Session
 from orchestrator.errors import BadInputError
 
+# What bluegreen writes into a rollback's description (deploy.py's summary "bluegreen <reason> ...").
+ROLLBACK_MARK = "bluegreen rollback "
 
-def previous_revision(infos: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+
+def previous_revision(
+    infos: list[dict[str, Any]], to: str | None = None, service: str = "SERVICE"
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """(live deployment, deployment to go back to) among Succeeded deployments (pure).
 
     Revisions are compared by the task definition they run, not by the AppSpec's bytes: the
     deployment CodeDeploy creates for an automatic rollback carries the original task definition
     in an AppSpec of its own making, so its sha256 differs from the revision it restored.
+    ``to``: the deployment whose revision to go back to (explicit: no ping-pong check).
     """
     ordered = sorted(infos, key=lambda info: info.get("createTime") or 0, reverse=True)
     if not ordered:
         raise BadInputError("the deployment group has no successful deployment to roll back to")
     live = ordered[0]
-    live_revision = _revision_key(live)
+    if to is not None:
+        return live, _chosen(ordered, to)
+    older = _distinct_older(ordered)
+    if not older:
+        raise BadInputError(
+            f"no successful revision older than the live one ({live.get('deploymentId')}); "
+            "nothing to roll back to"
+        )
+    target = older[0]
+    if _is_ping_pong(ordered, target):
+        raise BadInputError(_ping_pong_message(live, target, older[1:], service))
+    return live, target
+
+
+def _distinct_older(ordered: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The newest Succeeded deployment of each earlier revision, newest first, the live one's excluded."""
+    seen = {_revision_key(ordered[0])}
+    distinct = []
     for info in ordered[1:]:
-        if _revision_key(info) != live_revision:
-            return live, info
+        key = _revision_key(info)
+        if key not in seen:
+            seen.add(key)
+            distinct.append(info)
+    return distinct
+
+
+def _is_ping_pong(ordered: list[dict[str, Any]], target: dict[str, Any]) -> bool:
+    """The live deployment is a bluegreen rollback and ``target`` runs what it rolled back from
+    (the revision live just before it: the newest Succeeded deployment older than it)."""
+    live = ordered[0]
+    if ROLLBACK_MARK not in str(live.get("description") or "") or len(ordered) < 2:
+        return False
+    return _revision_key(target) == _revision_key(ordered[1])
+
+
+def _ping_pong_message(
+    live: dict[str, Any], target: dict[str, Any], further: list[dict[str, Any]], service: str
+) -> str:
+    choices = [f"redeploy it anyway with `bluegreen rollback {service} --to {target.get('deploymentId')}`"]
+    if further:
+        choices.insert(
+            0, f"go further back with `bluegreen rollback {service} --to {further[0].get('deploymentId')}`"
+        )
+    return (
+        f"the live deployment {live.get('deploymentId')} is a bluegreen rollback away from the revision of "
+        f"{target.get('deploymentId')} ({_revision_key(target)}); rolling back again would redeploy it "
+        f"(ping-pong): {'; or '.join(choices)}"
+    )
+
+
+def _chosen(ordered: list[dict[str, Any]], to: str) -> dict[str, Any]:
+    """The Succeeded deployment ``--to`` names, unless it runs what is live already."""
+    for info in ordered:
+        if info.get("deploymentId") == to:
+            if _revision_key(info) == _revision_key(ordered[0]):
+                raise BadInputError(
+                    f"--to {to}: its revision ({_revision_key(info)}) is the live one "
+                    f"({ordered[0].get('deploymentId')}); nothing to roll back"
+                )
+            return info
+    known = ", ".join(str(info.get("deploymentId")) for info in ordered[:5])
     raise BadInputError(
-        f"no successful revision older than the live one ({live.get('deploymentId')}); "
-        "nothing to roll back to"
+        f"--to {to}: not a successful deployment of this deployment group; the newest are: {known}"
     )
 
 
@@ -73,6 +141,8 @@ def _run(session: Session, options: RollbackOptions, known: dict[str, Any]) -> i
     from orchestrator.strategies import parse_strategy
 
     validate_watch_flags(options.watch)
+    if options.to is not None:
+        lookup.check_deployment_id(options.to)
     service = session.resolve(options.service)
     known["environment"] = service.environment
     strategy = parse_strategy(options.strategy or service.settings.strategy)
@@ -83,7 +153,8 @@ def _run(session: Session, options: RollbackOptions, known: dict[str, Any]) -> i
     ids = codedeploy_api.list_deployments(
         codedeploy, settings.application, settings.deployment_group, statuses=["Succeeded"]
     )
-    live, previous = previous_revision(codedeploy_api.batch_get_deployments(codedeploy, ids))
+    infos = codedeploy_api.batch_get_deployments(codedeploy, ids)
+    live, previous = previous_revision(infos, options.to, service.name)
     content = str(previous["revision"]["appSpecContent"]["content"])
     inputs = DeployInputs(
         service=service,
@@ -98,7 +169,8 @@ def _run(session: Session, options: RollbackOptions, known: dict[str, Any]) -> i
         f"rolling back {service.name} ({service.environment}) from {live['deploymentId']} to the revision of "
         f"{previous['deploymentId']} with {strategy.name}"
     )
-    session.print(f"  {'task definition':<22}{plan.task_definition.arn}")
+    session.print(f"  {'live task definition':<22}{_revision_key(live)}")
+    session.print(f"  {'task definition':<22}{plan.task_definition.arn} (from {previous['deploymentId']})")
     created = apply_plan(plan, clients, on_step=lambda label, detail: session.print(f"  {label:<22}{detail}"))
     known.update(deploymentId=created.deployment_id, status="Created")
     session.print(f"  {'deployment':<22}{created.deployment_id} created")
@@ -111,6 +183,7 @@ def _run(session: Session, options: RollbackOptions, known: dict[str, Any]) -> i
         deployment_config_name=strategy.deployment_config_name,
         phases=plan.phases,
         timeout_seconds=timeout,
+        continues_at_ready=True,
         extra={
             "taskDefinitionArn": created.task_definition_arn,
             "rollbackTo": previous["deploymentId"],

@@ -520,6 +520,76 @@ def test_previous_revision_needs_an_older_distinct_one() -> None:
         previous_revision([_succeeded("d-1", 1, "a", "arn:a"), _succeeded("d-2", 2, "a", "arn:a")])
 
 
+def _rollback(deployment_id: str, minutes: int, task: str) -> dict[str, Any]:
+    info = _succeeded(deployment_id, minutes, f"sha-{deployment_id}", f"arn:task:{task}")
+    return {**info, "description": "bg:0123456789ab; bluegreen rollback product-service all-at-once"}
+
+
+# d-1 runs task 1, d-2 task 2 (the bad release); R1 is `bluegreen rollback` from d-2 back to task 1.
+HISTORY = [_succeeded("d-1", 1, "s1", "arn:task:1"), _succeeded("d-2", 2, "s2", "arn:task:2")]
+
+
+@pytest.mark.parametrize(
+    ("history", "to", "outcome"),
+    [
+        pytest.param(HISTORY, None, "d-2 -> d-1", id="first-rollback"),
+        # A second rollback would undo the first: refused, with both choices spelled out.
+        pytest.param(
+            [*HISTORY, _rollback("d-R1", 3, "1")],
+            None,
+            "refused: live d-R1 is a bluegreen rollback away from d-2; redeploy with --to d-2",
+            id="ping-pong-refused",
+        ),
+        pytest.param(
+            [_succeeded("d-0", 0, "s0", "arn:task:0"), *HISTORY, _rollback("d-R1", 3, "1")],
+            None,
+            "refused: live d-R1 is a bluegreen rollback away from d-2; go further back with --to d-0",
+            id="ping-pong-refused-names-the-older-one",
+        ),
+        pytest.param(
+            [*HISTORY, _rollback("d-R1", 3, "1")], "d-2", "d-R1 -> d-2", id="explicit-to-allows-it"
+        ),
+        # CodeDeploy's own automatic rollback is not a bluegreen rollback: no ping-pong check.
+        pytest.param(
+            [*HISTORY, _succeeded("d-A", 3, "sha-auto", "arn:task:1")], None, "d-A -> d-2", id="auto-rollback"
+        ),
+        # A new release after the rollback: rolling it back is not ping-pong.
+        pytest.param(
+            [*HISTORY, _rollback("d-R1", 3, "1"), _succeeded("d-3", 4, "s3", "arn:task:3")],
+            None,
+            "d-3 -> d-R1",
+            id="new-release-after-rollback",
+        ),
+        pytest.param(
+            HISTORY, "d-2", "refused: --to d-2: its revision (arn:task:2) is the live one", id="to-live"
+        ),
+        pytest.param(
+            HISTORY, "d-NOPE00000", "refused: --to d-NOPE00000: not a successful deployment", id="to-unknown"
+        ),
+    ],
+)
+def test_rollback_target_and_ping_pong(history: list[dict[str, Any]], to: str | None, outcome: str) -> None:
+    from orchestrator.errors import BadInputError
+
+    if not outcome.startswith("refused"):
+        live, target = previous_revision(history, to, "product-service")
+        assert f"{live['deploymentId']} -> {target['deploymentId']}" == outcome
+        return
+    with pytest.raises(BadInputError) as raised:
+        previous_revision(history, to, "product-service")
+    message = str(raised.value)
+    for part in outcome.removeprefix("refused: ").split("; "):
+        if part.startswith("live "):
+            live_id, _, rest = part.removeprefix("live ").partition(" is ")
+            assert f"the live deployment {live_id} is {rest.split(' from ')[0]}" in message
+            assert f"the revision of {rest.split(' from ')[1]}" in message
+        elif part.startswith(("redeploy with", "go further back with")):
+            assert f"`bluegreen rollback product-service {part.split(' with ')[1]}`" in message
+        else:
+            assert part in message
+    assert "\n" not in message
+
+
 def test_task_definition_of_appspec() -> None:
     assert task_definition_of(
         _succeeded("d-1", 1, "a", TASKDEF_ARN)["revision"]["appSpecContent"]["content"]
@@ -566,8 +636,9 @@ def test_rollback_redeploys_the_previous_revision_verbatim(stubbed: StubbedClien
 
 def test_default_timeout_covers_the_groups_real_waits(stubbed: StubbedClients) -> None:
     # The catalog says dev has no termination wait; the group in AWS waits 60 minutes before
-    # terminating the original task set and 30 for a promote. The deployment stays InProgress
-    # through both, so the default --timeout must outlast them.
+    # terminating the original task set, and up to 30 at Ready. The deployment stays InProgress
+    # through the termination wait, so the default --timeout must outlast it; the Ready wait
+    # costs nothing because deploy continues the deployment itself as soon as it is Ready.
     group = {
         "deploymentGroupInfo": {
             **GROUP_INFO["deploymentGroupInfo"],
@@ -584,9 +655,10 @@ def test_default_timeout_covers_the_groups_real_waits(stubbed: StubbedClients) -
     result = run_cli("deploy", "product-service", "--no-wait", "-o", "json")
     assert result.code == 0, shown(result)
     document = result.json()
-    waits = (60 + 30) * 60
-    assert document["expectedSeconds"] > waits
+    waits = 60 * 60
+    assert waits < document["expectedSeconds"] < waits + 30 * 60
     assert document["timeoutSeconds"] >= document["expectedSeconds"] + 300
+    assert document["waitsAtReady"] is True  # --no-wait: nobody continues it but `bluegreen promote`
     stubbed.assert_no_pending()
 
 

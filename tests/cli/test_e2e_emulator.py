@@ -526,3 +526,59 @@ def test_current_task_definition_with_a_new_image(make_world: WorldFactory, moto
     assert definition["family"] == world.environment.family
     assert definition["containerDefinitions"][0]["image"] == image
     assert definition["revision"] == 2
+
+
+def test_rollback_twice_is_refused_as_ping_pong_unless_chosen_with_to(make_world: WorldFactory) -> None:
+    """rollback says what it deploys, then refuses to undo its own rollback unless --to chooses."""
+    make_world()
+    released = {}
+    for version in ("1", "2"):
+        done = run_cli(
+            "deploy", "product-service", "--strategy", "all-at-once", "-o", "json", *FAST,
+            "--image", f"registry.example.com/e2e/product-service:{version}",
+        )  # fmt: skip
+        assert done.code == 0, shown(done)
+        released[version] = done.json()
+    first = run_cli("rollback", "product-service", "--strategy", "all-at-once", *FAST)
+    assert first.code == 0, shown(first)
+    # Before acting it says what it will deploy and where that comes from.
+    lines = first.stdout.splitlines()
+    assert lines[0].startswith(
+        f"rolling back product-service (dev) from {released['2']['deploymentId']} to the revision of "
+        f"{released['1']['deploymentId']}"
+    )
+    assert f"{released['1']['taskDefinitionArn']} (from {released['1']['deploymentId']})" in lines[2]
+
+    again = run_cli("rollback", "product-service", "--strategy", "all-at-once", *FAST)
+    assert again.code == 2, shown(again)
+    [message] = again.stderr.strip().splitlines()
+    assert "ping-pong" in message and f"--to {released['2']['deploymentId']}" in message
+    assert again.stdout == ""  # nothing was deployed
+
+    chosen = run_cli(
+        "rollback", "product-service", "--strategy", "all-at-once", "-o", "json", *FAST,
+        "--to", released["2"]["deploymentId"],
+    )  # fmt: skip
+    assert chosen.code == 0, shown(chosen)
+    document = chosen.json()
+    assert document["status"] == "Succeeded"
+    assert document["rollbackTo"] == released["2"]["deploymentId"]
+    assert document["taskDefinitionArn"] == released["2"]["taskDefinitionArn"]
+
+
+def test_until_ready_on_a_group_that_continues_says_promote_is_not_needed(make_world: WorldFactory) -> None:
+    make_world()  # ready action CONTINUE_DEPLOYMENT: CodeDeploy shifts traffic on its own
+    result = run_cli("deploy", "product-service", "--until", "ready", *FAST)
+    assert result.code == 0, shown(result)
+    assert "continues at Ready by itself" in result.stdout and "bluegreen promote" in result.stdout
+    assert "next: test through the test listener" not in result.stdout
+
+
+def test_no_wait_on_a_group_that_waits_at_ready_says_it_needs_promote(make_world: WorldFactory) -> None:
+    world = make_world(ready_wait_minutes=60)
+    result = run_cli("deploy", "product-service", "--no-wait", *FAST)
+    assert result.code == 0, shown(result)
+    deployment_id = result.stdout.split(" created")[0].split()[-1]
+    assert f"it will wait at Ready: shift traffic with `bluegreen promote {deployment_id}`" in result.stdout
+    wait_for(lambda: world.deployment(deployment_id)["status"] == "Ready", timeout=30)
+    run_cli("stop", deployment_id, "--no-rollback")

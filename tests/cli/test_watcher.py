@@ -8,7 +8,7 @@ import pytest
 
 from orchestrator.watch import PollPolicy
 from orchestrator.watcher import Watcher, WatchOptions
-from tests.support.cli import FakeClock, FakeCodeDeploy
+from tests.support.cli import FakeClock, FakeCodeDeploy, FakeReadyCodeDeploy
 
 OK, IP = "Succeeded", "InProgress"
 DONE_TEST = {
@@ -103,3 +103,53 @@ def test_time_scale_divides_waits_and_timeout() -> None:
     assert clock.now == pytest.approx(1320 / 60, abs=0.6)
     assert max(clock.sleeps) <= 30 / 60 + 1e-9
     assert result.elapsed_seconds == pytest.approx(clock.now * 60)
+
+
+# A group with ready action STOP_DEPLOYMENT: Ready after the test traffic hook, until continued.
+UNTIL_READY = [
+    (0.0, "InProgress", {"BeforeInstall": IP}, 0.0),
+    (60.0, "Ready", DONE_TEST, 0.0),
+]
+AFTER_CONTINUE = [
+    (0.0, "InProgress", {**DONE_TEST, "BeforeAllowTraffic": OK, "AllowTraffic": IP}, 10.0),
+    (
+        300.0,
+        "Succeeded",
+        {**DONE_TEST, "BeforeAllowTraffic": OK, "AllowTraffic": OK, "AfterAllowTraffic": OK},
+        100.0,
+    ),
+]
+
+
+def _continues(api: FakeCodeDeploy) -> list[tuple[float, str]]:
+    return [call for call in api.calls if call[1].startswith("ContinueDeployment")]
+
+
+@pytest.mark.parametrize(
+    ("until", "continue_at_ready", "status", "continued"),
+    [
+        # deploy / rollback watching to the end: they continue at Ready themselves, once
+        ("done", True, "Succeeded", 1),
+        ("traffic-shifted", True, "Succeeded", 1),
+        # --until ready: return there; `bluegreen promote` continues it
+        ("ready", True, "Ready", 0),
+        # `bluegreen watch` only looks: the deployment waits for a promote until the timeout
+        ("done", False, "Ready", 0),
+    ],
+)
+def test_a_deployment_waiting_at_ready_is_continued_only_by_deploy_past_ready(
+    until: str, continue_at_ready: bool, status: str, continued: int
+) -> None:
+    clock = FakeClock()
+    api = FakeReadyCodeDeploy(clock, UNTIL_READY, AFTER_CONTINUE)
+    options = WatchOptions(
+        until=until, timeout_seconds=1800, ready_waits=True, continue_at_ready=continue_at_ready
+    )
+    result = Watcher(api, "d-FAKE00001", clock=clock, sleep=clock.sleep).run(options)
+    assert result.snapshot.status.value == status
+    assert result.timed_out == (status == "Ready" and until != "ready")
+    assert [name for _, name in _continues(api)] == ["ContinueDeployment READY_WAIT"] * continued
+    if continued:
+        # continued at the poll that first saw Ready, not a whole Ready poll interval later
+        first_ready = min(t for t, name in api.calls if name == "GetDeployment" and t >= 60.0)
+        assert _continues(api)[0][0] == first_ready

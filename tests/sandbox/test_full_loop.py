@@ -202,6 +202,9 @@ def test_stop_mid_shift_rolls_back(capsys: pytest.CaptureFixture[str], nothing_l
         code, created = deploy(capsys, "product-service", "canary10", "--no-wait")
         assert code == 0, created
         deployment_id = created["deploymentId"]
+        # The shipped catalog's groups wait at Ready; with --no-wait nobody continues but promote.
+        wait_for(lambda: deployment(world, deployment_id)["status"] == "Ready", timeout=30)
+        assert bluegreen(capsys, "promote", deployment_id)[0] == 0
         wait_for(
             lambda: production_weights(world, "product-service").get("product-service-green"), timeout=30
         )
@@ -219,7 +222,6 @@ def test_promote_from_ready(
     capsys: pytest.CaptureFixture[str], nothing_left_behind: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """dev in this catalog waits at Ready (STOP_DEPLOYMENT); promote (ContinueDeployment) shifts."""
-    monkeypatch.setenv("BLUEGREEN_ALARMS", str(REPO / "alarms"))
     with start_world(["product-service"], catalog=PROMOTE_CATALOG) as world:
         code, created = deploy(capsys, "product-service", "all-at-once", "--no-wait")
         assert code == 0, created
@@ -242,6 +244,11 @@ def test_two_services_deployed_at_once(capsys: pytest.CaptureFixture[str], nothi
             code, created = deploy(capsys, service, "canary10", "--no-wait")
             assert code == 0, created
             ids[service] = created["deploymentId"]
+        # The shipped catalog's groups wait at Ready and --no-wait leaves nobody to continue: promote
+        # the healthy one (the faulty one fails its smoke checks before Ready).
+        healthy = ids["product-service"]
+        wait_for(lambda: deployment(world, healthy)["status"] == "Ready", timeout=60)
+        assert bluegreen(capsys, "promote", healthy)[0] == 0
         outcomes = {service: wait_terminal(world, ids[service], timeout=90)["status"] for service in services}
         # Each deployment group runs its own deployment: the faulty one fails alone.
         assert outcomes == {"product-service": "Succeeded", "order-service": "Failed"}

@@ -18,7 +18,7 @@ def test_exports_point_clients_at_the_sandbox_and_its_clock() -> None:
         "BLUEGREEN_TIME_SCALE": "40",
         "BLUEGREEN_LISTENER_HOST": "127.0.0.1",  # for the in-process hooks, not for a shell
     }
-    world = SimpleNamespace(env=env, infra=[], log_path="/tmp/hooks.log")
+    world = SimpleNamespace(env=env, infra=[], log_path="/tmp/hooks.log", environment="prod")
     lines = export_lines(world)  # type: ignore[arg-type]
     exports = dict(line.removeprefix("export ").split("=", 1) for line in lines if line.startswith("export "))
     assert exports["AWS_ENDPOINT_URL"] == "http://127.0.0.1:1111"
@@ -26,3 +26,5 @@ def test_exports_point_clients_at_the_sandbox_and_its_clock() -> None:
     # Without it, bluegreen would poll at production pace against a clock running 40x faster.
     assert exports["BLUEGREEN_TIME_SCALE"] == "40"
     assert "BLUEGREEN_LISTENER_HOST" not in exports
+    # `serve --env prod`: later commands in that shell target prod without --env.
+    assert exports["BLUEGREEN_ENVIRONMENT"] == "prod"

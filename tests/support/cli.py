@@ -242,6 +242,27 @@ class FakeCodeDeploy:
         return {"deploymentTarget": {"ecsTarget": {"lifecycleEvents": lifecycle, "taskSetsInfo": task_sets}}}
 
 
+class FakeReadyCodeDeploy(FakeCodeDeploy):
+    """A FakeCodeDeploy whose deployment waits at Ready (STOP_DEPLOYMENT) until ContinueDeployment;
+    then ``after`` follows, its seconds counted from the continue."""
+
+    def __init__(
+        self,
+        clock: FakeClock,
+        before: list[tuple[float, str, dict[str, str], float | None]],
+        after: list[tuple[float, str, dict[str, str], float | None]],
+    ) -> None:
+        super().__init__(clock, list(before))
+        self.after = after
+
+    def continue_deployment(self, deploymentId: str, deploymentWaitType: str) -> dict[str, Any]:
+        self.calls.append((self.clock.now, f"ContinueDeployment {deploymentWaitType}"))
+        assert self._state()[1] == "Ready", "ContinueDeployment outside Ready"
+        now = self.clock.now
+        self.timeline = [*self.timeline, *((now + at, *rest) for at, *rest in self.after)]
+        return {}
+
+
 def wait_for(predicate: Any, timeout: float, interval: float = 0.05) -> Any:
     """Poll until ``predicate()`` is truthy; returns it (AssertionError after ``timeout`` real seconds)."""
     import time

@@ -90,6 +90,33 @@ def test_ready_wait_only_when_the_group_stops_for_promote() -> None:
     )
 
 
+@pytest.mark.parametrize("strategy", ["all-at-once", "canary10", "linear10-3m"])
+@pytest.mark.parametrize(
+    ("timing", "continued", "ready_wait_seconds"),
+    [
+        # bluegreen continues at Ready itself (deploy, rollback): the window costs nothing
+        (GroupTiming("STOP_DEPLOYMENT", 60, 15, BUDGETS), True, 0.0),
+        # someone else's deployment waiting for promote: the whole window, the upper bound
+        (GroupTiming("STOP_DEPLOYMENT", 60, 15, BUDGETS), False, 3600.0),
+        # a group that never waits: continuing changes nothing
+        (GroupTiming("CONTINUE_DEPLOYMENT", 0, 15, BUDGETS), True, None),
+    ],
+)
+def test_ready_wait_costs_nothing_when_bluegreen_continues_at_ready(
+    strategy: str, timing: GroupTiming, continued: bool, ready_wait_seconds: float | None
+) -> None:
+    chosen = parse_strategy(strategy)
+    phases = expected_phases(chosen, timing, continued_at_ready=continued)
+    ready = [p.expected_seconds for p in phases if p.name == "ready-wait"]
+    assert ready == ([] if ready_wait_seconds is None else [ready_wait_seconds])
+    never_waits = GroupTiming("CONTINUE_DEPLOYMENT", 0, 15, BUDGETS)
+    extra = ready_wait_seconds or 0.0
+    expected = expected_duration(chosen, timing, continued_at_ready=continued)
+    assert expected == expected_duration(chosen, never_waits) + extra
+    timeout = default_timeout(chosen, timing, continued_at_ready=continued)
+    assert timeout == pytest.approx(expected + max(300, 0.2 * expected))
+
+
 @pytest.mark.parametrize("strategy", ["all-at-once", "canary10", "canary10-15m", "linear10", "linear10-3m"])
 @pytest.mark.parametrize("termination_wait", [0, 5, 60])
 def test_default_timeout_is_at_least_expected_plus_five_minutes(strategy: str, termination_wait: int) -> None:
@@ -110,8 +137,8 @@ def test_timing_for_a_catalog_service(real_catalog: Catalog) -> None:
     service = real_catalog.resolve("payment-service", "prod")  # linear10, bake 300 s, termination 15 min
     timing = GroupTiming.for_service(service)
     assert (timing.ready_action, timing.ready_wait_minutes, timing.termination_wait_minutes) == (
-        "CONTINUE_DEPLOYMENT",
-        0,
+        "STOP_DEPLOYMENT",  # the shipped catalog waits at Ready, so `--until ready` + promote work
+        60,
         15,
     )
     smoke = service.settings.smoke

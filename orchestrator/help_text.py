@@ -1,0 +1,59 @@
+"""The examples and exit codes `--help` shows (top level and every verb), written once.
+
+Plain strings, no imports: cli.py must stay fast to import. A paragraph that starts with ``\\b``
+is printed as written (click would otherwise re-wrap it).
+"""
+
+from __future__ import annotations
+
+EXIT_CODES = (
+    "\b\n"
+    "Exit codes:\n"
+    "  0    succeeded (or reached --until; or the command did what it says)\n"
+    "  1    the deployment failed, was stopped or rolled back; the group is busy\n"
+    "  2    bad input (catalog, flags, files, names): one line, nothing changed in AWS\n"
+    "  3    still running when --timeout passed (the deployment keeps running)\n"
+    "  4    AWS error after retries (credentials, permissions, throttling)\n"
+    "  130  interrupted (the message says how to re-attach)"
+)
+
+
+def epilog(*examples: str) -> str:
+    """An epilog: the examples as written, then the exit codes."""
+    lines = "\n".join(f"  {example}" for example in examples)
+    return f"\b\nExamples:\n{lines}\n\n{EXIT_CODES}"
+
+
+TOP = epilog(
+    "bluegreen deploy product-service --sandbox          # a rehearsal, no AWS account needed",
+    "bluegreen deploy product-service --env prod --image REPO/product-service:1.4.2",
+    "bluegreen deploy product-service --until ready      # then: bluegreen promote DEPLOYMENT_ID",
+    "bluegreen status product-service",
+    "bluegreen sandbox serve --env prod                  # paste its export lines into your shell",
+)
+DEPLOY = epilog(
+    "bluegreen deploy product-service --dry-run                 # the plan; no AWS call",
+    "bluegreen deploy product-service --sandbox --strategy canary10",
+    "bluegreen deploy product-service --sandbox --inject-fault error_rate=0.5",
+    "bluegreen deploy product-service --env prod --image REPO/product-service:1.4.2",
+    "bluegreen deploy product-service --until ready -o json     # CI: test, then promote",
+    "bluegreen deploy product-service --task-definition task-definitions/service.json",
+)
+RENDER = epilog(
+    "bluegreen render product-service --env prod",
+    "bluegreen render product-service --task-definition ARN --out -",
+)
+STATUS = epilog("bluegreen status d-ABCDEFGHI", "bluegreen status product-service --env prod -o json")
+WATCH = epilog("bluegreen watch d-ABCDEFGHI", "bluegreen watch d-ABCDEFGHI --until traffic-shifted")
+STOP = epilog("bluegreen stop d-ABCDEFGHI", "bluegreen stop d-ABCDEFGHI --no-rollback")
+ROLLBACK = epilog(
+    "bluegreen rollback product-service --env prod",
+    "bluegreen rollback product-service --to d-ABCDEFGHI   # choose the deployment to go back to",
+)
+PROMOTE = epilog("bluegreen deploy product-service --until ready && bluegreen promote d-ABCDEFGHI")
+STRATEGIES = epilog("bluegreen strategies", "bluegreen strategies -o json")
+SANDBOX_SERVE = epilog(
+    "bluegreen sandbox serve                                # every service of the default environment",
+    "bluegreen sandbox serve --env prod --service product-service",
+    "# then, in another shell: paste its export lines, and: bluegreen deploy product-service",
+)

@@ -1,0 +1,70 @@
+"""The README's `deploy --until ready` then `promote`, with the SHIPPED services.yaml, end to end:
+moto + the CodeDeploy emulator + the fleet + the real hooks, bluegreen's own commands in-process.
+
+The shipped catalog's groups wait at Ready (STOP_DEPLOYMENT), so `--until ready` returns there
+with production still on blue, `promote` shifts it, and a plain `deploy` (until done) continues
+at Ready by itself."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.cli import main
+from sandbox.world import World, WorldOptions
+from tests.support.sandbox import clients, deployment, production_weights
+
+pytestmark = pytest.mark.integration
+
+SCALE = 40.0
+SHIPPED = Path(__file__).resolve().parents[2] / "services.yaml"
+
+
+def bluegreen(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any], str]:
+    capsys.readouterr()
+    code = main([*args, "--output", "json"])
+    captured = capsys.readouterr()
+    out = captured.out.strip()
+    return code, (json.loads(out) if out.startswith("{") else {}), captured.err
+
+
+def test_until_ready_then_promote_with_the_shipped_catalog(capsys: pytest.CaptureFixture[str]) -> None:
+    with World(SHIPPED, "dev", ["product-service"], None, WorldOptions(time_scale=SCALE)) as world:
+        group = clients(world)["codedeploy"].get_deployment_group(
+            applicationName="doa-market-dev", deploymentGroupName="product-service"
+        )["deploymentGroupInfo"]
+        ready = group["blueGreenDeploymentConfiguration"]["deploymentReadyOption"]
+        assert ready == {"actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": 60}
+
+        code, report, err = bluegreen(
+            capsys, "deploy", "product-service", "--strategy", "canary10", "--until", "ready"
+        )
+        assert code == 0, (report, err)
+        deployment_id = report["deploymentId"]
+        assert report["status"] == "Ready" and report["reached"] is True
+        time.sleep(1.0)  # 40 virtual seconds later: still waiting, production still all blue
+        assert deployment(world, deployment_id)["status"] == "Ready"
+        assert not production_weights(world, "product-service").get("product-service-green")
+
+        code, promoted, err = bluegreen(capsys, "promote", deployment_id)
+        assert code == 0 and promoted["promoted"] is True, (promoted, err)
+        code, watched, err = bluegreen(capsys, "watch", deployment_id)
+        assert code == 0 and watched["status"] == "Succeeded", (watched, err)
+        weights = production_weights(world, "product-service")
+        assert weights.get("product-service-green") and not weights.get("product-service-blue")
+
+
+def test_deploy_until_done_continues_at_ready_itself(capsys: pytest.CaptureFixture[str]) -> None:
+    with World(SHIPPED, "dev", ["product-service"], None, WorldOptions(time_scale=SCALE)) as world:
+        code, report, err = bluegreen(capsys, "deploy", "product-service", "--strategy", "all-at-once")
+        assert code == 0 and report["status"] == "Succeeded", (report, err)
+        statuses = [e["to"] for e in report["events"] if e["kind"] == "status"]
+        assert "Ready" in statuses  # it did wait at Ready, and deploy continued it
+        # The dry run's expected duration does not count the 60-minute ready window.
+        assert report["expectedSeconds"] < 30 * 60
+        weights = production_weights(world, "product-service")
+        assert weights.get("product-service-green") and not weights.get("product-service-blue")
