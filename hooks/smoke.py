@@ -79,7 +79,8 @@ class Urllib3Http:
                 url,
                 headers={"User-Agent": "bluegreen-hook", **headers},
                 body=body.encode("utf-8") if body is not None else None,
-                timeout=urllib3.Timeout(connect=timeout_s, read=timeout_s),
+                # total: connect and every read together, not each read anew (a trickling answer).
+                timeout=urllib3.Timeout(connect=timeout_s, read=timeout_s, total=timeout_s),
                 preload_content=False,
                 redirect=False,
                 retries=False,

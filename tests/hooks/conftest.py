@@ -74,6 +74,7 @@ class HookWorld:
     test_app: SmokeApp
     moto_url: str = ""
     green_desired: int = 1
+    last_context: FakeLambdaContext | None = None  # the latest invocation's, even when it raised
 
     def deploy(self, description: str = "", group: str = SERVICE, green: bool = True) -> str:
         task_set = green_task_set(GREEN, self.green_desired) if green else None
@@ -90,7 +91,7 @@ class HookWorld:
         """Start a hook execution (unless given) and invoke the handler with a CodeDeploy event."""
         deployment_id = deployment_id or self.deploy()
         execution_id = execution_id or self.codedeploy.start_hook(deployment_id, lifecycle_event)
-        context = FakeLambdaContext(timeout_s)
+        context = self.last_context = FakeLambdaContext(timeout_s)
         event = load_event("lifecycle-hook.json", deployment_id=deployment_id, execution_id=execution_id)
         return handler(event, context), execution_id, context
 
