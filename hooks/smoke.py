@@ -1,7 +1,8 @@
 """HTTP smoke checks through a listener (urllib3, already in the Lambda runtime: no new dependency).
 
 The catalog says what to send and what the answer must be; the deployment group's listener says
-which port. Only the environment's ``listener_host`` may be called (the allowlist), redirects are
+which port and, through its load balancer, which host (``hooks.smoke_hosts`` decides it; the URL is
+checked against that one host before every request), redirects are
 never followed (a 3xx is judged like any other status, so a redirect cannot lead a hook to another
 host), TLS is verified, and bodies are read up to ``max_body_bytes``. A failing check is retried
 with exponential backoff while the warm-up window (catalog seconds, virtual in the sandbox) lasts.
@@ -102,8 +103,9 @@ class Urllib3Http:
 
 
 def listener_url(scheme: str, host: str, port: int, path: str) -> str:
-    """The URL of a smoke check through a listener."""
-    return f"{scheme}://{host}:{port}{path}"
+    """The URL of a smoke check through a listener (an IPv6 literal in brackets)."""
+    netloc = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{netloc}:{port}{path}"
 
 
 def host_allowed(url: str, allowed_host: str) -> bool:

@@ -52,6 +52,25 @@ class LogRecords(logging.Handler):
         return [r for r in self.records if r.levelno >= logging.ERROR]
 
 
+MOTO_ALB_SUFFIX = ".elb.amazonaws.com"  # moto's load balancer DNS names, which resolve nowhere
+
+
+@pytest.fixture(autouse=True)
+def alb_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DNS for moto's load balancers: their names resolve to 127.0.0.1, where the listeners' apps
+    run (in AWS the ALB's DNS name resolves to its nodes). Every other name resolves for real."""
+    from hooks import smoke_hosts
+
+    real = smoke_hosts.resolve_addresses
+
+    def resolve(host: str, port: int, timeout_s: float) -> frozenset[str]:
+        if host.endswith(MOTO_ALB_SUFFIX):
+            return frozenset({"127.0.0.1"})
+        return real(host, port, timeout_s)
+
+    monkeypatch.setattr(smoke_hosts, "resolve_addresses", resolve)
+
+
 @pytest.fixture
 def hook_logs() -> Iterator[LogRecords]:
     from hooks.runtime import logger

@@ -77,7 +77,7 @@ class Route:
 class SmokeApp:
     """A ThreadingHTTPServer on 127.0.0.1 whose answers a test sets per path; counts requests."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = LOOPBACK, port: int = 0) -> None:
         self.routes: dict[str, Route] = {}
         self.turns: dict[str, list[Route]] = {}
         self.requests: list[tuple[str, str]] = []
@@ -113,7 +113,7 @@ class SmokeApp:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
+        self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(
