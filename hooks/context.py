@@ -106,6 +106,7 @@ class HookContext:
             host=decision.host,
             port=listener.port,
             allowed_host=decision.host,
+            listener=route,
         )
 
 

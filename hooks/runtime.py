@@ -281,10 +281,19 @@ def _log_verdict(
     exc_info: BaseException | None,
     report_error: str,
 ) -> None:
-    """One log line per invocation: info when reported Succeeded, warning when checks failed, and a
-    single structured error when the hook could not judge (bad input, exception) or could not report."""
+    """One verdict line per invocation: info when reported Succeeded, warning when checks failed, and
+    a single structured error when the hook could not judge (bad input, exception) or could not
+    report. ``verdict``, ``deployment_id``, ``lifecycle_event``, ``reason`` and ``evidence`` (the
+    failed checks) are what ``bluegreen deploy/status`` read back from CloudWatch Logs
+    (``orchestrator.hook_verdict``) to say why a hook failed."""
     message = f"{lifecycle_event} {result['status']}: {result['reason']}"
     extra = {k: result[k] for k in ("status", "report", "reportAttempts", "checks")}
+    extra.update(
+        verdict=result["status"],
+        deployment_id=result["deploymentId"],
+        reason=result["reason"],
+        evidence=[check for check in result["checks"] if not check["passed"]],
+    )
     if report_error:
         error = {**(error or {}), "report": report_error}
     if error is not None:

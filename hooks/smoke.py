@@ -176,6 +176,7 @@ class SmokeTarget:
     host: str
     port: int
     allowed_host: str
+    listener: str = ""  # "test" or "production", for the reason a person reads
 
 
 def _request_timeout(check: SmokeCheck, deadline: Deadline) -> float:
@@ -224,9 +225,22 @@ def run_check(
         wait = min(backoff, warm_up_left)
         out_of_time = virtual.real_seconds(wait) >= deadline.remaining()
         if attempts >= settings.max_attempts or warm_up_left <= 0 or out_of_time:
-            return CheckResult(result.name, False, result.detail, result.latency_ms, attempts)
+            return CheckResult(
+                result.name,
+                False,
+                _evidence(check, target, result.detail, attempts),
+                result.latency_ms,
+                attempts,
+            )
         virtual.sleep(wait)
         backoff *= 2
+
+
+def _evidence(check: SmokeCheck, target: SmokeTarget, detail: str, attempts: int) -> str:
+    """``GET /health via the test listener: status 500, expected 200 (3 attempts)``."""
+    via = f" via the {target.listener} listener" if target.listener else ""
+    tries = f" ({attempts} attempts)" if attempts > 1 else ""
+    return f"{check.method} {check.path}{via}: {detail}{tries}"
 
 
 def run_smoke(
