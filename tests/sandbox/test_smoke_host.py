@@ -37,6 +37,7 @@ def test_a_smoke_host_that_is_not_the_load_balancer_fails_after_allow_test_traff
         assert code == 1 and result["rolledBack"] is True, result
         events = lifecycle_events(world, result["deploymentId"])
         assert events["AfterAllowTestTraffic"] == "Failed"
+        assert result["hookFailure"]["reason"].startswith("smoke host 127.0.0.2 refused: "), result
         log = world.log_path.read_text(encoding="utf-8")
         assert (
             "smoke host 127.0.0.2 refused: it resolves to 127.0.0.2, not an address of the deployment "
