@@ -104,8 +104,15 @@ _clients: dict[tuple[str, ...], Any] = {}
 _sessions: dict[str, Any] = {}
 
 
+# boto3 names the service-specific endpoint variable after the service id, not the client name
+# (https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html): elbv2's service id is
+# "Elastic Load Balancing v2", so its variable is AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2.
+_SERVICE_IDS = {"elbv2": "ELASTIC_LOAD_BALANCING_V2"}
+
+
 def _endpoint_key(service_name: str) -> tuple[str, ...]:
-    specific = "AWS_ENDPOINT_URL_" + service_name.upper().replace("-", "_")
+    service_id = _SERVICE_IDS.get(service_name, service_name.upper().replace("-", "_"))
+    specific = "AWS_ENDPOINT_URL_" + service_id
     return (
         os.environ.get("AWS_ENDPOINT_URL", ""),
         os.environ.get(specific, ""),

@@ -148,3 +148,25 @@ def _wait_for(condition: Callable[[], bool], seconds: float) -> None:
     while not condition():
         assert time.monotonic() < end, "condition not met in time"
         time.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    ("service", "variable"),
+    [
+        ("elbv2", "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2"),
+        ("cloudwatch", "AWS_ENDPOINT_URL_CLOUDWATCH"),
+        ("codedeploy", "AWS_ENDPOINT_URL_CODEDEPLOY"),
+    ],
+)
+def test_a_new_service_endpoint_gets_a_new_client(
+    monkeypatch: pytest.MonkeyPatch, stack: ExitStack, service: str, variable: str
+) -> None:
+    # The cache is keyed by the variable boto3 honours, so a hook pointed at another endpoint (the
+    # in-process sandbox, these tests) never keeps a client for the old one.
+    monkeypatch.setenv("AWS_REGION", "ap-northeast-2")
+    monkeypatch.setenv(variable, "http://127.0.0.1:1")
+    first = clients.client(service)
+    monkeypatch.setenv(variable, "http://127.0.0.1:2")
+    second = clients.client(service)
+
+    assert first is not second and second.meta.endpoint_url == "http://127.0.0.1:2"
