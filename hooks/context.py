@@ -107,6 +107,8 @@ class HookContext:
             port=listener.port,
             allowed_host=decision.host,
             listener=route,
+            # connect to an address the decision vetted: DNS cannot answer differently in between
+            address=min(addresses.get(decision.host) or {decision.host}),
         )
 
 

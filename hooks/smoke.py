@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
 
 from hooks.outcome import CheckResult
 from hooks.timing import Deadline, VirtualTime
@@ -50,6 +51,7 @@ class HttpApi(Protocol):
         body: str | None,
         timeout_s: float,
         max_body_bytes: int,
+        connect_to: str | None = None,
     ) -> HttpResponse: ...
 
 
@@ -71,13 +73,21 @@ class Urllib3Http:
         body: str | None,
         timeout_s: float,
         max_body_bytes: int,
+        connect_to: str | None = None,
     ) -> HttpResponse:
+        """``connect_to``: the address to open the connection to (the one the host check vetted), so
+        a name cannot resolve elsewhere between the check and the request; the URL's host still goes
+        in the Host header, SNI and the certificate check."""
         urllib3 = self._urllib3
         started = self._clock()
+        send, target = self._pool.request, url
+        if connect_to:
+            send, target = self._pinned(url, connect_to)
+            headers = {"Host": urlsplit(url).netloc, **headers}
         try:
-            response = self._pool.request(
+            response = send(
                 method,
-                url,
+                target,
                 headers={"User-Agent": "bluegreen-hook", **headers},
                 body=body.encode("utf-8") if body is not None else None,
                 # total: connect and every read together, not each read anew (a trickling answer).
@@ -101,6 +111,15 @@ class Urllib3Http:
             latency_ms=latency_ms,
         )
 
+    def _pinned(self, url: str, address: str) -> tuple[Callable[..., Any], str]:
+        """(urlopen of a pool connected to ``address``, the request target) for ``url``."""
+        parts = urlsplit(url)
+        tls = {"server_hostname": parts.hostname, "assert_hostname": parts.hostname}
+        pool = self._pool.connection_from_host(
+            address, parts.port, parts.scheme, pool_kwargs=tls if parts.scheme == "https" else None
+        )
+        return pool.urlopen, (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
 
 def listener_url(scheme: str, host: str, port: int, path: str) -> str:
     """The URL of a smoke check through a listener (an IPv6 literal in brackets)."""
@@ -110,8 +129,6 @@ def listener_url(scheme: str, host: str, port: int, path: str) -> str:
 
 def host_allowed(url: str, allowed_host: str) -> bool:
     """Whether ``url`` is http(s) and names exactly the allowed host (case-insensitive)."""
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     return parts.scheme in ("http", "https") and (parts.hostname or "").lower() == allowed_host.lower()
 
@@ -177,6 +194,7 @@ class SmokeTarget:
     port: int
     allowed_host: str
     listener: str = ""  # "test" or "production", for the reason a person reads
+    address: str = ""  # the vetted address to connect to (empty: resolve the host when connecting)
 
 
 def _request_timeout(check: SmokeCheck, deadline: Deadline) -> float:
@@ -185,14 +203,20 @@ def _request_timeout(check: SmokeCheck, deadline: Deadline) -> float:
 
 
 def _attempt(
-    check: SmokeCheck, url: str, settings: SmokeSettings, http: HttpApi, deadline: Deadline
+    check: SmokeCheck,
+    url: str,
+    target: SmokeTarget,
+    settings: SmokeSettings,
+    http: HttpApi,
+    deadline: Deadline,
 ) -> CheckResult:
     timeout_s = _request_timeout(check, deadline)
     if timeout_s <= 0:
         return CheckResult(check.name, False, "no time left before the hook's deadline")
     try:
+        pinned = {"connect_to": target.address} if target.address else {}
         response = http.request(
-            check.method, url, dict(check.headers), check.body, timeout_s, settings.max_body_bytes
+            check.method, url, dict(check.headers), check.body, timeout_s, settings.max_body_bytes, **pinned
         )
     except SmokeRequestError as err:
         return CheckResult(check.name, False, f"{check.method} {url}: no response ({err})")
@@ -218,7 +242,7 @@ def run_check(
     backoff = settings.backoff_seconds
     while True:
         attempts += 1
-        result = _attempt(check, url, settings, http, deadline)
+        result = _attempt(check, url, target, settings, http, deadline)
         if result.passed:
             return CheckResult(result.name, True, result.detail, result.latency_ms, attempts)
         warm_up_left = settings.warmup_seconds - virtual.virtual_seconds(deadline.clock() - started)

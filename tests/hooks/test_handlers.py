@@ -192,6 +192,21 @@ def test_smoke_refuses_a_host_that_is_not_the_groups_load_balancer(
     assert rogue.requests == [] and hook_world.test_app.requests == []
 
 
+def test_smoke_calls_the_load_balancers_dns_name_at_the_address_it_vetted(
+    hook_world: HookWorld, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, repo_root: Path
+) -> None:
+    # No listener_host: the ALB's DNS name (moto's, which only the test's DNS resolves, to 127.0.0.1).
+    # The request connects to the vetted address with the name in the Host header: urllib3 never
+    # resolves the name again (it could not here; nor could a rebinding DNS change the answer).
+    path = _catalog_copy(repo_root, tmp_path, lambda doc: doc["environments"]["dev"].pop("listener_host"))
+    monkeypatch.setenv("BLUEGREEN_CATALOG", str(path))
+
+    result, execution_id, _ = hook_world.invoke(handlers.after_allow_test_traffic, "AfterAllowTestTraffic")
+
+    assert only_report(hook_world, execution_id)["status"] == "Succeeded", result
+    assert hook_world.test_app.requests
+
+
 def test_smoke_does_not_follow_redirects(hook_world: HookWorld) -> None:
     hook_world.test_app.routes["/health"] = Route(302, b"", headers={"Location": "http://example.com/health"})
 
