@@ -19,6 +19,7 @@ the sandbox as in AWS (``orchestrator.logs_api``). Lines are told apart by the i
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import logging
@@ -268,5 +269,12 @@ def redirect_stdout_logging(stream: IO[str]) -> None:
     loggers += [lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)]
     for logger in loggers:
         for handler in logger.handlers:
-            if isinstance(handler, logging.StreamHandler) and handler.stream in (sys.stdout, sys.__stdout__):
+            if not isinstance(handler, logging.StreamHandler):
+                continue
+            # stdout, or the closed file of a world that stopped earlier in this process (its hooks
+            # would otherwise log nowhere)
+            if getattr(handler.stream, "closed", False):
+                with handler.lock or contextlib.nullcontext():  # setStream would flush the closed file
+                    handler.stream = stream
+            elif handler.stream in (sys.stdout, sys.__stdout__):
                 handler.setStream(stream)
