@@ -15,11 +15,12 @@ from hooks.deployment import (
     TrafficRoutes,
     get_replacement_task_set,
     get_traffic_routes,
-    listener_port,
+    load_balancer_dns_name,
+    route_listener,
 )
 from hooks.smoke import HttpApi, SmokeTarget, Urllib3Http
 from hooks.timing import Deadline, VirtualTime
-from orchestrator.errors import CatalogError
+from orchestrator.errors import BadInputError
 
 if TYPE_CHECKING:  # the catalog's models load with the catalog, on the first invocation
     from orchestrator.catalog import ResolvedService
@@ -83,13 +84,33 @@ class HookContext:
         )
 
     def smoke_target(self, route: str) -> SmokeTarget:
-        """Where smoke checks go through the ``test`` or ``production`` listener."""
+        """Where smoke checks go through the ``test`` or ``production`` listener: its port, on the
+        deployment group's own load balancer (``hooks.smoke_hosts``); a refused host raises."""
+        from hooks import smoke_hosts
+
         listeners = self.routes.test_listeners if route == "test" else self.routes.production_listeners
-        port = listener_port(self.client("elbv2"), listeners, route)
-        host = self.service.listener_host
-        if not host:
-            raise CatalogError(
-                f"environment {self.service.environment} has no listener_host; smoke checks need the host "
-                "of the load balancer (it is also the only host hooks may call)"
-            )
-        return SmokeTarget(scheme=self.service.listener_scheme, host=host, port=port, allowed_host=host)
+        elbv2 = self.client("elbv2")
+        listener = route_listener(elbv2, listeners, route)
+        balancer = load_balancer_dns_name(elbv2, listener.load_balancer_arn)
+        override = self.service.listener_host or None
+        names = {smoke_hosts.normalize_host(name) for name in (balancer, override) if name}
+        addresses = {
+            name: smoke_hosts.resolve_addresses(name, listener.port, self.deadline.remaining())
+            for name in sorted(names)
+        }
+        decision = smoke_hosts.decide_smoke_host(balancer, override, addresses)
+        if not decision.allowed:
+            raise SmokeHostRefusedError(f"{decision.reason} ({route} listener, port {listener.port})")
+        return SmokeTarget(
+            scheme=self.service.listener_scheme,
+            host=decision.host,
+            port=listener.port,
+            allowed_host=decision.host,
+            listener=route,
+            # connect to an address the decision vetted: DNS cannot answer differently in between
+            address=min(addresses.get(decision.host) or {decision.host}),
+        )
+
+
+class SmokeHostRefusedError(BadInputError):
+    """The smoke host is not the deployment group's load balancer, or is link-local or metadata."""

@@ -102,8 +102,16 @@ def get_traffic_routes(codedeploy: Any, application: str, deployment_group: str)
     return traffic_routes(info)
 
 
-def listener_port(elbv2: Any, listener_arns: Sequence[str], which: str) -> int:
-    """The port of the first listener of a traffic route (DescribeListeners)."""
+@dataclass(frozen=True)
+class Listener:
+    """The first listener of a traffic route: its port and the load balancer it belongs to."""
+
+    port: int
+    load_balancer_arn: str
+
+
+def route_listener(elbv2: Any, listener_arns: Sequence[str], which: str) -> Listener:
+    """The first listener of a traffic route (DescribeListeners)."""
     if not listener_arns:
         raise DeploymentGroupSetupError(f"the deployment group has no {which} listener")
     listeners = aws_call(
@@ -111,7 +119,18 @@ def listener_port(elbv2: Any, listener_arns: Sequence[str], which: str) -> int:
     )["Listeners"]
     if not listeners:
         raise AwsError(f"elbv2 DescribeListeners: listener {listener_arns[0]} not found")
-    return int(listeners[0]["Port"])
+    return Listener(int(listeners[0]["Port"]), str(listeners[0]["LoadBalancerArn"]))
+
+
+def load_balancer_dns_name(elbv2: Any, load_balancer_arn: str) -> str:
+    """The DNSName of a load balancer (DescribeLoadBalancers): the host its listeners answer on."""
+    balancers = aws_call(
+        "elbv2 DescribeLoadBalancers",
+        lambda: elbv2.describe_load_balancers(LoadBalancerArns=[load_balancer_arn]),
+    )["LoadBalancers"]
+    if not balancers or not balancers[0].get("DNSName"):
+        raise AwsError(f"elbv2 DescribeLoadBalancers: load balancer {load_balancer_arn} has no DNS name")
+    return str(balancers[0]["DNSName"])
 
 
 def green_task_set(targets: Sequence[Mapping[str, Any]]) -> ReplacementTaskSet | None:

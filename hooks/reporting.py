@@ -6,8 +6,12 @@ must not skip; reporting twice is an error on CodeDeploy's side. Three rules kee
   reported, so a second invocation for the same execution does not run or report again;
 - LifecycleEventAlreadyCompletedException means someone reported already: counted as reported;
 - the call is retried (tenacity, within the time left) on throttling, 5xx and connection errors
-  only; every other error is final. A verdict that could not be reported is remembered, so Lambda's
-  own retry of the invocation reports that verdict instead of deciding again.
+  only; every other error is final. Each attempt ends by the end of the budget whatever the
+  endpoint does (``hooks.clients.call_before``): a hung CodeDeploy cannot hold the hook past its
+  Lambda deadline. An abandoned attempt may still land; a later report then meets
+  LifecycleEventAlreadyCompletedException, which counts as reported. A verdict that could not be
+  reported is remembered, so Lambda's own retry of the invocation reports that verdict instead of
+  deciding again.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
+from hooks.clients import call_before
 from hooks.outcome import HookStatus
 from orchestrator.aws import error_code, http_status
 
@@ -143,7 +148,8 @@ def report_status(
     budget_s: float,
     sleep: Callable[[float], None] = time.sleep,
 ) -> tuple[ReportResult, int, str]:
-    """Put the status, retrying transient failures within ``budget_s``: (result, attempts, error)."""
+    """Put the status, retrying transient failures within ``budget_s``: (result, attempts, error).
+    Every attempt, waits included, is over ``budget_s`` after the call starts."""
     from tenacity import (
         RetryError,
         Retrying,
@@ -161,14 +167,19 @@ def report_status(
         reraise=True,
     )
     attempts = 0
+    end = time.monotonic() + max(budget_s, 0.0)
 
     def put() -> None:
         nonlocal attempts
         attempts += 1
         # deploymentId is optional in the API; without one, the execution id alone is all we can send.
         ids = {"deploymentId": deployment_id} if deployment_id else {}
-        codedeploy.put_lifecycle_event_hook_execution_status(
-            **ids, lifecycleEventHookExecutionId=execution_id, status=status.value
+        call_before(
+            end,
+            lambda: codedeploy.put_lifecycle_event_hook_execution_status(
+                **ids, lifecycleEventHookExecutionId=execution_id, status=status.value
+            ),
+            "PutLifecycleEventHookExecutionStatus",
         )
 
     try:

@@ -111,7 +111,10 @@ def _run_before(deadline: Deadline, work: Callable[[], HookOutcome], name: str) 
     def target() -> None:
         logger.thread_safe_append_keys(**keys)  # the worker logs with the invocation's keys
         try:
-            box["outcome"] = work()
+            # Every AWS read of the checks is capped to the checks' deadline, so a hung API turns into
+            # a failed check with its reason instead of an abandoned thread.
+            with clients.calls_end_by(deadline.checks_end):
+                box["outcome"] = work()
         except BaseException as err:
             box["error"] = err
 
@@ -278,10 +281,19 @@ def _log_verdict(
     exc_info: BaseException | None,
     report_error: str,
 ) -> None:
-    """One log line per invocation: info when reported Succeeded, warning when checks failed, and a
-    single structured error when the hook could not judge (bad input, exception) or could not report."""
+    """One verdict line per invocation: info when reported Succeeded, warning when checks failed, and
+    a single structured error when the hook could not judge (bad input, exception) or could not
+    report. ``verdict``, ``deployment_id``, ``lifecycle_event``, ``reason`` and ``evidence`` (the
+    failed checks) are what ``bluegreen deploy/status`` read back from CloudWatch Logs
+    (``orchestrator.hook_verdict``) to say why a hook failed."""
     message = f"{lifecycle_event} {result['status']}: {result['reason']}"
     extra = {k: result[k] for k in ("status", "report", "reportAttempts", "checks")}
+    extra.update(
+        verdict=result["status"],
+        deployment_id=result["deploymentId"],
+        reason=result["reason"],
+        evidence=[check for check in result["checks"] if not check["passed"]],
+    )
     if report_error:
         error = {**(error or {}), "report": report_error}
     if error is not None:
@@ -300,12 +312,20 @@ def _warm_reporting_client() -> None:
         clients.reporting_client()
 
 
+# The report ends this long before Lambda's deadline: the verdict's log line and metrics come after.
+REPORT_END_MARGIN_S = 0.2
+
+
 def _report(
     deployment_id: str | None, execution_id: str, status: HookStatus, deadline: Deadline
 ) -> tuple[ReportResult, int, str]:
     try:
         return report_status(
-            clients.reporting_client(), deployment_id, execution_id, status, deadline.report_remaining() - 0.2
+            clients.reporting_client(),
+            deployment_id,
+            execution_id,
+            status,
+            deadline.report_remaining() - REPORT_END_MARGIN_S,
         )
     except Exception as err:  # making the client failed (configuration); nothing was sent
         return ReportResult.FAILED, 0, f"{type(err).__name__}: {err}"

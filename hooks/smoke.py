@@ -1,7 +1,8 @@
 """HTTP smoke checks through a listener (urllib3, already in the Lambda runtime: no new dependency).
 
 The catalog says what to send and what the answer must be; the deployment group's listener says
-which port. Only the environment's ``listener_host`` may be called (the allowlist), redirects are
+which port and, through its load balancer, which host (``hooks.smoke_hosts`` decides it; the URL is
+checked against that one host before every request), redirects are
 never followed (a 3xx is judged like any other status, so a redirect cannot lead a hook to another
 host), TLS is verified, and bodies are read up to ``max_body_bytes``. A failing check is retried
 with exponential backoff while the warm-up window (catalog seconds, virtual in the sandbox) lasts.
@@ -14,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
 
 from hooks.outcome import CheckResult
 from hooks.timing import Deadline, VirtualTime
@@ -49,6 +51,7 @@ class HttpApi(Protocol):
         body: str | None,
         timeout_s: float,
         max_body_bytes: int,
+        connect_to: str | None = None,
     ) -> HttpResponse: ...
 
 
@@ -70,16 +73,25 @@ class Urllib3Http:
         body: str | None,
         timeout_s: float,
         max_body_bytes: int,
+        connect_to: str | None = None,
     ) -> HttpResponse:
+        """``connect_to``: the address to open the connection to (the one the host check vetted), so
+        a name cannot resolve elsewhere between the check and the request; the URL's host still goes
+        in the Host header, SNI and the certificate check."""
         urllib3 = self._urllib3
         started = self._clock()
+        send, target = self._pool.request, url
+        if connect_to:
+            send, target = self._pinned(url, connect_to)
+            headers = {"Host": urlsplit(url).netloc, **headers}
         try:
-            response = self._pool.request(
+            response = send(
                 method,
-                url,
+                target,
                 headers={"User-Agent": "bluegreen-hook", **headers},
                 body=body.encode("utf-8") if body is not None else None,
-                timeout=urllib3.Timeout(connect=timeout_s, read=timeout_s),
+                # total: connect and every read together, not each read anew (a trickling answer).
+                timeout=urllib3.Timeout(connect=timeout_s, read=timeout_s, total=timeout_s),
                 preload_content=False,
                 redirect=False,
                 retries=False,
@@ -99,16 +111,24 @@ class Urllib3Http:
             latency_ms=latency_ms,
         )
 
+    def _pinned(self, url: str, address: str) -> tuple[Callable[..., Any], str]:
+        """(urlopen of a pool connected to ``address``, the request target) for ``url``."""
+        parts = urlsplit(url)
+        tls = {"server_hostname": parts.hostname, "assert_hostname": parts.hostname}
+        pool = self._pool.connection_from_host(
+            address, parts.port, parts.scheme, pool_kwargs=tls if parts.scheme == "https" else None
+        )
+        return pool.urlopen, (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
 
 def listener_url(scheme: str, host: str, port: int, path: str) -> str:
-    """The URL of a smoke check through a listener."""
-    return f"{scheme}://{host}:{port}{path}"
+    """The URL of a smoke check through a listener (an IPv6 literal in brackets)."""
+    netloc = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{netloc}:{port}{path}"
 
 
 def host_allowed(url: str, allowed_host: str) -> bool:
     """Whether ``url`` is http(s) and names exactly the allowed host (case-insensitive)."""
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     return parts.scheme in ("http", "https") and (parts.hostname or "").lower() == allowed_host.lower()
 
@@ -173,6 +193,8 @@ class SmokeTarget:
     host: str
     port: int
     allowed_host: str
+    listener: str = ""  # "test" or "production", for the reason a person reads
+    address: str = ""  # the vetted address to connect to (empty: resolve the host when connecting)
 
 
 def _request_timeout(check: SmokeCheck, deadline: Deadline) -> float:
@@ -181,14 +203,20 @@ def _request_timeout(check: SmokeCheck, deadline: Deadline) -> float:
 
 
 def _attempt(
-    check: SmokeCheck, url: str, settings: SmokeSettings, http: HttpApi, deadline: Deadline
+    check: SmokeCheck,
+    url: str,
+    target: SmokeTarget,
+    settings: SmokeSettings,
+    http: HttpApi,
+    deadline: Deadline,
 ) -> CheckResult:
     timeout_s = _request_timeout(check, deadline)
     if timeout_s <= 0:
         return CheckResult(check.name, False, "no time left before the hook's deadline")
     try:
+        pinned = {"connect_to": target.address} if target.address else {}
         response = http.request(
-            check.method, url, dict(check.headers), check.body, timeout_s, settings.max_body_bytes
+            check.method, url, dict(check.headers), check.body, timeout_s, settings.max_body_bytes, **pinned
         )
     except SmokeRequestError as err:
         return CheckResult(check.name, False, f"{check.method} {url}: no response ({err})")
@@ -214,16 +242,29 @@ def run_check(
     backoff = settings.backoff_seconds
     while True:
         attempts += 1
-        result = _attempt(check, url, settings, http, deadline)
+        result = _attempt(check, url, target, settings, http, deadline)
         if result.passed:
             return CheckResult(result.name, True, result.detail, result.latency_ms, attempts)
         warm_up_left = settings.warmup_seconds - virtual.virtual_seconds(deadline.clock() - started)
         wait = min(backoff, warm_up_left)
         out_of_time = virtual.real_seconds(wait) >= deadline.remaining()
         if attempts >= settings.max_attempts or warm_up_left <= 0 or out_of_time:
-            return CheckResult(result.name, False, result.detail, result.latency_ms, attempts)
+            return CheckResult(
+                result.name,
+                False,
+                _evidence(check, target, result.detail, attempts),
+                result.latency_ms,
+                attempts,
+            )
         virtual.sleep(wait)
         backoff *= 2
+
+
+def _evidence(check: SmokeCheck, target: SmokeTarget, detail: str, attempts: int) -> str:
+    """``GET /health via the test listener: status 500, expected 200 (3 attempts)``."""
+    via = f" via the {target.listener} listener" if target.listener else ""
+    tries = f" ({attempts} attempts)" if attempts > 1 else ""
+    return f"{check.method} {check.path}{via}: {detail}{tries}"
 
 
 def run_smoke(

@@ -9,11 +9,19 @@ LookupError, which the emulator turns into a failed lifecycle event.
 
 The environment a deployed hook would have (endpoints, region, catalog, listener host, time scale)
 is process-wide: the world sets it once for the whole process, see ``sandbox.world``.
+
+As the Lambda runtime does, each invocation's log lines go to CloudWatch Logs (moto's): log group
+``/aws/lambda/<function>``, log stream ``YYYY/MM/DD/[$LATEST]<id>``, one event per line with its
+real timestamp, so ``bluegreen deploy/status`` read a failed hook's verdict line the same way in
+the sandbox as in AWS (``orchestrator.logs_api``). Lines are told apart by the invocation's
+``function_request_id`` (a powertools key every hook line carries, the checks' threads included).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import json
 import logging
 import re
 import sys
@@ -82,6 +90,56 @@ class Invocation:
     error: str | None
 
 
+class InvocationLogs(logging.Handler):
+    """Collects the hooks' JSON log lines per open invocation (by ``function_request_id``)."""
+
+    def __init__(self, formatter: logging.Formatter) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.setFormatter(formatter)  # formatted in the logging thread: powertools' thread-local keys
+        self._lock = threading.Lock()
+        self._open: dict[str, list[tuple[int, str]]] = {}
+
+    def open(self, request_id: str) -> None:
+        with self._lock:
+            self._open[request_id] = []
+
+    def close_invocation(self, request_id: str) -> list[tuple[int, str]]:
+        """The (timestamp ms, line) pairs of an invocation; later lines (abandoned threads) are dropped."""
+        with self._lock:
+            return self._open.pop(request_id, [])
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+            request_id = json.loads(line).get("function_request_id")
+        except Exception:  # a line we cannot read is not worth failing a hook for
+            return
+        with self._lock:
+            if request_id in self._open:
+                self._open[request_id].append((int(record.created * 1000), line))
+
+
+def deliver_logs(logs: Any, context: LambdaContext, lines: list[tuple[int, str]]) -> None:
+    """PutLogEvents of one invocation's lines to its log group and stream (both made if missing)."""
+    from botocore.exceptions import ClientError
+
+    for create in (
+        lambda: logs.create_log_group(logGroupName=context.log_group_name),
+        lambda: logs.create_log_stream(
+            logGroupName=context.log_group_name, logStreamName=context.log_stream_name
+        ),
+    ):
+        try:
+            create()
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") != "ResourceAlreadyExistsException":
+                raise
+    events = [{"timestamp": at, "message": line} for at, line in sorted(lines, key=lambda item: item[0])]
+    logs.put_log_events(
+        logGroupName=context.log_group_name, logStreamName=context.log_stream_name, logEvents=events
+    )
+
+
 def handlers_for(services: Iterable[ResolvedService], module: str = "hooks.handlers") -> dict[str, Handler]:
     """Function name -> handler, for the hook functions the catalog names for these services."""
     handlers = importlib.import_module(module)
@@ -103,8 +161,13 @@ class LambdaRunner:
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
         log_stream: IO[str] | None = None,
         before_invoke: Callable[[], None] | None = None,
+        logs_client: Callable[[], Any] | None = None,
     ) -> None:
         self.handlers = dict(handlers)
+        # Makes the CloudWatch Logs client invocations' lines go to (None: lines stay in the file).
+        self.logs_client = logs_client
+        self._logs: Any = None
+        self._collector: InvocationLogs | None = None
         # Runs on the emulator's thread before a hook starts: the world brings the fleet up to date,
         # as in AWS the replacement's tasks are running by the time CodeDeploy calls AfterInstall.
         self.before_invoke = before_invoke
@@ -141,12 +204,54 @@ class LambdaRunner:
         error = None
         if self.log_stream is not None:
             redirect_stdout_logging(self.log_stream)
+        collector = self._collect()
+        if collector is not None:
+            collector.open(context.aws_request_id)
         try:
             handler(payload, context)
         except Exception as err:  # Lambda records a function error; CodeDeploy then waits for the timeout
             error = f"{type(err).__name__}: {err}"
+        if collector is not None:
+            self._deliver(context, collector.close_invocation(context.aws_request_id))
         with self._lock:
             self.invocations.append(Invocation(name, payload, error))
+
+    def _collect(self) -> InvocationLogs | None:
+        """The collector on the hooks' logger, attached on the first invocation."""
+        if self.logs_client is None:
+            return None
+        with self._lock:
+            if self._collector is None:
+                from hooks.runtime import logger
+
+                self._collector = InvocationLogs(logger.registered_formatter)
+                logging.getLogger(logger.name).addHandler(self._collector)
+            return self._collector
+
+    def _deliver(self, context: LambdaContext, lines: list[tuple[int, str]]) -> None:
+        if not lines or self.logs_client is None:
+            return
+        try:
+            with self._lock:
+                if self._logs is None:
+                    self._logs = self.logs_client()
+                logs = self._logs
+            deliver_logs(logs, context, lines)
+        except Exception as err:  # the hook ran; only its copy in CloudWatch Logs is missing
+            if self.log_stream is not None:
+                self.log_stream.write(f"sandbox: could not deliver {context.function_name}'s logs: {err}\n")
+
+    def close(self) -> None:
+        """Detach the log collector and close the CloudWatch Logs client."""
+        with self._lock:
+            collector, self._collector = self._collector, None
+            logs, self._logs = self._logs, None
+        if collector is not None:
+            from hooks.runtime import logger
+
+            logging.getLogger(logger.name).removeHandler(collector)
+        if logs is not None:
+            logs.close()
 
     def join(self, timeout: float = 10.0) -> None:
         """Wait for running invocations (they end by reporting, or by their own deadline)."""
@@ -164,5 +269,12 @@ def redirect_stdout_logging(stream: IO[str]) -> None:
     loggers += [lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)]
     for logger in loggers:
         for handler in logger.handlers:
-            if isinstance(handler, logging.StreamHandler) and handler.stream in (sys.stdout, sys.__stdout__):
+            if not isinstance(handler, logging.StreamHandler):
+                continue
+            # stdout, or the closed file of a world that stopped earlier in this process (its hooks
+            # would otherwise log nowhere)
+            if getattr(handler.stream, "closed", False):
+                with handler.lock or contextlib.nullcontext():  # setStream would flush the closed file
+                    handler.stream = stream
+            elif handler.stream in (sys.stdout, sys.__stdout__):
                 handler.setStream(stream)

@@ -8,7 +8,11 @@
    registered. When ``BLUEGREEN_SANDBOX_TARGET_HEALTH`` names a file, a registered target listed
    there has the state (``initial``, ``healthy``, ``unhealthy``), reason and description the fake
    fleet's health checks gave it (see ``sandbox.target_health``).
-3. It exits when the process that started it is gone, even one killed with SIGKILL that could not
+3. moto names every load balancer ``<name>-1.<region>.elb.amazonaws.com``, a name that resolves
+   nowhere; the sandbox's load balancers are its routers on 127.0.0.1, so their DNSName is
+   ``127.0.0.1``: the hooks tie a smoke host to the deployment group's load balancer through it
+   (``hooks.smoke_hosts``), as they do with a real ALB's DNS name in AWS.
+4. It exits when the process that started it is gone, even one killed with SIGKILL that could not
    stop it: an orphaned moto would keep its loopback port and memory until someone noticed.
 Nothing else changes.
 """
@@ -80,6 +84,22 @@ def _patch_target_health(path: str) -> None:
     FakeTargetGroup.health_for = health_for  # type: ignore[method-assign]
 
 
+SANDBOX_LOAD_BALANCER_HOST = "127.0.0.1"
+
+
+def _patch_load_balancer_dns() -> None:
+    from moto.elbv2.models import ELBv2Backend
+
+    original = ELBv2Backend.create_load_balancer
+
+    def create_load_balancer(self: Any, *args: Any, **kwargs: Any) -> Any:
+        balancer = original(self, *args, **kwargs)
+        balancer.dns_name = SANDBOX_LOAD_BALANCER_HOST
+        return balancer
+
+    ELBv2Backend.create_load_balancer = create_load_balancer  # type: ignore[method-assign]
+
+
 def _exit_with_parent(parent: int, interval: float = 1.0) -> None:
     """Exit this process once it is no longer the child of ``parent`` (the parent died)."""
     import threading
@@ -96,6 +116,7 @@ def _exit_with_parent(parent: int, interval: float = 1.0) -> None:
 if __name__ == "__main__":
     _exit_with_parent(os.getppid())
     _patch()
+    _patch_load_balancer_dns()
     if os.environ.get(STATES_FILE_ENV):
         _patch_target_health(os.environ[STATES_FILE_ENV])
     from moto.server import main

@@ -25,6 +25,7 @@ from typing import IO, Any
 
 from orchestrator.catalog import Catalog, ResolvedService, load_catalog
 from orchestrator.commands.options import SANDBOX_TIME_SCALE
+from orchestrator.hook_verdict import SANDBOX_HOOK_LOG_ENV
 from sandbox.alarm_eval import AlarmEvaluator
 from sandbox.clock import VirtualClock
 from sandbox.faults import HEALTHY, Fault, parse_fault
@@ -171,7 +172,9 @@ class World:
             account_id,
             log_stream=log_stream,
             before_invoke=self._sync_fleet,
+            logs_client=lambda: sandbox_client_factory(self.region)("logs", self.moto_url),
         )
+        stack.callback(self.runner.close)
         redirect_stdout_logging(log_stream)
         emulator = CodeDeployEmulator(
             aws_endpoint=self.moto_url,
@@ -289,6 +292,7 @@ class World:
             "AWS_EC2_METADATA_DISABLED": "true",
             "BLUEGREEN_CATALOG": str(self.catalog.path),
             "BLUEGREEN_LISTENER_HOST": LOOPBACK,
+            SANDBOX_HOOK_LOG_ENV: str(self.log_path),  # the CLI names it when a hook failed
             "BLUEGREEN_TIME_SCALE": f"{self.options.time_scale:g}",
             "POWERTOOLS_SERVICE_NAME": "bluegreen-hooks",
             "POWERTOOLS_METRICS_NAMESPACE": "bluegreen",

@@ -203,6 +203,7 @@ def follow(
         view.update(snapshot, events, elapsed)
 
     watcher = Watcher(codedeploy, subject.deployment_id, clock=clock, sleep=sleep, listener=listen)
+    watch_started = time.time()  # wall clock: where a failed hook's log lines start, at the latest
     with error_context(known):
         try:
             with sigterm_as_interrupt():
@@ -216,9 +217,13 @@ def follow(
         finally:
             view.close()
     outcome = outcome_of(result, flags.until)
+    failure = _hook_failure(session, clients, subject, result, outcome, watch_started, sleep)
     if session.json:
         limit = options.policy.max_calls_per_minute
-        session.print_json(report_document(subject, result, outcome, clients.counter.total, flags, limit))
+        document = report_document(subject, result, outcome, clients.counter.total, flags, limit)
+        if failure is not None:
+            document = {**document, "hookFailure": failure.to_json()}
+        session.print_json(document)
     else:
         details = []
         if result.snapshot.rollback_deployment_id:
@@ -231,6 +236,8 @@ def follow(
             # read as the deployment's own duration.
             line = f"already {outcome.word}  {subject.deployment_id}  {', '.join(details)}"
         session.print(session.style(line, colour))
+        for text in failure.lines() if failure is not None else ():
+            session.print(f"  {text}")
         if outcome.ok and flags.until == "ready" and result.snapshot.status.value == "Ready":
             session.print(
                 f"next: test through the test listener, then `bluegreen promote {subject.deployment_id}`"
@@ -241,6 +248,26 @@ def follow(
                 "CONTINUE_DEPLOYMENT): traffic shifts without `bluegreen promote`"
             )
     return _exit(subject, result, outcome)
+
+
+def _hook_failure(
+    session: Session,
+    clients: Any,
+    subject: Subject,
+    result: WatchResult,
+    outcome: Outcome,
+    since: float,
+    sleep: Callable[[float], None],
+) -> Any:
+    """The failed hook's own reason when the deployment did not succeed (None otherwise)."""
+    if outcome.ok or result.timed_out:
+        return None
+    from orchestrator.commands.hook_reason import hook_failure
+
+    lifecycle = [(name, status.value) for name, status in result.snapshot.lifecycle]
+    return hook_failure(
+        session, clients, subject.deployment_id, subject.service, subject.environment, lifecycle, since, sleep
+    )
 
 
 def _exit(subject: Subject, result: WatchResult, outcome: Outcome) -> int:

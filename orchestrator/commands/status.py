@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
 from typing import Any
 
 from orchestrator import codedeploy_api
@@ -31,7 +33,9 @@ def _run(session: Session, target: str) -> int:
     snapshot = snapshot_from(info, ecs_target)
     subject = lookup.subject_for(session, clients, info, WatchFlags())
     took = _seconds_between(info.get("createTime"), info.get("completeTime"))
+    failure = _hook_failure(session, clients, deployment_id, subject, snapshot, info)
     if session.json:
+        extra = {"hookFailure": failure.to_json()} if failure is not None else {}
         session.print_json(
             {
                 "deploymentId": deployment_id,
@@ -56,6 +60,7 @@ def _run(session: Session, target: str) -> int:
                 },
                 "lifecycleEvents": {name: status.value for name, status in snapshot.lifecycle},
                 "apiCalls": clients.counter.total,
+                **extra,
             }
         )
         return 0
@@ -79,6 +84,8 @@ def _run(session: Session, target: str) -> int:
         out(f"  {name:<22}{status.value}")
     if snapshot.error:
         out(f"  {'error':<22}{snapshot.error}")
+    for text in failure.lines() if failure is not None else ():
+        out(f"  {'hook':<22}{text}")
     if snapshot.rollback_deployment_id:
         out(f"  {'rolled back by':<22}{snapshot.rollback_deployment_id}")
     triggered_by = (info.get("rollbackInfo") or {}).get("rollbackTriggeringDeploymentId")
@@ -87,6 +94,22 @@ def _run(session: Session, target: str) -> int:
     if snapshot.status.is_active:
         out(f"  {'next':<22}`bluegreen watch {deployment_id}`")
     return 0
+
+
+def _hook_failure(
+    session: Session, clients: Any, deployment_id: str, subject: Any, snapshot: Any, info: dict[str, Any]
+) -> Any:
+    """The failed hook's own reason when the deployment failed or stopped (None otherwise)."""
+    if not snapshot.status.is_terminal or snapshot.status.succeeded:
+        return None
+    from orchestrator.commands.hook_reason import hook_failure
+
+    created = info.get("createTime")
+    since = float(created.timestamp()) if isinstance(created, datetime) else time.time()
+    lifecycle = [(name, status.value) for name, status in snapshot.lifecycle]
+    return hook_failure(
+        session, clients, deployment_id, subject.service, subject.environment, lifecycle, since
+    )
 
 
 def _when(value: Any) -> str:

@@ -52,6 +52,25 @@ class LogRecords(logging.Handler):
         return [r for r in self.records if r.levelno >= logging.ERROR]
 
 
+MOTO_ALB_SUFFIX = ".elb.amazonaws.com"  # moto's load balancer DNS names, which resolve nowhere
+
+
+@pytest.fixture(autouse=True)
+def alb_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DNS for moto's load balancers: their names resolve to 127.0.0.1, where the listeners' apps
+    run (in AWS the ALB's DNS name resolves to its nodes). Every other name resolves for real."""
+    from hooks import smoke_hosts
+
+    real = smoke_hosts.resolve_addresses
+
+    def resolve(host: str, port: int, timeout_s: float) -> frozenset[str]:
+        if host.endswith(MOTO_ALB_SUFFIX):
+            return frozenset({"127.0.0.1"})
+        return real(host, port, timeout_s)
+
+    monkeypatch.setattr(smoke_hosts, "resolve_addresses", resolve)
+
+
 @pytest.fixture
 def hook_logs() -> Iterator[LogRecords]:
     from hooks.runtime import logger
@@ -74,6 +93,7 @@ class HookWorld:
     test_app: SmokeApp
     moto_url: str = ""
     green_desired: int = 1
+    last_context: FakeLambdaContext | None = None  # the latest invocation's, even when it raised
 
     def deploy(self, description: str = "", group: str = SERVICE, green: bool = True) -> str:
         task_set = green_task_set(GREEN, self.green_desired) if green else None
@@ -90,7 +110,7 @@ class HookWorld:
         """Start a hook execution (unless given) and invoke the handler with a CodeDeploy event."""
         deployment_id = deployment_id or self.deploy()
         execution_id = execution_id or self.codedeploy.start_hook(deployment_id, lifecycle_event)
-        context = FakeLambdaContext(timeout_s)
+        context = self.last_context = FakeLambdaContext(timeout_s)
         event = load_event("lifecycle-hook.json", deployment_id=deployment_id, execution_id=execution_id)
         return handler(event, context), execution_id, context
 

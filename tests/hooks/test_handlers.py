@@ -23,7 +23,7 @@ import yaml
 from hooks import handlers
 from hooks.runtime import HookReportError
 from tests.hooks.conftest import ALARMS, GREEN, HookWorld, LogRecords
-from tests.support.hooks import FakeLambdaContext, Route, load_event
+from tests.support.hooks import FakeLambdaContext, Route, SmokeApp, load_event
 
 pytestmark = pytest.mark.integration
 
@@ -155,26 +155,56 @@ def test_smoke_over_latency_budget_fails(hook_world: HookWorld) -> None:
     assert "over the budget of 800 ms" in result["reason"]
 
 
-def test_smoke_refuses_a_host_outside_the_allowlist(
-    hook_world: HookWorld, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("listener_host", "why"),
+    [
+        (
+            "127.0.0.2",
+            "it resolves to 127.0.0.2, not an address of the deployment group's load balancer "
+            "doa-market-dev-alb-1.ap-northeast-2.elb.amazonaws.com (127.0.0.1)",
+        ),
+        ("169.254.169.254", "it is a metadata endpoint"),
+        ("169.254.170.2", "it is a metadata endpoint"),
+        ("fe80::1", "it is a link-local address"),
+        ("elsewhere.invalid", "it does not resolve"),
+    ],
+)
+def test_smoke_refuses_a_host_that_is_not_the_groups_load_balancer(
+    hook_world: HookWorld, monkeypatch: pytest.MonkeyPatch, listener_host: str, why: str
 ) -> None:
-    # The catalog's listener host is the allowlist; a context that targets any other host is refused
-    # before a request is sent.
-    from hooks.context import HookContext
-    from hooks.smoke import SmokeTarget
+    # A server that is not green answers on 127.0.0.2 at the test listener's port; the catalog's
+    # listener_host points there. Only the load balancer of the group's listeners may be called.
+    rogue = SmokeApp(host="127.0.0.2", port=hook_world.test_app.port).start()
+    try:
+        rogue.healthy()
+        monkeypatch.setenv("BLUEGREEN_LISTENER_HOST", listener_host)
 
-    real = HookContext.smoke_target
-
-    def elsewhere(self: HookContext, route: str) -> SmokeTarget:
-        target = real(self, route)
-        return SmokeTarget(target.scheme, "169.254.169.254", target.port, target.allowed_host)
-
-    monkeypatch.setattr(HookContext, "smoke_target", elsewhere)
-    result, execution_id, _ = hook_world.invoke(handlers.after_allow_test_traffic, "AfterAllowTestTraffic")
+        result, execution_id, _ = hook_world.invoke(
+            handlers.after_allow_test_traffic, "AfterAllowTestTraffic"
+        )
+    finally:
+        rogue.stop()
 
     assert only_report(hook_world, execution_id)["status"] == "Failed"
-    assert "refused" in result["reason"] and "not on the allowed host 127.0.0.1" in result["reason"]
-    assert hook_world.test_app.requests == []
+    assert result["reason"] == (
+        f"smoke host {listener_host} refused: {why} (test listener, port {hook_world.test_app.port})"
+    )
+    assert rogue.requests == [] and hook_world.test_app.requests == []
+
+
+def test_smoke_calls_the_load_balancers_dns_name_at_the_address_it_vetted(
+    hook_world: HookWorld, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, repo_root: Path
+) -> None:
+    # No listener_host: the ALB's DNS name (moto's, which only the test's DNS resolves, to 127.0.0.1).
+    # The request connects to the vetted address with the name in the Host header: urllib3 never
+    # resolves the name again (it could not here; nor could a rebinding DNS change the answer).
+    path = _catalog_copy(repo_root, tmp_path, lambda doc: doc["environments"]["dev"].pop("listener_host"))
+    monkeypatch.setenv("BLUEGREEN_CATALOG", str(path))
+
+    result, execution_id, _ = hook_world.invoke(handlers.after_allow_test_traffic, "AfterAllowTestTraffic")
+
+    assert only_report(hook_world, execution_id)["status"] == "Succeeded", result
+    assert hook_world.test_app.requests
 
 
 def test_smoke_does_not_follow_redirects(hook_world: HookWorld) -> None:

@@ -103,6 +103,7 @@ class ScriptedHttp:
         body: str | None,
         timeout_s: float,
         max_body_bytes: int,
+        connect_to: str | None = None,
     ) -> HttpResponse:
         self.requests.append((method, url, timeout_s))
         self.clock.now += self.request_s

@@ -10,6 +10,7 @@ way they will run against the CodeDeploy emulator. Its recording surface matches
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 import uuid
@@ -76,7 +77,7 @@ class Route:
 class SmokeApp:
     """A ThreadingHTTPServer on 127.0.0.1 whose answers a test sets per path; counts requests."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = LOOPBACK, port: int = 0) -> None:
         self.routes: dict[str, Route] = {}
         self.turns: dict[str, list[Route]] = {}
         self.requests: list[tuple[str, str]] = []
@@ -112,7 +113,7 @@ class SmokeApp:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
+        self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(
@@ -175,6 +176,8 @@ class FakeCodeDeploy:
         self.hook_status_reports: list[dict[str, Any]] = []
         self.calls: list[tuple[str, float]] = []  # (operation, monotonic time) of every request
         self._errors: dict[str, list[InjectedError]] = {}
+        self._delays: dict[str, float] = {}
+        self._release = threading.Event()  # ends every delayed answer at once (reset, exit)
         self._lock = threading.Lock()
         fake = self
 
@@ -184,6 +187,10 @@ class FakeCodeDeploy:
                 operation = target.rsplit(".", 1)[-1]
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
+                delay = fake._delays.get(operation, 0.0)
+                if delay and fake._release.wait(delay):
+                    self.close_connection = True  # released: hang up without an answer, as a dead API
+                    return
                 status, payload = fake.handle(operation, body)
                 data = json.dumps(payload).encode()
                 self.send_response(status)
@@ -207,12 +214,21 @@ class FakeCodeDeploy:
         return self.url
 
     def __exit__(self, *exc: object) -> None:
+        self._release.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
 
+    def delay(self, operation: str, seconds: float) -> None:
+        """Answer ``operation`` only after ``seconds`` (the request is recorded when answered);
+        a delay longer than the test never answers: the connection stays open until reset."""
+        self._delays[operation] = seconds
+
     def reset(self) -> None:
         """Forget recorded calls and reports and pending injected errors (deployments stay)."""
+        self._release.set()
+        self._release = threading.Event()
+        self._delays.clear()
         with self._lock:
             self._errors.clear()
             self.calls.clear()
@@ -341,6 +357,23 @@ class _AwsFault(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class SilentEndpoint:
+    """A TCP port on loopback that accepts connections (the kernel's backlog) and never answers:
+    an AWS endpoint that hangs. Closing it resets whatever is still waiting."""
+
+    def __init__(self) -> None:
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.bind((LOOPBACK, 0))
+        self._socket.listen(64)
+        self.url = f"http://{LOOPBACK}:{self._socket.getsockname()[1]}"
+
+    def __enter__(self) -> str:
+        return self.url
+
+    def __exit__(self, *exc: object) -> None:
+        self._socket.close()
 
 
 # --- moto: listeners, target groups, alarms for one service -------------------------------------

@@ -1,0 +1,83 @@
+"""Why a hook failed, for deploy/watch/rollback and status: the hook's own verdict line, read from
+CloudWatch Logs (``logs:FilterLogEvents`` on ``/aws/lambda/<function>``), and, with ``--sandbox``,
+where the hook log file is. Reading the reason never fails the command."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from orchestrator.catalog import ECS_HOOK_EVENTS
+from orchestrator.commands.session import Session
+from orchestrator.errors import BluegreenError
+from orchestrator.hook_verdict import SANDBOX_HOOK_LOG_ENV, HookFailure, failed_hook_events, reason_for
+
+# The verdict line is logged right after the report; CloudWatch Logs shows it seconds later (and
+# the sandbox's runner a moment later): a few short tries before saying it is not there.
+READ_ATTEMPTS = 3
+READ_INTERVAL_SECONDS = 1.0
+WINDOW_BEFORE_SECONDS = 3600.0
+WINDOW_AFTER_SECONDS = 300.0
+
+
+def hook_failure(
+    session: Session,
+    clients: Any,
+    deployment_id: str,
+    service: str | None,
+    environment: str | None,
+    lifecycle: Iterable[tuple[str, str]],
+    since: float,
+    sleep: Callable[[float], None] = time.sleep,
+) -> HookFailure | None:
+    """The first failed lifecycle event with a hook, and its reason (None when no hook failed).
+    ``since`` is a wall-clock time (epoch s) at or before the deployment's start."""
+    hooks = _hooks_of(session, service, environment)
+    events = [(name, status) for name, status in lifecycle]
+    failed = failed_hook_events(events, hooks) or failed_hook_events(events, _ALL_HOOKABLE)
+    if not failed:
+        return None
+    event = failed[0]
+    function = hooks.get(event)
+    log_file = os.environ.get(SANDBOX_HOOK_LOG_ENV) or None
+    if function is None:
+        return HookFailure(event, None, None, "the catalog names no hook function for it", log_file)
+    reason, unavailable = _read_reason(clients, function, deployment_id, event, since, sleep)
+    return HookFailure(event, function, reason, unavailable, log_file)
+
+
+def _read_reason(
+    clients: Any, function: str, deployment_id: str, event: str, since: float, sleep: Callable[[float], None]
+) -> tuple[str | None, str | None]:
+    from orchestrator.logs_api import read_verdicts
+
+    start_ms = int((min(since, time.time()) - WINDOW_BEFORE_SECONDS) * 1000)
+    for attempt in range(READ_ATTEMPTS):
+        end_ms = int((time.time() + WINDOW_AFTER_SECONDS) * 1000)
+        try:
+            read = read_verdicts(clients.client("logs"), function, deployment_id, start_ms, end_ms)
+        except Exception as err:  # making the client (region, credentials...): the reason is extra,
+            return None, f"cannot read CloudWatch Logs: {err}"  # never a reason to fail the command
+        if read.unavailable:
+            return None, read.unavailable
+        reason = reason_for(read.verdicts, deployment_id, event)
+        if reason is not None:
+            return reason, None
+        if attempt + 1 < READ_ATTEMPTS:
+            sleep(READ_INTERVAL_SECONDS)
+    return None, f"no verdict line for {deployment_id} in log group /aws/lambda/{function} yet"
+
+
+_ALL_HOOKABLE = dict.fromkeys(ECS_HOOK_EVENTS, "")
+
+
+def _hooks_of(session: Session, service: str | None, environment: str | None) -> dict[str, str]:
+    if service is None:
+        return {}
+    try:
+        resolved = session.catalog.resolve(service, environment)
+    except BluegreenError:
+        return {}
+    return dict(resolved.settings.hooks)

@@ -1,0 +1,106 @@
+"""A failed hook's own reason, read back from the verdict line it logged (pure: no boto3).
+
+Every hook invocation logs one structured verdict line (powertools Logger, JSON): ``verdict``
+(Succeeded/Failed), ``deployment_id``, ``lifecycle_event``, ``reason`` and ``evidence`` (the failed
+checks). In AWS it lands in CloudWatch Logs ``/aws/lambda/<function>``; the sandbox's Lambda runner
+delivers it to moto's CloudWatch Logs the same way. The CLI reads the group (``logs_api``) and
+this module picks the verdict that explains a failed lifecycle event.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+# Set by the sandbox (sandbox.world) for the in-process hooks: the file their logs go to.
+SANDBOX_HOOK_LOG_ENV = "BLUEGREEN_SANDBOX_HOOK_LOG"
+VERDICT_KEYS = ("verdict", "deployment_id", "lifecycle_event", "reason")
+FAILED = "Failed"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One hook invocation's verdict, as its log line says it."""
+
+    deployment_id: str
+    lifecycle_event: str
+    verdict: str
+    reason: str
+    timestamp: int = 0  # ms since the epoch, from the log event
+
+
+@dataclass(frozen=True)
+class HookFailure:
+    """What the CLI prints about a lifecycle event whose hook failed."""
+
+    lifecycle_event: str
+    function: str | None
+    reason: str | None  # the hook's own reason; None when it could not be read
+    unavailable: str | None = None  # why the reason could not be read
+    log_file: str | None = None  # the sandbox's hook log
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "lifecycleEvent": self.lifecycle_event,
+            "function": self.function,
+            "reason": self.reason,
+        }
+        if self.unavailable:
+            out["reasonUnavailable"] = self.unavailable
+        if self.log_file:
+            out["logFile"] = self.log_file
+        return out
+
+    def lines(self) -> list[str]:
+        """Text lines for a person: the hook's reason (or why it is unknown), the log file."""
+        who = f"{self.lifecycle_event} hook" + (f" ({self.function})" if self.function else "")
+        out = [f"{who} failed: {self.reason}" if self.reason else f"{who} failed"]
+        if self.reason is None and self.unavailable:
+            out.append(f"its reason is unavailable: {self.unavailable}")
+        if self.log_file:
+            out.append(f"hook log: {self.log_file}")
+        return out
+
+
+def parse_verdict(message: str, timestamp: int = 0) -> Verdict | None:
+    """The verdict in one log line, or None when the line is not a verdict line."""
+    start = message.find("{")
+    if start < 0:
+        return None
+    try:
+        document = json.loads(message[start:])
+    except ValueError:
+        return None
+    if not isinstance(document, dict):
+        return None
+    values = [document.get(key) for key in VERDICT_KEYS]
+    if not all(isinstance(value, str) and value for value in values):
+        return None
+    verdict, deployment_id, lifecycle_event, reason = (str(value) for value in values)
+    return Verdict(deployment_id, lifecycle_event, verdict, reason, timestamp)
+
+
+def failed_hook_events(lifecycle: Iterable[tuple[str, str]], hooks: Mapping[str, str]) -> list[str]:
+    """Lifecycle events that failed and have a hook, in lifecycle order."""
+    return [name for name, status in lifecycle if status == FAILED and name in hooks]
+
+
+def reason_for(verdicts: Sequence[Verdict], deployment_id: str, lifecycle_event: str) -> str | None:
+    """The latest Failed verdict of this deployment's lifecycle event (Lambda may retry)."""
+    matching = [
+        v
+        for v in verdicts
+        if v.deployment_id == deployment_id and v.lifecycle_event == lifecycle_event and v.verdict == FAILED
+    ]
+    if not matching:
+        return None
+    return max(matching, key=lambda v: v.timestamp).reason
+
+
+def filter_term(deployment_id: str) -> str:
+    """A CloudWatch Logs filter pattern matching lines that contain the deployment id: a quoted
+    term (ids contain '-', which an unquoted term may not), the one form moto matches too.
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html"""
+    return '"' + deployment_id.replace('"', "") + '"'

@@ -1,0 +1,194 @@
+"""Reading a hook's verdict line back (orchestrator.hook_verdict) and the logs adapter's errors."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from orchestrator.hook_verdict import (
+    HookFailure,
+    Verdict,
+    failed_hook_events,
+    filter_term,
+    parse_verdict,
+    reason_for,
+)
+from orchestrator.logs_api import read_verdicts
+
+D = "d-ABCDEF123"
+
+
+def line(**fields: Any) -> str:
+    base = {
+        "level": "WARNING",
+        "message": "AfterAllowTestTraffic Failed: health: ...",
+        "verdict": "Failed",
+        "deployment_id": D,
+        "lifecycle_event": "AfterAllowTestTraffic",
+        "reason": "health: GET /health via the test listener: status 500, expected 200 (3 attempts)",
+        "evidence": [{"name": "health", "passed": False}],
+    }
+    base.update(fields)
+    return json.dumps({k: v for k, v in base.items() if v is not None})
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        (
+            line(),
+            Verdict(
+                D,
+                "AfterAllowTestTraffic",
+                "Failed",
+                "health: GET /health via the test listener: status 500, expected 200 (3 attempts)",
+                7,
+            ),
+        ),
+        (
+            line(verdict="Succeeded", reason="all checks passed"),
+            Verdict(D, "AfterAllowTestTraffic", "Succeeded", "all checks passed", 7),
+        ),
+        # Lambda's text prefix before the JSON (a runtime that adds one) is tolerated
+        (
+            "2026-11-29T10:00:00Z\t" + line(),
+            Verdict(
+                D,
+                "AfterAllowTestTraffic",
+                "Failed",
+                "health: GET /health via the test listener: status 500, expected 200 (3 attempts)",
+                7,
+            ),
+        ),
+        (line(verdict=None), None),  # not a verdict line: another log line of the same invocation
+        (line(reason=""), None),
+        (line(deployment_id=7), None),
+        ("START RequestId: 1234 Version: $LATEST", None),
+        ("{not json", None),
+        ("[1, 2]", None),
+        ("", None),
+    ],
+)
+def test_parse_verdict(message: str, expected: Verdict | None) -> None:
+    assert parse_verdict(message, 7) == expected
+
+
+HOOKS = {"AfterInstall": "fn-ai", "AfterAllowTestTraffic": "fn-aatt"}
+
+
+@pytest.mark.parametrize(
+    ("lifecycle", "failed"),
+    [
+        ([("BeforeInstall", "Succeeded"), ("AfterInstall", "Failed")], ["AfterInstall"]),
+        ([("AfterInstall", "Succeeded"), ("AfterAllowTestTraffic", "Failed")], ["AfterAllowTestTraffic"]),
+        ([("Install", "Failed")], []),  # not a hook: nothing to read
+        ([("BeforeInstall", "Failed")], []),  # no hook configured for it
+        ([("AfterInstall", "Succeeded")], []),
+        ([], []),
+    ],
+)
+def test_failed_hook_events(lifecycle: list[tuple[str, str]], failed: list[str]) -> None:
+    assert failed_hook_events(lifecycle, HOOKS) == failed
+
+
+def test_reason_for_takes_the_latest_failed_verdict_of_that_deployment_and_event() -> None:
+    verdicts = [
+        Verdict(D, "AfterAllowTestTraffic", "Failed", "first try", 1),
+        Verdict(D, "AfterAllowTestTraffic", "Failed", "Lambda's retry", 5),
+        Verdict(D, "AfterAllowTestTraffic", "Succeeded", "not this", 9),
+        Verdict("d-OTHER0000", "AfterAllowTestTraffic", "Failed", "other deployment", 9),
+        Verdict(D, "AfterInstall", "Failed", "other event", 9),
+    ]
+    assert reason_for(verdicts, D, "AfterAllowTestTraffic") == "Lambda's retry"
+    assert reason_for(verdicts, D, "BeforeInstall") is None
+
+
+def test_filter_term_is_a_quoted_term() -> None:
+    assert filter_term(D) == '"d-ABCDEF123"'
+
+
+@pytest.mark.parametrize(
+    ("failure", "lines", "document"),
+    [
+        (
+            HookFailure("AfterInstall", "fn-ai", "green-target-health: 0 healthy", None, "/tmp/x/hooks.log"),
+            [
+                "AfterInstall hook (fn-ai) failed: green-target-health: 0 healthy",
+                "hook log: /tmp/x/hooks.log",
+            ],
+            {
+                "lifecycleEvent": "AfterInstall",
+                "function": "fn-ai",
+                "reason": "green-target-health: 0 healthy",
+                "logFile": "/tmp/x/hooks.log",
+            },
+        ),
+        (
+            HookFailure("AfterInstall", "fn-ai", None, "log group /aws/lambda/fn-ai does not exist"),
+            [
+                "AfterInstall hook (fn-ai) failed",
+                "its reason is unavailable: log group /aws/lambda/fn-ai does not exist",
+            ],
+            {
+                "lifecycleEvent": "AfterInstall",
+                "function": "fn-ai",
+                "reason": None,
+                "reasonUnavailable": "log group /aws/lambda/fn-ai does not exist",
+            },
+        ),
+    ],
+)
+def test_hook_failure_lines_and_json(
+    failure: HookFailure, lines: list[str], document: dict[str, Any]
+) -> None:
+    assert failure.lines() == lines
+    assert failure.to_json() == document
+
+
+def _logs() -> Any:
+    return boto3.client(
+        "logs", region_name="ap-northeast-2", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+
+
+def test_read_verdicts_pages_and_filters_by_the_deployment_id() -> None:
+    logs = _logs()
+    expected = {
+        "logGroupName": "/aws/lambda/fn",
+        "filterPattern": '"d-ABCDEF123"',
+        "startTime": 1,
+        "endTime": 2,
+    }
+    with Stubber(logs) as stub:
+        # AWS may answer an empty page with a nextToken while it scans
+        stub.add_response("filter_log_events", {"events": [], "nextToken": "t1"}, expected)
+        stub.add_response(
+            "filter_log_events",
+            {"events": [{"message": "START", "timestamp": 3}, {"message": line(), "timestamp": 4}]},
+            {**expected, "nextToken": "t1"},
+        )
+        read = read_verdicts(logs, "fn", D, 1, 2)
+    assert read.unavailable is None
+    assert [v.reason for v in read.verdicts] == [
+        "health: GET /health via the test listener: status 500, expected 200 (3 attempts)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("code", "why"),
+    [
+        ("ResourceNotFoundException", "log group /aws/lambda/fn does not exist"),
+        ("AccessDeniedException", "no permission for logs:FilterLogEvents on /aws/lambda/fn"),
+        ("ThrottlingException", "FilterLogEvents /aws/lambda/fn: throttled by AWS after retries; try again"),
+    ],
+)
+def test_read_verdicts_says_why_when_it_cannot_read(code: str, why: str) -> None:
+    logs = _logs()
+    with Stubber(logs) as stub:
+        stub.add_client_error("filter_log_events", code, "no")
+        read = read_verdicts(logs, "fn", D, 1, 2)
+    assert read.verdicts == [] and read.unavailable is not None and read.unavailable.startswith(why)
