@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.app import HEALTH_CHECKER_AGENT, SERVICE_TIME_HEADER, AppServer, TaskIdentity, base_latency_ms
-from sandbox.clock import VirtualClock
+from sandbox.clock import VirtualClock, Watermark
 from sandbox.faults import HEALTHY, Fault
 from sandbox.http_server import stop_servers
 from sandbox.metrics import MetricStore
@@ -111,6 +111,7 @@ class Fleet:
         self._last_sample: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="fleet-reconciler", daemon=True)
+        self._watermark: Watermark | None = None
         self._lb_of: dict[str, str] = {
             tg: item.load_balancer_arn for item in infra for tg in item.target_groups.values()
         }
@@ -120,6 +121,8 @@ class Fleet:
     def start(self) -> Fleet:
         self.reconcile()  # the original tasks answer before any traffic arrives
         self._started = True
+        # Health checks and task sets are due on the virtual clock: it waits for this thread.
+        self._watermark = self.clock.watermark("fleet")
         self._thread.start()
         return self
 
@@ -127,6 +130,8 @@ class Fleet:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
+        if self._watermark is not None:
+            self._watermark.close()
         with self._lock:
             runs = list(self._runs.values())
             self._runs.clear()
@@ -136,11 +141,14 @@ class Fleet:
 
     def _run(self) -> None:
         while not self._stop.wait(self.poll_interval):
+            started = self.clock.now()
             try:
                 self.reconcile()
             except Exception:  # moto busy or a task set mid-change: try again next poll
                 self.errors += 1
-            self.check_health()
+            self.check_health(started)
+            if self._watermark is not None:  # task sets and health checks due by then are done
+                self._watermark.done_up_to(started)
 
     # --- reconciliation ---------------------------------------------------------------------------
 
@@ -240,9 +248,10 @@ class Fleet:
 
     # --- target health ------------------------------------------------------------------------------
 
-    def check_health(self) -> None:
-        """Health-check every target that is due (virtual time), as the load balancer does."""
-        now = self.clock.now()
+    def check_health(self, now: float | None = None) -> None:
+        """Health-check every target due by ``now`` (virtual time, default the clock's), as the load
+        balancer does; each check counts at its due time."""
+        now = self.clock.now() if now is None else now
         with self._lock:
             due = [(t, h, *self._task_of[t]) for t, h in self._health.items() if h.due(now)]
         changed = False
