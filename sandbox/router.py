@@ -121,6 +121,9 @@ class Router(LoopbackHttpServer):
         _, task = picked
         try:
             status, headers, payload = self._upstream(task.port, handler.command, handler.path, body)
+        except TimeoutError:  # an ALB answers 504 when the target does not answer in time
+            self._elb_error(handler, 504, "target did not answer in time")
+            return
         except (OSError, http.client.HTTPException):
             self._elb_error(handler, 502, "target closed the connection")
             return
