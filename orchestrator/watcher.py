@@ -209,6 +209,11 @@ class DeploymentClock:
             self._anchor = (max(real, self._returned), virtual)
         self._last = (real, virtual)
 
+    @property
+    def stamp(self) -> float | None:
+        """The virtual epoch seconds of the latest stamped answer; None against AWS."""
+        return self._last[1] if self._last is not None else None
+
     def __call__(self) -> float:
         real = self.real()
         if self._anchor is None or self._last is None:

@@ -181,3 +181,44 @@ def test_emulator_answers_carry_its_virtual_time(moto_url: str) -> None:
             assert watch_clock() - start > 0.25
         finally:
             codedeploy.close()
+
+
+@pytest.mark.parametrize(
+    ("virtual_now", "real_now", "note"),
+    [
+        (None, 1_800_000_000.0, None),  # AWS: no stamp, nothing to say
+        (1_800_000_010.0, 1_800_000_000.0, "sandbox virtual time (in step with the real clock so far)"),
+        (
+            1_800_000_000.0 + 39 * 3600,
+            1_800_000_000.0,
+            "sandbox virtual time, 39.0 h ahead of the real clock",
+        ),
+        (1_800_000_000.0 + 600, 1_800_000_000.0, "sandbox virtual time, 10 min ahead of the real clock"),
+        (
+            1_800_000_000.0 + 3 * 86400,
+            1_800_000_000.0,
+            "sandbox virtual time, 3.0 days ahead of the real clock",
+        ),
+    ],
+)
+def test_status_says_what_sandbox_times_mean(
+    virtual_now: float | None, real_now: float, note: str | None
+) -> None:
+    """An hour of `sandbox serve` at 40x puts its dates ~39 h ahead: `bluegreen status` says so."""
+    from orchestrator.commands.status import sandbox_clock_note
+
+    assert sandbox_clock_note(virtual_now, real_now) == note
+
+
+@pytest.mark.integration
+def test_status_against_the_sandbox_names_its_clock(capsys: pytest.CaptureFixture[str]) -> None:
+    from orchestrator.cli import main
+    from sandbox.world import World, WorldOptions
+    from tests.support.sandbox import create_deployment
+
+    with World(REPO / "services.yaml", "dev", ["product-service"], options=WorldOptions()) as world:
+        deployment_id = create_deployment(world, "product-service", "all-at-once")
+        capsys.readouterr()
+        assert main(["status", deployment_id]) == 0
+        out = capsys.readouterr().out
+    assert "sandbox virtual time" in out, out
