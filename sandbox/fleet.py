@@ -111,6 +111,9 @@ class Fleet:
         self._last_sample: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="fleet-reconciler", daemon=True)
+        self._checker = threading.Thread(
+            target=self._check_health_loop, name="fleet-reconciler-health-checks", daemon=True
+        )
         self._watermark: Watermark | None = None
         self._lb_of: dict[str, str] = {
             tg: item.load_balancer_arn for item in infra for tg in item.target_groups.values()
@@ -121,15 +124,17 @@ class Fleet:
     def start(self) -> Fleet:
         self.reconcile()  # the original tasks answer before any traffic arrives
         self._started = True
-        # Health checks and task sets are due on the virtual clock: it waits for this thread.
-        self._watermark = self.clock.watermark("fleet")
+        # Health checks are due on the virtual clock: it waits for the checker thread.
+        self._watermark = self.clock.watermark("fleet-health-checker")
         self._thread.start()
+        self._checker.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
+        for thread in (self._thread, self._checker):
+            if thread.is_alive():
+                thread.join(timeout=10)
         if self._watermark is not None:
             self._watermark.close()
         with self._lock:
@@ -141,13 +146,19 @@ class Fleet:
 
     def _run(self) -> None:
         while not self._stop.wait(self.poll_interval):
-            started = self.clock.now()
             try:
                 self.reconcile()
             except Exception:  # moto busy or a task set mid-change: try again next poll
                 self.errors += 1
+
+    def _check_health_loop(self) -> None:
+        """Health checks on their own thread: they talk only to the local tasks, so how busy moto
+        is (the reconciler's calls) does not hold the clock, only how late the checks are does.
+        Task sets reach the fleet in time anyway: a hook's ``World._sync_fleet`` reconciles first."""
+        while not self._stop.wait(self.poll_interval / 2):
+            started = self.clock.now()
             self.check_health(started)
-            if self._watermark is not None:  # task sets and health checks due by then are done
+            if self._watermark is not None:  # every check due by then is done
                 self._watermark.done_up_to(started)
 
     # --- reconciliation ---------------------------------------------------------------------------

@@ -157,12 +157,18 @@ class MetricsPublisher:
         next_publish = period_start(self.clock.now(), self.period) + self.period
         while not self._stop.is_set():
             now = self.clock.now()
+            next_sample = now + self.sample_every
             try:
                 self.sample(now)
+            except Exception:  # a failed sample is data lost, not a dead publisher
+                self.errors += 1
+            # The gauges are what must keep pace; how long moto takes to take a period does not
+            # hold the clock (the alarm evaluator reads the samples here, not moto's copy).
+            watermark.done_up_to(next_sample)
+            try:
                 if now >= next_publish:
                     self.publish_period(next_publish - self.period)
                     next_publish += self.period
             except Exception:  # a failed publish is data lost, not a dead publisher
                 self.errors += 1
-            watermark.done_up_to(self.clock.now() + self.sample_every)  # nothing due before then
-            self.clock.wait(self._stop, self.sample_every)
+            self.clock.wait(self._stop, next_sample - self.clock.now())

@@ -219,6 +219,7 @@ def test_status_against_the_sandbox_names_its_clock(capsys: pytest.CaptureFixtur
     with World(REPO / "services.yaml", "dev", ["product-service"], options=WorldOptions()) as world:
         deployment_id = create_deployment(world, "product-service", "all-at-once")
         capsys.readouterr()
-        assert main(["status", deployment_id]) == 0
-        out = capsys.readouterr().out
+        code = main(["status", deployment_id])
+        out, err = capsys.readouterr()
+        assert code == 0, out + err
     assert "sandbox virtual time" in out, out
