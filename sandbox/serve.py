@@ -41,7 +41,7 @@ def export_lines(world: World) -> list[str]:
     lines.append(f"# hook logs: {world.log_path} (removed when the sandbox stops)")
     lines.append(
         f"# times in API answers are virtual: they start at the real time now and run "
-        f"{world.clock.time_scale:g}x faster, so dates drift ahead of the calendar"
+        f"{world.env.get('BLUEGREEN_TIME_SCALE', '?')}x faster, so dates drift ahead of the calendar"
     )
     return lines
 

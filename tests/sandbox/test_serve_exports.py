@@ -26,3 +26,7 @@ def test_exports_point_clients_at_the_sandbox_and_its_clock() -> None:
     # Without it, bluegreen would poll at production pace against a clock running 40x faster.
     assert exports["BLUEGREEN_TIME_SCALE"] == "40"
     assert "BLUEGREEN_LISTENER_HOST" not in exports
+    assert (
+        "# times in API answers are virtual: they start at the real time now and run 40x faster"
+        in "\n".join(lines)
+    )
