@@ -214,10 +214,12 @@ def test_status_says_what_sandbox_times_mean(
 def test_status_against_the_sandbox_names_its_clock(capsys: pytest.CaptureFixture[str]) -> None:
     from orchestrator.cli import main
     from sandbox.world import World, WorldOptions
-    from tests.support.sandbox import create_deployment
+    from tests.support.sandbox import create_deployment, deployment, wait_for
 
     with World(REPO / "services.yaml", "dev", ["product-service"], options=WorldOptions()) as world:
         deployment_id = create_deployment(world, "product-service", "all-at-once")
+        # ListDeploymentTargets refuses a deployment not started yet (DeploymentNotStartedException).
+        wait_for(lambda: deployment(world, deployment_id)["status"] != "Created", timeout=60.0)
         capsys.readouterr()
         code = main(["status", deployment_id])
         out, err = capsys.readouterr()
