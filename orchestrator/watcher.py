@@ -222,6 +222,52 @@ class Watcher:
         )
 
 
+class DeploymentClock:
+    """Real seconds as the deployment's own clock counts them, for ``Watcher(clock=...)``.
+
+    Against AWS this is ``real`` (monotonic). The sandbox's CodeDeploy emulator stamps every answer
+    with its virtual time (header below), and its clock slows down when the machine is busy
+    (sandbox/clock.py): counting ``real seconds x time_scale`` there, a watch would time out while
+    the deployment is on schedule on its own clock. Once a stamp was seen this clock advances with
+    the stamps (virtual seconds / time_scale, extrapolated at the nominal rate between answers, and
+    never backwards), so timeouts and durations are in the deployment's seconds."""
+
+    HEADER = "x-bluegreen-virtual-time"  # sandbox.clock.VIRTUAL_TIME_HEADER (a test pins it)
+
+    def __init__(self, client: Any, time_scale: float, real: Callable[[], float] = time.monotonic) -> None:
+        self.time_scale = time_scale
+        self.real = real
+        self._anchor: tuple[float, float] | None = None  # (our value, virtual time) at the first stamp
+        self._last: tuple[float, float] | None = None  # (real, virtual time) at the latest stamp
+        self._returned = float("-inf")
+        client.meta.events.register("after-call.codedeploy", self._stamped)
+
+    def _stamped(self, http_response: Any = None, **_: Any) -> None:
+        try:
+            virtual = float(http_response.headers[self.HEADER])
+        except (AttributeError, KeyError, TypeError, ValueError):
+            return  # AWS, or no answer: real time it is
+        real = self.real()
+        if self._anchor is None:
+            self._anchor = (max(real, self._returned), virtual)
+        self._last = (real, virtual)
+
+    @property
+    def stamp(self) -> float | None:
+        """The virtual epoch seconds of the latest stamped answer; None against AWS."""
+        return self._last[1] if self._last is not None else None
+
+    def __call__(self) -> float:
+        real = self.real()
+        if self._anchor is None or self._last is None:
+            value = real
+        else:
+            virtual = self._last[1] + (real - self._last[0]) * self.time_scale
+            value = self._anchor[0] + (virtual - self._anchor[1]) / self.time_scale
+        self._returned = max(self._returned, value)
+        return self._returned
+
+
 def wait_for_rollback_start(
     client: Any,
     deployment_id: str,

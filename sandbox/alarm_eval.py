@@ -188,9 +188,15 @@ class AlarmEvaluator:
                     self.transitions.append(Transition(now, alarm["AlarmName"], old, state, reason))
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.evaluate_once()
-            except Exception:  # moto busy: the next tick evaluates again
-                self.errors += 1
-            self.clock.wait(self._stop, self.tick)
+        # Evaluations are due on the virtual clock: it waits for this thread (see clock.py).
+        watermark = self.clock.watermark("alarm-evaluator")
+        try:
+            while not self._stop.is_set():
+                try:
+                    self.evaluate_once()
+                except Exception:  # moto busy: the next tick evaluates again
+                    self.errors += 1
+                watermark.done_up_to(self.clock.now() + self.tick)  # nothing due before then
+                self.clock.wait(self._stop, self.tick)
+        finally:
+            watermark.close()

@@ -6,16 +6,19 @@ unhealthy and this is its health check path (503). Error and latency faults spar
 balancer's health checks (User-Agent ``ELB-HealthChecker/2.0``): such a version registers healthy
 and is for the smoke checks and the alarms to catch; ``unhealthy=1`` is the version that never does.
 
-Latency is virtual: the task reports its service time (``X-Bluegreen-Service-Time-Ms``, virtual
-ms, what the load balancer's TargetResponseTime measures) and sleeps that long divided by the time
-scale. It adds up that time for the fleet's CPU gauge (``take_busy_ms``).
+Latency is real: the virtual clock compresses waits (phases, intervals, periods), never the duration
+of one request. A task takes its service time (20-60 ms + the fault's latency) in real milliseconds
+and reports it (``X-Bluegreen-Service-Time-Ms``, what the load balancer's TargetResponseTime
+measures), so a hook's latency budget (real ms) and the latency alarm judge the same latency. The
+wait is interruptible: ``stop`` ends it at once (``latency_ms=600000`` does not hold a stop for ten
+minutes; the interrupted request gets no answer). It adds up that time for the fleet's CPU gauge
+(``take_busy_ms``).
 """
 
 from __future__ import annotations
 
 import json
 import threading
-import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 
@@ -38,7 +41,7 @@ class TaskIdentity:
 
 
 def base_latency_ms(request_number: int) -> float:
-    """A healthy task's service time: 20-60 virtual ms, spread deterministically."""
+    """A healthy task's service time: 20-60 ms, spread deterministically."""
     return 20.0 + float((request_number * 37) % 41)
 
 
@@ -59,14 +62,12 @@ class _Handler(BaseHTTPRequestHandler):
 class AppServer(LoopbackHttpServer):
     """A task listening on 127.0.0.1:<free port>; ``fault`` may be changed while it runs."""
 
-    def __init__(
-        self, identity: TaskIdentity, time_scale: float, fault: Fault = HEALTHY, health_path: str = "/health"
-    ) -> None:
+    def __init__(self, identity: TaskIdentity, fault: Fault = HEALTHY, health_path: str = "/health") -> None:
         super().__init__(_Handler, f"task-{identity.task_set_id}")
         self.identity = identity
         self.health_path = health_path
-        self.time_scale = time_scale
         self.fault = fault
+        self._stopping = threading.Event()  # ends every request's service-time wait
         self._count = 0
         self._faulty_count = 0
         self._busy_ms = 0.0  # virtual ms of service time since the last CPU sample
@@ -75,6 +76,10 @@ class AppServer(LoopbackHttpServer):
     def start(self) -> AppServer:
         self.start_serving()
         return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        super().stop()
 
     def take_busy_ms(self) -> float:
         """Virtual ms spent serving requests since the last call (what the CPU gauge reads)."""
@@ -99,7 +104,9 @@ class AppServer(LoopbackHttpServer):
         service_ms = base_latency_ms(number) + (fault.latency_ms if faulty else 0.0)
         with self._lock:
             self._busy_ms += service_ms
-        time.sleep(service_ms / 1000.0 / self.time_scale)
+        if self._stopping.wait(service_ms / 1000.0):  # real time; a stop does not wait for it
+            handler.close_connection = True
+            return
         failed = faulty and fault.fails(faulty_number)
         status = 500 if failed else 200
         if fault.unhealthy and handler.path.split("?", 1)[0] == self.health_path:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import sys
 import threading
 from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -46,6 +47,14 @@ class LoopbackHttpServer(ThreadingHTTPServer):
         with self._connections_lock:
             self._connections.discard(request)
         super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A peer that hung up (a client gone, or our own ``stop`` hanging up on it mid-answer) is
+        how connections end here, not an error: nothing is printed. Anything else is a bug: the
+        standard traceback on stderr."""
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
 
     def stop(self) -> None:
         """Stop accepting, close the listening socket, and hang up on every open connection."""

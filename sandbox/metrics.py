@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sandbox.clock import VirtualClock
+from sandbox.clock import VirtualClock, Watermark
 
 MetricKey = tuple[str, str, tuple[tuple[str, str], ...]]  # namespace, metric name, sorted dimensions
 
@@ -146,14 +146,29 @@ class MetricsPublisher:
             start += self.period
 
     def _run(self) -> None:
+        # Gauges and periods are due on the virtual clock: it waits for this thread (see clock.py).
+        watermark = self.clock.watermark("metrics-publisher")
+        try:
+            self._publish_until_stopped(watermark)
+        finally:
+            watermark.close()
+
+    def _publish_until_stopped(self, watermark: Watermark) -> None:
         next_publish = period_start(self.clock.now(), self.period) + self.period
         while not self._stop.is_set():
             now = self.clock.now()
+            next_sample = now + self.sample_every
             try:
                 self.sample(now)
+            except Exception:  # a failed sample is data lost, not a dead publisher
+                self.errors += 1
+            # The gauges are what must keep pace; how long moto takes to take a period does not
+            # hold the clock (the alarm evaluator reads the samples here, not moto's copy).
+            watermark.done_up_to(next_sample)
+            try:
                 if now >= next_publish:
                     self.publish_period(next_publish - self.period)
                     next_publish += self.period
             except Exception:  # a failed publish is data lost, not a dead publisher
                 self.errors += 1
-            self.clock.wait(self._stop, self.sample_every)
+            self.clock.wait(self._stop, next_sample - self.clock.now())

@@ -107,12 +107,11 @@ class Router(LoopbackHttpServer):
         fleet = self.fleet
         weights: list[tuple[str, int]] = []
         if fleet is not None:
-            # Simulated users accept the reconciler's view (refreshed every 0.1 s, like an ALB's
-            # propagation delay); any other client (a hook's smoke check) sees the listener as it is.
-            synthetic = handler.headers.get(USERS_HEADER) is not None
-            weights = (
-                fleet.weights(self.listener_arn) if synthetic else fleet.current_weights(self.listener_arn)
-            )
+            # The reconciler's view (refreshed every 0.1 s, like an ALB's propagation delay). A hook's
+            # smoke check right after CodeDeploy moved the listener sees the move too: before every
+            # hook, World._sync_fleet reconciles (reads the listeners) first. Reading moto per request
+            # instead put moto's latency on a busy machine into the smoke checks' real-ms budgets.
+            weights = fleet.weights(self.listener_arn) or fleet.current_weights(self.listener_arn)
         target_group = choose_target_group(weights, self._next_draw())
         picked = fleet.next_task(target_group) if fleet is not None and target_group else None
         if target_group is None or picked is None:
@@ -121,6 +120,9 @@ class Router(LoopbackHttpServer):
         _, task = picked
         try:
             status, headers, payload = self._upstream(task.port, handler.command, handler.path, body)
+        except TimeoutError:  # an ALB answers 504 when the target does not answer in time
+            self._elb_error(handler, 504, "target did not answer in time")
+            return
         except (OSError, http.client.HTTPException):
             self._elb_error(handler, 502, "target closed the connection")
             return

@@ -41,7 +41,11 @@ def export_lines(world: World) -> list[str]:
             f"# {item.name}: production listener http://127.0.0.1:{item.production_port}, "
             f"test listener http://127.0.0.1:{item.test_port}"
         )
-    lines.append(f"# hook logs: {world.log_path}")
+    lines.append(f"# hook logs: {world.log_path} (removed when the sandbox stops)")
+    lines.append(
+        f"# times in API answers are virtual: they start at the real time now and run "
+        f"{world.env.get('BLUEGREEN_TIME_SCALE', '?')}x faster, so dates drift ahead of the calendar"
+    )
     return lines
 
 

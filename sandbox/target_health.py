@@ -73,8 +73,13 @@ class TargetHealth:
         return now >= self.next_check_at
 
     def record(self, passed: bool, now: float) -> bool:
-        """Count one health check done at ``now``; whether the state changed."""
-        self.next_check_at = now + self.check.interval
+        """Count the health check due at ``next_check_at``, done at ``now``; whether the state changed.
+
+        The next one is due an interval after this one was due (the load balancer's cadence), or an
+        interval from now when this one ran more than an interval late."""
+        self.next_check_at += self.check.interval
+        if self.next_check_at <= now:
+            self.next_check_at = now + self.check.interval
         before = self.state
         if passed:
             self.successes, self.failures = self.successes + 1, 0

@@ -14,6 +14,7 @@ in reverse order, and restores the environment.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -114,6 +115,7 @@ class World:
         self.infra: list[ServiceInfra] = []
         self.routers: dict[str, Router] = {}
         self.log_path: Path | None = None
+        self.keep_hook_log = False  # set before stop: hooks.log outlives the world (see _remove_files)
         self.target_health_path: Path | None = None
         self._stack = ExitStack()
         self._saved_env: dict[str, str | None] = {}
@@ -154,6 +156,7 @@ class World:
 
         stack = self._stack
         log_dir = Path(tempfile.mkdtemp(prefix="bluegreen-sandbox-"))
+        stack.callback(self._remove_files, log_dir)  # last, once everything writing there stopped
         self.log_path = log_dir / "hooks.log"
         log_stream = stack.enter_context(self.log_path.open("a", encoding="utf-8"))
         self.target_health_path = log_dir / "target-health.json"
@@ -267,6 +270,16 @@ class World:
         while fleet.settling() and self.clock.now() < settle_by and not fleet.stopping:
             time.sleep(0.02)
 
+    def _remove_files(self, log_dir: Path) -> None:
+        """The world's temporary folder goes, except ``hooks.log`` when ``keep_hook_log`` (a failed
+        deployment: the failure names that file)."""
+        if self.keep_hook_log and self.log_path is not None and self.log_path.exists():
+            for path in log_dir.iterdir():
+                if path != self.log_path:
+                    path.unlink(missing_ok=True)
+            return
+        shutil.rmtree(log_dir, ignore_errors=True)
+
     def stop(self) -> None:
         """Stop everything this world started (reverse order) and restore the environment."""
         try:
@@ -357,10 +370,16 @@ def sandbox_environment(
 ) -> Iterator[dict[str, str]]:
     """Start a world for ``services`` and yield the environment variables that point at it.
 
+    The world's temporary folder (``<tmp>/bluegreen-sandbox-*``) is removed at the end, except its
+    ``hooks.log`` when the body raised (a deployment that failed, timed out or was interrupted).
     ``time_scale``: None for DEFAULT_TIME_SCALE. ``faults``: None, a spec (``"error_rate=0.3"``), a
     list of specs (``--inject-fault`` given several times), a knob mapping (``{"error_rate": 0.3}``),
     a ``Fault``, or a mapping service -> any of those; it applies to replacement (green) task sets only.
     """
     options = WorldOptions(time_scale=time_scale or DEFAULT_TIME_SCALE, narrate=narrate_stream())
     with World(catalog, environment, services, faults, options) as world:
-        yield dict(world.env)
+        try:
+            yield dict(world.env)
+        except BaseException:  # failed, timed out or interrupted: its hooks.log says what the hooks saw
+            world.keep_hook_log = True
+            raise

@@ -20,7 +20,7 @@ from orchestrator.errors import DeploymentFailedError, DeploymentTimeoutError, I
 from orchestrator.progress import EtaTracker, LiveView, Outcome, PlainView, SilentView, View, summary_line
 from orchestrator.timing import READY_WAIT, Phase
 from orchestrator.watch import Event, Snapshot
-from orchestrator.watcher import Watcher, WatchOptions, WatchResult, wait_for_rollback_start
+from orchestrator.watcher import DeploymentClock, Watcher, WatchOptions, WatchResult, wait_for_rollback_start
 
 # How long --rollback-on-interrupt waits for CodeDeploy to name the rollback deployment.
 ROLLBACK_START_TIMEOUT_SECONDS = 120.0
@@ -202,6 +202,8 @@ def follow(
         known["status"] = snapshot.status.value
         view.update(snapshot, events, elapsed)
 
+    if clock is time.monotonic:  # the deployment's clock: a busy sandbox's runs slower than real x scale
+        clock = DeploymentClock(codedeploy, options.time_scale)
     watcher = Watcher(codedeploy, subject.deployment_id, clock=clock, sleep=sleep, listener=listen)
     watch_started = time.time()  # wall clock: where a failed hook's log lines start, at the latest
     with error_context(known):

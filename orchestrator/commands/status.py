@@ -11,6 +11,7 @@ from orchestrator.commands import lookup
 from orchestrator.commands.failure import error_context
 from orchestrator.commands.options import WatchFlags
 from orchestrator.commands.session import Session
+from orchestrator.watcher import DeploymentClock
 
 
 def run(session: Session, target: str) -> int:
@@ -25,6 +26,7 @@ def _run(session: Session, target: str) -> int:
 
     deployment_id, clients = lookup.target(session, target)
     codedeploy = clients.client("codedeploy")
+    stamps = DeploymentClock(codedeploy, 1.0)  # says whether the answers come from the sandbox
     info = codedeploy_api.get_deployment(codedeploy, deployment_id)
     targets = codedeploy_api.list_deployment_targets(codedeploy, deployment_id)
     ecs_target = (
@@ -74,6 +76,9 @@ def _run(session: Session, target: str) -> int:
     out(f"{deployment_id}  {where}  {session.style(snapshot.status.value, colour)}")
     out(f"  {'strategy':<22}{subject.strategy or '?'} ({subject.deployment_config_name})")
     out(f"  {'created':<22}{_when(info.get('createTime'))}")
+    note = sandbox_clock_note(stamps.stamp, time.time())
+    if note:
+        out(f"  {'clock':<22}{note}")
     if took is not None:
         out(f"  {'took':<22}{duration(took)}")
     if info.get("description"):
@@ -110,6 +115,27 @@ def _hook_failure(
     return hook_failure(
         session, clients, deployment_id, subject.service, subject.environment, lifecycle, since
     )
+
+
+def sandbox_clock_note(virtual_now: float | None, real_now: float) -> str | None:
+    """What the times mean when the answers come from the sandbox (stamped with its virtual time):
+    its clock starts at the real time and runs faster, so its dates drift ahead of the calendar
+    (they stay virtual, as the durations between them are deployment time). None for AWS."""
+    if virtual_now is None:
+        return None
+    ahead = virtual_now - real_now
+    if abs(ahead) < 60:
+        return "sandbox virtual time (in step with the real clock so far)"
+    return f"sandbox virtual time, {_span(ahead)} {'ahead of' if ahead > 0 else 'behind'} the real clock"
+
+
+def _span(seconds: float) -> str:
+    seconds = abs(seconds)
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
 
 
 def _when(value: Any) -> str:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from sandbox.clock import VIRTUAL_TIME_HEADER
 from sandbox.codedeploy import api_deployments, api_resources, shapes
 from sandbox.codedeploy.api_resources import ApiContext, Params
 from sandbox.codedeploy.errors import ApiError, validation
@@ -150,6 +151,8 @@ def _handler_class(dispatcher: Dispatcher) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", "application/x-amz-json-1.1")
             self.send_header("Content-Length", str(len(payload)))
             self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+            # The sandbox's clock can be held back (sandbox/clock.py): clients time their waits by it.
+            self.send_header(VIRTUAL_TIME_HEADER, f"{dispatcher.ctx.clock.now():.3f}")
             if close:
                 self.send_header("Connection", "close")
                 self.close_connection = True

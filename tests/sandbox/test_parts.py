@@ -123,7 +123,7 @@ def test_leftover_check_sees_a_running_task_and_not_a_stopped_one() -> None:
     from tests.support.sandbox import listening_ports, sandbox_threads, wait_for
 
     before = {t.ident for t in threading.enumerate()}
-    task = AppServer(TaskIdentity("svc", "svc:1", "ecs-svc/1"), time_scale=40.0).start()
+    task = AppServer(TaskIdentity("svc", "svc:1", "ecs-svc/1")).start()
     assert sandbox_threads(exclude=before) and task.port in listening_ports()
     task.stop()
     wait_for(lambda: not sandbox_threads(exclude=before), timeout=5)
@@ -138,7 +138,7 @@ def test_stop_servers_stops_them_together() -> None:
     from tests.support.sandbox import listening_ports
 
     before = listening_ports()
-    servers = [AppServer(TaskIdentity("s", "s:1", f"ecs-svc/{n}"), 40.0).start() for n in range(30)]
+    servers = [AppServer(TaskIdentity("s", "s:1", f"ecs-svc/{n}")).start() for n in range(30)]
     assert len(listening_ports() - before) == 30
     started = time.monotonic()
     stop_servers(servers)
@@ -171,17 +171,17 @@ def test_task_counts_its_service_time_for_the_cpu_gauge() -> None:
     from sandbox.faults import Fault
     from sandbox.fleet import cpu_utilization
 
-    healthy = AppServer(TaskIdentity("s", "s:1", "ecs-svc/1"), 1000.0).start()
-    slow = AppServer(TaskIdentity("s", "s:2", "ecs-svc/2"), 1000.0, Fault(latency_ms=1500.0)).start()
+    healthy = AppServer(TaskIdentity("s", "s:1", "ecs-svc/1")).start()
+    slow = AppServer(TaskIdentity("s", "s:2", "ecs-svc/2"), Fault(latency_ms=1500.0)).start()
     try:
         for task in (healthy, slow):
-            for _ in range(10):  # 10 requests in 10 virtual seconds
+            for _ in range(2):  # 2 requests in 2 virtual seconds (3 s of real latency)
                 with urllib.request.urlopen(f"http://127.0.0.1:{task.port}/browse", timeout=5) as answer:
                     answer.read()
         calm, busy = healthy.take_busy_ms(), slow.take_busy_ms()
-        assert 200.0 <= calm <= 600.0 and busy == pytest.approx(calm + 15_000.0)
+        assert 40.0 <= calm <= 120.0 and busy == pytest.approx(calm + 3_000.0)
         assert healthy.take_busy_ms() == 0.0  # taken
-        assert cpu_utilization(calm, 10.0, 512) < 10.0 < 80.0 < cpu_utilization(busy, 10.0, 512)
+        assert cpu_utilization(calm, 2.0, 512) < 10.0 < 80.0 < cpu_utilization(busy, 2.0, 512)
     finally:
         healthy.stop()
         slow.stop()

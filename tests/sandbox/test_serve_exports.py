@@ -28,3 +28,7 @@ def test_exports_point_clients_at_the_sandbox_and_its_clock() -> None:
     assert "BLUEGREEN_LISTENER_HOST" not in exports
     # `serve --env prod`: later commands in that shell target prod without --env.
     assert exports["BLUEGREEN_ENVIRONMENT"] == "prod"
+    assert (
+        "# times in API answers are virtual: they start at the real time now and run 40x faster"
+        in "\n".join(lines)
+    )

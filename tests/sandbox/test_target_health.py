@@ -46,6 +46,20 @@ def test_record_says_when_the_state_changed() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("done_at", "next_due"),
+    [
+        (15.0, 30.0),  # on time
+        (24.0, 30.0),  # late by less than an interval: the cadence holds (the verdict is not pushed back)
+        (40.0, 55.0),  # later than an interval: one check, not a burst of overdue ones
+    ],
+)
+def test_next_check_is_due_an_interval_after_the_last_was_due(done_at: float, next_due: float) -> None:
+    health = TargetHealth(CHECK, next_check_at=15.0)
+    health.record(True, done_at)
+    assert health.next_check_at == next_due
+
+
 def test_grace_is_the_longer_threshold() -> None:
     assert CHECK.grace == 45.0
 

@@ -1,0 +1,227 @@
+"""The virtual clock's contract: free-running at ``time_scale`` when nothing lags, never more than
+``slack`` ahead of the slowest watermark, no jump when a watermark catches up, and waits that
+stretch in real time while it is held."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox.clock import VirtualClock
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("scale", [0.0, -1.0, math.nan, math.inf])
+def test_time_scale_must_be_a_positive_number(scale: float) -> None:
+    with pytest.raises(ValueError, match="time_scale"):
+        VirtualClock(scale)
+
+
+def test_runs_at_time_scale_without_watermarks() -> None:
+    clock = VirtualClock(100.0)
+    start = clock.now()
+    time.sleep(0.1)
+    assert 9.0 <= clock.now() - start <= 30.0
+    assert clock.lag() < 5.0
+
+
+def test_never_runs_more_than_slack_ahead_of_the_slowest_watermark() -> None:
+    clock = VirtualClock(1000.0, slack=10.0)
+    fast, slow = clock.watermark("fast"), clock.watermark("slow")
+    start = slow.at
+    time.sleep(0.1)  # 100 virtual s free-running
+    fast.done_up_to(clock.now() + 1000.0)
+    assert clock.now() == pytest.approx(start + 10.0)
+    assert clock.lag() >= 80.0
+
+
+def test_held_wait_stretches_and_ends_when_the_work_is_done() -> None:
+    clock = VirtualClock(1000.0, slack=5.0)
+    mark = clock.watermark("checker")
+    start = clock.now()
+    done = threading.Event()
+
+    def waiter() -> None:
+        clock.sleep(30.0)  # 30 ms real if nothing held the clock
+        done.set()
+
+    threading.Thread(target=waiter, daemon=True).start()
+    assert not done.wait(0.2)  # held at start + 5: the wait has not run out
+    mark.done_up_to(start + 40.0)
+    assert done.wait(2.0)
+
+
+def test_no_jump_when_a_watermark_catches_up() -> None:
+    clock = VirtualClock(1000.0, slack=1.0)
+    mark = clock.watermark("checker")
+    start = mark.at
+    time.sleep(0.2)  # held at start + 1 all along (200 virtual s free-running)
+    mark.done_up_to(start + 10_000.0)
+    resumed = clock.now()
+    assert resumed - start < 20.0  # it resumes from where it was held, not from the free-running time
+
+
+def test_a_closed_watermark_no_longer_holds_the_clock() -> None:
+    clock = VirtualClock(1000.0, slack=1.0)
+    mark = clock.watermark("stopped")
+    held = clock.now()
+    mark.close()
+    time.sleep(0.05)
+    assert clock.now() - held > 20.0
+
+
+def test_wait_returns_true_when_the_event_is_set_while_held() -> None:
+    clock = VirtualClock(1000.0, slack=0.0)
+    clock.watermark("never")
+    event = threading.Event()
+    threading.Timer(0.05, event.set).start()
+    assert clock.wait(event, 60.0) is True
+
+
+# --- a busy machine must not fail healthy releases ------------------------------------------------
+
+BURNERS = 4  # CPU-bound processes, twice the 2 cores this must hold on
+
+
+def burn_cpu(count: int, seconds: float) -> list[Any]:
+    """CPU-bound processes (the bench's), each ending by itself after ``seconds``."""
+    return list(_concurrent_deploys().burn_cpu(count, seconds))
+
+
+def _concurrent_deploys() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "concurrent_deploys", REPO / "bench" / "concurrent_deploys.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(300)
+def test_healthy_releases_succeed_when_the_cpu_is_short() -> None:
+    """8 healthy releases at once at 40x while 4 processes burn the CPU: before the clock waited for
+    the fleet, its health checks fell behind virtual time and AfterInstall failed most of them."""
+    result = _concurrent_deploys().measure(n=8, time_scale=40.0, burners=BURNERS)
+    failed = {name: o for name, o in result["outcomes"].items() if o.get("status") != "Succeeded"}
+    assert result["succeeded"] == 8, failed
+
+
+# --- clients time their waits by the sandbox's clock ----------------------------------------------
+
+
+class _Events:
+    def __init__(self) -> None:
+        self.handlers: dict[str, Any] = {}
+
+    def register(self, name: str, handler: Any) -> None:
+        self.handlers[name] = handler
+
+
+class _Client:
+    def __init__(self) -> None:
+        self.meta = type("Meta", (), {"events": _Events()})()
+
+    def answer(self, headers: dict[str, str]) -> None:
+        response = type("Response", (), {"headers": headers})()
+        self.meta.events.handlers["after-call.codedeploy"](http_response=response)
+
+
+def test_deployment_clock_follows_the_stamps_and_never_goes_back() -> None:
+    from orchestrator.watcher import DeploymentClock
+    from sandbox.clock import VIRTUAL_TIME_HEADER
+
+    assert VIRTUAL_TIME_HEADER.lower() == DeploymentClock.HEADER
+    real = [100.0]
+    client = _Client()
+    clock = DeploymentClock(client, time_scale=40.0, real=lambda: real[0])
+    assert clock() == 100.0  # no stamp yet (AWS): real time
+    client.answer({})
+    assert clock() == 100.0
+    client.answer({DeploymentClock.HEADER: "5000.0"})  # anchored: no jump
+    assert clock() == 100.0
+    real[0] = 101.0  # 1 real s, but the sandbox's clock was held: only 4 virtual s passed
+    client.answer({DeploymentClock.HEADER: "5004.0"})
+    assert clock() == pytest.approx(100.1)
+    real[0] = 101.5  # between answers: extrapolated at the nominal rate
+    assert clock() == pytest.approx(100.6)
+    client.answer({DeploymentClock.HEADER: "5010.0"})  # less than extrapolated: held, not back
+    assert clock() == pytest.approx(100.6)
+
+
+@pytest.mark.integration
+def test_emulator_answers_carry_its_virtual_time(moto_url: str) -> None:
+    """A held sandbox clock reaches a client in another process through every answer."""
+    from orchestrator.watcher import DeploymentClock
+    from sandbox.codedeploy import CodeDeployEmulator
+    from sandbox.moto_server import sandbox_client_factory
+
+    clock = VirtualClock(40.0, slack=0.0)
+    held = clock.watermark("held")
+    with CodeDeployEmulator(aws_endpoint=moto_url, clock=clock) as url:
+        codedeploy = sandbox_client_factory("ap-northeast-2")("codedeploy", url)
+        try:
+            watch_clock = DeploymentClock(codedeploy, 40.0)
+            start = watch_clock()
+            codedeploy.list_applications()
+            time.sleep(0.3)  # 12 virtual s free-running; the sandbox's clock is held
+            codedeploy.list_applications()
+            assert watch_clock() - start < 0.1
+            held.close()
+            time.sleep(0.3)
+            codedeploy.list_applications()
+            assert watch_clock() - start > 0.25
+        finally:
+            codedeploy.close()
+
+
+@pytest.mark.parametrize(
+    ("virtual_now", "real_now", "note"),
+    [
+        (None, 1_800_000_000.0, None),  # AWS: no stamp, nothing to say
+        (1_800_000_010.0, 1_800_000_000.0, "sandbox virtual time (in step with the real clock so far)"),
+        (
+            1_800_000_000.0 + 39 * 3600,
+            1_800_000_000.0,
+            "sandbox virtual time, 39.0 h ahead of the real clock",
+        ),
+        (1_800_000_000.0 + 600, 1_800_000_000.0, "sandbox virtual time, 10 min ahead of the real clock"),
+        (
+            1_800_000_000.0 + 3 * 86400,
+            1_800_000_000.0,
+            "sandbox virtual time, 3.0 days ahead of the real clock",
+        ),
+    ],
+)
+def test_status_says_what_sandbox_times_mean(
+    virtual_now: float | None, real_now: float, note: str | None
+) -> None:
+    """An hour of `sandbox serve` at 40x puts its dates ~39 h ahead: `bluegreen status` says so."""
+    from orchestrator.commands.status import sandbox_clock_note
+
+    assert sandbox_clock_note(virtual_now, real_now) == note
+
+
+@pytest.mark.integration
+def test_status_against_the_sandbox_names_its_clock(capsys: pytest.CaptureFixture[str]) -> None:
+    from orchestrator.cli import main
+    from sandbox.world import World, WorldOptions
+    from tests.support.sandbox import create_deployment, deployment, wait_for
+
+    with World(REPO / "services.yaml", "dev", ["product-service"], options=WorldOptions()) as world:
+        deployment_id = create_deployment(world, "product-service", "all-at-once")
+        # ListDeploymentTargets refuses a deployment not started yet (DeploymentNotStartedException).
+        wait_for(lambda: deployment(world, deployment_id)["status"] != "Created", timeout=60.0)
+        capsys.readouterr()
+        code = main(["status", deployment_id])
+        out, err = capsys.readouterr()
+        assert code == 0, out + err
+    assert "sandbox virtual time" in out, out
