@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,10 +21,11 @@ def validate_watch_flags(flags: WatchFlags) -> None:
 
     if flags.until not in UNTIL_MILESTONES:
         raise BadInputError(f"--until {flags.until!r}: valid values are {', '.join(UNTIL_MILESTONES)}")
-    if flags.timeout_minutes is not None and flags.timeout_minutes <= 0:
+    if flags.timeout_minutes is not None and not (0 < flags.timeout_minutes < math.inf):
         raise BadInputError(f"--timeout must be a positive number of minutes, got {flags.timeout_minutes:g}")
-    if flags.time_scale is not None and flags.time_scale <= 0:
-        raise BadInputError(f"--time-scale must be positive, got {flags.time_scale:g}")
+    if flags.time_scale is not None and not (0 < flags.time_scale < math.inf):
+        raise BadInputError(f"--time-scale must be a positive number, got {flags.time_scale:g}")
+    flags.scale()  # an invalid $BLUEGREEN_TIME_SCALE is bad input before any AWS call
 
 
 def run(session: Session, options: DeployOptions) -> int:
