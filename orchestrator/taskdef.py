@@ -176,7 +176,21 @@ def load_task_definition(
                 validate_image(container_image)
             except TaskDefinitionError as err:
                 raise TaskDefinitionError(f"{where}: container {container.get('name')!r}: {err}") from None
+    _check_memory(kwargs, where)
     return kwargs
+
+
+def _check_memory(kwargs: Mapping[str, Any], where: str) -> None:
+    # ECS (ContainerDefinition.memory): "you must specify a non-zero integer for one or both of memory
+    # or memoryReservation in a container definition" unless the task sets a task-level memory.
+    if kwargs.get("memory"):
+        return
+    for container in kwargs["containerDefinitions"]:
+        if not (container.get("memory") or container.get("memoryReservation")):
+            raise TaskDefinitionError(
+                f"{where}: container {container.get('name')!r} needs memory or memoryReservation "
+                "(or set the task-level memory)"
+            )
 
 
 def _check_containers(kwargs: Mapping[str, Any], container_name: str, where: str) -> dict[str, Any]:

@@ -46,8 +46,10 @@ def _run(session: Session, options: DeployOptions, known: dict[str, Any]) -> int
     if options.inject_faults and not options.sandbox:
         raise BadInputError("--inject-fault works only with --sandbox (it changes the local fleet)")
     service = session.resolve(options.service)
-    known.update(environment=service.environment, strategy=options.strategy or service.settings.strategy)
-    strategy = parse_strategy(options.strategy or service.settings.strategy)
+    # `--strategy ""` is a typo to refuse, not "the catalog's default" (it used to deploy).
+    chosen = service.settings.strategy if options.strategy is None else options.strategy
+    known.update(environment=service.environment, strategy=chosen)
+    strategy = parse_strategy(chosen)
     known["strategy"] = strategy.name
     if options.sandbox:
         with sandbox_environment(session, options, service) as environment, applied(environment):
