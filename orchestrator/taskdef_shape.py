@@ -30,20 +30,21 @@ _SCALARS: dict[str, tuple[tuple[type, ...], str]] = {
 
 
 @functools.cache
-def _shapes() -> dict[str, Any]:
+def _model() -> dict[str, Any]:
     import botocore.loaders
 
-    model = botocore.loaders.create_loader().load_service_model("ecs", "service-2")
-    shapes: dict[str, Any] = model["shapes"]
+    model: dict[str, Any] = botocore.loaders.create_loader().load_service_model("ecs", "service-2")
+    return model
+
+
+def _shapes() -> dict[str, Any]:
+    shapes: dict[str, Any] = _model()["shapes"]
     return shapes
 
 
 def request_shape_name() -> str:
     """The name of RegisterTaskDefinition's input shape in botocore's ECS model."""
-    import botocore.loaders
-
-    model = botocore.loaders.create_loader().load_service_model("ecs", "service-2")
-    return str(model["operations"][_OPERATION]["input"]["shape"])
+    return str(_model()["operations"][_OPERATION]["input"]["shape"])
 
 
 def shape_problem(document: Mapping[str, Any]) -> str | None:
