@@ -111,7 +111,9 @@ def _deploy(
         plan = build_plan(inputs, OfflineReads())
         print_plan(session, plan, options.watch)
         return 0
-    reads = AwsReads(clients.client("codedeploy"), clients.client("ecs"))
+    # Clients are made on first use: a bad task definition file is refused before botocore loads
+    # its models (about a second on a busy machine).
+    reads = AwsReads(_Lazy(lambda: clients.client("codedeploy")), _Lazy(lambda: clients.client("ecs")))
     plan = build_plan(inputs, reads)
     timeout = _timeout_seconds(plan.timeout_seconds, options.watch)
     session.print(
@@ -156,6 +158,19 @@ def _deploy(
         },
     )
     return follow_created(session, clients, subject, options.watch)
+
+
+class _Lazy:
+    """A boto3 client made when first used."""
+
+    def __init__(self, make: Any) -> None:
+        self._make = make
+        self._client: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            self._client = self._make()
+        return getattr(self._client, name)
 
 
 def _timeout_seconds(default_seconds: float, flags: WatchFlags) -> float:
