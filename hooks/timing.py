@@ -14,7 +14,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-TIME_SCALE_ENV_VAR = "BLUEGREEN_TIME_SCALE"
+from orchestrator.time_scale import time_scale_from_env
+
 SAFETY_MARGIN_ENV_VAR = "BLUEGREEN_HOOK_SAFETY_MARGIN_MS"
 
 # What the report needs after the checks stop: a few PutLifecycleEventHookExecutionStatus attempts
@@ -24,13 +25,12 @@ _MAX_MARGIN_S = 10.0
 
 
 def time_scale(environ: dict[str, str] | None = None) -> float:
-    """``BLUEGREEN_TIME_SCALE`` as a positive float (1 when unset or invalid)."""
-    raw = (os.environ if environ is None else environ).get(TIME_SCALE_ENV_VAR, "")
-    try:
-        value = float(raw) if raw else 1.0
-    except ValueError:
-        return 1.0
-    return value if value > 0 else 1.0
+    """``BLUEGREEN_TIME_SCALE`` (1 when unset); an invalid value fails the hook with a reason.
+
+    The rule is the CLI's (orchestrator.time_scale): a rehearsal with a broken clock must not pass
+    silently at real speed.
+    """
+    return time_scale_from_env(environ) or 1.0
 
 
 @dataclass(frozen=True)

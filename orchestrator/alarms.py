@@ -25,12 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from orchestrator.alarm_math import parse_expression
 from orchestrator.catalog import Catalog, ResolvedService
 from orchestrator.errors import AlarmDefinitionError
+from orchestrator.userfiles import UserFileError, load_yaml, read_utf8
 
 ALARMS_DIR_ENV_VAR = "BLUEGREEN_ALARMS"
 # CodeDeploy: "You can add up to 10 alarms to a deployment group" (AlarmConfiguration.alarms).
@@ -44,7 +44,7 @@ Comparison = Literal[
 ]
 TreatMissingData = Literal["breaching", "notBreaching", "ignore", "missing"]
 _STATISTICS = ("SampleCount", "Average", "Sum", "Minimum", "Maximum")
-_PERCENTILE = re.compile(r"^p(\d{1,2}(\.\d{1,2})?|100)$")
+_PERCENTILE = re.compile(r"^p([0-9]{1,2}(\.[0-9]{1,2})?|100)$")
 _METRIC_ID = re.compile(r"^[a-z][a-zA-Z0-9_]*$")
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 RESOURCE_PLACEHOLDERS = ("target_group_blue", "target_group_green", "load_balancer")
@@ -325,12 +325,9 @@ def load_definitions(catalog: Catalog, directory: str | Path | None = None) -> D
 
 def _load_file(path: Path, label: str) -> AlarmFile:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        position = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or "invalid YAML"
-        raise AlarmDefinitionError(f"{label}: {problem}{position}") from None
+        raw = load_yaml(read_utf8(path))
+    except UserFileError as err:  # not UTF-8, duplicate keys, alias bombs, bad YAML
+        raise AlarmDefinitionError(f"{label}: {err}") from None
     except OSError as err:
         raise AlarmDefinitionError(f"{label}: cannot read it ({err.strerror})") from None
     if raw is None:

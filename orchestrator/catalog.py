@@ -9,19 +9,21 @@ the Lambda hooks load the catalog with this same module.
 from __future__ import annotations
 
 import copy
+import difflib
+import functools
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    TypeAdapter,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -30,6 +32,7 @@ from pydantic import (
 
 from orchestrator.errors import CatalogError, StrategyError, UnknownEnvironmentError, UnknownServiceError
 from orchestrator.strategies import parse_strategy
+from orchestrator.userfiles import UserFileError, load_yaml, read_utf8
 
 DEFAULT_CATALOG = "services.yaml"
 CATALOG_ENV_VAR = "BLUEGREEN_CATALOG"
@@ -49,6 +52,34 @@ ECS_HOOK_EVENTS = (
     "BeforeAllowTraffic",
     "AfterAllowTraffic",
 )
+
+# Service and environment names fill AWS names (target group `<service>-green`: 32 characters at
+# most), file names (appspecs/<service>.<env>.yaml) and hook function names, so they are kept to
+# lower-case letters, digits and inner hyphens: nothing that can climb out of a directory.
+NAME_PATTERN = re.compile(r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?")
+ELBV2_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?")
+CODEDEPLOY_NAME = re.compile(r".{1,100}", re.DOTALL)
+ECS_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
+_NAME_DEFAULTS = frozenset(
+    {"{service}", "{service}-blue", "{service}-green", "{project}-{environment}"}
+    | {"{project}-{environment}-alb"}
+)
+
+
+def _aws_name(value: str, pattern: re.Pattern[str], rule: str) -> str:
+    if value in _NAME_DEFAULTS or pattern.fullmatch(value):  # a model default is filled later
+        return value
+    raise ValueError(f"{value!r} is not a valid name: {rule}")
+
+
+def _check_names(names: Mapping[str, Any], what: str) -> None:
+    for name in names:
+        if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+            raise ValueError(
+                f"{what} name {name!r} must be lower-case letters, digits and hyphens "
+                "(start with a letter, at most 63 characters)"
+            )
+
 
 StrategyKind = Literal["all-at-once", "canary", "linear"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -155,7 +186,7 @@ class FreezeWindow(_Model):
     @field_validator("start", "end")
     @classmethod
     def _hh_mm(cls, value: str) -> str:
-        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
             raise ValueError("must be HH:MM (24h, UTC)")
         return value
 
@@ -215,6 +246,25 @@ class ServiceSettings(_Model):
         except StrategyError as err:
             raise ValueError(str(err)) from None
 
+    @field_validator("target_group_blue", "target_group_green", "load_balancer")
+    @classmethod
+    def _elbv2_name(cls, value: str) -> str:
+        # ELBv2 CreateTargetGroup / CreateLoadBalancer: at most 32 alphanumeric characters or
+        # hyphens, not beginning or ending with a hyphen.
+        return _aws_name(value, ELBV2_NAME, "ELBv2 allows 1-32 letters, digits or hyphens, not at either end")
+
+    @field_validator("application", "deployment_group")
+    @classmethod
+    def _codedeploy_name(cls, value: str) -> str:
+        # botocore codedeploy ApplicationName / DeploymentGroupName: min 1, max 100.
+        return _aws_name(value, CODEDEPLOY_NAME, "CodeDeploy allows 1-100 characters")
+
+    @field_validator("cluster", "ecs_service", "container_name")
+    @classmethod
+    def _ecs_name(cls, value: str) -> str:
+        # ECS: "Up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens".
+        return _aws_name(value, ECS_NAME, "ECS allows 1-255 letters, digits, underscores or hyphens")
+
     @field_validator("hooks")
     @classmethod
     def _known_hook_events(cls, value: dict[str, str]) -> dict[str, str]:
@@ -229,7 +279,7 @@ class EnvironmentSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    account_id: str | None = Field(default=None, pattern=r"^\d{12}$")
+    account_id: str | None = Field(default=None, pattern=r"^[0-9]{12}$")
     description: str = ""
     # The host smoke checks call on the production and test listeners (the ALB's DNS name or an
     # alias of it). Hooks call no other host. ${VAR:-default} is expanded from the process env.
@@ -253,6 +303,13 @@ class CatalogFile(BaseModel):
     # The alarm definitions directory, relative to this file [default: alarms/ beside it]; lets a
     # catalog kept outside the repository share one alarms/ without $BLUEGREEN_ALARMS.
     alarms_dir: str | None = Field(default=None, min_length=1)
+
+    @field_validator("environments", "services", mode="before")
+    @classmethod
+    def _safe_names(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, Mapping):
+            _check_names(value, "environment" if info.field_name == "environments" else "service")
+        return value
 
     @field_validator("default_environment")
     @classmethod
@@ -380,10 +437,17 @@ def deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str,
     return merged
 
 
-def _format_validation_error(err: ValidationError) -> str:
-    first = err.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or "(top level)"
+def _format_validation_error(
+    err: ValidationError, model: type[BaseModel] | None = None, prefix: tuple[str, ...] = ()
+) -> str:
+    # An unknown key (a typo) is reported first: it usually explains the "Field required" next to it.
+    errors = sorted(err.errors(), key=lambda error: error["type"] != "extra_forbidden")
+    first = errors[0]
+    loc = (*prefix, *first["loc"])
+    field = ".".join(str(part) for part in loc) or "(top level)"
     message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown setting" + did_you_mean(str(loc[-1]), _known_keys(model, loc))
     value = first.get("input")
     # Say what was given when it is a plain value (port 70000); our own value errors already do.
     plain = isinstance(value, str | int | float) and not isinstance(value, bool)
@@ -391,6 +455,57 @@ def _format_validation_error(err: ValidationError) -> str:
         message += f" (got {value!r})"
     more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
     return f"field {field}: {message}{more}"
+
+
+def did_you_mean(typed: str, known: list[str]) -> str:
+    """`` (did you mean port?)`` when ``typed`` is close to one of ``known``, else ``""``."""
+    close = difflib.get_close_matches(typed, known, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _known_keys(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> list[str]:
+    """The field names of the (nested) model that ``loc`` ends in, for did-you-mean."""
+    for part in loc[:-1]:
+        if model is None:
+            return []
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field else None
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    return list(model.model_fields) if model else []
+
+
+@functools.cache
+def _field_adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
+    field = model.model_fields[name]
+    if not field.metadata:
+        return TypeAdapter(field.annotation)
+    return TypeAdapter(Annotated[field.annotation, *field.metadata])
+
+
+def check_layer(
+    layer: Mapping[str, Any], model: type[BaseModel] | None = None, path: tuple[str, ...] = ()
+) -> None:
+    """Check one layer's own keys and value types (before merging): ValueError ``field F: ...``.
+
+    A value every environment overrides never reaches the merged settings, so without this a
+    ``tasks: three`` in the catalog's defaults would pass. Nested settings (tasks, smoke, ...) are
+    checked key by key; other values against the field's type and bounds, not against rules that
+    need the merged whole (min <= desired <= max, required fields).
+    """
+    model = model or ServiceSettings
+    for key, value in layer.items():
+        where = (*path, str(key))
+        if key not in model.model_fields:
+            hint = did_you_mean(str(key), list(model.model_fields))
+            raise ValueError(f"field {'.'.join(where)}: unknown setting{hint}")
+        annotation = model.model_fields[key].annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel) and isinstance(value, Mapping):
+            check_layer(value, annotation, where)
+            continue
+        try:
+            _field_adapter(model, key).validate_python(value)
+        except ValidationError as err:
+            raise ValueError(_format_validation_error(err, None, where)) from None
 
 
 def _expand_names(value: Any, names: Mapping[str, str]) -> Any:
@@ -466,11 +581,66 @@ class Catalog:
     def _resolved(self) -> dict[tuple[str, str], ResolvedService]:
         # Resolve every (service, environment) at load time so a bad overlay for any environment is
         # reported up front, not on the day someone deploys to it.
+        self._check_layers()
         out: dict[tuple[str, str], ResolvedService] = {}
         for env_name, env in self.data.environments.items():
             for name, raw in self.data.services.items():
                 out[(name, env_name)] = self._resolve_one(name, raw, env_name, env)
+            self._check_listener_ports([out[(name, env_name)] for name in self.data.services])
         return out
+
+    def _layers(self) -> Iterator[tuple[str, Any]]:
+        """Every layer the catalog writes, with the path a person finds it at."""
+        yield "defaults", self.data.defaults
+        for env_name, env in self.data.environments.items():
+            yield f"environments.{env_name}.defaults", env.defaults
+        for name, raw in self.data.services.items():
+            if not isinstance(raw, Mapping):
+                raise CatalogError(f"{self.path.name}: services.{name}: must be a mapping of settings")
+            yield f"services.{name}", {key: value for key, value in raw.items() if key != "overrides"}
+            overrides = raw.get("overrides") or {}
+            if not isinstance(overrides, Mapping):
+                raise CatalogError(
+                    f"{self.path.name}: services.{name}: field overrides: must map environments to settings"
+                )
+            for env_name, layer in overrides.items():
+                yield f"services.{name}.overrides.{env_name}", layer
+
+    def _check_layers(self) -> None:
+        # Each layer's own keys and types, before merging: a typo or a wrong type in a value that
+        # every environment overrides would otherwise never be seen.
+        for where, layer in self._layers():
+            if layer is None:
+                continue
+            if not isinstance(layer, Mapping):
+                raise CatalogError(f"{self.path.name}: {where}: must be a mapping of settings")
+            try:
+                check_layer(layer)
+            except ValueError as err:
+                raise CatalogError(f"{self.path.name}: {where}: {err}") from None
+
+    def _check_listener_ports(self, services: list[ResolvedService]) -> None:
+        # Services behind one load balancer share its listeners: a port used twice would send one
+        # service's traffic to another (ELBv2 refuses a second listener on a port anyway).
+        taken: dict[tuple[str, int], tuple[str, str]] = {}
+        for service in services:
+            ports = (
+                ("production listener", service.production_listener_port),
+                ("test listener", service.test_listener_port),
+            )
+            for role, port in ports:
+                key = (service.settings.load_balancer, port)
+                if key in taken:
+                    other, other_role = taken[key]
+                    field = role.replace(" ", "_") + "_port"
+                    if getattr(service.settings, field) is None:  # derived from `port`
+                        field = "port"
+                    raise CatalogError(
+                        f"{self.path.name}: services.{service.name} ({service.environment}): field {field}: "
+                        f"{role} port {port} is already {other}'s {other_role} port on "
+                        f"{service.settings.load_balancer}; give each service its own port"
+                    )
+                taken[key] = (service.name, role)
 
     def _resolve_one(
         self, name: str, raw: Mapping[str, Any], env_name: str, env: EnvironmentSpec
@@ -502,7 +672,7 @@ class Catalog:
             # patterns too: fill them as well, so a catalog that leaves them out gets real names.
             settings = ServiceSettings.model_validate(_expand_names(settings.model_dump(), names))
         except ValidationError as err:
-            raise CatalogError(f"{where}: {_format_validation_error(err)}") from None
+            raise CatalogError(f"{where}: {_format_validation_error(err, ServiceSettings)}") from None
         if settings.image:
             image = expand_placeholders(settings.image, settings.vars, where=f"{where}: field image")
             settings = settings.model_copy(update={"image": image})
@@ -540,26 +710,21 @@ def load_catalog(path: str | os.PathLike[str] | None = None) -> Catalog:
     """Read, validate and resolve a catalog file; every error is a one-line CatalogError."""
     file = catalog_path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        raw = load_yaml(read_utf8(file))
     except FileNotFoundError:
         raise CatalogError(
             f"catalog {file} not found; pass --catalog PATH or set {CATALOG_ENV_VAR}"
         ) from None
     except OSError as err:
         raise CatalogError(f"catalog {file}: cannot read it ({err.strerror})") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        position = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or "invalid YAML"
-        raise CatalogError(f"{file.name}: {problem}{position}") from None
+    except UserFileError as err:
+        raise CatalogError(f"{file.name}: {err}") from None
     if not isinstance(raw, dict):
         raise CatalogError(f"{file.name}: the top level must be a mapping (version, project, services, ...)")
     try:
         data = CatalogFile.model_validate(raw)
     except ValidationError as err:
-        raise CatalogError(f"{file.name}: {_format_validation_error(err)}") from None
+        raise CatalogError(f"{file.name}: {_format_validation_error(err, CatalogFile)}") from None
     catalog = Catalog(data, file.resolve())
     catalog.resolve_all(catalog.default_environment)  # validates every service in every environment
     return catalog

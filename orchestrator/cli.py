@@ -57,14 +57,33 @@ OutputOpt = Annotated[
 UntilOpt = Annotated[
     str, typer.Option("--until", help="Return (exit 0) at this milestone: ready, traffic-shifted or done.")
 ]
+def _positive_number(text: str) -> float:
+    """A flag's value as a finite number > 0 (``float`` alone takes nan, inf and full-width digits)."""
+    from orchestrator.time_scale import positive_number_problem
+
+    if isinstance(text, float):  # typer hands a default through the parser too
+        return text
+    problem = positive_number_problem(text)
+    if problem:
+        raise click_exceptions.BadParameter(problem)
+    return float(text)
+
+
 TimeoutOpt = Annotated[
     float | None,
-    typer.Option("--timeout", help="Minutes to watch before exit 3 [default: expected duration + margin]."),
+    typer.Option(
+        "--timeout",
+        parser=_positive_number,
+        metavar="MINUTES",
+        help="Minutes to watch before exit 3 [default: expected duration + margin].",
+    ),
 ]
 TimeScaleOpt = Annotated[
     float | None,
     typer.Option(
         "--time-scale",
+        parser=_positive_number,
+        metavar="N",
         help="Divide poll intervals and the timeout (sandbox clock) [default: "
         f"{SANDBOX_TIME_SCALE:g} with --sandbox, else $BLUEGREEN_TIME_SCALE, else 1].",
     ),
@@ -333,6 +352,31 @@ def sandbox_serve(
     return int(result or 0)
 
 
+def usage_message(err: click_exceptions.ClickException) -> str:
+    """Click's usage error as one line: what was wrong, with which flag, and where help is.
+
+    Click prints a three-line block (usage, a "Try --help" line, the error); DESIGN.md wants one
+    line for bad input: ``--timeout: 'abc' is not a number; see bluegreen deploy --help``.
+    """
+    reason = " ".join(err.message.split()).rstrip(".")
+    param = getattr(err, "param", None)
+    if isinstance(err, click_exceptions.MissingParameter) and param is not None:
+        text = f"missing {param.param_type_name} {_param_name(param)}"
+    elif isinstance(err, click_exceptions.BadParameter) and param is not None:
+        text = f"{_param_name(param)}: {reason}"
+    else:
+        text = reason[:1].lower() + reason[1:]
+    ctx = getattr(err, "ctx", None)
+    command = ctx.command_path if ctx is not None else "bluegreen"
+    return f"{text}; see {command} --help"
+
+
+def _param_name(param: Any) -> str:
+    if param.param_type_name == "option":
+        return str(param.opts[0])
+    return str(getattr(param, "metavar", None) or param.name).upper()
+
+
 def _print_error(message: str) -> None:
     if sys.stderr.isatty():
         message = f"\x1b[31m{message}\x1b[0m"
@@ -384,13 +428,10 @@ def _run(args: list[str], failure: dict[str, Any] | None = None) -> int:
         # SIGTERM (a cancelled CI job) is handled like Ctrl-C for the whole run.
         with sigterm_as_interrupt():
             result = app(args=args, prog_name="bluegreen", standalone_mode=False)
-    except click_exceptions.UsageError as err:  # bad flags, missing arguments: exit 2, click's text
-        err.show()
-        _fail(failure, err.format_message(), "usage")
-        return 2
-    except click_exceptions.ClickException as err:  # other click errors (e.g. a file option)
-        err.show()
-        _fail(failure, err.format_message(), "usage")
+    except click_exceptions.ClickException as err:  # bad flags, missing arguments: exit 2, one line
+        message = usage_message(err)
+        _print_error(f"error: {message}")
+        _fail(failure, message, "usage")
         return 2
     except typer.Exit as err:
         if err.exit_code == 130:  # typer turns a KeyboardInterrupt outside a watch into Exit(130)

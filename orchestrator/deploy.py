@@ -33,7 +33,13 @@ from orchestrator.guardrails import (
     strategy_violations,
 )
 from orchestrator.strategies import Strategy
-from orchestrator.taskdef import container_image, from_current, load_task_definition, validate_image
+from orchestrator.taskdef import (
+    container_image,
+    from_current,
+    load_task_definition,
+    validate_image,
+    validate_task_definition_arn,
+)
 from orchestrator.timing import GroupTiming, Phase, default_timeout, expected_phases, hook_budgets
 
 # CreateDeployment is not idempotent and has no client token: bluegreen puts its own token in the
@@ -86,6 +92,8 @@ class Reads(Protocol):
 
     def current_task_definition(self, service: ResolvedService) -> dict[str, Any] | None: ...
 
+    def task_definition_exists(self, arn: str) -> None: ...
+
 
 def catalog_facts(service: ResolvedService) -> GroupFacts:
     """Group facts as the catalog declares them (what bluegreen's template creates)."""
@@ -110,6 +118,9 @@ class OfflineReads:
     def current_task_definition(self, service: ResolvedService) -> dict[str, Any] | None:
         self.skipped.append("ecs:DescribeServices + DescribeTaskDefinition (the running task definition)")
         return None
+
+    def task_definition_exists(self, arn: str) -> None:
+        self.skipped.append(f"ecs:DescribeTaskDefinition {arn} (that it exists)")
 
 
 class AwsReads:
@@ -140,6 +151,10 @@ class AwsReads:
             lambda: ecs_api.current_task_definition_arn(self.ecs, settings.cluster, settings.ecs_service)
         )
         return retry_throttled(lambda: ecs_api.describe_task_definition(self.ecs, arn))
+
+    def task_definition_exists(self, arn: str) -> None:
+        """BadInputError when ECS does not know ``arn`` (a read, before anything is written)."""
+        ecs_api.describe_task_definition(self.ecs, arn)
 
 
 @dataclass(frozen=True)
@@ -224,12 +239,15 @@ def _task_definition_step(inputs: DeployInputs, reads: Reads) -> TaskDefinitionS
         validate_image(inputs.image)
     given = inputs.task_definition
     if given and given.startswith("arn:"):
+        validate_task_definition_arn(given)
+        if inputs.appspec_content is None:  # the user's ARN (not a rollback's): it must exist
+            reads.task_definition_exists(given)
         return TaskDefinitionStep(source="existing ARN", register=None, arn=given, image=inputs.image)
     if given:
         # A file given on the command line replaces the catalog's task definition source.
         path = Path(given).resolve()
         service = dataclasses.replace(service, task_definition_path=path)
-        register = load_task_definition(service, inputs.image)
+        register = load_task_definition(service, inputs.image, shown_as=given)
         container = service.settings.container_name
         return TaskDefinitionStep(given, register, None, container_image(register, container))
     if service.task_definition_path is not None:

@@ -151,7 +151,7 @@ _PREDEFINED: tuple[Strategy, ...] = (
 _BY_NAME = {strategy.name: strategy for strategy in _PREDEFINED}
 _BY_CONFIG = {strategy.deployment_config_name: strategy for strategy in _PREDEFINED}
 
-_CUSTOM = re.compile(r"(canary|linear):(\d+):(\d+)")
+_CUSTOM = re.compile(r"(canary|linear):([0-9]+):([0-9]+)")  # ASCII only: \d and int() take full-width digits
 _CUSTOM_HINT = "canary:PCT:MIN, linear:PCT:MIN"
 
 
@@ -224,8 +224,8 @@ def parse_strategy(name: str) -> Strategy:
 # Lambda ones (LambdaLinear10PercentEvery1Minute is singular), with or without our prefix.
 _CONFIG_NAME = re.compile(
     r"(?:CodeDeployDefault\.|" + re.escape(CUSTOM_CONFIG_PREFIX) + r")?"
-    r"(?:ECS|Lambda)(?:(?P<canary>Canary)(?P<cpct>\d+)Percent(?P<cmin>\d+)Minutes?"
-    r"|(?P<linear>Linear)(?P<lpct>\d+)PercentEvery(?P<lmin>\d+)Minutes?"
+    r"(?:ECS|Lambda)(?:(?P<canary>Canary)(?P<cpct>[0-9]+)Percent(?P<cmin>[0-9]+)Minutes?"
+    r"|(?P<linear>Linear)(?P<lpct>[0-9]+)PercentEvery(?P<lmin>[0-9]+)Minutes?"
     r"|(?P<all>AllAtOnce))"
 )
 

@@ -26,6 +26,8 @@ from typing import Any
 
 from orchestrator.catalog import ResolvedService, expand_placeholders
 from orchestrator.errors import CatalogError, TaskDefinitionError
+from orchestrator.taskdef_shape import shape_problem
+from orchestrator.userfiles import UserFileError, read_utf8
 
 # Keys DescribeTaskDefinition returns that RegisterTaskDefinition does not accept (botocore's ECS
 # model: TaskDefinition members that are not RegisterTaskDefinitionRequest members).
@@ -78,6 +80,27 @@ def validate_image(ref: str) -> str:
     return ref
 
 
+# AWS's ARN format (docs: "Amazon Resource Names (ARNs)", ECS resource types): the partitions that
+# host ECS, a region, a 12-digit account, and task-definition/FAMILY:REVISION, where a family is "up
+# to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens" (RegisterTaskDefinition).
+_TASK_DEFINITION_ARN = re.compile(
+    r"arn:aws(?:-cn|-us-gov)?:ecs:[a-z]{2}(?:-[a-z]+)+-[0-9]+:[0-9]{12}:"
+    r"task-definition/[A-Za-z0-9_-]{1,255}:[1-9][0-9]{0,9}",
+    re.ASCII,
+)
+_ARN_EXAMPLE = "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/product-service:7"
+
+
+def validate_task_definition_arn(arn: str) -> str:
+    """Return ``arn`` if it has the form of a task definition revision's ARN; TaskDefinitionError if not."""
+    if not _TASK_DEFINITION_ARN.fullmatch(arn):
+        raise TaskDefinitionError(
+            f"--task-definition {arn[:120]!r} is not a task definition ARN; expected "
+            f"arn:aws:ecs:REGION:ACCOUNT:task-definition/FAMILY:REVISION, e.g. {_ARN_EXAMPLE}"
+        )
+    return arn
+
+
 def _json_escaped(values: Mapping[str, str]) -> dict[str, str]:
     # Placeholders sit inside JSON strings, so a value with a quote or a backslash must be escaped
     # to keep the file valid JSON; digits and plain names are unchanged by this.
@@ -90,22 +113,32 @@ def _display(service: ResolvedService) -> str:
 
 
 def load_task_definition(
-    service: ResolvedService, image: str | None = None, environ: Mapping[str, str] | None = None
+    service: ResolvedService,
+    image: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    shown_as: str | None = None,
 ) -> dict[str, Any]:
-    """RegisterTaskDefinition kwargs from the service's task definition file, placeholders filled."""
+    """RegisterTaskDefinition kwargs from the service's task definition file, placeholders filled.
+
+    ``shown_as`` names the file in errors when it is not the catalog's (``--task-definition FILE``).
+    """
     path = service.task_definition_path
     if path is None:
         raise TaskDefinitionError(
             f"service {service.name} ({service.environment}) takes its task definition from the running "
             "service (task_definition: current); pass --image to deploy a new image"
         )
-    where = _display(service)
+    where = f"{shown_as} (--task-definition)" if shown_as else _display(service)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_utf8(path)
     except FileNotFoundError:
         raise TaskDefinitionError(f"{where}: task definition file {path} not found") from None
+    except IsADirectoryError:
+        raise TaskDefinitionError(f"{where}: is a directory, not a JSON file") from None
     except OSError as err:
         raise TaskDefinitionError(f"{where}: cannot read it ({err.strerror})") from None
+    except UserFileError as err:
+        raise TaskDefinitionError(f"{where}: {err}") from None
     values = service.placeholder_values()
     if image is not None:
         values["IMAGE"] = validate_image(image)
@@ -132,6 +165,9 @@ def load_task_definition(
             raise TaskDefinitionError(f"{where}: taskDefinition must be a JSON object")
         document = inner
     kwargs = {key: value for key, value in document.items() if key not in READ_ONLY_KEYS}
+    problem = shape_problem(kwargs)
+    if problem:
+        raise TaskDefinitionError(f"{where}: {problem}")
     _check_containers(kwargs, service.settings.container_name, where)
     for container in kwargs["containerDefinitions"]:
         container_image = container.get("image")
@@ -140,7 +176,21 @@ def load_task_definition(
                 validate_image(container_image)
             except TaskDefinitionError as err:
                 raise TaskDefinitionError(f"{where}: container {container.get('name')!r}: {err}") from None
+    _check_memory(kwargs, where)
     return kwargs
+
+
+def _check_memory(kwargs: Mapping[str, Any], where: str) -> None:
+    # ECS (ContainerDefinition.memory): "you must specify a non-zero integer for one or both of memory
+    # or memoryReservation in a container definition" unless the task sets a task-level memory.
+    if kwargs.get("memory"):
+        return
+    for container in kwargs["containerDefinitions"]:
+        if not (container.get("memory") or container.get("memoryReservation")):
+            raise TaskDefinitionError(
+                f"{where}: container {container.get('name')!r} needs memory or memoryReservation "
+                "(or set the task-level memory)"
+            )
 
 
 def _check_containers(kwargs: Mapping[str, Any], container_name: str, where: str) -> dict[str, Any]:

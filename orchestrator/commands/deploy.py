@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,10 +21,11 @@ def validate_watch_flags(flags: WatchFlags) -> None:
 
     if flags.until not in UNTIL_MILESTONES:
         raise BadInputError(f"--until {flags.until!r}: valid values are {', '.join(UNTIL_MILESTONES)}")
-    if flags.timeout_minutes is not None and flags.timeout_minutes <= 0:
+    if flags.timeout_minutes is not None and not (0 < flags.timeout_minutes < math.inf):
         raise BadInputError(f"--timeout must be a positive number of minutes, got {flags.timeout_minutes:g}")
-    if flags.time_scale is not None and flags.time_scale <= 0:
-        raise BadInputError(f"--time-scale must be positive, got {flags.time_scale:g}")
+    if flags.time_scale is not None and not (0 < flags.time_scale < math.inf):
+        raise BadInputError(f"--time-scale must be a positive number, got {flags.time_scale:g}")
+    flags.scale()  # an invalid $BLUEGREEN_TIME_SCALE is bad input before any AWS call
 
 
 def run(session: Session, options: DeployOptions) -> int:
@@ -48,8 +50,10 @@ def _run(session: Session, options: DeployOptions, known: dict[str, Any]) -> int
     if options.inject_faults and not options.sandbox:
         raise BadInputError("--inject-fault works only with --sandbox (it changes the local fleet)")
     service = session.resolve(options.service)
-    known.update(environment=service.environment, strategy=options.strategy or service.settings.strategy)
-    strategy = parse_strategy(options.strategy or service.settings.strategy)
+    # `--strategy ""` is a typo to refuse, not "the catalog's default" (it used to deploy).
+    chosen = service.settings.strategy if options.strategy is None else options.strategy
+    known.update(environment=service.environment, strategy=chosen)
+    strategy = parse_strategy(chosen)
     known["strategy"] = strategy.name
     if options.sandbox:
         with sandbox_environment(session, options, service) as environment, applied(environment):
@@ -106,7 +110,9 @@ def _deploy(
         plan = build_plan(inputs, OfflineReads())
         print_plan(session, plan, options.watch)
         return 0
-    reads = AwsReads(clients.client("codedeploy"), clients.client("ecs"))
+    # Clients are made on first use: a bad task definition file is refused before botocore loads
+    # its models (about a second on a busy machine).
+    reads = AwsReads(_Lazy(lambda: clients.client("codedeploy")), _Lazy(lambda: clients.client("ecs")))
     plan = build_plan(inputs, reads)
     timeout = _timeout_seconds(plan.timeout_seconds, options.watch)
     session.print(
@@ -166,6 +172,19 @@ def _subject(plan: Any, created: Any, timeout: float, sandbox: bool) -> Subject:
             "createAttempts": created.attempts,
         },
     )
+
+
+class _Lazy:
+    """A boto3 client made when first used."""
+
+    def __init__(self, make: Any) -> None:
+        self._make = make
+        self._client: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            self._client = self._make()
+        return getattr(self._client, name)
 
 
 def _timeout_seconds(default_seconds: float, flags: WatchFlags) -> float:

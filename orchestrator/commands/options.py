@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
-# Set by the sandbox (`bluegreen sandbox serve` prints it): its virtual clock's speed-up.
-TIME_SCALE_ENV_VAR = "BLUEGREEN_TIME_SCALE"
 # The environment commands use when neither the verb nor the global --env names one (before the
 # catalog's default_environment); `bluegreen sandbox serve --env prod` prints it.
 ENVIRONMENT_ENV_VAR = "BLUEGREEN_ENVIRONMENT"  # the same name the audit Lambda reads (hooks/audit.py)
@@ -47,15 +44,18 @@ class WatchFlags:
     timeout_minutes: float | None = None
     time_scale: float | None = None  # None: $BLUEGREEN_TIME_SCALE (the sandbox exports it), else 1
 
+    rollback_on_interrupt: bool = False
+
     def scale(self) -> float:
-        """The time scale in effect: --time-scale, else $BLUEGREEN_TIME_SCALE, else 1."""
+        """The time scale in effect: --time-scale, else $BLUEGREEN_TIME_SCALE, else 1.
+
+        An invalid variable is BadInputError naming it (orchestrator.time_scale, the hooks' rule too).
+        """
+        from orchestrator.time_scale import time_scale_from_env
+
         if self.time_scale is not None:
             return self.time_scale
-        try:
-            return float(os.environ.get(TIME_SCALE_ENV_VAR, "") or 1.0)
-        except ValueError:
-            return 1.0
-    rollback_on_interrupt: bool = False
+        return time_scale_from_env() or 1.0
 
 
 @dataclass(frozen=True)

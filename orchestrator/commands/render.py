@@ -11,6 +11,8 @@ from orchestrator.errors import BadInputError
 
 def run(session: Session, options: RenderOptions) -> int:
     from orchestrator.appspec import appspec_path, appspec_sha256, ecs_input_for, render_ecs_appspec
+    from orchestrator.safe_write import write_text_no_follow
+    from orchestrator.taskdef import validate_task_definition_arn
 
     service = session.resolve(options.service)
     arn = options.task_definition
@@ -18,16 +20,19 @@ def run(session: Session, options: RenderOptions) -> int:
         raise BadInputError(
             f"--task-definition {arn!r}: render takes a task definition ARN (arn:aws:ecs:...)"
         )
+    if arn is not None:
+        validate_task_definition_arn(arn)
     content = render_ecs_appspec(ecs_input_for(service, arn))
-    path = Path(options.out) if options.out else appspec_path(session.catalog.root, service)
-    if str(path) == "-":
+    if options.out == "-":
         session.stdout.write(content)
         return 0
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8")
-    except OSError as err:
-        raise BadInputError(f"cannot write {path}: {err.strerror}") from None
+    if options.out:
+        path = Path(options.out)
+        write_text_no_follow(path, content)
+    else:
+        # appspecs/ under the catalog's folder: no link may lead the file elsewhere.
+        path = appspec_path(session.catalog.root, service)
+        write_text_no_follow(path, content, within=session.catalog.root)
     if session.json:
         session.print_json(
             {

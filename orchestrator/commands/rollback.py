@@ -145,7 +145,7 @@ def _run(session: Session, options: RollbackOptions, known: dict[str, Any]) -> i
         lookup.check_deployment_id(options.to)
     service = session.resolve(options.service)
     known["environment"] = service.environment
-    strategy = parse_strategy(options.strategy or service.settings.strategy)
+    strategy = parse_strategy(service.settings.strategy if options.strategy is None else options.strategy)
     known["strategy"] = strategy.name
     clients = session.clients(service.region)
     codedeploy = clients.client("codedeploy")

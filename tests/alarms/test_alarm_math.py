@@ -56,6 +56,7 @@ def test_evaluate(expression: str, values: dict[str, float | None], expected: fl
         ("a b", "unexpected 'b'"),
         ("zz + 1", "unknown metric id or function 'zz'"),
         ("METRICS()", "unknown metric id or function 'METRICS'"),
+        ("a * \uff11\uff10\uff10", "character '\uff11' is outside the supported subset"),  # full-width digits
     ],
 )
 def test_outside_the_subset_is_rejected(expression: str, error: str) -> None:

@@ -64,7 +64,7 @@ BAD_INPUT = [
     pytest.param(["deploy", "product-service", "--until", "halfway"], "--until 'halfway'", id="bad-until"),
     pytest.param(
         ["deploy", "product-service", "--timeout", "0"],
-        "--timeout must be a positive number",
+        "--timeout: must be a positive number",
         id="bad-timeout",
     ),
     pytest.param(
@@ -121,12 +121,42 @@ def test_bad_input_exits_2_with_one_line_and_no_aws_call(
         pytest.param(["frobnicate"], id="unknown-command"),
     ],
 )
-def test_usage_errors_exit_2_without_traceback(endpoint: Recorder, args: list[str]) -> None:
+def test_usage_errors_exit_2_in_one_line(endpoint: Recorder, args: list[str]) -> None:
     result = run_cli(*args)
     assert result.code == 2, shown(result)
     assert "Traceback" not in result.stderr
-    assert "Usage: bluegreen" in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and lines[0].endswith(" --help"), shown(result)
     assert endpoint.requests == []
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["deploy"], "error: missing argument SERVICE; see bluegreen deploy --help"),
+        (
+            ["deploy", "product-service", "--timeout", "abc"],
+            "error: --timeout: 'abc' is not a number; give a positive number such as 10 or 2.5; "
+            "see bluegreen deploy --help",
+        ),
+        (["watch", "d-ABCDEFGHI", "--time-scale", "0"], "error: --time-scale: must be a positive number"),
+        (["deploy", "product-service", "--nope"], "error: no such option: --nope; see bluegreen deploy"),
+    ],
+)
+def test_usage_error_lines(endpoint: Recorder, args: list[str], line: str) -> None:
+    result = run_cli(*args)
+    assert (result.code, result.stdout) == (2, ""), shown(result)
+    assert result.stderr.startswith(line) and result.stderr.count("\n") == 1, shown(result)
+
+
+def test_usage_errors_in_json_mode_are_one_document_of_kind_usage(endpoint: Recorder) -> None:
+    import json
+
+    result = run_cli("-o", "json", "deploy", "product-service", "--timeout", "abc")
+    assert result.code == 2, shown(result)
+    document = json.loads(result.stdout)
+    assert document["errorKind"] == "usage" and "--timeout: 'abc' is not a number" in document["error"]
+    assert result.stderr.count("\n") == 1
 
 
 def test_no_credentials_is_exit_4_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:

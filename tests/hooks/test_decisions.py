@@ -380,13 +380,19 @@ def test_deadline_split(
     assert deadline.expired() is (checks_s == 0.0)
 
 
-@pytest.mark.parametrize(
-    ("value", "scale"),
-    [(None, 1.0), ("", 1.0), ("60", 60.0), ("0.5", 0.5), ("0", 1.0), ("-3", 1.0), ("x", 1.0)],
-)
+@pytest.mark.parametrize(("value", "scale"), [(None, 1.0), ("", 1.0), ("60", 60.0), ("0.5", 0.5)])
 def test_time_scale(value: str | None, scale: float) -> None:
     environ = {} if value is None else {"BLUEGREEN_TIME_SCALE": value}
     assert time_scale(environ) == scale
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "x", "nan", "inf", "1e999", "\uff14\uff10", "4_0", " 40"])
+def test_an_invalid_time_scale_fails_the_hook_as_the_cli_does(value: str) -> None:
+    # One rule (orchestrator.time_scale) for the hooks and the CLI: never a silent fall back to 1.
+    from orchestrator.errors import BadInputError
+
+    with pytest.raises(BadInputError, match=r"^\$BLUEGREEN_TIME_SCALE: "):
+        time_scale({"BLUEGREEN_TIME_SCALE": value})
 
 
 def test_virtual_time_sleeps_scaled() -> None:

@@ -126,11 +126,14 @@ def test_unknown_service_or_environment(good_catalog: Catalog, call, error, name
 # Each bad file, and what its one-line message must name: the file, the service, the field.
 BAD_CATALOGS = [
     ("yaml-syntax.yaml", ["yaml-syntax.yaml", "line 9"]),
-    ("unknown-key.yaml", ["unknown-key.yaml", "services.cart-service", "field prot", "Extra inputs"]),
+    (
+        "unknown-key.yaml",
+        ["unknown-key.yaml", "services.cart-service", "field prot", "unknown setting (did you mean port?)"],
+    ),
     ("bad-port.yaml", ["bad-port.yaml", "services.cart-service", "field port", "65535"]),
     (
         "bad-port-in-override.yaml",
-        ["bad-port-in-override.yaml", "services.cart-service (prod)", "field port"],
+        ["bad-port-in-override.yaml", "services.cart-service.overrides.prod", "field port"],
     ),
     (
         "min-greater-than-max.yaml",

@@ -119,6 +119,10 @@ def test_custom_spec_equal_to_a_predefined_config_uses_it(typed: str, predefined
         ("linear:10:0", "interval must be at least 1 minute"),
         ("canary:10:2881", "at most 2880"),
         ("linear:1:30", "2970 minutes"),  # 100 steps x 30 min: 99 x 30 min from first shift to last
+        # int() accepts any Unicode digit; a strategy takes ASCII digits only.
+        ("canary:\uff11\uff10:5", "unknown strategy"),
+        ("linear:10:\u0663", "unknown strategy"),
+        ("canary:\u00b2:5", "unknown strategy"),
     ],
 )
 def test_bad_strategy_says_why_and_lists_valid_names(typed: str, why: str) -> None:

@@ -221,3 +221,139 @@ def _assert_register_request(kwargs: dict[str, Any]) -> None:
     model = botocore.session.get_session().get_service_model("ecs")
     report = ParamValidator().validate(kwargs, model.operation_model("RegisterTaskDefinition").input_shape)
     assert not report.has_errors(), report.generate_report()
+
+
+# One field broken at a time in a valid RegisterTaskDefinition document: botocore refuses each, and
+# shape_problem names the field first (before any call). Mutations: (path to parent, key, value).
+SHAPE_BREAKS = [
+    pytest.param((), "cpu", {"a": 1}, "field cpu: expected a string, got an object", id="cpu-object"),
+    pytest.param((), "memory", 512, "field memory: expected a string", id="memory-number"),
+    pytest.param((), "networkMode", "bridged", "field networkMode: 'bridged' is not one of", id="enum"),
+    pytest.param((), "family", None, "field family: expected a string, got null", id="family-null"),
+    pytest.param((), "containerDefinitions", {}, "field containerDefinitions: expected a list", id="cd-map"),
+    pytest.param((), "requiresCompatibilities", "FARGATE", "expected a list, got a string", id="compat-str"),
+    pytest.param(
+        (), "famly", "x", "field famly: not a RegisterTaskDefinition field (did you mean family?)", id="typo"
+    ),
+    pytest.param(
+        ("containerDefinitions", 0),
+        "essential",
+        "yes",
+        "containerDefinitions[0].essential: expected true or false",
+        id="bool",
+    ),
+    pytest.param(
+        ("containerDefinitions", 0),
+        "memory",
+        "512",
+        "containerDefinitions[0].memory: expected an integer",
+        id="int-str",
+    ),
+    pytest.param(
+        ("containerDefinitions", 0),
+        "memory",
+        True,
+        "containerDefinitions[0].memory: expected an integer, got true/false",
+        id="int-bool",
+    ),
+    pytest.param(
+        ("containerDefinitions", 0, "portMappings", 0),
+        "containerPort",
+        "80",
+        "portMappings[0].containerPort: expected an integer",
+        id="port-str",
+    ),
+    pytest.param(
+        ("containerDefinitions", 0, "portMappings", 0),
+        "protocl",
+        "tcp",
+        "not a RegisterTaskDefinition field (did you mean protocol?)",
+        id="nested-typo",
+    ),
+    pytest.param(
+        ("containerDefinitions", 0, "environment", 0),
+        "value",
+        1,
+        "environment[0].value: expected a string",
+        id="env-value",
+    ),
+]
+
+
+@pytest.mark.parametrize(("parent", "key", "value", "message"), SHAPE_BREAKS)
+def test_task_definition_types_are_checked_against_botocores_shape(
+    real_catalog: Catalog, parent: tuple[Any, ...], key: str, value: Any, message: str
+) -> None:
+    from orchestrator.taskdef_shape import shape_problem
+
+    document = load_task_definition(real_catalog.resolve("product-service"), environ={})
+    assert shape_problem(document) is None
+    target: Any = document
+    for part in parent:
+        target = target[part]
+    target[key] = value
+    problem = shape_problem(document)
+    assert problem is not None and message in problem, problem
+    if key == "networkMode" or isinstance(value, bool):
+        return  # botocore checks no enums and takes a bool as an int; ECS itself refuses both
+    model = botocore.session.get_session().get_service_model("ecs")
+    report = ParamValidator().validate(document, model.operation_model("RegisterTaskDefinition").input_shape)
+    assert report.has_errors()  # botocore agrees: this document would fail at the call
+
+
+def test_a_missing_required_field_is_named() -> None:
+    from orchestrator.taskdef_shape import shape_problem
+
+    assert shape_problem({"containerDefinitions": []}) == "field family: required by RegisterTaskDefinition"
+
+
+def test_a_bad_type_in_a_file_is_bad_input_naming_the_file(taskdef_catalog: Catalog, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    path = tmp_path / "mine.json"
+    document = json.loads((_fixtures() / "described.json").read_text())["taskDefinition"]
+    document["cpu"] = {"a": 1}
+    path.write_text(json.dumps(document))
+    service = replace(taskdef_catalog.resolve("cart-service"), task_definition_path=path)
+    with pytest.raises(TaskDefinitionError) as raised:
+        load_task_definition(service, NEW_IMAGE, environ={}, shown_as="mine.json")
+    assert str(raised.value).startswith("mine.json (--task-definition): field cpu: expected a string")
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/product-service:7",
+        "arn:aws-cn:ecs:cn-north-1:123456789012:task-definition/a_b-C:1",
+        "arn:aws-us-gov:ecs:us-gov-west-1:123456789012:task-definition/x:1234567890",
+    ],
+)
+def test_task_definition_arns_of_aws_form(arn: str) -> None:
+    from orchestrator.taskdef import validate_task_definition_arn
+
+    assert validate_task_definition_arn(arn) == arn
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:nonsense",
+        "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/product-service",  # no revision
+        "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/product-service:0",
+        "arn:aws:ecs:ap-northeast-2:1234:task-definition/product-service:7",
+        "arn:aws:ecs:ap-northeast-2:123456789012:service/product-service:7",
+        "arn:aws:lambda:ap-northeast-2:123456789012:task-definition/product-service:7",
+        "arn:azure:ecs:ap-northeast-2:123456789012:task-definition/product-service:7",
+        "arn:aws:ecs:AP-NORTHEAST-2:123456789012:task-definition/product-service:7",
+        "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/product.service:7",
+        "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/product-service:\uff17",
+        "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/product-service:7\n",
+    ],
+)
+def test_malformed_task_definition_arns_are_refused(arn: str) -> None:
+    from orchestrator.taskdef import validate_task_definition_arn
+
+    with pytest.raises(
+        TaskDefinitionError, match="is not a task definition ARN; expected arn:aws:ecs:REGION"
+    ):
+        validate_task_definition_arn(arn)
