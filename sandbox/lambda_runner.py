@@ -262,18 +262,24 @@ class LambdaRunner:
             thread.join(max(0.0, deadline - time.monotonic()))
 
 
+HOOKS_LOGGER = "bluegreen-hooks"  # hooks.runtime.SERVICE: powertools names its logging.Logger after it
+
+
 def redirect_stdout_logging(stream: IO[str]) -> None:
     """Send log handlers that write to stdout (powertools' Logger does) to ``stream`` instead, so
     in-process hooks never mix their JSON logs into the CLI's output."""
     loggers: list[logging.Logger] = [logging.getLogger()]
     loggers += [lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)]
     for logger in loggers:
+        ours = logger.name.startswith(HOOKS_LOGGER)
         for handler in logger.handlers:
             if not isinstance(handler, logging.StreamHandler):
                 continue
-            # stdout, or the closed file of a world that stopped earlier in this process (its hooks
-            # would otherwise log nowhere)
-            if getattr(handler.stream, "closed", False):
+            # The hooks' own logger always writes to this world's file, whatever stream it held: the
+            # stdout it was created with may be a stream that was swapped since (pytest's capture).
+            # Otherwise stdout, or the closed file of a world that stopped earlier in this process
+            # (its hooks would otherwise log nowhere).
+            if ours or getattr(handler.stream, "closed", False):
                 with handler.lock or contextlib.nullcontext():  # setStream would flush the closed file
                     handler.stream = stream
             elif handler.stream in (sys.stdout, sys.__stdout__):
