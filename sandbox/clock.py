@@ -11,7 +11,8 @@ watermark stays ahead and the clock runs at ``time_scale``.
 
 Virtual time starts at the real wall-clock time when the clock is made and runs ``time_scale``
 times faster (``lag()`` says how far back-pressure has held it). Timestamps it gives are virtual:
-after an hour of a 40x sandbox they are ~40 hours after its start.
+after an hour of a 40x sandbox they are ~40 hours after its start. The CodeDeploy emulator's answers
+carry it in their HTTP ``Date`` header, as AWS's carry AWS's clock.
 """
 
 from __future__ import annotations
@@ -19,10 +20,6 @@ from __future__ import annotations
 import threading
 import time
 
-# Every emulator answer carries the virtual time it was sent at, so a client in another process
-# (`bluegreen deploy` against `sandbox serve`) times its waits by the clock the deployment runs on
-# (orchestrator.watcher.DeploymentClock reads it).
-VIRTUAL_TIME_HEADER = "X-Bluegreen-Virtual-Time"
 # How far (virtual seconds) the clock may run ahead of the slowest watermark. Below the target
 # health check interval (15 s): a check due at T is done before the clock passes T + slack, so a
 # target's verdict (2 checks) is in before the fleet's settle wait (grace + 2 intervals) runs out.

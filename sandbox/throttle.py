@@ -103,6 +103,9 @@ class ThrottlingProxy:
         self.throttled: Counter[str] = Counter()
         self._server: LoopbackHttpServer | None = None
         self.url = ""
+        # The upstream's latest Date: the server's clock (the emulator's is virtual), which the
+        # proxy's own answers carry too (orchestrator.watcher.DeploymentClock times watches by it).
+        self.upstream_date: str | None = None
 
     def decide(self, operation: str) -> bool:
         """True when this request is refused (the next seeded draw, counted per operation)."""
@@ -144,6 +147,7 @@ class ThrottlingProxy:
             response = connection.getresponse()
             data = response.read()
             kept = [(k, v) for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP]
+            self.upstream_date = response.getheader("Date") or self.upstream_date
             return response.status, kept, data
         finally:
             connection.close()
@@ -170,12 +174,22 @@ def _handler_for(proxy: ThrottlingProxy) -> type[BaseHTTPRequestHandler]:
             self._send(status, [(k, v) for k, v in headers_out if k.lower() != "content-length"], data)
 
         def _send(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-            self.send_response(status)
+            # Not send_response: a forwarded answer keeps the upstream's Server and Date, one of
+            # each (an added Date of ours would be joined to it: "<real>, <virtual>").
+            self.send_response_only(status)
+            names = {key.lower() for key, _ in headers}
+            for key, value in (("Server", self.version_string()), ("Date", self.date_time_string())):
+                if key.lower() not in names:
+                    self.send_header(key, value)
             for key, value in headers:
                 self.send_header(key, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        def date_time_string(self, timestamp: float | None = None) -> str:
+            """The proxy's own answers (throttled, 503) are dated by the upstream's clock as last seen."""
+            return proxy.upstream_date or super().date_time_string(timestamp)
 
         do_GET = do_POST = do_PUT = do_DELETE = _handle
 

@@ -26,7 +26,7 @@ def _run(session: Session, target: str) -> int:
 
     deployment_id, clients = lookup.target(session, target)
     codedeploy = clients.client("codedeploy")
-    stamps = DeploymentClock(codedeploy, 1.0)  # says whether the answers come from the sandbox
+    server = DeploymentClock(codedeploy, 1.0)  # the service's clock, from its answers' Date
     info = codedeploy_api.get_deployment(codedeploy, deployment_id)
     targets = codedeploy_api.list_deployment_targets(codedeploy, deployment_id)
     ecs_target = (
@@ -76,7 +76,7 @@ def _run(session: Session, target: str) -> int:
     out(f"{deployment_id}  {where}  {session.style(snapshot.status.value, colour)}")
     out(f"  {'strategy':<22}{subject.strategy or '?'} ({subject.deployment_config_name})")
     out(f"  {'created':<22}{_when(info.get('createTime'))}")
-    note = sandbox_clock_note(stamps.stamp, time.time())
+    note = clock_note(server.server_now, time.time())
     if note:
         out(f"  {'clock':<22}{note}")
     if took is not None:
@@ -117,16 +117,19 @@ def _hook_failure(
     )
 
 
-def sandbox_clock_note(virtual_now: float | None, real_now: float) -> str | None:
-    """What the times mean when the answers come from the sandbox (stamped with its virtual time):
-    its clock starts at the real time and runs faster, so its dates drift ahead of the calendar
-    (they stay virtual, as the durations between them are deployment time). None for AWS."""
-    if virtual_now is None:
+def clock_note(server_now: float | None, local_now: float) -> str | None:
+    """Which clock the times shown are on, when the service's (its answers' ``Date``) is more than a
+    minute off this machine's; None otherwise. Against the sandbox that is its virtual clock, which
+    starts at the real time and runs ``time_scale`` times faster, so its dates drift ahead of the
+    calendar (they stay virtual, as the durations between them are deployment time); against AWS,
+    this machine's clock is the one that is off."""
+    if server_now is None:
         return None
-    ahead = virtual_now - real_now
-    if abs(ahead) < 60:
-        return "sandbox virtual time (in step with the real clock so far)"
-    return f"sandbox virtual time, {_span(ahead)} {'ahead of' if ahead > 0 else 'behind'} the real clock"
+    ahead = server_now - local_now
+    if abs(ahead) <= 60:
+        return None
+    where = "ahead of" if ahead > 0 else "behind"
+    return f"the service's clock is {_span(ahead)} {where} this machine's: times shown are the service's"
 
 
 def _span(seconds: float) -> str:

@@ -8,6 +8,7 @@ botocore's input shape before any operation runs; a bad request never stops the 
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import json
 import logging
 import socket
@@ -17,7 +18,6 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from sandbox.clock import VIRTUAL_TIME_HEADER
 from sandbox.codedeploy import api_deployments, api_resources, shapes
 from sandbox.codedeploy.api_resources import ApiContext, Params
 from sandbox.codedeploy.errors import ApiError, validation
@@ -142,6 +142,16 @@ def _handler_class(dispatcher: Dispatcher) -> type[BaseHTTPRequestHandler]:
         timeout = 60  # a client that sends less than its Content-Length does not hold a thread forever
         server_version = "CodeDeployEmulator"
 
+        def date_time_string(self, timestamp: float | None = None) -> str:
+            """The ``Date`` header of every answer (``send_response`` adds it), by the sandbox's clock.
+
+            AWS sends ``Date`` (RFC 7231: the server's clock) on every API answer. Here it is the
+            virtual time, which a busy machine holds back (sandbox/clock.py): a client in another
+            process times its waits by it (orchestrator.watcher.DeploymentClock), as it would by
+            AWS's. botocore reads it only for the retry header's ttl (endpoint.py ``_set_ttl``)."""
+            now = dispatcher.ctx.clock.now() if timestamp is None else timestamp
+            return email.utils.formatdate(now, usegmt=True)
+
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("%s " + format, self.address_string(), *args)
 
@@ -151,8 +161,6 @@ def _handler_class(dispatcher: Dispatcher) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", "application/x-amz-json-1.1")
             self.send_header("Content-Length", str(len(payload)))
             self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-            # The sandbox's clock can be held back (sandbox/clock.py): clients time their waits by it.
-            self.send_header(VIRTUAL_TIME_HEADER, f"{dispatcher.ctx.clock.now():.3f}")
             if close:
                 self.send_header("Connection", "close")
                 self.close_connection = True

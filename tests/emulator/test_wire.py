@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 import urllib.parse
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -90,6 +92,35 @@ def test_injected_throttling_is_retried_by_a_standard_client(emulator: CodeDeplo
     with pytest.raises(ClientError) as caught:
         client("codedeploy", emulator.url, retries=1).list_applications()
     assert caught.value.response["Error"]["Code"] == "ThrottlingException"
+
+
+def test_answers_are_dated_by_the_emulators_clock(emulator: CodeDeployEmulator) -> None:
+    """Every answer's ``Date`` (RFC 7231, as AWS sends on every API answer) is the emulator's virtual
+    time, errors included: clients time their waits by it (orchestrator.watcher.DeploymentClock).
+    botocore reads it only for the ``ttl`` of a retry's ``amz-sdk-request`` header (endpoint.py
+    ``_set_ttl``: our clock + read_timeout + the server's skew), which lands in the server's clock."""
+    from orchestrator.watcher import server_time
+
+    time.sleep(0.2)  # 120 virtual s at 600x: the emulator's clock is ahead of the real one
+    dates: list[str] = []
+    retry_headers: list[str] = []
+    codedeploy = client("codedeploy", emulator.url, retries=2)  # read_timeout=30
+    codedeploy.meta.events.register(
+        "after-call.codedeploy", lambda http_response, **_: dates.append(http_response.headers["Date"])
+    )
+    codedeploy.meta.events.register(
+        "before-send.codedeploy",
+        lambda request, **_: retry_headers.append(request.headers.get("amz-sdk-request", b"").decode()),
+    )
+    emulator.inject_errors("ListApplications", "ThrottlingException", times=1)
+    before = emulator.clock.now()
+    assert time.time() + 60 < before
+    codedeploy.list_applications()  # the retry's backoff (< 1 real s) is minutes of virtual time
+    after = emulator.clock.now()
+    assert after - 2.0 <= server_time(dates[0]) <= after
+    assert retry_headers[1].startswith("ttl=") and retry_headers[1].endswith("; attempt=2; max=2")
+    ttl = datetime.strptime(retry_headers[1][4:20], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
+    assert before - 2.0 <= ttl - 30 <= after  # the throttled answer's Date + read_timeout
 
 
 def test_injected_internal_failure_is_a_500(emulator: CodeDeployEmulator) -> None:

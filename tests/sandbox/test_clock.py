@@ -4,6 +4,7 @@ stretch in real time while it is held."""
 
 from __future__ import annotations
 
+import email.utils
 import importlib.util
 import math
 import threading
@@ -135,31 +136,50 @@ class _Client:
         self.meta.events.handlers["after-call.codedeploy"](http_response=response)
 
 
-def test_deployment_clock_follows_the_stamps_and_never_goes_back() -> None:
-    from orchestrator.watcher import DeploymentClock
-    from sandbox.clock import VIRTUAL_TIME_HEADER
+def _date(epoch: float) -> dict[str, str]:
+    return {"Date": email.utils.formatdate(epoch, usegmt=True)}
 
-    assert VIRTUAL_TIME_HEADER.lower() == DeploymentClock.HEADER
+
+def test_deployment_clock_follows_the_servers_date_and_never_goes_back() -> None:
+    from orchestrator.watcher import DeploymentClock
+
     real = [100.0]
     client = _Client()
     clock = DeploymentClock(client, time_scale=40.0, real=lambda: real[0])
-    assert clock() == 100.0  # no stamp yet (AWS): real time
+    assert clock() == 100.0  # no answer yet: real time
     client.answer({})
+    client.answer({"Date": "not a date"})
     assert clock() == 100.0
-    client.answer({DeploymentClock.HEADER: "5000.0"})  # anchored: no jump
+    client.answer(_date(1_800_005_000))  # 39 h ahead of us: anchored, no jump
     assert clock() == 100.0
     real[0] = 101.0  # 1 real s, but the sandbox's clock was held: only 4 virtual s passed
-    client.answer({DeploymentClock.HEADER: "5004.0"})
+    client.answer(_date(1_800_005_004))
     assert clock() == pytest.approx(100.1)
     real[0] = 101.5  # between answers: extrapolated at the nominal rate
     assert clock() == pytest.approx(100.6)
-    client.answer({DeploymentClock.HEADER: "5010.0"})  # less than extrapolated: held, not back
+    client.answer(_date(1_800_005_010))  # less than extrapolated: held, not back
     assert clock() == pytest.approx(100.6)
+
+
+def test_deployment_clock_against_aws_runs_with_real_time_despite_skew() -> None:
+    """AWS's Date is real time (to the second): a local clock 3 min off makes no jump."""
+    from orchestrator.watcher import DeploymentClock
+
+    real = [50.0]
+    client = _Client()
+    clock = DeploymentClock(client, time_scale=1.0, real=lambda: real[0])
+    client.answer(_date(1_800_000_180))
+    for step in range(1, 31):
+        real[0] = 50.0 + step * 10.3
+        client.answer(_date(1_800_000_180 + int(step * 10.3)))  # Date truncates to the second
+        assert clock() == pytest.approx(real[0], abs=1.0)
+    assert clock.server_now == 1_800_000_180 + 309
 
 
 @pytest.mark.integration
 def test_emulator_answers_carry_its_virtual_time(moto_url: str) -> None:
-    """A held sandbox clock reaches a client in another process through every answer."""
+    """A held sandbox clock reaches a client in another process through every answer's Date (at
+    40x its 1 s resolution is 25 ms here; a real-time Date would advance 0.3 s / 40 = 7.5 ms)."""
     from orchestrator.watcher import DeploymentClock
     from sandbox.codedeploy import CodeDeployEmulator
     from sandbox.moto_server import sandbox_client_factory
@@ -184,30 +204,40 @@ def test_emulator_answers_carry_its_virtual_time(moto_url: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("virtual_now", "real_now", "note"),
+    ("server_now", "local_now", "note"),
     [
-        (None, 1_800_000_000.0, None),  # AWS: no stamp, nothing to say
-        (1_800_000_010.0, 1_800_000_000.0, "sandbox virtual time (in step with the real clock so far)"),
+        (None, 1_800_000_000.0, None),  # no answer: nothing to say
+        (1_800_000_010.0, 1_800_000_000.0, None),  # in step (AWS, or a sandbox just started)
+        (1_800_000_000.0 - 60, 1_800_000_000.0, None),
         (
-            1_800_000_000.0 + 39 * 3600,
+            1_800_000_000.0 + 39 * 3600,  # an hour of `sandbox serve` at 40x
             1_800_000_000.0,
-            "sandbox virtual time, 39.0 h ahead of the real clock",
+            "the service's clock is 39.0 h ahead of this machine's: times shown are the service's",
         ),
-        (1_800_000_000.0 + 600, 1_800_000_000.0, "sandbox virtual time, 10 min ahead of the real clock"),
+        (
+            1_800_000_000.0 + 600,
+            1_800_000_000.0,
+            "the service's clock is 10 min ahead of this machine's: times shown are the service's",
+        ),
         (
             1_800_000_000.0 + 3 * 86400,
             1_800_000_000.0,
-            "sandbox virtual time, 3.0 days ahead of the real clock",
+            "the service's clock is 3.0 days ahead of this machine's: times shown are the service's",
+        ),
+        (
+            1_800_000_000.0 - 300,  # AWS, and this machine's clock is 5 min fast
+            1_800_000_000.0,
+            "the service's clock is 5 min behind this machine's: times shown are the service's",
         ),
     ],
 )
-def test_status_says_what_sandbox_times_mean(
-    virtual_now: float | None, real_now: float, note: str | None
+def test_status_says_which_clock_the_times_are_on(
+    server_now: float | None, local_now: float, note: str | None
 ) -> None:
     """An hour of `sandbox serve` at 40x puts its dates ~39 h ahead: `bluegreen status` says so."""
-    from orchestrator.commands.status import sandbox_clock_note
+    from orchestrator.commands.status import clock_note
 
-    assert sandbox_clock_note(virtual_now, real_now) == note
+    assert clock_note(server_now, local_now) == note
 
 
 @pytest.mark.integration
@@ -220,8 +250,10 @@ def test_status_against_the_sandbox_names_its_clock(capsys: pytest.CaptureFixtur
         deployment_id = create_deployment(world, "product-service", "all-at-once")
         # ListDeploymentTargets refuses a deployment not started yet (DeploymentNotStartedException).
         wait_for(lambda: deployment(world, deployment_id)["status"] != "Created", timeout=60.0)
+        # The virtual clock starts at the real time: let it get more than a minute ahead.
+        wait_for(lambda: world.clock.now() - time.time() > 90, timeout=60.0)
         capsys.readouterr()
         code = main(["status", deployment_id])
         out, err = capsys.readouterr()
         assert code == 0, out + err
-    assert "sandbox virtual time" in out, out
+    assert "the service's clock is" in out and "ahead of this machine's" in out, out

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from orchestrator.aws import THROTTLING_CODES
 from orchestrator.cli import main
@@ -70,6 +72,34 @@ def test_throttled_answers_are_the_ones_botocore_retries(
         # botocore's standard mode retries it: 3 attempts, the last one through.
         with ThrottlingProxy(upstream, rate=0.0, first={_operation(service): 2}) as url:
             call(_single_attempt(service, url, attempts=3))
+
+
+def test_answers_through_the_proxy_carry_the_upstreams_date_once(moto_url: str) -> None:
+    """The CLI times watches by the server's Date (orchestrator.watcher.DeploymentClock): behind the
+    proxy it must still be the emulator's virtual clock, one Date per answer, throttled ones too."""
+    from orchestrator.watcher import server_time
+    from sandbox.clock import VirtualClock
+
+    clock = VirtualClock(600.0)
+    with CodeDeployEmulator(aws_endpoint=moto_url, clock=clock) as codedeploy_url:
+        time.sleep(0.2)  # 120 virtual s: the emulator's clock is ahead of the real one
+        with ThrottlingProxy(codedeploy_url, rate=0.0, first={"ListApplications": 1}) as url:
+            answers: list[tuple[int, str]] = []
+            codedeploy = _single_attempt("codedeploy", url, attempts=1)
+            codedeploy.meta.events.register(
+                "after-call.codedeploy",
+                lambda http_response, **_: answers.append(
+                    (http_response.status_code, http_response.headers["Date"])
+                ),
+            )
+            codedeploy.list_deployment_configs()
+            with pytest.raises(ClientError):
+                codedeploy.list_applications()  # throttled by the proxy itself
+            codedeploy.list_applications()
+        virtual_now = clock.now()
+    assert [status for status, _ in answers] == [200, 400, 200]
+    for _, date in answers:
+        assert time.time() + 60 < server_time(date) <= virtual_now  # one date: it parses
 
 
 def _operation(service: str) -> str:
