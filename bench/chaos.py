@@ -10,7 +10,8 @@ the fleet, talks to moto directly.
 spread over ``--services`` services deployed at the same time, each service's deploys one after
 another. Printed, in one run: deploys attempted / completed (exit 0) / duplicated (a request token
 carried by more than one deployment) / orphaned (task definition revisions registered during the run
-that no deployment uses), read from moto and the emulator afterwards (``sandbox.ledger``).
+that no deployment uses), read from moto and the emulator afterwards (``sandbox.ledger``), and how
+many hook invocations the sandbox's Lambda runner retried after a function error (as Lambda does).
 
     .venv/bin/python bench/chaos.py [--deploys 20] [--services 4] [--rate 0.3] [--seed 1]
         [--strategy all-at-once] [--time-scale 40] [--env dev] [--spare-hooks]
@@ -68,6 +69,7 @@ class ThrottlingResult:
     requests: Counter[str] = field(default_factory=Counter)
     throttled: Counter[str] = field(default_factory=Counter)
     wall: float = 0.0
+    hook_retries: int = 0  # hook invocations the Lambda runner retried after a function error
 
     @property
     def completed(self) -> int:
@@ -156,7 +158,8 @@ def run_throttling(args: argparse.Namespace) -> ThrottlingResult:
         throttled = Counter(
             {"moto": moto_proxy.throttled.total(), "codedeploy": codedeploy_proxy.throttled.total()}
         )
-    return ThrottlingResult(runs, ledger, requests, throttled, time.monotonic() - started)
+        retried = sum(1 for i in world.runner.invocations if i.attempt > 1) if world.runner else 0
+    return ThrottlingResult(runs, ledger, requests, throttled, time.monotonic() - started, retried)
 
 
 def throttling_section(args: argparse.Namespace) -> list[str]:
@@ -171,6 +174,7 @@ def throttling_section(args: argparse.Namespace) -> list[str]:
         f"({args.strategy}, time scale {args.time_scale:g}), {result.wall:.0f} s",
         f"  deploys attempted {len(result.runs)} / completed {result.completed} / "
         f"duplicated {result.ledger.duplicated} / orphaned {len(result.ledger.orphans)}",
+        f"  hook invocations retried by Lambda: {result.hook_retries}",
     ]
     for run in result.runs:
         if run.code != 0:
