@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import threading
@@ -70,6 +71,7 @@ class ThrottlingResult:
     throttled: Counter[str] = field(default_factory=Counter)
     wall: float = 0.0
     hook_retries: int = 0  # hook invocations the Lambda runner retried after a function error
+    hook_seconds: dict[str, list[float]] = field(default_factory=dict)  # function -> real seconds
 
     @property
     def completed(self) -> int:
@@ -158,8 +160,13 @@ def run_throttling(args: argparse.Namespace) -> ThrottlingResult:
         throttled = Counter(
             {"moto": moto_proxy.throttled.total(), "codedeploy": codedeploy_proxy.throttled.total()}
         )
-        retried = sum(1 for i in world.runner.invocations if i.attempt > 1) if world.runner else 0
-    return ThrottlingResult(runs, ledger, requests, throttled, time.monotonic() - started, retried)
+        invocations = list(world.runner.invocations) if world.runner else []
+    hook_seconds: dict[str, list[float]] = {}
+    for invocation in invocations:
+        hook_seconds.setdefault(invocation.function_name, []).append(invocation.seconds)
+    retried = sum(1 for invocation in invocations if invocation.attempt > 1)
+    wall = time.monotonic() - started
+    return ThrottlingResult(runs, ledger, requests, throttled, wall, retried, hook_seconds)
 
 
 def throttling_section(args: argparse.Namespace) -> list[str]:
@@ -175,6 +182,11 @@ def throttling_section(args: argparse.Namespace) -> list[str]:
         f"  deploys attempted {len(result.runs)} / completed {result.completed} / "
         f"duplicated {result.ledger.duplicated} / orphaned {len(result.ledger.orphans)}",
         f"  hook invocations retried by Lambda: {result.hook_retries}",
+        "  hook real seconds (median / max): "
+        + ", ".join(
+            f"{name.split('-', 2)[-1]} {statistics.median(times):.2f} / {max(times):.2f}"
+            for name, times in sorted(result.hook_seconds.items())
+        ),
     ]
     for run in result.runs:
         if run.code != 0:

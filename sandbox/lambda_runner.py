@@ -105,6 +105,7 @@ class Invocation:
     payload: dict[str, Any]
     error: str | None
     attempt: int = 1
+    seconds: float = 0.0  # real seconds the handler ran
 
 
 def retry_wait_seconds(attempt: int, max_retry_attempts: int) -> float | None:
@@ -305,7 +306,8 @@ class LambdaRunner:
         if collector is not None:
             self._deliver(context, collector.close_invocation(context.aws_request_id))
         with self._lock:
-            self.invocations.append(Invocation(name, payload, error, attempt))
+            took = time.monotonic() - context.started_at
+            self.invocations.append(Invocation(name, payload, error, attempt, took))
         return error is not None
 
     def _collect(self) -> InvocationLogs | None:

@@ -76,6 +76,7 @@ def test_a_function_that_always_raises_runs_one_plus_its_retries(retries: int | 
     runner.join(timeout=2 * 180 / SCALE + 1)  # the waits after the last attempt: none
     assert [i.attempt for i in runner.invocations] == list(range(1, attempts + 1))
     assert all(i.error == "RuntimeError: boom" for i in runner.invocations)
+    assert all(0 <= i.seconds < 5 for i in runner.invocations)  # each attempt's own run, waits excluded
     gaps = [later[0] - earlier[0] for earlier, later in itertools.pairwise(started)]
     assert [round(gap / 60) for gap in gaps] == [1, 2][: attempts - 1]  # virtual minutes, as in AWS
     assert len({request_id for _, request_id in started}) == 1  # a retry is the same request
