@@ -10,7 +10,8 @@ the fleet, talks to moto directly.
 spread over ``--services`` services deployed at the same time, each service's deploys one after
 another. Printed, in one run: deploys attempted / completed (exit 0) / duplicated (a request token
 carried by more than one deployment) / orphaned (task definition revisions registered during the run
-that no deployment uses), read from moto and the emulator afterwards (``sandbox.ledger``).
+that no deployment uses), read from moto and the emulator afterwards (``sandbox.ledger``), and how
+many hook invocations the sandbox's Lambda runner retried after a function error (as Lambda does).
 
     .venv/bin/python bench/chaos.py [--deploys 20] [--services 4] [--rate 0.3] [--seed 1]
         [--strategy all-at-once] [--time-scale 40] [--env dev] [--spare-hooks]
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import threading
@@ -68,6 +70,8 @@ class ThrottlingResult:
     requests: Counter[str] = field(default_factory=Counter)
     throttled: Counter[str] = field(default_factory=Counter)
     wall: float = 0.0
+    hook_retries: int = 0  # hook invocations the Lambda runner retried after a function error
+    hook_seconds: dict[str, list[float]] = field(default_factory=dict)  # function -> real seconds
 
     @property
     def completed(self) -> int:
@@ -156,7 +160,13 @@ def run_throttling(args: argparse.Namespace) -> ThrottlingResult:
         throttled = Counter(
             {"moto": moto_proxy.throttled.total(), "codedeploy": codedeploy_proxy.throttled.total()}
         )
-    return ThrottlingResult(runs, ledger, requests, throttled, time.monotonic() - started)
+        invocations = list(world.runner.invocations) if world.runner else []
+    hook_seconds: dict[str, list[float]] = {}
+    for invocation in invocations:
+        hook_seconds.setdefault(invocation.function_name, []).append(invocation.seconds)
+    retried = sum(1 for invocation in invocations if invocation.attempt > 1)
+    wall = time.monotonic() - started
+    return ThrottlingResult(runs, ledger, requests, throttled, wall, retried, hook_seconds)
 
 
 def throttling_section(args: argparse.Namespace) -> list[str]:
@@ -171,6 +181,12 @@ def throttling_section(args: argparse.Namespace) -> list[str]:
         f"({args.strategy}, time scale {args.time_scale:g}), {result.wall:.0f} s",
         f"  deploys attempted {len(result.runs)} / completed {result.completed} / "
         f"duplicated {result.ledger.duplicated} / orphaned {len(result.ledger.orphans)}",
+        f"  hook invocations retried by Lambda: {result.hook_retries}",
+        "  hook real seconds (median / max): "
+        + ", ".join(
+            f"{name.split('-', 2)[-1]} {statistics.median(times):.2f} / {max(times):.2f}"
+            for name, times in sorted(result.hook_seconds.items())
+        ),
     ]
     for run in result.runs:
         if run.code != 0:

@@ -1,9 +1,13 @@
 """boto3 clients for the hooks, made on first use and kept per Lambda container.
 
-Two retry policies, on purpose. Reads (GetDeployment, DescribeAlarms, ...) use botocore's standard
-retry mode. The reporting client (PutLifecycleEventHookExecutionStatus) makes exactly one attempt
-per call: ``hooks.reporting`` retries it with tenacity, so what is retried, how often and within
-which budget is explicit and tested, not hidden inside botocore.
+Every client makes one attempt per call (botocore ``total_max_attempts=1``); what is retried, how
+often and within which budget is explicit and tested, not hidden inside botocore, whose standard
+mode sleeps up to 20 s between attempts whatever time the hook has left. Reads (GetDeployment,
+DescribeAlarms, ...) go through ``aws_call``: throttling (the request was refused, not applied),
+5xx and connection failures are retried with jittered exponential backoff for as long as the
+thread's deadline leaves time for another attempt (``read_retry_wait``, pure), so a throttled read
+turns into a failed check only when the hook's time is spent. The report
+(PutLifecycleEventHookExecutionStatus) is retried by ``hooks.reporting`` with tenacity.
 
 Clients are cached by service name and the endpoint variables boto3 honours, so an in-process
 Lambda runner that points ``AWS_ENDPOINT_URL*`` at another sandbox gets fresh clients.
@@ -21,17 +25,22 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from orchestrator.aws import error_code
+from orchestrator.aws import backoff_seconds, error_code, is_transient
 from orchestrator.errors import AwsError
 
 T = TypeVar("T")
 
-_READ_MAX_ATTEMPTS = 4
+# Read retries: backoff 0.1, 0.2, 0.4 ... capped at 2 s (half of it jitter), for as long as the
+# deadline allows; without a deadline (a direct call) at most this many attempts.
+READ_BACKOFF_BASE_S = 0.1
+READ_BACKOFF_CAP_S = 2.0
+READ_ATTEMPTS_WITHOUT_DEADLINE = 8
 # AWS endpoints accept a connection in milliseconds; a second without one is a failure, not a wait.
 _CONNECT_TIMEOUT_S = 1.0
 # Below this, a request cannot get an answer anyway: refuse it instead of sending it.
@@ -142,8 +151,9 @@ def _make(service_name: str, max_attempts: int, read_timeout: int) -> Any:
 
 
 def client(service_name: str) -> Any:
-    """A cached client for reads (codedeploy, elbv2, cloudwatch) with standard retries."""
-    return _cached(service_name, "read", _READ_MAX_ATTEMPTS, 10)
+    """A cached client for reads (codedeploy, elbv2, cloudwatch): one attempt per call, ``aws_call``
+    retries."""
+    return _cached(service_name, "read", 1, 10)
 
 
 def reporting_client() -> Any:
@@ -166,19 +176,61 @@ def forget_clients() -> None:
         _sessions.clear()
 
 
+def read_retry_wait(attempt: int, retryable: bool, left: float | None, draw: float) -> float | None:
+    """Seconds to wait before retrying a read whose ``attempt`` (1, 2, ...) failed; None: give up.
+
+    Only ``retryable`` failures (throttling, 5xx, connection) are retried. With a deadline (``left``
+    seconds before it), the jittered backoff is cut to what leaves time for one more request;
+    without one, at most READ_ATTEMPTS_WITHOUT_DEADLINE attempts. ``draw`` in [0, 1) is the jitter.
+    """
+    if not retryable:
+        return None
+    wait = backoff_seconds(attempt, base=READ_BACKOFF_BASE_S, cap=READ_BACKOFF_CAP_S, draw=draw)
+    if left is None:
+        return wait if attempt < READ_ATTEMPTS_WITHOUT_DEADLINE else None
+    room = left - 2 * _MIN_CALL_S  # the next request needs _MIN_CALL_S to be sent at all
+    if room <= 0:
+        return None
+    return min(wait, room)
+
+
+def _time_left() -> float | None:
+    end = getattr(_deadline, "end", None)
+    return None if end is None else end - time.monotonic()
+
+
 def aws_call(
-    what: str, call: Callable[[], T], not_found: dict[str, Callable[[str], Exception]] | None = None
+    what: str,
+    call: Callable[[], T],
+    not_found: dict[str, Callable[[str], Exception]] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> T:
-    """Run one AWS call; botocore errors become AwsError (or the error ``not_found`` maps its code to)."""
+    """Run one AWS read, retried as ``read_retry_wait`` says; botocore errors become AwsError (or the
+    error ``not_found`` maps its code to). A request refused for the deadline is not retried."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    try:
-        return call()
-    except ClientError as err:
+    attempt = 1
+    while True:
+        try:
+            return call()
+        except (ClientError, BotoCoreError) as err:
+            wait = read_retry_wait(attempt, is_transient(err), _time_left(), random.random())
+            if wait is None:
+                raise _aws_error(what, err, attempt, not_found) from None
+        sleep(wait)
+        attempt += 1
+
+
+def _aws_error(
+    what: str, err: Exception, attempts: int, not_found: dict[str, Callable[[str], Exception]] | None
+) -> Exception:
+    from botocore.exceptions import ClientError
+
+    tried = f" ({attempts} attempts)" if attempts > 1 else ""
+    if isinstance(err, ClientError):
         code = error_code(err)
         message = err.response.get("Error", {}).get("Message", "")
         if not_found and code in not_found:
-            raise not_found[code](message) from None
-        raise AwsError(f"{what}: {code}: {message}".rstrip(": ")) from None
-    except BotoCoreError as err:
-        raise AwsError(f"{what}: {err}") from None
+            return not_found[code](message)
+        return AwsError(f"{what}: {code}: {message}".rstrip(": ") + tried)
+    return AwsError(f"{what}: {err}{tried}")

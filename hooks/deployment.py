@@ -156,14 +156,31 @@ def green_from_weights(pair: Sequence[str], weights_by_name: Mapping[str, int]) 
     return first if a < b else second
 
 
+def list_deployment_targets(codedeploy: Any, deployment_id: str) -> list[str]:
+    """Every target id of a deployment: ListDeploymentTargets pages (CodeDeploy returns a nextToken
+    while more remain, and a page may hold none; API reference, ListDeploymentTargets), followed
+    until the last page or a token seen before."""
+    ids: list[str] = []
+    token: str | None = None
+    seen: set[str] = set()
+    while True:
+        paging = {"nextToken": token} if token else {}
+        page = aws_call(
+            "codedeploy ListDeploymentTargets",
+            partial(codedeploy.list_deployment_targets, deploymentId=deployment_id, **paging),
+        )
+        ids.extend(page.get("targetIds") or [])
+        token = page.get("nextToken") or None
+        if token is None or token in seen:
+            return ids
+        seen.add(token)
+
+
 def get_replacement_task_set(
     codedeploy: Any, elbv2: Any, deployment_id: str, routes: TrafficRoutes
 ) -> ReplacementTaskSet:
     """Green from CodeDeploy's deployment target; the production listener's weights if it has none."""
-    target_ids = aws_call(
-        "codedeploy ListDeploymentTargets",
-        lambda: codedeploy.list_deployment_targets(deploymentId=deployment_id),
-    ).get("targetIds", [])
+    target_ids = list_deployment_targets(codedeploy, deployment_id)
     targets = [
         aws_call(
             "codedeploy GetDeploymentTarget",

@@ -15,6 +15,14 @@ As the Lambda runtime does, each invocation's log lines go to CloudWatch Logs (m
 real timestamp, so ``bluegreen deploy/status`` read a failed hook's verdict line the same way in
 the sandbox as in AWS (``orchestrator.logs_api``). Lines are told apart by the invocation's
 ``function_request_id`` (a powertools key every hook line carries, the checks' threads included).
+
+As Lambda's asynchronous invocation does, a function error (the handler raises) is retried: up to
+the function's MaximumRetryAttempts (template.yaml's ``EventInvokeConfig``; AWS's default is 2),
+about 1 minute before the second attempt and 2 minutes before the third, on the world's virtual
+clock ("Error handling and automatic retries in Lambda", asynchronous invocation:
+https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html). The retry
+gets the same event and a fresh deadline; the hooks rely on it to report a verdict they decided
+but could not report (``hooks.runtime.HookReportError``).
 """
 
 from __future__ import annotations
@@ -28,11 +36,15 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any
 
+import yaml
+
 from orchestrator.catalog import ResolvedService
+from sandbox.clock import VirtualClock
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -47,6 +59,10 @@ HANDLER_NAMES = {
 # The hooks' Lambda timeout, in real seconds: the deadline a Lambda has is wall-clock time, and
 # the hooks size their checks to it (their bake and warm-up windows are virtual, see hooks.timing).
 DEFAULT_TIMEOUT_SECONDS = 120.0
+# Lambda's asynchronous retries: MaximumRetryAttempts defaults to 2 (AWS::Lambda::EventInvokeConfig,
+# range 0-2), the waits are about 1 then 2 minutes (virtual seconds here).
+DEFAULT_RETRY_ATTEMPTS = 2
+RETRY_WAITS_SECONDS = (60.0, 120.0)
 _ARN = re.compile(r"^arn:[^:]+:lambda:[^:]*:[^:]*:function:([^:]+)(?::[^:]+)?$")
 
 
@@ -83,11 +99,62 @@ class LambdaContext:
 
 @dataclass(frozen=True)
 class Invocation:
-    """One hook invocation: which function, the payload, and how it ended."""
+    """One hook invocation attempt: which function, the payload, how it ended, which attempt (1..3)."""
 
     function_name: str
     payload: dict[str, Any]
     error: str | None
+    attempt: int = 1
+    seconds: float = 0.0  # real seconds the handler ran
+
+
+def retry_wait_seconds(attempt: int, max_retry_attempts: int) -> float | None:
+    """Virtual seconds before the attempt after a failed ``attempt`` (1, 2, ...), None when none is left."""
+    if attempt > max_retry_attempts:
+        return None
+    return RETRY_WAITS_SECONDS[min(attempt, len(RETRY_WAITS_SECONDS)) - 1]
+
+
+class _CfnTagLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short tags (!Ref, !Sub, ...) read as plain values."""
+
+
+_CfnTagLoader.add_multi_constructor(
+    "!",
+    lambda loader, suffix, node: (
+        loader.construct_scalar(node)
+        if isinstance(node, yaml.ScalarNode)
+        else loader.construct_sequence(node)
+        if isinstance(node, yaml.SequenceNode)
+        else loader.construct_mapping(node)
+    ),
+)
+
+
+def template_retry_attempts(template: Path) -> dict[str, int]:
+    """Handler name (``before_install``, ...) -> the MaximumRetryAttempts of the template's function
+    running ``hooks.handlers.<name>`` (AWS's default 2 when the function sets none; {} without a template)."""
+    if not template.is_file():
+        return {}
+    document = yaml.load(template.read_text(encoding="utf-8"), Loader=_CfnTagLoader)
+    out: dict[str, int] = {}
+    for resource in (document.get("Resources") or {}).values():
+        properties = resource.get("Properties") or {}
+        handler = str(properties.get("Handler") or "")
+        if resource.get("Type") == "AWS::Serverless::Function" and handler.startswith("hooks.handlers."):
+            config = properties.get("EventInvokeConfig") or {}
+            out[handler.rsplit(".", 1)[-1]] = int(config.get("MaximumRetryAttempts", DEFAULT_RETRY_ATTEMPTS))
+    return out
+
+
+def retry_attempts_for(services: Iterable[ResolvedService], template: Path) -> dict[str, int]:
+    """Function name -> MaximumRetryAttempts, for the hook functions the catalog names."""
+    by_handler = template_retry_attempts(template)
+    return {
+        function: by_handler.get(HANDLER_NAMES[event], DEFAULT_RETRY_ATTEMPTS)
+        for service in services
+        for event, function in service.settings.hooks.items()
+    }
 
 
 class InvocationLogs(logging.Handler):
@@ -162,8 +229,14 @@ class LambdaRunner:
         log_stream: IO[str] | None = None,
         before_invoke: Callable[[], None] | None = None,
         logs_client: Callable[[], Any] | None = None,
+        clock: VirtualClock | None = None,
+        retry_attempts: Mapping[str, int] | None = None,
     ) -> None:
         self.handlers = dict(handlers)
+        # Asynchronous retries: MaximumRetryAttempts per function (AWS's default 2), waits on ``clock``.
+        self.clock = clock or VirtualClock(1.0)
+        self.retry_attempts = dict(retry_attempts or {})
+        self._stopping = threading.Event()
         # Makes the CloudWatch Logs client invocations' lines go to (None: lines stay in the file).
         self.logs_client = logs_client
         self._logs: Any = None
@@ -188,19 +261,38 @@ class LambdaRunner:
             )
         if self.before_invoke is not None:
             self.before_invoke()
-        context = LambdaContext(
-            function_name=name,
-            invoked_function_arn=f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}",
-            timeout_seconds=self.timeout_seconds,
-        )
         thread = threading.Thread(
-            target=self._run, args=(name, handler, dict(payload), context), name=f"lambda-{name}", daemon=True
+            target=self._invoke_async, args=(name, handler, dict(payload)), name=f"lambda-{name}", daemon=True
         )
         with self._lock:
             self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()
 
-    def _run(self, name: str, handler: Handler, payload: dict[str, Any], context: LambdaContext) -> None:
+    def _context(self, name: str, request_id: str) -> LambdaContext:
+        return LambdaContext(
+            function_name=name,
+            invoked_function_arn=f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}",
+            timeout_seconds=self.timeout_seconds,
+            aws_request_id=request_id,
+        )
+
+    def _invoke_async(self, name: str, handler: Handler, payload: dict[str, Any]) -> None:
+        """Run the handler; on a function error retry it as Lambda does (same event and request id,
+        a fresh deadline), until it returns, the retries run out or the runner closes."""
+        request_id = str(uuid.uuid4())
+        max_retries = self.retry_attempts.get(name, DEFAULT_RETRY_ATTEMPTS)
+        attempt = 1
+        while True:
+            failed = self._run(name, handler, payload, self._context(name, request_id), attempt)
+            wait = retry_wait_seconds(attempt, max_retries) if failed else None
+            if wait is None or self.clock.wait(self._stopping, wait):
+                return
+            attempt += 1
+
+    def _run(
+        self, name: str, handler: Handler, payload: dict[str, Any], context: LambdaContext, attempt: int = 1
+    ) -> bool:
+        """One attempt; True when the handler raised (a function error)."""
         error = None
         if self.log_stream is not None:
             redirect_stdout_logging(self.log_stream)
@@ -209,12 +301,14 @@ class LambdaRunner:
             collector.open(context.aws_request_id)
         try:
             handler(payload, context)
-        except Exception as err:  # Lambda records a function error; CodeDeploy then waits for the timeout
+        except Exception as err:  # a function error: Lambda retries the event (see _invoke_async)
             error = f"{type(err).__name__}: {err}"
         if collector is not None:
             self._deliver(context, collector.close_invocation(context.aws_request_id))
         with self._lock:
-            self.invocations.append(Invocation(name, payload, error))
+            took = time.monotonic() - context.started_at
+            self.invocations.append(Invocation(name, payload, error, attempt, took))
+        return error is not None
 
     def _collect(self) -> InvocationLogs | None:
         """The collector on the hooks' logger, attached on the first invocation."""
@@ -242,7 +336,8 @@ class LambdaRunner:
                 self.log_stream.write(f"sandbox: could not deliver {context.function_name}'s logs: {err}\n")
 
     def close(self) -> None:
-        """Detach the log collector and close the CloudWatch Logs client."""
+        """Detach the log collector, close the CloudWatch Logs client, drop pending retries."""
+        self._stopping.set()
         with self._lock:
             collector, self._collector = self._collector, None
             logs, self._logs = self._logs, None

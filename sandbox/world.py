@@ -32,7 +32,7 @@ from sandbox.clock import VirtualClock
 from sandbox.faults import HEALTHY, Fault, parse_fault
 from sandbox.fleet import GAUGE_INTERVAL, Fleet
 from sandbox.http_server import stop_servers
-from sandbox.lambda_runner import LambdaRunner, handlers_for, redirect_stdout_logging
+from sandbox.lambda_runner import LambdaRunner, handlers_for, redirect_stdout_logging, retry_attempts_for
 from sandbox.metrics import MetricsPublisher, MetricStore
 from sandbox.moto_server import LOOPBACK, SANDBOX_CREDENTIALS, MotoServer, sandbox_client_factory
 from sandbox.narrator import Narrator
@@ -49,6 +49,9 @@ DEFAULT_TIME_SCALE = SANDBOX_TIME_SCALE  # written once, in orchestrator (the CL
 DEFAULT_TRAFFIC_RATE = 1.0
 MAX_REAL_REQUESTS_PER_SECOND = 120.0
 NARRATE_ENV_VAR = "BLUEGREEN_SANDBOX_NARRATE"
+# The hooks' MaximumRetryAttempts come from the SAM template beside the sandbox (absent from an
+# installed package: AWS's default then).
+TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 SYNC_ATTEMPTS = 5  # reconciliations tried before a hook starts (moto can be slow to answer)
 # The services have been running before the world starts: this much healthy metric history
 # (virtual seconds) covers the longest alarm window (ECS CPU: 2 periods of 5 minutes).
@@ -176,6 +179,8 @@ class World:
             log_stream=log_stream,
             before_invoke=self._sync_fleet,
             logs_client=lambda: sandbox_client_factory(self.region)("logs", self.moto_url),
+            clock=self.clock,
+            retry_attempts=retry_attempts_for(self.services, TEMPLATE),
         )
         stack.callback(self.runner.close)
         redirect_stdout_logging(log_stream)

@@ -94,7 +94,7 @@ def test_runner_records_a_handler_exception() -> None:
     def broken(event: dict[str, Any], context: Any) -> None:
         raise RuntimeError("boom")
 
-    runner = LambdaRunner({"hook-b": broken}, "ap-northeast-2", "123456789012")
+    runner = LambdaRunner({"hook-b": broken}, "ap-northeast-2", "123456789012", retry_attempts={"hook-b": 0})
     runner("hook-b", {})
     runner.join()
     assert runner.invocations[0].error == "RuntimeError: boom"
