@@ -15,6 +15,10 @@ many hook invocations the sandbox's Lambda runner retried after a function error
 
     .venv/bin/python bench/chaos.py [--deploys 20] [--services 4] [--rate 0.3] [--seed 1]
         [--strategy all-at-once] [--time-scale 40] [--env dev] [--spare-hooks]
+        [--concurrent 16] [--concurrent-time-scale 40]
+
+Section "concurrency": ``--concurrent`` healthy releases of the shipped catalog's services deployed
+at once in one world (``bench/concurrent_deploys.py``), printed as "N of N succeeded".
 
 ``main`` runs each section of ``SECTIONS`` in turn; a section returns the lines it prints.
 """
@@ -195,8 +199,29 @@ def throttling_section(args: argparse.Namespace) -> list[str]:
     return lines
 
 
+def concurrent_section(args: argparse.Namespace) -> list[str]:
+    """Issue #9's other bad day: ``--concurrent`` healthy releases at once on this machine, at the
+    sandbox's default clock (bench/concurrent_deploys.py measures it)."""
+    if args.concurrent < 1:
+        return []
+    from concurrent_deploys import measure  # beside this script (sys.path[0])
+
+    result = measure(n=args.concurrent, time_scale=args.concurrent_time_scale, environment=args.env)
+    lines = [
+        f"concurrency: {result['n']} concurrent sandbox deploys at time scale {result['time_scale']:g}: "
+        f"{result['succeeded']} of {result['n']} succeeded in {result['wall_seconds']:g} s "
+        f"(virtual clock held back {result['clock_held_virtual_seconds']:g} virtual s)"
+    ]
+    if result["succeeded"] < result["n"]:
+        lines.append(f"  outcomes: {result['statuses']}, failed at: {result['failed_at']}")
+    return lines
+
+
 # Each section takes the parsed arguments and returns the lines it prints.
-SECTIONS: list[tuple[str, Callable[[argparse.Namespace], list[str]]]] = [("throttling", throttling_section)]
+SECTIONS: list[tuple[str, Callable[[argparse.Namespace], list[str]]]] = [
+    ("throttling", throttling_section),
+    ("concurrency", concurrent_section),
+]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -208,6 +233,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--strategy", default="all-at-once")
     parser.add_argument("--time-scale", type=float, default=DEFAULT_TIME_SCALE)
     parser.add_argument("--env", default="dev")
+    parser.add_argument("--concurrent", type=int, default=16, help="healthy deploys at once (0: skip)")
+    parser.add_argument("--concurrent-time-scale", type=float, default=DEFAULT_TIME_SCALE)
     parser.add_argument(
         "--spare-hooks",
         action="store_true",

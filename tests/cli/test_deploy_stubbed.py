@@ -268,7 +268,10 @@ def test_deploy_json_success(stubbed: StubbedClients) -> None:
         "get_deployment", {"deploymentInfo": {"deploymentId": "d-STUBBED01", "status": "Succeeded"}}
     )
     cd.add_response("get_deployment_target", _target(ALL_DONE, (0, 100)))
-    result = run_cli("deploy", "product-service", "--output", "json", "--time-scale", "100000")
+    # --timeout: the default (expected duration + margin) is ~7 ms of real time at this scale.
+    result = run_cli(
+        "deploy", "product-service", "--output", "json", "--time-scale", "100000", "--timeout", "600000"
+    )
     assert result.code == 0, shown(result)
     document = result.json()
     assert {k: document[k] for k in ("deploymentId", "service", "environment", "strategy", "status")} == {

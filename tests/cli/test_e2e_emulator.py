@@ -137,7 +137,9 @@ def test_hook_failure_rolls_back_and_exits_1(make_world: WorldFactory) -> None:
 
 
 def test_active_deployment_is_refused(make_world: WorldFactory) -> None:
-    world = make_world()
+    # The first deployment waits at Ready (60 real s at 600x) so it is still active when the second
+    # deploy checks the group, however slow the machine; a plain canary10-15m (1.5 s) could end first.
+    world = make_world(ready_wait_minutes=600)
     first = run_cli("deploy", "product-service", "--strategy", "canary10-15m", "--no-wait", "-o", "json")
     assert first.code == 0, shown(first)
     busy = first.json()["deploymentId"]
@@ -149,7 +151,7 @@ def test_active_deployment_is_refused(make_world: WorldFactory) -> None:
     status = run_cli("status", "product-service", "-o", "json")
     assert status.code == 0, shown(status)
     assert status.json()["deploymentId"] == busy
-    assert status.json()["status"] in ("Created", "Queued", "InProgress")
+    assert status.json()["status"] in ("Created", "Queued", "InProgress", "Ready")
     stopped = run_cli("stop", busy, "--no-rollback")
     assert stopped.code == 0, shown(stopped)
 

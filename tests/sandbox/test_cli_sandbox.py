@@ -120,8 +120,10 @@ def test_serve_stops_quickly_on_ctrl_c_and_leaves_nothing() -> None:
             os.killpg(serving.pid, signal.SIGKILL)
             serving.wait()
     assert code == 0, serving.stderr.read() if serving.stderr else ""
-    # 16 services took 5-9 s with every router and task stopped one after another; now 1-2 s.
-    assert took < 4.0
+    # 16 services took 5-9 s with every router and task stopped one after another; now 1-2 s on an
+    # idle machine (test_parts.test_stop_servers_stops_them_together pins stopping them together).
+    # Here only a hang is caught: on a loaded machine the same stop took 6 s.
+    assert took < 20.0
     left = {pid: _command_line(pid) for pid in children if _alive(pid)}
     assert left == {}
     assert _session(serving.pid) == {}  # nothing it started, even reparented, is alive
