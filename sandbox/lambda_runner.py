@@ -259,6 +259,8 @@ class LambdaRunner:
             raise LookupError(
                 f"no Lambda function {name!r} in the sandbox (known: {', '.join(sorted(self.handlers))})"
             )
+        if self._stopping.is_set():  # the world is stopping: a hook started now would outlive it
+            raise LookupError(f"the sandbox is stopping; {name} was not invoked")
         if self.before_invoke is not None:
             self.before_invoke()
         thread = threading.Thread(
@@ -349,7 +351,11 @@ class LambdaRunner:
             logs.close()
 
     def join(self, timeout: float = 10.0) -> None:
-        """Wait for running invocations (they end by reporting, or by their own deadline)."""
+        """Refuse new invocations, then wait for running ones (they end by reporting, or by their own
+        deadline). Refusing first matters: the emulator still runs while the world stops, and a hook
+        it started after this wait would run on after the world (its moto gone, its environment
+        restored, its metrics printed on the process's stdout)."""
+        self._stopping.set()
         deadline = time.monotonic() + timeout
         with self._lock:
             threads = list(self._threads)

@@ -130,3 +130,15 @@ def test_closing_the_runner_drops_a_pending_retry() -> None:
     runner.close()
     runner.join(timeout=5)
     assert len(runner.invocations) == 1 and not any(t.is_alive() for t in runner._threads)
+
+
+def test_a_stopping_runner_invokes_nothing_new() -> None:
+    """The world waits for running hooks, then stops the emulator: a hook invoked in between would
+    outlive the world (its moto gone, its metrics on the process's stdout), so the runner refuses it
+    and the emulator fails that event instead."""
+    ran: list[str] = []
+    runner = _runner(lambda event, context: ran.append("ran"), 0, VirtualClock(SCALE))
+    runner.join(1.0)
+    with pytest.raises(LookupError, match="stopping"):
+        runner("hook", {"DeploymentId": "d-1", "LifecycleEventHookExecutionId": "e-1"})
+    assert ran == []
