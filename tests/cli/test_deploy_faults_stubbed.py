@@ -168,6 +168,21 @@ def test_deploy_whose_create_is_throttled_out_deregisters_its_revision(stubbed: 
     stubbed.assert_no_pending()
 
 
+def test_a_failed_clean_up_does_not_hide_why_the_deploy_failed(stubbed: StubbedClients) -> None:
+    _stub_until_create(stubbed)
+    cd, ecs = stubbed.stubbers["codedeploy"], stubbed.stubbers["ecs"]
+    for _ in range(THROTTLED_CREATE_ATTEMPTS):
+        cd.add_client_error("create_deployment", "ThrottlingException", "Rate exceeded", 400)
+    ecs.add_client_error("deregister_task_definition", "AccessDeniedException", "not allowed", 400)
+    result = run_cli("deploy", "product-service", "--time-scale", "100000")
+    assert result.code == 4, shown(result)
+    assert result.stderr.strip().splitlines() == [
+        f"error: CreateDeployment {APP}/{GROUP}: throttled by AWS after retries; try again in a minute"
+    ]
+    assert "product-service:7 left registered: deregistering it failed" in result.stdout
+    stubbed.assert_no_pending()
+
+
 def test_deploy_that_loses_the_race_exits_1_naming_the_winner(stubbed: StubbedClients) -> None:
     _stub_until_create(stubbed)
     cd, ecs = stubbed.stubbers["codedeploy"], stubbed.stubbers["ecs"]
