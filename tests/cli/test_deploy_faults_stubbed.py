@@ -232,3 +232,26 @@ def test_a_watch_gives_up_after_too_many_failed_polls_in_a_row(stubbed: StubbedC
     result = run_cli("watch", "d-STUBBED01", "--time-scale", "100000")
     assert result.code == 4, shown(result)
     assert "throttled by AWS after retries" in result.stderr
+
+
+def test_the_revision_is_registered_by_a_client_that_never_retries_on_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # RegisterTaskDefinition has no client token: botocore retrying an ambiguous failure (timeout,
+    # 5xx) would register a second revision. Only bluegreen's own throttling retry may resend it.
+    asked: list[tuple[str, bool]] = []
+
+    class Recording(StubbedClients):
+        def client(self, name: str, *, single_attempt: bool = False) -> Any:
+            asked.append((name, single_attempt))
+            return super().client(name, single_attempt=single_attempt)
+
+    stubbed = Recording()
+    monkeypatch.setattr("orchestrator.commands.session.Session.clients", lambda self, region=None: stubbed)
+    monkeypatch.setattr("orchestrator.aws.backoff_seconds", lambda attempt: 0.0)
+    _stub_until_create(stubbed)
+    stubbed.stubbers["codedeploy"].add_response("create_deployment", {"deploymentId": "d-STUBBED01"})
+    result = run_cli("deploy", "product-service", "--no-wait")
+    assert result.code == 0, shown(result)
+    assert [single for name, single in asked if name == "ecs"] == [True]
+    stubbed.assert_no_pending()
