@@ -255,3 +255,21 @@ def test_the_revision_is_registered_by_a_client_that_never_retries_on_its_own(
     assert result.code == 0, shown(result)
     assert [single for name, single in asked if name == "ecs"] == [True]
     stubbed.assert_no_pending()
+
+
+def test_a_task_definition_arn_that_does_not_exist_is_bad_input_before_any_write(
+    stubbed: StubbedClients,
+) -> None:
+    # Well-formed but unknown to ECS: refused after one read, not by a deployment that fails later.
+    ecs = stubbed.stubbers["ecs"]
+    ecs.add_client_error(
+        "describe_task_definition", "ClientException", "Unable to describe task definition.", 400
+    )
+    result = run_cli("deploy", "product-service", "--task-definition", TASKDEF_ARN)
+    assert result.code == 2, shown(result)
+    assert result.stderr.strip().splitlines() == [f"error: task definition {TASKDEF_ARN} not found"]
+    writes = [
+        op for op in stubbed.counter.calls if not op.split(":")[1].startswith(("Get", "List", "Describe"))
+    ]
+    assert writes == []
+    stubbed.assert_no_pending()
