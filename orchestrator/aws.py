@@ -233,7 +233,7 @@ def describe_aws_error(err: BaseException, action: str) -> str:
         message = str(err.response.get("Error", {}).get("Message", "")).strip() or code
         if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
             return f"{action}: access denied ({message}); see the README's IAM permissions"
-        if code in ("ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"):
+        if code in THROTTLING_CODES:  # the codes the retries treat as throttling, and no others
             return f"{action}: throttled by AWS after retries; try again in a minute"
         if code in (
             "ExpiredToken",

@@ -57,6 +57,8 @@ OutputOpt = Annotated[
 UntilOpt = Annotated[
     str, typer.Option("--until", help="Return (exit 0) at this milestone: ready, traffic-shifted or done.")
 ]
+
+
 def _positive_number(text: str) -> float:
     """A flag's value as a finite number > 0 (``float`` alone takes nan, inf and full-width digits)."""
     from orchestrator.time_scale import positive_number_problem
@@ -322,6 +324,7 @@ def sandbox_serve(
         float | None,
         typer.Option(
             "--time-scale",
+            parser=_positive_number,
             metavar="N",
             help=f"Speed of the sandbox's virtual clock [default: {SANDBOX_TIME_SCALE:g}: "
             f"a minute of deployment time lasts {60 / SANDBOX_TIME_SCALE:g} s].",

@@ -140,6 +140,10 @@ def test_usage_errors_exit_2_in_one_line(endpoint: Recorder, args: list[str]) ->
             "see bluegreen deploy --help",
         ),
         (["watch", "d-ABCDEFGHI", "--time-scale", "0"], "error: --time-scale: must be a positive number"),
+        # sandbox serve reads --time-scale by the same rule (a bad one was an internal ValueError)
+        (["sandbox", "serve", "--time-scale", "nan"], "error: --time-scale: 'nan' is not a number"),
+        (["sandbox", "serve", "--time-scale", "0"], "error: --time-scale: must be a positive number"),
+        (["sandbox", "serve", "--time-scale", "1e999"], "error: --time-scale: must be a positive number"),
         (["deploy", "product-service", "--nope"], "error: no such option: --nope; see bluegreen deploy"),
     ],
 )

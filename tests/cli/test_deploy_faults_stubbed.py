@@ -168,6 +168,21 @@ def test_deploy_whose_create_is_throttled_out_deregisters_its_revision(stubbed: 
     stubbed.assert_no_pending()
 
 
+def test_a_failed_clean_up_does_not_hide_why_the_deploy_failed(stubbed: StubbedClients) -> None:
+    _stub_until_create(stubbed)
+    cd, ecs = stubbed.stubbers["codedeploy"], stubbed.stubbers["ecs"]
+    for _ in range(THROTTLED_CREATE_ATTEMPTS):
+        cd.add_client_error("create_deployment", "ThrottlingException", "Rate exceeded", 400)
+    ecs.add_client_error("deregister_task_definition", "AccessDeniedException", "not allowed", 400)
+    result = run_cli("deploy", "product-service", "--time-scale", "100000")
+    assert result.code == 4, shown(result)
+    assert result.stderr.strip().splitlines() == [
+        f"error: CreateDeployment {APP}/{GROUP}: throttled by AWS after retries; try again in a minute"
+    ]
+    assert "product-service:7 left registered: deregistering it failed" in result.stdout
+    stubbed.assert_no_pending()
+
+
 def test_deploy_that_loses_the_race_exits_1_naming_the_winner(stubbed: StubbedClients) -> None:
     _stub_until_create(stubbed)
     cd, ecs = stubbed.stubbers["codedeploy"], stubbed.stubbers["ecs"]
@@ -217,3 +232,44 @@ def test_a_watch_gives_up_after_too_many_failed_polls_in_a_row(stubbed: StubbedC
     result = run_cli("watch", "d-STUBBED01", "--time-scale", "100000")
     assert result.code == 4, shown(result)
     assert "throttled by AWS after retries" in result.stderr
+
+
+def test_the_revision_is_registered_by_a_client_that_never_retries_on_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # RegisterTaskDefinition has no client token: botocore retrying an ambiguous failure (timeout,
+    # 5xx) would register a second revision. Only bluegreen's own throttling retry may resend it.
+    asked: list[tuple[str, bool]] = []
+
+    class Recording(StubbedClients):
+        def client(self, name: str, *, single_attempt: bool = False) -> Any:
+            asked.append((name, single_attempt))
+            return super().client(name, single_attempt=single_attempt)
+
+    stubbed = Recording()
+    monkeypatch.setattr("orchestrator.commands.session.Session.clients", lambda self, region=None: stubbed)
+    monkeypatch.setattr("orchestrator.aws.backoff_seconds", lambda attempt: 0.0)
+    _stub_until_create(stubbed)
+    stubbed.stubbers["codedeploy"].add_response("create_deployment", {"deploymentId": "d-STUBBED01"})
+    result = run_cli("deploy", "product-service", "--no-wait")
+    assert result.code == 0, shown(result)
+    assert [single for name, single in asked if name == "ecs"] == [True]
+    stubbed.assert_no_pending()
+
+
+def test_a_task_definition_arn_that_does_not_exist_is_bad_input_before_any_write(
+    stubbed: StubbedClients,
+) -> None:
+    # Well-formed but unknown to ECS: refused after one read, not by a deployment that fails later.
+    ecs = stubbed.stubbers["ecs"]
+    ecs.add_client_error(
+        "describe_task_definition", "ClientException", "Unable to describe task definition.", 400
+    )
+    result = run_cli("deploy", "product-service", "--task-definition", TASKDEF_ARN)
+    assert result.code == 2, shown(result)
+    assert result.stderr.strip().splitlines() == [f"error: task definition {TASKDEF_ARN} not found"]
+    writes = [
+        op for op in stubbed.counter.calls if not op.split(":")[1].startswith(("Get", "List", "Describe"))
+    ]
+    assert writes == []
+    stubbed.assert_no_pending()

@@ -549,9 +549,19 @@ HISTORY = [_succeeded("d-1", 1, "s1", "arn:task:1"), _succeeded("d-2", 2, "s2", 
             "refused: live d-R1 is a bluegreen rollback away from d-2; go further back with --to d-0",
             id="ping-pong-refused-names-the-older-one",
         ),
+        # "further back" names an older *revision*: not d-2, a second deployment of the same task 2.
         pytest.param(
-            [*HISTORY, _rollback("d-R1", 3, "1")], "d-2", "d-R1 -> d-2", id="explicit-to-allows-it"
+            [
+                _succeeded("d-0", 0, "s0", "arn:task:0"),
+                *HISTORY,
+                _succeeded("d-2b", 3, "s2b", "arn:task:2"),
+                _rollback("d-R1", 4, "1"),
+            ],
+            None,
+            "refused: live d-R1 is a bluegreen rollback away from d-2b; go further back with --to d-0",
+            id="further-back-skips-a-redeploy-of-the-same-revision",
         ),
+        pytest.param([*HISTORY, _rollback("d-R1", 3, "1")], "d-2", "d-R1 -> d-2", id="explicit-to-allows-it"),
         # CodeDeploy's own automatic rollback is not a bluegreen rollback: no ping-pong check.
         pytest.param(
             [*HISTORY, _succeeded("d-A", 3, "sha-auto", "arn:task:1")], None, "d-A -> d-2", id="auto-rollback"

@@ -249,3 +249,22 @@ def test_call_budget_bounds_calls_per_window() -> None:
 )
 def test_ready_with_stop_deployment_means_status_ready(snapshot: Snapshot, reached: bool) -> None:
     assert milestone_reached(snapshot, "ready", ready_waits=True) is reached
+
+
+@pytest.mark.parametrize(
+    ("status", "until", "continue_at_ready", "expected"),
+    [
+        (S.READY, "done", True, True),
+        (S.READY, "traffic-shifted", True, True),
+        (S.READY, "ready", True, False),  # --until ready: `bluegreen promote` continues it
+        (S.READY, "done", False, False),  # `bluegreen watch` only looks
+        (S.IN_PROGRESS, "done", True, False),
+        (S.BAKING, "done", True, False),
+    ],
+)
+def test_should_continue_at_ready(
+    status: DeploymentStatus, until: str, continue_at_ready: bool, expected: bool
+) -> None:
+    from orchestrator.watch import should_continue_at_ready
+
+    assert should_continue_at_ready(snap(status), until, continue_at_ready) is expected

@@ -153,3 +153,65 @@ def test_a_deployment_waiting_at_ready_is_continued_only_by_deploy_past_ready(
         # continued at the poll that first saw Ready, not a whole Ready poll interval later
         first_ready = min(t for t, name in api.calls if name == "GetDeployment" and t >= 60.0)
         assert _continues(api)[0][0] == first_ready
+
+
+# --- failed polls are data; ContinueDeployment once -------------------------------------------------
+
+
+def _throttled(operation: str) -> Exception:
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, operation)
+
+
+class FlakyCodeDeploy(FakeCodeDeploy):
+    """A FakeCodeDeploy whose GetDeployment is throttled on the calls ``throttled(n)`` picks (n from 1)."""
+
+    def __init__(self, clock: FakeClock, timeline: list, throttled: object) -> None:
+        super().__init__(clock, timeline)
+        self.throttled = throttled
+        self.get_calls = 0
+
+    def get_deployment(self, deploymentId: str) -> dict:
+        self.get_calls += 1
+        if self.throttled(self.get_calls):  # type: ignore[operator]
+            self.calls.append((self.clock.now, "GetDeployment throttled"))
+            raise _throttled("GetDeployment")
+        return super().get_deployment(deploymentId)
+
+
+def test_failed_polls_count_in_a_row_so_a_success_resets_them() -> None:
+    # Every other GetDeployment is throttled, for the whole 22-minute canary: many failures in all,
+    # never two in a row, so a watch allowed 2 failed polls in a row follows it to the end.
+    clock = FakeClock()
+    api = FlakyCodeDeploy(clock, CANARY, throttled=lambda n: n % 2 == 0)
+    result = Watcher(api, "d-FAKE00001", clock=clock, sleep=clock.sleep).run(
+        WatchOptions(timeout_seconds=3600, max_failed_polls=2)
+    )
+    assert result.snapshot.status.value == "Succeeded"
+    assert sum(1 for _, name in api.calls if name == "GetDeployment throttled") > 2
+
+
+def test_failed_polls_past_the_deadline_end_in_a_timeout_not_an_error() -> None:
+    # One good poll, then every poll throttled: at the deadline the watch says "still running"
+    # (exit 3, the last known state) instead of failing polls until the in-a-row limit (exit 4).
+    clock = FakeClock()
+    api = FlakyCodeDeploy(clock, CANARY, throttled=lambda n: n > 1)
+    result = Watcher(api, "d-FAKE00001", clock=clock, sleep=clock.sleep).run(
+        WatchOptions(timeout_seconds=60, max_failed_polls=1000)
+    )
+    assert result.timed_out and result.snapshot.status.value == "Created"
+    assert clock.now == pytest.approx(60, abs=1e-6)
+
+
+def test_continue_deployment_is_sent_once_even_while_ready_lasts() -> None:
+    # CodeDeploy may still say Ready for a poll or two after ContinueDeployment: no second call.
+    after = [(0.0, "Ready", DONE_TEST, 0.0), *((at + 30.0, *rest) for at, *rest in AFTER_CONTINUE)]
+    clock = FakeClock()
+    api = FakeReadyCodeDeploy(clock, UNTIL_READY, after)
+    options = WatchOptions(until="done", timeout_seconds=1800, ready_waits=True, continue_at_ready=True)
+    result = Watcher(api, "d-FAKE00001", clock=clock, sleep=clock.sleep).run(options)
+    assert result.snapshot.status.value == "Succeeded"
+    ready_polls = [t for t, name in api.calls if name == "GetDeployment" and 60.0 <= t < 90.0 + 60.0]
+    assert len(ready_polls) > 1  # the deployment was seen at Ready after the continue
+    assert [name for _, name in _continues(api)] == ["ContinueDeployment READY_WAIT"]

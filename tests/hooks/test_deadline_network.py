@@ -170,3 +170,25 @@ def test_a_new_service_endpoint_gets_a_new_client(
     second = clients.client(service)
 
     assert first is not second and second.meta.endpoint_url == "http://127.0.0.1:2"
+
+
+def test_checks_abandoned_at_the_deadline_do_not_leave_their_read_hanging(
+    hook_world: HookWorld, monkeypatch: pytest.MonkeyPatch, stack: ExitStack
+) -> None:
+    # The checks' AWS reads are capped to the checks' deadline (clients.calls_end_by in
+    # runtime._run_before): when the hook gives up on the checks, their read gives up too, instead
+    # of a warm container keeping a thread on a hung socket for 4 attempts x 10 s.
+    import threading
+
+    late("GetDeployment", NEVER)(hook_world, monkeypatch, stack)
+    _warm_container()
+    result, execution_id, _ = hook_world.invoke(handlers.before_install, "BeforeInstall", timeout_s=TIMEOUT_S)
+    assert result["status"] == "Failed" and hook_world.codedeploy.reports_for(execution_id)
+
+    def checks_alive() -> bool:
+        return any(thread.name == f"hook-{execution_id}" for thread in threading.enumerate())
+
+    ends = time.monotonic() + 2.0
+    while checks_alive() and time.monotonic() < ends:
+        time.sleep(0.05)
+    assert not checks_alive(), "the checks' thread still waits on GetDeployment after the hook returned"

@@ -9,6 +9,7 @@ returned.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -677,3 +678,26 @@ def test_each_hook_calls_exactly_what_its_role_grants(
     hook_world.invoke(handler, lifecycle_event, hook_world.deploy(green=False))
 
     assert aws_actions == granted_actions(repo_root, lifecycle_event)
+
+
+def test_a_failed_hook_logs_one_verdict_line_the_cli_can_read(
+    hook_world: HookWorld, hook_logs: LogRecords
+) -> None:
+    # The line `bluegreen deploy/status` read back (orchestrator.hook_verdict): its keys, and as
+    # evidence only the checks that failed (the passed ones explain nothing and bloat the line).
+    from orchestrator.hook_verdict import parse_verdict
+
+    hook_world.test_app.routes["/products"] = Route(500, b"{}")  # health passes, list-products fails
+    result, _, _ = hook_world.invoke(handlers.after_allow_test_traffic, "AfterAllowTestTraffic")
+
+    passed = [check for check in result["checks"] if check["passed"]]
+    failed = [check for check in result["checks"] if not check["passed"]]
+    assert passed and failed, result["checks"]  # the evidence must choose
+    [line] = [line for line in hook_logs.lines if line.get("verdict")]
+    assert line["evidence"] == failed
+    assert (line["deployment_id"], line["lifecycle_event"]) == (
+        result["deploymentId"],
+        "AfterAllowTestTraffic",
+    )
+    verdict = parse_verdict(json.dumps(line))
+    assert verdict is not None and verdict.verdict == "Failed" and verdict.reason == result["reason"]

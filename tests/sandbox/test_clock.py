@@ -39,8 +39,20 @@ def test_never_runs_more_than_slack_ahead_of_the_slowest_watermark() -> None:
     start = slow.at
     time.sleep(0.1)  # 100 virtual s free-running
     fast.done_up_to(clock.now() + 1000.0)
-    assert clock.now() == pytest.approx(start + 10.0)
+    time.sleep(0.05)  # 50 more virtual s free-running: only the slow watermark holds it now
+    # (epoch seconds: pytest.approx's default relative tolerance would allow ~30 minutes)
+    assert clock.now() - start == pytest.approx(10.0, abs=0.5)
     assert clock.lag() >= 80.0
+
+
+def test_a_late_report_of_older_work_does_not_pull_the_watermark_back() -> None:
+    clock = VirtualClock(1000.0, slack=1.0)
+    mark = clock.watermark("checker")
+    start = mark.at
+    mark.done_up_to(start + 100.0)
+    mark.done_up_to(start + 5.0)  # a check that was due earlier finishing late
+    time.sleep(0.2)  # 200 virtual s free-running: held at start + 100 + slack
+    assert clock.now() - start == pytest.approx(101.0, abs=0.5)
 
 
 def test_held_wait_stretches_and_ends_when_the_work_is_done() -> None:

@@ -183,3 +183,15 @@ def test_watch_goes_on_after_transient_failed_polls(
     err: BaseException, failed_in_a_row: int, keep: bool
 ) -> None:
     assert keep_watching_after(err, failed_in_a_row, limit=8) is keep
+
+
+@pytest.mark.parametrize("code", sorted(aws.THROTTLING_CODES))
+def test_every_throttling_code_is_described_as_throttling(code: str) -> None:
+    from botocore.exceptions import ClientError
+
+    from orchestrator.aws import describe_aws_error
+
+    err = ClientError({"Error": {"Code": code, "Message": "Rate exceeded"}}, "GetDeployment")
+    assert describe_aws_error(err, "GetDeployment d-1") == (
+        "GetDeployment d-1: throttled by AWS after retries; try again in a minute"
+    )

@@ -168,6 +168,29 @@ BAD_CATALOGS = [
         "unknown-hook-event.yaml",
         ["unknown-hook-event.yaml", "services.cart-service", "field hooks", "AfterTraffic"],
     ),
+    # A typo is reported before the "Field required" it causes (services is missing too).
+    (
+        "unknown-top-level-key.yaml",
+        ["unknown-top-level-key.yaml", "field servics: unknown setting (did you mean services?)"],
+    ),
+    (
+        "override-typo.yaml",
+        ["override-typo.yaml", "overrides.prod: field stratgy: unknown setting (did you mean strategy?)"],
+    ),
+    # Names fill paths (appspecs/<service>.<env>.yaml): nothing that climbs out of a directory.
+    ("service-name-slash.yaml", ["service-name-slash.yaml", "service name 'team/cart' must be lower-case"]),
+    ("service-name-traversal.yaml", ["service name '../../outside' must be lower-case"]),
+    ("environment-name-traversal.yaml", ["environment name '../prod' must be lower-case"]),
+    ("target-group-too-long.yaml", ["target-group-too-long.yaml", "ELBv2 allows 1-32"]),
+    # Services behind one load balancer: production and test listener ports are all distinct.
+    ("duplicate-service-port.yaml", ["field port: production listener port 4001 is already cart-service's"]),
+    ("duplicate-listener-port.yaml", ["port 5001 is already cart-service's test listener port"]),
+    (
+        "duplicate-listener-port-in-override.yaml",
+        ["(prod): field test_listener_port: test listener port"],
+    ),
+    # Each layer is checked on its own, even a value every environment overrides.
+    ("tasks-three-overridden.yaml", ["defaults: field tasks: Input should be a valid dictionary"]),
 ]
 
 
@@ -208,3 +231,54 @@ def _assert_one_line_naming(message: str, names: list[str]) -> None:
     assert "Traceback" not in message
     for name in names:
         assert name in message, f"{name!r} not in {message!r}"
+
+
+@pytest.mark.parametrize(
+    ("name", "valid"),
+    [
+        ("a" * 32, True),  # ELBv2's limit exactly
+        ("a" * 33, False),
+        ("shop-dev-alb", True),
+        ("a", True),
+        ("-shop", False),  # not beginning or ending with a hyphen
+        ("shop-", False),
+        ("shop_alb", False),
+    ],
+)
+def test_elbv2_names_follow_elbv2s_rule(name: str, valid: bool) -> None:
+    from orchestrator.catalog import ELBV2_NAME
+
+    assert bool(ELBV2_NAME.fullmatch(name)) is valid
+
+
+@pytest.mark.parametrize(
+    ("name", "valid"),
+    [
+        ("cart-service", True),
+        ("a" + "b" * 62, True),  # 63 characters
+        ("a" + "b" * 63, False),
+        ("team/cart", False),
+        ("../prod", False),
+        ("a..b", False),
+        ("cart.dev", False),
+        ("Cart", False),
+        ("cart-", False),
+    ],
+)
+def test_service_and_environment_names_cannot_leave_a_directory(name: str, valid: bool) -> None:
+    from orchestrator.catalog import NAME_PATTERN
+
+    assert bool(NAME_PATTERN.fullmatch(name)) is valid
+
+
+def test_a_nested_setting_every_environment_overrides_is_still_checked(
+    fixtures_dir: Path, tmp_path: Path
+) -> None:
+    # tasks.desired: three in the defaults never reaches a merged service (every environment sets
+    # it), so only checking each layer key by key, nested settings included, finds it.
+    text = (fixtures_dir / "catalogs" / "tasks-three-overridden.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "services.yaml"
+    path.write_text(text.replace("  tasks: three\n", "  tasks: {desired: three}\n"), encoding="utf-8")
+    with pytest.raises(CatalogError) as raised:
+        load_catalog(path)
+    _assert_one_line_naming(str(raised.value), ["services.yaml", "defaults: field tasks.desired"])

@@ -192,3 +192,16 @@ def test_read_verdicts_says_why_when_it_cannot_read(code: str, why: str) -> None
         stub.add_client_error("filter_log_events", code, "no")
         read = read_verdicts(logs, "fn", D, 1, 2)
     assert read.verdicts == [] and read.unavailable is not None and read.unavailable.startswith(why)
+
+
+def test_a_failed_event_the_catalog_names_no_hook_for_is_still_reported() -> None:
+    # No service (status DEPLOYMENT_ID) or a hook missing from the catalog: the failed lifecycle
+    # event is named all the same, with why its reason cannot be read; no log is read.
+    from orchestrator.commands.hook_reason import hook_failure
+
+    lifecycle = [("BeforeInstall", "Succeeded"), ("AfterInstall", "Failed"), ("AllowTestTraffic", "Skipped")]
+    found = hook_failure(None, None, D, None, None, lifecycle, since=0.0, sleep=lambda _: None)  # type: ignore[arg-type]
+    assert found is not None
+    assert (found.lifecycle_event, found.function, found.reason) == ("AfterInstall", None, None)
+    assert found.unavailable == "the catalog names no hook function for it"
+    assert hook_failure(None, None, D, None, None, lifecycle[:1], since=0.0) is None  # type: ignore[arg-type]
