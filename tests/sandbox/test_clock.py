@@ -5,7 +5,6 @@ stretch in real time while it is held."""
 from __future__ import annotations
 
 import email.utils
-import importlib.util
 import math
 import threading
 import time
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 
 from sandbox.clock import VirtualClock
+from tests.support.sandbox import concurrent_deploys_bench
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -103,27 +103,13 @@ def test_wait_returns_true_when_the_event_is_set_while_held() -> None:
 BURNERS = 4  # CPU-bound processes, twice the 2 cores this must hold on
 
 
-def burn_cpu(count: int, seconds: float) -> list[Any]:
-    """CPU-bound processes (the bench's), each ending by itself after ``seconds``."""
-    return list(_concurrent_deploys().burn_cpu(count, seconds))
-
-
-def _concurrent_deploys() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "concurrent_deploys", REPO / "bench" / "concurrent_deploys.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.integration
+@pytest.mark.solo  # its CPU burners would slow the other worker's sandbox tests: `make test` runs it alone
 @pytest.mark.timeout(300)
 def test_healthy_releases_succeed_when_the_cpu_is_short() -> None:
     """8 healthy releases at once at 40x while 4 processes burn the CPU: before the clock waited for
     the fleet, its health checks fell behind virtual time and AfterInstall failed most of them."""
-    result = _concurrent_deploys().measure(n=8, time_scale=40.0, burners=BURNERS)
+    result = concurrent_deploys_bench().measure(n=8, time_scale=40.0, burners=BURNERS)
     failed = {name: o for name, o in result["outcomes"].items() if o.get("status") != "Succeeded"}
     assert result["succeeded"] == 8, failed
 

@@ -101,12 +101,13 @@ def test_latency_past_the_smoke_budget_fails_after_allow_test_traffic(
 
 
 @pytest.mark.integration
+@pytest.mark.solo  # CPU burners: `make test` runs it alone
 def test_a_healthy_release_passes_its_budgets_while_the_cpu_is_busy(
     capsys: pytest.CaptureFixture[str], nothing_left_behind: None
 ) -> None:
     """Real latency and real budgets: 2 CPU-bound processes do not push a healthy release's smoke
     checks (20-60 ms against 800-1500 ms budgets) over."""
-    from tests.sandbox.test_clock import burn_cpu
+    from tests.support.sandbox import burn_cpu
 
     with start_world(["product-service"]):
         burners = burn_cpu(2, 120.0)

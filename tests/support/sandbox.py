@@ -4,6 +4,7 @@ wait for an outcome, and see which loopback ports this process listens on."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socketserver
 import threading
@@ -170,3 +171,18 @@ def sandbox_threads(exclude: set[int] | None = None) -> list[threading.Thread]:
         if serves or thread.name.startswith(_SANDBOX_THREAD_PREFIXES):
             found.append(thread)
     return found
+
+
+def concurrent_deploys_bench() -> Any:
+    """bench/concurrent_deploys.py as a module (benches are scripts, not a package)."""
+    path = Path(__file__).resolve().parents[2] / "bench" / "concurrent_deploys.py"
+    spec = importlib.util.spec_from_file_location("concurrent_deploys", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def burn_cpu(count: int, seconds: float) -> list[Any]:
+    """CPU-bound processes (the bench's), each ending by itself after ``seconds``."""
+    return list(concurrent_deploys_bench().burn_cpu(count, seconds))
