@@ -60,8 +60,13 @@ def _deploy(world: World, name: str, outcome: dict[str, Any], go: threading.Even
             description="bench/concurrent_deploys.py",
         )["deploymentId"]
         deadline = time.monotonic() + WAIT_REAL_SECONDS
+        continued = False
         while time.monotonic() < deadline:
             info = codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
+            if info["status"] == "Ready" and not continued:
+                # The catalog's groups wait at Ready (STOP_DEPLOYMENT); continue as `deploy` does.
+                codedeploy.continue_deployment(deploymentId=deployment_id, deploymentWaitType="READY_WAIT")
+                continued = True
             if info["status"] in TERMINAL:
                 outcome.update(status=info["status"], error=info.get("errorInformation", {}))
                 targets = codedeploy.list_deployment_targets(deploymentId=deployment_id).get("targetIds", [])
