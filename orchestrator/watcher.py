@@ -7,7 +7,6 @@ it reports are deployment seconds (real seconds x time_scale).
 
 from __future__ import annotations
 
-import contextlib
 import email.utils
 import time
 from collections import deque
@@ -150,11 +149,15 @@ class Watcher:
         """ContinueDeployment(READY_WAIT), as `bluegreen promote` does."""
         from orchestrator.errors import BadInputError
 
-        self._continued = True  # once per watch: a second call could only fail
         budget.spend(1)
-        # No longer Ready (promoted by someone else, stopped, the wait ended): the next poll says so.
-        with contextlib.suppress(BadInputError):
+        try:
             codedeploy_api.continue_deployment(self.client, self.deployment_id)
+        except BadInputError:
+            # Not in the Ready wait: promoted by someone else, stopped, the wait ended (the next poll
+            # says so), or not yet (Ready shown a moment before the wait began): a later poll that
+            # still sees Ready asks again.
+            return
+        self._continued = True  # accepted: once per watch (Ready may still show for a poll or two)
 
     def run(self, options: WatchOptions) -> WatchResult:
         scale = options.time_scale

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 
@@ -215,3 +216,31 @@ def test_continue_deployment_is_sent_once_even_while_ready_lasts() -> None:
     ready_polls = [t for t, name in api.calls if name == "GetDeployment" and 60.0 <= t < 90.0 + 60.0]
     assert len(ready_polls) > 1  # the deployment was seen at Ready after the continue
     assert [name for _, name in _continues(api)] == ["ContinueDeployment READY_WAIT"]
+
+
+def test_a_refused_continue_is_asked_again_while_ready_lasts() -> None:
+    """Under load CodeDeploy (the emulator) can show Ready a moment before its Ready wait accepts
+    ContinueDeployment (DeploymentIsNotInReadyStateException): a later poll that still sees Ready asks
+    again, instead of leaving the deployment at Ready until the watch times out (bench/chaos.py)."""
+    from botocore.exceptions import ClientError
+
+    class RefusesFirst(FakeReadyCodeDeploy):
+        refused = False
+
+        def continue_deployment(self, deploymentId: str, deploymentWaitType: str) -> dict[str, Any]:
+            if not self.refused:
+                self.refused = True
+                self.calls.append((self.clock.now, "ContinueDeployment refused"))
+                error = {"Error": {"Code": "DeploymentIsNotInReadyStateException", "Message": "not ready"}}
+                raise ClientError(error, "ContinueDeployment")
+            return super().continue_deployment(deploymentId, deploymentWaitType)
+
+    clock = FakeClock()
+    api = RefusesFirst(clock, UNTIL_READY, AFTER_CONTINUE)
+    options = WatchOptions(until="done", timeout_seconds=1800, ready_waits=True, continue_at_ready=True)
+    result = Watcher(api, "d-FAKE00001", clock=clock, sleep=clock.sleep).run(options)
+    assert result.snapshot.status.value == "Succeeded"
+    assert [name for _, name in api.calls if name.startswith("ContinueDeployment")] == [
+        "ContinueDeployment refused",
+        "ContinueDeployment READY_WAIT",
+    ]
