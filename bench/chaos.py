@@ -34,14 +34,14 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from orchestrator.commands.deploy import applied as endpoints  # noqa: E402 (sets, then restores, env)
 from sandbox.ledger import Ledger, active_revisions, read_ledger  # noqa: E402
 from sandbox.throttle import ThrottlingProxy  # noqa: E402
 from sandbox.world import DEFAULT_TIME_SCALE, World, WorldOptions  # noqa: E402
@@ -80,21 +80,6 @@ class ThrottlingResult:
     @property
     def completed(self) -> int:
         return sum(1 for run in self.runs if run.code == 0)
-
-
-@contextmanager
-def endpoints(variables: dict[str, str]) -> Iterator[None]:
-    """Point this process (the in-process hooks) at other endpoints for the duration."""
-    saved = {key: os.environ.get(key) for key in variables}
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def deploy_once(service: str, args: argparse.Namespace) -> DeployRun:

@@ -9,10 +9,7 @@ bench/chaos.py).
 from __future__ import annotations
 
 import json
-import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from orchestrator.aws import THROTTLING_CODES
 from orchestrator.cli import main
+from orchestrator.commands.deploy import applied as endpoints  # set, then restore, env variables
 from sandbox.codedeploy import CodeDeployEmulator
 from sandbox.ledger import active_revisions, read_ledger
 from sandbox.throttle import ThrottlingProxy
@@ -118,20 +116,6 @@ def test_the_draws_are_seeded() -> None:
 
     assert draws(7) == draws(7) != draws(8)
     assert 40 <= sum(draws(7)) <= 80
-
-
-@contextmanager
-def endpoints(variables: dict[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in variables}
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def test_deploys_under_30_percent_throttling_complete_once_each_without_orphans(
