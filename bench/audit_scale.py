@@ -68,8 +68,8 @@ def write_catalog(directory: Path, project: str, size: int) -> Path:
 def seed(clients: Any, catalog: Any, definitions: Any, workers: int) -> None:
     """An ALB and 2N target groups (ELBv2, moto), N deployment groups (CodeDeploy API, emulator) and
     4N alarms with their real dimension values (PutMetricAlarm, moto)."""
-    from orchestrator.alarms import ServiceResources, render_request
-    from orchestrator.audit_fetch import load_balancer_dimension, target_group_dimension
+    from orchestrator.alarms.audit import load_balancer_dimension, target_group_dimension
+    from orchestrator.alarms.definitions import ServiceResources, render_request
 
     codedeploy, cloudwatch = clients.client("codedeploy"), clients.client("cloudwatch")
     ec2, elbv2 = clients.client("ec2"), clients.client("elbv2")
@@ -132,9 +132,9 @@ def seed(clients: Any, catalog: Any, definitions: Any, workers: int) -> None:
 
 
 def measure(size: int, workers: int) -> dict[str, Any]:
-    from orchestrator.alarms import load_definitions
-    from orchestrator.audit_fetch import run_audit
-    from orchestrator.aws import AwsClients
+    from orchestrator.alarms.audit import run_audit
+    from orchestrator.alarms.definitions import load_definitions
+    from orchestrator.aws.clients import AwsClients
     from orchestrator.catalog import load_catalog
 
     with tempfile.TemporaryDirectory() as tmp:

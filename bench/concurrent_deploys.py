@@ -26,8 +26,8 @@ sys.path.insert(0, str(REPO))
 
 from orchestrator.appspec import appspec_revision, ecs_input_for, render_ecs_appspec  # noqa: E402
 from orchestrator.catalog import load_catalog  # noqa: E402
+from orchestrator.files.taskdef import load_task_definition  # noqa: E402
 from orchestrator.strategies import parse_strategy  # noqa: E402
-from orchestrator.taskdef import load_task_definition  # noqa: E402
 from sandbox.moto_server import sandbox_client_factory  # noqa: E402
 from sandbox.world import DEFAULT_TIME_SCALE, World, WorldOptions  # noqa: E402
 

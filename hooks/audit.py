@@ -28,9 +28,9 @@ metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 def run(event: Mapping[str, Any], now: datetime, clients: Any = None) -> dict[str, Any]:
     """Audit one environment and publish the report; ``clients`` defaults to AwsClients(region)."""
-    from orchestrator.alarms import load_definitions
-    from orchestrator.audit_fetch import run_audit
-    from orchestrator.aws import AwsClients
+    from orchestrator.alarms.audit import run_audit
+    from orchestrator.alarms.definitions import load_definitions
+    from orchestrator.aws.clients import AwsClients
     from orchestrator.catalog import load_catalog
 
     catalog = load_catalog()

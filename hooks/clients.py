@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from orchestrator.aws import backoff_seconds, error_code, is_transient
+from orchestrator.aws.clients import backoff_seconds, error_code, is_transient
 from orchestrator.errors import AwsError
 
 T = TypeVar("T")

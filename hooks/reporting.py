@@ -24,7 +24,7 @@ from typing import Any
 
 from hooks.clients import call_before
 from hooks.outcome import HookStatus
-from orchestrator.aws import error_code, http_status
+from orchestrator.aws.clients import error_code, http_status
 
 THROTTLING_CODES = frozenset(
     {

@@ -285,7 +285,7 @@ def _log_verdict(
     a single structured error when the hook could not judge (bad input, exception) or could not
     report. ``verdict``, ``deployment_id``, ``lifecycle_event``, ``reason`` and ``evidence`` (the
     failed checks) are what ``bluegreen deploy/status`` read back from CloudWatch Logs
-    (``orchestrator.hook_verdict``) to say why a hook failed."""
+    (``orchestrator.watching.hook_verdict``) to say why a hook failed."""
     message = f"{lifecycle_event} {result['status']}: {result['reason']}"
     extra = {k: result[k] for k in ("status", "report", "reportAttempts", "checks")}
     extra.update(

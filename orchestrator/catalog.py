@@ -31,8 +31,8 @@ from pydantic import (
 )
 
 from orchestrator.errors import CatalogError, StrategyError, UnknownEnvironmentError, UnknownServiceError
+from orchestrator.files.userfiles import UserFileError, load_yaml, read_utf8
 from orchestrator.strategies import parse_strategy
-from orchestrator.userfiles import UserFileError, load_yaml, read_utf8
 
 DEFAULT_CATALOG = "services.yaml"
 CATALOG_ENV_VAR = "BLUEGREEN_CATALOG"
@@ -420,9 +420,7 @@ def expand_placeholders(
     if missing:
         names = ", ".join(f"${{{name}}}" for name in dict.fromkeys(missing))
         prefix = f"{where}: " if where else ""
-        raise CatalogError(
-            f"{prefix}no value for {names}; set it in the catalog's vars or the environment"
-        )
+        raise CatalogError(f"{prefix}no value for {names}; set it in the catalog's vars or the environment")
     return result
 
 

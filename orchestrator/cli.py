@@ -19,8 +19,8 @@ try:  # typer >= 0.20 vendors click; its exceptions are the ones raised
 except ImportError:  # pragma: no cover - older typer with click as a dependency
     from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
-from orchestrator import help_text
-from orchestrator.alarms_cli import app as alarms_app
+from orchestrator.commands import help_text
+from orchestrator.commands.alarms import app as alarms_app
 from orchestrator.commands.options import (
     ENVIRONMENT_ENV_VAR,
     SANDBOX_TIME_SCALE,

@@ -4,7 +4,7 @@ virtual seconds, from the fleet's own samples (the same numbers it publishes to 
 For each alarm (read back from moto, so whatever `bluegreen alarms sync` wrote is what counts):
 the last EvaluationPeriods complete periods (aligned to the epoch, as CloudWatch does), the
 statistic of each metric over each period, metric math per period with the definitions' own
-evaluator (``orchestrator.alarm_math``), then M out of N and TreatMissingData
+evaluator (``orchestrator.alarms.metric_math``), then M out of N and TreatMissingData
 (``sandbox.alarm_state``). A changed state is written with SetAlarmState, with a reason like
 CloudWatch's.
 """
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from orchestrator.alarm_math import evaluate_expression
+from orchestrator.alarms.metric_math import evaluate_expression
 from sandbox.alarm_state import AlarmState, Comparison, TreatMissing, decide, statistic
 from sandbox.clock import VirtualClock
 from sandbox.metrics import MetricStore, metric_key, period_start

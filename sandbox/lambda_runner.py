@@ -13,7 +13,7 @@ is process-wide: the world sets it once for the whole process, see ``sandbox.wor
 As the Lambda runtime does, each invocation's log lines go to CloudWatch Logs (moto's): log group
 ``/aws/lambda/<function>``, log stream ``YYYY/MM/DD/[$LATEST]<id>``, one event per line with its
 real timestamp, so ``bluegreen deploy/status`` read a failed hook's verdict line the same way in
-the sandbox as in AWS (``orchestrator.logs_api``). Lines are told apart by the invocation's
+the sandbox as in AWS (``orchestrator.aws.logs``). Lines are told apart by the invocation's
 ``function_request_id`` (a powertools key every hook line carries, the checks' threads included).
 
 As Lambda's asynchronous invocation does, a function error (the handler raises) is retried: up to

@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.deploy import TOKEN_PREFIX
+from orchestrator.engines.codedeploy_plan import TOKEN_PREFIX
 
 _TOKEN = re.compile(re.escape(TOKEN_PREFIX) + r"([0-9a-f]{12})")
 # The AppSpec's TaskDefinition, in YAML (bluegreen's) or JSON (also YAML).

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.catalog import Catalog, ResolvedService
-from orchestrator.taskdef import load_task_definition
+from orchestrator.files.taskdef import load_task_definition
 from sandbox.target_health import HealthCheck
 
 # Every target group's health check (the fleet runs it in virtual time, see sandbox.target_health).
@@ -247,7 +247,7 @@ def create_deployment_group(codedeploy: Any, infra: ServiceInfra, role_arn: str)
 
 def put_alarms(cloudwatch: Any, catalog: Catalog, infra: ServiceInfra) -> list[str]:
     """The service's alarms from alarms/ (the definitions bluegreen syncs), rendered for its resources."""
-    from orchestrator.alarms import ServiceResources, load_definitions, render_request
+    from orchestrator.alarms.definitions import ServiceResources, load_definitions, render_request
 
     definitions = load_definitions(catalog)
     blue, green = (

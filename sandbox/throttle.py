@@ -104,7 +104,7 @@ class ThrottlingProxy:
         self._server: LoopbackHttpServer | None = None
         self.url = ""
         # The upstream's latest Date: the server's clock (the emulator's is virtual), which the
-        # proxy's own answers carry too (orchestrator.watcher.DeploymentClock times watches by it).
+        # proxy's own answers carry too (orchestrator.watching.loop.DeploymentClock times watches by it).
         self.upstream_date: str | None = None
 
     def decide(self, operation: str) -> bool:

@@ -26,7 +26,7 @@ from typing import IO, Any
 
 from orchestrator.catalog import Catalog, ResolvedService, load_catalog
 from orchestrator.commands.options import SANDBOX_TIME_SCALE
-from orchestrator.hook_verdict import SANDBOX_HOOK_LOG_ENV
+from orchestrator.watching.hook_verdict import SANDBOX_HOOK_LOG_ENV
 from sandbox.alarm_eval import AlarmEvaluator
 from sandbox.clock import VirtualClock
 from sandbox.faults import HEALTHY, Fault, parse_fault

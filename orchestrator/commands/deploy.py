@@ -17,7 +17,7 @@ from orchestrator.errors import BadInputError, InterruptedByUser
 
 def validate_watch_flags(flags: WatchFlags) -> None:
     """Flag values typer cannot check by type alone."""
-    from orchestrator.watch import UNTIL_MILESTONES
+    from orchestrator.watching.snapshots import UNTIL_MILESTONES
 
     if flags.until not in UNTIL_MILESTONES:
         raise BadInputError(f"--until {flags.until!r}: valid values are {', '.join(UNTIL_MILESTONES)}")
@@ -96,7 +96,13 @@ def applied(environment: dict[str, str]) -> Iterator[None]:
 def _deploy(
     session: Session, options: DeployOptions, service: Any, strategy: Any, known: dict[str, Any]
 ) -> int:
-    from orchestrator.deploy import AwsReads, DeployInputs, OfflineReads, apply_plan, build_plan
+    from orchestrator.engines.codedeploy_plan import (
+        AwsReads,
+        DeployInputs,
+        OfflineReads,
+        apply_plan,
+        build_plan,
+    )
 
     inputs = DeployInputs(
         service=service,
@@ -192,7 +198,7 @@ def _timeout_seconds(default_seconds: float, flags: WatchFlags) -> float:
 
 
 def _minutes(seconds: float) -> str:
-    from orchestrator.progress import duration
+    from orchestrator.watching.views import duration
 
     return duration(seconds)
 

@@ -12,15 +12,29 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from orchestrator import codedeploy_api
+from orchestrator.aws import codedeploy as codedeploy_api
 from orchestrator.commands.failure import error_context
 from orchestrator.commands.options import WatchFlags
 from orchestrator.commands.session import Session, sigterm_as_interrupt
 from orchestrator.errors import DeploymentFailedError, DeploymentTimeoutError, InterruptedByUser
-from orchestrator.progress import EtaTracker, LiveView, Outcome, PlainView, SilentView, View, summary_line
-from orchestrator.timing import READY_WAIT, Phase
-from orchestrator.watch import Event, Snapshot
-from orchestrator.watcher import DeploymentClock, Watcher, WatchOptions, WatchResult, wait_for_rollback_start
+from orchestrator.watching.loop import (
+    DeploymentClock,
+    Watcher,
+    WatchOptions,
+    WatchResult,
+    wait_for_rollback_start,
+)
+from orchestrator.watching.snapshots import Event, Snapshot
+from orchestrator.watching.timing import READY_WAIT, Phase
+from orchestrator.watching.views import (
+    EtaTracker,
+    LiveView,
+    Outcome,
+    PlainView,
+    SilentView,
+    View,
+    summary_line,
+)
 
 # How long --rollback-on-interrupt waits for CodeDeploy to name the rollback deployment.
 ROLLBACK_START_TIMEOUT_SECONDS = 120.0

@@ -12,7 +12,12 @@ from typing import Any
 from orchestrator.catalog import ECS_HOOK_EVENTS
 from orchestrator.commands.session import Session
 from orchestrator.errors import BluegreenError
-from orchestrator.hook_verdict import SANDBOX_HOOK_LOG_ENV, HookFailure, failed_hook_events, reason_for
+from orchestrator.watching.hook_verdict import (
+    SANDBOX_HOOK_LOG_ENV,
+    HookFailure,
+    failed_hook_events,
+    reason_for,
+)
 
 # The verdict line is logged right after the report; CloudWatch Logs shows it seconds later (and
 # the sandbox's runner a moment later): a few short tries before saying it is not there.
@@ -51,7 +56,7 @@ def hook_failure(
 def _read_reason(
     clients: Any, function: str, deployment_id: str, event: str, since: float, sleep: Callable[[float], None]
 ) -> tuple[str | None, str | None]:
-    from orchestrator.logs_api import read_verdicts
+    from orchestrator.aws.logs import read_verdicts
 
     start_ms = int((min(since, time.time()) - WINDOW_BEFORE_SECONDS) * 1000)
     for attempt in range(READ_ATTEMPTS):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from orchestrator import codedeploy_api
+from orchestrator.aws import codedeploy as codedeploy_api
 from orchestrator.commands.follow import Subject
 from orchestrator.commands.options import WatchFlags
 from orchestrator.commands.session import Session
@@ -62,7 +62,7 @@ def target(session: Session, text: str) -> tuple[str, Any]:
 def subject_for(session: Session, clients: Any, info: dict[str, Any], flags: WatchFlags) -> Subject:
     """What bluegreen knows of a deployment made by anyone: service, strategy, phases, timeout."""
     from orchestrator.strategies import strategy_for_config
-    from orchestrator.timing import GroupTiming, default_timeout, expected_phases, hook_budgets
+    from orchestrator.watching.timing import GroupTiming, default_timeout, expected_phases, hook_budgets
 
     service = _service_of(session, info)
     config_name = str(info.get("deploymentConfigName") or "")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orchestrator import codedeploy_api
+from orchestrator.aws import codedeploy as codedeploy_api
 from orchestrator.commands import lookup
 from orchestrator.commands.failure import error_context
 from orchestrator.commands.session import Session

@@ -11,8 +11,8 @@ from orchestrator.errors import BadInputError
 
 def run(session: Session, options: RenderOptions) -> int:
     from orchestrator.appspec import appspec_path, appspec_sha256, ecs_input_for, render_ecs_appspec
-    from orchestrator.safe_write import write_text_no_follow
-    from orchestrator.taskdef import validate_task_definition_arn
+    from orchestrator.files.safe_write import write_text_no_follow
+    from orchestrator.files.taskdef import validate_task_definition_arn
 
     service = session.resolve(options.service)
     arn = options.task_definition

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator import codedeploy_api
+from orchestrator.aws import codedeploy as codedeploy_api
 from orchestrator.commands import lookup
 from orchestrator.commands.deploy import validate_watch_flags
 from orchestrator.commands.failure import error_context
@@ -137,7 +137,7 @@ def run(session: Session, options: RollbackOptions) -> int:
 
 
 def _run(session: Session, options: RollbackOptions, known: dict[str, Any]) -> int:
-    from orchestrator.deploy import AwsReads, DeployInputs, apply_plan, build_plan
+    from orchestrator.engines.codedeploy_plan import AwsReads, DeployInputs, apply_plan, build_plan
     from orchestrator.strategies import parse_strategy
 
     validate_watch_flags(options.watch)

@@ -42,7 +42,7 @@ class Session:
 
     def clients(self, region: str | None = None) -> Any:
         """AwsClients for --region, else ``region`` (the service's), else boto3's default."""
-        from orchestrator.aws import AwsClients
+        from orchestrator.aws.clients import AwsClients
 
         chosen = self.options.region or region
         if chosen not in self._clients:

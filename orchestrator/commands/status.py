@@ -6,12 +6,12 @@ import time
 from datetime import datetime
 from typing import Any
 
-from orchestrator import codedeploy_api
+from orchestrator.aws import codedeploy as codedeploy_api
 from orchestrator.commands import lookup
 from orchestrator.commands.failure import error_context
 from orchestrator.commands.options import WatchFlags
 from orchestrator.commands.session import Session
-from orchestrator.watcher import DeploymentClock
+from orchestrator.watching.loop import DeploymentClock
 
 
 def run(session: Session, target: str) -> int:
@@ -21,8 +21,8 @@ def run(session: Session, target: str) -> int:
 
 
 def _run(session: Session, target: str) -> int:
-    from orchestrator.progress import duration
-    from orchestrator.watch import format_weights, snapshot_from
+    from orchestrator.watching.snapshots import format_weights, snapshot_from
+    from orchestrator.watching.views import duration
 
     deployment_id, clients = lookup.target(session, target)
     codedeploy = clients.client("codedeploy")

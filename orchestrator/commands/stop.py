@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orchestrator import codedeploy_api
+from orchestrator.aws import codedeploy as codedeploy_api
 from orchestrator.commands import lookup
 from orchestrator.commands.failure import error_context
 from orchestrator.commands.session import Session
@@ -14,7 +14,7 @@ def run(session: Session, deployment_id: str, rollback: bool) -> int:
 
 
 def _run(session: Session, deployment_id: str, rollback: bool) -> int:
-    from orchestrator.watcher import wait_for_rollback_start
+    from orchestrator.watching.loop import wait_for_rollback_start
 
     lookup.check_deployment_id(deployment_id)
     clients = session.clients(session.default_region())

@@ -147,7 +147,7 @@ def _handler_class(dispatcher: Dispatcher) -> type[BaseHTTPRequestHandler]:
 
             AWS sends ``Date`` (RFC 7231: the server's clock) on every API answer. Here it is the
             virtual time, which a busy machine holds back (sandbox/clock.py): a client in another
-            process times its waits by it (orchestrator.watcher.DeploymentClock), as it would by
+            process times its waits by it (orchestrator.watching.loop.DeploymentClock), as it would by
             AWS's. botocore reads it only for the retry header's ttl (endpoint.py ``_set_ttl``)."""
             now = dispatcher.ctx.clock.now() if timestamp is None else timestamp
             return email.utils.formatdate(now, usegmt=True)

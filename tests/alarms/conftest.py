@@ -7,8 +7,8 @@ from contextlib import ExitStack
 
 import pytest
 
-from orchestrator.alarms import load_definitions
-from orchestrator.aws import AwsClients
+from orchestrator.alarms.definitions import load_definitions
+from orchestrator.aws.clients import AwsClients
 from orchestrator.catalog import load_catalog
 from tests.support.alarms import World, provision_load_balancing, reset_moto
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.alarm_math import evaluate_expression, parse_expression
+from orchestrator.alarms.metric_math import evaluate_expression, parse_expression
 
 RATE = "MAX([FILL(e_blue, 0) / FILL(r_blue, 1), FILL(e_green, 0) / FILL(r_green, 1)]) * 100"
 

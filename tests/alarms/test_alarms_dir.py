@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.alarms import load_definitions
+from orchestrator.alarms.definitions import load_definitions
 from orchestrator.catalog import load_catalog
 from orchestrator.errors import AlarmDefinitionError
 

@@ -14,8 +14,8 @@ import pytest
 
 from hooks import audit as audit_module
 from hooks.audit import handler
-from orchestrator.alarm_sync import sync_all_alarms
-from orchestrator.audit import Rule
+from orchestrator.alarms.rules import Rule
+from orchestrator.alarms.sync import sync_all_alarms
 from tests.support.alarms import LambdaContext, World, emf_problems
 
 pytestmark = pytest.mark.integration

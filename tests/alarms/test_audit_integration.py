@@ -11,10 +11,10 @@ from datetime import timedelta
 
 import pytest
 
-from orchestrator.alarm_sync import repair, sync_all_alarms
-from orchestrator.alarms import render_request
-from orchestrator.audit import Rule
-from orchestrator.audit_fetch import run_audit
+from orchestrator.alarms.audit import run_audit
+from orchestrator.alarms.definitions import render_request
+from orchestrator.alarms.rules import Rule
+from orchestrator.alarms.sync import repair, sync_all_alarms
 from tests.support.alarms import World
 
 pytestmark = pytest.mark.integration

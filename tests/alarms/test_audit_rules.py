@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.audit import (
+from orchestrator.alarms.rules import (
     AlarmState,
     AlarmStateValue,
     AuditReport,

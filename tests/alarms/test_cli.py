@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from orchestrator.alarms_cli import app
+from orchestrator.commands.alarms import app
 from orchestrator.errors import (
     AlarmDefinitionError,
     AuditViolationsError,
@@ -152,7 +152,7 @@ def test_exit_codes_through_the_bluegreen_main(
 def test_audit_on_a_tty_is_a_table_with_a_header_that_never_cuts_names(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from orchestrator import alarms_cli
+    from orchestrator.commands import alarms as alarms_cli
 
     groups_for(world, "product-service")
     assert runner.invoke(app, ["sync", "product-service"]).exit_code == 0

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.alarms import (
+from orchestrator.alarms.definitions import (
     ServiceResources,
     alarm_diff,
     load_definitions,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.alarm_sync import sync_all_alarms, sync_service_alarms
+from orchestrator.alarms.sync import sync_all_alarms, sync_service_alarms
 from tests.support.alarms import World
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from botocore.stub import ANY
 
-from orchestrator.deploy import THROTTLED_CREATE_ATTEMPTS, create_exactly_once
+from orchestrator.engines.codedeploy_plan import THROTTLED_CREATE_ATTEMPTS, create_exactly_once
 from orchestrator.errors import ActiveDeploymentError, AwsError
 from tests.support.cli import StubbedClients, run_cli, shown
 
@@ -45,9 +45,9 @@ def stubbed(monkeypatch: pytest.MonkeyPatch) -> StubbedClients:
     clients = StubbedClients()
     monkeypatch.setattr("orchestrator.commands.session.Session.clients", lambda self, region=None: clients)
     # No real waiting between attempts.
-    monkeypatch.setattr("orchestrator.deploy.backoff_seconds", lambda attempt: 0.0)
-    monkeypatch.setattr("orchestrator.aws.backoff_seconds", lambda attempt: 0.0)
-    monkeypatch.setattr("orchestrator.watcher.backoff_seconds", lambda attempt, cap=0.0: 0.0)
+    monkeypatch.setattr("orchestrator.engines.codedeploy_plan.backoff_seconds", lambda attempt: 0.0)
+    monkeypatch.setattr("orchestrator.aws.clients.backoff_seconds", lambda attempt: 0.0)
+    monkeypatch.setattr("orchestrator.watching.loop.backoff_seconds", lambda attempt, cap=0.0: 0.0)
     return clients
 
 
@@ -223,7 +223,7 @@ def test_throttled_reads_everywhere_still_deploy_and_watch_to_the_end(stubbed: S
 
 
 def test_a_watch_gives_up_after_too_many_failed_polls_in_a_row(stubbed: StubbedClients) -> None:
-    from orchestrator.watcher import WatchOptions
+    from orchestrator.watching.loop import WatchOptions
 
     cd = stubbed.stubbers["codedeploy"]
     limit = WatchOptions().max_failed_polls
@@ -248,7 +248,7 @@ def test_the_revision_is_registered_by_a_client_that_never_retries_on_its_own(
 
     stubbed = Recording()
     monkeypatch.setattr("orchestrator.commands.session.Session.clients", lambda self, region=None: stubbed)
-    monkeypatch.setattr("orchestrator.aws.backoff_seconds", lambda attempt: 0.0)
+    monkeypatch.setattr("orchestrator.aws.clients.backoff_seconds", lambda attempt: 0.0)
     _stub_until_create(stubbed)
     stubbed.stubbers["codedeploy"].add_response("create_deployment", {"deploymentId": "d-STUBBED01"})
     result = run_cli("deploy", "product-service", "--no-wait")

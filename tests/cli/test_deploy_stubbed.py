@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from botocore.stub import ANY
 
-from orchestrator import codedeploy_api
+from orchestrator.aws import codedeploy as codedeploy_api
 from orchestrator.commands.rollback import previous_revision, task_definition_of
-from orchestrator.deploy import create_exactly_once, refuse_if_active
+from orchestrator.engines.codedeploy_plan import create_exactly_once, refuse_if_active
 from orchestrator.errors import ActiveDeploymentError, AwsError
 from tests.support.cli import StubbedClients, run_cli, shown
 
@@ -366,7 +366,7 @@ def test_timeout_exits_3_and_says_how_to_reattach(stubbed: StubbedClients) -> No
 def test_interrupt_leaves_deployment_running_and_exits_130(
     stubbed: StubbedClients, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from orchestrator import watcher
+    from orchestrator.watching import loop as watcher
 
     def interrupted(self: Any, options: Any) -> Any:
         raise KeyboardInterrupt
@@ -396,7 +396,7 @@ def test_interrupt_leaves_deployment_running_and_exits_130(
 def test_rollback_on_interrupt_stops_with_rollback_and_waits_for_it(
     stubbed: StubbedClients, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from orchestrator import watcher
+    from orchestrator.watching import loop as watcher
 
     def interrupted(self: Any, options: Any) -> Any:
         raise KeyboardInterrupt
@@ -733,7 +733,7 @@ def test_interrupt_before_the_deployment_id_is_known_points_at_the_group(
     def interrupted(*args: Any, **kwargs: Any) -> Any:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("orchestrator.deploy.apply_plan", interrupted)
+    monkeypatch.setattr("orchestrator.engines.codedeploy_plan.apply_plan", interrupted)
     stubbed.stubbers["codedeploy"].add_response("get_deployment_group", GROUP_INFO)
     result = run_cli("deploy", "product-service", "-o", "json")
     assert result.code == 130, shown(result)

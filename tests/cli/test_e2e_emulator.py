@@ -296,9 +296,9 @@ def test_throttled_create_is_retried_into_one_deployment(make_world: WorldFactor
 def test_create_throttled_out_leaves_no_orphan_revision(
     make_world: WorldFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from orchestrator.deploy import THROTTLED_CREATE_ATTEMPTS
+    from orchestrator.engines.codedeploy_plan import THROTTLED_CREATE_ATTEMPTS
 
-    monkeypatch.setattr("orchestrator.deploy.backoff_seconds", lambda attempt: 0.01)
+    monkeypatch.setattr("orchestrator.engines.codedeploy_plan.backoff_seconds", lambda attempt: 0.01)
     emulators: list[CodeDeployEmulator] = []
     world = make_world(emulator_out=emulators)
     before, inactive = _revisions(world, "ACTIVE"), set(_revisions(world, "INACTIVE"))
@@ -320,7 +320,7 @@ def test_a_lost_race_for_the_group_is_the_active_deployment_refusal(
     first = run_cli("deploy", "product-service", "--strategy", "canary:10:120", "--no-wait", "-o", "json")
     winner = first.json()["deploymentId"]
     # The loser checked the group before the winner's CreateDeployment landed.
-    monkeypatch.setattr("orchestrator.deploy.refuse_if_active", lambda *args, **kwargs: None)
+    monkeypatch.setattr("orchestrator.engines.codedeploy_plan.refuse_if_active", lambda *args, **kwargs: None)
     try:
         result = run_cli("deploy", "product-service", "--strategy", "all-at-once", *FAST)
     finally:
@@ -341,7 +341,7 @@ def test_lost_create_response_is_recovered_by_token(
     """CreateDeployment reaches CodeDeploy but the answer is lost (read timeout): no second deployment."""
     from botocore.exceptions import ReadTimeoutError
 
-    from orchestrator.aws import AwsClients
+    from orchestrator.aws.clients import AwsClients
 
     world = make_world()
     original = AwsClients.client

@@ -101,7 +101,7 @@ def test_missing_group_hint_agrees_with_the_template_and_the_readme() -> None:
     import boto3
     from botocore.stub import Stubber
 
-    from orchestrator import codedeploy_api
+    from orchestrator.aws import codedeploy as codedeploy_api
     from orchestrator.errors import BadInputError
 
     client = boto3.client("codedeploy", region_name="ap-northeast-2")

@@ -157,12 +157,12 @@ def test_busy_group_document_names_the_active_deployment(stubbed: StubbedClients
 def test_interrupted_watch_document_has_the_deployment_and_its_status(
     stubbed: StubbedClients, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from orchestrator import watcher
+    from orchestrator.watching import loop as watcher
 
     def interrupted(self: Any, options: Any) -> Any:
         assert self.listener is not None
         running = {"deploymentId": "d-RUNNING01", "status": "InProgress"}
-        from orchestrator.watch import snapshot_from
+        from orchestrator.watching.snapshots import snapshot_from
 
         self.listener(snapshot_from(running), [], 1.0)
         raise KeyboardInterrupt

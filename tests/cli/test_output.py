@@ -154,10 +154,10 @@ def test_help_imports_no_boto3_or_rich_console() -> None:
 def test_live_view_shows_lifecycle_and_traffic_bar() -> None:
     from rich.console import Console
 
-    from orchestrator.progress import EtaTracker, LiveView
     from orchestrator.strategies import parse_strategy
-    from orchestrator.timing import GroupTiming, expected_phases
-    from orchestrator.watch import snapshot_from
+    from orchestrator.watching.snapshots import snapshot_from
+    from orchestrator.watching.timing import GroupTiming, expected_phases
+    from orchestrator.watching.views import EtaTracker, LiveView
 
     data = json.loads((FIXTURES / "get-deployment-target-canary.json").read_text())
     console = Console(record=True, force_terminal=True, width=100)

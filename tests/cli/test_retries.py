@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from orchestrator.aws import _MAX_ATTEMPTS
+from orchestrator.aws.clients import _MAX_ATTEMPTS
 from tests.support.cli import recording_endpoint, run_cli, shown
 
 THROTTLED = (400, b'{"__type": "ThrottlingException", "message": "Rate exceeded"}')

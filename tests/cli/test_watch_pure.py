@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from orchestrator.watch import (
+from orchestrator.watching.loop import CallBudget
+from orchestrator.watching.snapshots import (
     DeploymentStatus,
     Event,
     EventKind,
@@ -18,7 +19,6 @@ from orchestrator.watch import (
     poll_interval,
     snapshot_from,
 )
-from orchestrator.watcher import CallBudget
 from tests.support.cli import FIXTURES
 
 P, IP, OK, F = (
@@ -265,6 +265,6 @@ def test_ready_with_stop_deployment_means_status_ready(snapshot: Snapshot, reach
 def test_should_continue_at_ready(
     status: DeploymentStatus, until: str, continue_at_ready: bool, expected: bool
 ) -> None:
-    from orchestrator.watch import should_continue_at_ready
+    from orchestrator.watching.snapshots import should_continue_at_ready
 
     assert should_continue_at_ready(snap(status), until, continue_at_ready) is expected

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from orchestrator.watch import PollPolicy
-from orchestrator.watcher import Watcher, WatchOptions
+from orchestrator.watching.loop import Watcher, WatchOptions
+from orchestrator.watching.snapshots import PollPolicy
 from tests.support.cli import FakeClock, FakeCodeDeploy, FakeReadyCodeDeploy
 
 OK, IP = "Succeeded", "InProgress"

@@ -96,10 +96,10 @@ def test_injected_throttling_is_retried_by_a_standard_client(emulator: CodeDeplo
 
 def test_answers_are_dated_by_the_emulators_clock(emulator: CodeDeployEmulator) -> None:
     """Every answer's ``Date`` (RFC 7231, as AWS sends on every API answer) is the emulator's virtual
-    time, errors included: clients time their waits by it (orchestrator.watcher.DeploymentClock).
+    time, errors included: clients time their waits by it (orchestrator.watching.loop.DeploymentClock).
     botocore reads it only for the ``ttl`` of a retry's ``amz-sdk-request`` header (endpoint.py
     ``_set_ttl``: our clock + read_timeout + the server's skew), which lands in the server's clock."""
-    from orchestrator.watcher import server_time
+    from orchestrator.watching.loop import server_time
 
     time.sleep(0.2)  # 120 virtual s at 600x: the emulator's clock is ahead of the real one
     dates: list[str] = []

@@ -683,9 +683,9 @@ def test_each_hook_calls_exactly_what_its_role_grants(
 def test_a_failed_hook_logs_one_verdict_line_the_cli_can_read(
     hook_world: HookWorld, hook_logs: LogRecords
 ) -> None:
-    # The line `bluegreen deploy/status` read back (orchestrator.hook_verdict): its keys, and as
+    # The line `bluegreen deploy/status` read back (orchestrator.watching.hook_verdict): its keys, and as
     # evidence only the checks that failed (the passed ones explain nothing and bloat the line).
-    from orchestrator.hook_verdict import parse_verdict
+    from orchestrator.watching.hook_verdict import parse_verdict
 
     hook_world.test_app.routes["/products"] = Route(500, b"{}")  # health passes, list-products fails
     result, _, _ = hook_world.invoke(handlers.after_allow_test_traffic, "AfterAllowTestTraffic")

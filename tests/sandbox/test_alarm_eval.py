@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.alarms import ServiceResources, load_definitions, render_request
+from orchestrator.alarms.definitions import ServiceResources, load_definitions, render_request
 from orchestrator.catalog import load_catalog
 from sandbox.alarm_eval import evaluate_alarm
 from sandbox.alarm_state import AlarmState

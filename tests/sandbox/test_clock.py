@@ -139,7 +139,7 @@ def _date(epoch: float) -> dict[str, str]:
 
 
 def test_deployment_clock_follows_the_servers_date_and_never_goes_back() -> None:
-    from orchestrator.watcher import DeploymentClock
+    from orchestrator.watching.loop import DeploymentClock
 
     real = [100.0]
     client = _Client()
@@ -161,7 +161,7 @@ def test_deployment_clock_follows_the_servers_date_and_never_goes_back() -> None
 
 def test_deployment_clock_against_aws_runs_with_real_time_despite_skew() -> None:
     """AWS's Date is real time (to the second): a local clock 3 min off makes no jump."""
-    from orchestrator.watcher import DeploymentClock
+    from orchestrator.watching.loop import DeploymentClock
 
     real = [50.0]
     client = _Client()
@@ -178,7 +178,7 @@ def test_deployment_clock_against_aws_runs_with_real_time_despite_skew() -> None
 def test_emulator_answers_carry_its_virtual_time(moto_url: str) -> None:
     """A held sandbox clock reaches a client in another process through every answer's Date (at
     40x its 1 s resolution is 25 ms here; a real-time Date would advance 0.3 s / 40 = 7.5 ms)."""
-    from orchestrator.watcher import DeploymentClock
+    from orchestrator.watching.loop import DeploymentClock
     from sandbox.codedeploy import CodeDeployEmulator
     from sandbox.moto_server import sandbox_client_factory
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from orchestrator.aws import THROTTLING_CODES
+from orchestrator.aws.clients import THROTTLING_CODES
 from orchestrator.cli import main
 from orchestrator.commands.deploy import applied as endpoints  # set, then restore, env variables
 from sandbox.codedeploy import CodeDeployEmulator
@@ -73,9 +73,9 @@ def test_throttled_answers_are_the_ones_botocore_retries(
 
 
 def test_answers_through_the_proxy_carry_the_upstreams_date_once(moto_url: str) -> None:
-    """The CLI times watches by the server's Date (orchestrator.watcher.DeploymentClock): behind the
+    """The CLI times watches by the server's Date (orchestrator.watching.loop.DeploymentClock): behind the
     proxy it must still be the emulator's virtual clock, one Date per answer, throttled ones too."""
-    from orchestrator.watcher import server_time
+    from orchestrator.watching.loop import server_time
     from sandbox.clock import VirtualClock
 
     clock = VirtualClock(600.0)

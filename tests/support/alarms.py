@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from orchestrator.alarms import Definitions
-from orchestrator.aws import AwsClients
+from orchestrator.alarms.definitions import Definitions
+from orchestrator.aws.clients import AwsClients
 from orchestrator.catalog import Catalog, ResolvedService
 
 ROLLBACK_EVENTS = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM")

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from orchestrator.aws import CallCounter
+from orchestrator.aws.clients import CallCounter
 from orchestrator.cli import main
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "cli"

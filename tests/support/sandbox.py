@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.appspec import appspec_revision, ecs_input_for, render_ecs_appspec
+from orchestrator.files.taskdef import load_task_definition
 from orchestrator.strategies import parse_strategy
-from orchestrator.taskdef import load_task_definition
 from sandbox.world import World
 
 TERMINAL = {"Succeeded", "Failed", "Stopped"}

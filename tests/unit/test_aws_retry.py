@@ -8,9 +8,9 @@ import pytest
 from botocore import exceptions as bex
 from botocore.retries.standard import ThrottledRetryableChecker
 
-from orchestrator import aws
-from orchestrator.aws import backoff_seconds, is_throttling, is_transient, retry_throttled
-from orchestrator.deploy import (
+from orchestrator.aws import clients as aws
+from orchestrator.aws.clients import backoff_seconds, is_throttling, is_transient, retry_throttled
+from orchestrator.engines.codedeploy_plan import (
     CreateDecision,
     CreateFailure,
     Then,
@@ -18,7 +18,7 @@ from orchestrator.deploy import (
     decide_after_create_failure,
 )
 from orchestrator.errors import AwsError, BadInputError
-from orchestrator.watcher import keep_watching_after
+from orchestrator.watching.loop import keep_watching_after
 
 
 def client_error(code: str, status: int = 400, operation: str = "CreateDeployment") -> bex.ClientError:
@@ -123,7 +123,7 @@ def test_retry_throttled_gives_up_after_its_attempts() -> None:
 
 
 def test_create_failures_are_classified() -> None:
-    from orchestrator.codedeploy_api import AmbiguousCallError
+    from orchestrator.aws.codedeploy import AmbiguousCallError
 
     assert classify_create_failure(AmbiguousCallError("timeout")) is CreateFailure.AMBIGUOUS
     assert classify_create_failure(wrapped(client_error("ThrottlingException"))) is CreateFailure.THROTTLED
@@ -189,7 +189,7 @@ def test_watch_goes_on_after_transient_failed_polls(
 def test_every_throttling_code_is_described_as_throttling(code: str) -> None:
     from botocore.exceptions import ClientError
 
-    from orchestrator.aws import describe_aws_error
+    from orchestrator.aws.clients import describe_aws_error
 
     err = ClientError({"Error": {"Code": code, "Message": "Rate exceeded"}}, "GetDeployment")
     assert describe_aws_error(err, "GetDeployment d-1") == (

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.catalog import Catalog
-from orchestrator.errors import GuardrailError
-from orchestrator.guardrails import (
+from orchestrator.engines.guardrails import (
     DESCRIPTION_LIMIT,
     GuardrailViolation,
     auto_rollback_events,
@@ -14,6 +13,7 @@ from orchestrator.guardrails import (
     force_note,
     refusal_message,
 )
+from orchestrator.errors import GuardrailError
 from orchestrator.strategies import parse_strategy
 
 ALARMS = [

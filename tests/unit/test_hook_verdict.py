@@ -1,4 +1,4 @@
-"""Reading a hook's verdict line back (orchestrator.hook_verdict) and the logs adapter's errors."""
+"""Reading a hook's verdict line back (orchestrator.watching.hook_verdict) and the logs adapter's errors."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from orchestrator.hook_verdict import (
+from orchestrator.aws.logs import read_verdicts
+from orchestrator.watching.hook_verdict import (
     HookFailure,
     Verdict,
     failed_hook_events,
@@ -17,7 +18,6 @@ from orchestrator.hook_verdict import (
     parse_verdict,
     reason_for,
 )
-from orchestrator.logs_api import read_verdicts
 
 D = "d-ABCDEF123"
 

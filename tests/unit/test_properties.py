@@ -12,9 +12,15 @@ from hypothesis import strategies as st
 from orchestrator.appspec import EcsAppSpecInput, appspec_sha256, render_ecs_appspec
 from orchestrator.catalog import ECS_HOOK_EVENTS, Network
 from orchestrator.errors import StrategyError
+from orchestrator.files.taskdef import validate_image
 from orchestrator.strategies import MAX_SHIFT_MINUTES, StrategyKind, parse_strategy, strategy_for_config
-from orchestrator.taskdef import validate_image
-from orchestrator.timing import GroupTiming, default_timeout, eta_seconds, expected_duration, expected_phases
+from orchestrator.watching.timing import (
+    GroupTiming,
+    default_timeout,
+    eta_seconds,
+    expected_duration,
+    expected_phases,
+)
 
 percent = st.integers(min_value=1, max_value=99)
 minutes = st.integers(min_value=1, max_value=MAX_SHIFT_MINUTES)

@@ -12,7 +12,7 @@ from botocore.validate import ParamValidator
 
 from orchestrator.catalog import Catalog
 from orchestrator.errors import BadInputError, TaskDefinitionError
-from orchestrator.taskdef import (
+from orchestrator.files.taskdef import (
     READ_ONLY_KEYS,
     container_image,
     from_current,
@@ -284,7 +284,7 @@ SHAPE_BREAKS = [
 def test_task_definition_types_are_checked_against_botocores_shape(
     real_catalog: Catalog, parent: tuple[Any, ...], key: str, value: Any, message: str
 ) -> None:
-    from orchestrator.taskdef_shape import shape_problem
+    from orchestrator.files.taskdef_shape import shape_problem
 
     document = load_task_definition(real_catalog.resolve("product-service"), environ={})
     assert shape_problem(document) is None
@@ -302,7 +302,7 @@ def test_task_definition_types_are_checked_against_botocores_shape(
 
 
 def test_a_missing_required_field_is_named() -> None:
-    from orchestrator.taskdef_shape import shape_problem
+    from orchestrator.files.taskdef_shape import shape_problem
 
     assert shape_problem({"containerDefinitions": []}) == "field family: required by RegisterTaskDefinition"
 
@@ -329,7 +329,7 @@ def test_a_bad_type_in_a_file_is_bad_input_naming_the_file(taskdef_catalog: Cata
     ],
 )
 def test_task_definition_arns_of_aws_form(arn: str) -> None:
-    from orchestrator.taskdef import validate_task_definition_arn
+    from orchestrator.files.taskdef import validate_task_definition_arn
 
     assert validate_task_definition_arn(arn) == arn
 
@@ -351,7 +351,7 @@ def test_task_definition_arns_of_aws_form(arn: str) -> None:
     ],
 )
 def test_malformed_task_definition_arns_are_refused(arn: str) -> None:
-    from orchestrator.taskdef import validate_task_definition_arn
+    from orchestrator.files.taskdef import validate_task_definition_arn
 
     with pytest.raises(
         TaskDefinitionError, match="is not a task definition ARN; expected arn:aws:ecs:REGION"

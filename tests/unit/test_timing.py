@@ -8,7 +8,7 @@ import pytest
 
 from orchestrator.catalog import Catalog
 from orchestrator.strategies import parse_strategy
-from orchestrator.timing import (
+from orchestrator.watching.timing import (
     ASSUMED_INSTALL_SECONDS,
     HOOK_OVERHEAD_SECONDS,
     LISTENER_SWITCH_SECONDS,

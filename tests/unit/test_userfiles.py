@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.userfiles import MAX_EXPANDED_NODES, UserFileError, load_yaml, read_utf8
+from orchestrator.files.userfiles import MAX_EXPANDED_NODES, UserFileError, load_yaml, read_utf8
 
 
 def alias_bomb(levels: int = 9, width: int = 9) -> str:

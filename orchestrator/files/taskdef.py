@@ -26,8 +26,8 @@ from typing import Any
 
 from orchestrator.catalog import ResolvedService, expand_placeholders
 from orchestrator.errors import CatalogError, TaskDefinitionError
-from orchestrator.taskdef_shape import shape_problem
-from orchestrator.userfiles import UserFileError, read_utf8
+from orchestrator.files.taskdef_shape import shape_problem
+from orchestrator.files.userfiles import UserFileError, read_utf8
 
 # Keys DescribeTaskDefinition returns that RegisterTaskDefinition does not accept (botocore's ECS
 # model: TaskDefinition members that are not RegisterTaskDefinitionRequest members).

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from orchestrator.aws import aws_errors, describe_aws_error, error_code, is_ambiguous
+from orchestrator.aws.clients import aws_errors, describe_aws_error, error_code, is_ambiguous
 from orchestrator.errors import AwsError, BadInputError
 
 # CodeDeploy's DeploymentStatus values that still hold the deployment group (a second deployment

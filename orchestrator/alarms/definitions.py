@@ -13,7 +13,7 @@ Placeholders in dimension values and actions: ``{service}``, ``{environment}``, 
 that only AWS knows, looked up by sync: ``{target_group_blue}``, ``{target_group_green}``
 (``targetgroup/<name>/<id>``) and ``{load_balancer}`` (``app/<name>/<id>``).
 
-Expressions are limited to the metric-math subset in ``orchestrator.alarm_math`` (metric ids,
+Expressions are limited to the metric-math subset in ``orchestrator.alarms.metric_math`` (metric ids,
 numbers, + - * /, parentheses, MAX/MIN/SUM([...]), FILL(m, value)), checked at load.
 """
 
@@ -27,10 +27,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from orchestrator.alarm_math import parse_expression
+from orchestrator.alarms.metric_math import parse_expression
 from orchestrator.catalog import Catalog, ResolvedService
 from orchestrator.errors import AlarmDefinitionError
-from orchestrator.userfiles import UserFileError, load_yaml, read_utf8
+from orchestrator.files.userfiles import UserFileError, load_yaml, read_utf8
 
 ALARMS_DIR_ENV_VAR = "BLUEGREEN_ALARMS"
 # CodeDeploy: "You can add up to 10 alarms to a deployment group" (AlarmConfiguration.alarms).

@@ -6,7 +6,7 @@ maximum of 100 names a call. An audit of N groups with 4 alarms each therefore c
 N/25 + 4N/100 calls plus the list pages. The alarms' CloudWatch dimension values (target group and
 load balancer ARN suffixes) come from listing the region's target groups and load balancers, 400 a
 page, so drift in a dimension (an alarm still reading a replaced target group) is found too. Every
-function takes its clients; the rules are pure (``orchestrator.audit``).
+function takes its clients; the rules are pure (``orchestrator.alarms.rules``).
 """
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from orchestrator.alarms import Definitions, ServiceResources, render_request
-from orchestrator.audit import (
+from orchestrator.alarms.definitions import Definitions, ServiceResources, render_request
+from orchestrator.alarms.rules import (
     AlarmState,
     AuditReport,
     DeploymentGroupState,
     GroupExpectation,
     audit_findings,
 )
-from orchestrator.aws import aws_errors, describe_aws_error, error_code
+from orchestrator.aws.clients import aws_errors, describe_aws_error, error_code
 from orchestrator.catalog import AlarmPolicy, Catalog, ResolvedService, deep_merge
 from orchestrator.errors import AwsError
 
@@ -40,7 +40,7 @@ T = TypeVar("T")
 
 
 class ClientFactory(Protocol):
-    """Anything that makes boto3 clients by service name (orchestrator.aws.AwsClients)."""
+    """Anything that makes boto3 clients by service name (orchestrator.aws.clients.AwsClients)."""
 
     def client(self, service_name: str) -> Any: ...
 

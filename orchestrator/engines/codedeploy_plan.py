@@ -19,12 +19,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from orchestrator import codedeploy_api, ecs_api
 from orchestrator.appspec import EcsAppSpecInput, appspec_revision, ecs_input_for, render_ecs_appspec
-from orchestrator.aws import backoff_seconds, error_code, is_throttling, retry_throttled
+from orchestrator.aws import codedeploy as codedeploy_api
+from orchestrator.aws import ecs as ecs_api
+from orchestrator.aws.clients import backoff_seconds, error_code, is_throttling, retry_throttled
 from orchestrator.catalog import ResolvedService
-from orchestrator.errors import ActiveDeploymentError, AwsError, BluegreenError, GuardrailError
-from orchestrator.guardrails import (
+from orchestrator.engines.guardrails import (
     DESCRIPTION_LIMIT,
     GuardrailViolation,
     check_guardrails,
@@ -32,15 +32,16 @@ from orchestrator.guardrails import (
     refusal_message,
     strategy_violations,
 )
-from orchestrator.strategies import Strategy
-from orchestrator.taskdef import (
+from orchestrator.errors import ActiveDeploymentError, AwsError, BluegreenError, GuardrailError
+from orchestrator.files.taskdef import (
     container_image,
     from_current,
     load_task_definition,
     validate_image,
     validate_task_definition_arn,
 )
-from orchestrator.timing import GroupTiming, Phase, default_timeout, expected_phases, hook_budgets
+from orchestrator.strategies import Strategy
+from orchestrator.watching.timing import GroupTiming, Phase, default_timeout, expected_phases, hook_budgets
 
 # CreateDeployment is not idempotent and has no client token: bluegreen puts its own token in the
 # description and looks for it before trying again after an ambiguous failure.

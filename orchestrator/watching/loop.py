@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
-from orchestrator import codedeploy_api
-from orchestrator.aws import backoff_seconds, is_transient
+from orchestrator.aws import codedeploy as codedeploy_api
+from orchestrator.aws.clients import backoff_seconds, is_transient
 from orchestrator.errors import AwsError
-from orchestrator.watch import (
+from orchestrator.watching.snapshots import (
     DeploymentStatus,
     Event,
     PollPolicy,

@@ -2,7 +2,7 @@
 
 Views receive what the watcher saw (snapshot, new events, elapsed deployment seconds) and print it;
 they decide nothing. ``EtaTracker`` turns polls into the current phase and the time left, using
-the phase model in orchestrator.timing.
+the phase model in orchestrator.watching.timing.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TextIO
 
-from orchestrator.timing import Phase, current_phase, eta_seconds
-from orchestrator.watch import ECS_LIFECYCLE, Event, EventKind, LifecycleStatus, Snapshot
+from orchestrator.watching.snapshots import ECS_LIFECYCLE, Event, EventKind, LifecycleStatus, Snapshot
+from orchestrator.watching.timing import Phase, current_phase, eta_seconds
 
 
 def duration(seconds: float | None) -> str:

@@ -19,8 +19,8 @@ import typer
 from orchestrator.errors import AuditViolationsError, BadInputError
 
 if TYPE_CHECKING:
-    from orchestrator.alarm_sync import SyncResult
-    from orchestrator.audit import AuditReport
+    from orchestrator.alarms.rules import AuditReport
+    from orchestrator.alarms.sync import SyncResult
 
 app = typer.Typer(
     help="Alarms as code: sync alarms/ to CloudWatch and CodeDeploy, and audit them.",
@@ -70,8 +70,8 @@ def _options(
 
 def _load(options: AlarmsOptions) -> tuple[Any, Any, str, Any]:
     """Catalog, definitions, environment and clients (region: --region, else the environment's)."""
-    from orchestrator.alarms import load_definitions
-    from orchestrator.aws import AwsClients
+    from orchestrator.alarms.definitions import load_definitions
+    from orchestrator.aws.clients import AwsClients
     from orchestrator.catalog import load_catalog
 
     catalog = load_catalog(options.catalog)
@@ -100,7 +100,7 @@ def sync(
     if (service is None) == (not all_services):
         raise BadInputError("give a SERVICE or --all (not both)")
     options = _options(ctx, env, output, catalog_path)
-    from orchestrator.alarm_sync import sync_all_alarms
+    from orchestrator.alarms.sync import sync_all_alarms
 
     catalog, definitions, environment, clients = _load(options)
     services = [catalog.resolve(service, environment)] if service else catalog.resolve_all(environment)
@@ -147,8 +147,8 @@ def audit(
 ) -> None:
     """Audit every deployment group of the catalog's applications; exit 1 on any violation."""
     options = _options(ctx, env, output, catalog_path)
-    from orchestrator.alarm_sync import repair
-    from orchestrator.audit_fetch import run_audit
+    from orchestrator.alarms.audit import run_audit
+    from orchestrator.alarms.sync import repair
 
     catalog, definitions, environment, clients = _load(options)
     now = datetime.now(UTC)

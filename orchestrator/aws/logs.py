@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.aws import describe_aws_error, error_code
-from orchestrator.hook_verdict import Verdict, filter_term, parse_verdict
+from orchestrator.aws.clients import describe_aws_error, error_code
+from orchestrator.watching.hook_verdict import Verdict, filter_term, parse_verdict
 
 # FilterLogEvents may answer empty pages with a nextToken while it scans (AWS documents it); a
 # handful of pages bounds the read.

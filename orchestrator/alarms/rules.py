@@ -3,7 +3,7 @@
 No boto3 and no clock: ``audit_findings`` takes plain data (parsed from BatchGetDeploymentGroups and
 DescribeAlarms by ``DeploymentGroupState.from_api`` / ``AlarmState.from_api``), what the catalog and
 the definitions expect of each group, and ``now``. The CLI (``bluegreen alarms audit``) and the
-scheduled Lambda (``hooks/audit.py``) both run it through ``orchestrator.audit_fetch``.
+scheduled Lambda (``hooks/audit.py``) both run it through ``orchestrator.alarms.audit``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from orchestrator.alarms import CODEDEPLOY_MAX_ALARMS_PER_GROUP, alarm_diff
+from orchestrator.alarms.definitions import CODEDEPLOY_MAX_ALARMS_PER_GROUP, alarm_diff
 from orchestrator.catalog import AlarmPolicy
 
 # The auto-rollback event that makes CodeDeploy roll back when a configured alarm fires.

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from orchestrator.aws import aws_errors, describe_aws_error, is_ambiguous, retry_throttled
+from orchestrator.aws.clients import aws_errors, describe_aws_error, is_ambiguous, retry_throttled
 from orchestrator.errors import AwsError, BadInputError
 
 # RegisterTaskDefinition has no client token: each call that AWS applies is a new revision.

@@ -2,9 +2,9 @@
 
 Usage (the sandbox provisions alarms exactly like this)::
 
-    from orchestrator.alarm_sync import sync_all_alarms, sync_service_alarms
-    from orchestrator.alarms import load_definitions
-    from orchestrator.aws import AwsClients
+    from orchestrator.alarms.sync import sync_all_alarms, sync_service_alarms
+    from orchestrator.alarms.definitions import load_definitions
+    from orchestrator.aws.clients import AwsClients
     from orchestrator.catalog import load_catalog
 
     catalog = load_catalog()                       # services.yaml
@@ -26,9 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from orchestrator.alarms import Definitions, FieldChange, ServiceResources, alarm_diff, render_request
-from orchestrator.audit import DEPLOYMENT_FAILURE, STOP_ON_ALARM, AuditReport
-from orchestrator.audit_fetch import (
+from orchestrator.alarms.audit import (
     ClientFactory,
     batch_get_deployment_groups,
     chunked,
@@ -36,7 +34,15 @@ from orchestrator.audit_fetch import (
     match_resources,
     run_audit,
 )
-from orchestrator.aws import aws_errors, error_code
+from orchestrator.alarms.definitions import (
+    Definitions,
+    FieldChange,
+    ServiceResources,
+    alarm_diff,
+    render_request,
+)
+from orchestrator.alarms.rules import DEPLOYMENT_FAILURE, STOP_ON_ALARM, AuditReport
+from orchestrator.aws.clients import aws_errors, error_code
 from orchestrator.catalog import Catalog, ResolvedService
 
 # DescribeTargetGroups / DescribeLoadBalancers take at most 20 names a call (ELBv2 API).
@@ -150,9 +156,7 @@ def lookup_resources(
     """The dimension values (ARN suffixes) of each service's target groups and load balancer."""
     tg_names = [n for s in services for n in (s.settings.target_group_blue, s.settings.target_group_green)]
     lb_names = [s.settings.load_balancer for s in services]
-    tgs = _describe_by_names(
-        elbv2, "describe_target_groups", "TargetGroups", tg_names, "TargetGroupNotFound"
-    )
+    tgs = _describe_by_names(elbv2, "describe_target_groups", "TargetGroups", tg_names, "TargetGroupNotFound")
     lbs = _describe_by_names(
         elbv2, "describe_load_balancers", "LoadBalancers", lb_names, "LoadBalancerNotFound"
     )

@@ -3,7 +3,7 @@
 A ``Snapshot`` is what one poll saw: the deployment status, the ECS target's lifecycle events and
 the traffic weights of the original (blue) and replacement (green) task sets. ``diff`` compares two
 snapshots and returns the events in between; ``poll_interval`` decides how long to wait before
-the next poll. The loop that calls AWS is ``orchestrator.watcher``.
+the next poll. The loop that calls AWS is ``orchestrator.watching.loop``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from orchestrator.timing import UNTIL_PHASES, until_reached
+from orchestrator.watching.timing import UNTIL_PHASES, until_reached
 
 
 class DeploymentStatus(StrEnum):
@@ -110,7 +110,7 @@ class Snapshot:
         return last
 
     def lifecycle_events(self) -> list[dict[str, str]]:
-        """The lifecycle events in GetDeploymentTarget's shape (for orchestrator.timing)."""
+        """The lifecycle events in GetDeploymentTarget's shape (for orchestrator.watching.timing)."""
         return [{"lifecycleEventName": name, "status": status.value} for name, status in self.lifecycle]
 
     @property
