@@ -18,8 +18,8 @@ from typing import Any
 from orchestrator.aws import codedeploy as codedeploy_api
 from orchestrator.aws.clients import backoff_seconds, is_transient
 from orchestrator.errors import AwsError
+from orchestrator.vocabulary import DeploymentStatus
 from orchestrator.watching.snapshots import (
-    DeploymentStatus,
     Event,
     PollPolicy,
     Snapshot,
