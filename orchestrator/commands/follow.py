@@ -12,18 +12,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from orchestrator.aws import codedeploy as codedeploy_api
 from orchestrator.commands.failure import error_context
 from orchestrator.commands.options import WatchFlags
 from orchestrator.commands.session import Session, sigterm_as_interrupt
+from orchestrator.engines.base import Engine, RollbackWait
 from orchestrator.errors import DeploymentFailedError, DeploymentTimeoutError, InterruptedByUser
-from orchestrator.watching.loop import (
-    DeploymentClock,
-    Watcher,
-    WatchOptions,
-    WatchResult,
-    wait_for_rollback_start,
-)
+from orchestrator.watching.loop import Watcher, WatchOptions, WatchResult
 from orchestrator.watching.snapshots import Event, Snapshot
 from orchestrator.watching.timing import READY_WAIT, Phase
 from orchestrator.watching.views import (
@@ -183,6 +177,7 @@ def reattach_hint(deployment_id: str) -> str:
 
 def follow(
     session: Session,
+    engine: Engine,
     clients: Any,
     subject: Subject,
     flags: WatchFlags,
@@ -196,7 +191,6 @@ def follow(
     ``announce`` is printed once an interrupt would already be handled (it tells scripts the
     watch has started).
     """
-    codedeploy = clients.client("codedeploy")
     view = make_view(session, subject, flags.until)
     options = WatchOptions(
         until=flags.until,
@@ -217,8 +211,8 @@ def follow(
         view.update(snapshot, events, elapsed)
 
     if clock is time.monotonic:  # the deployment's clock: a busy sandbox's runs slower than real x scale
-        clock = DeploymentClock(codedeploy, options.time_scale)
-    watcher = Watcher(codedeploy, subject.deployment_id, clock=clock, sleep=sleep, listener=listen)
+        clock = engine.server_clock(options.time_scale)
+    watcher = Watcher(engine, subject.deployment_id, clock=clock, sleep=sleep, listener=listen)
     watch_started = time.time()  # wall clock: where a failed hook's log lines start, at the latest
     with error_context(known):
         try:
@@ -229,7 +223,7 @@ def follow(
         except KeyboardInterrupt:
             if subject.ephemeral or not flags.rollback_on_interrupt:
                 raise InterruptedByUser(interrupted_message(subject)) from None
-            _interrupted(session, codedeploy, subject.deployment_id, flags, clock, sleep)
+            _interrupted(engine, subject.deployment_id, flags, clock, sleep)
         finally:
             view.close()
     outcome = outcome_of(result, flags.until)
@@ -310,22 +304,20 @@ def _exit(subject: Subject, result: WatchResult, outcome: Outcome) -> int:
 
 
 def _interrupted(
-    session: Session,
-    codedeploy: Any,
+    engine: Engine,
     deployment_id: str,
     flags: WatchFlags,
     clock: Callable[[], float],
     sleep: Callable[[float], None],
 ) -> NoReturn:
-    codedeploy_api.stop_deployment(codedeploy, deployment_id, rollback=True)
-    snapshot = wait_for_rollback_start(
-        codedeploy,
-        deployment_id,
+    wait = RollbackWait(
         timeout_seconds=ROLLBACK_START_TIMEOUT_SECONDS / flags.scale(),
+        interval_seconds=2.0 / flags.scale(),
         clock=clock,
         sleep=sleep,
-        interval_seconds=2.0 / flags.scale(),
     )
+    snapshot = engine.stop(deployment_id, rollback=True, wait=wait).snapshot
+    assert snapshot is not None  # asked to wait: the engine looked at least once
     if snapshot.rollback_deployment_id:
         error = InterruptedByUser(
             f"interrupted; stopped deployment {deployment_id} with rollback: rollback deployment "
@@ -340,7 +332,9 @@ def _interrupted(
     )
 
 
-def follow_created(session: Session, clients: Any, subject: Subject, flags: WatchFlags) -> int:
+def follow_created(
+    session: Session, engine: Engine, clients: Any, subject: Subject, flags: WatchFlags
+) -> int:
     """After a deployment was created: with --no-wait, say how to follow it (or print the created
     document); otherwise watch it to the end."""
     if not flags.wait:
@@ -356,4 +350,4 @@ def follow_created(session: Session, clients: Any, subject: Subject, flags: Watc
                     "(CodeDeploy stops it when the group's ready wait ends)"
                 )
         return 0
-    return follow(session, clients, subject, flags)
+    return follow(session, engine, clients, subject, flags)

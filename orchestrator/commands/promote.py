@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from orchestrator.aws import codedeploy as codedeploy_api
 from orchestrator.commands import lookup
 from orchestrator.commands.failure import error_context
 from orchestrator.commands.session import Session
@@ -10,9 +9,9 @@ from orchestrator.commands.session import Session
 
 def run(session: Session, deployment_id: str) -> int:
     lookup.check_deployment_id(deployment_id)
-    clients = session.clients(session.default_region())
+    engine, clients = lookup.deployment_engine(session)
     with error_context({"deploymentId": deployment_id}):
-        codedeploy_api.continue_deployment(clients.client("codedeploy"), deployment_id)
+        engine.promote(deployment_id)
     if session.json:
         session.print_json(
             {"deploymentId": deployment_id, "promoted": True, "apiCalls": clients.counter.total}

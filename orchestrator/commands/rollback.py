@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.aws import codedeploy as codedeploy_api
 from orchestrator.commands import lookup
 from orchestrator.commands.deploy import validate_watch_flags
 from orchestrator.commands.failure import error_context
@@ -137,7 +136,8 @@ def run(session: Session, options: RollbackOptions) -> int:
 
 
 def _run(session: Session, options: RollbackOptions, known: dict[str, Any]) -> int:
-    from orchestrator.engines.codedeploy_plan import AwsReads, DeployInputs, apply_plan, build_plan
+    from orchestrator.engines import engine_for
+    from orchestrator.engines.base import DeployInputs
     from orchestrator.strategies import parse_strategy
 
     validate_watch_flags(options.watch)
@@ -148,12 +148,8 @@ def _run(session: Session, options: RollbackOptions, known: dict[str, Any]) -> i
     strategy = parse_strategy(service.settings.strategy if options.strategy is None else options.strategy)
     known["strategy"] = strategy.name
     clients = session.clients(service.region)
-    codedeploy = clients.client("codedeploy")
-    settings = service.settings
-    ids = codedeploy_api.list_deployments(
-        codedeploy, settings.application, settings.deployment_group, statuses=["Succeeded"]
-    )
-    infos = codedeploy_api.batch_get_deployments(codedeploy, ids)
+    engine = engine_for(service, clients)
+    infos = engine.succeeded_deployments(service)
     live, previous = previous_revision(infos, options.to, service.name)
     content = str(previous["revision"]["appSpecContent"]["content"])
     inputs = DeployInputs(
@@ -164,14 +160,14 @@ def _run(session: Session, options: RollbackOptions, known: dict[str, Any]) -> i
         reason="rollback",
         appspec_content=content,
     )
-    plan = build_plan(inputs, AwsReads(codedeploy, clients.client("ecs")))
+    plan = engine.plan(inputs)
     session.print(
         f"rolling back {service.name} ({service.environment}) from {live['deploymentId']} to the revision of "
         f"{previous['deploymentId']} with {strategy.name}"
     )
     session.print(f"  {'live task definition':<22}{_revision_key(live)}")
-    session.print(f"  {'task definition':<22}{plan.task_definition.arn} (from {previous['deploymentId']})")
-    created = apply_plan(plan, clients, on_step=lambda label, detail: session.print(f"  {label:<22}{detail}"))
+    session.print(f"  {'task definition':<22}{inputs.task_definition} (from {previous['deploymentId']})")
+    created = engine.start(plan, on_step=lambda label, detail: session.print(f"  {label:<22}{detail}"))
     known.update(deploymentId=created.deployment_id, status="Created")
     session.print(f"  {'deployment':<22}{created.deployment_id} created")
     timeout = options.watch.timeout_minutes * 60.0 if options.watch.timeout_minutes else plan.timeout_seconds
@@ -190,4 +186,4 @@ def _run(session: Session, options: RollbackOptions, known: dict[str, Any]) -> i
             "rollbackFrom": live["deploymentId"],
         },
     )
-    return follow_created(session, clients, subject, options.watch)
+    return follow_created(session, engine, clients, subject, options.watch)

@@ -6,12 +6,11 @@ import time
 from datetime import datetime
 from typing import Any
 
-from orchestrator.aws import codedeploy as codedeploy_api
 from orchestrator.commands import lookup
 from orchestrator.commands.failure import error_context
 from orchestrator.commands.options import WatchFlags
 from orchestrator.commands.session import Session
-from orchestrator.watching.loop import DeploymentClock
+from orchestrator.engines.base import Deployment
 
 
 def run(session: Session, target: str) -> int:
@@ -21,20 +20,15 @@ def run(session: Session, target: str) -> int:
 
 
 def _run(session: Session, target: str) -> int:
-    from orchestrator.watching.snapshots import format_weights, snapshot_from
+    from orchestrator.watching.snapshots import format_weights
     from orchestrator.watching.views import duration
 
-    deployment_id, clients = lookup.target(session, target)
-    codedeploy = clients.client("codedeploy")
-    server = DeploymentClock(codedeploy, 1.0)  # the service's clock, from its answers' Date
-    info = codedeploy_api.get_deployment(codedeploy, deployment_id)
-    targets = codedeploy_api.list_deployment_targets(codedeploy, deployment_id)
-    ecs_target = (
-        codedeploy_api.get_deployment_target(codedeploy, deployment_id, targets[0]) if targets else None
-    )
-    snapshot = snapshot_from(info, ecs_target)
-    subject = lookup.subject_for(session, clients, info, WatchFlags())
-    took = _seconds_between(info.get("createTime"), info.get("completeTime"))
+    deployment_id, engine, clients = lookup.target(session, target)
+    server = engine.server_clock(1.0)  # the service's clock, from its answers' Date
+    info = engine.describe(deployment_id, with_lifecycle=True)
+    snapshot = info.snapshot
+    subject = lookup.subject_for(session, info, WatchFlags())
+    took = _seconds_between(info.create_time, info.complete_time)
     failure = _hook_failure(session, clients, deployment_id, subject, snapshot, info)
     if session.json:
         extra = {"hookFailure": failure.to_json()} if failure is not None else {}
@@ -43,18 +37,18 @@ def _run(session: Session, target: str) -> int:
                 "deploymentId": deployment_id,
                 "service": subject.service,
                 "environment": subject.environment,
-                "application": info.get("applicationName"),
-                "deploymentGroup": info.get("deploymentGroupName"),
+                "application": info.application,
+                "deploymentGroup": info.deployment_group,
                 "strategy": subject.strategy,
                 "deploymentConfigName": subject.deployment_config_name,
                 "status": snapshot.status.value,
                 "rolledBack": snapshot.rolled_back,
                 "rollbackDeploymentId": snapshot.rollback_deployment_id,
-                "rollbackOf": (info.get("rollbackInfo") or {}).get("rollbackTriggeringDeploymentId"),
+                "rollbackOf": info.rollback_of,
                 "error": snapshot.error,
-                "description": info.get("description"),
-                "createTime": info.get("createTime"),
-                "completeTime": info.get("completeTime"),
+                "description": info.description,
+                "createTime": info.create_time,
+                "completeTime": info.complete_time,
                 "durationSeconds": took,
                 "trafficWeights": {
                     "original": snapshot.original_weight,
@@ -69,20 +63,20 @@ def _run(session: Session, target: str) -> int:
     where = (
         f"{subject.service} ({subject.environment})"
         if subject.service
-        else (f"{info.get('applicationName')}/{info.get('deploymentGroupName')}")
+        else (f"{info.application}/{info.deployment_group}")
     )
     colour = "green" if snapshot.status.succeeded else ("red" if snapshot.status.is_terminal else "yellow")
     out = session.print
     out(f"{deployment_id}  {where}  {session.style(snapshot.status.value, colour)}")
     out(f"  {'strategy':<22}{subject.strategy or '?'} ({subject.deployment_config_name})")
-    out(f"  {'created':<22}{_when(info.get('createTime'))}")
+    out(f"  {'created':<22}{_when(info.create_time)}")
     note = clock_note(server.server_now, time.time())
     if note:
         out(f"  {'clock':<22}{note}")
     if took is not None:
         out(f"  {'took':<22}{duration(took)}")
-    if info.get("description"):
-        out(f"  {'description':<22}{info.get('description')}")
+    if info.description:
+        out(f"  {'description':<22}{info.description}")
     if snapshot.replacement_weight is not None:
         out(f"  {'traffic':<22}{format_weights(snapshot.original_weight, snapshot.replacement_weight)}")
     for name, status in snapshot.lifecycle:
@@ -93,23 +87,22 @@ def _run(session: Session, target: str) -> int:
         out(f"  {'hook':<22}{text}")
     if snapshot.rollback_deployment_id:
         out(f"  {'rolled back by':<22}{snapshot.rollback_deployment_id}")
-    triggered_by = (info.get("rollbackInfo") or {}).get("rollbackTriggeringDeploymentId")
-    if triggered_by:
-        out(f"  {'rollback of':<22}{triggered_by}")
+    if info.rollback_of:
+        out(f"  {'rollback of':<22}{info.rollback_of}")
     if snapshot.status.is_active:
         out(f"  {'next':<22}`bluegreen watch {deployment_id}`")
     return 0
 
 
 def _hook_failure(
-    session: Session, clients: Any, deployment_id: str, subject: Any, snapshot: Any, info: dict[str, Any]
+    session: Session, clients: Any, deployment_id: str, subject: Any, snapshot: Any, info: Deployment
 ) -> Any:
     """The failed hook's own reason when the deployment failed or stopped (None otherwise)."""
     if not snapshot.status.is_terminal or snapshot.status.succeeded:
         return None
     from orchestrator.commands.hook_reason import hook_failure
 
-    created = info.get("createTime")
+    created = info.create_time
     since = float(created.timestamp()) if isinstance(created, datetime) else time.time()
     lifecycle = [(name, status.value) for name, status in snapshot.lifecycle]
     return hook_failure(
