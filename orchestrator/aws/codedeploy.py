@@ -215,8 +215,9 @@ def find_deployment_by_token(
     return None
 
 
-def appspec_content(client: CodeDeployApi, application: str, revision: dict[str, Any]) -> str:
-    """The AppSpec text of a deployment's AppSpecContent revision, by its sha256.
+def appspec_content(client: CodeDeployApi, application: str, revision: dict[str, Any]) -> str | None:
+    """The AppSpec text of a deployment's AppSpecContent revision, by its sha256 (None when the
+    application has no such revision registered).
 
     GetDeployment and BatchGetDeployments never return the content ("The content property of the
     appSpecContent object in the returned revision is always null. Use GetApplicationRevision and the
@@ -225,8 +226,6 @@ def appspec_content(client: CodeDeployApi, application: str, revision: dict[str,
     from botocore.exceptions import ClientError
 
     digest = str((revision.get("appSpecContent") or {}).get("sha256") or "")
-    if revision.get("revisionType") != "AppSpecContent" or not digest:
-        raise BadInputError(f"the deployment's revision is not an AppSpecContent revision ({revision})")
     with aws_errors(f"GetApplicationRevision {application} {digest[:12]}"):
         try:
             response = client.get_application_revision(
@@ -235,11 +234,9 @@ def appspec_content(client: CodeDeployApi, application: str, revision: dict[str,
             )
         except ClientError as err:
             if _missing(err, ("RevisionDoesNotExistException",)):
-                raise BadInputError(
-                    f"application {application} has no revision with sha256 {digest}; cannot read its AppSpec"
-                ) from None
+                return None
             raise
-    return str(((response.get("revision") or {}).get("appSpecContent") or {}).get("content") or "")
+    return ((response.get("revision") or {}).get("appSpecContent") or {}).get("content")
 
 
 def list_deployment_targets(client: CodeDeployApi, deployment_id: str) -> list[str]:

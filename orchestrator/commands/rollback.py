@@ -151,7 +151,12 @@ def _run(session: Session, options: RollbackOptions, known: dict[str, Any]) -> i
     engine = engine_for(service, clients)
     infos = engine.succeeded_deployments(service)
     live, previous = previous_revision(infos, options.to, service.name)
-    content = str(previous["revision"]["appSpecContent"]["content"])
+    content = (previous.get("revision") or {}).get("appSpecContent", {}).get("content")
+    if not content:
+        raise BadInputError(
+            f"the AppSpec of {previous['deploymentId']}'s revision cannot be read back "
+            "(GetApplicationRevision does not have it); pick another with --to DEPLOYMENT_ID"
+        )
     inputs = DeployInputs(
         service=service,
         strategy=strategy,

@@ -219,7 +219,7 @@ class CodeDeployEngine:
             self.codedeploy, settings.application, settings.deployment_group, statuses=["Succeeded"]
         )
         infos = codedeploy_api.batch_get_deployments(self.codedeploy, ids)
-        contents: dict[str, str] = {}
+        contents: dict[str, str | None] = {}
         out = []
         for info in infos:
             revision = dict(info.get("revision") or {})
@@ -232,7 +232,9 @@ class CodeDeployEngine:
                 contents[digest] = codedeploy_api.appspec_content(
                     self.codedeploy, settings.application, revision
                 )
-            appspec["content"] = contents[digest]
+            content = contents[digest] or appspec.get("content")  # unregistered: what the info has
+            if content:
+                appspec["content"] = content
             out.append({**info, "revision": {**revision, "appSpecContent": appspec}})
         return out
 

@@ -29,10 +29,27 @@ def client_error(code: str, operation: str, message: str = "fake") -> Exception:
     return ClientError({"Error": {"Code": code, "Message": message}}, operation)
 
 
+class _Events:
+    """botocore's event hooks, as far as DeploymentClock uses them (registered, never fired: the
+    fake's answers carry no HTTP Date, so the clock stays on real time)."""
+
+    def __init__(self) -> None:
+        self.registered: list[str] = []
+
+    def register(self, event_name: str, handler: Any) -> None:
+        self.registered.append(event_name)
+
+
+class _Meta:
+    def __init__(self) -> None:
+        self.events = _Events()
+
+
 class FakeCodeDeploy:
     """CodeDeploy's ECS deployments in memory (the calls bluegreen makes, nothing else)."""
 
     def __init__(self) -> None:
+        self.meta = _Meta()
         self.groups: dict[tuple[str, str], dict[str, Any]] = {}
         self.deployments: dict[str, dict[str, Any]] = {}
         self.targets: dict[str, dict[str, Any]] = {}
