@@ -14,13 +14,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from orchestrator import documents
 from orchestrator.commands import lookup
 from orchestrator.commands.deploy import validate_watch_flags
 from orchestrator.commands.failure import error_context
 from orchestrator.commands.follow import Subject, follow_created
 from orchestrator.commands.options import RollbackOptions
+from orchestrator.commands.result import Result
 from orchestrator.commands.session import Session
-from orchestrator.errors import BadInputError
+from orchestrator.errors import BadInputError, ErrorContext
 
 # What bluegreen writes into a rollback's description (deploy.py's summary "bluegreen <reason> ...").
 ROLLBACK_MARK = "bluegreen rollback "
@@ -129,24 +131,30 @@ def task_definition_of(appspec_content: str) -> str:
         ) from None
 
 
-def run(session: Session, options: RollbackOptions) -> int:
-    known: dict[str, Any] = {"service": options.service, "environment": session.options.env}
-    with error_context(known):
-        return _run(session, options, known)
-
-
-def _run(session: Session, options: RollbackOptions, known: dict[str, Any]) -> int:
-    from orchestrator.engines import engine_for
-    from orchestrator.engines.base import DeployInputs
+def run(session: Session, options: RollbackOptions) -> Result:
+    """Find the revision to go back to, deploy it as deploy does, and follow it."""
     from orchestrator.strategies import parse_strategy
 
-    validate_watch_flags(options.watch)
-    if options.to is not None:
-        lookup.check_deployment_id(options.to)
-    service = session.resolve(options.service)
-    known["environment"] = service.environment
-    strategy = parse_strategy(service.settings.strategy if options.strategy is None else options.strategy)
-    known["strategy"] = strategy.name
+    known = ErrorContext(service=options.service, environment=session.options.env)
+    with error_context(known):
+        validate_watch_flags(options.watch)
+        if options.to is not None:
+            lookup.check_deployment_id(options.to)
+        service = session.resolve(options.service)
+    known = known.learned(environment=service.environment)
+    with error_context(known):
+        strategy = parse_strategy(service.settings.strategy if options.strategy is None else options.strategy)
+    known = known.learned(strategy=strategy.name)
+    with error_context(known):
+        return _rollback(session, options, service, strategy, known)
+
+
+def _rollback(
+    session: Session, options: RollbackOptions, service: Any, strategy: Any, known: ErrorContext
+) -> Result:
+    from orchestrator.engines import engine_for
+    from orchestrator.engines.base import DeployInputs
+
     clients = session.clients(service.region)
     engine = engine_for(service, clients)
     infos = engine.succeeded_deployments(service)
@@ -173,7 +181,6 @@ def _run(session: Session, options: RollbackOptions, known: dict[str, Any]) -> i
     session.print(f"  {'live task definition':<22}{_revision_key(live)}")
     session.print(f"  {'task definition':<22}{inputs.task_definition} (from {previous['deploymentId']})")
     created = engine.start(plan, on_step=lambda label, detail: session.print(f"  {label:<22}{detail}"))
-    known.update(deploymentId=created.deployment_id, status="Created")
     session.print(f"  {'deployment':<22}{created.deployment_id} created")
     timeout = options.watch.timeout_minutes * 60.0 if options.watch.timeout_minutes else plan.timeout_seconds
     subject = Subject(
@@ -185,10 +192,11 @@ def _run(session: Session, options: RollbackOptions, known: dict[str, Any]) -> i
         phases=plan.phases,
         timeout_seconds=timeout,
         continues_at_ready=True,
-        extra={
-            "taskDefinitionArn": created.task_definition_arn,
-            "rollbackTo": previous["deploymentId"],
-            "rollbackFrom": live["deploymentId"],
-        },
+        facts=documents.RollbackFacts(
+            task_definition_arn=created.task_definition_arn,
+            rollback_to=previous["deploymentId"],
+            rollback_from=live["deploymentId"],
+        ),
     )
-    return follow_created(session, engine, clients, subject, options.watch)
+    with error_context(known.learned(deployment_id=created.deployment_id, status="Created")):
+        return follow_created(session, engine, clients, subject, options.watch)

@@ -7,12 +7,13 @@ from orchestrator.commands.deploy import validate_watch_flags
 from orchestrator.commands.failure import error_context
 from orchestrator.commands.follow import follow, reattach_hint
 from orchestrator.commands.options import WatchFlags
+from orchestrator.commands.result import Result
 from orchestrator.commands.session import Session
-from orchestrator.errors import InterruptedByUser
+from orchestrator.errors import ErrorContext, InterruptedByUser
 
 
-def run(session: Session, deployment_id: str, flags: WatchFlags) -> int:
-    with error_context({"deploymentId": deployment_id}):
+def run(session: Session, deployment_id: str, flags: WatchFlags) -> Result:
+    with error_context(ErrorContext(deployment_id=deployment_id)):
         try:
             return _run(session, deployment_id, flags)
         except KeyboardInterrupt:  # before the watch loop took over (which says the same itself)
@@ -22,7 +23,7 @@ def run(session: Session, deployment_id: str, flags: WatchFlags) -> int:
             ) from None
 
 
-def _run(session: Session, deployment_id: str, flags: WatchFlags) -> int:
+def _run(session: Session, deployment_id: str, flags: WatchFlags) -> Result:
     validate_watch_flags(flags)
     lookup.check_deployment_id(deployment_id)
     engine, clients = lookup.deployment_engine(session)

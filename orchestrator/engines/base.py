@@ -132,8 +132,6 @@ class Plan(Protocol):
     @property
     def violations(self) -> tuple[GuardrailViolation, ...]: ...
 
-    def to_json(self) -> dict[str, Any]: ...
-
 
 class Started(Protocol):
     """What ``Engine.start`` did: the new deployment and what it runs."""

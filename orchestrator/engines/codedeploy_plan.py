@@ -33,7 +33,13 @@ from orchestrator.engines.guardrails import (
     refusal_message,
     strategy_violations,
 )
-from orchestrator.errors import ActiveDeploymentError, AwsError, BluegreenError, GuardrailError
+from orchestrator.errors import (
+    ActiveDeploymentError,
+    AwsError,
+    BluegreenError,
+    ErrorContext,
+    GuardrailError,
+)
 from orchestrator.files.taskdef import (
     container_image,
     from_current,
@@ -191,30 +197,6 @@ class DeploymentPlan:
             request["autoRollbackConfiguration"] = {"enabled": True, "events": list(AUTO_ROLLBACK_EVENTS)}
         return request
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "service": self.service,
-            "environment": self.environment,
-            "application": self.application,
-            "deploymentGroup": self.deployment_group,
-            "strategy": self.strategy.name,
-            "deploymentConfigName": self.strategy.deployment_config_name,
-            "createDeploymentConfig": self.config_request,
-            "taskDefinition": {
-                "source": self.task_definition.source,
-                "arn": self.task_definition.arn,
-                "image": self.task_definition.image,
-                "register": self.task_definition.register,
-            },
-            "guardrails": [{"rule": v.rule, "message": v.message} for v in self.violations],
-            "forced": self.forced,
-            "expectedSeconds": round(self.expected_seconds),
-            "timeoutSeconds": round(self.timeout_seconds),
-            "phases": [{"name": p.name, "expectedSeconds": round(p.expected_seconds)} for p in self.phases],
-            "createDeployment": self.create_request(),
-            "skippedReads": list(self.skipped_reads),
-        }
-
 
 def _task_definition_step(inputs: DeployInputs, reads: Reads) -> TaskDefinitionStep:
     service = inputs.service
@@ -333,12 +315,11 @@ def _busy_error(
         return ActiveDeploymentError(
             f"{where} (CodeDeploy refused a second one{why}); wait for it to finish or stop it, then retry"
         )
-    error = ActiveDeploymentError(
+    return ActiveDeploymentError(
         f"{where} {active}; watch it with `bluegreen watch {active}` "
-        f"or stop it with `bluegreen stop {active}`"
+        f"or stop it with `bluegreen stop {active}`",
+        known=ErrorContext(active_deployment_id=active),
     )
-    error.add_context(activeDeploymentId=active)
-    return error
 
 
 def _active(
