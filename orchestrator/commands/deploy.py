@@ -95,13 +95,8 @@ def applied(environment: dict[str, str]) -> Iterator[None]:
 def _deploy(
     session: Session, options: DeployOptions, service: Any, strategy: Any, known: ErrorContext
 ) -> Result:
-    from orchestrator.engines.codedeploy_plan import (
-        AwsReads,
-        DeployInputs,
-        OfflineReads,
-        apply_plan,
-        build_plan,
-    )
+    from orchestrator.engines import engine_for
+    from orchestrator.engines.base import DeployInputs
 
     inputs = DeployInputs(
         service=service,
@@ -111,14 +106,12 @@ def _deploy(
         force=options.force,
     )
     clients = session.clients(service.region)
+    engine = engine_for(service, clients)
     if options.dry_run:
-        plan = build_plan(inputs, OfflineReads())
+        plan = engine.plan(inputs, offline=True)
         timeout = _timeout_seconds(plan.timeout_seconds, options.watch)
         return Result(plan_document(plan, timeout), plan_text(plan, timeout))
-    # Clients are made on first use: a bad task definition file is refused before botocore loads
-    # its models (about a second on a busy machine).
-    reads = AwsReads(_Lazy(lambda: clients.client("codedeploy")), _Lazy(lambda: clients.client("ecs")))
-    plan = build_plan(inputs, reads)
+    plan = engine.plan(inputs)
     timeout = _timeout_seconds(plan.timeout_seconds, options.watch)
     session.print(
         f"deploying {plan.service} to {plan.environment} with {plan.strategy.name} "
@@ -129,9 +122,7 @@ def _deploy(
             session.style(f"  forced past guardrail {violation.rule}: {violation.message}", "yellow")
         )
     try:  # main turns SIGTERM into KeyboardInterrupt for the whole run
-        created = apply_plan(
-            plan, clients, on_step=lambda label, detail: session.print(f"  {label:<22}{detail}")
-        )
+        created = engine.start(plan, on_step=lambda label, detail: session.print(f"  {label:<22}{detail}"))
     except KeyboardInterrupt:
         if options.sandbox:
             raise InterruptedByUser(f"interrupted; {SANDBOX_GONE}") from None
@@ -145,7 +136,7 @@ def _deploy(
     with error_context(known.learned(deployment_id=created.deployment_id, status="Created")):
         try:  # an interrupt before the watch has started says the same as one during it
             _print_created(session, plan, created, timeout)
-            return follow_created(session, clients, subject, options.watch)
+            return follow_created(session, engine, clients, subject, options.watch)
         except KeyboardInterrupt:
             raise InterruptedByUser(interrupted_message(subject)) from None
 
@@ -177,19 +168,6 @@ def _subject(plan: Any, created: Any, timeout: float, sandbox: bool) -> Subject:
             create_attempts=created.attempts,
         ),
     )
-
-
-class _Lazy:
-    """A boto3 client made when first used."""
-
-    def __init__(self, make: Any) -> None:
-        self._make = make
-        self._client: Any = None
-
-    def __getattr__(self, name: str) -> Any:
-        if self._client is None:
-            self._client = self._make()
-        return getattr(self._client, name)
 
 
 def _timeout_seconds(default_seconds: float, flags: WatchFlags) -> float:

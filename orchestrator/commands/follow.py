@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from orchestrator import documents
-from orchestrator.aws import codedeploy as codedeploy_api
 from orchestrator.commands.failure import error_context
 from orchestrator.commands.options import WatchFlags
 from orchestrator.commands.result import Result, lines
 from orchestrator.commands.session import Session, sigterm_as_interrupt
+from orchestrator.engines.base import Engine, RollbackWait
 from orchestrator.errors import (
     BluegreenError,
     DeploymentFailedError,
@@ -26,13 +26,7 @@ from orchestrator.errors import (
     ErrorContext,
     InterruptedByUser,
 )
-from orchestrator.watching.loop import (
-    DeploymentClock,
-    Watcher,
-    WatchOptions,
-    WatchResult,
-    wait_for_rollback_start,
-)
+from orchestrator.watching.loop import Watcher, WatchOptions, WatchResult
 from orchestrator.watching.snapshots import Event, Snapshot
 from orchestrator.watching.timing import READY_WAIT, Phase
 from orchestrator.watching.views import (
@@ -202,6 +196,7 @@ def reattach_hint(deployment_id: str) -> str:
 
 def follow(
     session: Session,
+    engine: Engine,
     clients: Any,
     subject: Subject,
     flags: WatchFlags,
@@ -213,7 +208,6 @@ def follow(
     """Watch until the milestone, the end or the timeout; the outcome as a Result (its error sets
     the exit code). ``announce`` is printed once an interrupt would already be handled (it tells
     scripts the watch has started)."""
-    codedeploy = clients.client("codedeploy")
     view = make_view(session, subject, flags.until)
     options = WatchOptions(
         until=flags.until,
@@ -229,8 +223,8 @@ def follow(
         view.update(snapshot, events, elapsed)
 
     if clock is time.monotonic:  # the deployment's clock: a busy sandbox's runs slower than real x scale
-        clock = DeploymentClock(codedeploy, options.time_scale)
-    watcher = Watcher(codedeploy, subject.deployment_id, clock=clock, sleep=sleep, listener=listen)
+        clock = engine.server_clock(options.time_scale)
+    watcher = Watcher(engine, subject.deployment_id, clock=clock, sleep=sleep, listener=listen)
     watch_started = time.time()  # wall clock: where a failed hook's log lines start, at the latest
     try:
         with sigterm_as_interrupt():
@@ -241,7 +235,7 @@ def follow(
         if subject.ephemeral or not flags.rollback_on_interrupt:
             raise InterruptedByUser(interrupted_message(subject), known=seen.known(subject)) from None
         with error_context(seen.known(subject)):
-            _interrupted(session, codedeploy, subject.deployment_id, flags, clock, sleep)
+            _interrupted(engine, subject.deployment_id, flags, clock, sleep)
     except BluegreenError as err:  # an AWS error while watching: say which deployment, at which status
         err.within(seen.known(subject))
         raise
@@ -346,22 +340,20 @@ def _error(subject: Subject, result: WatchResult, outcome: Outcome) -> Bluegreen
 
 
 def _interrupted(
-    session: Session,
-    codedeploy: Any,
+    engine: Engine,
     deployment_id: str,
     flags: WatchFlags,
     clock: Callable[[], float],
     sleep: Callable[[float], None],
 ) -> NoReturn:
-    codedeploy_api.stop_deployment(codedeploy, deployment_id, rollback=True)
-    snapshot = wait_for_rollback_start(
-        codedeploy,
-        deployment_id,
+    wait = RollbackWait(
         timeout_seconds=ROLLBACK_START_TIMEOUT_SECONDS / flags.scale(),
+        interval_seconds=2.0 / flags.scale(),
         clock=clock,
         sleep=sleep,
-        interval_seconds=2.0 / flags.scale(),
     )
+    snapshot = engine.stop(deployment_id, rollback=True, wait=wait).snapshot
+    assert snapshot is not None  # asked to wait: the engine looked at least once
     if snapshot.rollback_deployment_id:
         rollback_id = snapshot.rollback_deployment_id
         raise InterruptedByUser(
@@ -376,11 +368,13 @@ def _interrupted(
     )
 
 
-def follow_created(session: Session, clients: Any, subject: Subject, flags: WatchFlags) -> Result:
+def follow_created(
+    session: Session, engine: Engine, clients: Any, subject: Subject, flags: WatchFlags
+) -> Result:
     """After a deployment was created: with --no-wait, the created document and how to follow it;
     otherwise watch it to the end."""
     if flags.wait:
-        return follow(session, clients, subject, flags)
+        return follow(session, engine, clients, subject, flags)
     if subject.ephemeral:
         text = lines(f"not waiting; {SANDBOX_GONE}")
     else:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from orchestrator import documents
-from orchestrator.aws import codedeploy as codedeploy_api
 from orchestrator.commands import lookup
 from orchestrator.commands.failure import error_context
 from orchestrator.commands.result import Result, lines
@@ -13,9 +12,9 @@ from orchestrator.errors import ErrorContext
 
 def run(session: Session, deployment_id: str) -> Result:
     lookup.check_deployment_id(deployment_id)
-    clients = session.clients(session.default_region())
+    engine, clients = lookup.deployment_engine(session, deployment_id)
     with error_context(ErrorContext(deployment_id=deployment_id)):
-        codedeploy_api.continue_deployment(clients.client("codedeploy"), deployment_id)
+        engine.promote(deployment_id)
     document = documents.PromoteDocument(
         deployment_id=deployment_id, promoted=True, api_calls=clients.counter.total
     )

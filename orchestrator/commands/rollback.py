@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator import documents
-from orchestrator.aws import codedeploy as codedeploy_api
 from orchestrator.commands import lookup
 from orchestrator.commands.deploy import validate_watch_flags
 from orchestrator.commands.failure import error_context
@@ -144,9 +143,7 @@ def run(session: Session, options: RollbackOptions) -> Result:
         service = session.resolve(options.service)
     known = known.learned(environment=service.environment)
     with error_context(known):
-        strategy = parse_strategy(
-            service.settings.strategy if options.strategy is None else options.strategy
-        )
+        strategy = parse_strategy(service.settings.strategy if options.strategy is None else options.strategy)
     known = known.learned(strategy=strategy.name)
     with error_context(known):
         return _rollback(session, options, service, strategy, known)
@@ -155,17 +152,19 @@ def run(session: Session, options: RollbackOptions) -> Result:
 def _rollback(
     session: Session, options: RollbackOptions, service: Any, strategy: Any, known: ErrorContext
 ) -> Result:
-    from orchestrator.engines.codedeploy_plan import AwsReads, DeployInputs, apply_plan, build_plan
+    from orchestrator.engines import engine_for
+    from orchestrator.engines.base import DeployInputs
 
     clients = session.clients(service.region)
-    codedeploy = clients.client("codedeploy")
-    settings = service.settings
-    ids = codedeploy_api.list_deployments(
-        codedeploy, settings.application, settings.deployment_group, statuses=["Succeeded"]
-    )
-    infos = codedeploy_api.batch_get_deployments(codedeploy, ids)
+    engine = engine_for(service, clients)
+    infos = engine.succeeded_deployments(service)
     live, previous = previous_revision(infos, options.to, service.name)
-    content = str(previous["revision"]["appSpecContent"]["content"])
+    content = (previous.get("revision") or {}).get("appSpecContent", {}).get("content")
+    if not content:
+        raise BadInputError(
+            f"the AppSpec of {previous['deploymentId']}'s revision cannot be read back "
+            "(GetApplicationRevision does not have it); pick another with --to DEPLOYMENT_ID"
+        )
     inputs = DeployInputs(
         service=service,
         strategy=strategy,
@@ -174,14 +173,14 @@ def _rollback(
         reason="rollback",
         appspec_content=content,
     )
-    plan = build_plan(inputs, AwsReads(codedeploy, clients.client("ecs")))
+    plan = engine.plan(inputs)
     session.print(
         f"rolling back {service.name} ({service.environment}) from {live['deploymentId']} to the revision of "
         f"{previous['deploymentId']} with {strategy.name}"
     )
     session.print(f"  {'live task definition':<22}{_revision_key(live)}")
-    session.print(f"  {'task definition':<22}{plan.task_definition.arn} (from {previous['deploymentId']})")
-    created = apply_plan(plan, clients, on_step=lambda label, detail: session.print(f"  {label:<22}{detail}"))
+    session.print(f"  {'task definition':<22}{inputs.task_definition} (from {previous['deploymentId']})")
+    created = engine.start(plan, on_step=lambda label, detail: session.print(f"  {label:<22}{detail}"))
     session.print(f"  {'deployment':<22}{created.deployment_id} created")
     timeout = options.watch.timeout_minutes * 60.0 if options.watch.timeout_minutes else plan.timeout_seconds
     subject = Subject(
@@ -200,4 +199,4 @@ def _rollback(
         ),
     )
     with error_context(known.learned(deployment_id=created.deployment_id, status="Created")):
-        return follow_created(session, clients, subject, options.watch)
+        return follow_created(session, engine, clients, subject, options.watch)

@@ -7,14 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from orchestrator import documents
-from orchestrator.aws import codedeploy as codedeploy_api
 from orchestrator.commands import lookup
 from orchestrator.commands.failure import error_context
 from orchestrator.commands.options import WatchFlags
 from orchestrator.commands.result import Result, lines
 from orchestrator.commands.session import Session
+from orchestrator.engines.base import Deployment
 from orchestrator.errors import ErrorContext
-from orchestrator.watching.loop import DeploymentClock
 
 
 def run(session: Session, target: str) -> Result:
@@ -27,36 +26,29 @@ def run(session: Session, target: str) -> Result:
 
 
 def _run(session: Session, target: str) -> Result:
-    from orchestrator.watching.snapshots import snapshot_from
-
-    deployment_id, clients = lookup.target(session, target)
-    codedeploy = clients.client("codedeploy")
-    server = DeploymentClock(codedeploy, 1.0)  # the service's clock, from its answers' Date
-    info = codedeploy_api.get_deployment(codedeploy, deployment_id)
-    targets = codedeploy_api.list_deployment_targets(codedeploy, deployment_id)
-    ecs_target = (
-        codedeploy_api.get_deployment_target(codedeploy, deployment_id, targets[0]) if targets else None
-    )
-    snapshot = snapshot_from(info, ecs_target)
-    subject = lookup.subject_for(session, clients, info, WatchFlags())
-    took = _seconds_between(info.get("createTime"), info.get("completeTime"))
+    deployment_id, engine, clients = lookup.target(session, target)
+    server = engine.server_clock(1.0)  # the service's clock, from its answers' Date
+    info = engine.describe(deployment_id, with_lifecycle=True)
+    snapshot = info.snapshot
+    subject = lookup.subject_for(session, info, WatchFlags())
+    took = _seconds_between(info.create_time, info.complete_time)
     failure = _hook_failure(session, clients, deployment_id, subject, snapshot, info)
     document = documents.StatusDocument(
         deployment_id=deployment_id,
         service=subject.service,
         environment=subject.environment,
-        application=info.get("applicationName"),
-        deployment_group=info.get("deploymentGroupName"),
+        application=info.application,
+        deployment_group=info.deployment_group,
         strategy=subject.strategy,
         deployment_config_name=subject.deployment_config_name,
         status=snapshot.status.value,
         rolled_back=snapshot.rolled_back,
         rollback_deployment_id=snapshot.rollback_deployment_id,
-        rollback_of=(info.get("rollbackInfo") or {}).get("rollbackTriggeringDeploymentId"),
+        rollback_of=info.rollback_of,
         error=snapshot.error,
-        description=info.get("description"),
-        create_time=_text(info.get("createTime")),
-        complete_time=_text(info.get("completeTime")),
+        description=info.description,
+        create_time=_text(info.create_time),
+        complete_time=_text(info.complete_time),
         duration_seconds=took,
         traffic_weights=documents.TrafficWeights(
             original=snapshot.original_weight, replacement=snapshot.replacement_weight
@@ -72,7 +64,7 @@ def _run(session: Session, target: str) -> Result:
 def _text_of(
     session: Session,
     deployment_id: str,
-    info: dict[str, Any],
+    info: Deployment,
     subject: Any,
     snapshot: Any,
     took: float | None,
@@ -86,18 +78,18 @@ def _text_of(
     where = (
         f"{subject.service} ({subject.environment})"
         if subject.service
-        else (f"{info.get('applicationName')}/{info.get('deploymentGroupName')}")
+        else (f"{info.application}/{info.deployment_group}")
     )
     colour = "green" if snapshot.status.succeeded else ("red" if snapshot.status.is_terminal else "yellow")
     out = [f"{deployment_id}  {where}  {session.style(snapshot.status.value, colour)}"]
     out.append(f"  {'strategy':<22}{subject.strategy or '?'} ({subject.deployment_config_name})")
-    out.append(f"  {'created':<22}{_when(info.get('createTime'))}")
+    out.append(f"  {'created':<22}{_when(info.create_time)}")
     if note:
         out.append(f"  {'clock':<22}{note}")
     if took is not None:
         out.append(f"  {'took':<22}{duration(took)}")
-    if info.get("description"):
-        out.append(f"  {'description':<22}{info.get('description')}")
+    if info.description:
+        out.append(f"  {'description':<22}{info.description}")
     if snapshot.replacement_weight is not None:
         weights = format_weights(snapshot.original_weight, snapshot.replacement_weight)
         out.append(f"  {'traffic':<22}{weights}")
@@ -107,7 +99,7 @@ def _text_of(
     out += [f"  {'hook':<22}{text}" for text in (failure.lines() if failure is not None else ())]
     if snapshot.rollback_deployment_id:
         out.append(f"  {'rolled back by':<22}{snapshot.rollback_deployment_id}")
-    triggered_by = (info.get("rollbackInfo") or {}).get("rollbackTriggeringDeploymentId")
+    triggered_by = info.rollback_of
     if triggered_by:
         out.append(f"  {'rollback of':<22}{triggered_by}")
     if snapshot.status.is_active:
@@ -121,14 +113,14 @@ def _text(value: Any) -> str | None:
 
 
 def _hook_failure(
-    session: Session, clients: Any, deployment_id: str, subject: Any, snapshot: Any, info: dict[str, Any]
+    session: Session, clients: Any, deployment_id: str, subject: Any, snapshot: Any, info: Deployment
 ) -> Any:
     """The failed hook's own reason when the deployment failed or stopped (None otherwise)."""
     if not snapshot.status.is_terminal or snapshot.status.succeeded:
         return None
     from orchestrator.commands.hook_reason import hook_failure
 
-    created = info.get("createTime")
+    created = info.create_time
     since = float(created.timestamp()) if isinstance(created, datetime) else time.time()
     lifecycle = [(name, status.value) for name, status in snapshot.lifecycle]
     return hook_failure(

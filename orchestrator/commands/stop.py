@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from orchestrator import documents
-from orchestrator.aws import codedeploy as codedeploy_api
 from orchestrator.commands import lookup
 from orchestrator.commands.failure import error_context
 from orchestrator.commands.result import Result, lines
@@ -17,27 +16,22 @@ def run(session: Session, deployment_id: str, rollback: bool) -> Result:
 
 
 def _run(session: Session, deployment_id: str, rollback: bool) -> Result:
-    from orchestrator.watching.loop import wait_for_rollback_start
+    from orchestrator.engines.base import RollbackWait
 
     lookup.check_deployment_id(deployment_id)
-    clients = session.clients(session.default_region())
-    codedeploy = clients.client("codedeploy")
-    response = codedeploy_api.stop_deployment(codedeploy, deployment_id, rollback=rollback)
-    rollback_id = None
-    if rollback:
-        rollback_id = wait_for_rollback_start(
-            codedeploy, deployment_id, timeout_seconds=30.0
-        ).rollback_deployment_id
+    engine, clients = lookup.deployment_engine(session, deployment_id)
+    stopped = engine.stop(deployment_id, rollback=rollback, wait=RollbackWait(timeout_seconds=30.0))
+    rollback_id = stopped.rollback_deployment_id
     document = documents.StopDocument(
         deployment_id=deployment_id,
-        stop_status=response.get("status"),
-        status_message=response.get("statusMessage"),
+        stop_status=stopped.status,
+        status_message=stopped.message,
         rollback=rollback,
         rollback_deployment_id=rollback_id,
         api_calls=clients.counter.total,
     )
-    message = response.get("statusMessage") or ""
-    text = lines(f"stop requested for {deployment_id}: {response.get('status')} {message}".rstrip())
+    message = stopped.message or ""
+    text = lines(f"stop requested for {deployment_id}: {stopped.status} {message}".rstrip())
     if rollback_id:
         follow = f"follow it with `bluegreen watch {rollback_id}`"
         text += lines(f"rollback deployment {rollback_id} started; {follow}")

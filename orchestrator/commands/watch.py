@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from orchestrator.aws import codedeploy as codedeploy_api
 from orchestrator.commands import lookup
 from orchestrator.commands.deploy import validate_watch_flags
 from orchestrator.commands.failure import error_context
@@ -27,11 +26,11 @@ def run(session: Session, deployment_id: str, flags: WatchFlags) -> Result:
 def _run(session: Session, deployment_id: str, flags: WatchFlags) -> Result:
     validate_watch_flags(flags)
     lookup.check_deployment_id(deployment_id)
-    clients = session.clients(session.default_region())
-    info = codedeploy_api.get_deployment(clients.client("codedeploy"), deployment_id)
-    subject = lookup.subject_for(session, clients, info, flags)
+    engine, clients = lookup.deployment_engine(session, deployment_id)
+    deployment = engine.describe(deployment_id)
+    subject = lookup.subject_for(session, deployment, flags)
     announce = (
-        f"watching {deployment_id} ({subject.service or info.get('deploymentGroupName')}, "
+        f"watching {deployment_id} ({subject.service or deployment.deployment_group}, "
         f"{subject.strategy or subject.deployment_config_name})"
     )
-    return follow(session, clients, subject, flags, announce=announce)
+    return follow(session, engine, clients, subject, flags, announce=announce)

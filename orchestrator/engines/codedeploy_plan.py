@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,7 +22,9 @@ from orchestrator.appspec import EcsAppSpecInput, appspec_revision, ecs_input_fo
 from orchestrator.aws import codedeploy as codedeploy_api
 from orchestrator.aws import ecs as ecs_api
 from orchestrator.aws.clients import backoff_seconds, error_code, is_throttling, retry_throttled
+from orchestrator.aws.codedeploy import CodeDeployApi
 from orchestrator.catalog import ResolvedService
+from orchestrator.engines.base import DeployInputs
 from orchestrator.engines.guardrails import (
     DESCRIPTION_LIMIT,
     GuardrailViolation,
@@ -59,25 +60,6 @@ CREATE_ATTEMPTS = 3  # attempts that fail ambiguously (each followed by a token 
 # refused with a chance of 0.3**10, about 6e-6.
 THROTTLED_CREATE_ATTEMPTS = 10
 AUTO_ROLLBACK_EVENTS = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM")
-
-
-def new_request_token() -> str:
-    """A token that names one deploy request (goes into the deployment description)."""
-    return uuid.uuid4().hex[:12]
-
-
-@dataclass(frozen=True)
-class DeployInputs:
-    """What the user asked for, already validated (service resolved, strategy parsed)."""
-
-    service: ResolvedService
-    strategy: Strategy
-    image: str | None = None
-    task_definition: str | None = None  # an ARN (deploy it as is) or a JSON file (register it)
-    force: bool = False
-    request_token: str = dataclasses.field(default_factory=new_request_token)
-    reason: str = "deploy"  # "deploy" or "rollback" (goes into the description)
-    appspec_content: str | None = None  # rollback: send this earlier revision verbatim
 
 
 @dataclass(frozen=True)
@@ -133,7 +115,7 @@ class OfflineReads:
 class AwsReads:
     """Reads from AWS through thin adapters."""
 
-    def __init__(self, codedeploy: Any, ecs: Any) -> None:
+    def __init__(self, codedeploy: CodeDeployApi, ecs: Any) -> None:
         self.codedeploy = codedeploy
         self.ecs = ecs
         self.skipped: list[str] = []
@@ -341,7 +323,7 @@ def _busy_error(
 
 
 def _active(
-    codedeploy: Any, application: str, deployment_group: str, sleep: Callable[[float], None]
+    codedeploy: CodeDeployApi, application: str, deployment_group: str, sleep: Callable[[float], None]
 ) -> list[str]:
     return retry_throttled(
         lambda: codedeploy_api.active_deployments(codedeploy, application, deployment_group), sleep=sleep
@@ -349,7 +331,10 @@ def _active(
 
 
 def refuse_if_active(
-    codedeploy: Any, application: str, deployment_group: str, sleep: Callable[[float], None] = time.sleep
+    codedeploy: CodeDeployApi,
+    application: str,
+    deployment_group: str,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """ActiveDeploymentError naming the group's running deployment and how to watch it."""
     active = _active(codedeploy, application, deployment_group, sleep)
@@ -358,7 +343,10 @@ def refuse_if_active(
 
 
 def busy_refusal(
-    codedeploy: Any, application: str, deployment_group: str, sleep: Callable[[float], None] = time.sleep
+    codedeploy: CodeDeployApi,
+    application: str,
+    deployment_group: str,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> ActiveDeploymentError:
     """CreateDeployment lost the race for the group (DeploymentLimitExceededException): name the winner.
 
@@ -426,8 +414,8 @@ def decide_after_create_failure(
 
 
 def create_exactly_once(
-    codedeploy: Any,
-    codedeploy_once: Any,
+    codedeploy: CodeDeployApi,
+    codedeploy_once: CodeDeployApi,
     request: dict[str, Any],
     token: str,
     *,

@@ -258,7 +258,11 @@ def test_rollback_redeploys_the_previous_revision(
         second.json()["deploymentId"],
     )
     assert document["taskDefinitionArn"] == first.json()["taskDefinitionArn"]
-    content = world.deployment(document["deploymentId"])["revision"]["appSpecContent"]["content"]
+    # the deployment's AppSpec, read back as AWS allows: by its sha256 (deployment info leaves it out)
+    revision = world.deployment(document["deploymentId"])["revision"]
+    content = world.codedeploy().get_application_revision(
+        applicationName=world.environment.application, revision=revision
+    )["revision"]["appSpecContent"]["content"]
     assert first.json()["taskDefinitionArn"] in content
 
 
