@@ -14,7 +14,8 @@ import pytest
 from orchestrator.alarms.audit import run_audit
 from orchestrator.alarms.definitions import render_request
 from orchestrator.alarms.rules import Rule
-from orchestrator.alarms.sync import repair, sync_all_alarms
+from orchestrator.alarms.repair import repair
+from orchestrator.alarms.sync import sync_all_alarms
 from tests.support.alarms import World
 
 pytestmark = pytest.mark.integration
