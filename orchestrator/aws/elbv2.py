@@ -87,13 +87,13 @@ def _by_names(
 def target_group_arns(elbv2: Elbv2Api, names: Sequence[str], call: CallPolicy = cli_call) -> dict[str, str]:
     """Name -> ARN of the named target groups that exist (DescribeTargetGroups, 20 names a call)."""
     shape = ("TargetGroups", "TargetGroupName", "TargetGroupArn", "TargetGroupNotFound")
-    return _by_names(call, "ELBv2 describe_target_groups", elbv2.describe_target_groups, names, shape)
+    return _by_names(call, "ELBv2 DescribeTargetGroups", elbv2.describe_target_groups, names, shape)
 
 
 def load_balancer_arns(elbv2: Elbv2Api, names: Sequence[str], call: CallPolicy = cli_call) -> dict[str, str]:
     """Name -> ARN of the named load balancers that exist (DescribeLoadBalancers, 20 names a call)."""
     shape = ("LoadBalancers", "LoadBalancerName", "LoadBalancerArn", "LoadBalancerNotFound")
-    return _by_names(call, "ELBv2 describe_load_balancers", elbv2.describe_load_balancers, names, shape)
+    return _by_names(call, "ELBv2 DescribeLoadBalancers", elbv2.describe_load_balancers, names, shape)
 
 
 def describe_listener(elbv2: Elbv2Api, arn: str, call: CallPolicy = cli_call) -> dict[str, Any]:
