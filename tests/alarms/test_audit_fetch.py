@@ -12,13 +12,13 @@ import pytest
 from botocore.stub import Stubber
 
 from orchestrator.alarms.audit import lookup_dimension_values
+from orchestrator.alarms.definitions import ServiceResources
 from orchestrator.aws.cloudwatch import describe_alarms
 from orchestrator.aws.deployment_groups import (
     batch_get_deployment_groups,
     list_applications,
     list_deployment_groups,
 )
-from orchestrator.alarms.definitions import ServiceResources
 from orchestrator.catalog import Catalog, load_catalog
 from orchestrator.errors import AwsError
 
