@@ -20,7 +20,7 @@ import pytest
 
 from orchestrator import documents
 from orchestrator.errors import ErrorContext
-from tests.support.cli import StubbedClients, recording_endpoint, run_cli, shown
+from tests.support.cli import Recorder, StubbedClients, recording_endpoint, run_cli, shown
 from tests.support.deploy_stubs import ALL_DONE, APP, GROUP, stub_deploy_writes, target_response
 from tests.support.schema import document_kind, document_names, printed_schema
 
@@ -36,13 +36,24 @@ FAILED = {
 }
 
 
+@pytest.fixture(scope="module")
+def made_once() -> Iterator[tuple[StubbedClients, Recorder]]:
+    """Stubbed clients and a recording endpoint made once for the module (both take a while)."""
+    with recording_endpoint() as recorder:
+        yield StubbedClients(), recorder
+
+
 @pytest.fixture
-def stubbed(monkeypatch: pytest.MonkeyPatch) -> Iterator[StubbedClients]:
-    clients = StubbedClients()
+def stubbed(
+    made_once: tuple[StubbedClients, Recorder], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[StubbedClients]:
+    made, recorder = made_once
+    clients = made.fresh()
     monkeypatch.setattr("orchestrator.commands.session.Session.clients", lambda self, region=None: clients)
-    with recording_endpoint() as recorder:  # anything not stubbed would land here (and fail)
-        monkeypatch.setenv("AWS_ENDPOINT_URL", recorder.url)
-        yield clients
+    monkeypatch.setenv("AWS_ENDPOINT_URL", recorder.url)  # what is not stubbed lands here (and fails)
+    seen = len(recorder.requests)
+    yield clients
+    assert recorder.requests[seen:] == []
 
 
 def _deploy_succeeds(stubbed: StubbedClients, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -193,6 +204,16 @@ def test_a_failed_deployment_carries_the_optional_hook_failure_key(
     assert document_kind(document) == "DeployReport"
 
 
+@pytest.fixture(scope="module")
+def dry_run_document() -> Iterator[dict[str, Any]]:
+    """One real document (deploy --dry-run: no AWS call) for the tests that make it stray."""
+    with recording_endpoint() as recorder, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ENDPOINT_URL", recorder.url)
+        result = run_cli("deploy", "product-service", "--dry-run", "-o", "json")
+        assert result.code == 0 and recorder.requests == [], shown(result)
+        yield result.json()
+
+
 @pytest.mark.parametrize(
     "change",
     [
@@ -204,13 +225,10 @@ def test_a_failed_deployment_carries_the_optional_hook_failure_key(
     ],
 )
 def test_the_schema_refuses_a_document_that_strays(
-    change: Callable[[dict[str, Any]], Any], monkeypatch: pytest.MonkeyPatch
+    change: Callable[[dict[str, Any]], Any], dry_run_document: dict[str, Any]
 ) -> None:
-    with recording_endpoint() as recorder:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", recorder.url)
-        document = run_cli("deploy", "product-service", "--dry-run", "-o", "json").json()
-    assert document_kind(document) == "DeployPlan"
-    strayed = copy.deepcopy(document)
+    assert document_kind(dry_run_document) == "DeployPlan"
+    strayed = copy.deepcopy(dry_run_document)
     change(strayed)
     with pytest.raises(AssertionError, match="matches no schema document"):
         document_kind(strayed)

@@ -45,9 +45,9 @@ def run_cli(*args: str) -> CliResult:
         code = main(list(args))
     result = CliResult(code, out.getvalue(), err.getvalue())
     if _asks_json(args) and "schema" not in args and result.stdout.startswith("{"):
-        from tests.support.schema import document_kind
+        from tests.support.schema import check_document
 
-        document_kind(result.json())
+        check_document(result.json())
     return result
 
 
@@ -138,6 +138,17 @@ class StubbedClients:
             stubber = Stubber(client)
             stubber.activate()
             self.stubbers[name] = stubber
+
+    def fresh(self) -> StubbedClients:
+        """These clients with new, empty Stubbers and a zeroed counter (botocore's models load once)."""
+        from botocore.stub import Stubber
+
+        for name, stubber in self.stubbers.items():
+            stubber.deactivate()
+            self.stubbers[name] = Stubber(self._clients[name])
+            self.stubbers[name].activate()
+        self.counter.calls.clear()
+        return self
 
     def client(self, name: str, *, single_attempt: bool = False) -> Any:
         return self._clients[name]

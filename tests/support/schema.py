@@ -1,7 +1,7 @@
 """The JSON Schema `bluegreen schema` prints, and which of its documents a real document is.
 
 Validated with `jsonschema` (an independent implementation, not the pydantic that generated the
-schema). ``run_cli`` checks every ``--output json`` document it captures with ``document_kind``.
+schema). ``run_cli`` checks every ``--output json`` document it captures with ``check_document``.
 """
 
 from __future__ import annotations
@@ -29,9 +29,18 @@ def printed_schema() -> dict[str, Any]:
 
 
 @cache
-def _validator(name: str) -> Draft202012Validator:
+def _validator(name: str | None) -> Draft202012Validator:
+    """The validator of one document (``None``: of the whole schema, any document)."""
     schema = printed_schema()
+    if name is None:
+        return Draft202012Validator(schema)
     return Draft202012Validator({"$ref": f"#/$defs/{name}", "$defs": schema["$defs"]})
+
+
+def check_document(document: Any) -> None:
+    """AssertionError, with the reasons, unless ``document`` is one of the schema's documents."""
+    if not _validator(None).is_valid(document):
+        document_kind(document)  # says which document it came closest to, and why not
 
 
 def document_names() -> list[str]:
@@ -41,11 +50,10 @@ def document_names() -> list[str]:
 
 def document_kind(document: Any) -> str:
     """The one schema document ``document`` is (AssertionError, with the reasons, when none is)."""
-    top = Draft202012Validator(printed_schema())
     matches = [name for name in document_names() if _validator(name).is_valid(document)]
     if len(matches) != 1:
         names = document_names()
         reasons = {name: [e.message for e in _validator(name).iter_errors(document)][:3] for name in names}
         raise AssertionError(f"document matches {matches or 'no schema document'}: {reasons}\n{document}")
-    assert top.is_valid(document)
+    assert _validator(None).is_valid(document)
     return matches[0]
