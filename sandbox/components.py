@@ -2,11 +2,13 @@
 
 ``Components`` starts them in order and stops them in the reverse order, all of them even when one
 fails to stop; a part that fails to start stops the ones already started before the error goes on.
+``ProcessEnvironment`` is the component for variables set in this process while a world runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
 
@@ -67,3 +69,27 @@ class Components:
                 first = first or err
         if first is not None:
             raise first
+
+
+class ProcessEnvironment:
+    """Variables set in this process while the world runs (``set``); ``stop`` restores them all."""
+
+    def __init__(self) -> None:
+        self._saved: dict[str, str | None] = {}
+
+    def start(self) -> ProcessEnvironment:
+        return self
+
+    def set(self, variables: Mapping[str, str]) -> None:
+        for key, value in variables.items():
+            if key not in self._saved:
+                self._saved[key] = os.environ.get(key)
+            os.environ[key] = value
+
+    def stop(self) -> None:
+        for key, value in self._saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved.clear()

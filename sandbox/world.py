@@ -30,7 +30,7 @@ from orchestrator.commands.options import SANDBOX_TIME_SCALE
 from orchestrator.watching.hook_verdict import SANDBOX_HOOK_LOG_ENV
 from sandbox.alarm_eval import AlarmEvaluator
 from sandbox.clock import VirtualClock
-from sandbox.components import Component, Components, Step
+from sandbox.components import Component, Components, ProcessEnvironment, Step
 from sandbox.faults import HEALTHY, Fault, parse_fault
 from sandbox.fleet import Fleet
 from sandbox.http_server import stop_servers
@@ -90,30 +90,6 @@ def _faults_by_service(faults: Any, services: list[str]) -> dict[str, Fault]:
         return {name: parse_fault(spec) for name, spec in faults.items()}
     fault = parse_fault(faults)
     return {} if fault.is_healthy else dict.fromkeys(services, fault)
-
-
-class ProcessEnvironment:
-    """Variables set in this process while the world runs (``set``); ``stop`` restores them all."""
-
-    def __init__(self) -> None:
-        self._saved: dict[str, str | None] = {}
-
-    def start(self) -> ProcessEnvironment:
-        return self
-
-    def set(self, variables: Mapping[str, str]) -> None:
-        for key, value in variables.items():
-            if key not in self._saved:
-                self._saved[key] = os.environ.get(key)
-            os.environ[key] = value
-
-    def stop(self) -> None:
-        for key, value in self._saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        self._saved.clear()
 
 
 class World:

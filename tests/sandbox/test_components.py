@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 import threading
@@ -28,7 +29,7 @@ def _parts(log: list[str], names: str, fail_start: str = "", fail_stop: str = ""
             raise RuntimeError(f"{name} did not stop")
 
     for name in names:
-        yield Step(name, lambda n=name: start(n), lambda n=name: stop(n))
+        yield Step(name, functools.partial(start, name), functools.partial(stop, name))
 
 
 def test_components_stop_in_the_reverse_of_their_start() -> None:
@@ -79,7 +80,7 @@ def test_a_world_that_fails_to_start_leaves_nothing_behind(
     monkeypatch.setattr(world_module, "provision", broken_provision)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     environ, ports, children = dict(os.environ), listening_ports(), child_processes()
-    threads = {t.ident for t in threading.enumerate()}
+    threads = {t.ident for t in threading.enumerate() if t.ident is not None}
     world = world_module.World(REPO / "services.yaml", "dev", ["product-service"])
     with pytest.raises(RuntimeError, match="provisioning failed"):
         world.start()
