@@ -148,9 +148,39 @@ def _make(service_name: str, max_attempts: int, read_timeout: int) -> Any:
     session: Any = _sessions.get(region)
     if session is None:
         session = _sessions[region] = botocore.session.get_session()
+        session.register_component("data_loader", _asked_services_loader(session))
+    session.get_component("data_loader").asked.add(service_name)
     made = session.create_client(service_name, config=config)
     made.meta.events.register("before-send", _cap_to_deadline)
     return made
+
+
+def _asked_services_loader(session: Any) -> Any:
+    """botocore's data loader (its search paths: AWS_DATA_PATH, then botocore's data), except that
+    the services it lists are the ones asked for. botocore checks a client's service name against
+    ``list_available_services``, which reads every service directory of its data (over 400, once per
+    model type): about a third of making the first client on a cold start. For a service asked for,
+    the answer is the same: ``list_api_versions`` looks for its models in the same places."""
+    import botocore.loaders
+    from botocore.exceptions import DataNotFoundError
+
+    class AskedServicesLoader(botocore.loaders.Loader):
+        def __init__(self, extra_search_paths: list[str] | None) -> None:
+            super().__init__(extra_search_paths=extra_search_paths)
+            self.asked: set[str] = set()
+
+        def list_available_services(self, type_name: str) -> list[str]:
+            found = []
+            for name in sorted(self.asked):
+                with contextlib.suppress(DataNotFoundError):
+                    if self.list_api_versions(name, type_name):
+                        found.append(name)
+            return found
+
+    # As botocore.loaders.create_loader reads the session's data_path.
+    data_path = session.get_config_variable("data_path")
+    paths = data_path.split(os.pathsep) if data_path else []
+    return AskedServicesLoader([os.path.expanduser(os.path.expandvars(p)) for p in paths] or None)
 
 
 def client(service_name: str) -> Any:
