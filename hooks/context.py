@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hooks import clients
 from hooks.deployment import (
@@ -18,12 +18,10 @@ from hooks.deployment import (
     load_balancer_dns_name,
     route_listener,
 )
+from hooks.service_view import ServiceView
 from hooks.smoke import HttpApi, SmokeTarget, Urllib3Http
 from hooks.timing import Deadline, VirtualTime
 from orchestrator.errors import BadInputError
-
-if TYPE_CHECKING:  # the catalog's models load with the catalog, on the first invocation
-    from orchestrator.catalog import ResolvedService
 
 _http_lock = threading.Lock()
 _http: HttpApi | None = None
@@ -49,7 +47,7 @@ class HookContext:
         self,
         lifecycle_event: str,
         deployment: DeploymentInfo,
-        service: ResolvedService,
+        service: ServiceView,
         deadline: Deadline,
         virtual: VirtualTime,
         client: Callable[[str], Any] = clients.client,
