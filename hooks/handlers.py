@@ -23,37 +23,34 @@ from hooks.smoke import run_smoke
 
 
 def freeze_check(ctx: HookContext) -> CheckResult:
-    decision = decide_freeze(ctx.service.settings.freeze_windows, ctx.now(), ctx.deployment.description)
+    decision = decide_freeze(ctx.service.freeze_windows, ctx.now(), ctx.deployment.description)
     return CheckResult("freeze-window", decision.allowed, decision.reason)
 
 
 def green_health_check(ctx: HookContext) -> CheckResult:
     green = ctx.replacement
-    desired = green.desired_count or ctx.service.settings.tasks.desired
-    return target_health_gate(
-        green.target_group, target_healths(ctx.client("elbv2"), green.target_group), desired
-    )
+    desired = green.desired_count or ctx.service.desired_tasks
+    return target_health_gate(green.target_group, target_healths(ctx.elbv2, green.target_group), desired)
 
 
 def alarm_check(ctx: HookContext) -> CheckResult:
-    settings = ctx.service.settings
-    states = alarm_states(ctx.client("cloudwatch"), settings.alarms) if settings.alarms else {}
-    return alarm_gate(settings.alarms, states, settings.alarm_policy.insufficient_data)
+    service = ctx.service
+    states = alarm_states(ctx.cloudwatch, service.alarms) if service.alarms else {}
+    return alarm_gate(service.alarms, states, service.insufficient_data)
 
 
 def smoke_checks(ctx: HookContext, route: str) -> list[CheckResult]:
-    smoke = ctx.service.settings.smoke
-    return run_smoke(smoke, ctx.smoke_target(route), ctx.http, ctx.virtual, ctx.deadline)
+    return run_smoke(ctx.service.smoke, ctx.smoke_target(route), ctx.http, ctx.virtual, ctx.deadline)
 
 
 def bake_check(ctx: HookContext) -> CheckResult:
-    settings = ctx.service.settings
+    service = ctx.service
     watch = BakeSettings(
-        alarms=tuple(settings.alarms),
-        insufficient_data=settings.alarm_policy.insufficient_data,
-        bake_seconds=settings.deployment.bake_seconds,
+        alarms=tuple(service.alarms),
+        insufficient_data=service.insufficient_data,
+        bake_seconds=service.bake_seconds,
     )
-    cloudwatch = ctx.client("cloudwatch")
+    cloudwatch = ctx.cloudwatch
     return bake(watch, lambda: alarm_states(cloudwatch, watch.alarms), ctx.virtual, ctx.deadline)
 
 
