@@ -27,12 +27,11 @@ from typing import Any
 
 import yaml
 
-from orchestrator.catalog import ECS_HOOK_EVENTS, CapacityProvider, Network, ResolvedService
+from orchestrator.catalog import CapacityProvider, Network, ResolvedService
 from orchestrator.errors import AppSpecError
+from orchestrator.vocabulary import ECS_HOOK_EVENTS, LAMBDA_HOOK_EVENTS
 
 TASK_DEFINITION_PLACEHOLDER = "<TASK_DEFINITION>"
-# The lifecycle events of a Lambda deployment that can run a hook, in CodeDeploy's order.
-LAMBDA_HOOK_EVENTS = ("BeforeAllowTraffic", "AfterAllowTraffic")
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from pydantic import (
 from orchestrator.errors import CatalogError, StrategyError, UnknownEnvironmentError, UnknownServiceError
 from orchestrator.files.userfiles import UserFileError, load_yaml, read_utf8
 from orchestrator.strategies import parse_strategy
+from orchestrator.vocabulary import ECS_HOOK_EVENTS
 
 DEFAULT_CATALOG = "services.yaml"
 CATALOG_ENV_VAR = "BLUEGREEN_CATALOG"
@@ -44,14 +45,6 @@ SIZES: dict[str, tuple[int, int]] = {
     "large": (1024, 2048),
 }
 
-# The lifecycle events of an ECS blue/green deployment that can run a hook, in CodeDeploy's order.
-ECS_HOOK_EVENTS = (
-    "BeforeInstall",
-    "AfterInstall",
-    "AfterAllowTestTraffic",
-    "BeforeAllowTraffic",
-    "AfterAllowTraffic",
-)
 
 # Service and environment names fill AWS names (target group `<service>-green`: 32 characters at
 # most), file names (appspecs/<service>.<env>.yaml) and hook function names, so they are kept to

@@ -9,9 +9,9 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from orchestrator.catalog import ECS_HOOK_EVENTS
 from orchestrator.commands.session import Session
 from orchestrator.errors import BluegreenError
+from orchestrator.vocabulary import ECS_HOOK_EVENTS
 from orchestrator.watching.hook_verdict import (
     SANDBOX_HOOK_LOG_ENV,
     HookFailure,
