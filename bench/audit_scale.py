@@ -70,6 +70,7 @@ def seed(clients: Any, catalog: Any, definitions: Any, workers: int) -> None:
     4N alarms with their real dimension values (PutMetricAlarm, moto)."""
     from orchestrator.alarms.audit import load_balancer_dimension, target_group_dimension
     from orchestrator.alarms.definitions import ServiceResources, render_request
+    from orchestrator.vocabulary import ROLLBACK_ON
 
     codedeploy, cloudwatch = clients.client("codedeploy"), clients.client("cloudwatch")
     ec2, elbv2 = clients.client("ec2"), clients.client("elbv2")
@@ -123,7 +124,7 @@ def seed(clients: Any, catalog: Any, definitions: Any, workers: int) -> None:
             },
             autoRollbackConfiguration={
                 "enabled": True,
-                "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"],
+                "events": list(ROLLBACK_ON),
             },
         )
 

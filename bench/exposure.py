@@ -109,7 +109,7 @@ def run_one(strategy: str, fault: str, time_scale: float, environment: str) -> R
         records = world.traffic.snapshot(SERVICE)
         exposed = [r for r in records if r.version in faulty]
         first_bad = min((r.answered_at for r in exposed), default=None)
-        alarm_at = min((t.at for t in world.evaluator.history() if t.new.value == "ALARM"), default=None)
+        alarm_at = min((t.at for t in world.evaluator.history() if t.new.is_alarm), default=None)
         outcome = "rolled back" if document.get("rolledBack") else (document.get("status") or f"exit {code}")
         if code == 0:
             outcome = f"NOT rolled back ({OBSERVE_AFTER_SUCCESS / 60:g} min observed)"

@@ -16,11 +16,12 @@ from hooks.clients import aws_call
 from hooks.outcome import CheckResult
 from hooks.timing import Deadline, VirtualTime
 from orchestrator.errors import AwsError
+from orchestrator.vocabulary import AlarmState
 
 InsufficientDataPolicy = Literal["ok", "alarm"]
 
-ALARM = "ALARM"
-INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
+ALARM = AlarmState.ALARM.value
+INSUFFICIENT_DATA = AlarmState.INSUFFICIENT_DATA.value
 HEALTHY = "healthy"
 
 # DescribeAlarms accepts at most 100 alarm names per call.

@@ -145,8 +145,12 @@ class AutoRollbackEvent(StrEnum):
     DEPLOYMENT_STOP_ON_REQUEST = "DEPLOYMENT_STOP_ON_REQUEST"
 
 
-# The events bluegreen's deployments roll back on (CreateDeployment's override, the guardrail, sync).
-ROLLBACK_ON = (AutoRollbackEvent.DEPLOYMENT_FAILURE, AutoRollbackEvent.DEPLOYMENT_STOP_ON_ALARM)
+# The events bluegreen's deployments roll back on (CreateDeployment's override, the guardrail, sync,
+# the sandbox's groups), as the strings a request carries.
+ROLLBACK_ON: tuple[str, ...] = (
+    AutoRollbackEvent.DEPLOYMENT_FAILURE.value,
+    AutoRollbackEvent.DEPLOYMENT_STOP_ON_ALARM.value,
+)
 
 
 class DeploymentReadyAction(StrEnum):
@@ -194,3 +198,7 @@ class AlarmState(StrEnum):
     OK = "OK"
     ALARM = "ALARM"
     INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
+
+    @property
+    def is_alarm(self) -> bool:
+        return self is AlarmState.ALARM

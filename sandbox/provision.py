@@ -16,13 +16,14 @@ from typing import Any
 
 from orchestrator.catalog import Catalog, ResolvedService
 from orchestrator.files.taskdef import load_task_definition
+from orchestrator.vocabulary import ROLLBACK_ON
 from sandbox.target_health import HealthCheck
 
 # Every target group's health check (the fleet runs it in virtual time, see sandbox.target_health).
 HEALTH_CHECK = HealthCheck(interval=15.0, timeout=5.0, healthy_threshold=2, unhealthy_threshold=2)
 VPC_CIDR = "10.0.0.0/16"
 SUBNET_CIDRS = ("10.0.1.0/24", "10.0.2.0/24")
-AUTO_ROLLBACK_EVENTS = ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]
+AUTO_ROLLBACK_EVENTS = list(ROLLBACK_ON)
 
 
 @dataclass

@@ -41,9 +41,10 @@ from orchestrator.alarms.definitions import (
     alarm_diff,
     render_request,
 )
-from orchestrator.alarms.rules import DEPLOYMENT_FAILURE, STOP_ON_ALARM, AuditReport
+from orchestrator.alarms.rules import AuditReport
 from orchestrator.aws.clients import aws_errors, error_code
 from orchestrator.catalog import Catalog, ResolvedService
+from orchestrator.vocabulary import ROLLBACK_ON
 
 # DescribeTargetGroups / DescribeLoadBalancers take at most 20 names a call (ELBv2 API).
 ELBV2_MAX_NAMES = 20
@@ -173,7 +174,7 @@ def lookup_resources(
 def desired_group_request(service: ResolvedService, current: dict[str, Any]) -> dict[str, Any]:
     """The UpdateDeploymentGroup request that attaches the catalog's alarms and rollback on alarm."""
     rollback = current.get("autoRollbackConfiguration") or {}
-    events = list(dict.fromkeys([*(rollback.get("events") or []), DEPLOYMENT_FAILURE, STOP_ON_ALARM]))
+    events = list(dict.fromkeys([*(rollback.get("events") or []), *ROLLBACK_ON]))
     return {
         "applicationName": service.settings.application,
         "currentDeploymentGroupName": service.settings.deployment_group,
