@@ -42,6 +42,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from orchestrator.commands.deploy import applied as endpoints  # noqa: E402 (sets, then restores, env)
+from orchestrator.vocabulary import LifecycleStatus  # noqa: E402
 from sandbox.ledger import Ledger, active_revisions, read_ledger  # noqa: E402
 from sandbox.throttle import ThrottlingProxy  # noqa: E402
 from sandbox.world import DEFAULT_TIME_SCALE, World, WorldOptions  # noqa: E402
@@ -96,7 +97,8 @@ def deploy_once(service: str, args: argparse.Namespace) -> DeployRun:
         error = str(document.get("error", ""))
     if done.returncode == 3:  # where it was when the watch gave up
         events = document.get("lifecycleEvents") or {}
-        running = [name for name, status in events.items() if status not in ("Succeeded", "Skipped")]
+        done = {status.value for status in LifecycleStatus if status.is_done}
+        running = [name for name, status in events.items() if status not in done]
         error += f" [lifecycle events not done: {', '.join(running) or 'none'}]"
     return DeployRun(service, done.returncode, error, time.monotonic() - started)
 

@@ -8,8 +8,9 @@ Stdlib only: the Lambda hooks import this module at cold start (no pydantic, no 
   tests/unit/test_vocabulary.py pins them against that page and against the emulator's own copy.
 - Statuses and options as enums with behaviour (``DeploymentStatus.is_terminal``, ...). Where
   botocore's service model has the enum, the same test pins the values to it: CodeDeploy's
-  DeploymentStatus, LifecycleEventStatus, AutoRollbackEvent, DeploymentReadyAction, InstanceAction,
-  TrafficRoutingType, ComputePlatform, and CloudWatch's StateValue.
+  DeploymentStatus, LifecycleEventStatus, AutoRollbackEvent, DeploymentReadyAction,
+  DeploymentWaitType, InstanceAction, TrafficRoutingType, TargetLabel, ComputePlatform, and
+  CloudWatch's StateValue.
 - ``StrategyKind`` is bluegreen's word for a TrafficRoutingType (``canary``, ``linear``, ...).
 
 The CodeDeploy emulator (sandbox/codedeploy/vocabulary.py) keeps its own copy on purpose: it must
@@ -158,6 +159,13 @@ class DeploymentReadyAction(StrEnum):
 
     CONTINUE_DEPLOYMENT = "CONTINUE_DEPLOYMENT"  # reroute traffic as soon as the replacement is ready
     STOP_DEPLOYMENT = "STOP_DEPLOYMENT"  # wait at Ready for ContinueDeployment, up to waitTimeInMinutes
+
+
+class DeploymentWaitType(StrEnum):
+    """CodeDeploy's DeploymentWaitType (ContinueDeployment: which wait to end)."""
+
+    READY_WAIT = "READY_WAIT"
+    TERMINATION_WAIT = "TERMINATION_WAIT"
 
 
 class InstanceAction(StrEnum):

@@ -70,6 +70,7 @@ CLIENT_ENUMS = [
     (client.LifecycleStatus, "codedeploy", "LifecycleEventStatus"),
     (client.AutoRollbackEvent, "codedeploy", "AutoRollbackEvent"),
     (client.DeploymentReadyAction, "codedeploy", "DeploymentReadyAction"),
+    (client.DeploymentWaitType, "codedeploy", "DeploymentWaitType"),
     (client.InstanceAction, "codedeploy", "InstanceAction"),
     (client.TrafficRoutingType, "codedeploy", "TrafficRoutingType"),
     (client.TargetLabel, "codedeploy", "TargetLabel"),
