@@ -28,6 +28,7 @@ from orchestrator.appspec import appspec_revision, ecs_input_for, render_ecs_app
 from orchestrator.catalog import load_catalog  # noqa: E402
 from orchestrator.files.taskdef import load_task_definition  # noqa: E402
 from orchestrator.strategies import parse_strategy  # noqa: E402
+from orchestrator.time_scale import positive_number_arg  # noqa: E402
 from orchestrator.vocabulary import DeploymentStatus, DeploymentWaitType, LifecycleStatus  # noqa: E402
 from sandbox.moto_server import sandbox_client_factory  # noqa: E402
 from sandbox.world import DEFAULT_TIME_SCALE, World, WorldOptions  # noqa: E402
@@ -155,7 +156,7 @@ def measure(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=16)
-    parser.add_argument("--time-scale", type=float, default=DEFAULT_TIME_SCALE)
+    parser.add_argument("--time-scale", type=positive_number_arg, default=DEFAULT_TIME_SCALE)
     parser.add_argument("--env", default="dev")
     parser.add_argument("--burners", type=int, default=0, help="CPU-bound processes run meanwhile")
     args = parser.parse_args(argv)

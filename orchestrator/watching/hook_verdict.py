@@ -16,8 +16,6 @@ from typing import Any
 
 from orchestrator.vocabulary import LifecycleStatus
 
-# Set by the sandbox (sandbox.world) for the in-process hooks: the file their logs go to.
-SANDBOX_HOOK_LOG_ENV = "BLUEGREEN_SANDBOX_HOOK_LOG"
 VERDICT_KEYS = ("verdict", "deployment_id", "lifecycle_event", "reason")
 FAILED = LifecycleStatus.FAILED.value
 
