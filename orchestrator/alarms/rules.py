@@ -149,18 +149,6 @@ class Finding:
             return "no catalog service deploys to this deployment group, so sync leaves it alone"
         return _WHY_NOT_FIXABLE.get(self.rule, "sync does not repair this rule")
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule.value,
-            "application": self.application,
-            "deploymentGroup": self.deployment_group,
-            "alarm": self.alarm,
-            "service": self.service,
-            "message": self.message,
-            "fixable": self.fixable,
-            "unfixableReason": self.unfixable_reason,
-        }
-
 
 _WHY_NOT_FIXABLE = {
     Rule.STUCK_INSUFFICIENT_DATA: "sync cannot make a metric report data: is the service publishing it?",
@@ -193,17 +181,10 @@ class AuditReport:
         return counts
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "environment": self.environment,
-            "applications": list(self.applications),
-            "deploymentGroupsChecked": self.groups_checked,
-            "alarmsChecked": self.alarms_checked,
-            "violations": len(self.findings),
-            "fixable": sum(1 for f in self.findings if f.fixable),
-            "byRule": self.counts_by_rule(),
-            "findings": [f.to_dict() for f in self.findings],
-            "notes": list(self.notes),
-        }
+        """The report as printed and logged (keys: orchestrator.documents.AuditReport)."""
+        from orchestrator import documents
+
+        return dict(documents.to_json(documents.audit_report(self)))
 
 
 def audit_group(

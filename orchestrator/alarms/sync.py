@@ -97,33 +97,6 @@ class SyncResult:
     def in_sync(self) -> bool:
         return not (self.alarm_changes or self.group_changes or self.problems)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "dryRun": self.dry_run,
-            "alarmsChecked": self.alarms_checked,
-            "deploymentGroupsChecked": self.groups_checked,
-            "alarmChanges": [
-                {
-                    "alarm": c.name,
-                    "service": c.service,
-                    "created": c.created,
-                    "changes": [str(x) for x in c.changes],
-                }
-                for c in self.alarm_changes
-            ],
-            "deploymentGroupChanges": [
-                {
-                    "application": c.application,
-                    "deploymentGroup": c.deployment_group,
-                    "service": c.service,
-                    "changes": [str(x) for x in c.changes],
-                }
-                for c in self.group_changes
-            ],
-            "problems": list(self.problems),
-            "writes": self.writes,
-        }
-
 
 def _describe_by_names(
     elbv2: Any, operation: str, key: str, names: Sequence[str], not_found: str

@@ -42,16 +42,10 @@ class HookFailure:
     log_file: str | None = None  # the sandbox's hook log
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "lifecycleEvent": self.lifecycle_event,
-            "function": self.function,
-            "reason": self.reason,
-        }
-        if self.unavailable:
-            out["reasonUnavailable"] = self.unavailable
-        if self.log_file:
-            out["logFile"] = self.log_file
-        return out
+        """The ``hookFailure`` of a report (keys: orchestrator.documents.HookFailure)."""
+        from orchestrator import documents
+
+        return dict(documents.to_json(documents.hook_failure(self)))
 
     def lines(self) -> list[str]:
         """Text lines for a person: the hook's reason (or why it is unknown), the log file."""

@@ -92,13 +92,10 @@ class Event:
         return f"{self.subject} {self.after}"
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "at": round(self.at, 1),
-            "kind": self.kind.value,
-            "subject": self.subject,
-            "from": self.before,
-            "to": self.after,
-        }
+        """The event as the watch report prints it (keys: orchestrator.documents.WatchEvent)."""
+        from orchestrator import documents
+
+        return dict(documents.to_json(documents.watch_event(self)))
 
 
 def _status(value: Any) -> DeploymentStatus:
