@@ -143,7 +143,7 @@ def measure(
     return {
         "n": n,
         "time_scale": time_scale,
-        "succeeded": statuses.get("Succeeded", 0),
+        "succeeded": statuses.get(DeploymentStatus.SUCCEEDED, 0),
         "statuses": dict(statuses),
         "failed_at": dict(failed_at),
         "burners": burners,
