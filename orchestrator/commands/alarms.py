@@ -193,7 +193,7 @@ def audit(
 def _audit(options: AlarmsOptions, fix: bool) -> Result:
     from orchestrator import documents
     from orchestrator.alarms.audit import run_audit
-    from orchestrator.alarms.sync import repair
+    from orchestrator.alarms.repair import repair
 
     catalog, definitions, environment, clients = _load(options)
     now = datetime.now(UTC)
