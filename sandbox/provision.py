@@ -17,9 +17,9 @@ from typing import Any
 from orchestrator.catalog import Catalog, ResolvedService
 from orchestrator.files.taskdef import load_task_definition
 from orchestrator.vocabulary import ROLLBACK_ON, ComputePlatform, DeploymentReadyAction, InstanceAction
-from sandbox.target_health import HealthCheck
+from sandbox.load_balancer.target_health import HealthCheck
 
-# Every target group's health check (the fleet runs it in virtual time, see sandbox.target_health).
+# Every target group's health check (the load balancer runs it in virtual time: sandbox.load_balancer).
 HEALTH_CHECK = HealthCheck(interval=15.0, timeout=5.0, healthy_threshold=2, unhealthy_threshold=2)
 VPC_CIDR = "10.0.0.0/16"
 SUBNET_CIDRS = ("10.0.1.0/24", "10.0.2.0/24")
