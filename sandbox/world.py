@@ -27,7 +27,7 @@ from typing import IO, Any
 
 from orchestrator.catalog import Catalog, ResolvedService, load_catalog
 from orchestrator.commands.options import SANDBOX_TIME_SCALE
-from orchestrator.watching.hook_verdict import SANDBOX_HOOK_LOG_ENV
+from orchestrator.commands.sandbox_extra import HOOK_LOG_ENV_VAR
 from sandbox.alarm_eval import AlarmEvaluator
 from sandbox.clock import VirtualClock
 from sandbox.components import Component, Components, ProcessEnvironment, Step
@@ -366,7 +366,7 @@ class World:
             "AWS_EC2_METADATA_DISABLED": "true",
             "BLUEGREEN_CATALOG": str(self.catalog.path),
             "BLUEGREEN_LISTENER_HOST": LOOPBACK,
-            SANDBOX_HOOK_LOG_ENV: str(self.log_path),  # the CLI names it when a hook failed
+            HOOK_LOG_ENV_VAR: str(self.log_path),  # the CLI names it when a hook failed
             "BLUEGREEN_TIME_SCALE": f"{self.options.time_scale:g}",
             "POWERTOOLS_SERVICE_NAME": "bluegreen-hooks",
             "POWERTOOLS_METRICS_NAMESPACE": "bluegreen",
