@@ -1,4 +1,5 @@
-"""boto3 clients for the hooks, made on first use and kept per Lambda container.
+"""AWS clients for the hooks (botocore's: what boto3.client makes), made on first use and kept per
+Lambda container: a hook that never reads ELBv2 never pays for an ELBv2 client.
 
 Every client makes one attempt per call (botocore ``total_max_attempts=1``); what is retried, how
 often and within which budget is explicit and tested, not hidden inside botocore, whose standard
@@ -130,7 +131,9 @@ def _endpoint_key(service_name: str) -> tuple[str, ...]:
 
 
 def _make(service_name: str, max_attempts: int, read_timeout: int) -> Any:
-    import boto3
+    # botocore's own session, not boto3's: a boto3 Session only wraps it (adding resources, which
+    # the hooks never use), and importing boto3 costs a cold start about 60 ms more.
+    import botocore.session
     from botocore.config import Config
 
     config = Config(
@@ -139,15 +142,45 @@ def _make(service_name: str, max_attempts: int, read_timeout: int) -> Any:
         read_timeout=read_timeout,
         user_agent_extra="bluegreen-hooks",
     )
-    # One session per region: a boto3 Session loads and caches the service models, so a second
-    # session would pay for them again (about 100 ms per client on a cold start).
+    # One session per region: a session loads and caches the service models, so a second session
+    # would pay for them again (about 100 ms per client on a cold start).
     region = _endpoint_key(service_name)[2]
     session: Any = _sessions.get(region)
     if session is None:
-        session = _sessions[region] = boto3.session.Session()
-    made = session.client(service_name, config=config)
+        session = _sessions[region] = botocore.session.get_session()
+        session.register_component("data_loader", _asked_services_loader(session))
+    session.get_component("data_loader").asked.add(service_name)
+    made = session.create_client(service_name, config=config)
     made.meta.events.register("before-send", _cap_to_deadline)
     return made
+
+
+def _asked_services_loader(session: Any) -> Any:
+    """botocore's data loader (its search paths: AWS_DATA_PATH, then botocore's data), except that
+    the services it lists are the ones asked for. botocore checks a client's service name against
+    ``list_available_services``, which reads every service directory of its data (over 400, once per
+    model type): about a third of making the first client on a cold start. For a service asked for,
+    the answer is the same: ``list_api_versions`` looks for its models in the same places."""
+    import botocore.loaders
+    from botocore.exceptions import DataNotFoundError
+
+    class AskedServicesLoader(botocore.loaders.Loader):
+        def __init__(self, extra_search_paths: list[str] | None) -> None:
+            super().__init__(extra_search_paths=extra_search_paths)
+            self.asked: set[str] = set()
+
+        def list_available_services(self, type_name: str) -> list[str]:
+            found = []
+            for name in sorted(self.asked):
+                with contextlib.suppress(DataNotFoundError):
+                    if self.list_api_versions(name, type_name):
+                        found.append(name)
+            return found
+
+    # As botocore.loaders.create_loader reads the session's data_path.
+    data_path = session.get_config_variable("data_path")
+    paths = data_path.split(os.pathsep) if data_path else []
+    return AskedServicesLoader([os.path.expanduser(os.path.expandvars(p)) for p in paths] or None)
 
 
 def client(service_name: str) -> Any:

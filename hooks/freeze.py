@@ -12,11 +12,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # the catalog's models load with the catalog, on the first invocation
-    from orchestrator.catalog import FreezeWindow
-
+from hooks.service_view import FreezeWindowView
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _OVERRIDE = re.compile(r"freeze-override:\s*(\S[^\n]*)", re.IGNORECASE)
@@ -27,7 +24,7 @@ def _hh_mm(value: str) -> time:
     return time(int(hours), int(minutes))
 
 
-def window_covers(window: FreezeWindow, moment: datetime) -> bool:
+def window_covers(window: FreezeWindowView, moment: datetime) -> bool:
     """Whether ``moment`` (any timezone; compared in UTC) falls inside the recurring window."""
     utc = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
     start, end, now = _hh_mm(window.start), _hh_mm(window.end), utc.time()
@@ -41,7 +38,7 @@ def window_covers(window: FreezeWindow, moment: datetime) -> bool:
     return (today in window.days and now >= start) or (yesterday in window.days and now < end)
 
 
-def active_window(windows: Sequence[FreezeWindow], moment: datetime) -> FreezeWindow | None:
+def active_window(windows: Sequence[FreezeWindowView], moment: datetime) -> FreezeWindowView | None:
     """The first window that covers ``moment``, or None."""
     for window in windows:
         if window_covers(window, moment):
@@ -66,7 +63,7 @@ class FreezeDecision:
 
 
 def decide_freeze(
-    windows: Sequence[FreezeWindow], moment: datetime, description: str | None
+    windows: Sequence[FreezeWindowView], moment: datetime, description: str | None
 ) -> FreezeDecision:
     """Refuse inside a freeze window unless the description carries an override with a reason."""
     window = active_window(windows, moment)

@@ -1,33 +1,44 @@
 """How a hook learns its service's settings: the catalog bundled in the Lambda package.
 
-``services.yaml`` ships next to ``hooks/`` (``BLUEGREEN_CATALOG`` may point elsewhere). It is loaded
-with the orchestrator's own pydantic models on the first invocation, never at import, and kept for
-the container's life; it is reloaded when the file or a ``BLUEGREEN_*`` variable changes (the
-catalog's ``${VAR:-default}`` placeholders read the environment, and the sandbox sets them).
+``services.yaml`` ships next to ``hooks/`` (``BLUEGREEN_CATALOG`` may point elsewhere). Nothing is
+read at import. On the first invocation ``service_for`` finds the service in the build's snapshot
+(``hooks.catalog_snapshot``: plain JSON, no pydantic) when that snapshot is fresh, and otherwise
+loads the catalog with the orchestrator's own pydantic models; either way it answers with a
+``hooks.service_view.ServiceView``. What was read is kept for the container's life and read again
+only when the file or a ``BLUEGREEN_*`` variable (or one the catalog's ``${VAR:-default}``
+placeholders read: the sandbox sets them) changes.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hooks.catalog_snapshot import bundled_catalog_path, fresh_records
+from hooks.service_view import ServiceView, record_of
 from orchestrator.errors import CatalogError, UnknownServiceError
 
-if TYPE_CHECKING:  # pydantic models: imported on the first invocation, not at import
-    from orchestrator.catalog import Catalog, ResolvedService
+if TYPE_CHECKING:  # pydantic models: imported only when services.yaml itself is loaded
+    from orchestrator.catalog import Catalog
 
 # orchestrator.catalog.CATALOG_ENV_VAR, repeated so this module does not import the catalog at import.
 CATALOG_ENV_VAR = "BLUEGREEN_CATALOG"
 
 _lock = threading.Lock()
 _cache: dict[tuple[object, ...], Catalog] = {}
+_services: dict[tuple[object, ...], ServiceIndex] = {}
 
 
-def bundled_catalog_path() -> Path:
-    """services.yaml at the root of the Lambda package (the repository root in a checkout)."""
-    return Path(__file__).resolve().parent.parent / "services.yaml"
+@dataclass(frozen=True)
+class ServiceIndex:
+    """The catalog's services by (CodeDeploy application, deployment group), and where they came from."""
+
+    catalog_name: str
+    by_group: dict[tuple[str, str], ServiceView]
+    from_snapshot: bool
 
 
 def catalog_location() -> Path:
@@ -45,7 +56,7 @@ def _cache_key(path: Path) -> tuple[object, ...]:
 
 
 def catalog() -> Catalog:
-    """The catalog, loaded once per container (and again only if its inputs changed)."""
+    """The catalog, loaded with its pydantic models once per container (again only if its inputs changed)."""
     path = catalog_location()
     key = _cache_key(path)
     with _lock:
@@ -59,22 +70,61 @@ def catalog() -> Catalog:
         return cached
 
 
-def service_for(application: str, deployment_group: str) -> ResolvedService:
+def services() -> ServiceIndex:
+    """Every service a hook may run for: from the fresh snapshot, else from services.yaml."""
+    path = catalog_location()
+    key = _cache_key(path)
+    with _lock:
+        index = _services.get(key)
+    if index is None:
+        index = _index(path)
+        with _lock:
+            _services.clear()
+            _services[key] = index
+    return index
+
+
+def _index(path: Path) -> ServiceIndex:
+    views = _snapshot_views(path)
+    from_snapshot = views is not None
+    if views is None:
+        loaded = catalog()
+        resolved = [service for env in loaded.environments for service in loaded.resolve_all(env)]
+        views = [ServiceView.from_record(record_of(service)) for service in resolved]
+    # The first (service, environment) of a pair wins, as Catalog.find_by_deployment_group's does.
+    by_group: dict[tuple[str, str], ServiceView] = {}
+    for view in views:
+        by_group.setdefault((view.application, view.deployment_group), view)
+    return ServiceIndex(path.resolve().name, by_group, from_snapshot)
+
+
+def _snapshot_views(path: Path) -> list[ServiceView] | None:
+    records = fresh_records(path)
+    if records is None:
+        return None
+    try:
+        return [ServiceView.from_record(record) for record in records]
+    except (KeyError, TypeError, AttributeError):  # records this code did not write: load the catalog
+        return None
+
+
+def service_for(application: str, deployment_group: str) -> ServiceView:
     """The catalog service deployed by this CodeDeploy application and deployment group."""
-    loaded = catalog()
-    service = loaded.find_by_deployment_group(application, deployment_group)
+    index = services()
+    service = index.by_group.get((application, deployment_group))
     if service is None:
         raise UnknownServiceError(
-            f"{loaded.path.name}: no service has application {application!r} and deployment group "
+            f"{index.catalog_name}: no service has application {application!r} and deployment group "
             f"{deployment_group!r}; add it to the catalog or fix the deployment group's name"
         )
     return service
 
 
 def forget_catalog() -> None:
-    """Drop the cached catalog (tests)."""
+    """Drop the cached catalog and services (tests)."""
     with _lock:
         _cache.clear()
+        _services.clear()
 
 
 __all__ = ["CatalogError", "UnknownServiceError", "bundled_catalog_path", "catalog", "service_for"]

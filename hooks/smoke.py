@@ -14,14 +14,12 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from hooks.outcome import CheckResult
+from hooks.service_view import SmokeCheckView, SmokeView
 from hooks.timing import Deadline, VirtualTime
-
-if TYPE_CHECKING:  # the catalog's models load with the catalog, on the first invocation
-    from orchestrator.catalog import SmokeCheck, SmokeSettings
 
 _MIN_REQUEST_TIMEOUT_S = 1.0
 
@@ -149,7 +147,7 @@ def json_field(document: Any, dotted: str) -> Any:
     return current
 
 
-def evaluate_response(check: SmokeCheck, response: HttpResponse) -> CheckResult:
+def evaluate_response(check: SmokeCheckView, response: HttpResponse) -> CheckResult:
     """Judge one response against the check: status, latency budget, body text, JSON field."""
 
     def result(passed: bool, detail: str) -> CheckResult:
@@ -197,16 +195,16 @@ class SmokeTarget:
     address: str = ""  # the vetted address to connect to (empty: resolve the host when connecting)
 
 
-def _request_timeout(check: SmokeCheck, deadline: Deadline) -> float:
+def _request_timeout(check: SmokeCheckView, deadline: Deadline) -> float:
     # Twice the budget lets a slow answer be measured (and fail on latency) instead of timing out.
     return min(max(2.0 * check.latency_budget_ms / 1000.0, _MIN_REQUEST_TIMEOUT_S), deadline.remaining())
 
 
 def _attempt(
-    check: SmokeCheck,
+    check: SmokeCheckView,
     url: str,
     target: SmokeTarget,
-    settings: SmokeSettings,
+    settings: SmokeView,
     http: HttpApi,
     deadline: Deadline,
 ) -> CheckResult:
@@ -224,9 +222,9 @@ def _attempt(
 
 
 def run_check(
-    check: SmokeCheck,
+    check: SmokeCheckView,
     target: SmokeTarget,
-    settings: SmokeSettings,
+    settings: SmokeView,
     http: HttpApi,
     virtual: VirtualTime,
     deadline: Deadline,
@@ -260,7 +258,7 @@ def run_check(
         backoff *= 2
 
 
-def _evidence(check: SmokeCheck, target: SmokeTarget, detail: str, attempts: int) -> str:
+def _evidence(check: SmokeCheckView, target: SmokeTarget, detail: str, attempts: int) -> str:
     """``GET /health via the test listener: status 500, expected 200 (3 attempts)``."""
     via = f" via the {target.listener} listener" if target.listener else ""
     tries = f" ({attempts} attempts)" if attempts > 1 else ""
@@ -268,7 +266,7 @@ def _evidence(check: SmokeCheck, target: SmokeTarget, detail: str, attempts: int
 
 
 def run_smoke(
-    settings: SmokeSettings, target: SmokeTarget, http: HttpApi, virtual: VirtualTime, deadline: Deadline
+    settings: SmokeView, target: SmokeTarget, http: HttpApi, virtual: VirtualTime, deadline: Deadline
 ) -> list[CheckResult]:
     """Run every check of the service in order; the warm-up window starts with each check's first try."""
     if not settings.checks:

@@ -8,8 +8,9 @@ Stdlib only: the Lambda hooks import this module at cold start (no pydantic, no 
   tests/unit/test_vocabulary.py pins them against that page and against the emulator's own copy.
 - Statuses and options as enums with behaviour (``DeploymentStatus.is_terminal``, ...). Where
   botocore's service model has the enum, the same test pins the values to it: CodeDeploy's
-  DeploymentStatus, LifecycleEventStatus, AutoRollbackEvent, DeploymentReadyAction, InstanceAction,
-  TrafficRoutingType, ComputePlatform, and CloudWatch's StateValue.
+  DeploymentStatus, LifecycleEventStatus, AutoRollbackEvent, DeploymentReadyAction,
+  DeploymentWaitType, InstanceAction, TrafficRoutingType, TargetLabel, ComputePlatform, and
+  CloudWatch's StateValue.
 - ``StrategyKind`` is bluegreen's word for a TrafficRoutingType (``canary``, ``linear``, ...).
 
 The CodeDeploy emulator (sandbox/codedeploy/vocabulary.py) keeps its own copy on purpose: it must
@@ -145,8 +146,12 @@ class AutoRollbackEvent(StrEnum):
     DEPLOYMENT_STOP_ON_REQUEST = "DEPLOYMENT_STOP_ON_REQUEST"
 
 
-# The events bluegreen's deployments roll back on (CreateDeployment's override, the guardrail, sync).
-ROLLBACK_ON = (AutoRollbackEvent.DEPLOYMENT_FAILURE, AutoRollbackEvent.DEPLOYMENT_STOP_ON_ALARM)
+# The events bluegreen's deployments roll back on (CreateDeployment's override, the guardrail, sync,
+# the sandbox's groups), as the strings a request carries.
+ROLLBACK_ON: tuple[str, ...] = (
+    AutoRollbackEvent.DEPLOYMENT_FAILURE.value,
+    AutoRollbackEvent.DEPLOYMENT_STOP_ON_ALARM.value,
+)
 
 
 class DeploymentReadyAction(StrEnum):
@@ -154,6 +159,13 @@ class DeploymentReadyAction(StrEnum):
 
     CONTINUE_DEPLOYMENT = "CONTINUE_DEPLOYMENT"  # reroute traffic as soon as the replacement is ready
     STOP_DEPLOYMENT = "STOP_DEPLOYMENT"  # wait at Ready for ContinueDeployment, up to waitTimeInMinutes
+
+
+class DeploymentWaitType(StrEnum):
+    """CodeDeploy's DeploymentWaitType (ContinueDeployment: which wait to end)."""
+
+    READY_WAIT = "READY_WAIT"
+    TERMINATION_WAIT = "TERMINATION_WAIT"
 
 
 class InstanceAction(StrEnum):
@@ -194,3 +206,7 @@ class AlarmState(StrEnum):
     OK = "OK"
     ALARM = "ALARM"
     INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
+
+    @property
+    def is_alarm(self) -> bool:
+        return self is AlarmState.ALARM

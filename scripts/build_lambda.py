@@ -14,6 +14,7 @@ cannot write its own: e.g. ``BLUEGREEN_LAMBDA_PYTHON=~/.pyenv/versions/3.12.1/bi
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -108,12 +109,34 @@ def compile_bytecode(out: Path, python: str) -> None:
     )
 
 
+def write_catalog_snapshot(out: Path) -> None:
+    """``hooks/catalog_snapshot.json``: the package's catalog resolved now, so a cold hook finds its
+    service without loading pydantic (``hooks.catalog_snapshot``). A catalog that cannot be resolved
+    as the Lambda would (none of its ``${VAR}`` variables set) gets no snapshot: the hooks then load
+    services.yaml themselves, and say what is wrong with it."""
+    sys.path.insert(0, str(out))  # the package's own modules, resolving the package's own catalog
+    try:
+        from hooks.catalog_snapshot import build_snapshot, snapshot_path
+        from orchestrator.errors import CatalogError
+
+        target = out / "hooks" / snapshot_path().name
+        try:
+            snapshot = build_snapshot(out / "services.yaml")
+        except (CatalogError, ValueError) as err:
+            print(f"build_lambda: no catalog snapshot, the hooks will load services.yaml ({err})")
+            return
+        target.write_text(json.dumps(snapshot, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    finally:
+        sys.path.remove(str(out))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "lambda")
     parser.add_argument("--no-deps", action="store_true", help="copy the sources only")
     args = parser.parse_args(argv)
     copy_sources(args.out)
+    write_catalog_snapshot(args.out)
     if not args.no_deps:
         install_requirements(args.out)
     python = lambda_python()

@@ -17,9 +17,12 @@ from typing import Any
 from orchestrator.alarms.definitions import CODEDEPLOY_MAX_ALARMS_PER_GROUP, alarm_diff
 from orchestrator.catalog import AlarmPolicy
 
+# CloudWatch's StateValue, named apart from this module's AlarmState (an alarm as the audit sees it).
+from orchestrator.vocabulary import AlarmState as AlarmStateValue
+from orchestrator.vocabulary import AutoRollbackEvent
+
 # The auto-rollback event that makes CodeDeploy roll back when a configured alarm fires.
-STOP_ON_ALARM = "DEPLOYMENT_STOP_ON_ALARM"
-DEPLOYMENT_FAILURE = "DEPLOYMENT_FAILURE"
+STOP_ON_ALARM = AutoRollbackEvent.DEPLOYMENT_STOP_ON_ALARM.value
 
 
 class Rule(StrEnum):
@@ -51,14 +54,6 @@ _ALARM_RULES = frozenset(
         Rule.DRIFT,
     }
 )
-
-
-class AlarmStateValue(StrEnum):
-    """CloudWatch alarm states."""
-
-    OK = "OK"
-    ALARM = "ALARM"
-    INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
 
 
 @dataclass(frozen=True)
@@ -105,7 +100,7 @@ class AlarmState:
         """Parse one MetricAlarm or CompositeAlarm of a DescribeAlarms answer."""
         return cls(
             name=str(alarm["AlarmName"]),
-            state=AlarmStateValue(alarm.get("StateValue", "INSUFFICIENT_DATA")),
+            state=AlarmStateValue(alarm.get("StateValue", AlarmStateValue.INSUFFICIENT_DATA)),
             state_updated=alarm["StateUpdatedTimestamp"],
             actions_enabled=bool(alarm.get("ActionsEnabled", True)),
             alarm_actions=tuple(alarm.get("AlarmActions") or []),

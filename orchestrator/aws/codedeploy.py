@@ -14,10 +14,11 @@ from typing import Any, Protocol
 
 from orchestrator.aws.clients import aws_errors, describe_aws_error, error_code, is_ambiguous
 from orchestrator.errors import AwsError, BadInputError
+from orchestrator.vocabulary import DeploymentStatus, DeploymentWaitType
 
 # CodeDeploy's DeploymentStatus values that still hold the deployment group (a second deployment
 # would be refused by CodeDeploy, or worse, queued behind it).
-ACTIVE_STATUSES = ("Created", "Queued", "InProgress", "Baking", "Ready")
+ACTIVE_STATUSES = tuple(status.value for status in DeploymentStatus.active())
 
 # BatchGetDeployments accepts at most 25 ids per call.
 _BATCH_SIZE = 25
@@ -284,7 +285,9 @@ def continue_deployment(client: CodeDeployApi, deployment_id: str) -> None:
 
     with aws_errors(f"ContinueDeployment {deployment_id}"):
         try:
-            client.continue_deployment(deploymentId=deployment_id, deploymentWaitType="READY_WAIT")
+            client.continue_deployment(
+                deploymentId=deployment_id, deploymentWaitType=DeploymentWaitType.READY_WAIT.value
+            )
         except ClientError as err:
             if _missing(err, ("DeploymentAlreadyCompletedException",)):
                 raise BadInputError(

@@ -15,6 +15,7 @@ from orchestrator.commands.options import DeployOptions, WatchFlags
 from orchestrator.commands.result import Result, lines
 from orchestrator.commands.session import Session
 from orchestrator.errors import BadInputError, ErrorContext, InterruptedByUser
+from orchestrator.vocabulary import DeploymentStatus
 
 
 def validate_watch_flags(flags: WatchFlags) -> None:
@@ -133,7 +134,9 @@ def _deploy(
             f"shows the group's latest"
         ) from None
     subject = _subject(plan, created, timeout, options.sandbox)
-    with error_context(known.learned(deployment_id=created.deployment_id, status="Created")):
+    with error_context(
+        known.learned(deployment_id=created.deployment_id, status=DeploymentStatus.CREATED.value)
+    ):
         try:  # an interrupt before the watch has started says the same as one during it
             _print_created(session, plan, created, timeout)
             return follow_created(session, engine, clients, subject, options.watch)

@@ -26,6 +26,7 @@ from orchestrator.errors import (
     ErrorContext,
     InterruptedByUser,
 )
+from orchestrator.vocabulary import DeploymentStatus
 from orchestrator.watching.loop import Watcher, WatchOptions, WatchResult
 from orchestrator.watching.snapshots import Event, Snapshot
 from orchestrator.watching.timing import READY_WAIT, Phase
@@ -155,7 +156,7 @@ def created_document(subject: Subject, api_calls: int) -> documents.CreatedHead:
         environment=subject.environment,
         strategy=subject.strategy,
         deployment_config_name=subject.deployment_config_name,
-        status="Created",
+        status=DeploymentStatus.CREATED.value,
         outcome="created",
         rolled_back=False,
         rollback_deployment_id=None,
@@ -285,7 +286,7 @@ def _summary(
         line = f"already {outcome.word}  {subject.deployment_id}  {', '.join(details)}"
     out = [session.style(line, colour)]
     out += [f"  {text}" for text in (failure.lines() if failure is not None else ())]
-    if outcome.ok and flags.until == "ready" and result.snapshot.status.value == "Ready":
+    if outcome.ok and flags.until == "ready" and result.snapshot.status is DeploymentStatus.READY:
         out.append(f"next: test through the test listener, then `bluegreen promote {subject.deployment_id}`")
     elif outcome.ok and flags.until == "ready" and not options.ready_waits:
         out.append(

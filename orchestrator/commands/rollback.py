@@ -23,6 +23,7 @@ from orchestrator.commands.options import RollbackOptions
 from orchestrator.commands.result import Result
 from orchestrator.commands.session import Session
 from orchestrator.errors import BadInputError, ErrorContext
+from orchestrator.vocabulary import DeploymentStatus
 
 # What bluegreen writes into a rollback's description (deploy.py's summary "bluegreen <reason> ...").
 ROLLBACK_MARK = "bluegreen rollback "
@@ -198,5 +199,7 @@ def _rollback(
             rollback_from=live["deploymentId"],
         ),
     )
-    with error_context(known.learned(deployment_id=created.deployment_id, status="Created")):
+    with error_context(
+        known.learned(deployment_id=created.deployment_id, status=DeploymentStatus.CREATED.value)
+    ):
         return follow_created(session, engine, clients, subject, options.watch)

@@ -217,7 +217,10 @@ class CodeDeployEngine:
         GetApplicationRevision (GetDeployment never returns it), once per distinct revision."""
         settings = service.settings
         ids = codedeploy_api.list_deployments(
-            self.codedeploy, settings.application, settings.deployment_group, statuses=["Succeeded"]
+            self.codedeploy,
+            settings.application,
+            settings.deployment_group,
+            statuses=[DeploymentStatus.SUCCEEDED.value],
         )
         infos = codedeploy_api.batch_get_deployments(self.codedeploy, ids)
         contents: dict[str, str | None] = {}

@@ -48,6 +48,7 @@ from orchestrator.files.taskdef import (
     validate_task_definition_arn,
 )
 from orchestrator.strategies import Strategy
+from orchestrator.vocabulary import ROLLBACK_ON
 from orchestrator.watching.timing import GroupTiming, Phase, default_timeout, expected_phases, hook_budgets
 
 # CreateDeployment is not idempotent and has no client token: bluegreen puts its own token in the
@@ -59,7 +60,6 @@ CREATE_ATTEMPTS = 3  # attempts that fail ambiguously (each followed by a token 
 # Throttled attempts were not applied, so more of them are safe: at 30 % throttling all 10 are
 # refused with a chance of 0.3**10, about 6e-6.
 THROTTLED_CREATE_ATTEMPTS = 10
-AUTO_ROLLBACK_EVENTS = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM")
 
 
 @dataclass(frozen=True)
@@ -194,7 +194,7 @@ class DeploymentPlan:
             "revision": appspec_revision(appspec if appspec is not None else self.appspec),
         }
         if self.auto_rollback:
-            request["autoRollbackConfiguration"] = {"enabled": True, "events": list(AUTO_ROLLBACK_EVENTS)}
+            request["autoRollbackConfiguration"] = {"enabled": True, "events": list(ROLLBACK_ON)}
         return request
 
 

@@ -14,10 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-# Set by the sandbox (sandbox.world) for the in-process hooks: the file their logs go to.
-SANDBOX_HOOK_LOG_ENV = "BLUEGREEN_SANDBOX_HOOK_LOG"
+from orchestrator.vocabulary import LifecycleStatus
+
 VERDICT_KEYS = ("verdict", "deployment_id", "lifecycle_event", "reason")
-FAILED = "Failed"
+FAILED = LifecycleStatus.FAILED.value
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ import pytest
 from hooks import handlers, smoke_hosts
 from hooks.context import HookContext, SmokeHostRefusedError
 from hooks.deployment import DeploymentInfo, ReplacementTaskSet, TrafficRoutes
+from hooks.service_view import ServiceView, record_of
 from hooks.timing import Deadline, VirtualTime
-from orchestrator.catalog import Catalog, ResolvedService, load_catalog
+from orchestrator.catalog import Catalog, load_catalog
 from orchestrator.errors import AwsError
 from tests.support.fakes import ELB_ARN, FakeClients, client_error
 
@@ -34,18 +35,23 @@ def catalog(repo_root: Path) -> Catalog:
     return load_catalog(repo_root / "services.yaml")
 
 
+def view(catalog: Catalog, environment: str = "dev") -> ServiceView:
+    """The service as a hook sees it (the same record the Lambda's catalog snapshot carries)."""
+    return ServiceView.from_record(record_of(catalog.resolve(SERVICE, environment)))
+
+
 def context(
     catalog: Catalog,
     fakes: FakeClients,
     environment: str = "dev",
     desired: int | None = 1,
-    service: ResolvedService | None = None,
+    service: ServiceView | None = None,
 ) -> HookContext:
     deployment = DeploymentInfo("d-FAKE00001", f"doa-market-{environment}", SERVICE, "")
     ctx = HookContext(
         "BeforeAllowTraffic",
         deployment,
-        service or catalog.resolve(SERVICE, environment),
+        service or view(catalog, environment),
         Deadline.from_remaining(30_000),
         VirtualTime(scale=1000.0),
         client=fakes.client,
@@ -190,7 +196,7 @@ def test_smoke_host_is_vetted_against_the_listeners_load_balancer(
     monkeypatch.setattr(
         smoke_hosts, "resolve_addresses", lambda host, port, timeout_s: frozenset(addresses.get(host, set()))
     )
-    service = replace(catalog.resolve(SERVICE, "dev"), listener_host=listener_host or None)
+    service = replace(view(catalog), listener_host=listener_host or None)
     ctx = context(catalog, listener_fakes("alb.example"), service=service)
 
     if allowed is None:

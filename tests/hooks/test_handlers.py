@@ -701,3 +701,38 @@ def test_a_failed_hook_logs_one_verdict_line_the_cli_can_read(
     )
     verdict = parse_verdict(json.dumps(line))
     assert verdict is not None and verdict.verdict == "Failed" and verdict.reason == result["reason"]
+
+
+# --- cold start: a client is made when a check first needs it -----------------------------------------
+
+CLIENTS_MADE = {
+    "BeforeInstall": {"codedeploy"},
+    "AfterInstall": {"codedeploy", "elbv2"},
+    "AfterAllowTestTraffic": {"codedeploy", "elbv2"},
+    "BeforeAllowTraffic": {"codedeploy", "elbv2", "cloudwatch"},
+    "AfterAllowTraffic": {"codedeploy", "elbv2", "cloudwatch"},
+}
+
+
+@pytest.mark.parametrize(("handler", "lifecycle_event"), HANDLERS, ids=IDS)
+def test_a_cold_hook_makes_only_the_clients_its_checks_use(
+    hook_world: HookWorld, monkeypatch: pytest.MonkeyPatch, handler: Handler, lifecycle_event: str
+) -> None:
+    # bench/hook_cold_start.py's "ready" counts the CodeDeploy clients only: the others cost a cold
+    # start only in the hooks that read them.
+    from hooks import clients
+
+    made: set[str] = set()
+    make = clients._make
+
+    def recording(service_name: str, max_attempts: int, read_timeout: int) -> Any:
+        made.add(service_name)
+        return make(service_name, max_attempts, read_timeout)
+
+    clients.forget_clients()
+    monkeypatch.setattr(clients, "_make", recording)
+    result, execution_id, _ = hook_world.invoke(handler, lifecycle_event)
+    clients.forget_clients()
+
+    assert only_report(hook_world, execution_id)["status"] == "Succeeded", result
+    assert made == CLIENTS_MADE[lifecycle_event]

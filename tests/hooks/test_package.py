@@ -126,3 +126,73 @@ def test_build_ships_bytecode_lambda_can_use(repo_root: Path, tmp_path: Path) ->
     pyc = out / "hooks" / "__pycache__" / "runtime.cpython-312.pyc"
     # PEP 552 header flags: 0b01 = hash-based, not checked against the source (a zip changes mtimes).
     assert int.from_bytes(pyc.read_bytes()[4:8], "little") == 0b01
+
+
+READY = """
+import json, sys
+import hooks.handlers
+from hooks import clients, settings
+clients.client("codedeploy")
+clients.reporting_client()
+service = settings.service_for("doa-market-prod", "product-service")
+print(json.dumps({
+    "snapshot": settings.services().from_snapshot,
+    "listener_host": service.listener_host,
+    "loaded": sorted(m for m in %r if m in sys.modules),
+}))
+"""
+# What a cold hook need not load before its first AWS call: boto3 (botocore's session makes the
+# clients), the catalog's pydantic models and YAML (the build's snapshot), powertools' event classes.
+NOT_LOADED = (
+    "boto3",
+    "pydantic",
+    "yaml",
+    "orchestrator.catalog",
+    "aws_lambda_powertools.utilities.data_classes",
+)
+
+
+@pytest.fixture(scope="module")
+def built_package(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("package") / "lambda"
+    build = subprocess.run(
+        [sys.executable, str(repo_root / "scripts" / "build_lambda.py"), "--out", str(out), "--no-deps"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert build.returncode == 0, build.stderr
+    return out
+
+
+def _lambda_env(package: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BLUEGREEN_", "AWS_"))}
+    return {
+        **env,
+        "PYTHONPATH": str(package),
+        "BLUEGREEN_CATALOG": str(package / "services.yaml"),  # as template.yaml sets it
+        "AWS_DEFAULT_REGION": "ap-northeast-2",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        **extra,
+    }
+
+
+def test_a_cold_hook_finds_its_service_in_the_snapshot(built_package: Path, tmp_path: Path) -> None:
+    result = run_probe(READY % (NOT_LOADED,), tmp_path, _lambda_env(built_package))
+
+    assert result == {"snapshot": True, "listener_host": "doa-market-prod-alb.internal", "loaded": []}
+
+
+def test_a_variable_the_catalog_reads_makes_the_hook_load_the_catalog(
+    built_package: Path, tmp_path: Path
+) -> None:
+    # The sandbox sets BLUEGREEN_LISTENER_HOST: services.yaml's ${BLUEGREEN_LISTENER_HOST:-...} then
+    # differs from what the build resolved, so the hook loads the catalog itself.
+    env = _lambda_env(built_package, BLUEGREEN_LISTENER_HOST="127.0.0.1")
+    result = run_probe(READY % (NOT_LOADED,), tmp_path, env)
+
+    assert result["snapshot"] is False and result["listener_host"] == "127.0.0.1"
+    assert "pydantic" in result["loaded"]  # type: ignore[operator]
