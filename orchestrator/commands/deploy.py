@@ -56,9 +56,31 @@ def run(session: Session, options: DeployOptions) -> Result:
     known = known.learned(strategy=strategy.name)
     with error_context(known):
         if options.sandbox:
-            with sandbox_environment(session, options, service) as environment, applied(environment):
-                return _deploy(session, options, service, strategy, known)
+            return _deploy_in_sandbox(session, options, service, strategy, known)
         return _deploy(session, options, service, strategy, known)
+
+
+class _Unsuccessful(Exception):
+    """Carries a deployment's failed result out of the sandbox, so the sandbox keeps its hooks.log."""
+
+    def __init__(self, result: Result) -> None:
+        super().__init__("deployment did not succeed")
+        self.result = result
+
+
+def _deploy_in_sandbox(
+    session: Session, options: DeployOptions, service: Any, strategy: Any, known: ErrorContext
+) -> Result:
+    """Deploy in a sandbox started for this run. The sandbox keeps its hooks.log when the body
+    raises, and a failed deployment is a result, not an error: raised through it, then returned."""
+    try:
+        with sandbox_environment(session, options, service) as environment, applied(environment):
+            result = _deploy(session, options, service, strategy, known)
+            if result.error is not None:
+                raise _Unsuccessful(result)
+            return result
+    except _Unsuccessful as unsuccessful:
+        return unsuccessful.result
 
 
 @contextmanager
