@@ -13,10 +13,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+if TYPE_CHECKING:
+    from orchestrator.alarms.audit import ClientFactory
 
 SERVICE = "bluegreen-alarm-audit"
 NAMESPACE = "bluegreen"
@@ -26,8 +29,9 @@ logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 
-def run(event: Mapping[str, Any], now: datetime, clients: Any = None) -> dict[str, Any]:
-    """Audit one environment and publish the report; ``clients`` defaults to AwsClients(region)."""
+def run(event: Mapping[str, Any], now: datetime, clients: ClientFactory | None = None) -> dict[str, Any]:
+    """Audit one environment and publish the report; ``clients`` defaults to AwsClients(region)
+    (``tests.support.fakes.FakeClients`` fits too)."""
     from orchestrator.alarms.audit import run_audit
     from orchestrator.alarms.definitions import load_definitions
     from orchestrator.aws.clients import AwsClients

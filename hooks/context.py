@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hooks import clients
 from hooks.deployment import (
@@ -22,6 +22,10 @@ from hooks.service_view import ServiceView
 from hooks.smoke import HttpApi, SmokeTarget, Urllib3Http
 from hooks.timing import Deadline, VirtualTime
 from orchestrator.errors import BadInputError
+
+if TYPE_CHECKING:
+    from orchestrator.aws.cloudwatch import CloudWatchApi
+    from orchestrator.aws.elbv2 import Elbv2Api
 
 _http_lock = threading.Lock()
 _http: HttpApi | None = None
@@ -67,6 +71,18 @@ class HookContext:
     def http(self) -> HttpApi:
         return self._http()
 
+    @property
+    def elbv2(self) -> Elbv2Api:
+        """The ELBv2 client the checks read listeners and target health with."""
+        elbv2: Elbv2Api = self.client("elbv2")
+        return elbv2
+
+    @property
+    def cloudwatch(self) -> CloudWatchApi:
+        """The CloudWatch client the checks read alarm states with."""
+        cloudwatch: CloudWatchApi = self.client("cloudwatch")
+        return cloudwatch
+
     @cached_property
     def routes(self) -> TrafficRoutes:
         """The deployment group's listeners and target group pair."""
@@ -78,7 +94,7 @@ class HookContext:
     def replacement(self) -> ReplacementTaskSet:
         """The green task set: its target group and desired count."""
         return get_replacement_task_set(
-            self.client("codedeploy"), self.client("elbv2"), self.deployment.deployment_id, self.routes
+            self.client("codedeploy"), self.elbv2, self.deployment.deployment_id, self.routes
         )
 
     def smoke_target(self, route: str) -> SmokeTarget:
@@ -87,7 +103,7 @@ class HookContext:
         from hooks import smoke_hosts
 
         listeners = self.routes.test_listeners if route == "test" else self.routes.production_listeners
-        elbv2 = self.client("elbv2")
+        elbv2 = self.elbv2
         listener = route_listener(elbv2, listeners, route)
         balancer = load_balancer_dns_name(elbv2, listener.load_balancer_arn)
         override = self.service.listener_host or None

@@ -4,7 +4,8 @@ The deployment gives the application and deployment group (hence the catalog ser
 description (freeze overrides). The deployment group's ``loadBalancerInfo`` gives the production and
 test listeners (their ports come from ELBv2) and the target group pair. The replacement (green)
 target group is the one CodeDeploy labels ``Green`` in the deployment target's task sets; CodeDeploy
-alternates the pair's roles between deployments, so it is never assumed from the names.
+alternates the pair's roles between deployments, so it is never assumed from the names. ELBv2 reads
+are the shared adapters (``orchestrator.aws.elbv2``); every read goes through ``aws_call``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from functools import partial
 from typing import Any
 
 from hooks.clients import aws_call
-from orchestrator.errors import AwsError, BadInputError
+from orchestrator.aws import elbv2 as elbv2_api
+from orchestrator.aws.elbv2 import Elbv2Api
+from orchestrator.errors import BadInputError
 
 
 class DeploymentNotFoundError(BadInputError):
@@ -110,27 +113,17 @@ class Listener:
     load_balancer_arn: str
 
 
-def route_listener(elbv2: Any, listener_arns: Sequence[str], which: str) -> Listener:
+def route_listener(elbv2: Elbv2Api, listener_arns: Sequence[str], which: str) -> Listener:
     """The first listener of a traffic route (DescribeListeners)."""
     if not listener_arns:
         raise DeploymentGroupSetupError(f"the deployment group has no {which} listener")
-    listeners = aws_call(
-        "elbv2 DescribeListeners", lambda: elbv2.describe_listeners(ListenerArns=[listener_arns[0]])
-    )["Listeners"]
-    if not listeners:
-        raise AwsError(f"elbv2 DescribeListeners: listener {listener_arns[0]} not found")
-    return Listener(int(listeners[0]["Port"]), str(listeners[0]["LoadBalancerArn"]))
+    listener = elbv2_api.describe_listener(elbv2, listener_arns[0], aws_call)
+    return Listener(int(listener["Port"]), str(listener["LoadBalancerArn"]))
 
 
-def load_balancer_dns_name(elbv2: Any, load_balancer_arn: str) -> str:
+def load_balancer_dns_name(elbv2: Elbv2Api, load_balancer_arn: str) -> str:
     """The DNSName of a load balancer (DescribeLoadBalancers): the host its listeners answer on."""
-    balancers = aws_call(
-        "elbv2 DescribeLoadBalancers",
-        lambda: elbv2.describe_load_balancers(LoadBalancerArns=[load_balancer_arn]),
-    )["LoadBalancers"]
-    if not balancers or not balancers[0].get("DNSName"):
-        raise AwsError(f"elbv2 DescribeLoadBalancers: load balancer {load_balancer_arn} has no DNS name")
-    return str(balancers[0]["DNSName"])
+    return elbv2_api.load_balancer_dns_name(elbv2, load_balancer_arn, aws_call)
 
 
 def green_task_set(targets: Sequence[Mapping[str, Any]]) -> ReplacementTaskSet | None:
@@ -177,7 +170,7 @@ def list_deployment_targets(codedeploy: Any, deployment_id: str) -> list[str]:
 
 
 def get_replacement_task_set(
-    codedeploy: Any, elbv2: Any, deployment_id: str, routes: TrafficRoutes
+    codedeploy: Any, elbv2: Elbv2Api, deployment_id: str, routes: TrafficRoutes
 ) -> ReplacementTaskSet:
     """Green from CodeDeploy's deployment target; the production listener's weights if it has none."""
     target_ids = list_deployment_targets(codedeploy, deployment_id)
@@ -200,26 +193,11 @@ def get_replacement_task_set(
     return ReplacementTaskSet(name, None)
 
 
-def _green_from_listener(elbv2: Any, routes: TrafficRoutes) -> str | None:
+def _green_from_listener(elbv2: Elbv2Api, routes: TrafficRoutes) -> str | None:
     if not routes.production_listeners or len(routes.target_groups) != 2:
         return None
-    listener = aws_call(
-        "elbv2 DescribeListeners",
-        lambda: elbv2.describe_listeners(ListenerArns=[routes.production_listeners[0]]),
-    )["Listeners"][0]
-    weights_by_arn: dict[str, int] = {}
-    for action in listener.get("DefaultActions", []):
-        if action.get("Type") != "forward":
-            continue
-        forward = (action.get("ForwardConfig") or {}).get("TargetGroups") or []
-        for group in forward:
-            weights_by_arn[group["TargetGroupArn"]] = int(group.get("Weight", 1))
-        if not forward and action.get("TargetGroupArn"):
-            weights_by_arn[action["TargetGroupArn"]] = 1
-    groups = aws_call(
-        "elbv2 DescribeTargetGroups", lambda: elbv2.describe_target_groups(Names=list(routes.target_groups))
-    )["TargetGroups"]
-    weights_by_name = {
-        group["TargetGroupName"]: weights_by_arn.get(group["TargetGroupArn"], 0) for group in groups
-    }
+    listener = elbv2_api.describe_listener(elbv2, routes.production_listeners[0], aws_call)
+    weights_by_arn = elbv2_api.forward_weights(listener)
+    arns = elbv2_api.target_group_arns(elbv2, routes.target_groups, aws_call)
+    weights_by_name = {name: weights_by_arn.get(arn, 0) for name, arn in arns.items()}
     return green_from_weights(routes.target_groups, weights_by_name)

@@ -1,20 +1,24 @@
 """Gates a hook applies besides smoke checks: alarms, green target health, the post-shift bake.
 
 The decisions (``alarm_gate``, ``target_health_gate``) are pure functions over plain data; the reads
-(``alarm_states``, ``target_healths``) are thin functions that take a boto3 client. ``bake`` watches
-the alarms for the configured time through an injected reader, clock and sleep.
+(``alarm_states``, ``target_healths``) are the shared adapters (``orchestrator.aws.cloudwatch`` /
+``elbv2``) called through the hooks' deadline-bounded ``aws_call``. ``bake`` watches the alarms for
+the configured time through an injected reader, clock and sleep.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
-from typing import Any, Literal
+from typing import Literal
 
 from hooks.clients import aws_call
 from hooks.outcome import CheckResult
 from hooks.timing import Deadline, VirtualTime
+from orchestrator.aws import cloudwatch as cloudwatch_api
+from orchestrator.aws import elbv2 as elbv2_api
+from orchestrator.aws.cloudwatch import CloudWatchApi
+from orchestrator.aws.elbv2 import Elbv2Api
 from orchestrator.errors import AwsError
 
 InsufficientDataPolicy = Literal["ok", "alarm"]
@@ -23,8 +27,6 @@ ALARM = "ALARM"
 INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
 HEALTHY = "healthy"
 
-# DescribeAlarms accepts at most 100 alarm names per call.
-_ALARM_NAMES_PER_CALL = 100
 # A failed alarm read during the bake is data, not a verdict; this many in a row fail the bake.
 MAX_CONSECUTIVE_READ_ERRORS = 3
 
@@ -63,43 +65,14 @@ def target_health_gate(target_group: str, healths: Sequence[tuple[str, str]], de
     return CheckResult(name, True, f"{target_group}: {healthy} healthy target(s), need at least {need}")
 
 
-def alarm_states(cloudwatch: Any, names: Sequence[str]) -> dict[str, str]:
+def alarm_states(cloudwatch: CloudWatchApi, names: Sequence[str]) -> dict[str, str]:
     """StateValue of each named alarm that exists (metric and composite alarms)."""
-    states: dict[str, str] = {}
-    for start in range(0, len(names), _ALARM_NAMES_PER_CALL):
-        chunk = list(names[start : start + _ALARM_NAMES_PER_CALL])
-        token: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"AlarmNames": chunk, "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]}
-            if token:
-                kwargs["NextToken"] = token
-            page = aws_call("cloudwatch DescribeAlarms", partial(cloudwatch.describe_alarms, **kwargs))
-            for alarm in [*page.get("MetricAlarms", []), *page.get("CompositeAlarms", [])]:
-                states[alarm["AlarmName"]] = alarm["StateValue"]
-            token = page.get("NextToken")
-            if not token:
-                break
-    return states
+    return cloudwatch_api.alarm_states(cloudwatch, names, aws_call)
 
 
-def target_healths(elbv2: Any, target_group_name: str) -> list[tuple[str, str]]:
+def target_healths(elbv2: Elbv2Api, target_group_name: str) -> list[tuple[str, str]]:
     """(target id, health state) of every target registered in a target group, by its name."""
-    groups = aws_call(
-        "elbv2 DescribeTargetGroups", lambda: elbv2.describe_target_groups(Names=[target_group_name])
-    )["TargetGroups"]
-    if not groups:
-        raise AwsError(f"elbv2 DescribeTargetGroups: no target group {target_group_name}")
-    arn = groups[0]["TargetGroupArn"]
-    descriptions = aws_call(
-        "elbv2 DescribeTargetHealth", lambda: elbv2.describe_target_health(TargetGroupArn=arn)
-    )["TargetHealthDescriptions"]
-    return [
-        (
-            f"{item['Target']['Id']}:{item['Target'].get('Port', '')}".rstrip(":"),
-            item["TargetHealth"]["State"],
-        )
-        for item in descriptions
-    ]
+    return elbv2_api.target_health(elbv2, target_group_name, aws_call)
 
 
 @dataclass(frozen=True)

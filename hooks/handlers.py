@@ -30,14 +30,12 @@ def freeze_check(ctx: HookContext) -> CheckResult:
 def green_health_check(ctx: HookContext) -> CheckResult:
     green = ctx.replacement
     desired = green.desired_count or ctx.service.desired_tasks
-    return target_health_gate(
-        green.target_group, target_healths(ctx.client("elbv2"), green.target_group), desired
-    )
+    return target_health_gate(green.target_group, target_healths(ctx.elbv2, green.target_group), desired)
 
 
 def alarm_check(ctx: HookContext) -> CheckResult:
     service = ctx.service
-    states = alarm_states(ctx.client("cloudwatch"), service.alarms) if service.alarms else {}
+    states = alarm_states(ctx.cloudwatch, service.alarms) if service.alarms else {}
     return alarm_gate(service.alarms, states, service.insufficient_data)
 
 
@@ -52,7 +50,7 @@ def bake_check(ctx: HookContext) -> CheckResult:
         insufficient_data=service.insufficient_data,
         bake_seconds=service.bake_seconds,
     )
-    cloudwatch = ctx.client("cloudwatch")
+    cloudwatch = ctx.cloudwatch
     return bake(watch, lambda: alarm_states(cloudwatch, watch.alarms), ctx.virtual, ctx.deadline)
 
 

@@ -1,20 +1,24 @@
-"""The alarm audit's I/O: batched reads of deployment groups and alarms, and the audit run itself.
+"""The alarm audit run: what the catalog expects, what AWS has, and the rules' findings.
+
+``run_audit`` is the one audit the CLI (``bluegreen alarms audit``) and the scheduled Lambda
+(``hooks/audit.py``) both run: it fetches deployment groups and alarms through the adapters
+(``orchestrator.aws.deployment_groups``, ``cloudwatch``, ``elbv2``), builds each group's expectation
+(``audit_scope``, pure) and applies the pure rules (``orchestrator.alarms.rules``).
 
 Calls scale with the fleet: ListApplications and ListDeploymentGroups page through; deployment groups
 are read BatchGetDeploymentGroups at its maximum of 25 names a call, alarms DescribeAlarms at its
 maximum of 100 names a call. An audit of N groups with 4 alarms each therefore costs about
 N/25 + 4N/100 calls plus the list pages. The alarms' CloudWatch dimension values (target group and
 load balancer ARN suffixes) come from listing the region's target groups and load balancers, 400 a
-page, so drift in a dimension (an alarm still reading a replaced target group) is found too. Every
-function takes its clients; the rules are pure (``orchestrator.alarms.rules``).
+page, so drift in a dimension (an alarm still reading a replaced target group) is found too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from orchestrator.alarms.definitions import Definitions, ServiceResources, render_request
 from orchestrator.alarms.rules import (
@@ -24,90 +28,27 @@ from orchestrator.alarms.rules import (
     GroupExpectation,
     audit_findings,
 )
-from orchestrator.aws.clients import aws_errors, describe_aws_error, error_code
+from orchestrator.aws import elbv2 as elbv2_api
+from orchestrator.aws.clients import aws_errors, describe_aws_error, direct_call, error_code
+from orchestrator.aws.cloudwatch import CloudWatchApi, describe_alarms
+from orchestrator.aws.deployment_groups import (
+    DeploymentGroupsApi,
+    batch_get_deployment_groups,
+    list_applications,
+    list_deployment_groups,
+)
+from orchestrator.aws.elbv2 import Elbv2Api
 from orchestrator.catalog import AlarmPolicy, Catalog, ResolvedService, deep_merge
 from orchestrator.errors import AwsError
 
-# BatchGetDeploymentGroups: "deploymentGroupNames ... Maximum number of 25 items" (CodeDeploy API).
-BATCH_GET_DEPLOYMENT_GROUPS_MAX = 25
-# DescribeAlarms: "AlarmNames ... Maximum number of 100 items" (CloudWatch API).
-DESCRIBE_ALARMS_MAX_NAMES = 100
-# DescribeTargetGroups / DescribeLoadBalancers: "PageSize ... Maximum value of 400" (ELBv2 API).
-ELBV2_MAX_PAGE_SIZE = 400
 _ACCESS_DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
-
-T = TypeVar("T")
 
 
 class ClientFactory(Protocol):
-    """Anything that makes boto3 clients by service name (orchestrator.aws.clients.AwsClients)."""
+    """Anything that makes clients by service name: ``orchestrator.aws.clients.AwsClients``, or
+    ``tests.support.fakes.FakeClients``. The audit asks it for codedeploy, cloudwatch and elbv2."""
 
     def client(self, service_name: str) -> Any: ...
-
-
-def chunked(items: Sequence[T], size: int) -> Iterator[list[T]]:
-    """``items`` in consecutive lists of at most ``size``."""
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
-
-
-def list_applications(codedeploy: Any) -> list[str]:
-    """Every CodeDeploy application name (ListApplications, all pages)."""
-    names: list[str] = []
-    kwargs: dict[str, Any] = {}
-    with aws_errors("listing CodeDeploy applications"):
-        while True:
-            page = codedeploy.list_applications(**kwargs)
-            names.extend(page.get("applications", []))
-            if not page.get("nextToken"):
-                return names
-            kwargs["nextToken"] = page["nextToken"]
-
-
-def list_deployment_groups(codedeploy: Any, application: str) -> list[str]:
-    """Every deployment group name of one application (ListDeploymentGroups, all pages)."""
-    names: list[str] = []
-    kwargs: dict[str, Any] = {"applicationName": application}
-    with aws_errors(f"listing deployment groups of {application}"):
-        while True:
-            page = codedeploy.list_deployment_groups(**kwargs)
-            names.extend(page.get("deploymentGroups", []))
-            if not page.get("nextToken"):
-                return names
-            kwargs["nextToken"] = page["nextToken"]
-
-
-def batch_get_deployment_groups(codedeploy: Any, application: str, names: Sequence[str]) -> dict[str, Any]:
-    """deploymentGroupsInfo by group name, 25 names a call; names that do not exist are absent."""
-    found: dict[str, Any] = {}
-    with aws_errors(f"reading deployment groups of {application}"):
-        for batch in chunked(list(dict.fromkeys(names)), BATCH_GET_DEPLOYMENT_GROUPS_MAX):
-            answer = codedeploy.batch_get_deployment_groups(
-                applicationName=application, deploymentGroupNames=batch
-            )
-            for info in answer.get("deploymentGroupsInfo", []):
-                found[info["deploymentGroupName"]] = info
-    return found
-
-
-def describe_alarms(cloudwatch: Any, names: Sequence[str]) -> dict[str, Any]:
-    """MetricAlarms and CompositeAlarms by name, 100 names a call; missing alarms are absent."""
-    found: dict[str, Any] = {}
-    with aws_errors("reading CloudWatch alarms"):
-        for batch in chunked(sorted(set(names)), DESCRIBE_ALARMS_MAX_NAMES):
-            kwargs: dict[str, Any] = {
-                "AlarmNames": batch,
-                "AlarmTypes": ["MetricAlarm", "CompositeAlarm"],
-                "MaxRecords": DESCRIBE_ALARMS_MAX_NAMES,
-            }
-            while True:
-                page = cloudwatch.describe_alarms(**kwargs)
-                for alarm in [*page.get("MetricAlarms", []), *page.get("CompositeAlarms", [])]:
-                    found[alarm["AlarmName"]] = alarm
-                if not page.get("NextToken"):
-                    break
-                kwargs["NextToken"] = page["NextToken"]
-    return found
 
 
 def target_group_dimension(arn: str) -> str:
@@ -118,18 +59,6 @@ def target_group_dimension(arn: str) -> str:
 def load_balancer_dimension(arn: str) -> str:
     """CloudWatch's LoadBalancer dimension value: the ARN's ``app/<name>/<id>`` (no ``loadbalancer/``)."""
     return arn.split(":", 5)[-1].removeprefix("loadbalancer/")
-
-
-def _list_elbv2(call: Any, key: str, name_key: str, arn_key: str) -> dict[str, str]:
-    """Name -> ARN of every item one ELBv2 Describe* lists, 400 a page, following NextMarker."""
-    found: dict[str, str] = {}
-    kwargs: dict[str, Any] = {"PageSize": ELBV2_MAX_PAGE_SIZE}
-    while True:
-        page = call(**kwargs)
-        found.update({item[name_key]: item[arn_key] for item in page.get(key, [])})
-        if not page.get("NextMarker"):
-            return found
-        kwargs["Marker"] = page["NextMarker"]
 
 
 def match_resources(
@@ -155,7 +84,7 @@ def match_resources(
 
 
 def lookup_dimension_values(
-    elbv2: Any, services: Sequence[ResolvedService]
+    elbv2: Elbv2Api, services: Sequence[ResolvedService]
 ) -> tuple[dict[str, ServiceResources], list[str]]:
     """Each service's target group and load balancer dimension values, and notes on what is not compared.
 
@@ -165,13 +94,9 @@ def lookup_dimension_values(
     """
     action = "ELBv2 DescribeTargetGroups / DescribeLoadBalancers"
     try:
-        with aws_errors(action):
-            tgs = _list_elbv2(
-                elbv2.describe_target_groups, "TargetGroups", "TargetGroupName", "TargetGroupArn"
-            )
-            lbs = _list_elbv2(
-                elbv2.describe_load_balancers, "LoadBalancers", "LoadBalancerName", "LoadBalancerArn"
-            )
+        with aws_errors(action):  # one action for both: either read failing means the same
+            tgs = elbv2_api.all_target_groups(elbv2, direct_call)
+            lbs = elbv2_api.all_load_balancers(elbv2, direct_call)
     except AwsError as err:
         if error_code(err.__cause__ or err) not in _ACCESS_DENIED:
             raise
@@ -246,7 +171,9 @@ class FetchedState:
     alarms: dict[str, AlarmState]
 
 
-def fetch_state(codedeploy: Any, cloudwatch: Any, applications: Sequence[str]) -> FetchedState:
+def fetch_state(
+    codedeploy: DeploymentGroupsApi, cloudwatch: CloudWatchApi, applications: Sequence[str]
+) -> FetchedState:
     """Every deployment group of the applications that exist, and every alarm those groups name."""
     existing = set(list_applications(codedeploy))
     groups: list[DeploymentGroupState] = []
@@ -270,10 +197,13 @@ def run_audit(
     """
     services = catalog.resolve_all(environment)
     applications = list(dict.fromkeys(s.settings.application for s in services))
-    state = fetch_state(clients.client("codedeploy"), clients.client("cloudwatch"), applications)
+    codedeploy: DeploymentGroupsApi = clients.client("codedeploy")
+    cloudwatch: CloudWatchApi = clients.client("cloudwatch")
+    state = fetch_state(codedeploy, cloudwatch, applications)
     present = {(group.application, group.name) for group in state.groups}
     audited = [s for s in services if (s.settings.application, s.settings.deployment_group) in present]
-    resources, notes = lookup_dimension_values(clients.client("elbv2"), audited) if audited else ({}, [])
+    elbv2: Elbv2Api = clients.client("elbv2")
+    resources, notes = lookup_dimension_values(elbv2, audited) if audited else ({}, [])
     scope = audit_scope(catalog, definitions, environment, resources)
     findings = audit_findings(state.groups, scope.expectations, scope.defaults, state.alarms, now)
     return AuditReport(

@@ -16,24 +16,18 @@ Usage (the sandbox provisions alarms exactly like this)::
 
 Plan, then apply: ``plan_sync`` reads (DescribeTargetGroups / DescribeLoadBalancers, 20 names a call;
 DescribeAlarms, 100; BatchGetDeploymentGroups, 25) and returns the changes; ``apply_plan`` writes
-them; ``dry_run`` stops after the plan. A second sync makes no write call.
+them; ``dry_run`` stops after the plan. A second sync makes no write call. The alarm room's part:
+the planner (``desired_group_request`` and ``group_diff`` are pure) and its executor; the reads and
+writes are the adapters in ``orchestrator.aws``; ``--fix`` is ``orchestrator.alarms.repair``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from orchestrator.alarms.audit import (
-    ClientFactory,
-    batch_get_deployment_groups,
-    chunked,
-    describe_alarms,
-    match_resources,
-    run_audit,
-)
+from orchestrator.alarms.audit import ClientFactory, match_resources
 from orchestrator.alarms.definitions import (
     Definitions,
     FieldChange,
@@ -41,12 +35,15 @@ from orchestrator.alarms.definitions import (
     alarm_diff,
     render_request,
 )
-from orchestrator.alarms.rules import DEPLOYMENT_FAILURE, STOP_ON_ALARM, AuditReport
-from orchestrator.aws.clients import aws_errors, error_code
-from orchestrator.catalog import Catalog, ResolvedService
-
-# DescribeTargetGroups / DescribeLoadBalancers take at most 20 names a call (ELBv2 API).
-ELBV2_MAX_NAMES = 20
+from orchestrator.alarms.rules import DEPLOYMENT_FAILURE, STOP_ON_ALARM
+from orchestrator.aws.cloudwatch import CloudWatchApi, describe_alarms, put_metric_alarm
+from orchestrator.aws.deployment_groups import (
+    DeploymentGroupsApi,
+    batch_get_deployment_groups,
+    update_deployment_group,
+)
+from orchestrator.aws.elbv2 import Elbv2Api, load_balancer_arns, target_group_arns
+from orchestrator.catalog import ResolvedService
 
 
 @dataclass(frozen=True)
@@ -124,42 +121,13 @@ class SyncResult:
         }
 
 
-def _describe_by_names(
-    elbv2: Any, operation: str, key: str, names: Sequence[str], not_found: str
-) -> dict[str, str]:
-    """Name -> ARN for the names that exist; one call per 20, one per name only when some are missing."""
-    call = getattr(elbv2, operation)
-    found: dict[str, str] = {}
-    with aws_errors(f"ELBv2 {operation}"):
-        for batch in chunked(sorted(set(names)), ELBV2_MAX_NAMES):
-            try:
-                items = call(Names=batch)[key]
-            except Exception as err:
-                if error_code(err) != not_found:
-                    raise
-                items = []
-                for name in batch:  # the batch failed as a whole: find which names exist
-                    try:
-                        items.extend(call(Names=[name])[key])
-                    except Exception as single_err:
-                        if error_code(single_err) != not_found:
-                            raise
-            arn_key = "TargetGroupArn" if key == "TargetGroups" else "LoadBalancerArn"
-            name_key = "TargetGroupName" if key == "TargetGroups" else "LoadBalancerName"
-            found.update({item[name_key]: item[arn_key] for item in items})
-    return found
-
-
 def lookup_resources(
-    elbv2: Any, services: Sequence[ResolvedService]
+    elbv2: Elbv2Api, services: Sequence[ResolvedService]
 ) -> tuple[dict[str, ServiceResources], list[str]]:
     """The dimension values (ARN suffixes) of each service's target groups and load balancer."""
     tg_names = [n for s in services for n in (s.settings.target_group_blue, s.settings.target_group_green)]
-    lb_names = [s.settings.load_balancer for s in services]
-    tgs = _describe_by_names(elbv2, "describe_target_groups", "TargetGroups", tg_names, "TargetGroupNotFound")
-    lbs = _describe_by_names(
-        elbv2, "describe_load_balancers", "LoadBalancers", lb_names, "LoadBalancerNotFound"
-    )
+    tgs = target_group_arns(elbv2, tg_names)
+    lbs = load_balancer_arns(elbv2, [s.settings.load_balancer for s in services])
     resources, missing = match_resources(services, tgs, lbs)
     problems = [
         f"{service.name}: cannot render its alarms: {', '.join(missing[service.name])} not found in ELBv2 "
@@ -217,13 +185,16 @@ def plan_sync(
 ) -> SyncResult:
     """Read AWS and compute every change the definitions call for; writes nothing."""
     result = SyncResult(dry_run=True)
-    resources, result.problems = lookup_resources(clients.client("elbv2"), services)
+    elbv2: Elbv2Api = clients.client("elbv2")
+    cloudwatch: CloudWatchApi = clients.client("cloudwatch")
+    codedeploy: DeploymentGroupsApi = clients.client("codedeploy")
+    resources, result.problems = lookup_resources(elbv2, services)
     requests: dict[str, tuple[str, dict[str, Any]]] = {}
     for service in services:
         if service.name in resources:
             for alarm in definitions.for_service(service):
                 requests[alarm.name] = (service.name, render_request(alarm, service, resources[service.name]))
-    current = describe_alarms(clients.client("cloudwatch"), list(requests))
+    current = describe_alarms(cloudwatch, list(requests))
     result.alarms_checked = len(requests)
     for name, (service_name, request) in requests.items():
         if name not in current:
@@ -233,7 +204,6 @@ def plan_sync(
     by_application: dict[str, list[ResolvedService]] = {}
     for service in services:
         by_application.setdefault(service.settings.application, []).append(service)
-    codedeploy = clients.client("codedeploy")
     for application, members in by_application.items():
         names = [s.settings.deployment_group for s in members]
         infos = batch_get_deployment_groups(codedeploy, application, names)
@@ -257,14 +227,13 @@ def plan_sync(
 
 def apply_plan(clients: ClientFactory, plan: SyncResult) -> SyncResult:
     """Make the planned writes: alarms first, so a group never names an alarm that does not exist yet."""
-    cloudwatch, codedeploy = clients.client("cloudwatch"), clients.client("codedeploy")
+    cloudwatch: CloudWatchApi = clients.client("cloudwatch")
+    codedeploy: DeploymentGroupsApi = clients.client("codedeploy")
     for change in plan.alarm_changes:
-        with aws_errors(f"PutMetricAlarm {change.name}"):
-            cloudwatch.put_metric_alarm(**change.request)
+        put_metric_alarm(cloudwatch, change.request)
         plan.writes += 1
     for group in plan.group_changes:
-        with aws_errors(f"UpdateDeploymentGroup {group.application}/{group.deployment_group}"):
-            codedeploy.update_deployment_group(**group.request)
+        update_deployment_group(codedeploy, group.request)
         plan.writes += 1
     plan.dry_run = False
     return plan
@@ -291,29 +260,3 @@ def sync_service_alarms(
 ) -> SyncResult:
     """Sync one service's alarms and its deployment group's alarm and rollback configuration."""
     return sync_all_alarms(clients, [catalog_service], definitions, dry_run=dry_run)
-
-
-@dataclass(frozen=True)
-class RepairOutcome:
-    """What `audit --fix` did: the sync it ran and the audit after it."""
-
-    before: AuditReport
-    sync: SyncResult | None
-    after: AuditReport
-
-
-def repair(
-    clients: ClientFactory,
-    catalog: Catalog,
-    definitions: Definitions,
-    report: AuditReport,
-    now: datetime,
-) -> RepairOutcome:
-    """Sync every service with a fixable finding, then audit again; what remains could not be fixed."""
-    services = sorted({f.service for f in report.findings if f.fixable and f.service})
-    if not services:
-        return RepairOutcome(report, None, report)
-    resolved = [catalog.resolve(name, report.environment) for name in services]
-    result = sync_all_alarms(clients, resolved, definitions)
-    after = run_audit(clients, catalog, definitions, report.environment, now)
-    return RepairOutcome(report, result, after)

@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from orchestrator.errors import AwsError
 
@@ -255,3 +255,22 @@ def aws_errors(action: str) -> Iterator[None]:
         yield
     except (bex.BotoCoreError, bex.ClientError) as err:
         raise AwsError(describe_aws_error(err, action)) from err
+
+
+class CallPolicy(Protocol):
+    """How an adapter makes one AWS call: ``call()``, named ``what`` in errors, retried as the
+    caller's context needs (the CLI: botocore's standard retries, ``cli_call``; a hook: bounded by
+    its deadline, ``hooks.clients.aws_call``). Adapters take one so the CLI and the hooks share them."""
+
+    def __call__(self, what: str, call: Callable[[], T]) -> T: ...
+
+
+def cli_call(what: str, call: Callable[[], T]) -> T:
+    """The CLI's policy: botocore already retried; any botocore error becomes one-line ``AwsError``."""
+    with aws_errors(what):
+        return call()
+
+
+def direct_call(what: str, call: Callable[[], T]) -> T:
+    """No translation: for a caller that wraps several calls in one ``aws_errors`` of its own."""
+    return call()

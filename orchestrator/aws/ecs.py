@@ -1,10 +1,13 @@
-"""Thin ECS adapters: register (and deregister) a task definition revision, read a service's current one."""
+"""Thin ECS adapters: register (and deregister) a task definition revision, read a service's current one.
+
+``EcsApi`` is the client surface they use (a boto3 ECS client, or ``tests.support.fakes.FakeEcs``).
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 from orchestrator.aws.clients import aws_errors, describe_aws_error, is_ambiguous, retry_throttled
 from orchestrator.errors import AwsError, BadInputError
@@ -14,8 +17,20 @@ from orchestrator.errors import AwsError, BadInputError
 REGISTER_ATTEMPTS = 10
 
 
+class EcsApi(Protocol):
+    """The ECS operations bluegreen calls (keyword arguments and answers as in boto3)."""
+
+    def register_task_definition(self, **request: Any) -> Mapping[str, Any]: ...
+
+    def deregister_task_definition(self, **request: Any) -> object: ...
+
+    def describe_services(self, **request: Any) -> Mapping[str, Any]: ...
+
+    def describe_task_definition(self, **request: Any) -> Mapping[str, Any]: ...
+
+
 def register_task_definition_once(
-    client: Any, request: dict[str, Any], *, sleep: Callable[[float], None] = time.sleep
+    client: EcsApi, request: dict[str, Any], *, sleep: Callable[[float], None] = time.sleep
 ) -> str:
     """RegisterTaskDefinition through a client that does not retry: throttling is retried here,
     an ambiguous failure (timeout, dropped connection, 5xx) is not, because a second call would
@@ -41,13 +56,13 @@ def register_task_definition_once(
     return retry_throttled(once, attempts=REGISTER_ATTEMPTS, sleep=sleep)
 
 
-def deregister_task_definition(client: Any, arn: str) -> None:
+def deregister_task_definition(client: EcsApi, arn: str) -> None:
     """DeregisterTaskDefinition (the revision becomes INACTIVE; tasks already running keep it)."""
     with aws_errors(f"DeregisterTaskDefinition {arn}"):
         client.deregister_task_definition(taskDefinition=arn)
 
 
-def current_task_definition_arn(client: Any, cluster: str, service: str) -> str:
+def current_task_definition_arn(client: EcsApi, cluster: str, service: str) -> str:
     """The task definition the ECS service runs now (its PRIMARY task set's for CODE_DEPLOY)."""
     with aws_errors(f"DescribeServices {cluster}/{service}"):
         response = client.describe_services(cluster=cluster, services=[service])
@@ -65,7 +80,7 @@ def current_task_definition_arn(client: Any, cluster: str, service: str) -> str:
     return str(found["taskDefinition"])
 
 
-def describe_task_definition(client: Any, arn: str) -> dict[str, Any]:
+def describe_task_definition(client: EcsApi, arn: str) -> dict[str, Any]:
     """DescribeTaskDefinition's taskDefinition (the registered document, with read-only fields)."""
     from botocore.exceptions import ClientError
 

@@ -1,13 +1,16 @@
 """Thin CloudWatch Logs adapter: the verdict lines a hook function logged for one deployment.
 
+``LogsApi`` is the client surface it uses (a boto3 logs client, or ``tests.support.fakes.FakeLogs``).
+
 A failed read is a result, not an error: the CLI prints the plain status and says why the hook's
 reason is unavailable (no log group, AccessDenied, throttled), and never fails the command for it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from orchestrator.aws.clients import describe_aws_error, error_code
 from orchestrator.watching.hook_verdict import Verdict, filter_term, parse_verdict
@@ -15,6 +18,12 @@ from orchestrator.watching.hook_verdict import Verdict, filter_term, parse_verdi
 # FilterLogEvents may answer empty pages with a nextToken while it scans (AWS documents it); a
 # handful of pages bounds the read.
 MAX_PAGES = 10
+
+
+class LogsApi(Protocol):
+    """The CloudWatch Logs operation bluegreen calls (keyword arguments and answer as in boto3)."""
+
+    def filter_log_events(self, **request: Any) -> Mapping[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -31,7 +40,7 @@ def log_group_of(function_name: str) -> str:
 
 
 def read_verdicts(
-    logs: Any, function_name: str, deployment_id: str, start_ms: int, end_ms: int
+    logs: LogsApi, function_name: str, deployment_id: str, start_ms: int, end_ms: int
 ) -> VerdictRead:
     """FilterLogEvents on the function's log group, lines containing the deployment id, in the window."""
     from botocore.exceptions import BotoCoreError, ClientError

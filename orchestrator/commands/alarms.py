@@ -148,7 +148,7 @@ def audit(
     """Audit every deployment group of the catalog's applications; exit 1 on any violation."""
     options = _options(ctx, env, output, catalog_path)
     from orchestrator.alarms.audit import run_audit
-    from orchestrator.alarms.sync import repair
+    from orchestrator.alarms.repair import repair
 
     catalog, definitions, environment, clients = _load(options)
     now = datetime.now(UTC)

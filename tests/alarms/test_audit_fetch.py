@@ -11,14 +11,14 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from orchestrator.alarms.audit import (
+from orchestrator.alarms.audit import lookup_dimension_values
+from orchestrator.alarms.definitions import ServiceResources
+from orchestrator.aws.cloudwatch import describe_alarms
+from orchestrator.aws.deployment_groups import (
     batch_get_deployment_groups,
-    describe_alarms,
     list_applications,
     list_deployment_groups,
-    lookup_dimension_values,
 )
-from orchestrator.alarms.definitions import ServiceResources
 from orchestrator.catalog import Catalog, load_catalog
 from orchestrator.errors import AwsError
 

@@ -1,5 +1,7 @@
-"""The audit against moto (CloudWatch) and the CodeDeploy emulator: each seeded violation is found,
-exactly, and `--fix` (repair) leaves only what sync cannot fix.
+"""The audit: each seeded violation is found, exactly, and `--fix` (repair) leaves only what sync
+cannot fix. The seeds run on the in-memory fakes (tests/support/fakes.py: the logic over fetched
+data), one of them again end to end against moto (CloudWatch, ELBv2) and the CodeDeploy emulator,
+like the batched-calls, prod-actions and missing-application tests.
 
 CodeDeploy refuses more than 10 alarms in a deployment group, so that rule cannot be seeded through the
 API; tests/alarms/test_audit_rules.py covers it."""
@@ -8,16 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from orchestrator.alarms.audit import run_audit
 from orchestrator.alarms.definitions import render_request
+from orchestrator.alarms.repair import repair
 from orchestrator.alarms.rules import Rule
-from orchestrator.alarms.sync import repair, sync_all_alarms
-from tests.support.alarms import World
-
-pytestmark = pytest.mark.integration
+from orchestrator.alarms.sync import sync_all_alarms
+from orchestrator.catalog import Catalog, load_catalog
+from tests.support.alarms import World, fake_world
 
 Seed = Callable[[World], None]
 
@@ -161,6 +164,7 @@ def findings_of(report: object) -> set[tuple[Rule, str, str | None, bool]]:
     return {(f.rule, f.deployment_group, f.alarm, f.fixable) for f in report.findings}  # type: ignore[attr-defined]
 
 
+@pytest.mark.integration
 def test_a_synced_environment_audits_clean_in_few_batched_calls(world: World) -> None:
     synced(world, None)
     world.clients.counter.calls.clear()
@@ -180,11 +184,39 @@ def test_a_synced_environment_audits_clean_in_few_batched_calls(world: World) ->
     }
 
 
-@pytest.mark.parametrize(("seed", "expected"), CASES, ids=[seed.__name__ for seed, _ in CASES])
+@pytest.fixture(scope="module")
+def catalog(repo_root: Path) -> Catalog:
+    return load_catalog(repo_root / "services.yaml")
+
+
+def fake_or_moto(request: pytest.FixtureRequest, catalog: Catalog) -> World:
+    """The in-memory fakes, or (``integration`` cases) moto and the CodeDeploy emulator."""
+    if request.node.get_closest_marker("integration"):
+        make_world: Callable[..., World] = request.getfixturevalue("make_world")
+        return make_world("dev", SEEDED)
+    return fake_world(catalog, "dev", SEEDED)
+
+
+# point_at_an_old_target_group needs real ARN suffixes from ELBv2: it runs end to end as well.
+END_TO_END = "point_at_an_old_target_group"
+SEEDED_CASES = [
+    *(pytest.param(seed, expected, id=seed.__name__) for seed, expected in CASES),
+    *(
+        pytest.param(seed, expected, id=f"{seed.__name__}-moto", marks=pytest.mark.integration)
+        for seed, expected in CASES
+        if seed.__name__ == END_TO_END
+    ),
+]
+
+
+@pytest.mark.parametrize(("seed", "expected"), SEEDED_CASES)
 def test_each_seeded_violation_is_found_exactly_and_fix_leaves_only_the_unfixable(
-    make_world: Callable[..., World], seed: Seed, expected: set[tuple[Rule, str, str | None, bool]]
+    request: pytest.FixtureRequest,
+    catalog: Catalog,
+    seed: Seed,
+    expected: set[tuple[Rule, str, str | None, bool]],
 ) -> None:
-    world = synced(make_world("dev", SEEDED))
+    world = synced(fake_or_moto(request, catalog))
     seed(world)
     # 121 minutes on: beyond dev's stuck_insufficient_data_minutes (120).
     now = world.now() + timedelta(minutes=121)
@@ -198,6 +230,7 @@ def test_each_seeded_violation_is_found_exactly_and_fix_leaves_only_the_unfixabl
         assert outcome.sync.writes >= 1
 
 
+@pytest.mark.integration
 def test_actions_missing_in_prod_is_found_and_fixed(make_world: Callable[..., World]) -> None:
     world = synced(make_world("prod", ("payment-service",)), ("payment-service",))
     put_changed(world, "payment-service", "high-cpu", AlarmActions=[])
@@ -213,6 +246,7 @@ def test_actions_missing_in_prod_is_found_and_fixed(make_world: Callable[..., Wo
     assert alarm["AlarmActions"] == ["arn:aws:sns:ap-northeast-2:210987654321:doa-market-prod-alarms"]
 
 
+@pytest.mark.integration
 def test_an_application_that_does_not_exist_yet_is_skipped(world: World) -> None:
     report = run_audit(world.clients, world.catalog, world.definitions, "dev", world.now())
     assert report.clean and report.groups_checked == 0

@@ -313,3 +313,19 @@ def test_a_finding_sync_cannot_fix_says_why(
     said = {f.unfixable_reason.split(",")[0].split(":")[0] for f in findings if f.unfixable_reason}
     assert said == reasons
     assert all((f.unfixable_reason is None) == f.fixable for f in findings)
+
+
+def test_the_alarm_rooms_pure_modules_import_no_aws_sdk() -> None:
+    """definitions, metric_math and rules decide; only sync, audit and repair reach AWS (through
+    orchestrator.aws)."""
+    import subprocess
+    import sys
+
+    pure = ", ".join(f"orchestrator.alarms.{name}" for name in ("definitions", "metric_math", "rules"))
+    code = (
+        f"import sys, {pure}; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'boto3', 'botocore'}), "
+        "sorted(m for m in sys.modules if m.startswith('orchestrator.aws')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[] []"

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from orchestrator.alarms.definitions import Definitions
+from orchestrator.alarms.definitions import Definitions, load_definitions
 from orchestrator.aws.clients import AwsClients
 from orchestrator.catalog import Catalog, ResolvedService
+from tests.support.fakes import FakeClients
 
 ROLLBACK_EVENTS = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM")
 SERVICE_ROLE = "arn:aws:iam::123456789012:role/bluegreen-codedeploy"
@@ -101,11 +102,31 @@ def create_deployment_group(
     )
 
 
+def fake_load_balancing(clients: FakeClients, services: Iterable[ResolvedService]) -> None:
+    """The same names as ``provision_load_balancing``, in the fakes: an ALB per distinct load
+    balancer name and the blue/green target groups of each service."""
+    for service in services:
+        s = service.settings
+        if s.load_balancer not in clients.elbv2.load_balancers:
+            clients.elbv2.add_load_balancer(s.load_balancer)
+        for name in (s.target_group_blue, s.target_group_green):
+            clients.elbv2.add_target_group(name)
+
+
+def fake_world(catalog: Catalog, environment: str = "dev", services: tuple[str, ...] | None = None) -> World:
+    """``World`` on the in-memory fakes (tests/support/fakes.py): for the alarm room's logic."""
+    clients = FakeClients()
+    chosen = [s for s in catalog.resolve_all(environment) if services is None or s.name in services]
+    fake_load_balancing(clients, chosen)
+    return World(clients, catalog, load_definitions(catalog), environment)
+
+
 @dataclass
 class World:
-    """moto + the CodeDeploy emulator, the real catalog and definitions, one environment."""
+    """The real catalog and definitions, one environment, and AWS: moto + the CodeDeploy emulator
+    (``AwsClients``), or the in-memory fakes (``FakeClients``, ``fake_world``)."""
 
-    clients: AwsClients
+    clients: AwsClients | FakeClients
     catalog: Catalog
     definitions: Definitions
     environment: str

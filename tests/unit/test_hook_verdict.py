@@ -205,3 +205,81 @@ def test_a_failed_event_the_catalog_names_no_hook_for_is_still_reported() -> Non
     assert (found.lifecycle_event, found.function, found.reason) == ("AfterInstall", None, None)
     assert found.unavailable == "the catalog names no hook function for it"
     assert hook_failure(None, None, D, None, None, lifecycle[:1], since=0.0) is None  # type: ignore[arg-type]
+
+
+# --- hook_failure over the logs fake (tests/support/fakes.py): retries, paging, what is unavailable ---
+
+
+@pytest.fixture
+def dev_session(repo_root: Any) -> Any:
+    from types import SimpleNamespace
+
+    from orchestrator.catalog import load_catalog
+
+    return SimpleNamespace(catalog=load_catalog(repo_root / "services.yaml"))
+
+
+FAILED_AT_TEST_TRAFFIC = [("AfterInstall", "Succeeded"), ("AfterAllowTestTraffic", "Failed")]
+
+
+def hook_function(session: Any) -> str:
+    return str(session.catalog.resolve("product-service", "dev").settings.hooks["AfterAllowTestTraffic"])
+
+
+def test_the_verdict_logged_late_is_found_on_a_later_read(dev_session: Any) -> None:
+    import time
+
+    from orchestrator.commands.hook_reason import hook_failure
+    from tests.support.fakes import FakeClients
+
+    fakes = FakeClients()
+    fakes.logs.page_size = 1  # the other deployment's line and the verdict come on separate pages
+    group = fakes.logs.events[f"/aws/lambda/{hook_function(dev_session)}"] = []
+    now_ms = int(time.time() * 1000)
+    group.append({"message": line(deployment_id="d-OTHER0001"), "timestamp": now_ms})
+
+    def sleep(_: float) -> None:  # CloudWatch Logs shows the line between the first and second read
+        group.append({"message": "START " + D, "timestamp": now_ms})
+        group.append({"message": line(), "timestamp": now_ms})
+
+    found = hook_failure(
+        dev_session,
+        fakes,
+        D,
+        "product-service",
+        "dev",
+        FAILED_AT_TEST_TRAFFIC,
+        since=time.time(),
+        sleep=sleep,
+    )
+
+    assert found is not None and found.unavailable is None
+    assert found.reason == "health: GET /health via the test listener: status 500, expected 200 (3 attempts)"
+    assert fakes.counter.calls["cloudwatch-logs:FilterLogEvents"] == 1 + 2  # empty read, then two pages
+
+
+@pytest.mark.parametrize(
+    ("log_group_exists", "unavailable"),
+    [
+        (False, "log group /aws/lambda/{function} does not exist"),
+        (True, "no verdict line for d-ABCDEF123 in log group /aws/lambda/{function} yet"),
+    ],
+)
+def test_without_a_verdict_line_the_reason_says_why(
+    dev_session: Any, log_group_exists: bool, unavailable: str
+) -> None:
+    from orchestrator.commands.hook_reason import READ_ATTEMPTS, hook_failure
+    from tests.support.fakes import FakeClients
+
+    fakes, function = FakeClients(), hook_function(dev_session)
+    if log_group_exists:
+        fakes.logs.events[f"/aws/lambda/{function}"] = []
+    slept: list[float] = []
+
+    found = hook_failure(
+        dev_session, fakes, D, "product-service", "dev", FAILED_AT_TEST_TRAFFIC, since=0.0, sleep=slept.append
+    )
+
+    assert found is not None and found.reason is None and found.function == function
+    assert found.unavailable == unavailable.format(function=function)
+    assert len(slept) == (READ_ATTEMPTS - 1 if log_group_exists else 0)  # a missing group is not retried

@@ -1,0 +1,156 @@
+"""Thin ELBv2 adapters: target groups and load balancers by name, listeners, target health.
+
+``Elbv2Api`` is the client surface they use (a boto3 elbv2 client, or
+``tests.support.fakes.FakeElbv2``). Each function takes a ``CallPolicy`` (see
+``orchestrator.aws.clients``): the CLI and the alarm audit use ``cli_call``, the hooks their
+deadline-bounded ``aws_call``. ``forward_weights`` is pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from typing import Any, Protocol
+
+from orchestrator.aws.clients import CallPolicy, cli_call, error_code
+from orchestrator.errors import AwsError
+
+# DescribeTargetGroups / DescribeLoadBalancers: "Names ... Maximum number of 20 items" and
+# "PageSize ... Maximum value of 400" (ELBv2 API reference).
+MAX_NAMES = 20
+MAX_PAGE_SIZE = 400
+
+
+Describe = Callable[..., Mapping[str, Any]]
+
+
+class Elbv2Api(Protocol):
+    """The ELBv2 operations bluegreen calls (keyword arguments and answers as in boto3)."""
+
+    def describe_target_groups(self, **request: Any) -> Mapping[str, Any]: ...
+
+    def describe_load_balancers(self, **request: Any) -> Mapping[str, Any]: ...
+
+    def describe_listeners(self, **request: Any) -> Mapping[str, Any]: ...
+
+    def describe_target_health(self, **request: Any) -> Mapping[str, Any]: ...
+
+
+def _list_all(call: CallPolicy, what: str, describe: Describe, keys: tuple[str, str, str]) -> dict[str, str]:
+    key, name_key, arn_key = keys
+    found: dict[str, str] = {}
+    request: dict[str, Any] = {"PageSize": MAX_PAGE_SIZE}
+    while True:
+        page = call(what, partial(describe, **request))
+        found.update({item[name_key]: item[arn_key] for item in page.get(key, [])})
+        if not page.get("NextMarker"):
+            return found
+        request["Marker"] = page["NextMarker"]
+
+
+def all_target_groups(elbv2: Elbv2Api, call: CallPolicy = cli_call) -> dict[str, str]:
+    """Name -> ARN of every target group in the region, 400 a page, following NextMarker."""
+    names = ("TargetGroups", "TargetGroupName", "TargetGroupArn")
+    return _list_all(call, "ELBv2 DescribeTargetGroups", elbv2.describe_target_groups, names)
+
+
+def all_load_balancers(elbv2: Elbv2Api, call: CallPolicy = cli_call) -> dict[str, str]:
+    """Name -> ARN of every load balancer in the region, 400 a page, following NextMarker."""
+    names = ("LoadBalancers", "LoadBalancerName", "LoadBalancerArn")
+    return _list_all(call, "ELBv2 DescribeLoadBalancers", elbv2.describe_load_balancers, names)
+
+
+def _by_names(
+    call: CallPolicy, what: str, describe: Describe, names: Sequence[str], shape: tuple[str, str, str, str]
+) -> dict[str, str]:
+    """Name -> ARN for the names that exist; one call per 20, one per name only when some are missing
+    (a missing name fails the whole call with ``not_found``)."""
+    key, name_key, arn_key, not_found = shape
+
+    def items(batch: list[str]) -> list[Any]:
+        try:
+            return list(call(what, lambda: describe(Names=batch))[key])
+        except Exception as err:
+            if error_code(err.__cause__ or err) != not_found:
+                raise
+        if len(batch) == 1:
+            return []
+        return [item for name in batch for item in items([name])]  # find which names exist
+
+    unique = sorted(set(names))
+    found: dict[str, str] = {}
+    for start in range(0, len(unique), MAX_NAMES):
+        found.update({item[name_key]: item[arn_key] for item in items(unique[start : start + MAX_NAMES])})
+    return found
+
+
+def target_group_arns(elbv2: Elbv2Api, names: Sequence[str], call: CallPolicy = cli_call) -> dict[str, str]:
+    """Name -> ARN of the named target groups that exist (DescribeTargetGroups, 20 names a call)."""
+    shape = ("TargetGroups", "TargetGroupName", "TargetGroupArn", "TargetGroupNotFound")
+    return _by_names(call, "ELBv2 DescribeTargetGroups", elbv2.describe_target_groups, names, shape)
+
+
+def load_balancer_arns(elbv2: Elbv2Api, names: Sequence[str], call: CallPolicy = cli_call) -> dict[str, str]:
+    """Name -> ARN of the named load balancers that exist (DescribeLoadBalancers, 20 names a call)."""
+    shape = ("LoadBalancers", "LoadBalancerName", "LoadBalancerArn", "LoadBalancerNotFound")
+    return _by_names(call, "ELBv2 DescribeLoadBalancers", elbv2.describe_load_balancers, names, shape)
+
+
+def describe_listener(elbv2: Elbv2Api, arn: str, call: CallPolicy = cli_call) -> dict[str, Any]:
+    """One listener (Port, LoadBalancerArn, DefaultActions); AwsError when ELBv2 returns none."""
+    listeners = call("elbv2 DescribeListeners", lambda: elbv2.describe_listeners(ListenerArns=[arn]))[
+        "Listeners"
+    ]
+    if not listeners:
+        raise AwsError(f"elbv2 DescribeListeners: listener {arn} not found")
+    return dict(listeners[0])
+
+
+def load_balancer_dns_name(elbv2: Elbv2Api, arn: str, call: CallPolicy = cli_call) -> str:
+    """The DNSName of a load balancer (DescribeLoadBalancers): the host its listeners answer on."""
+    balancers = call(
+        "elbv2 DescribeLoadBalancers", lambda: elbv2.describe_load_balancers(LoadBalancerArns=[arn])
+    )["LoadBalancers"]
+    if not balancers or not balancers[0].get("DNSName"):
+        raise AwsError(f"elbv2 DescribeLoadBalancers: load balancer {arn} has no DNS name")
+    return str(balancers[0]["DNSName"])
+
+
+def target_health(
+    elbv2: Elbv2Api, target_group_name: str, call: CallPolicy = cli_call
+) -> list[tuple[str, str]]:
+    """(``id:port``, health state) of every target registered in a target group, by its name."""
+    groups = call(
+        "elbv2 DescribeTargetGroups", lambda: elbv2.describe_target_groups(Names=[target_group_name])
+    )["TargetGroups"]
+    if not groups:
+        raise AwsError(f"elbv2 DescribeTargetGroups: no target group {target_group_name}")
+    arn = groups[0]["TargetGroupArn"]
+    descriptions = call(
+        "elbv2 DescribeTargetHealth", lambda: elbv2.describe_target_health(TargetGroupArn=arn)
+    )["TargetHealthDescriptions"]
+    return [
+        (
+            f"{item['Target']['Id']}:{item['Target'].get('Port', '')}".rstrip(":"),
+            item["TargetHealth"]["State"],
+        )
+        for item in descriptions
+    ]
+
+
+def forward_weights(listener: Mapping[str, Any]) -> dict[str, int]:
+    """Target group ARN -> weight of a listener's forward default actions (pure).
+
+    A forward with a ForwardConfig lists weighted groups (Weight defaults to 1); the older form
+    names one TargetGroupArn, which takes all the traffic.
+    """
+    weights: dict[str, int] = {}
+    for action in listener.get("DefaultActions", []):
+        if action.get("Type") != "forward":
+            continue
+        forward = (action.get("ForwardConfig") or {}).get("TargetGroups") or []
+        for group in forward:
+            weights[group["TargetGroupArn"]] = int(group.get("Weight", 1))
+        if not forward and action.get("TargetGroupArn"):
+            weights[action["TargetGroupArn"]] = 1
+    return weights
