@@ -70,11 +70,14 @@ def seed(clients: Any, catalog: Any, definitions: Any, workers: int) -> None:
     4N alarms with their real dimension values (PutMetricAlarm, moto)."""
     from orchestrator.alarms.audit import load_balancer_dimension, target_group_dimension
     from orchestrator.alarms.definitions import ServiceResources, render_request
+    from orchestrator.vocabulary import ROLLBACK_ON, ComputePlatform
 
     codedeploy, cloudwatch = clients.client("codedeploy"), clients.client("cloudwatch")
     ec2, elbv2 = clients.client("ec2"), clients.client("elbv2")
     services = catalog.resolve_all("dev")
-    codedeploy.create_application(applicationName=services[0].settings.application, computePlatform="ECS")
+    codedeploy.create_application(
+        applicationName=services[0].settings.application, computePlatform=ComputePlatform.ECS.value
+    )
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnets = [
         ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"ap-northeast-2{z}")[
@@ -123,7 +126,7 @@ def seed(clients: Any, catalog: Any, definitions: Any, workers: int) -> None:
             },
             autoRollbackConfiguration={
                 "enabled": True,
-                "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"],
+                "events": list(ROLLBACK_ON),
             },
         )
 

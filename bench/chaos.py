@@ -42,6 +42,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from orchestrator.commands.deploy import applied as endpoints  # noqa: E402 (sets, then restores, env)
+from orchestrator.time_scale import positive_number_arg  # noqa: E402
+from orchestrator.vocabulary import LifecycleStatus  # noqa: E402
 from sandbox.ledger import Ledger, active_revisions, read_ledger  # noqa: E402
 from sandbox.throttle import ThrottlingProxy  # noqa: E402
 from sandbox.world import DEFAULT_TIME_SCALE, World, WorldOptions  # noqa: E402
@@ -96,7 +98,8 @@ def deploy_once(service: str, args: argparse.Namespace) -> DeployRun:
         error = str(document.get("error", ""))
     if done.returncode == 3:  # where it was when the watch gave up
         events = document.get("lifecycleEvents") or {}
-        running = [name for name, status in events.items() if status not in ("Succeeded", "Skipped")]
+        done = {status.value for status in LifecycleStatus if status.is_done}
+        running = [name for name, status in events.items() if status not in done]
         error += f" [lifecycle events not done: {', '.join(running) or 'none'}]"
     return DeployRun(service, done.returncode, error, time.monotonic() - started)
 
@@ -216,10 +219,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=0.3, help="share of AWS requests throttled")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--strategy", default="all-at-once")
-    parser.add_argument("--time-scale", type=float, default=DEFAULT_TIME_SCALE)
+    parser.add_argument("--time-scale", type=positive_number_arg, default=DEFAULT_TIME_SCALE)
     parser.add_argument("--env", default="dev")
     parser.add_argument("--concurrent", type=int, default=16, help="healthy deploys at once (0: skip)")
-    parser.add_argument("--concurrent-time-scale", type=float, default=DEFAULT_TIME_SCALE)
+    parser.add_argument("--concurrent-time-scale", type=positive_number_arg, default=DEFAULT_TIME_SCALE)
     parser.add_argument(
         "--spare-hooks",
         action="store_true",

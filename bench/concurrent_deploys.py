@@ -28,10 +28,13 @@ from orchestrator.appspec import appspec_revision, ecs_input_for, render_ecs_app
 from orchestrator.catalog import load_catalog  # noqa: E402
 from orchestrator.files.taskdef import load_task_definition  # noqa: E402
 from orchestrator.strategies import parse_strategy  # noqa: E402
+from orchestrator.time_scale import positive_number_arg  # noqa: E402
+from orchestrator.vocabulary import DeploymentStatus, DeploymentWaitType, LifecycleStatus  # noqa: E402
 from sandbox.moto_server import sandbox_client_factory  # noqa: E402
 from sandbox.world import DEFAULT_TIME_SCALE, World, WorldOptions  # noqa: E402
 
-TERMINAL = {"Succeeded", "Failed", "Stopped"}
+TERMINAL = {status.value for status in DeploymentStatus if status.is_terminal}
+_DONE = tuple(status.value for status in LifecycleStatus if status.is_done)
 WAIT_REAL_SECONDS = 600.0
 BURN_SECONDS = (
     300.0  # a CPU burner's own bound  # a bound, not an expectation: 16 deploys take well under a minute idle
@@ -63,9 +66,11 @@ def _deploy(world: World, name: str, outcome: dict[str, Any], go: threading.Even
         continued = False
         while time.monotonic() < deadline:
             info = codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
-            if info["status"] == "Ready" and not continued:
+            if info["status"] == DeploymentStatus.READY and not continued:
                 # The catalog's groups wait at Ready (STOP_DEPLOYMENT); continue as `deploy` does.
-                codedeploy.continue_deployment(deploymentId=deployment_id, deploymentWaitType="READY_WAIT")
+                codedeploy.continue_deployment(
+                    deploymentId=deployment_id, deploymentWaitType=DeploymentWaitType.READY_WAIT.value
+                )
                 continued = True
             if info["status"] in TERMINAL:
                 outcome.update(status=info["status"], error=info.get("errorInformation", {}))
@@ -88,7 +93,7 @@ def _failed_event(codedeploy: Any, deployment_id: str, outcome: dict[str, Any]) 
         target = codedeploy.get_deployment_target(deploymentId=deployment_id, targetId=target_id)
         events = target["deploymentTarget"].get("ecsTarget", {}).get("lifecycleEvents", [])
         for event in events:
-            if event.get("status") not in ("Succeeded", "Skipped", "Pending"):
+            if event.get("status") not in (*_DONE, LifecycleStatus.PENDING):
                 outcome["failed_event"] = event["lifecycleEventName"]
                 return
 
@@ -138,7 +143,7 @@ def measure(
     return {
         "n": n,
         "time_scale": time_scale,
-        "succeeded": statuses.get("Succeeded", 0),
+        "succeeded": statuses.get(DeploymentStatus.SUCCEEDED, 0),
         "statuses": dict(statuses),
         "failed_at": dict(failed_at),
         "burners": burners,
@@ -151,7 +156,7 @@ def measure(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=16)
-    parser.add_argument("--time-scale", type=float, default=DEFAULT_TIME_SCALE)
+    parser.add_argument("--time-scale", type=positive_number_arg, default=DEFAULT_TIME_SCALE)
     parser.add_argument("--env", default="dev")
     parser.add_argument("--burners", type=int, default=0, help="CPU-bound processes run meanwhile")
     args = parser.parse_args(argv)

@@ -39,6 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from orchestrator.cli import main as bluegreen  # noqa: E402
+from orchestrator.time_scale import positive_number_arg  # noqa: E402
 from sandbox.world import DEFAULT_TIME_SCALE, World, WorldOptions  # noqa: E402
 
 SERVICE = "product-service"
@@ -109,7 +110,7 @@ def run_one(strategy: str, fault: str, time_scale: float, environment: str) -> R
         records = world.traffic.snapshot(SERVICE)
         exposed = [r for r in records if r.version in faulty]
         first_bad = min((r.answered_at for r in exposed), default=None)
-        alarm_at = min((t.at for t in world.evaluator.history() if t.new.value == "ALARM"), default=None)
+        alarm_at = min((t.at for t in world.evaluator.history() if t.new.is_alarm), default=None)
         outcome = "rolled back" if document.get("rolledBack") else (document.get("status") or f"exit {code}")
         if code == 0:
             outcome = f"NOT rolled back ({OBSERVE_AFTER_SUCCESS / 60:g} min observed)"
@@ -143,7 +144,7 @@ def _cell(values: list[float | None], digits: int = 0) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--faults", default="error_rate=0.5;error_rate=0.5,path=/browse")
-    parser.add_argument("--time-scale", type=float, default=DEFAULT_TIME_SCALE)
+    parser.add_argument("--time-scale", type=positive_number_arg, default=DEFAULT_TIME_SCALE)
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--env", default="dev", help="catalog environment (prod: 15 min termination wait)")

@@ -19,6 +19,7 @@ from hooks.clients import aws_call
 from orchestrator.aws import elbv2 as elbv2_api
 from orchestrator.aws.elbv2 import Elbv2Api
 from orchestrator.errors import BadInputError
+from orchestrator.vocabulary import TargetLabel
 
 
 class DeploymentNotFoundError(BadInputError):
@@ -130,7 +131,9 @@ def green_task_set(targets: Sequence[Mapping[str, Any]]) -> ReplacementTaskSet |
     """The task set labelled Green in GetDeploymentTarget's ecsTarget (pure)."""
     for target in targets:
         for task_set in (target.get("ecsTarget") or {}).get("taskSetsInfo") or ():
-            if task_set.get("taskSetLabel") == "Green" and (task_set.get("targetGroup") or {}).get("name"):
+            if task_set.get("taskSetLabel") == TargetLabel.GREEN and (task_set.get("targetGroup") or {}).get(
+                "name"
+            ):
                 desired = task_set.get("desiredCount")
                 return ReplacementTaskSet(
                     task_set["targetGroup"]["name"], int(desired) if desired is not None else None

@@ -20,11 +20,12 @@ from orchestrator.aws import elbv2 as elbv2_api
 from orchestrator.aws.cloudwatch import CloudWatchApi
 from orchestrator.aws.elbv2 import Elbv2Api
 from orchestrator.errors import AwsError
+from orchestrator.vocabulary import AlarmState
 
 InsufficientDataPolicy = Literal["ok", "alarm"]
 
-ALARM = "ALARM"
-INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
+ALARM = AlarmState.ALARM.value
+INSUFFICIENT_DATA = AlarmState.INSUFFICIENT_DATA.value
 HEALTHY = "healthy"
 
 # A failed alarm read during the bake is data, not a verdict; this many in a row fail the bake.

@@ -20,6 +20,13 @@ from hooks.gates import BakeSettings, alarm_gate, alarm_states, bake, target_hea
 from hooks.outcome import CheckResult, HookOutcome
 from hooks.runtime import lifecycle_hook
 from hooks.smoke import run_smoke
+from orchestrator.vocabulary import (
+    AFTER_ALLOW_TEST_TRAFFIC,
+    AFTER_ALLOW_TRAFFIC,
+    AFTER_INSTALL,
+    BEFORE_ALLOW_TRAFFIC,
+    BEFORE_INSTALL,
+)
 
 
 def freeze_check(ctx: HookContext) -> CheckResult:
@@ -54,25 +61,25 @@ def bake_check(ctx: HookContext) -> CheckResult:
     return bake(watch, lambda: alarm_states(cloudwatch, watch.alarms), ctx.virtual, ctx.deadline)
 
 
-@lifecycle_hook("BeforeInstall")
+@lifecycle_hook(BEFORE_INSTALL)
 def before_install(ctx: HookContext) -> HookOutcome:
     """Refuse to start inside a freeze window (unless the description overrides it)."""
     return HookOutcome.of([freeze_check(ctx)])
 
 
-@lifecycle_hook("AfterInstall")
+@lifecycle_hook(AFTER_INSTALL)
 def after_install(ctx: HookContext) -> HookOutcome:
     """The replacement task set is up: its targets are healthy, at least the desired count."""
     return HookOutcome.of([green_health_check(ctx)])
 
 
-@lifecycle_hook("AfterAllowTestTraffic")
+@lifecycle_hook(AFTER_ALLOW_TEST_TRAFFIC)
 def after_allow_test_traffic(ctx: HookContext) -> HookOutcome:
     """Smoke checks against green through the test listener."""
     return HookOutcome.of(smoke_checks(ctx, "test"))
 
 
-@lifecycle_hook("BeforeAllowTraffic")
+@lifecycle_hook(BEFORE_ALLOW_TRAFFIC)
 def before_allow_traffic(ctx: HookContext) -> HookOutcome:
     """No alarm firing and green healthy before production traffic moves."""
     alarms = alarm_check(ctx)
@@ -81,7 +88,7 @@ def before_allow_traffic(ctx: HookContext) -> HookOutcome:
     return HookOutcome.of([alarms, green_health_check(ctx)])
 
 
-@lifecycle_hook("AfterAllowTraffic")
+@lifecycle_hook(AFTER_ALLOW_TRAFFIC)
 def after_allow_traffic(ctx: HookContext) -> HookOutcome:
     """Smoke checks through the production listener, then watch the alarms for the bake time."""
     smoke = smoke_checks(ctx, "production")

@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from orchestrator.vocabulary import LifecycleStatus
+
 
 class HookStatus(StrEnum):
     """The two statuses PutLifecycleEventHookExecutionStatus accepts from a Lambda hook."""
 
-    SUCCEEDED = "Succeeded"
-    FAILED = "Failed"
+    SUCCEEDED = LifecycleStatus.SUCCEEDED.value
+    FAILED = LifecycleStatus.FAILED.value
 
     @property
     def rolls_back(self) -> bool:

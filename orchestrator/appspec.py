@@ -27,12 +27,11 @@ from typing import Any
 
 import yaml
 
-from orchestrator.catalog import ECS_HOOK_EVENTS, CapacityProvider, Network, ResolvedService
+from orchestrator.catalog import CapacityProvider, Network, ResolvedService
 from orchestrator.errors import AppSpecError
+from orchestrator.vocabulary import ECS_HOOK_EVENTS, LAMBDA_HOOK_EVENTS, ComputePlatform
 
 TASK_DEFINITION_PLACEHOLDER = "<TASK_DEFINITION>"
-# The lifecycle events of a Lambda deployment that can run a hook, in CodeDeploy's order.
-LAMBDA_HOOK_EVENTS = ("BeforeAllowTraffic", "AfterAllowTraffic")
 
 
 @dataclass(frozen=True)
@@ -112,7 +111,7 @@ def _ecs_document(spec: EcsAppSpecInput) -> dict[str, Any]:
         "version": 0.0,
         "Resources": [{"TargetService": {"Type": "AWS::ECS::Service", "Properties": properties}}],
     }
-    hooks = _hooks(spec.hooks, ECS_HOOK_EVENTS, "ECS")
+    hooks = _hooks(spec.hooks, ECS_HOOK_EVENTS, ComputePlatform.ECS)
     if hooks:
         document["Hooks"] = hooks
     return document
@@ -176,7 +175,7 @@ def render_lambda_appspec(
             }
         ],
     }
-    rendered_hooks = _hooks(hooks, LAMBDA_HOOK_EVENTS, "Lambda")
+    rendered_hooks = _hooks(hooks, LAMBDA_HOOK_EVENTS, ComputePlatform.LAMBDA)
     if rendered_hooks:
         document["Hooks"] = rendered_hooks
     return _dump(document)

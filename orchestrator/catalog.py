@@ -33,6 +33,7 @@ from pydantic import (
 from orchestrator.errors import CatalogError, StrategyError, UnknownEnvironmentError, UnknownServiceError
 from orchestrator.files.userfiles import UserFileError, load_yaml, read_utf8
 from orchestrator.strategies import parse_strategy
+from orchestrator.vocabulary import ECS_HOOK_EVENTS, DeploymentReadyAction, StrategyKind
 
 DEFAULT_CATALOG = "services.yaml"
 CATALOG_ENV_VAR = "BLUEGREEN_CATALOG"
@@ -44,14 +45,6 @@ SIZES: dict[str, tuple[int, int]] = {
     "large": (1024, 2048),
 }
 
-# The lifecycle events of an ECS blue/green deployment that can run a hook, in CodeDeploy's order.
-ECS_HOOK_EVENTS = (
-    "BeforeInstall",
-    "AfterInstall",
-    "AfterAllowTestTraffic",
-    "BeforeAllowTraffic",
-    "AfterAllowTraffic",
-)
 
 # Service and environment names fill AWS names (target group `<service>-green`: 32 characters at
 # most), file names (appspecs/<service>.<env>.yaml) and hook function names, so they are kept to
@@ -81,7 +74,6 @@ def _check_names(names: Mapping[str, Any], what: str) -> None:
             )
 
 
-StrategyKind = Literal["all-at-once", "canary", "linear"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
@@ -160,7 +152,7 @@ class CapacityProvider(_Model):
 class Guardrails(_Model):
     """What an environment requires of every deployment; deploy refuses otherwise (unless --force)."""
 
-    allowed_strategy_kinds: list[StrategyKind] = Field(default_factory=lambda: list(get_args(StrategyKind)))
+    allowed_strategy_kinds: list[StrategyKind] = Field(default_factory=lambda: list(StrategyKind))
     require_alarms: bool = False
     require_auto_rollback: bool = True
 
@@ -197,7 +189,7 @@ class DeploymentSettings(_Model):
     termination_wait_minutes: int = Field(default=5, ge=0, le=2880)
     # CONTINUE_DEPLOYMENT shifts traffic as soon as the replacement is ready; STOP_DEPLOYMENT waits
     # (status Ready) up to ready_wait_minutes for `bluegreen promote`.
-    ready_action: Literal["CONTINUE_DEPLOYMENT", "STOP_DEPLOYMENT"] = "CONTINUE_DEPLOYMENT"
+    ready_action: DeploymentReadyAction = DeploymentReadyAction.CONTINUE_DEPLOYMENT
     ready_wait_minutes: int = Field(default=0, ge=0, le=2880)
     auto_rollback: bool = True
     bake_seconds: float = Field(default=60.0, ge=0)
@@ -386,10 +378,10 @@ class ResolvedService:
 def strategy_kind(name: str) -> str:
     """The kind of a strategy name: all-at-once, canary or linear (by its prefix)."""
     lowered = name.lower()
-    for kind in ("canary", "linear"):
+    for kind in (StrategyKind.CANARY, StrategyKind.LINEAR):
         if lowered.startswith(kind):
-            return kind
-    return "all-at-once"
+            return kind.value
+    return StrategyKind.ALL_AT_ONCE.value
 
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

@@ -1,16 +1,18 @@
 """The bluegreen command line: parses flags into frozen options and calls one module per verb.
 
 No AWS logic here. Heavy modules (boto3, rich, pydantic models) are imported inside the commands
-so ``bluegreen --help`` stays fast (bench/cli_startup.py measures it). ``main`` is the one place
-that turns errors into exit codes (DESIGN.md): 0 ok, 1 deployment failed/stopped/rolled back,
-2 bad input, 3 timeout, 4 AWS error, 130 interrupted; anything unexpected is 1 with one line.
+so ``bluegreen --help`` stays fast (bench/cli_startup.py measures it). Every verb returns how its
+command ended (``commands.result.Finished``: the output mode click parsed, and the command's
+``Result`` or the error it raised); ``main`` prints that once and is the one place that turns
+errors into exit codes (DESIGN.md): 0 ok, 1 deployment failed/stopped/rolled back, 2 bad input,
+3 timeout, 4 AWS error, 130 interrupted; anything unexpected is 1 with one line.
 """
 
 from __future__ import annotations
 
-import json
 import sys
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -30,7 +32,12 @@ from orchestrator.commands.options import (
     RollbackOptions,
     WatchFlags,
 )
+from orchestrator.commands.result import Finished  # typer reads the verbs' return annotations
 from orchestrator.errors import BluegreenError
+
+if TYPE_CHECKING:
+    from orchestrator.commands.result import Result
+    from orchestrator.commands.session import Session
 
 app = typer.Typer(
     name="bluegreen",
@@ -51,8 +58,13 @@ CatalogOpt = Annotated[
     str | None,
     typer.Option("--catalog", help="Catalog file [default: $BLUEGREEN_CATALOG or ./services.yaml]."),
 ]
+# Eager: click reads it before the other parameters, so a usage error in them (a missing argument,
+# a bad --timeout) still knows whether to print its error as a JSON document.
 OutputOpt = Annotated[
-    str | None, typer.Option("--output", "-o", help="text (for people) or json (one document on stdout).")
+    str | None,
+    typer.Option(
+        "--output", "-o", is_eager=True, help="text (for people) or json (one document on stdout)."
+    ),
 ]
 UntilOpt = Annotated[
     str, typer.Option("--until", help="Return (exit 0) at this milestone: ready, traffic-shifted or done.")
@@ -107,18 +119,29 @@ StrategyOpt = Annotated[
 ]
 
 
-def _session(
-    ctx: typer.Context, env: str | None = None, output: str | None = None, catalog: str | None = None
-) -> Any:
-    from orchestrator.commands.session import Session
+def _finish(
+    ctx: typer.Context,
+    command: Callable[[Session], Result],
+    env: str | None = None,
+    output: str | None = None,
+    catalog: str | None = None,
+) -> Finished:
+    """Run ``command`` with a session for the merged options; how it ended, in the mode asked for."""
+    from orchestrator.commands.result import finish
 
     options: GlobalOptions = ctx.obj if isinstance(ctx.obj, GlobalOptions) else GlobalOptions()
     merged = options.merged(env, output, catalog)
-    if merged.output not in ("text", "json"):
+    return finish(merged.output == "json", lambda: command(_session(merged)), debug=merged.debug)
+
+
+def _session(options: GlobalOptions) -> Session:
+    from orchestrator.commands.session import Session
+
+    if options.output not in ("text", "json"):
         from orchestrator.errors import BadInputError
 
-        raise BadInputError(f"--output {merged.output!r}: valid values are text, json")
-    return Session(merged)
+        raise BadInputError(f"--output {options.output!r}: valid values are text, json")
+    return Session(options)
 
 
 @app.callback()
@@ -180,7 +203,7 @@ def deploy(
         ),
     ] = None,
     time_scale: TimeScaleOpt = None,
-) -> int:
+) -> Finished:
     """Deploy a new revision of SERVICE and watch it."""
     from orchestrator.commands import deploy as command
 
@@ -188,7 +211,7 @@ def deploy(
     options = DeployOptions(
         service, strategy, image, task_definition, dry_run, force, sandbox, tuple(inject_fault or ()), flags
     )
-    return command.run(_session(ctx, env, output, catalog), options)
+    return _finish(ctx, lambda session: command.run(session, options), env, output, catalog)
 
 
 @app.command(epilog=help_text.RENDER)
@@ -203,11 +226,12 @@ def render(
     out: Annotated[str | None, typer.Option("--out", help="Output file ('-' for stdout).")] = None,
     output: OutputOpt = None,
     catalog: CatalogOpt = None,
-) -> int:
+) -> Finished:
     """Write SERVICE's AppSpec to appspecs/SERVICE.ENV.yaml."""
     from orchestrator.commands import render as command
 
-    return command.run(_session(ctx, env, output, catalog), RenderOptions(service, task_definition, out))
+    options = RenderOptions(service, task_definition, out)
+    return _finish(ctx, lambda session: command.run(session, options), env, output, catalog)
 
 
 @app.command(epilog=help_text.STATUS)
@@ -219,11 +243,11 @@ def status(
     env: EnvOpt = None,
     output: OutputOpt = None,
     catalog: CatalogOpt = None,
-) -> int:
+) -> Finished:
     """Show a deployment (for a SERVICE: its deployment group's latest)."""
     from orchestrator.commands import status as command
 
-    return command.run(_session(ctx, env, output, catalog), target)
+    return _finish(ctx, lambda session: command.run(session, target), env, output, catalog)
 
 
 @app.command(epilog=help_text.WATCH)
@@ -236,12 +260,12 @@ def watch(
     time_scale: TimeScaleOpt = None,
     output: OutputOpt = None,
     catalog: CatalogOpt = None,
-) -> int:
+) -> Finished:
     """Attach to a deployment and follow it to the end (or --until)."""
     from orchestrator.commands import watch as command
 
     flags = WatchFlags(True, until, timeout, time_scale, rollback_on_interrupt)
-    return command.run(_session(ctx, None, output, catalog), deployment_id, flags)
+    return _finish(ctx, lambda session: command.run(session, deployment_id, flags), None, output, catalog)
 
 
 @app.command(epilog=help_text.STOP)
@@ -251,11 +275,13 @@ def stop(
     no_rollback: Annotated[bool, typer.Option("--no-rollback", help="Stop without rolling back.")] = False,
     output: OutputOpt = None,
     catalog: CatalogOpt = None,
-) -> int:
+) -> Finished:
     """Stop a deployment (and roll it back, unless --no-rollback)."""
     from orchestrator.commands import stop as command
 
-    return command.run(_session(ctx, None, output, catalog), deployment_id, rollback=not no_rollback)
+    return _finish(
+        ctx, lambda session: command.run(session, deployment_id, not no_rollback), None, output, catalog
+    )
 
 
 @app.command(epilog=help_text.ROLLBACK)
@@ -279,13 +305,13 @@ def rollback(
             "refused when that undoes a bluegreen rollback].",
         ),
     ] = None,
-) -> int:
+) -> Finished:
     """Redeploy SERVICE's last successful revision before the live one (says which, first)."""
     from orchestrator.commands import rollback as command
 
     flags = WatchFlags(wait, "done", timeout, time_scale, False)
     options = RollbackOptions(service, strategy, force, flags, to)
-    return command.run(_session(ctx, env, output, catalog), options)
+    return _finish(ctx, lambda session: command.run(session, options), env, output, catalog)
 
 
 @app.command(epilog=help_text.PROMOTE)
@@ -294,19 +320,19 @@ def promote(
     deployment_id: Annotated[str, typer.Argument(metavar="DEPLOYMENT_ID")],
     output: OutputOpt = None,
     catalog: CatalogOpt = None,
-) -> int:
+) -> Finished:
     """Shift production traffic to a deployment waiting at Ready (ContinueDeployment)."""
     from orchestrator.commands import promote as command
 
-    return command.run(_session(ctx, None, output, catalog), deployment_id)
+    return _finish(ctx, lambda session: command.run(session, deployment_id), None, output, catalog)
 
 
 @app.command(epilog=help_text.STRATEGIES)
-def strategies(ctx: typer.Context, catalog: CatalogOpt = None, output: OutputOpt = None) -> int:
+def strategies(ctx: typer.Context, catalog: CatalogOpt = None, output: OutputOpt = None) -> Finished:
     """List the deployment strategies."""
     from orchestrator.commands import strategies as command
 
-    return command.run(_session(ctx, None, output, catalog))
+    return _finish(ctx, command.run, None, output, catalog)
 
 
 @sandbox_app.command("serve", epilog=help_text.SANDBOX_SERVE)
@@ -336,23 +362,34 @@ def sandbox_serve(
             "--service", metavar="NAME", help="Only these services (repeatable) [default: every one]."
         ),
     ] = None,
-) -> int:
+) -> Finished:
     """Run the sandbox; print the endpoint variables; run until stopped."""
     from orchestrator.commands import sandbox_extra
+    from orchestrator.commands.result import Result
 
-    serve = sandbox_extra.load("serve", "serve", "bluegreen sandbox serve")
-    session = _session(ctx, env, None, catalog)
-    if service:
-        for name in service:
+    def run(session: Session) -> Result:
+        serve = sandbox_extra.load("serve", "serve", "bluegreen sandbox serve")
+        for name in service or ():
             session.resolve(name)  # unknown names are bad input before anything starts
-    result = serve(
-        catalog=session.catalog,
-        environment=session.options.env or session.catalog.default_environment,
-        port=port,
-        time_scale=time_scale,
-        services=list(service or []) or None,
-    )
-    return int(result or 0)
+        serve(  # prints its export lines as it starts, then runs until stopped
+            catalog=session.catalog,
+            environment=session.options.env or session.catalog.default_environment,
+            port=port,
+            time_scale=time_scale,
+            services=list(service or []) or None,
+        )
+        return Result(None)
+
+    return _finish(ctx, run, env, None, catalog)
+
+
+@app.command(epilog=help_text.SCHEMA)
+def schema(ctx: typer.Context) -> Finished:
+    """Print the JSON Schema of every --output json document (one schema; each document in $defs)."""
+    from orchestrator.commands.result import Result, dumps
+    from orchestrator.documents import json_schema
+
+    return _finish(ctx, lambda session: Result(None, dumps(json_schema())))
 
 
 def usage_message(err: click_exceptions.ClickException) -> str:
@@ -388,85 +425,83 @@ def _print_error(message: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; the one place errors become exit codes and one-line messages.
+    """Run the CLI: print how the command ended, once; the one place errors become exit codes.
 
-    With ``--output json`` stdout always ends up holding one JSON document: when the command
-    failed before printing its own, an error document (orchestrator.commands.failure) is printed.
+    With ``--output json`` stdout always holds one JSON document: the command's own, or, when it
+    failed before it had one, an error document (orchestrator.commands.failure).
     """
-    from orchestrator.commands.failure import WatchedStream, wants_json
-
-    args = list(sys.argv[1:] if argv is None else argv)
-    if not wants_json(args):
-        return _run(args)
-    stdout = sys.stdout
-    watched = WatchedStream(stdout)
-    failure: dict[str, Any] = {}
-    sys.stdout = watched
-    try:
-        code = _run(args, failure)
-    finally:
-        sys.stdout = stdout
-    if code != 0 and not watched.written:
-        from orchestrator.commands.failure import error_document
-
-        document = error_document(
-            failure.get("message", "failed"), code, failure.get("kind", "error"), failure.get("context", {})
-        )
-        stdout.write(json.dumps(document, indent=2, default=str) + "\n")
-        stdout.flush()
-    return code
-
-
-def _fail(failure: dict[str, Any], message: str, kind: str, context: dict[str, Any] | None = None) -> None:
-    failure.update(message=message, kind=kind, context=dict(context or {}))
-
-
-def _run(args: list[str], failure: dict[str, Any] | None = None) -> int:
-    """Run the app; map errors to exit codes; describe the failure in ``failure`` for main."""
     from orchestrator.commands.session import sigterm_as_interrupt
 
-    failure = {} if failure is None else failure
-    debug = "--debug" in args
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
         # SIGTERM (a cancelled CI job) is handled like Ctrl-C for the whole run.
         with sigterm_as_interrupt():
-            result = app(args=args, prog_name="bluegreen", standalone_mode=False)
+            ended = app(args=args, prog_name="bluegreen", standalone_mode=False)
     except click_exceptions.ClickException as err:  # bad flags, missing arguments: exit 2, one line
+        ended = Finished(_parsed_output(getattr(err, "ctx", None)) == "json", error=err)
+    except (typer.Abort, KeyboardInterrupt) as err:  # while click parsed the flags
+        ended = Finished(False, error=err)
+    except Exception as err:  # a bug outside any command (commands hand theirs back in Finished)
+        ended = Finished(False, error=err)
+    if isinstance(ended, Finished):
+        return _print_finished(ended)
+    code = int(ended) if isinstance(ended, int) else 0  # --help; typer's 130 for a Ctrl-C while parsing
+    if code == 130:
+        _print_error("interrupted")
+    return code
+
+
+def _parsed_output(ctx: Any) -> str:
+    """The --output click had parsed when a usage error stopped it: the verb's, else the global one."""
+    while ctx is not None:
+        chosen = ctx.params.get("output")
+        if chosen is not None:
+            return str(chosen)
+        ctx = ctx.parent
+    return "text"
+
+
+def _print_finished(ended: Finished) -> int:
+    """Print the command's result, or its error (one line on stderr; the error document in JSON)."""
+    from orchestrator.commands.result import dumps, write_result
+
+    if ended.result is not None:
+        write_result(ended.result, ended.json, sys.stdout)
+        if ended.result.error is not None:
+            _print_error(f"error: {ended.result.error}")
+        return ended.result.exit_code
+    assert ended.error is not None
+    code, kind, message = _report_error(ended.error, ended.debug)
+    if ended.json:
+        from orchestrator.commands.failure import error_document
+        from orchestrator.documents import to_json
+        from orchestrator.errors import ErrorContext
+
+        known = ended.error.known if isinstance(ended.error, BluegreenError) else ErrorContext()
+        sys.stdout.write(dumps(to_json(error_document(message, code, kind, known))))
+        sys.stdout.flush()
+    return code
+
+
+def _report_error(err: BaseException, debug: bool) -> tuple[int, str, str]:
+    """Say ``err`` on stderr in one line; its (exit code, errorKind, message) for the error document."""
+    if isinstance(err, click_exceptions.ClickException):
         message = usage_message(err)
         _print_error(f"error: {message}")
-        _fail(failure, message, "usage")
-        return 2
-    except typer.Exit as err:
-        if err.exit_code == 130:  # typer turns a KeyboardInterrupt outside a watch into Exit(130)
-            _print_error("interrupted")
-        _fail(failure, "interrupted" if err.exit_code == 130 else f"exit {err.exit_code}", "interrupted")
-        return int(err.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
+        return 2, "usage", message
+    if isinstance(err, typer.Abort | KeyboardInterrupt):
         _print_error("interrupted")
-        _fail(failure, "interrupted", "interrupted")
-        return 130
-    except BluegreenError as err:
-        if debug:
-            import traceback
+        return 130, "interrupted", "interrupted"
+    if debug:
+        import traceback
 
-            traceback.print_exc()
+        traceback.print_exception(err)
+    if isinstance(err, BluegreenError):
         _print_error(f"error: {err}" if err.exit_code != 130 else str(err))
-        _fail(failure, str(err), err.kind, err.context)
-        return err.exit_code
-    except Exception as err:  # a bug in bluegreen, not in the user's input
-        if debug:
-            import traceback
-
-            traceback.print_exc()
-        message = f"internal error: {type(err).__name__}: {err}"
-        _print_error(f"{message} (run with --debug for the traceback)")
-        _fail(failure, message, "internal")
-        return 1
-    code = int(result) if isinstance(result, int) else 0
-    if code == 130:  # typer returns Exit(130) for a KeyboardInterrupt outside a watch
-        _print_error("interrupted")
-        _fail(failure, "interrupted", "interrupted")
-    return code
+        return err.exit_code, err.kind, str(err)
+    message = f"internal error: {type(err).__name__}: {err}"  # a bug in bluegreen, not the user's input
+    _print_error(f"{message} (run with --debug for the traceback)")
+    return 1, "internal", message
 
 
 if __name__ == "__main__":

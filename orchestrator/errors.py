@@ -5,28 +5,60 @@ This module imports nothing heavy: the Lambda hooks share it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from types import MappingProxyType
+
+
+@dataclass(frozen=True)
+class ErrorContext:
+    """What a command knew when an error passed through it (the ``--output json`` error document's
+    identifying keys). Built as the command learns it: each step makes a new one (``learned``)."""
+
+    deployment_id: str | None = None
+    service: str | None = None
+    environment: str | None = None
+    strategy: str | None = None
+    status: str | None = None
+    active_deployment_id: str | None = None  # the deployment that keeps a deployment group busy
+    rollback_deployment_id: str | None = None  # the rollback an interrupt started
+
+    def learned(self, **facts: str | None) -> ErrorContext:
+        """This context with ``facts`` added (a fact given as None leaves what was known)."""
+        return replace(self, **{key: value for key, value in facts.items() if value is not None})
+
+    def under(self, outer: ErrorContext) -> ErrorContext:
+        """These facts, with ``outer``'s where these are unknown (the step nearest the error knew best)."""
+        return outer.learned(**{f.name: getattr(self, f.name) for f in fields(self)})
+
 
 class BluegreenError(Exception):
     """Base of every error bluegreen raises on purpose; ``str(err)`` is one line for a person.
 
     ``kind`` is a stable word for machines (the ``errorKind`` of an ``--output json`` error
-    document); ``context`` holds what was known when it was raised (service, deployment id, ...).
+    document); ``known`` is what was known when it was raised and what the commands it passed
+    through knew (service, deployment id, ...).
     """
 
     exit_code = 1
     kind = "error"
 
-    @property
-    def context(self) -> dict[str, object]:
-        """What the command knew when this was raised (keys of the --output json documents)."""
-        known: dict[str, object] = self.__dict__.setdefault("_context", {})
-        return known
+    def __init__(self, *args: object, known: ErrorContext | None = None) -> None:
+        super().__init__(*args)
+        self.known = known or ErrorContext()
 
-    def add_context(self, **known: object) -> None:
-        """Record facts the error document should carry; the first value given for a key wins."""
-        for key, value in known.items():
-            if value is not None:
-                self.context.setdefault(key, value)
+    @property
+    def context(self) -> Mapping[str, object]:
+        """The known facts as the error document's keys (read-only; only the known ones)."""
+        from orchestrator.documents import camel
+
+        facts = {f.name: getattr(self.known, f.name) for f in fields(self.known)}
+        return MappingProxyType({camel(name): value for name, value in facts.items() if value is not None})
+
+    def within(self, outer: ErrorContext) -> BluegreenError:
+        """This error, knowing also what ``outer`` knew (for a command to re-raise)."""
+        self.known = self.known.under(outer)
+        return self
 
 
 class BadInputError(BluegreenError):

@@ -26,10 +26,10 @@ import difflib
 import math
 import re
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from orchestrator.errors import StrategyError
+from orchestrator.vocabulary import ComputePlatform, StrategyKind, TrafficRoutingType
 
 # Custom configs are created once per account and region under this prefix, so they are easy to
 # find (and to tell apart from configs other tools made).
@@ -41,23 +41,6 @@ MAX_PERCENT = 99
 # CodeDeploy's quotas allow at most 48 hours between the first and the last traffic shift (stated
 # for Lambda deployments; we apply the same bound to ECS so a config never outlives its deployment).
 MAX_SHIFT_MINUTES = 48 * 60
-
-
-class StrategyKind(StrEnum):
-    """How traffic moves from the original to the replacement task set."""
-
-    ALL_AT_ONCE = "all-at-once"
-    CANARY = "canary"
-    LINEAR = "linear"
-
-    @property
-    def traffic_routing_type(self) -> str:
-        """CodeDeploy's TrafficRoutingConfig.type for this kind."""
-        return {
-            StrategyKind.ALL_AT_ONCE: "AllAtOnce",
-            StrategyKind.CANARY: "TimeBasedCanary",
-            StrategyKind.LINEAR: "TimeBasedLinear",
-        }[self]
 
 
 @dataclass(frozen=True)
@@ -78,7 +61,7 @@ class Strategy:
         assert self.percentage is not None and self.interval_minutes is not None
         if self.kind is StrategyKind.CANARY:
             routing: dict[str, Any] = {
-                "type": "TimeBasedCanary",
+                "type": TrafficRoutingType.TIME_BASED_CANARY.value,
                 "timeBasedCanary": {
                     "canaryPercentage": self.percentage,
                     "canaryInterval": self.interval_minutes,
@@ -86,7 +69,7 @@ class Strategy:
             }
         else:
             routing = {
-                "type": "TimeBasedLinear",
+                "type": TrafficRoutingType.TIME_BASED_LINEAR.value,
                 "timeBasedLinear": {
                     "linearPercentage": self.percentage,
                     "linearInterval": self.interval_minutes,
@@ -94,7 +77,7 @@ class Strategy:
             }
         return {
             "deploymentConfigName": self.deployment_config_name,
-            "computePlatform": "ECS",
+            "computePlatform": ComputePlatform.ECS.value,
             "trafficRoutingConfig": routing,
         }
 
@@ -239,14 +222,28 @@ def _from_parts(config_name: str, kind: StrategyKind, pct: int | None, minutes: 
     return Strategy(name, kind, config_name, pct, minutes, predefined)
 
 
+# A trafficRoutingConfig's type -> our kind and the member that holds its percentage and interval.
+_ROUTING_FIELDS: dict[str, tuple[StrategyKind, str, str, str]] = {
+    TrafficRoutingType.TIME_BASED_CANARY: (
+        StrategyKind.CANARY,
+        "timeBasedCanary",
+        "canaryPercentage",
+        "canaryInterval",
+    ),
+    TrafficRoutingType.TIME_BASED_LINEAR: (
+        StrategyKind.LINEAR,
+        "timeBasedLinear",
+        "linearPercentage",
+        "linearInterval",
+    ),
+}
+
+
 def _from_routing(config_name: str, routing: dict[str, Any]) -> Strategy | None:
     routing_type = routing.get("type")
-    if routing_type == "AllAtOnce":
+    if routing_type == TrafficRoutingType.ALL_AT_ONCE:
         return _from_parts(config_name, StrategyKind.ALL_AT_ONCE, None, None)
-    fields = {
-        "TimeBasedCanary": (StrategyKind.CANARY, "timeBasedCanary", "canaryPercentage", "canaryInterval"),
-        "TimeBasedLinear": (StrategyKind.LINEAR, "timeBasedLinear", "linearPercentage", "linearInterval"),
-    }.get(str(routing_type))
+    fields = _ROUTING_FIELDS.get(str(routing_type))
     if fields is None:
         return None
     kind, key, pct_key, min_key = fields

@@ -1,13 +1,15 @@
 """Positive numbers from flags and variables, and the one rule for BLUEGREEN_TIME_SCALE (pure).
 
-The CLI (``--timeout``, ``--time-scale``, the variable) and the Lambda hooks (the variable, in the
-sandbox) read time through this module, so they agree on what a valid value is: a finite number
-above zero written in ASCII digits. ``float()`` alone takes ``nan``, ``inf``, ``1_0`` and full-width
+The CLI (``--timeout``, ``--time-scale``, the variable), the Lambda hooks (the variable, in the
+sandbox) and the benchmarks (``--time-scale``, through ``positive_number_arg``) read time through
+this module, so they agree on what a valid value is: a finite number above zero written in ASCII
+digits. ``float()`` alone takes ``nan``, ``inf``, ``1_0`` and full-width
 digits; a NaN timeout used to pass every comparison and crash after the deployment was created.
 """
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import re
@@ -35,6 +37,14 @@ def positive_number(text: str, what: str) -> float:
     problem = positive_number_problem(text)
     if problem:
         raise BadInputError(f"{what}: {problem}")
+    return float(text)
+
+
+def positive_number_arg(text: str) -> float:
+    """An ``argparse`` type by the same rule: the scripts under bench/ refuse what the CLI refuses."""
+    problem = positive_number_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
     return float(text)
 
 

@@ -113,7 +113,7 @@ def evaluate_alarm(alarm: Mapping[str, Any], store: MetricStore, now: float) -> 
     points = datapoints(alarm, store, starts)
     comparison = Comparison(alarm["ComparisonOperator"])
     threshold = float(alarm["Threshold"])
-    current = AlarmState(alarm.get("StateValue") or "INSUFFICIENT_DATA")
+    current = AlarmState(alarm.get("StateValue") or AlarmState.INSUFFICIENT_DATA)
     state = decide(
         points, threshold, comparison, to_alarm, TreatMissing.parse(alarm.get("TreatMissingData")), current
     )
@@ -175,7 +175,7 @@ class AlarmEvaluator:
                 "MetricAlarms"
             ]:
                 state, reason = evaluate_alarm(alarm, self.store, now)
-                old = AlarmState(alarm.get("StateValue") or "INSUFFICIENT_DATA")
+                old = AlarmState(alarm.get("StateValue") or AlarmState.INSUFFICIENT_DATA)
                 if state is old:
                     continue
                 self.cloudwatch.set_alarm_state(

@@ -10,17 +10,7 @@ import re
 from collections.abc import Sequence
 from enum import StrEnum
 
-
-class AlarmState(StrEnum):
-    """A CloudWatch alarm state."""
-
-    OK = "OK"
-    ALARM = "ALARM"
-    INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
-
-    @property
-    def is_alarm(self) -> bool:
-        return self is AlarmState.ALARM
+from orchestrator.vocabulary import AlarmState
 
 
 class Comparison(StrEnum):

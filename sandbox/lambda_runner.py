@@ -44,17 +44,24 @@ from typing import IO, Any
 import yaml
 
 from orchestrator.catalog import ResolvedService
+from orchestrator.vocabulary import (
+    AFTER_ALLOW_TEST_TRAFFIC,
+    AFTER_ALLOW_TRAFFIC,
+    AFTER_INSTALL,
+    BEFORE_ALLOW_TRAFFIC,
+    BEFORE_INSTALL,
+)
 from sandbox.clock import VirtualClock
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
 # Lifecycle event -> handler name in hooks/handlers.py.
 HANDLER_NAMES = {
-    "BeforeInstall": "before_install",
-    "AfterInstall": "after_install",
-    "AfterAllowTestTraffic": "after_allow_test_traffic",
-    "BeforeAllowTraffic": "before_allow_traffic",
-    "AfterAllowTraffic": "after_allow_traffic",
+    BEFORE_INSTALL: "before_install",
+    AFTER_INSTALL: "after_install",
+    AFTER_ALLOW_TEST_TRAFFIC: "after_allow_test_traffic",
+    BEFORE_ALLOW_TRAFFIC: "before_allow_traffic",
+    AFTER_ALLOW_TRAFFIC: "after_allow_traffic",
 }
 # The hooks' Lambda timeout, in real seconds: the deadline a Lambda has is wall-clock time, and
 # the hooks size their checks to it (their bake and warm-up windows are virtual, see hooks.timing).

@@ -21,6 +21,7 @@ from sandbox.clock import VirtualClock, Watermark
 
 MetricKey = tuple[str, str, tuple[tuple[str, str], ...]]  # namespace, metric name, sorted dimensions
 
+GAUGE_INTERVAL = 10.0  # virtual seconds between gauge samples (host counts, CPU)
 # PutMetricData: at most 1000 metrics per call and 150 distinct values per datum.
 _MAX_VALUES = 150
 _MAX_DATA_PER_CALL = 500

@@ -7,7 +7,7 @@
 2. moto answers DescribeTargetHealth ``healthy`` for every registered target the moment it is
    registered. When ``BLUEGREEN_SANDBOX_TARGET_HEALTH`` names a file, a registered target listed
    there has the state (``initial``, ``healthy``, ``unhealthy``), reason and description the fake
-   fleet's health checks gave it (see ``sandbox.target_health``).
+   load balancer's health checks gave it (see ``sandbox.load_balancer.target_health``).
 3. moto names every load balancer ``<name>-1.<region>.elb.amazonaws.com``, a name that resolves
    nowhere; the sandbox's load balancers are its routers on 127.0.0.1, so their DNSName is
    ``127.0.0.1``: the hooks tie a smoke host to the deployment group's load balancer through it
@@ -23,7 +23,7 @@ import json
 import os
 from typing import Any
 
-from sandbox.target_health import STATES_FILE_ENV
+from sandbox.load_balancer.target_health import STATES_FILE_ENV
 
 
 def _patch() -> None:

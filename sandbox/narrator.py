@@ -1,20 +1,41 @@
 """Tells a person what the sandbox sees while a deployment runs: which versions answer the users
 (share of requests and errors per window), every alarm state change, with CloudWatch's reason, and
 the replacement's targets passing (or failing) the load balancer's health checks.
-Lines go to a stream (stderr in the demo), never to stdout, which belongs to the CLI."""
+Lines go to a stream (stderr in the demo), never to stdout, which belongs to the CLI.
+
+It is handed what it tells (``Sightings``: each source a function returning everything so far), not
+the world, so it knows nothing of how the world is wired."""
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
-from typing import IO, TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import IO
 
+from sandbox.alarm_eval import Transition
 from sandbox.alarm_state import AlarmState
-
-if TYPE_CHECKING:
-    from sandbox.world import World
+from sandbox.clock import VirtualClock
+from sandbox.load_balancer.target_health import TargetState
+from sandbox.traffic import RequestRecord
 
 WINDOW = 30.0  # virtual seconds of user traffic summarised per line
+
+
+@dataclass(frozen=True)
+class Sightings:
+    """What the narrator reads, in the order things happened; it keeps its own place in each."""
+
+    services: Sequence[str]  # the order of the traffic lines
+    # Alarm state changes (the alarm evaluator's history).
+    alarm_transitions: Callable[[], Sequence[Transition]]
+    # Target health changes: (virtual time, target id, new state) (the load balancer's health checks).
+    health_changes: Callable[[], Sequence[tuple[float, str, TargetState]]]
+    # Target id -> version, for the replacement's targets (the only ones whose health is news).
+    replacement_targets: Callable[[], Mapping[str, str]]
+    # Every user request answered so far (the traffic generator's records).
+    user_requests: Callable[[], Sequence[RequestRecord]]
 
 
 def traffic_line(service: str, versions: Counter[str], errors: Counter[str]) -> str:
@@ -37,12 +58,13 @@ def health_line(version: str, target: str, state: str) -> str:
 class Narrator:
     """A thread printing traffic shares each WINDOW when they change, and alarm transitions at once."""
 
-    def __init__(self, world: World, stream: IO[str]) -> None:
-        self.world = world
+    def __init__(self, sightings: Sightings, clock: VirtualClock, stream: IO[str]) -> None:
+        self.sightings = sightings
+        self.clock = clock
         self.stream = stream
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sandbox-narrator", daemon=True)
-        self._started_at = world.clock.now()
+        self._started_at = clock.now()
 
     def start(self) -> Narrator:
         self._thread.start()
@@ -58,47 +80,43 @@ class Narrator:
         self.stream.flush()
 
     def _run(self) -> None:
-        clock, world = self.world.clock, self.world
+        clock, seen = self.clock, self.sightings
         seen_transitions = 0
         seen_health = 0
         window_start = clock.now()
         last: dict[str, str] = {}
         while not self._stop.is_set():
             clock.wait(self._stop, 2.0)
-            evaluator = world.evaluator
-            if evaluator is not None:
-                history = evaluator.history()
-                for transition in history[seen_transitions:]:
-                    if AlarmState.ALARM not in (transition.old, transition.new):
-                        continue  # OK <-> INSUFFICIENT_DATA is bookkeeping, not news
-                    self._say(
-                        transition.at,
-                        f"alarm {transition.alarm}: {transition.old.value} -> "
-                        f"{transition.new.value}  ({transition.reason})",
-                    )
-                seen_transitions = len(history)
-            fleet = world.fleet
-            if fleet is not None:
-                changes = fleet.health_history[seen_health:]
-                seen_health += len(changes)
-                replacements = {t: run for run in fleet.replacement_runs() for t in run.target_ids}
-                for at, target, state in changes:
-                    run = replacements.get(target)
-                    if run is not None:
-                        self._say(at, health_line(run.version, target, state.value))
+            history = seen.alarm_transitions()
+            for transition in history[seen_transitions:]:
+                if AlarmState.ALARM not in (transition.old, transition.new):
+                    continue  # OK <-> INSUFFICIENT_DATA is bookkeeping, not news
+                self._say(
+                    transition.at,
+                    f"alarm {transition.alarm}: {transition.old.value} -> "
+                    f"{transition.new.value}  ({transition.reason})",
+                )
+            seen_transitions = len(history)
+            changes = seen.health_changes()[seen_health:]
+            seen_health += len(changes)
+            replacements = seen.replacement_targets()
+            for at, target, state in changes:
+                version = replacements.get(target)
+                if version is not None:
+                    self._say(at, health_line(version, target, state.value))
             now = clock.now()
-            if now - window_start < WINDOW or world.traffic is None:
+            if now - window_start < WINDOW:
                 continue
-            records = [r for r in world.traffic.snapshot() if window_start <= r.answered_at < now]
+            records = [r for r in seen.user_requests() if window_start <= r.answered_at < now]
             window_start = now
-            for item in world.infra:
-                mine = [r for r in records if r.service == item.name]
+            for service in seen.services:
+                mine = [r for r in records if r.service == service]
                 if not mine:
                     continue
                 versions = Counter(r.version for r in mine)
                 errors = Counter(r.version for r in mine if r.status >= 500)
-                line = traffic_line(item.name, versions, errors)
+                line = traffic_line(service, versions, errors)
                 shares_only = ",".join(sorted(versions))
-                if last.get(item.name) != shares_only or errors.total() or len(versions) > 1:
+                if last.get(service) != shares_only or errors.total() or len(versions) > 1:
                     self._say(now, line)
-                last[item.name] = shares_only
+                last[service] = shares_only

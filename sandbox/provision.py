@@ -16,13 +16,14 @@ from typing import Any
 
 from orchestrator.catalog import Catalog, ResolvedService
 from orchestrator.files.taskdef import load_task_definition
-from sandbox.target_health import HealthCheck
+from orchestrator.vocabulary import ROLLBACK_ON, ComputePlatform, DeploymentReadyAction, InstanceAction
+from sandbox.load_balancer.target_health import HealthCheck
 
-# Every target group's health check (the fleet runs it in virtual time, see sandbox.target_health).
+# Every target group's health check (the load balancer runs it in virtual time: sandbox.load_balancer).
 HEALTH_CHECK = HealthCheck(interval=15.0, timeout=5.0, healthy_threshold=2, unhealthy_threshold=2)
 VPC_CIDR = "10.0.0.0/16"
 SUBNET_CIDRS = ("10.0.1.0/24", "10.0.2.0/24")
-AUTO_ROLLBACK_EVENTS = ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]
+AUTO_ROLLBACK_EVENTS = list(ROLLBACK_ON)
 
 
 @dataclass
@@ -200,15 +201,15 @@ def create_ecs_service(
 
 def ensure_application(codedeploy: Any, name: str) -> None:
     with contextlib.suppress(codedeploy.exceptions.ApplicationAlreadyExistsException):
-        codedeploy.create_application(applicationName=name, computePlatform="ECS")
+        codedeploy.create_application(applicationName=name, computePlatform=ComputePlatform.ECS.value)
 
 
 def create_deployment_group(codedeploy: Any, infra: ServiceInfra, role_arn: str) -> None:
     """The ECS blue/green deployment group: listeners, target groups, ready option, alarms, rollback."""
     settings = infra.service.settings
     deployment = settings.deployment
-    ready: dict[str, Any] = {"actionOnTimeout": deployment.ready_action}
-    if deployment.ready_action == "STOP_DEPLOYMENT":
+    ready: dict[str, Any] = {"actionOnTimeout": deployment.ready_action.value}
+    if deployment.ready_action is DeploymentReadyAction.STOP_DEPLOYMENT:
         ready["waitTimeInMinutes"] = deployment.ready_wait_minutes
     codedeploy.create_deployment_group(
         applicationName=settings.application,
@@ -218,7 +219,7 @@ def create_deployment_group(codedeploy: Any, infra: ServiceInfra, role_arn: str)
         deploymentStyle={"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
         blueGreenDeploymentConfiguration={
             "terminateBlueInstancesOnDeploymentSuccess": {
-                "action": "TERMINATE",
+                "action": InstanceAction.TERMINATE.value,
                 "terminationWaitTimeInMinutes": deployment.termination_wait_minutes,
             },
             "deploymentReadyOption": ready,

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 from sandbox.app import TASK_SET_HEADER, VERSION_HEADER
 from sandbox.clock import VirtualClock
+from sandbox.load_balancer.listeners import USERS_HEADER
 from sandbox.moto_server import LOOPBACK
-from sandbox.router import USERS_HEADER
 
 
 @dataclass(frozen=True)

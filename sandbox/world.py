@@ -1,12 +1,13 @@
 """The sandbox world: everything a rehearsal needs, started together and stopped together.
 
-``World`` starts, on 127.0.0.1 only: moto (a child process, so its state is its own), the CodeDeploy
-emulator with the Lambda runner as its hook invoker, a router per listener, provisions the
-catalog's infrastructure for the listed services, then the fleet, user traffic, the metrics
-publisher and the alarm evaluator. ``env`` holds the variables a deployed Lambda or a CLI user would
-set to talk to it; while the world runs they are also set in this process (the hooks run
-in-process and read them). ``stop`` (or leaving the ``with``) stops every thread, process and port,
-in reverse order, and restores the environment.
+``World`` is an ordered list of components (``World._components``), on 127.0.0.1 only: its work
+folder, the process environment, moto (a child process, so its state is its own), the CodeDeploy
+emulator with the Lambda runner as its hook invoker, a router per listener, the catalog's
+infrastructure for the listed services, the fleet, the load balancer, the metrics publisher, the
+alarm evaluator, user traffic and the narrator. They start in that order and stop in reverse
+(``sandbox.components``); one that fails to start stops those already started. ``env`` holds the
+variables a deployed Lambda or a CLI user would set to talk to it; while the world runs they are
+also set in this process (the hooks run in-process and read them).
 
 ``sandbox_environment`` is what ``bluegreen deploy --sandbox`` calls.
 """
@@ -19,26 +20,28 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from orchestrator.catalog import Catalog, ResolvedService, load_catalog
 from orchestrator.commands.options import SANDBOX_TIME_SCALE
-from orchestrator.watching.hook_verdict import SANDBOX_HOOK_LOG_ENV
+from orchestrator.commands.sandbox_extra import HOOK_LOG_ENV_VAR
 from sandbox.alarm_eval import AlarmEvaluator
 from sandbox.clock import VirtualClock
+from sandbox.components import Component, Components, ProcessEnvironment, Step
 from sandbox.faults import HEALTHY, Fault, parse_fault
-from sandbox.fleet import GAUGE_INTERVAL, Fleet
+from sandbox.fleet import Fleet
 from sandbox.http_server import stop_servers
 from sandbox.lambda_runner import LambdaRunner, handlers_for, redirect_stdout_logging, retry_attempts_for
-from sandbox.metrics import MetricsPublisher, MetricStore
+from sandbox.load_balancer.balancer import LoadBalancer
+from sandbox.load_balancer.listeners import Router
+from sandbox.load_balancer.target_health import STATES_FILE_ENV
+from sandbox.metrics import GAUGE_INTERVAL, MetricsPublisher, MetricStore
 from sandbox.moto_server import LOOPBACK, SANDBOX_CREDENTIALS, MotoServer, sandbox_client_factory
-from sandbox.narrator import Narrator
+from sandbox.narrator import Narrator, Sightings
 from sandbox.provision import HEALTH_CHECK, Clients, ListenerPorts, ServiceInfra, provision
-from sandbox.router import Router
-from sandbox.target_health import STATES_FILE_ENV
 from sandbox.traffic import TrafficGenerator
 
 # canary10 in dev (hooks, 5 virtual minutes at 10 %, a 30 s bake, no termination wait) is about
@@ -117,12 +120,14 @@ class World:
         self.env: dict[str, str] = {}
         self.infra: list[ServiceInfra] = []
         self.routers: dict[str, Router] = {}
+        self.log_dir: Path | None = None
         self.log_path: Path | None = None
         self.keep_hook_log = False  # set before stop: hooks.log outlives the world (see _remove_files)
         self.target_health_path: Path | None = None
-        self._stack = ExitStack()
-        self._saved_env: dict[str, str | None] = {}
+        self._log_stream: IO[str] | None = None
+        self._parts = Components()
         self.fleet: Fleet | None = None
+        self.load_balancer: LoadBalancer | None = None
         self.traffic: TrafficGenerator | None = None
         self.evaluator: AlarmEvaluator | None = None
         self.runner: LambdaRunner | None = None
@@ -147,125 +152,185 @@ class World:
     # --- start / stop ------------------------------------------------------------------------------
 
     def start(self) -> World:
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
+        """Start every component in order; if one fails, those started are stopped and it raises."""
+        self._parts.start(self._components())
         return self
 
-    def _start(self) -> None:
+    def stop(self) -> None:
+        """Stop every component that started, in reverse order (the environment is restored too)."""
+        self._parts.stop()
+
+    def __enter__(self) -> World:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _components(self) -> Iterator[Component]:
+        """The world's components in start order. Each is made once those before it have started,
+        from what they made (moto's URL, the routers' ports, the provisioned ARNs)."""
         from sandbox.codedeploy import CodeDeployEmulator
 
-        stack = self._stack
-        log_dir = Path(tempfile.mkdtemp(prefix="bluegreen-sandbox-"))
-        stack.callback(self._remove_files, log_dir)  # last, once everything writing there stopped
-        self.log_path = log_dir / "hooks.log"
-        log_stream = stack.enter_context(self.log_path.open("a", encoding="utf-8"))
-        self.target_health_path = log_dir / "target-health.json"
-        # moto (a child process) reads the target states the fleet's health checks give.
-        self.env = {STATES_FILE_ENV: str(self.target_health_path)}
-        self._apply_env()
+        yield Step("work folder", self._make_work_folder, self._remove_files)
+        environment = ProcessEnvironment()
+        yield environment
+        # moto (a child process) reads the target states the load balancer's health checks give.
+        environment.set({STATES_FILE_ENV: str(self.target_health_path)})
         moto = MotoServer(isolated=True, module="sandbox.moto_patched")
-        self.moto_url = moto.start()
-        stack.callback(moto.stop)
-        account_id = self.services[0].account_id or "123456789012"
+        yield moto
+        self.moto_url = moto.url
         self.env = self._environment()
-        self._apply_env()
-        self.runner = LambdaRunner(
+        environment.set(self.env)
+        runner = self.runner = self._lambda_runner()
+        emulator = CodeDeployEmulator(
+            aws_endpoint=self.moto_url,
+            time_scale=self.options.time_scale,
+            hook_invoker=runner,
+            clock=self.clock,
+            region=self.region,
+            port=self.options.codedeploy_port,
+        )
+        yield emulator
+        self.codedeploy_url = emulator.url
+        self.env["AWS_ENDPOINT_URL_CODEDEPLOY"] = self.codedeploy_url
+        environment.set(self.env)
+        # Stopped before the emulator: running hooks report first, and none starts after.
+        yield Step("Lambda runner", self._redirect_hook_logs, self._stop_runner)
+        yield Step("clients", self.clients, self._close_clients)
+        # Routers bind first: each listener is created in moto with the port its router got.
+        yield Step("listener ports", self._bind_routers, self._close_routers)
+        yield Step("provisioning", self._provision)
+        clients = self.clients()
+        self.load_balancer = LoadBalancer(
+            self.infra, clients.elbv2, self.clock, self.store, states_path=self.target_health_path
+        )
+        self.fleet = Fleet(self.infra, clients.ecs, self.load_balancer, self.clock, self.store, self.faults)
+        yield self.fleet  # its first reconcile registers the original tasks, healthy
+        yield self.load_balancer  # listener weights first, then its poller and health checks
+        yield Step("listeners", self._serve_listeners, lambda: stop_servers(list(self.routers.values())))
+        publisher = MetricsPublisher(
+            self.store, clients.cloudwatch, self.clock, self._sample_gauges, sample_every=GAUGE_INTERVAL
+        )
+        yield Step("metric history", lambda: self._publish_history(publisher))
+        yield publisher
+        alarm_names = [name for item in self.infra for name in item.alarm_names]
+        self.evaluator = AlarmEvaluator(
+            clients.cloudwatch, self.store, self.clock, alarm_names, tick=self.options.evaluator_tick
+        )
+        yield self.evaluator
+        self.traffic = TrafficGenerator(
+            {item.name: item.production_port for item in self.infra},
+            self.clock,
+            rate=self.traffic_rate,
+            path=self.options.traffic_path,
+        )
+        yield self.traffic
+        if self.options.narrate is not None:
+            yield Narrator(self._sightings(), self.clock, self.options.narrate)
+
+    # --- what the components are made of ---------------------------------------------------------------
+
+    def _make_work_folder(self) -> None:
+        self.log_dir = Path(tempfile.mkdtemp(prefix="bluegreen-sandbox-"))
+        self.log_path = self.log_dir / "hooks.log"
+        self._log_stream = self.log_path.open("a", encoding="utf-8")
+        self.target_health_path = self.log_dir / "target-health.json"
+
+    def _lambda_runner(self) -> LambdaRunner:
+        account_id = self.services[0].account_id or "123456789012"
+        return LambdaRunner(
             handlers_for(self.services),
             self.region,
             account_id,
-            log_stream=log_stream,
+            log_stream=self._log_stream,
             before_invoke=self._sync_fleet,
             logs_client=lambda: sandbox_client_factory(self.region)("logs", self.moto_url),
             clock=self.clock,
             retry_attempts=retry_attempts_for(self.services, TEMPLATE),
         )
-        stack.callback(self.runner.close)
-        redirect_stdout_logging(log_stream)
-        emulator = CodeDeployEmulator(
-            aws_endpoint=self.moto_url,
-            time_scale=self.options.time_scale,
-            hook_invoker=self.runner,
-            clock=self.clock,
-            region=self.region,
-            port=self.options.codedeploy_port,
-        )
-        self.codedeploy_url = stack.enter_context(emulator)
-        self.env["AWS_ENDPOINT_URL_CODEDEPLOY"] = self.codedeploy_url
-        self._apply_env()
-        stack.callback(self.runner.join, 5.0)
-        clients = self.clients()
-        # Routers bind first: each listener is created in moto with the port its router got.
+
+    def _redirect_hook_logs(self) -> None:
+        assert self._log_stream is not None
+        redirect_stdout_logging(self._log_stream)
+
+    def _stop_runner(self) -> None:
+        """Running hooks end (none starts any more), then the runner closes and the hooks' cached
+        clients, which point at this world's endpoints, go."""
+        assert self.runner is not None
+        try:
+            self.runner.join(5.0)
+            self.runner.close()
+        finally:
+            _drop_hook_clients()
+
+    def _bind_routers(self) -> None:
         for service in self.services:
             for route in ("production", "test"):
                 router = Router(f"{service.name}-{route}", None, self.store, self.clock)
-                stack.callback(router.server_close)
                 self.routers[f"{service.name}:{route}"] = router
+
+    def _close_routers(self) -> None:
+        for router in self.routers.values():
+            router.server_close()
+
+    def _provision(self) -> None:
         ports = {
             s.name: ListenerPorts(
                 self.routers[f"{s.name}:production"].port, self.routers[f"{s.name}:test"].port
             )
             for s in self.services
         }
-        self.infra = provision(clients, self.catalog, self.services, ports)
-        fleet = Fleet(
-            self.infra,
-            clients.ecs,
-            clients.elbv2,
-            self.clock,
-            self.store,
-            self.faults,
-            states_path=self.target_health_path,
-        )
-        self.fleet = fleet
-        fleet.start()
-        stack.callback(fleet.stop)
-        fleet.backfill(HISTORY_SECONDS, self.traffic_rate)
+        self.infra = provision(self.clients(), self.catalog, self.services, ports)
+
+    def _serve_listeners(self) -> None:
         for item in self.infra:
             for route, arn in (
                 ("production", item.production_listener_arn),
                 ("test", item.test_listener_arn),
             ):
                 router = self.routers[f"{item.name}:{route}"]
-                router.fleet = fleet
+                router.balancer = self.load_balancer
                 router.listener_arn = arn
                 router.load_balancer_dimension = item.load_balancer_dimension
                 router.start()
-        stack.callback(stop_servers, list(self.routers.values()))
-        publisher = MetricsPublisher(
-            self.store, clients.cloudwatch, self.clock, fleet.sample, sample_every=GAUGE_INTERVAL
-        )
+
+    def _publish_history(self, publisher: MetricsPublisher) -> None:
+        """The services have been running before the world starts: their healthy history."""
+        assert self.load_balancer is not None and self.fleet is not None
+        self.load_balancer.backfill(HISTORY_SECONDS, self.traffic_rate)
+        self.fleet.backfill(HISTORY_SECONDS, self.traffic_rate)
         publisher.publish_history(HISTORY_SECONDS)
-        publisher.start()
-        stack.callback(publisher.stop)
-        alarm_names = [name for item in self.infra for name in item.alarm_names]
-        self.evaluator = AlarmEvaluator(
-            clients.cloudwatch, self.store, self.clock, alarm_names, tick=self.options.evaluator_tick
-        ).start()
-        stack.callback(self.evaluator.stop)
-        self.traffic = TrafficGenerator(
-            {item.name: item.production_port for item in self.infra},
-            self.clock,
-            rate=self.traffic_rate,
-            path=self.options.traffic_path,
-        ).start()
-        stack.callback(self.traffic.stop)
-        if self.options.narrate is not None:
-            narrator = Narrator(self, self.options.narrate).start()
-            stack.callback(narrator.stop)
+
+    def _sample_gauges(self, now: float) -> None:
+        assert self.load_balancer is not None and self.fleet is not None
+        self.load_balancer.sample(now)
+        self.fleet.sample(now)
+
+    def _sightings(self) -> Sightings:
+        """What the narrator tells, from the components that see it."""
+        assert self.evaluator and self.load_balancer and self.fleet and self.traffic
+        balancer: LoadBalancer = self.load_balancer
+        return Sightings(
+            services=[item.name for item in self.infra],
+            alarm_transitions=self.evaluator.history,
+            health_changes=lambda: balancer.health_history,
+            replacement_targets=self.fleet.replacement_targets,
+            user_requests=self.traffic.snapshot,
+        )
 
     def _sync_fleet(self) -> None:
-        """Before a hook runs: the fleet runs the task sets moto has, and, as CodeDeploy's Install
-        waits for the replacement task set to be steady, no new target is still ``initial``: its
-        health checks have made it healthy or unhealthy (AfterInstall then sees which)."""
+        """Before a hook runs: the fleet runs the task sets moto has, the load balancer knows where
+        its listeners forward, and, as CodeDeploy's Install waits for the replacement task set to be
+        steady, no new target is still ``initial``: its health checks have made it healthy or
+        unhealthy (AfterInstall then sees which)."""
         fleet = self.fleet
         if fleet is None:
             return
         for attempt in range(SYNC_ATTEMPTS):  # moto busy (a loaded machine): the hook must not run
             try:  # before the fleet has seen the task set it checks
                 fleet.reconcile()
+                if self.load_balancer is not None:
+                    self.load_balancer.refresh_listeners()
                 break
             except Exception:
                 fleet.errors += 1
@@ -275,29 +340,20 @@ class World:
         while fleet.settling() and self.clock.now() < settle_by and not fleet.stopping:
             time.sleep(0.02)
 
-    def _remove_files(self, log_dir: Path) -> None:
+    def _remove_files(self) -> None:
         """The world's temporary folder goes, except ``hooks.log`` when ``keep_hook_log`` (a failed
         deployment: the failure names that file)."""
+        if self._log_stream is not None:
+            self._log_stream.close()
+        log_dir = self.log_dir
+        if log_dir is None:
+            return
         if self.keep_hook_log and self.log_path is not None and self.log_path.exists():
             for path in log_dir.iterdir():
                 if path != self.log_path:
                     path.unlink(missing_ok=True)
             return
         shutil.rmtree(log_dir, ignore_errors=True)
-
-    def stop(self) -> None:
-        """Stop everything this world started (reverse order) and restore the environment."""
-        try:
-            self._stack.close()
-        finally:
-            self._restore_env()
-            _drop_hook_clients()
-
-    def __enter__(self) -> World:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # --- environment -------------------------------------------------------------------------------
 
@@ -310,7 +366,7 @@ class World:
             "AWS_EC2_METADATA_DISABLED": "true",
             "BLUEGREEN_CATALOG": str(self.catalog.path),
             "BLUEGREEN_LISTENER_HOST": LOOPBACK,
-            SANDBOX_HOOK_LOG_ENV: str(self.log_path),  # the CLI names it when a hook failed
+            HOOK_LOG_ENV_VAR: str(self.log_path),  # the CLI names it when a hook failed
             "BLUEGREEN_TIME_SCALE": f"{self.options.time_scale:g}",
             "POWERTOOLS_SERVICE_NAME": "bluegreen-hooks",
             "POWERTOOLS_METRICS_NAMESPACE": "bluegreen",
@@ -320,20 +376,6 @@ class World:
         }
         return env
 
-    def _apply_env(self) -> None:
-        for key, value in self.env.items():
-            if key not in self._saved_env:
-                self._saved_env[key] = os.environ.get(key)
-            os.environ[key] = value
-
-    def _restore_env(self) -> None:
-        for key, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        self._saved_env.clear()
-
     def clients(self) -> Clients:
         """boto3 clients for this world (moto, and the emulator for codedeploy); closed when it stops."""
         if self._clients is not None:
@@ -341,10 +383,15 @@ class World:
         make = sandbox_client_factory(self.region)
         made = {name: make(name, self.moto_url) for name in ("ec2", "iam", "ecs", "elbv2", "cloudwatch")}
         made["codedeploy"] = make("codedeploy", self.codedeploy_url)
-        for client in made.values():  # their keep-alive connections hold server threads open
-            self._stack.callback(client.close)
         self._clients = Clients(**made)
         return self._clients
+
+    def _close_clients(self) -> None:
+        """Their keep-alive connections hold the servers' threads open."""
+        clients, self._clients = self._clients, None
+        if clients is not None:
+            for client in vars(clients).values():
+                client.close()
 
 
 def _drop_hook_clients() -> None:

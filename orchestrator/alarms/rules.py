@@ -17,9 +17,12 @@ from typing import Any
 from orchestrator.alarms.definitions import CODEDEPLOY_MAX_ALARMS_PER_GROUP, alarm_diff
 from orchestrator.catalog import AlarmPolicy
 
+# CloudWatch's StateValue, named apart from this module's AlarmState (an alarm as the audit sees it).
+from orchestrator.vocabulary import AlarmState as AlarmStateValue
+from orchestrator.vocabulary import AutoRollbackEvent
+
 # The auto-rollback event that makes CodeDeploy roll back when a configured alarm fires.
-STOP_ON_ALARM = "DEPLOYMENT_STOP_ON_ALARM"
-DEPLOYMENT_FAILURE = "DEPLOYMENT_FAILURE"
+STOP_ON_ALARM = AutoRollbackEvent.DEPLOYMENT_STOP_ON_ALARM.value
 
 
 class Rule(StrEnum):
@@ -51,14 +54,6 @@ _ALARM_RULES = frozenset(
         Rule.DRIFT,
     }
 )
-
-
-class AlarmStateValue(StrEnum):
-    """CloudWatch alarm states."""
-
-    OK = "OK"
-    ALARM = "ALARM"
-    INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
 
 
 @dataclass(frozen=True)
@@ -105,7 +100,7 @@ class AlarmState:
         """Parse one MetricAlarm or CompositeAlarm of a DescribeAlarms answer."""
         return cls(
             name=str(alarm["AlarmName"]),
-            state=AlarmStateValue(alarm.get("StateValue", "INSUFFICIENT_DATA")),
+            state=AlarmStateValue(alarm.get("StateValue", AlarmStateValue.INSUFFICIENT_DATA)),
             state_updated=alarm["StateUpdatedTimestamp"],
             actions_enabled=bool(alarm.get("ActionsEnabled", True)),
             alarm_actions=tuple(alarm.get("AlarmActions") or []),
@@ -154,18 +149,6 @@ class Finding:
             return "no catalog service deploys to this deployment group, so sync leaves it alone"
         return _WHY_NOT_FIXABLE.get(self.rule, "sync does not repair this rule")
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule.value,
-            "application": self.application,
-            "deploymentGroup": self.deployment_group,
-            "alarm": self.alarm,
-            "service": self.service,
-            "message": self.message,
-            "fixable": self.fixable,
-            "unfixableReason": self.unfixable_reason,
-        }
-
 
 _WHY_NOT_FIXABLE = {
     Rule.STUCK_INSUFFICIENT_DATA: "sync cannot make a metric report data: is the service publishing it?",
@@ -198,17 +181,10 @@ class AuditReport:
         return counts
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "environment": self.environment,
-            "applications": list(self.applications),
-            "deploymentGroupsChecked": self.groups_checked,
-            "alarmsChecked": self.alarms_checked,
-            "violations": len(self.findings),
-            "fixable": sum(1 for f in self.findings if f.fixable),
-            "byRule": self.counts_by_rule(),
-            "findings": [f.to_dict() for f in self.findings],
-            "notes": list(self.notes),
-        }
+        """The report as printed and logged (keys: orchestrator.documents.AuditReport)."""
+        from orchestrator import documents
+
+        return dict(documents.to_json(documents.audit_report(self)))
 
 
 def audit_group(

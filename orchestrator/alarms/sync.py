@@ -35,7 +35,6 @@ from orchestrator.alarms.definitions import (
     alarm_diff,
     render_request,
 )
-from orchestrator.alarms.rules import DEPLOYMENT_FAILURE, STOP_ON_ALARM
 from orchestrator.aws.cloudwatch import CloudWatchApi, describe_alarms, put_metric_alarm
 from orchestrator.aws.deployment_groups import (
     DeploymentGroupsApi,
@@ -44,6 +43,7 @@ from orchestrator.aws.deployment_groups import (
 )
 from orchestrator.aws.elbv2 import Elbv2Api, load_balancer_arns, target_group_arns
 from orchestrator.catalog import ResolvedService
+from orchestrator.vocabulary import ROLLBACK_ON
 
 
 @dataclass(frozen=True)
@@ -93,33 +93,6 @@ class SyncResult:
     def in_sync(self) -> bool:
         return not (self.alarm_changes or self.group_changes or self.problems)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "dryRun": self.dry_run,
-            "alarmsChecked": self.alarms_checked,
-            "deploymentGroupsChecked": self.groups_checked,
-            "alarmChanges": [
-                {
-                    "alarm": c.name,
-                    "service": c.service,
-                    "created": c.created,
-                    "changes": [str(x) for x in c.changes],
-                }
-                for c in self.alarm_changes
-            ],
-            "deploymentGroupChanges": [
-                {
-                    "application": c.application,
-                    "deploymentGroup": c.deployment_group,
-                    "service": c.service,
-                    "changes": [str(x) for x in c.changes],
-                }
-                for c in self.group_changes
-            ],
-            "problems": list(self.problems),
-            "writes": self.writes,
-        }
-
 
 def lookup_resources(
     elbv2: Elbv2Api, services: Sequence[ResolvedService]
@@ -141,7 +114,7 @@ def lookup_resources(
 def desired_group_request(service: ResolvedService, current: dict[str, Any]) -> dict[str, Any]:
     """The UpdateDeploymentGroup request that attaches the catalog's alarms and rollback on alarm."""
     rollback = current.get("autoRollbackConfiguration") or {}
-    events = list(dict.fromkeys([*(rollback.get("events") or []), DEPLOYMENT_FAILURE, STOP_ON_ALARM]))
+    events = list(dict.fromkeys([*(rollback.get("events") or []), *ROLLBACK_ON]))
     return {
         "applicationName": service.settings.application,
         "currentDeploymentGroupName": service.settings.deployment_group,

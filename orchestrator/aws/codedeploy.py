@@ -10,17 +10,48 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from orchestrator.aws.clients import aws_errors, describe_aws_error, error_code, is_ambiguous
 from orchestrator.errors import AwsError, BadInputError
+from orchestrator.vocabulary import DeploymentStatus, DeploymentWaitType
 
 # CodeDeploy's DeploymentStatus values that still hold the deployment group (a second deployment
 # would be refused by CodeDeploy, or worse, queued behind it).
-ACTIVE_STATUSES = ("Created", "Queued", "InProgress", "Baking", "Ready")
+ACTIVE_STATUSES = tuple(status.value for status in DeploymentStatus.active())
 
 # BatchGetDeployments accepts at most 25 ids per call.
 _BATCH_SIZE = 25
+
+
+class CodeDeployApi(Protocol):
+    """The CodeDeploy client surface bluegreen uses (a boto3 client, or a fake in tests)."""
+
+    def get_deployment(self, *, deploymentId: str) -> dict[str, Any]: ...
+
+    def batch_get_deployments(self, *, deploymentIds: list[str]) -> dict[str, Any]: ...
+
+    def list_deployments(self, **kwargs: Any) -> dict[str, Any]: ...
+
+    def get_deployment_group(self, *, applicationName: str, deploymentGroupName: str) -> dict[str, Any]: ...
+
+    def get_deployment_config(self, *, deploymentConfigName: str) -> dict[str, Any]: ...
+
+    def create_deployment_config(self, **kwargs: Any) -> dict[str, Any]: ...
+
+    def create_deployment(self, **kwargs: Any) -> dict[str, Any]: ...
+
+    def get_application_revision(
+        self, *, applicationName: str, revision: dict[str, Any]
+    ) -> dict[str, Any]: ...
+
+    def list_deployment_targets(self, **kwargs: Any) -> dict[str, Any]: ...
+
+    def get_deployment_target(self, *, deploymentId: str, targetId: str) -> dict[str, Any]: ...
+
+    def stop_deployment(self, *, deploymentId: str, autoRollbackEnabled: bool) -> dict[str, Any]: ...
+
+    def continue_deployment(self, *, deploymentId: str, deploymentWaitType: str) -> dict[str, Any]: ...
 
 
 class AmbiguousCallError(Exception):
@@ -31,7 +62,7 @@ def _missing(err: Exception, codes: Iterable[str]) -> bool:
     return error_code(err) in set(codes)
 
 
-def get_deployment(client: Any, deployment_id: str) -> dict[str, Any]:
+def get_deployment(client: CodeDeployApi, deployment_id: str) -> dict[str, Any]:
     """GetDeployment's deploymentInfo; BadInputError when the id is unknown."""
     from botocore.exceptions import ClientError
 
@@ -44,7 +75,7 @@ def get_deployment(client: Any, deployment_id: str) -> dict[str, Any]:
             raise
 
 
-def batch_get_deployments(client: Any, deployment_ids: Sequence[str]) -> list[dict[str, Any]]:
+def batch_get_deployments(client: CodeDeployApi, deployment_ids: Sequence[str]) -> list[dict[str, Any]]:
     """deploymentsInfo for any number of ids (in chunks of 25)."""
     out: list[dict[str, Any]] = []
     for start in range(0, len(deployment_ids), _BATCH_SIZE):
@@ -55,7 +86,7 @@ def batch_get_deployments(client: Any, deployment_ids: Sequence[str]) -> list[di
 
 
 def list_deployments(
-    client: Any,
+    client: CodeDeployApi,
     application: str,
     deployment_group: str,
     statuses: Sequence[str] | None = None,
@@ -93,12 +124,12 @@ def _group_missing(application: str, deployment_group: str) -> str:
     )
 
 
-def active_deployments(client: Any, application: str, deployment_group: str) -> list[str]:
+def active_deployments(client: CodeDeployApi, application: str, deployment_group: str) -> list[str]:
     """Ids of the group's deployments that are not finished yet."""
     return list_deployments(client, application, deployment_group, statuses=ACTIVE_STATUSES)
 
 
-def get_deployment_group(client: Any, application: str, deployment_group: str) -> dict[str, Any]:
+def get_deployment_group(client: CodeDeployApi, application: str, deployment_group: str) -> dict[str, Any]:
     """GetDeploymentGroup's deploymentGroupInfo; BadInputError when it does not exist."""
     from botocore.exceptions import ClientError
 
@@ -114,7 +145,7 @@ def get_deployment_group(client: Any, application: str, deployment_group: str) -
     return dict(response["deploymentGroupInfo"])
 
 
-def get_deployment_config(client: Any, name: str) -> dict[str, Any] | None:
+def get_deployment_config(client: CodeDeployApi, name: str) -> dict[str, Any] | None:
     """GetDeploymentConfig's deploymentConfigInfo, or None when no config has that name."""
     from botocore.exceptions import ClientError
 
@@ -127,7 +158,7 @@ def get_deployment_config(client: Any, name: str) -> dict[str, Any] | None:
             raise
 
 
-def ensure_deployment_config(client: Any, request: dict[str, Any]) -> str:
+def ensure_deployment_config(client: CodeDeployApi, request: dict[str, Any]) -> str:
     """Create a custom deployment config unless it exists; "existing" or "created".
 
     Idempotent: the name encodes the whole config, so an AlreadyExists from a concurrent run
@@ -148,7 +179,7 @@ def ensure_deployment_config(client: Any, request: dict[str, Any]) -> str:
     return "created"
 
 
-def create_deployment_once(client: Any, request: dict[str, Any]) -> str:
+def create_deployment_once(client: CodeDeployApi, request: dict[str, Any]) -> str:
     """One CreateDeployment attempt (the client must not retry); the new deployment id.
 
     Raises AmbiguousCallError when the call may have created a deployment anyway, AwsError or
@@ -175,7 +206,7 @@ def create_deployment_once(client: Any, request: dict[str, Any]) -> str:
 
 
 def find_deployment_by_token(
-    client: Any, application: str, deployment_group: str, token: str, created_after: datetime | None
+    client: CodeDeployApi, application: str, deployment_group: str, token: str, created_after: datetime | None
 ) -> str | None:
     """The group's deployment whose description carries ``token`` (our request token), if any."""
     ids = list_deployments(client, application, deployment_group, created_after=created_after)
@@ -185,7 +216,31 @@ def find_deployment_by_token(
     return None
 
 
-def list_deployment_targets(client: Any, deployment_id: str) -> list[str]:
+def appspec_content(client: CodeDeployApi, application: str, revision: dict[str, Any]) -> str | None:
+    """The AppSpec text of a deployment's AppSpecContent revision, by its sha256 (None when the
+    application has no such revision registered).
+
+    GetDeployment and BatchGetDeployments never return the content ("The content property of the
+    appSpecContent object in the returned revision is always null. Use GetApplicationRevision and the
+    sha256 property": botocore's GetDeployment documentation); GetApplicationRevision does.
+    """
+    from botocore.exceptions import ClientError
+
+    digest = str((revision.get("appSpecContent") or {}).get("sha256") or "")
+    with aws_errors(f"GetApplicationRevision {application} {digest[:12]}"):
+        try:
+            response = client.get_application_revision(
+                applicationName=application,
+                revision={"revisionType": "AppSpecContent", "appSpecContent": {"sha256": digest}},
+            )
+        except ClientError as err:
+            if _missing(err, ("RevisionDoesNotExistException",)):
+                return None
+            raise
+    return ((response.get("revision") or {}).get("appSpecContent") or {}).get("content")
+
+
+def list_deployment_targets(client: CodeDeployApi, deployment_id: str) -> list[str]:
     """Target ids of a deployment (an ECS deployment has one: cluster:service)."""
     ids: list[str] = []
     kwargs: dict[str, Any] = {"deploymentId": deployment_id}
@@ -199,14 +254,14 @@ def list_deployment_targets(client: Any, deployment_id: str) -> list[str]:
             kwargs["nextToken"] = token
 
 
-def get_deployment_target(client: Any, deployment_id: str, target_id: str) -> dict[str, Any]:
+def get_deployment_target(client: CodeDeployApi, deployment_id: str, target_id: str) -> dict[str, Any]:
     """GetDeploymentTarget's deploymentTarget (ecsTarget for ECS)."""
     with aws_errors(f"GetDeploymentTarget {deployment_id}"):
         response = client.get_deployment_target(deploymentId=deployment_id, targetId=target_id)
     return dict(response.get("deploymentTarget", {}))
 
 
-def stop_deployment(client: Any, deployment_id: str, rollback: bool) -> dict[str, Any]:
+def stop_deployment(client: CodeDeployApi, deployment_id: str, rollback: bool) -> dict[str, Any]:
     """StopDeployment; ``rollback`` asks CodeDeploy to roll back to the original task set."""
     from botocore.exceptions import ClientError
 
@@ -224,13 +279,15 @@ def stop_deployment(client: Any, deployment_id: str, rollback: bool) -> dict[str
     return {"status": response.get("status"), "statusMessage": response.get("statusMessage")}
 
 
-def continue_deployment(client: Any, deployment_id: str) -> None:
+def continue_deployment(client: CodeDeployApi, deployment_id: str) -> None:
     """ContinueDeployment: shift production traffic after a deployment stopped at Ready."""
     from botocore.exceptions import ClientError
 
     with aws_errors(f"ContinueDeployment {deployment_id}"):
         try:
-            client.continue_deployment(deploymentId=deployment_id, deploymentWaitType="READY_WAIT")
+            client.continue_deployment(
+                deploymentId=deployment_id, deploymentWaitType=DeploymentWaitType.READY_WAIT.value
+            )
         except ClientError as err:
             if _missing(err, ("DeploymentAlreadyCompletedException",)):
                 raise BadInputError(

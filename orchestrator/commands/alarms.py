@@ -1,34 +1,59 @@
-"""`bluegreen alarms sync|audit`: a typer sub-app. Parses, calls alarm_sync / audit_fetch, prints.
+"""`bluegreen alarms sync|audit`: a typer sub-app. Parses, calls alarms.sync / alarms.audit, returns.
 
 Registered by orchestrator/cli.py with ``app.add_typer(alarms_app, name="alarms")``. Global options
 (--catalog, --env, --region, --profile, --output) are read from ``ctx.obj`` when the main app put
-them there; this module never exits itself: it raises orchestrator.errors types and ``cli.main``
-maps them to exit codes (2 bad input, 1 violations left, 4 AWS error).
+them there. Each command returns how it ended (``result.Finished``) and ``cli.main`` prints it and
+maps errors to exit codes (2 bad input, 1 violations left, 4 AWS error). Run on its own (typer's
+CliRunner on this sub-app), ``_standalone`` prints the result and raises the error instead.
 """
 
 from __future__ import annotations
 
-import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
+try:  # typer >= 0.20 vendors click (as cli.py's import of its exceptions says)
+    from typer._click.globals import get_current_context
+except ImportError:  # pragma: no cover - older typer with click as a dependency
+    from click import get_current_context  # type: ignore[no-redef]
+
+from orchestrator.commands.result import Finished, Result, finish, lines, write_result
 from orchestrator.errors import AuditViolationsError, BadInputError
 
 if TYPE_CHECKING:
     from orchestrator.alarms.rules import AuditReport
     from orchestrator.alarms.sync import SyncResult
 
+
+def _standalone(ended: Any) -> Any:
+    """Run as a program of its own (not under cli.main): print the result, raise the error."""
+    if get_current_context().parent is not None or not isinstance(ended, Finished):
+        return ended  # under the main app: cli.main prints it
+    if ended.result is not None:
+        write_result(ended.result, ended.json, sys.stdout)
+        if ended.result.error is not None:
+            raise ended.result.error
+        return None
+    assert ended.error is not None
+    raise ended.error
+
+
 app = typer.Typer(
     help="Alarms as code: sync alarms/ to CloudWatch and CodeDeploy, and audit them.",
     no_args_is_help=True,
+    result_callback=_standalone,
 )
 
 EnvOption = Annotated[str | None, typer.Option("--env", help="Environment (default: the catalog's).")]
-OutputOption = Annotated[str | None, typer.Option("--output", help="text (default) or json.")]
+# Eager, as the main app's: a usage error in the other parameters still knows the output mode.
+OutputOption = Annotated[
+    str | None, typer.Option("--output", is_eager=True, help="text (default) or json.")
+]
 CatalogOption = Annotated[
     str | None,
     typer.Option("--catalog", help="Catalog file [default: $BLUEGREEN_CATALOG or ./services.yaml]."),
@@ -68,6 +93,20 @@ def _options(
     )
 
 
+def _finish(
+    ctx: typer.Context,
+    env: str | None,
+    output: str | None,
+    catalog: str | None,
+    command: Callable[[AlarmsOptions], Result],
+) -> Finished:
+    """Run ``command`` with the merged options; how it ended, in the output mode asked for."""
+    glob = getattr(ctx.obj, "options", ctx.obj)
+    chosen = output or getattr(glob, "output", None) or "text"
+    debug = bool(getattr(glob, "debug", False))
+    return finish(chosen == "json", lambda: command(_options(ctx, env, output, catalog)), debug=debug)
+
+
 def _load(options: AlarmsOptions) -> tuple[Any, Any, str, Any]:
     """Catalog, definitions, environment and clients (region: --region, else the environment's)."""
     from orchestrator.alarms.definitions import load_definitions
@@ -82,10 +121,6 @@ def _load(options: AlarmsOptions) -> tuple[Any, Any, str, Any]:
     return catalog, definitions, environment, AwsClients(region=region, profile=options.profile)
 
 
-def _write(text: str) -> None:
-    sys.stdout.write(text + "\n")
-
-
 @app.command()
 def sync(
     ctx: typer.Context,
@@ -95,35 +130,40 @@ def sync(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the diff; write nothing.")] = False,
     output: OutputOption = None,
     catalog_path: CatalogOption = None,
-) -> None:
+) -> Finished:
     """Create or update the alarms of SERVICE (or --all) and attach them to its deployment group."""
-    if (service is None) == (not all_services):
-        raise BadInputError("give a SERVICE or --all (not both)")
-    options = _options(ctx, env, output, catalog_path)
+
+    def run(options: AlarmsOptions) -> Result:
+        if (service is None) == (not all_services):
+            raise BadInputError("give a SERVICE or --all (not both)")
+        return _sync(options, service, dry_run)
+
+    return _finish(ctx, env, output, catalog_path, run)
+
+
+def _sync(options: AlarmsOptions, service: str | None, dry_run: bool) -> Result:
+    from orchestrator import documents
     from orchestrator.alarms.sync import sync_all_alarms
 
     catalog, definitions, environment, clients = _load(options)
     services = [catalog.resolve(service, environment)] if service else catalog.resolve_all(environment)
     result = sync_all_alarms(clients, services, definitions, dry_run=dry_run)
-    if options.json:
-        _write(json.dumps({"environment": environment, **result.to_dict()}, indent=2))
-    else:
-        _print_sync(result, environment)
+    report = documents.fields_of(documents.sync_report(result))
+    document = documents.SyncDocument(environment=environment, **report)
+    error = None
     if result.problems:
-        raise AuditViolationsError(f"sync incomplete: {result.problems[0]}" + _more(result.problems))
+        error = AuditViolationsError(f"sync incomplete: {result.problems[0]}" + _more(result.problems))
+    return Result(document, _sync_text(result, environment), error)
 
 
 def _more(items: list[Any]) -> str:
     return f" (and {len(items) - 1} more)" if len(items) > 1 else ""
 
 
-def _print_sync(result: SyncResult, environment: str) -> None:
-    for change in result.alarm_changes:
-        _write(str(change))
-    for group in result.group_changes:
-        _write(str(group))
-    for problem in result.problems:
-        _write(f"! {problem}")
+def _sync_text(result: SyncResult, environment: str) -> str:
+    out = [str(change) for change in result.alarm_changes]
+    out += [str(group) for group in result.group_changes]
+    out += [f"! {problem}" for problem in result.problems]
     changes = len(result.alarm_changes) + len(result.group_changes)
     if result.dry_run:
         verdict = f"dry run: {changes} change(s) to make, nothing written"
@@ -131,10 +171,11 @@ def _print_sync(result: SyncResult, environment: str) -> None:
         verdict = f"{result.writes} write(s) made"
     else:
         verdict = "in sync, nothing to do"
-    _write(
+    out.append(
         f"{environment}: {result.alarms_checked} alarm(s), {result.groups_checked} deployment group(s) "
         f"checked; {verdict}"
     )
+    return lines(*out)
 
 
 @app.command()
@@ -144,9 +185,13 @@ def audit(
     output: OutputOption = None,
     fix: Annotated[bool, typer.Option("--fix", help="Repair what sync can repair.")] = False,
     catalog_path: CatalogOption = None,
-) -> None:
+) -> Finished:
     """Audit every deployment group of the catalog's applications; exit 1 on any violation."""
-    options = _options(ctx, env, output, catalog_path)
+    return _finish(ctx, env, output, catalog_path, lambda options: _audit(options, fix))
+
+
+def _audit(options: AlarmsOptions, fix: bool) -> Result:
+    from orchestrator import documents
     from orchestrator.alarms.audit import run_audit
     from orchestrator.alarms.repair import repair
 
@@ -155,38 +200,38 @@ def audit(
     report = run_audit(clients, catalog, definitions, environment, now)
     outcome = repair(clients, catalog, definitions, report, now) if fix and not report.clean else None
     final = outcome.after if outcome else report
-    if options.json:
-        # The same keys on every run: "fix" is null without --fix (or when there was nothing to fix).
-        document = final.to_dict()
-        document["fix"] = None
+    # The same keys on every run: "fix" is null without --fix (or when there was nothing to fix).
+    fixed = None
+    if outcome is not None:
+        synced = documents.sync_report(outcome.sync) if outcome.sync else None
+        fixed = documents.AuditFix(before=len(outcome.before.findings), sync=synced)
+    document = documents.AuditDocument(
+        **documents.fields_of(documents.audit_report(final)), fix=fixed, api_calls=clients.counter.total
+    )
+
+    def text(stream: TextIO) -> None:
         if outcome is not None:
-            document["fix"] = {
-                "before": outcome.before.to_dict()["violations"],
-                "sync": outcome.sync.to_dict() if outcome.sync else None,
-            }
-        document["apiCalls"] = clients.counter.total
-        _write(json.dumps(document, indent=2))
-    else:
-        if outcome is not None:
-            _print_fix(outcome.before, outcome.sync, outcome.after)
-        _print_report(final)
+            _print_fix(stream, outcome.before, outcome.sync, outcome.after)
+        _print_report(stream, final)
+
+    error = None
     if not final.clean:
         unfixable = sum(1 for f in final.findings if not f.fixable)
         fixable_left = len(final.findings) - unfixable
         hint = "" if fix or not fixable_left else "; `bluegreen alarms audit --fix` repairs the fixable ones"
-        raise AuditViolationsError(
+        error = AuditViolationsError(
             f"alarm audit ({environment}): {len(final.findings)} violation(s), "
             f"{unfixable} not fixable by sync{hint}"
         )
+    return Result(document, text, error)
 
 
-def _print_fix(before: AuditReport, result: SyncResult | None, after: AuditReport) -> None:
+def _print_fix(stream: TextIO, before: AuditReport, result: SyncResult | None, after: AuditReport) -> None:
     fixable = sum(1 for f in before.findings if f.fixable)
     writes = result.writes if result else 0
-    _write(f"fix: {fixable} of {len(before.findings)} violation(s) fixable by sync; {writes} write(s) made")
+    out = [f"fix: {fixable} of {len(before.findings)} violation(s) fixable by sync; {writes} write(s) made"]
     if result:
-        for problem in result.problems:
-            _write(f"! {problem}")
+        out += [f"! {problem}" for problem in result.problems]
     # Once per group (or alarm) and reason: an unmanaged group's several findings share one reason.
     reasons: dict[tuple[str, str], None] = {}
     for finding in after.findings:
@@ -195,15 +240,15 @@ def _print_fix(before: AuditReport, result: SyncResult | None, after: AuditRepor
             if finding.service is not None and finding.alarm:
                 where = finding.alarm
             reasons[(where, finding.unfixable_reason)] = None
-    for where, reason in reasons:
-        _write(f"cannot fix {where}: {reason}")
+    out += [f"cannot fix {where}: {reason}" for where, reason in reasons]
+    stream.write(lines(*out))
 
 
 def _stdout_is_tty() -> bool:
     return sys.stdout.isatty()
 
 
-def _print_report(report: AuditReport) -> None:
+def _print_report(stream: TextIO, report: AuditReport) -> None:
     rows = [
         (
             f.rule.value,
@@ -224,16 +269,17 @@ def _print_report(report: AuditReport) -> None:
             table.add_column(header, overflow="fold")
         for row in rows:
             table.add_row(*row)
-        Console().print(table)
+        Console(file=stream).print(table)
     elif rows:
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
         for row in rows:
             cells = [cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)]
-            _write("  ".join([*cells, row[4]]))
-    for note in report.notes:
-        _write(f"note: {note}")
+            stream.write(lines("  ".join([*cells, row[4]])))
     verdict = "clean" if report.clean else f"{len(report.findings)} violation(s)"
-    _write(
-        f"{report.environment}: {report.groups_checked} deployment group(s), "
-        f"{report.alarms_checked} alarm(s) audited; {verdict}"
+    stream.write(
+        lines(
+            *(f"note: {note}" for note in report.notes),
+            f"{report.environment}: {report.groups_checked} deployment group(s), "
+            f"{report.alarms_checked} alarm(s) audited; {verdict}",
+        )
     )

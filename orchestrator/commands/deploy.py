@@ -8,11 +8,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from orchestrator import documents
 from orchestrator.commands.failure import error_context
 from orchestrator.commands.follow import SANDBOX_GONE, Subject, follow_created, interrupted_message
 from orchestrator.commands.options import DeployOptions, WatchFlags
+from orchestrator.commands.result import Result, lines
 from orchestrator.commands.session import Session
-from orchestrator.errors import BadInputError, InterruptedByUser
+from orchestrator.errors import BadInputError, ErrorContext, InterruptedByUser
+from orchestrator.vocabulary import DeploymentStatus
 
 
 def validate_watch_flags(flags: WatchFlags) -> None:
@@ -28,37 +31,34 @@ def validate_watch_flags(flags: WatchFlags) -> None:
     flags.scale()  # an invalid $BLUEGREEN_TIME_SCALE is bad input before any AWS call
 
 
-def run(session: Session, options: DeployOptions) -> int:
-    """Validate everything that needs no AWS, then deploy (inside the sandbox with --sandbox)."""
-    known: dict[str, Any] = {
-        "service": options.service,
-        "environment": session.options.env,
-        "strategy": options.strategy,
-    }
-    with error_context(known):
-        return _run(session, options, known)
+def run(session: Session, options: DeployOptions) -> Result:
+    """Validate everything that needs no AWS, then deploy (inside the sandbox with --sandbox).
 
-
-def _run(session: Session, options: DeployOptions, known: dict[str, Any]) -> int:
+    An error carries what was known when it was raised: each step below adds what it learned.
+    """
     from orchestrator.strategies import parse_strategy
 
-    validate_watch_flags(options.watch)
-    if options.sandbox:  # before the catalog is even read: say at once what to install
-        from orchestrator.commands import sandbox_extra
+    known = ErrorContext(service=options.service, environment=session.options.env, strategy=options.strategy)
+    with error_context(known):
+        validate_watch_flags(options.watch)
+        if options.sandbox:  # before the catalog is even read: say at once what to install
+            from orchestrator.commands import sandbox_extra
 
-        sandbox_extra.require("--sandbox")
-    if options.inject_faults and not options.sandbox:
-        raise BadInputError("--inject-fault works only with --sandbox (it changes the local fleet)")
-    service = session.resolve(options.service)
+            sandbox_extra.require("--sandbox")
+        if options.inject_faults and not options.sandbox:
+            raise BadInputError("--inject-fault works only with --sandbox (it changes the local fleet)")
+        service = session.resolve(options.service)
     # `--strategy ""` is a typo to refuse, not "the catalog's default" (it used to deploy).
     chosen = service.settings.strategy if options.strategy is None else options.strategy
-    known.update(environment=service.environment, strategy=chosen)
-    strategy = parse_strategy(chosen)
-    known["strategy"] = strategy.name
-    if options.sandbox:
-        with sandbox_environment(session, options, service) as environment, applied(environment):
-            return _deploy(session, options, service, strategy, known)
-    return _deploy(session, options, service, strategy, known)
+    known = known.learned(environment=service.environment, strategy=chosen)
+    with error_context(known):
+        strategy = parse_strategy(chosen)
+    known = known.learned(strategy=strategy.name)
+    with error_context(known):
+        if options.sandbox:
+            with sandbox_environment(session, options, service) as environment, applied(environment):
+                return _deploy(session, options, service, strategy, known)
+        return _deploy(session, options, service, strategy, known)
 
 
 @contextmanager
@@ -94,15 +94,10 @@ def applied(environment: dict[str, str]) -> Iterator[None]:
 
 
 def _deploy(
-    session: Session, options: DeployOptions, service: Any, strategy: Any, known: dict[str, Any]
-) -> int:
-    from orchestrator.engines.codedeploy_plan import (
-        AwsReads,
-        DeployInputs,
-        OfflineReads,
-        apply_plan,
-        build_plan,
-    )
+    session: Session, options: DeployOptions, service: Any, strategy: Any, known: ErrorContext
+) -> Result:
+    from orchestrator.engines import engine_for
+    from orchestrator.engines.base import DeployInputs
 
     inputs = DeployInputs(
         service=service,
@@ -112,14 +107,12 @@ def _deploy(
         force=options.force,
     )
     clients = session.clients(service.region)
+    engine = engine_for(service, clients)
     if options.dry_run:
-        plan = build_plan(inputs, OfflineReads())
-        print_plan(session, plan, options.watch)
-        return 0
-    # Clients are made on first use: a bad task definition file is refused before botocore loads
-    # its models (about a second on a busy machine).
-    reads = AwsReads(_Lazy(lambda: clients.client("codedeploy")), _Lazy(lambda: clients.client("ecs")))
-    plan = build_plan(inputs, reads)
+        plan = engine.plan(inputs, offline=True)
+        timeout = _timeout_seconds(plan.timeout_seconds, options.watch)
+        return Result(plan_document(plan, timeout), plan_text(plan, timeout))
+    plan = engine.plan(inputs)
     timeout = _timeout_seconds(plan.timeout_seconds, options.watch)
     session.print(
         f"deploying {plan.service} to {plan.environment} with {plan.strategy.name} "
@@ -130,9 +123,7 @@ def _deploy(
             session.style(f"  forced past guardrail {violation.rule}: {violation.message}", "yellow")
         )
     try:  # main turns SIGTERM into KeyboardInterrupt for the whole run
-        created = apply_plan(
-            plan, clients, on_step=lambda label, detail: session.print(f"  {label:<22}{detail}")
-        )
+        created = engine.start(plan, on_step=lambda label, detail: session.print(f"  {label:<22}{detail}"))
     except KeyboardInterrupt:
         if options.sandbox:
             raise InterruptedByUser(f"interrupted; {SANDBOX_GONE}") from None
@@ -142,13 +133,15 @@ def _deploy(
             f"the deployment runs anyway: `bluegreen status {plan.service} --env {plan.environment}` "
             f"shows the group's latest"
         ) from None
-    known.update(deploymentId=created.deployment_id, status="Created")
     subject = _subject(plan, created, timeout, options.sandbox)
-    try:  # an interrupt before the watch has started says the same as one during it
-        _print_created(session, plan, created, timeout)
-        return follow_created(session, clients, subject, options.watch)
-    except KeyboardInterrupt:
-        raise InterruptedByUser(interrupted_message(subject)) from None
+    with error_context(
+        known.learned(deployment_id=created.deployment_id, status=DeploymentStatus.CREATED.value)
+    ):
+        try:  # an interrupt before the watch has started says the same as one during it
+            _print_created(session, plan, created, timeout)
+            return follow_created(session, engine, clients, subject, options.watch)
+        except KeyboardInterrupt:
+            raise InterruptedByUser(interrupted_message(subject)) from None
 
 
 def _print_created(session: Session, plan: Any, created: Any, timeout: float) -> None:
@@ -170,27 +163,14 @@ def _subject(plan: Any, created: Any, timeout: float, sandbox: bool) -> Subject:
         timeout_seconds=timeout,
         ephemeral=sandbox,
         continues_at_ready=True,
-        extra={
-            "taskDefinitionArn": created.task_definition_arn,
-            "requestToken": plan.request_token,
-            "forced": plan.forced,
-            "guardrailViolations": [v.rule for v in plan.violations],
-            "createAttempts": created.attempts,
-        },
+        facts=documents.DeployFacts(
+            task_definition_arn=created.task_definition_arn,
+            request_token=plan.request_token,
+            forced=plan.forced,
+            guardrail_violations=[v.rule for v in plan.violations],
+            create_attempts=created.attempts,
+        ),
     )
-
-
-class _Lazy:
-    """A boto3 client made when first used."""
-
-    def __init__(self, make: Any) -> None:
-        self._make = make
-        self._client: Any = None
-
-    def __getattr__(self, name: str) -> Any:
-        if self._client is None:
-            self._client = self._make()
-        return getattr(self._client, name)
 
 
 def _timeout_seconds(default_seconds: float, flags: WatchFlags) -> float:
@@ -203,47 +183,67 @@ def _minutes(seconds: float) -> str:
     return duration(seconds)
 
 
-def print_plan(session: Session, plan: Any, flags: WatchFlags) -> None:
-    """The dry run: what deploy would do, and which reads it skipped."""
-    timeout = _timeout_seconds(plan.timeout_seconds, flags)
-    if session.json:
-        document = plan.to_json()
-        document["timeoutSeconds"] = round(timeout)
-        document["dryRun"] = True
-        session.print_json(document)
-        return
+def plan_document(plan: Any, timeout: float) -> documents.DeployPlan:
+    """The dry run for machines: the plan and the requests deploy would send."""
     step = plan.task_definition
-    out = session.print
-    out(f"plan: deploy {plan.service} to {plan.environment} (dry run: nothing is changed)")
-    out(f"  {'application':<22}{plan.application}")
-    out(f"  {'deployment group':<22}{plan.deployment_group}")
-    out(f"  {'strategy':<22}{plan.strategy.name}: {plan.strategy.describe()}")
+    return documents.DeployPlan(
+        service=plan.service,
+        environment=plan.environment,
+        application=plan.application,
+        deployment_group=plan.deployment_group,
+        strategy=plan.strategy.name,
+        deployment_config_name=plan.strategy.deployment_config_name,
+        create_deployment_config=plan.config_request,
+        task_definition=documents.PlannedTaskDefinition(
+            source=step.source, arn=step.arn, image=step.image, register=step.register
+        ),
+        guardrails=[documents.GuardrailViolation(rule=v.rule, message=v.message) for v in plan.violations],
+        forced=plan.forced,
+        expected_seconds=round(plan.expected_seconds),
+        timeout_seconds=round(timeout),
+        phases=[
+            documents.PlannedPhase(name=phase.name, expected_seconds=round(phase.expected_seconds))
+            for phase in plan.phases
+        ],
+        create_deployment=plan.create_request(),
+        skipped_reads=list(plan.skipped_reads),
+        dry_run=True,
+    )
+
+
+def plan_text(plan: Any, timeout: float) -> str:
+    """The dry run for people: what deploy would do, and which reads it skipped."""
+    step = plan.task_definition
+    out: list[str] = []
+    out.append(f"plan: deploy {plan.service} to {plan.environment} (dry run: nothing is changed)")
+    out.append(f"  {'application':<22}{plan.application}")
+    out.append(f"  {'deployment group':<22}{plan.deployment_group}")
+    out.append(f"  {'strategy':<22}{plan.strategy.name}: {plan.strategy.describe()}")
     config = "predefined" if plan.config_request is None else "custom, created if missing"
-    out(f"  {'deployment config':<22}{plan.strategy.deployment_config_name} ({config})")
+    out.append(f"  {'deployment config':<22}{plan.strategy.deployment_config_name} ({config})")
     action = "register a new revision" if step.register is not None else "use as is"
-    out(f"  {'task definition':<22}{step.source}: {action}")
+    out.append(f"  {'task definition':<22}{step.source}: {action}")
     if step.register is not None:
-        out(f"  {'':<22}family {step.register.get('family')}, image {step.image}")
+        out.append(f"  {'':<22}family {step.register.get('family')}, image {step.image}")
     elif step.arn:
-        out(f"  {'':<22}{step.arn}")
+        out.append(f"  {'':<22}{step.arn}")
     rollback = "on failure and on alarm" if plan.auto_rollback else "off (catalog: auto_rollback false)"
-    out(f"  {'auto rollback':<22}{rollback}")
+    out.append(f"  {'auto rollback':<22}{rollback}")
     alarms = ", ".join(plan.facts.alarm_names) or "none"
-    out(f"  {'alarms':<22}{alarms} (from the {plan.facts.source})")
+    out.append(f"  {'alarms':<22}{alarms} (from the {plan.facts.source})")
     if plan.violations:
         for violation in plan.violations:
-            out(f"  {'guardrail':<22}{violation.rule}: {violation.message} (overridden by --force)")
+            out.append(f"  {'guardrail':<22}{violation.rule}: {violation.message} (overridden by --force)")
     else:
-        out(f"  {'guardrails':<22}pass ({plan.environment})")
-    out(f"  {'description':<22}{plan.description}")
-    out(f"  {'expected duration':<22}{_minutes(plan.expected_seconds)} (timeout {_minutes(timeout)})")
+        out.append(f"  {'guardrails':<22}pass ({plan.environment})")
+    out.append(f"  {'description':<22}{plan.description}")
+    out.append(f"  {'expected duration':<22}{_minutes(plan.expected_seconds)} (timeout {_minutes(timeout)})")
     for phase in plan.phases:
         if phase.expected_seconds:
-            out(f"    {phase.name:<24}{_minutes(phase.expected_seconds)}")
-    out("  appspec (task definition ARN filled in after registration):")
-    for line in plan.appspec.rstrip("\n").splitlines():
-        out(f"    {line}")
+            out.append(f"    {phase.name:<24}{_minutes(phase.expected_seconds)}")
+    out.append("  appspec (task definition ARN filled in after registration):")
+    out += [f"    {line}" for line in plan.appspec.rstrip("\n").splitlines()]
     if plan.skipped_reads:
-        out("  skipped reads (dry run makes no AWS call):")
-        for read in plan.skipped_reads:
-            out(f"    {read}")
+        out.append("  skipped reads (dry run makes no AWS call):")
+        out += [f"    {read}" for read in plan.skipped_reads]
+    return lines(*out)

@@ -1,29 +1,33 @@
 """Watch a deployment and report it: shared by deploy, rollback and watch.
 
-Prints progress (live view, plain lines or nothing), then the outcome (summary line or one JSON
-document), then raises the typed error that sets the exit code: DeploymentFailedError (1),
-DeploymentTimeoutError (3), InterruptedByUser (130).
+Prints progress while it watches (live view, plain lines or nothing), then returns the outcome as
+a ``Result``: the report document, the summary lines, and the typed error that sets the exit code
+(DeploymentFailedError 1, DeploymentTimeoutError 3; none when it succeeded or reached --until).
+An interrupt raises InterruptedByUser (130).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from orchestrator.aws import codedeploy as codedeploy_api
+from orchestrator import documents
 from orchestrator.commands.failure import error_context
 from orchestrator.commands.options import WatchFlags
+from orchestrator.commands.result import Result, lines
 from orchestrator.commands.session import Session, sigterm_as_interrupt
-from orchestrator.errors import DeploymentFailedError, DeploymentTimeoutError, InterruptedByUser
-from orchestrator.watching.loop import (
-    DeploymentClock,
-    Watcher,
-    WatchOptions,
-    WatchResult,
-    wait_for_rollback_start,
+from orchestrator.engines.base import Engine, RollbackWait
+from orchestrator.errors import (
+    BluegreenError,
+    DeploymentFailedError,
+    DeploymentTimeoutError,
+    ErrorContext,
+    InterruptedByUser,
 )
+from orchestrator.vocabulary import DeploymentStatus
+from orchestrator.watching.loop import Watcher, WatchOptions, WatchResult
 from orchestrator.watching.snapshots import Event, Snapshot
 from orchestrator.watching.timing import READY_WAIT, Phase
 from orchestrator.watching.views import (
@@ -51,7 +55,8 @@ class Subject:
     deployment_config_name: str | None
     phases: Sequence[Phase]
     timeout_seconds: float
-    extra: dict[str, Any] = field(default_factory=dict)
+    # What the verb that created the deployment adds to its documents (None: `watch`).
+    facts: documents.DeployFacts | documents.RollbackFacts | None = None
     # deploy and rollback continue a deployment waiting at Ready themselves (unless --until ready);
     # `watch` only looks.
     continues_at_ready: bool = False
@@ -62,6 +67,15 @@ class Subject:
     @property
     def expected_seconds(self) -> float:
         return sum(phase.expected_seconds for phase in self.phases)
+
+    def known(self) -> ErrorContext:
+        """What an error while following this deployment can say about it."""
+        return ErrorContext(
+            deployment_id=self.deployment_id,
+            service=self.service,
+            environment=self.environment,
+            strategy=self.strategy,
+        )
 
 
 def _waits_at_ready(subject: Subject) -> bool:
@@ -94,36 +108,36 @@ def outcome_of(result: WatchResult, until: str) -> Outcome:
 
 def report_document(
     subject: Subject, result: WatchResult, outcome: Outcome, api_calls: int, flags: WatchFlags, limit: int
-) -> dict[str, Any]:
-    """The --output json document (stable keys)."""
+) -> documents.ReportHead:
+    """What every watch report says (the verb's facts and the exit code are added by ``report``)."""
     snapshot = result.snapshot
-    return {
-        "deploymentId": subject.deployment_id,
-        "service": subject.service,
-        "environment": subject.environment,
-        "strategy": subject.strategy,
-        "deploymentConfigName": subject.deployment_config_name,
-        "status": snapshot.status.value,
-        "outcome": outcome.word,
-        "until": flags.until,
-        "reached": result.reached and outcome.ok,
-        "rolledBack": snapshot.rolled_back,
-        "rollbackDeploymentId": snapshot.rollback_deployment_id,
-        "error": snapshot.error,
-        "durationSeconds": round(result.elapsed_seconds, 1),
-        "expectedSeconds": round(subject.expected_seconds),
-        "timeoutSeconds": round(subject.timeout_seconds),
-        "trafficWeights": {"original": snapshot.original_weight, "replacement": snapshot.replacement_weight},
-        "lifecycleEvents": {name: status.value for name, status in snapshot.lifecycle},
-        "apiCalls": api_calls,
-        "watchCalls": result.calls,
-        "maxCallsPerMinute": result.max_calls_per_minute,
-        "callsPerMinuteLimit": limit,
-        "polls": result.polls,
-        "events": [event.to_json() for event in result.events],
-        **subject.extra,
-        "exitCode": exit_code_of(result, outcome),
-    }
+    return documents.ReportHead(
+        deployment_id=subject.deployment_id,
+        service=subject.service,
+        environment=subject.environment,
+        strategy=subject.strategy,
+        deployment_config_name=subject.deployment_config_name,
+        status=snapshot.status.value,
+        outcome=outcome.word,
+        until=flags.until,
+        reached=result.reached and outcome.ok,
+        rolled_back=snapshot.rolled_back,
+        rollback_deployment_id=snapshot.rollback_deployment_id,
+        error=snapshot.error,
+        duration_seconds=round(result.elapsed_seconds, 1),
+        expected_seconds=round(subject.expected_seconds),
+        timeout_seconds=round(subject.timeout_seconds),
+        traffic_weights=documents.TrafficWeights(
+            original=snapshot.original_weight, replacement=snapshot.replacement_weight
+        ),
+        lifecycle_events={name: status.value for name, status in snapshot.lifecycle},
+        api_calls=api_calls,
+        watch_calls=result.calls,
+        max_calls_per_minute=result.max_calls_per_minute,
+        calls_per_minute_limit=limit,
+        polls=result.polls,
+        events=[documents.watch_event(event) for event in result.events],
+    )
 
 
 def exit_code_of(result: WatchResult, outcome: Outcome) -> int:
@@ -133,27 +147,27 @@ def exit_code_of(result: WatchResult, outcome: Outcome) -> int:
     return 0 if outcome.ok else DeploymentFailedError.exit_code
 
 
-def created_document(subject: Subject, api_calls: int) -> dict[str, Any]:
+def created_document(subject: Subject, api_calls: int) -> documents.CreatedHead:
     """The --no-wait document, printed as soon as the deployment exists."""
-    return {
-        "deploymentId": subject.deployment_id,
-        "service": subject.service,
-        "environment": subject.environment,
-        "strategy": subject.strategy,
-        "deploymentConfigName": subject.deployment_config_name,
-        "status": "Created",
-        "outcome": "created",
-        "rolledBack": False,
-        "rollbackDeploymentId": None,
-        "durationSeconds": 0.0,
-        "expectedSeconds": round(subject.expected_seconds),
-        "timeoutSeconds": round(subject.timeout_seconds),
-        "apiCalls": api_calls,
-        "events": [],
-        "waitsAtReady": _waits_at_ready(subject),
-        **subject.extra,
-        "exitCode": 0,
-    }
+    assert subject.facts is not None  # only deploy and rollback create deployments
+    head = documents.CreatedHead(
+        deployment_id=subject.deployment_id,
+        service=subject.service,
+        environment=subject.environment,
+        strategy=subject.strategy,
+        deployment_config_name=subject.deployment_config_name,
+        status=DeploymentStatus.CREATED.value,
+        outcome="created",
+        rolled_back=False,
+        rollback_deployment_id=None,
+        duration_seconds=0.0,
+        expected_seconds=round(subject.expected_seconds),
+        timeout_seconds=round(subject.timeout_seconds),
+        api_calls=api_calls,
+        events=[],
+        waits_at_ready=_waits_at_ready(subject),
+    )
+    return documents.created(head, subject.facts)
 
 
 # What to say instead of the re-attach hint when the deployment lived in this run's sandbox.
@@ -183,6 +197,7 @@ def reattach_hint(deployment_id: str) -> str:
 
 def follow(
     session: Session,
+    engine: Engine,
     clients: Any,
     subject: Subject,
     flags: WatchFlags,
@@ -190,13 +205,10 @@ def follow(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     announce: str | None = None,
-) -> int:
-    """Watch until the milestone, the end or the timeout; print the outcome; raise for exit codes.
-
-    ``announce`` is printed once an interrupt would already be handled (it tells scripts the
-    watch has started).
-    """
-    codedeploy = clients.client("codedeploy")
+) -> Result:
+    """Watch until the milestone, the end or the timeout; the outcome as a Result (its error sets
+    the exit code). ``announce`` is printed once an interrupt would already be handled (it tells
+    scripts the watch has started)."""
     view = make_view(session, subject, flags.until)
     options = WatchOptions(
         until=flags.until,
@@ -205,65 +217,83 @@ def follow(
         ready_waits=_waits_at_ready(subject),
         continue_at_ready=subject.continues_at_ready,
     )
-    known: dict[str, Any] = {
-        "deploymentId": subject.deployment_id,
-        "service": subject.service,
-        "environment": subject.environment,
-        "strategy": subject.strategy,
-    }
+    seen = _Latest()
 
     def listen(snapshot: Snapshot, events: list[Event], elapsed: float) -> None:
-        known["status"] = snapshot.status.value
+        seen.snapshot = snapshot
         view.update(snapshot, events, elapsed)
 
     if clock is time.monotonic:  # the deployment's clock: a busy sandbox's runs slower than real x scale
-        clock = DeploymentClock(codedeploy, options.time_scale)
-    watcher = Watcher(codedeploy, subject.deployment_id, clock=clock, sleep=sleep, listener=listen)
+        clock = engine.server_clock(options.time_scale)
+    watcher = Watcher(engine, subject.deployment_id, clock=clock, sleep=sleep, listener=listen)
     watch_started = time.time()  # wall clock: where a failed hook's log lines start, at the latest
-    with error_context(known):
-        try:
-            with sigterm_as_interrupt():
-                if announce:
-                    session.print(announce)
-                result = watcher.run(options)
-        except KeyboardInterrupt:
-            if subject.ephemeral or not flags.rollback_on_interrupt:
-                raise InterruptedByUser(interrupted_message(subject)) from None
-            _interrupted(session, codedeploy, subject.deployment_id, flags, clock, sleep)
-        finally:
-            view.close()
+    try:
+        with sigterm_as_interrupt():
+            if announce:
+                session.print(announce)
+            result = watcher.run(options)
+    except KeyboardInterrupt:
+        if subject.ephemeral or not flags.rollback_on_interrupt:
+            raise InterruptedByUser(interrupted_message(subject), known=seen.known(subject)) from None
+        with error_context(seen.known(subject)):
+            _interrupted(engine, subject.deployment_id, flags, clock, sleep)
+    except BluegreenError as err:  # an AWS error while watching: say which deployment, at which status
+        err.within(seen.known(subject))
+        raise
+    finally:
+        view.close()
     outcome = outcome_of(result, flags.until)
     failure = _hook_failure(session, clients, subject, result, outcome, watch_started, sleep)
-    if session.json:
-        limit = options.policy.max_calls_per_minute
-        document = report_document(subject, result, outcome, clients.counter.total, flags, limit)
-        if failure is not None:
-            document = {**document, "hookFailure": failure.to_json()}
-        session.print_json(document)
-    else:
-        details = []
-        if result.snapshot.rollback_deployment_id:
-            details.append(f"rollback {result.snapshot.rollback_deployment_id}")
-        details.append(f"{clients.counter.total} API calls")
-        colour = "green" if outcome.ok else ("yellow" if result.timed_out else "red")
-        line = summary_line(outcome, subject.deployment_id, result.elapsed_seconds, ", ".join(details))
-        if announce is not None and result.polls == 1 and result.snapshot.status.is_terminal:
-            # Attached (`bluegreen watch`) to a deployment that had ended: "succeeded in 0s" would
-            # read as the deployment's own duration.
-            line = f"already {outcome.word}  {subject.deployment_id}  {', '.join(details)}"
-        session.print(session.style(line, colour))
-        for text in failure.lines() if failure is not None else ():
-            session.print(f"  {text}")
-        if outcome.ok and flags.until == "ready" and result.snapshot.status.value == "Ready":
-            session.print(
-                f"next: test through the test listener, then `bluegreen promote {subject.deployment_id}`"
-            )
-        elif outcome.ok and flags.until == "ready" and not options.ready_waits:
-            session.print(
-                "note: this deployment group continues at Ready by itself (ready action "
-                "CONTINUE_DEPLOYMENT): traffic shifts without `bluegreen promote`"
-            )
-    return _exit(subject, result, outcome)
+    limit = options.policy.max_calls_per_minute
+    head = report_document(subject, result, outcome, clients.counter.total, flags, limit)
+    hook = documents.hook_failure(failure) if failure is not None else None
+    document = documents.report(head, subject.facts, hook, exit_code_of(result, outcome))
+    text = _summary(session, subject, result, outcome, failure, flags, options, announce, clients)
+    return Result(document, text, _error(subject, result, outcome))
+
+
+class _Latest:
+    """The last snapshot the watch saw (what an interrupt can say about the deployment's status)."""
+
+    snapshot: Snapshot | None = None
+
+    def known(self, subject: Subject) -> ErrorContext:
+        status = self.snapshot.status.value if self.snapshot is not None else None
+        return subject.known().learned(status=status)
+
+
+def _summary(
+    session: Session,
+    subject: Subject,
+    result: WatchResult,
+    outcome: Outcome,
+    failure: Any,
+    flags: WatchFlags,
+    options: WatchOptions,
+    announce: str | None,
+    clients: Any,
+) -> str:
+    """The lines a person reads when the watch ends: outcome, duration, id; why a hook failed; next."""
+    details = []
+    if result.snapshot.rollback_deployment_id:
+        details.append(f"rollback {result.snapshot.rollback_deployment_id}")
+    details.append(f"{clients.counter.total} API calls")
+    colour = "green" if outcome.ok else ("yellow" if result.timed_out else "red")
+    line = summary_line(outcome, subject.deployment_id, result.elapsed_seconds, ", ".join(details))
+    if announce is not None and result.polls == 1 and result.snapshot.status.is_terminal:
+        # Attached (`bluegreen watch`) to a deployment that had ended: "succeeded in 0s" would
+        # read as the deployment's own duration.
+        line = f"already {outcome.word}  {subject.deployment_id}  {', '.join(details)}"
+    out = [session.style(line, colour)]
+    out += [f"  {text}" for text in (failure.lines() if failure is not None else ())]
+    if outcome.ok and flags.until == "ready" and result.snapshot.status is DeploymentStatus.READY:
+        out.append(f"next: test through the test listener, then `bluegreen promote {subject.deployment_id}`")
+    elif outcome.ok and flags.until == "ready" and not options.ready_waits:
+        out.append(
+            "note: this deployment group continues at Ready by itself (ready action "
+            "CONTINUE_DEPLOYMENT): traffic shifts without `bluegreen promote`"
+        )
+    return lines(*out)
 
 
 def _hook_failure(
@@ -286,7 +316,8 @@ def _hook_failure(
     )
 
 
-def _exit(subject: Subject, result: WatchResult, outcome: Outcome) -> int:
+def _error(subject: Subject, result: WatchResult, outcome: Outcome) -> BluegreenError | None:
+    """The error that sets the exit code: timeout (3), failed/stopped/rolled back (1); None when ok."""
     deployment_id = subject.deployment_id
     snapshot = result.snapshot
     if result.timed_out:
@@ -295,44 +326,42 @@ def _exit(subject: Subject, result: WatchResult, outcome: Outcome) -> int:
             f"{round(subject.timeout_seconds / 60, 1):g}-minute timeout"
         )
         if subject.ephemeral:
-            raise DeploymentTimeoutError(f"{after}; {SANDBOX_GONE}")
-        raise DeploymentTimeoutError(f"{after}; it keeps running: {reattach_hint(deployment_id)}")
+            return DeploymentTimeoutError(f"{after}; {SANDBOX_GONE}")
+        return DeploymentTimeoutError(f"{after}; it keeps running: {reattach_hint(deployment_id)}")
     if not outcome.ok:
         reason = f": {snapshot.error}" if snapshot.error else ""
         rollback = (
             f"; rolled back by {snapshot.rollback_deployment_id}" if snapshot.rollback_deployment_id else ""
         )
-        raise DeploymentFailedError(
+        return DeploymentFailedError(
             f"deployment {deployment_id} {snapshot.status.value}{reason}{rollback}; "
             f"details: `bluegreen status {deployment_id}`"
         )
-    return 0
+    return None
 
 
 def _interrupted(
-    session: Session,
-    codedeploy: Any,
+    engine: Engine,
     deployment_id: str,
     flags: WatchFlags,
     clock: Callable[[], float],
     sleep: Callable[[float], None],
 ) -> NoReturn:
-    codedeploy_api.stop_deployment(codedeploy, deployment_id, rollback=True)
-    snapshot = wait_for_rollback_start(
-        codedeploy,
-        deployment_id,
+    wait = RollbackWait(
         timeout_seconds=ROLLBACK_START_TIMEOUT_SECONDS / flags.scale(),
+        interval_seconds=2.0 / flags.scale(),
         clock=clock,
         sleep=sleep,
-        interval_seconds=2.0 / flags.scale(),
     )
+    snapshot = engine.stop(deployment_id, rollback=True, wait=wait).snapshot
+    assert snapshot is not None  # asked to wait: the engine looked at least once
     if snapshot.rollback_deployment_id:
-        error = InterruptedByUser(
+        rollback_id = snapshot.rollback_deployment_id
+        raise InterruptedByUser(
             f"interrupted; stopped deployment {deployment_id} with rollback: rollback deployment "
-            f"{snapshot.rollback_deployment_id} started (`bluegreen watch {snapshot.rollback_deployment_id}`)"
+            f"{rollback_id} started (`bluegreen watch {rollback_id}`)",
+            known=ErrorContext(rollback_deployment_id=rollback_id),
         )
-        error.add_context(rollbackDeploymentId=snapshot.rollback_deployment_id)
-        raise error
     raise InterruptedByUser(
         f"interrupted; asked CodeDeploy to stop {deployment_id} with rollback "
         f"(status {snapshot.status.value}); "
@@ -340,20 +369,20 @@ def _interrupted(
     )
 
 
-def follow_created(session: Session, clients: Any, subject: Subject, flags: WatchFlags) -> int:
-    """After a deployment was created: with --no-wait, say how to follow it (or print the created
-    document); otherwise watch it to the end."""
-    if not flags.wait:
-        if session.json:
-            session.print_json(created_document(subject, clients.counter.total))
-        elif subject.ephemeral:
-            session.print(f"not waiting; {SANDBOX_GONE}")
-        else:
-            session.print(f"not waiting; follow it with `bluegreen watch {subject.deployment_id}`")
-            if _waits_at_ready(subject):
-                session.print(
-                    f"it will wait at Ready: shift traffic with `bluegreen promote {subject.deployment_id}` "
-                    "(CodeDeploy stops it when the group's ready wait ends)"
-                )
-        return 0
-    return follow(session, clients, subject, flags)
+def follow_created(
+    session: Session, engine: Engine, clients: Any, subject: Subject, flags: WatchFlags
+) -> Result:
+    """After a deployment was created: with --no-wait, the created document and how to follow it;
+    otherwise watch it to the end."""
+    if flags.wait:
+        return follow(session, engine, clients, subject, flags)
+    if subject.ephemeral:
+        text = lines(f"not waiting; {SANDBOX_GONE}")
+    else:
+        text = lines(f"not waiting; follow it with `bluegreen watch {subject.deployment_id}`")
+        if _waits_at_ready(subject):
+            text += lines(
+                f"it will wait at Ready: shift traffic with `bluegreen promote {subject.deployment_id}` "
+                "(CodeDeploy stops it when the group's ready wait ends)"
+            )
+    return Result(created_document(subject, clients.counter.total), text)

@@ -57,3 +57,7 @@ SANDBOX_SERVE = epilog(
     "bluegreen sandbox serve --env prod --service product-service",
     "# then, in another shell: paste its export lines, and: bluegreen deploy product-service",
 )
+SCHEMA = epilog(
+    "bluegreen schema > bluegreen.schema.json              # one schema: anyOf the documents, each in $defs",
+    "bluegreen schema | jq '.\"$defs\" | keys'                # the documents' names",
+)

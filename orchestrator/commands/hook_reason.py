@@ -4,16 +4,15 @@ where the hook log file is. Reading the reason never fails the command."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from orchestrator.catalog import ECS_HOOK_EVENTS
+from orchestrator.commands.sandbox_extra import hook_log
 from orchestrator.commands.session import Session
 from orchestrator.errors import BluegreenError
+from orchestrator.vocabulary import ECS_HOOK_EVENTS
 from orchestrator.watching.hook_verdict import (
-    SANDBOX_HOOK_LOG_ENV,
     HookFailure,
     failed_hook_events,
     reason_for,
@@ -46,7 +45,7 @@ def hook_failure(
         return None
     event = failed[0]
     function = hooks.get(event)
-    log_file = os.environ.get(SANDBOX_HOOK_LOG_ENV) or None
+    log_file = hook_log()
     if function is None:
         return HookFailure(event, None, None, "the catalog names no hook function for it", log_file)
     reason, unavailable = _read_reason(clients, function, deployment_id, event, since, sleep)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
-from orchestrator.aws import codedeploy as codedeploy_api
 from orchestrator.commands.follow import Subject
 from orchestrator.commands.options import WatchFlags
 from orchestrator.commands.session import Session
+from orchestrator.engines import engine_for
+from orchestrator.engines.base import Deployment, Engine
 from orchestrator.errors import BadInputError, BluegreenError
 
 DEPLOYMENT_ID = re.compile(r"d-[A-Z0-9]{9}")
@@ -25,77 +27,47 @@ def check_deployment_id(text: str) -> str:
     return text
 
 
-def newest(infos: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The deployment created last (ListDeployments promises no order)."""
-    return max(infos, key=lambda info: info.get("createTime") or 0, default=None)
+def deployment_engine(session: Session) -> tuple[Engine, Any]:
+    """(engine, AwsClients) for a command given a deployment id (no service named)."""
+    clients = session.clients(session.default_region())
+    return engine_for(None, clients), clients
 
 
-def latest_deployment_id(codedeploy: Any, application: str, deployment_group: str) -> str:
-    """The group's most recent deployment; BadInputError when it has none.
-
-    Looks at the last week first so a group with a long history costs a few calls, not dozens.
-    """
-    from datetime import UTC, datetime, timedelta
-
-    since = datetime.now(UTC) - timedelta(days=7)
-    ids = codedeploy_api.list_deployments(codedeploy, application, deployment_group, created_after=since)
-    if not ids:
-        ids = codedeploy_api.list_deployments(codedeploy, application, deployment_group)
-    found = newest(codedeploy_api.batch_get_deployments(codedeploy, ids))
-    if found is None:
-        raise BadInputError(f"deployment group {application}/{deployment_group} has no deployments yet")
-    return str(found["deploymentId"])
-
-
-def target(session: Session, text: str) -> tuple[str, Any]:
-    """(deployment id, AwsClients) for DEPLOYMENT_ID or SERVICE (its group's latest deployment)."""
+def target(session: Session, text: str) -> tuple[str, Engine, Any]:
+    """(deployment id, engine, AwsClients) for DEPLOYMENT_ID or SERVICE (its latest deployment)."""
     if is_deployment_id(text):
-        return text, session.clients(session.default_region())
+        return (text, *deployment_engine(session))
     service = session.resolve(text)
     clients = session.clients(service.region)
-    settings = service.settings
-    return latest_deployment_id(
-        clients.client("codedeploy"), settings.application, settings.deployment_group
-    ), clients
+    engine = engine_for(service, clients)
+    return engine.latest(service), engine, clients
 
 
-def subject_for(session: Session, clients: Any, info: dict[str, Any], flags: WatchFlags) -> Subject:
+def subject_for(session: Session, deployment: Deployment, flags: WatchFlags) -> Subject:
     """What bluegreen knows of a deployment made by anyone: service, strategy, phases, timeout."""
-    from orchestrator.strategies import strategy_for_config
-    from orchestrator.watching.timing import GroupTiming, default_timeout, expected_phases, hook_budgets
+    from orchestrator.watching.timing import default_timeout, expected_phases, hook_budgets
 
-    service = _service_of(session, info)
-    config_name = str(info.get("deploymentConfigName") or "")
-    strategy = None
-    try:
-        strategy = strategy_for_config(config_name)
-    except BluegreenError:
-        config = codedeploy_api.get_deployment_config(clients.client("codedeploy"), config_name) or {}
-        try:
-            strategy = strategy_for_config(config_name, config.get("trafficRoutingConfig"))
-        except BluegreenError:
-            strategy = None
+    service = _service_of(session, deployment)
+    strategy = deployment.strategy
     budgets = hook_budgets(service) if service is not None else {}
-    timing = GroupTiming.from_blue_green_config(info.get("blueGreenDeploymentConfiguration"), budgets)
+    timing = dataclasses.replace(deployment.timing, hook_budget_seconds=budgets)
     phases = expected_phases(strategy, timing) if strategy is not None else []
     default = default_timeout(strategy, timing) if strategy is not None else 3600.0
     timeout = flags.timeout_minutes * 60.0 if flags.timeout_minutes is not None else default
     return Subject(
-        deployment_id=str(info["deploymentId"]),
+        deployment_id=deployment.deployment_id,
         service=service.name if service is not None else None,
         environment=service.environment if service is not None else None,
         strategy=strategy.name if strategy is not None else None,
-        deployment_config_name=config_name or None,
+        deployment_config_name=deployment.config_name,
         phases=phases,
         timeout_seconds=timeout,
     )
 
 
-def _service_of(session: Session, info: dict[str, Any]) -> Any:
+def _service_of(session: Session, deployment: Deployment) -> Any:
     try:
         catalog = session.catalog
     except BluegreenError:
         return None  # watching needs no catalog; the report just lacks the service name
-    return catalog.find_by_deployment_group(
-        str(info.get("applicationName")), str(info.get("deploymentGroupName"))
-    )
+    return deployment.service_in(catalog)

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-from orchestrator.aws import codedeploy as codedeploy_api
+from orchestrator import documents
 from orchestrator.commands import lookup
 from orchestrator.commands.failure import error_context
+from orchestrator.commands.result import Result, lines
 from orchestrator.commands.session import Session
+from orchestrator.errors import ErrorContext
 
 
-def run(session: Session, deployment_id: str) -> int:
+def run(session: Session, deployment_id: str) -> Result:
     lookup.check_deployment_id(deployment_id)
-    clients = session.clients(session.default_region())
-    with error_context({"deploymentId": deployment_id}):
-        codedeploy_api.continue_deployment(clients.client("codedeploy"), deployment_id)
-    if session.json:
-        session.print_json(
-            {"deploymentId": deployment_id, "promoted": True, "apiCalls": clients.counter.total}
-        )
-    else:
-        session.print(
-            f"promoted {deployment_id}: CodeDeploy now shifts production traffic; "
-            f"follow it with `bluegreen watch {deployment_id}`"
-        )
-    return 0
+    engine, clients = lookup.deployment_engine(session)
+    with error_context(ErrorContext(deployment_id=deployment_id)):
+        engine.promote(deployment_id)
+    document = documents.PromoteDocument(
+        deployment_id=deployment_id, promoted=True, api_calls=clients.counter.total
+    )
+    text = lines(
+        f"promoted {deployment_id}: CodeDeploy now shifts production traffic; "
+        f"follow it with `bluegreen watch {deployment_id}`"
+    )
+    return Result(document, text)

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.aws import codedeploy as codedeploy_api
+from orchestrator import documents
 from orchestrator.commands import lookup
 from orchestrator.commands.deploy import validate_watch_flags
 from orchestrator.commands.failure import error_context
 from orchestrator.commands.follow import Subject, follow_created
 from orchestrator.commands.options import RollbackOptions
+from orchestrator.commands.result import Result
 from orchestrator.commands.session import Session
-from orchestrator.errors import BadInputError
+from orchestrator.errors import BadInputError, ErrorContext
+from orchestrator.vocabulary import DeploymentStatus
 
 # What bluegreen writes into a rollback's description (deploy.py's summary "bluegreen <reason> ...").
 ROLLBACK_MARK = "bluegreen rollback "
@@ -130,32 +132,40 @@ def task_definition_of(appspec_content: str) -> str:
         ) from None
 
 
-def run(session: Session, options: RollbackOptions) -> int:
-    known: dict[str, Any] = {"service": options.service, "environment": session.options.env}
-    with error_context(known):
-        return _run(session, options, known)
-
-
-def _run(session: Session, options: RollbackOptions, known: dict[str, Any]) -> int:
-    from orchestrator.engines.codedeploy_plan import AwsReads, DeployInputs, apply_plan, build_plan
+def run(session: Session, options: RollbackOptions) -> Result:
+    """Find the revision to go back to, deploy it as deploy does, and follow it."""
     from orchestrator.strategies import parse_strategy
 
-    validate_watch_flags(options.watch)
-    if options.to is not None:
-        lookup.check_deployment_id(options.to)
-    service = session.resolve(options.service)
-    known["environment"] = service.environment
-    strategy = parse_strategy(service.settings.strategy if options.strategy is None else options.strategy)
-    known["strategy"] = strategy.name
+    known = ErrorContext(service=options.service, environment=session.options.env)
+    with error_context(known):
+        validate_watch_flags(options.watch)
+        if options.to is not None:
+            lookup.check_deployment_id(options.to)
+        service = session.resolve(options.service)
+    known = known.learned(environment=service.environment)
+    with error_context(known):
+        strategy = parse_strategy(service.settings.strategy if options.strategy is None else options.strategy)
+    known = known.learned(strategy=strategy.name)
+    with error_context(known):
+        return _rollback(session, options, service, strategy, known)
+
+
+def _rollback(
+    session: Session, options: RollbackOptions, service: Any, strategy: Any, known: ErrorContext
+) -> Result:
+    from orchestrator.engines import engine_for
+    from orchestrator.engines.base import DeployInputs
+
     clients = session.clients(service.region)
-    codedeploy = clients.client("codedeploy")
-    settings = service.settings
-    ids = codedeploy_api.list_deployments(
-        codedeploy, settings.application, settings.deployment_group, statuses=["Succeeded"]
-    )
-    infos = codedeploy_api.batch_get_deployments(codedeploy, ids)
+    engine = engine_for(service, clients)
+    infos = engine.succeeded_deployments(service)
     live, previous = previous_revision(infos, options.to, service.name)
-    content = str(previous["revision"]["appSpecContent"]["content"])
+    content = (previous.get("revision") or {}).get("appSpecContent", {}).get("content")
+    if not content:
+        raise BadInputError(
+            f"the AppSpec of {previous['deploymentId']}'s revision cannot be read back "
+            "(GetApplicationRevision does not have it); pick another with --to DEPLOYMENT_ID"
+        )
     inputs = DeployInputs(
         service=service,
         strategy=strategy,
@@ -164,15 +174,14 @@ def _run(session: Session, options: RollbackOptions, known: dict[str, Any]) -> i
         reason="rollback",
         appspec_content=content,
     )
-    plan = build_plan(inputs, AwsReads(codedeploy, clients.client("ecs")))
+    plan = engine.plan(inputs)
     session.print(
         f"rolling back {service.name} ({service.environment}) from {live['deploymentId']} to the revision of "
         f"{previous['deploymentId']} with {strategy.name}"
     )
     session.print(f"  {'live task definition':<22}{_revision_key(live)}")
-    session.print(f"  {'task definition':<22}{plan.task_definition.arn} (from {previous['deploymentId']})")
-    created = apply_plan(plan, clients, on_step=lambda label, detail: session.print(f"  {label:<22}{detail}"))
-    known.update(deploymentId=created.deployment_id, status="Created")
+    session.print(f"  {'task definition':<22}{inputs.task_definition} (from {previous['deploymentId']})")
+    created = engine.start(plan, on_step=lambda label, detail: session.print(f"  {label:<22}{detail}"))
     session.print(f"  {'deployment':<22}{created.deployment_id} created")
     timeout = options.watch.timeout_minutes * 60.0 if options.watch.timeout_minutes else plan.timeout_seconds
     subject = Subject(
@@ -184,10 +193,13 @@ def _run(session: Session, options: RollbackOptions, known: dict[str, Any]) -> i
         phases=plan.phases,
         timeout_seconds=timeout,
         continues_at_ready=True,
-        extra={
-            "taskDefinitionArn": created.task_definition_arn,
-            "rollbackTo": previous["deploymentId"],
-            "rollbackFrom": live["deploymentId"],
-        },
+        facts=documents.RollbackFacts(
+            task_definition_arn=created.task_definition_arn,
+            rollback_to=previous["deploymentId"],
+            rollback_from=live["deploymentId"],
+        ),
     )
-    return follow_created(session, clients, subject, options.watch)
+    with error_context(
+        known.learned(deployment_id=created.deployment_id, status=DeploymentStatus.CREATED.value)
+    ):
+        return follow_created(session, engine, clients, subject, options.watch)

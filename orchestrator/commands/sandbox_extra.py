@@ -1,4 +1,5 @@
-"""The one door from orchestrator/ into sandbox/: checks the `[sandbox]` extra, then imports by name.
+"""The one door from orchestrator/ into sandbox/: checks the `[sandbox]` extra, then imports by name,
+and the one module of orchestrator/ that knows a sandbox name (the hook log's variable).
 
 `pip install .` installs the sandbox/ package but not moto; without this check `--sandbox` would
 wait for a moto server that can never start (30 s, then "internal error: TimeoutError").
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 from typing import Any
 
 from orchestrator.errors import BadInputError
@@ -16,6 +18,9 @@ from orchestrator.errors import BadInputError
 # moto itself, and flask, which moto's server mode runs on.
 SANDBOX_MODULES = ("moto", "flask")
 INSTALL_HINT = "pip install 'bluegreen[sandbox]' (from a clone: pip install -e '.[sandbox]')"
+# Set by the sandbox's world (sandbox/world.py) for a `--sandbox` run: the file its in-process hooks
+# log to, which the CLI names when a hook failed.
+HOOK_LOG_ENV_VAR = "BLUEGREEN_SANDBOX_HOOK_LOG"
 
 
 def missing_modules() -> list[str]:
@@ -29,6 +34,11 @@ def missing_modules() -> list[str]:
         if not found:
             missing.append(name)
     return missing
+
+
+def hook_log() -> str | None:
+    """The sandbox's hook log file while this process runs a `--sandbox` deployment, else None."""
+    return os.environ.get(HOOK_LOG_ENV_VAR) or None
 
 
 def require(needed_by: str) -> None:

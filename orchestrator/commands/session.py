@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 from collections.abc import Iterator
@@ -60,14 +59,11 @@ class Session:
         return services[0].region if services else None
 
     def print(self, text: str = "") -> None:
-        """A line for a person (never in --output json)."""
+        """A progress line for a person, printed as it happens (never in --output json; a command's
+        result is printed once, by cli.main)."""
         if not self.json:
             self.stdout.write(text + "\n")
             self.stdout.flush()
-
-    def print_json(self, document: dict[str, Any]) -> None:
-        self.stdout.write(json.dumps(document, indent=2, sort_keys=False, default=str) + "\n")
-        self.stdout.flush()
 
     def console(self) -> Any:
         from rich.console import Console

@@ -6,110 +6,121 @@ import time
 from datetime import datetime
 from typing import Any
 
-from orchestrator.aws import codedeploy as codedeploy_api
+from orchestrator import documents
 from orchestrator.commands import lookup
 from orchestrator.commands.failure import error_context
 from orchestrator.commands.options import WatchFlags
+from orchestrator.commands.result import Result, lines
 from orchestrator.commands.session import Session
-from orchestrator.watching.loop import DeploymentClock
+from orchestrator.engines.base import Deployment
+from orchestrator.errors import ErrorContext
 
 
-def run(session: Session, target: str) -> int:
-    key = "deploymentId" if lookup.is_deployment_id(target) else "service"
-    with error_context({key: target}):
+def run(session: Session, target: str) -> Result:
+    if lookup.is_deployment_id(target):
+        known = ErrorContext(deployment_id=target)
+    else:
+        known = ErrorContext(service=target)
+    with error_context(known):
         return _run(session, target)
 
 
-def _run(session: Session, target: str) -> int:
-    from orchestrator.watching.snapshots import format_weights, snapshot_from
+def _run(session: Session, target: str) -> Result:
+    deployment_id, engine, clients = lookup.target(session, target)
+    server = engine.server_clock(1.0)  # the service's clock, from its answers' Date
+    info = engine.describe(deployment_id, with_lifecycle=True)
+    snapshot = info.snapshot
+    subject = lookup.subject_for(session, info, WatchFlags())
+    took = _seconds_between(info.create_time, info.complete_time)
+    failure = _hook_failure(session, clients, deployment_id, subject, snapshot, info)
+    document = documents.StatusDocument(
+        deployment_id=deployment_id,
+        service=subject.service,
+        environment=subject.environment,
+        application=info.application,
+        deployment_group=info.deployment_group,
+        strategy=subject.strategy,
+        deployment_config_name=subject.deployment_config_name,
+        status=snapshot.status.value,
+        rolled_back=snapshot.rolled_back,
+        rollback_deployment_id=snapshot.rollback_deployment_id,
+        rollback_of=info.rollback_of,
+        error=snapshot.error,
+        description=info.description,
+        create_time=_text(info.create_time),
+        complete_time=_text(info.complete_time),
+        duration_seconds=took,
+        traffic_weights=documents.TrafficWeights(
+            original=snapshot.original_weight, replacement=snapshot.replacement_weight
+        ),
+        lifecycle_events={name: status.value for name, status in snapshot.lifecycle},
+        api_calls=clients.counter.total,
+        hook_failure=documents.hook_failure(failure) if failure is not None else None,
+    )
+    note = clock_note(server.server_now, time.time())
+    return Result(document, _text_of(session, deployment_id, info, subject, snapshot, took, note, failure))
+
+
+def _text_of(
+    session: Session,
+    deployment_id: str,
+    info: Deployment,
+    subject: Any,
+    snapshot: Any,
+    took: float | None,
+    note: str | None,
+    failure: Any,
+) -> str:
+    """The status for a person: one line per fact, the lifecycle events, what to run next."""
+    from orchestrator.watching.snapshots import format_weights
     from orchestrator.watching.views import duration
 
-    deployment_id, clients = lookup.target(session, target)
-    codedeploy = clients.client("codedeploy")
-    server = DeploymentClock(codedeploy, 1.0)  # the service's clock, from its answers' Date
-    info = codedeploy_api.get_deployment(codedeploy, deployment_id)
-    targets = codedeploy_api.list_deployment_targets(codedeploy, deployment_id)
-    ecs_target = (
-        codedeploy_api.get_deployment_target(codedeploy, deployment_id, targets[0]) if targets else None
-    )
-    snapshot = snapshot_from(info, ecs_target)
-    subject = lookup.subject_for(session, clients, info, WatchFlags())
-    took = _seconds_between(info.get("createTime"), info.get("completeTime"))
-    failure = _hook_failure(session, clients, deployment_id, subject, snapshot, info)
-    if session.json:
-        extra = {"hookFailure": failure.to_json()} if failure is not None else {}
-        session.print_json(
-            {
-                "deploymentId": deployment_id,
-                "service": subject.service,
-                "environment": subject.environment,
-                "application": info.get("applicationName"),
-                "deploymentGroup": info.get("deploymentGroupName"),
-                "strategy": subject.strategy,
-                "deploymentConfigName": subject.deployment_config_name,
-                "status": snapshot.status.value,
-                "rolledBack": snapshot.rolled_back,
-                "rollbackDeploymentId": snapshot.rollback_deployment_id,
-                "rollbackOf": (info.get("rollbackInfo") or {}).get("rollbackTriggeringDeploymentId"),
-                "error": snapshot.error,
-                "description": info.get("description"),
-                "createTime": info.get("createTime"),
-                "completeTime": info.get("completeTime"),
-                "durationSeconds": took,
-                "trafficWeights": {
-                    "original": snapshot.original_weight,
-                    "replacement": snapshot.replacement_weight,
-                },
-                "lifecycleEvents": {name: status.value for name, status in snapshot.lifecycle},
-                "apiCalls": clients.counter.total,
-                **extra,
-            }
-        )
-        return 0
     where = (
         f"{subject.service} ({subject.environment})"
         if subject.service
-        else (f"{info.get('applicationName')}/{info.get('deploymentGroupName')}")
+        else (f"{info.application}/{info.deployment_group}")
     )
     colour = "green" if snapshot.status.succeeded else ("red" if snapshot.status.is_terminal else "yellow")
-    out = session.print
-    out(f"{deployment_id}  {where}  {session.style(snapshot.status.value, colour)}")
-    out(f"  {'strategy':<22}{subject.strategy or '?'} ({subject.deployment_config_name})")
-    out(f"  {'created':<22}{_when(info.get('createTime'))}")
-    note = clock_note(server.server_now, time.time())
+    out = [f"{deployment_id}  {where}  {session.style(snapshot.status.value, colour)}"]
+    out.append(f"  {'strategy':<22}{subject.strategy or '?'} ({subject.deployment_config_name})")
+    out.append(f"  {'created':<22}{_when(info.create_time)}")
     if note:
-        out(f"  {'clock':<22}{note}")
+        out.append(f"  {'clock':<22}{note}")
     if took is not None:
-        out(f"  {'took':<22}{duration(took)}")
-    if info.get("description"):
-        out(f"  {'description':<22}{info.get('description')}")
+        out.append(f"  {'took':<22}{duration(took)}")
+    if info.description:
+        out.append(f"  {'description':<22}{info.description}")
     if snapshot.replacement_weight is not None:
-        out(f"  {'traffic':<22}{format_weights(snapshot.original_weight, snapshot.replacement_weight)}")
-    for name, status in snapshot.lifecycle:
-        out(f"  {name:<22}{status.value}")
+        weights = format_weights(snapshot.original_weight, snapshot.replacement_weight)
+        out.append(f"  {'traffic':<22}{weights}")
+    out += [f"  {name:<22}{status.value}" for name, status in snapshot.lifecycle]
     if snapshot.error:
-        out(f"  {'error':<22}{snapshot.error}")
-    for text in failure.lines() if failure is not None else ():
-        out(f"  {'hook':<22}{text}")
+        out.append(f"  {'error':<22}{snapshot.error}")
+    out += [f"  {'hook':<22}{text}" for text in (failure.lines() if failure is not None else ())]
     if snapshot.rollback_deployment_id:
-        out(f"  {'rolled back by':<22}{snapshot.rollback_deployment_id}")
-    triggered_by = (info.get("rollbackInfo") or {}).get("rollbackTriggeringDeploymentId")
+        out.append(f"  {'rolled back by':<22}{snapshot.rollback_deployment_id}")
+    triggered_by = info.rollback_of
     if triggered_by:
-        out(f"  {'rollback of':<22}{triggered_by}")
+        out.append(f"  {'rollback of':<22}{triggered_by}")
     if snapshot.status.is_active:
-        out(f"  {'next':<22}`bluegreen watch {deployment_id}`")
-    return 0
+        out.append(f"  {'next':<22}`bluegreen watch {deployment_id}`")
+    return lines(*out)
+
+
+def _text(value: Any) -> str | None:
+    """A value as the JSON document prints it (a datetime as Python writes it), None kept."""
+    return None if value is None else str(value)
 
 
 def _hook_failure(
-    session: Session, clients: Any, deployment_id: str, subject: Any, snapshot: Any, info: dict[str, Any]
+    session: Session, clients: Any, deployment_id: str, subject: Any, snapshot: Any, info: Deployment
 ) -> Any:
     """The failed hook's own reason when the deployment failed or stopped (None otherwise)."""
     if not snapshot.status.is_terminal or snapshot.status.succeeded:
         return None
     from orchestrator.commands.hook_reason import hook_failure
 
-    created = info.get("createTime")
+    created = info.create_time
     since = float(created.timestamp()) if isinstance(created, datetime) else time.time()
     lifecycle = [(name, status.value) for name, status in snapshot.lifecycle]
     return hook_failure(

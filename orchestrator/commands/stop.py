@@ -2,47 +2,39 @@
 
 from __future__ import annotations
 
-from orchestrator.aws import codedeploy as codedeploy_api
+from orchestrator import documents
 from orchestrator.commands import lookup
 from orchestrator.commands.failure import error_context
+from orchestrator.commands.result import Result, lines
 from orchestrator.commands.session import Session
+from orchestrator.errors import ErrorContext
 
 
-def run(session: Session, deployment_id: str, rollback: bool) -> int:
-    with error_context({"deploymentId": deployment_id}):
+def run(session: Session, deployment_id: str, rollback: bool) -> Result:
+    with error_context(ErrorContext(deployment_id=deployment_id)):
         return _run(session, deployment_id, rollback)
 
 
-def _run(session: Session, deployment_id: str, rollback: bool) -> int:
-    from orchestrator.watching.loop import wait_for_rollback_start
+def _run(session: Session, deployment_id: str, rollback: bool) -> Result:
+    from orchestrator.engines.base import RollbackWait
 
     lookup.check_deployment_id(deployment_id)
-    clients = session.clients(session.default_region())
-    codedeploy = clients.client("codedeploy")
-    response = codedeploy_api.stop_deployment(codedeploy, deployment_id, rollback=rollback)
-    rollback_id = None
-    if rollback:
-        rollback_id = wait_for_rollback_start(
-            codedeploy, deployment_id, timeout_seconds=30.0
-        ).rollback_deployment_id
-    if session.json:
-        session.print_json(
-            {
-                "deploymentId": deployment_id,
-                "stopStatus": response.get("status"),
-                "statusMessage": response.get("statusMessage"),
-                "rollback": rollback,
-                "rollbackDeploymentId": rollback_id,
-                "apiCalls": clients.counter.total,
-            }
-        )
-        return 0
-    message = response.get("statusMessage") or ""
-    session.print(f"stop requested for {deployment_id}: {response.get('status')} {message}".rstrip())
+    engine, clients = lookup.deployment_engine(session)
+    stopped = engine.stop(deployment_id, rollback=rollback, wait=RollbackWait(timeout_seconds=30.0))
+    rollback_id = stopped.rollback_deployment_id
+    document = documents.StopDocument(
+        deployment_id=deployment_id,
+        stop_status=stopped.status,
+        status_message=stopped.message,
+        rollback=rollback,
+        rollback_deployment_id=rollback_id,
+        api_calls=clients.counter.total,
+    )
+    message = stopped.message or ""
+    text = lines(f"stop requested for {deployment_id}: {stopped.status} {message}".rstrip())
     if rollback_id:
-        session.print(
-            f"rollback deployment {rollback_id} started; follow it with `bluegreen watch {rollback_id}`"
-        )
+        follow = f"follow it with `bluegreen watch {rollback_id}`"
+        text += lines(f"rollback deployment {rollback_id} started; {follow}")
     elif rollback:
-        session.print(f"rollback requested; check it with `bluegreen status {deployment_id}`")
-    return 0
+        text += lines(f"rollback requested; check it with `bluegreen status {deployment_id}`")
+    return Result(document, text)

@@ -2,32 +2,30 @@
 
 from __future__ import annotations
 
+from orchestrator import documents
+from orchestrator.commands.result import Result, lines
 from orchestrator.commands.session import Session
 
 
-def run(session: Session) -> int:
+def run(session: Session) -> Result:
     from orchestrator.strategies import list_strategies
 
     strategies = list_strategies()
-    if session.json:
-        session.print_json(
-            {
-                "strategies": [
-                    {
-                        "name": s.name,
-                        "kind": s.kind.value,
-                        "deploymentConfigName": s.deployment_config_name,
-                        "percentage": s.percentage,
-                        "intervalMinutes": s.interval_minutes,
-                        "trafficSteps": [list(step) for step in s.traffic_steps()],
-                        "description": s.describe(),
-                    }
-                    for s in strategies
-                ],
-                "custom": ["canary:PCT:MIN", "linear:PCT:MIN"],
-            }
-        )
-        return 0
+    document = documents.StrategiesDocument(
+        strategies=[
+            documents.StrategyRow(
+                name=s.name,
+                kind=s.kind.value,
+                deployment_config_name=s.deployment_config_name,
+                percentage=s.percentage,
+                interval_minutes=s.interval_minutes,
+                traffic_steps=s.traffic_steps(),
+                description=s.describe(),
+            )
+            for s in strategies
+        ],
+        custom=["canary:PCT:MIN", "linear:PCT:MIN"],
+    )
     rows = [("NAME", "KIND", "DEPLOYMENT CONFIG", "TRAFFIC")]
     rows += [(s.name, s.kind.value, s.deployment_config_name, s.describe()) for s in strategies]
     rows.append(
@@ -47,7 +45,6 @@ def run(session: Session) -> int:
         )
     )
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    for row in rows:
-        session.print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
-    session.print("custom configs are created once per account and region (idempotent) and reused")
-    return 0
+    table = ["  ".join([*(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])), row[3]]) for row in rows]
+    note = "custom configs are created once per account and region (idempotent) and reused"
+    return Result(document, lines(*table, note))

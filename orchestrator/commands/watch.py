@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from orchestrator.aws import codedeploy as codedeploy_api
 from orchestrator.commands import lookup
 from orchestrator.commands.deploy import validate_watch_flags
 from orchestrator.commands.failure import error_context
 from orchestrator.commands.follow import follow, reattach_hint
 from orchestrator.commands.options import WatchFlags
+from orchestrator.commands.result import Result
 from orchestrator.commands.session import Session
-from orchestrator.errors import InterruptedByUser
+from orchestrator.errors import ErrorContext, InterruptedByUser
 
 
-def run(session: Session, deployment_id: str, flags: WatchFlags) -> int:
-    with error_context({"deploymentId": deployment_id}):
+def run(session: Session, deployment_id: str, flags: WatchFlags) -> Result:
+    with error_context(ErrorContext(deployment_id=deployment_id)):
         try:
             return _run(session, deployment_id, flags)
         except KeyboardInterrupt:  # before the watch loop took over (which says the same itself)
@@ -23,14 +23,14 @@ def run(session: Session, deployment_id: str, flags: WatchFlags) -> int:
             ) from None
 
 
-def _run(session: Session, deployment_id: str, flags: WatchFlags) -> int:
+def _run(session: Session, deployment_id: str, flags: WatchFlags) -> Result:
     validate_watch_flags(flags)
     lookup.check_deployment_id(deployment_id)
-    clients = session.clients(session.default_region())
-    info = codedeploy_api.get_deployment(clients.client("codedeploy"), deployment_id)
-    subject = lookup.subject_for(session, clients, info, flags)
+    engine, clients = lookup.deployment_engine(session)
+    deployment = engine.describe(deployment_id)
+    subject = lookup.subject_for(session, deployment, flags)
     announce = (
-        f"watching {deployment_id} ({subject.service or info.get('deploymentGroupName')}, "
+        f"watching {deployment_id} ({subject.service or deployment.deployment_group}, "
         f"{subject.strategy or subject.deployment_config_name})"
     )
-    return follow(session, clients, subject, flags, announce=announce)
+    return follow(session, engine, clients, subject, flags, announce=announce)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,7 +22,9 @@ from orchestrator.appspec import EcsAppSpecInput, appspec_revision, ecs_input_fo
 from orchestrator.aws import codedeploy as codedeploy_api
 from orchestrator.aws import ecs as ecs_api
 from orchestrator.aws.clients import backoff_seconds, error_code, is_throttling, retry_throttled
+from orchestrator.aws.codedeploy import CodeDeployApi
 from orchestrator.catalog import ResolvedService
+from orchestrator.engines.base import DeployInputs
 from orchestrator.engines.guardrails import (
     DESCRIPTION_LIMIT,
     GuardrailViolation,
@@ -32,7 +33,13 @@ from orchestrator.engines.guardrails import (
     refusal_message,
     strategy_violations,
 )
-from orchestrator.errors import ActiveDeploymentError, AwsError, BluegreenError, GuardrailError
+from orchestrator.errors import (
+    ActiveDeploymentError,
+    AwsError,
+    BluegreenError,
+    ErrorContext,
+    GuardrailError,
+)
 from orchestrator.files.taskdef import (
     container_image,
     from_current,
@@ -41,6 +48,7 @@ from orchestrator.files.taskdef import (
     validate_task_definition_arn,
 )
 from orchestrator.strategies import Strategy
+from orchestrator.vocabulary import ROLLBACK_ON
 from orchestrator.watching.timing import GroupTiming, Phase, default_timeout, expected_phases, hook_budgets
 
 # CreateDeployment is not idempotent and has no client token: bluegreen puts its own token in the
@@ -52,26 +60,6 @@ CREATE_ATTEMPTS = 3  # attempts that fail ambiguously (each followed by a token 
 # Throttled attempts were not applied, so more of them are safe: at 30 % throttling all 10 are
 # refused with a chance of 0.3**10, about 6e-6.
 THROTTLED_CREATE_ATTEMPTS = 10
-AUTO_ROLLBACK_EVENTS = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM")
-
-
-def new_request_token() -> str:
-    """A token that names one deploy request (goes into the deployment description)."""
-    return uuid.uuid4().hex[:12]
-
-
-@dataclass(frozen=True)
-class DeployInputs:
-    """What the user asked for, already validated (service resolved, strategy parsed)."""
-
-    service: ResolvedService
-    strategy: Strategy
-    image: str | None = None
-    task_definition: str | None = None  # an ARN (deploy it as is) or a JSON file (register it)
-    force: bool = False
-    request_token: str = dataclasses.field(default_factory=new_request_token)
-    reason: str = "deploy"  # "deploy" or "rollback" (goes into the description)
-    appspec_content: str | None = None  # rollback: send this earlier revision verbatim
 
 
 @dataclass(frozen=True)
@@ -127,7 +115,7 @@ class OfflineReads:
 class AwsReads:
     """Reads from AWS through thin adapters."""
 
-    def __init__(self, codedeploy: Any, ecs: Any) -> None:
+    def __init__(self, codedeploy: CodeDeployApi, ecs: Any) -> None:
         self.codedeploy = codedeploy
         self.ecs = ecs
         self.skipped: list[str] = []
@@ -206,32 +194,8 @@ class DeploymentPlan:
             "revision": appspec_revision(appspec if appspec is not None else self.appspec),
         }
         if self.auto_rollback:
-            request["autoRollbackConfiguration"] = {"enabled": True, "events": list(AUTO_ROLLBACK_EVENTS)}
+            request["autoRollbackConfiguration"] = {"enabled": True, "events": list(ROLLBACK_ON)}
         return request
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "service": self.service,
-            "environment": self.environment,
-            "application": self.application,
-            "deploymentGroup": self.deployment_group,
-            "strategy": self.strategy.name,
-            "deploymentConfigName": self.strategy.deployment_config_name,
-            "createDeploymentConfig": self.config_request,
-            "taskDefinition": {
-                "source": self.task_definition.source,
-                "arn": self.task_definition.arn,
-                "image": self.task_definition.image,
-                "register": self.task_definition.register,
-            },
-            "guardrails": [{"rule": v.rule, "message": v.message} for v in self.violations],
-            "forced": self.forced,
-            "expectedSeconds": round(self.expected_seconds),
-            "timeoutSeconds": round(self.timeout_seconds),
-            "phases": [{"name": p.name, "expectedSeconds": round(p.expected_seconds)} for p in self.phases],
-            "createDeployment": self.create_request(),
-            "skippedReads": list(self.skipped_reads),
-        }
 
 
 def _task_definition_step(inputs: DeployInputs, reads: Reads) -> TaskDefinitionStep:
@@ -351,16 +315,15 @@ def _busy_error(
         return ActiveDeploymentError(
             f"{where} (CodeDeploy refused a second one{why}); wait for it to finish or stop it, then retry"
         )
-    error = ActiveDeploymentError(
+    return ActiveDeploymentError(
         f"{where} {active}; watch it with `bluegreen watch {active}` "
-        f"or stop it with `bluegreen stop {active}`"
+        f"or stop it with `bluegreen stop {active}`",
+        known=ErrorContext(active_deployment_id=active),
     )
-    error.add_context(activeDeploymentId=active)
-    return error
 
 
 def _active(
-    codedeploy: Any, application: str, deployment_group: str, sleep: Callable[[float], None]
+    codedeploy: CodeDeployApi, application: str, deployment_group: str, sleep: Callable[[float], None]
 ) -> list[str]:
     return retry_throttled(
         lambda: codedeploy_api.active_deployments(codedeploy, application, deployment_group), sleep=sleep
@@ -368,7 +331,10 @@ def _active(
 
 
 def refuse_if_active(
-    codedeploy: Any, application: str, deployment_group: str, sleep: Callable[[float], None] = time.sleep
+    codedeploy: CodeDeployApi,
+    application: str,
+    deployment_group: str,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """ActiveDeploymentError naming the group's running deployment and how to watch it."""
     active = _active(codedeploy, application, deployment_group, sleep)
@@ -377,7 +343,10 @@ def refuse_if_active(
 
 
 def busy_refusal(
-    codedeploy: Any, application: str, deployment_group: str, sleep: Callable[[float], None] = time.sleep
+    codedeploy: CodeDeployApi,
+    application: str,
+    deployment_group: str,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> ActiveDeploymentError:
     """CreateDeployment lost the race for the group (DeploymentLimitExceededException): name the winner.
 
@@ -445,8 +414,8 @@ def decide_after_create_failure(
 
 
 def create_exactly_once(
-    codedeploy: Any,
-    codedeploy_once: Any,
+    codedeploy: CodeDeployApi,
+    codedeploy_once: CodeDeployApi,
     request: dict[str, Any],
     token: str,
     *,

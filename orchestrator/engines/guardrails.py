@@ -23,9 +23,10 @@ from typing import Any
 
 from orchestrator.catalog import ResolvedService
 from orchestrator.strategies import Strategy
+from orchestrator.vocabulary import ROLLBACK_ON
 
 # Rolling back needs both: a failed lifecycle event and an alarm going off during the deployment.
-REQUIRED_ROLLBACK_EVENTS = frozenset({"DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"})
+REQUIRED_ROLLBACK_EVENTS = frozenset(ROLLBACK_ON)
 # CodeDeploy's documented quota for a deployment description has been 100 characters; keep the
 # note within it so the same text works everywhere (the full list goes to our own output).
 DESCRIPTION_LIMIT = 100

@@ -14,10 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-# Set by the sandbox (sandbox.world) for the in-process hooks: the file their logs go to.
-SANDBOX_HOOK_LOG_ENV = "BLUEGREEN_SANDBOX_HOOK_LOG"
+from orchestrator.vocabulary import LifecycleStatus
+
 VERDICT_KEYS = ("verdict", "deployment_id", "lifecycle_event", "reason")
-FAILED = "Failed"
+FAILED = LifecycleStatus.FAILED.value
 
 
 @dataclass(frozen=True)
@@ -42,16 +42,10 @@ class HookFailure:
     log_file: str | None = None  # the sandbox's hook log
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "lifecycleEvent": self.lifecycle_event,
-            "function": self.function,
-            "reason": self.reason,
-        }
-        if self.unavailable:
-            out["reasonUnavailable"] = self.unavailable
-        if self.log_file:
-            out["logFile"] = self.log_file
-        return out
+        """The ``hookFailure`` of a report (keys: orchestrator.documents.HookFailure)."""
+        from orchestrator import documents
+
+        return dict(documents.to_json(documents.hook_failure(self)))
 
     def lines(self) -> list[str]:
         """Text lines for a person: the hook's reason (or why it is unknown), the log file."""

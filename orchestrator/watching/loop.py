@@ -1,4 +1,4 @@
-"""The watch loop: polls CodeDeploy, feeds snapshots to a listener, stops at a milestone or timeout.
+"""The watch loop: polls an engine, feeds snapshots to a listener, stops at a milestone or timeout.
 
 Time is injected (``clock`` returns real seconds, ``sleep`` waits real seconds); ``time_scale``
 divides every wait and the timeout so the same loop watches a sandbox on a virtual clock. Durations
@@ -13,13 +13,11 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from orchestrator.aws import codedeploy as codedeploy_api
 from orchestrator.aws.clients import backoff_seconds, is_transient
 from orchestrator.errors import AwsError
 from orchestrator.watching.snapshots import (
-    DeploymentStatus,
     Event,
     PollPolicy,
     Snapshot,
@@ -27,8 +25,10 @@ from orchestrator.watching.snapshots import (
     milestone_reached,
     poll_interval,
     should_continue_at_ready,
-    snapshot_from,
 )
+
+if TYPE_CHECKING:
+    from orchestrator.engines.base import Polled
 
 Listener = Callable[[Snapshot, list[Event], float], None]
 
@@ -102,56 +102,47 @@ class CallBudget:
         self.peak = max(self.peak, len(self._calls))
 
 
+class SnapshotSource(Protocol):
+    """What the loop polls: the part of ``engines.base.Engine`` a watch needs."""
+
+    def snapshot(self, deployment_id: str, previous: Snapshot | None = None) -> Polled: ...
+
+    def poll_calls(self, deployment_id: str) -> int: ...
+
+    def promote(self, deployment_id: str) -> None: ...
+
+
 class Watcher:
     """Polls one deployment; ``run`` returns a WatchResult (never raises for a failed deployment)."""
 
     def __init__(
         self,
-        client: Any,
+        source: SnapshotSource,
         deployment_id: str,
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         listener: Listener | None = None,
     ) -> None:
-        self.client = client
+        self.source = source
         self.deployment_id = deployment_id
         self.clock = clock
         self.sleep = sleep
         self.listener = listener
-        self._target_id: str | None = None
-        self._last_target: dict[str, Any] | None = None
         self._continued = False
 
     def _poll(self, previous: Snapshot | None, budget: CallBudget) -> Snapshot:
-        info = codedeploy_api.get_deployment(self.client, self.deployment_id)
-        calls = 1
-        status = snapshot_from(info).status
-        # The ECS target changes only while the deployment runs; read it once more at the end so
-        # the final lifecycle events are exact, and skip it while Created/Queued/Baking.
-        wants_target = status in (DeploymentStatus.IN_PROGRESS, DeploymentStatus.READY) or (
-            status.is_terminal and (previous is None or not previous.status.is_terminal)
-        )
-        if wants_target:
-            if self._target_id is None:
-                targets = codedeploy_api.list_deployment_targets(self.client, self.deployment_id)
-                calls += 1
-                self._target_id = targets[0] if targets else None
-            if self._target_id is not None:
-                self._last_target = codedeploy_api.get_deployment_target(
-                    self.client, self.deployment_id, self._target_id
-                )
-                calls += 1
-        budget.spend(calls)
-        return snapshot_from(info, self._last_target)
+        polled = self.source.snapshot(self.deployment_id, previous)
+        budget.spend(polled.calls)
+        return polled.snapshot
 
     def _continue(self, budget: CallBudget) -> None:
-        """ContinueDeployment(READY_WAIT), as `bluegreen promote` does."""
+        """The engine's promote (CodeDeploy: ContinueDeployment(READY_WAIT)), as `bluegreen promote` does."""
         from orchestrator.errors import BadInputError
 
         budget.spend(1)
         try:
-            codedeploy_api.continue_deployment(self.client, self.deployment_id)
+            self.source.promote(self.deployment_id)
         except BadInputError:
             # Not in the Ready wait: promoted by someone else, stopped, the wait ended (the next poll
             # says so), or not yet (Ready shown a moment before the wait began): a later poll that
@@ -199,8 +190,7 @@ class Watcher:
             ):
                 self._continue(budget)
                 wait = options.policy.moving_seconds / scale  # traffic is about to move
-            # The next poll costs GetDeployment + GetDeploymentTarget (+ ListDeploymentTargets once).
-            wait = max(wait, budget.wait_needed(2 if self._target_id else 3))
+            wait = max(wait, budget.wait_needed(self.source.poll_calls(self.deployment_id)))
             self.sleep(min(wait, max(0.0, deadline - now)))
             previous = snapshot
 
@@ -282,30 +272,3 @@ def server_time(date: str) -> float:
     if when.tzinfo is None:  # '-0000': RFC 5322's "UTC, source zone unknown"; HTTP dates are GMT
         when = when.replace(tzinfo=UTC)
     return when.timestamp()
-
-
-def wait_for_rollback_start(
-    client: Any,
-    deployment_id: str,
-    *,
-    timeout_seconds: float,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-    interval_seconds: float = 2.0,
-) -> Snapshot:
-    """Poll GetDeployment until CodeDeploy names the rollback deployment (or gives up on one).
-
-    CodeDeploy may mark the deployment Stopped a moment before it records the rollback deployment,
-    so a finished deployment without one is polled a few more times.
-    """
-    deadline = clock() + timeout_seconds
-    grace = 3
-    while True:
-        snapshot = snapshot_from(codedeploy_api.get_deployment(client, deployment_id))
-        if snapshot.rollback_deployment_id or clock() >= deadline:
-            return snapshot
-        if snapshot.status.is_terminal:
-            if grace == 0:
-                return snapshot
-            grace -= 1
-        sleep(interval_seconds)

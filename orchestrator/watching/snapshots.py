@@ -13,60 +13,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from orchestrator.watching.timing import UNTIL_PHASES, until_reached
-
-
-class DeploymentStatus(StrEnum):
-    """CodeDeploy's DeploymentStatus."""
-
-    CREATED = "Created"
-    QUEUED = "Queued"
-    IN_PROGRESS = "InProgress"
-    BAKING = "Baking"
-    READY = "Ready"
-    SUCCEEDED = "Succeeded"
-    FAILED = "Failed"
-    STOPPED = "Stopped"
-
-    @property
-    def is_terminal(self) -> bool:
-        return self in (DeploymentStatus.SUCCEEDED, DeploymentStatus.FAILED, DeploymentStatus.STOPPED)
-
-    @property
-    def is_active(self) -> bool:
-        return not self.is_terminal
-
-    @property
-    def succeeded(self) -> bool:
-        return self is DeploymentStatus.SUCCEEDED
-
-
-class LifecycleStatus(StrEnum):
-    """CodeDeploy's LifecycleEventStatus."""
-
-    PENDING = "Pending"
-    IN_PROGRESS = "InProgress"
-    SUCCEEDED = "Succeeded"
-    FAILED = "Failed"
-    SKIPPED = "Skipped"
-    UNKNOWN = "Unknown"
-
-    @property
-    def is_done(self) -> bool:
-        return self in (LifecycleStatus.SUCCEEDED, LifecycleStatus.SKIPPED)
-
-
-# The lifecycle events of an ECS blue/green deployment, in CodeDeploy's order (hookable or not).
-ECS_LIFECYCLE = (
-    "BeforeInstall",
-    "Install",
-    "AfterInstall",
-    "AllowTestTraffic",
-    "AfterAllowTestTraffic",
-    "BeforeAllowTraffic",
-    "AllowTraffic",
-    "AfterAllowTraffic",
+from orchestrator.vocabulary import (
+    AFTER_ALLOW_TRAFFIC,
+    ECS_TRAFFIC_EVENTS,
+    DeploymentStatus,
+    LifecycleStatus,
+    TargetLabel,
 )
+from orchestrator.watching.timing import UNTIL_PHASES, until_reached
 
 # Milestones `--until` accepts.
 UNTIL_MILESTONES = UNTIL_PHASES
@@ -138,13 +92,10 @@ class Event:
         return f"{self.subject} {self.after}"
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "at": round(self.at, 1),
-            "kind": self.kind.value,
-            "subject": self.subject,
-            "from": self.before,
-            "to": self.after,
-        }
+        """The event as the watch report prints it (keys: orchestrator.documents.WatchEvent)."""
+        from orchestrator import documents
+
+        return dict(documents.to_json(documents.watch_event(self)))
 
 
 def _status(value: Any) -> DeploymentStatus:
@@ -178,7 +129,7 @@ def snapshot_from(deployment: Mapping[str, Any], target: Mapping[str, Any] | Non
         if weight is None:
             continue
         # CodeDeploy labels the original task set Blue and the replacement Green.
-        if task_set.get("taskSetLabel") == "Green":
+        if task_set.get("taskSetLabel") == TargetLabel.GREEN:
             replacement = float(weight)
         else:
             original = float(weight)
@@ -297,10 +248,10 @@ def poll_interval(previous: Snapshot | None, current: Snapshot, policy: PollPoli
         return policy.moving_seconds
     event = current.current_lifecycle_event
     if (
-        event in ("Install", "AllowTestTraffic", "AllowTraffic")
+        event in ECS_TRAFFIC_EVENTS
         and current.lifecycle_status(event) is LifecycleStatus.IN_PROGRESS
     ):
         return policy.moving_seconds
-    if event == "AfterAllowTraffic":
+    if event == AFTER_ALLOW_TRAFFIC:
         return policy.waiting_seconds
     return policy.running_seconds

@@ -40,8 +40,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.catalog import ECS_HOOK_EVENTS, ResolvedService
+from orchestrator.catalog import ResolvedService
 from orchestrator.strategies import Strategy
+from orchestrator.vocabulary import (
+    AFTER_ALLOW_TEST_TRAFFIC,
+    AFTER_ALLOW_TRAFFIC,
+    AFTER_INSTALL,
+    ALLOW_TEST_TRAFFIC,
+    ALLOW_TRAFFIC,
+    BEFORE_ALLOW_TRAFFIC,
+    BEFORE_INSTALL,
+    ECS_HOOK_EVENTS,
+    INSTALL,
+    DeploymentReadyAction,
+    DeploymentStatus,
+    InstanceAction,
+    LifecycleStatus,
+)
 
 UNTIL_PHASES = ("ready", "traffic-shifted", "done")
 
@@ -62,7 +77,7 @@ LISTENER_SWITCH_SECONDS = 5.0
 MIN_TIMEOUT_MARGIN_SECONDS = 300.0
 TIMEOUT_MARGIN_RATIO = 0.2
 
-_DONE_STATUSES = frozenset({"Succeeded", "Skipped"})
+_DONE_STATUSES = frozenset(status.value for status in LifecycleStatus if status.is_done)
 
 
 @dataclass(frozen=True)
@@ -76,9 +91,9 @@ class GroupTiming:
     install_seconds: float = ASSUMED_INSTALL_SECONDS
 
     def __post_init__(self) -> None:
-        if self.ready_action not in ("CONTINUE_DEPLOYMENT", "STOP_DEPLOYMENT"):
+        if self.ready_action not in tuple(DeploymentReadyAction):
             raise ValueError(
-                f"ready_action must be CONTINUE_DEPLOYMENT or STOP_DEPLOYMENT, not {self.ready_action}"
+                f"ready_action must be {' or '.join(DeploymentReadyAction)}, not {self.ready_action}"
             )
 
     @classmethod
@@ -100,10 +115,10 @@ class GroupTiming:
         blue_green = blue_green or {}
         ready = blue_green.get("deploymentReadyOption") or {}
         terminate = blue_green.get("terminateBlueInstancesOnDeploymentSuccess") or {}
-        action = ready.get("actionOnTimeout") or "CONTINUE_DEPLOYMENT"
+        action = ready.get("actionOnTimeout") or DeploymentReadyAction.CONTINUE_DEPLOYMENT.value
         # KEEP_ALIVE leaves the original task set running: nothing to wait for.
         termination = terminate.get("terminationWaitTimeInMinutes") or 0
-        if terminate.get("action") == "KEEP_ALIVE":
+        if terminate.get("action") == InstanceAction.KEEP_ALIVE:
             termination = 0
         return cls(
             ready_action=action,
@@ -128,11 +143,11 @@ def hook_budgets(service: ResolvedService) -> dict[str, float]:
     smoke = settings.smoke
     smoke_seconds = smoke.warmup_seconds + sum(check.latency_budget_ms for check in smoke.checks) / 1000
     work = {
-        "BeforeInstall": 0.0,
-        "AfterInstall": 0.0,
-        "AfterAllowTestTraffic": smoke_seconds,  # smoke checks through the test listener
-        "BeforeAllowTraffic": 0.0,  # alarm gate and target health: a few API calls
-        "AfterAllowTraffic": settings.deployment.bake_seconds,  # post-shift bake
+        BEFORE_INSTALL: 0.0,
+        AFTER_INSTALL: 0.0,
+        AFTER_ALLOW_TEST_TRAFFIC: smoke_seconds,  # smoke checks through the test listener
+        BEFORE_ALLOW_TRAFFIC: 0.0,  # alarm gate and target health: a few API calls
+        AFTER_ALLOW_TRAFFIC: settings.deployment.bake_seconds,  # post-shift bake
     }
     hooked = [event for event in ECS_HOOK_EVENTS if event in settings.hooks]
     return {event: HOOK_OVERHEAD_SECONDS + work[event] for event in hooked}
@@ -151,27 +166,25 @@ def expected_phases(
         return Phase(event, float(hooks.get(event, 0.0)), event)
 
     phases = [
-        hook("BeforeInstall"),
-        Phase("Install", timing.install_seconds, "Install"),
-        hook("AfterInstall"),
-        Phase("AllowTestTraffic", LISTENER_SWITCH_SECONDS, "AllowTestTraffic"),
-        hook("AfterAllowTestTraffic"),
+        hook(BEFORE_INSTALL),
+        Phase(INSTALL, timing.install_seconds, INSTALL),
+        hook(AFTER_INSTALL),
+        Phase(ALLOW_TEST_TRAFFIC, LISTENER_SWITCH_SECONDS, ALLOW_TEST_TRAFFIC),
+        hook(AFTER_ALLOW_TEST_TRAFFIC),
     ]
-    if timing.ready_action == "STOP_DEPLOYMENT":
+    if timing.ready_action == DeploymentReadyAction.STOP_DEPLOYMENT:
         ready_seconds = 0.0 if continued_at_ready else timing.ready_wait_minutes * 60.0
         phases.append(Phase(READY_WAIT, ready_seconds))
     phases += [
-        hook("BeforeAllowTraffic"),
-        Phase(TRAFFIC_SHIFT, strategy.total_shift_minutes * 60.0, "AllowTraffic"),
-        hook("AfterAllowTraffic"),
+        hook(BEFORE_ALLOW_TRAFFIC),
+        Phase(TRAFFIC_SHIFT, strategy.total_shift_minutes * 60.0, ALLOW_TRAFFIC),
+        hook(AFTER_ALLOW_TRAFFIC),
         Phase(TERMINATION_WAIT, timing.termination_wait_minutes * 60.0),
     ]
     return phases
 
 
-def expected_duration(
-    strategy: Strategy, timing: GroupTiming, *, continued_at_ready: bool = False
-) -> float:
+def expected_duration(strategy: Strategy, timing: GroupTiming, *, continued_at_ready: bool = False) -> float:
     """Expected seconds from CreateDeployment to Succeeded."""
     phases = expected_phases(strategy, timing, continued_at_ready=continued_at_ready)
     return sum(phase.expected_seconds for phase in phases)
@@ -195,7 +208,7 @@ def _boundary(phases: Sequence[Phase], until: str) -> int:
     names = [phase.name for phase in phases]
     if until == "ready":
         # Ready: the replacement task set serves the test listener and its smoke hook passed.
-        return names.index("AfterAllowTestTraffic") + 1
+        return names.index(AFTER_ALLOW_TEST_TRAFFIC) + 1
     if until == "traffic-shifted":
         return names.index(TRAFFIC_SHIFT) + 1
     return len(phases)
@@ -231,13 +244,13 @@ def current_phase(
 ) -> str:
     """The phase a poll shows: GetDeployment's status and the ECS target's lifecycleEvents."""
     names = [phase.name for phase in phases]
-    if deployment_status == "Ready" and READY_WAIT in names:
+    if deployment_status == DeploymentStatus.READY and READY_WAIT in names:
         return READY_WAIT
     statuses = _event_statuses(lifecycle_events)
     for phase in phases:
         if phase.lifecycle_event is None:
             continue
-        if statuses.get(phase.lifecycle_event, "Pending") not in _DONE_STATUSES:
+        if statuses.get(phase.lifecycle_event, LifecycleStatus.PENDING.value) not in _DONE_STATUSES:
             return phase.name
     return TERMINATION_WAIT
 
@@ -246,11 +259,14 @@ def until_reached(until: str, deployment_status: str, lifecycle_events: Sequence
     """Whether a deployment has reached ``until`` (ready, traffic-shifted or done)."""
     if until not in UNTIL_PHASES:
         raise ValueError(f"until must be one of {', '.join(UNTIL_PHASES)}, not {until!r}")
-    if deployment_status == "Succeeded":
+    if deployment_status == DeploymentStatus.SUCCEEDED:
         return True
     if until == "done":
         return False
     statuses = _event_statuses(lifecycle_events)
     if until == "ready":
-        return deployment_status == "Ready" or statuses.get("AfterAllowTestTraffic") in _DONE_STATUSES
-    return statuses.get("AllowTraffic") in _DONE_STATUSES
+        return (
+            deployment_status == DeploymentStatus.READY
+            or statuses.get(AFTER_ALLOW_TEST_TRAFFIC) in _DONE_STATUSES
+        )
+    return statuses.get(ALLOW_TRAFFIC) in _DONE_STATUSES

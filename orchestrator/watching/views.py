@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TextIO
 
-from orchestrator.watching.snapshots import ECS_LIFECYCLE, Event, EventKind, LifecycleStatus, Snapshot
+from orchestrator.vocabulary import ECS_LIFECYCLE_EVENTS, DeploymentStatus, LifecycleStatus
+from orchestrator.watching.snapshots import Event, EventKind, Snapshot
 from orchestrator.watching.timing import Phase, current_phase, eta_seconds
 
 
@@ -166,14 +167,14 @@ class LiveView:
         table.add_column(width=2)
         table.add_column()
         snapshot = self._snapshot
-        for name in ECS_LIFECYCLE:
+        for name in ECS_LIFECYCLE_EVENTS:
             status = snapshot.lifecycle_status(name) if snapshot else LifecycleStatus.PENDING
             glyph, style = _GLYPHS[status]
             table.add_row(Text(glyph, style=style), Text(name, style=style if status.is_done else ""))
         bar = traffic_bar(
             snapshot.original_weight if snapshot else None, snapshot.replacement_weight if snapshot else None
         )
-        status_text = snapshot.status.value if snapshot else "Created"
+        status_text = snapshot.status.value if snapshot else DeploymentStatus.CREATED.value
         eta = f"  ETA {duration(self._left)}" if self._left is not None and self._phase else ""
         footer = Text.assemble(
             (f"{self.title}  ", "bold"),
@@ -191,9 +192,9 @@ class LiveView:
 
 
 def _status_style(status: str) -> str:
-    if status == "Succeeded":
+    if status == DeploymentStatus.SUCCEEDED:
         return "green"
-    if status in ("Failed", "Stopped"):
+    if status in (DeploymentStatus.FAILED, DeploymentStatus.STOPPED):
         return "red"
     return "yellow"
 

@@ -320,7 +320,7 @@ def put_lifecycle_event_hook_execution_status(ctx: ApiContext, p: Params) -> Par
                 "InvalidLifecycleEventHookExecutionIdException",
                 f"The lifecycle event hook execution {exec_id} is not part of deployment {dep_id}.",
             )
-        if status not in ("Succeeded", "Failed"):
+        if status not in (LifecycleEventStatus.SUCCEEDED, LifecycleEventStatus.FAILED):
             raise ApiError(
                 "InvalidLifecycleEventHookExecutionStatusException",
                 f"The status {status!r} is not valid: report Succeeded or Failed.",
@@ -333,7 +333,9 @@ def put_lifecycle_event_hook_execution_status(ctx: ApiContext, p: Params) -> Par
             )
         execution.status = LifecycleEventStatus(status)
         execution.reason = (
-            "" if status == "Succeeded" else f"The hook {execution.function_name} reported Failed."
+            ""
+            if execution.status is LifecycleEventStatus.SUCCEEDED
+            else f"The hook {execution.function_name} reported Failed."
         )
         dep.wake.set()
     except ApiError as err:

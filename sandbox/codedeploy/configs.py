@@ -6,25 +6,26 @@ from typing import Any
 
 from sandbox.codedeploy.errors import ApiError
 from sandbox.codedeploy.model import DeploymentConfig
+from sandbox.codedeploy.vocabulary import TrafficRoutingType
 
 RESERVED_PREFIX = "CodeDeployDefault."
 
 
 def _canary(percent: int, minutes: int) -> dict[str, Any]:
     return {
-        "type": "TimeBasedCanary",
+        "type": TrafficRoutingType.TIME_BASED_CANARY.value,
         "timeBasedCanary": {"canaryPercentage": percent, "canaryInterval": minutes},
     }
 
 
 def _linear(percent: int, minutes: int) -> dict[str, Any]:
     return {
-        "type": "TimeBasedLinear",
+        "type": TrafficRoutingType.TIME_BASED_LINEAR.value,
         "timeBasedLinear": {"linearPercentage": percent, "linearInterval": minutes},
     }
 
 
-ALL_AT_ONCE: dict[str, Any] = {"type": "AllAtOnce"}
+ALL_AT_ONCE: dict[str, Any] = {"type": TrafficRoutingType.ALL_AT_ONCE.value}
 
 # The predefined configs CodeDeploy lists (ECS and Lambda with traffic routing, Server with host counts).
 PREDEFINED_TRAFFIC: dict[str, tuple[str, dict[str, Any]]] = {
@@ -80,12 +81,12 @@ def check_traffic_routing(routing: dict[str, Any] | None, platform: str) -> dict
         return {}
     if not routing:
         return dict(ALL_AT_ONCE)
-    kind = routing.get("type", "AllAtOnce")
-    if kind == "AllAtOnce":
+    kind = routing.get("type", TrafficRoutingType.ALL_AT_ONCE)
+    if kind == TrafficRoutingType.ALL_AT_ONCE:
         return dict(ALL_AT_ONCE)
     key, pct_key, interval_key = (
         ("timeBasedCanary", "canaryPercentage", "canaryInterval")
-        if kind == "TimeBasedCanary"
+        if kind == TrafficRoutingType.TIME_BASED_CANARY
         else ("timeBasedLinear", "linearPercentage", "linearInterval")
     )
     body = routing.get(key) or {}

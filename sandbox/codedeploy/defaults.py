@@ -12,6 +12,7 @@ import copy
 from typing import Any
 
 from sandbox.codedeploy import configs
+from sandbox.codedeploy.vocabulary import DeploymentReadyAction, InstanceAction
 
 BLUE_GREEN = {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"}
 IN_PLACE = {"deploymentType": "IN_PLACE", "deploymentOption": "WITHOUT_TRAFFIC_CONTROL"}
@@ -49,8 +50,14 @@ _ALARM_CONFIGURATION = {"enabled": False, "ignorePollAlarmFailure": False, "alar
 # traffic shift, and traffic is rerouted as soon as the replacement is ready (CONTINUE_DEPLOYMENT:
 # model, DeploymentReadyOption.actionOnTimeout; the console's defaults for ECS groups).
 ECS_BLUE_GREEN: dict[str, Any] = {
-    "terminateBlueInstancesOnDeploymentSuccess": {"action": "TERMINATE", "terminationWaitTimeInMinutes": 0},
-    "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT", "waitTimeInMinutes": 0},
+    "terminateBlueInstancesOnDeploymentSuccess": {
+        "action": InstanceAction.TERMINATE.value,
+        "terminationWaitTimeInMinutes": 0,
+    },
+    "deploymentReadyOption": {
+        "actionOnTimeout": DeploymentReadyAction.CONTINUE_DEPLOYMENT.value,
+        "waitTimeInMinutes": 0,
+    },
 }
 
 

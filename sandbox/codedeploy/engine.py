@@ -1,10 +1,10 @@
 """The deployment worker common to ECS and Lambda: walks the lifecycle events on the virtual clock,
-runs hooks, polls alarms, honours stop/continue, and ends the deployment (rolling back when the
-decision in lifecycle.decide_ending says so). Platform engines supply the resource actions."""
+runs hooks, polls alarms, honours stop/continue, and ends the deployment (rolled back by
+``rollback.py`` when the decision in lifecycle.decide_ending says so). Platform engines supply the
+resource actions and the restore steps."""
 
 from __future__ import annotations
 
-import copy
 import logging
 import threading
 from collections.abc import Callable
@@ -21,12 +21,11 @@ from sandbox.codedeploy.model import (
     TARGET_STATUS_FOR,
     Deployment,
     DeploymentStatus,
-    LifecycleEvent,
     LifecycleEventStatus,
     Store,
     Target,
-    new_deployment_id,
 )
+from sandbox.codedeploy.rollback import Rollback, restore_at_once
 from sandbox.codedeploy.traffic import traffic_schedule
 
 log = logging.getLogger(__name__)
@@ -80,12 +79,6 @@ class DeploymentRun:
 
     def restored(self) -> None:
         """After the restore steps: show the failed deployment's target as the resources now are."""
-
-    def restore(self) -> None:
-        """Every restore step at once (the Ready timeout without a rollback deployment)."""
-        for step in self.restore_steps().values():
-            step()
-        self.restored()
 
     def has_changes(self) -> bool:
         """True once the deployment changed a resource (so there is something to roll back)."""
@@ -315,14 +308,14 @@ class DeploymentRun:
                     execution.reason = "The deployment ended before the hook reported."
         # CodeDeploy cannot roll back before the replacement exists (a failed BeforeInstall).
         changed = self.dep.target is not None and self.has_changes()
-        rollback: Deployment | None = None
+        rollback: Rollback | None = None
         restored_error = ""
         if ending.roll_back and changed:
-            rollback = self._create_rollback()
-            restored_error = self._walk_rollback(rollback)
+            rollback = Rollback(store, clock, self.dep, self)
+            restored_error = rollback.walk()
         elif changed and cause is EndCause.READY_TIMEOUT:
             try:
-                self.restore()
+                restore_at_once(self)
             except Exception as err:
                 log.exception("restoring after %s failed", self.dep.id)
                 restored_error = f"{type(err).__name__}: {err}"
@@ -336,93 +329,8 @@ class DeploymentRun:
             self._set_status(ending.status)
             self._record_group_result(self.dep)
             if rollback is not None:
-                rollback.complete_time = now
-                if rollback.target is not None:
-                    rollback.target.last_updated = now
-                if restored_error:
-                    rollback.status = DeploymentStatus.FAILED
-                    rollback.error_information = {"code": "INTERNAL_ERROR", "message": restored_error}
-                else:
-                    rollback.status = DeploymentStatus.SUCCEEDED
-                self._record_group_result(rollback)
-
-    def _walk_rollback(self, rollback: Deployment) -> str:
-        """Run the rollback deployment's lifecycle events in order on the virtual clock, each doing its
-        restore step (AllowTraffic reroutes production to the original); "" or what went wrong.
-
-        The rollback runs no hooks and no traffic shifting: CodeDeploy reroutes a rollback all at once.
-        The failed deployment shows its ending only after this, so a client that sees it Stopped or
-        Failed already finds the traffic back on the original.
-        """
-        store, clock = self.ctx.store, self.ctx.clock
-        steps = self.restore_steps()
-        assert self.dep.target is not None
-        with store.lock:
-            final = self.rollback_target(rollback.id)
-            target = Target(
-                target_id=final.target_id,
-                target_arn=final.target_arn,
-                kind=final.kind,
-                lifecycle_events=[LifecycleEvent(name) for name in lifecycle.events_for(self.platform)],
-                last_updated=clock.now(),
-                task_sets=copy.deepcopy(self.dep.target.task_sets),
-                lambda_info=copy.deepcopy(self.dep.target.lambda_info),
-            )
-            rollback.target = target
-            events = list(target.lifecycle_events)
-        for index, event in enumerate(events):
-            with store.lock:
-                event.status, event.start_time = LifecycleEventStatus.IN_PROGRESS, clock.now()
-                target.last_updated = event.start_time
-            try:
-                step = steps.get(event.name)
-                if step is not None:
-                    step()
-            except Exception as err:  # the rollback itself failed; say so on both records
-                log.exception("rolling back %s failed at %s", self.dep.id, event.name)
-                with store.lock:
-                    event.status, event.end_time = LifecycleEventStatus.FAILED, clock.now()
-                    for later in events[index + 1 :]:
-                        later.status = LifecycleEventStatus.SKIPPED
-                return f"{type(err).__name__}: {err}"
-            with store.lock:
-                event.status, event.end_time = LifecycleEventStatus.SUCCEEDED, clock.now()
-                target.last_updated = event.end_time
-        self.restored()
-        with store.lock:
-            target.task_sets, target.lambda_info = final.task_sets, final.lambda_info
-        return ""
-
-    def _create_rollback(self) -> Deployment:
-        """The rollback deployment CodeDeploy creates, linked both ways through rollbackInfo."""
-        clock = self.ctx.clock
-        with self.ctx.store.lock:
-            now = clock.now()
-            rollback = Deployment(
-                id=new_deployment_id(),
-                application_name=self.dep.application_name,
-                group_name=self.dep.group_name,
-                config_name=self.dep.config_name,
-                compute_platform=self.dep.compute_platform,
-                revision=self.rollback_revision(),
-                creator="codeDeployRollback",
-                create_time=now,
-                group_snapshot=self.dep.group_snapshot,
-                description=f"Rollback of deployment {self.dep.id}",
-                status=DeploymentStatus.IN_PROGRESS,
-                start_time=now,
-                auto_rollback=self.dep.auto_rollback,
-                rollback_info={
-                    "rollbackTriggeringDeploymentId": self.dep.id,
-                    "rollbackMessage": f"Deployment {self.dep.id} was rolled back by this deployment.",
-                },
-            )
-            self.ctx.store.deployments[rollback.id] = rollback
-            self.dep.rollback_info = {
-                "rollbackDeploymentId": rollback.id,
-                "rollbackMessage": f"Deployment {self.dep.id} was rolled back by deployment {rollback.id}.",
-            }
-        return rollback
+                rollback.finish(now, restored_error)
+                self._record_group_result(rollback.deployment)
 
 
 def target_status_of(deployment: Deployment) -> str:

@@ -22,6 +22,14 @@ from sandbox.codedeploy.errors import EngineAbort
 from sandbox.codedeploy.lifecycle import EndCause
 from sandbox.codedeploy.model import DeploymentStatus, LifecycleEvent, Target
 from sandbox.codedeploy.traffic import split_weights
+from sandbox.codedeploy.vocabulary import (
+    ALLOW_TEST_TRAFFIC,
+    ALLOW_TRAFFIC,
+    BEFORE_ALLOW_TRAFFIC,
+    BEFORE_BLOCK_TRAFFIC,
+    BLOCK_TRAFFIC,
+    INSTALL,
+)
 
 
 def _abort(message: str, code: str) -> EngineAbort:
@@ -125,15 +133,15 @@ class EcsRun(DeploymentRun):
 
     def action(self, event: str) -> Callable[[], None] | None:
         return {
-            "Install": self.install,
-            "AllowTestTraffic": self.allow_test_traffic,
-            "AllowTraffic": self.allow_traffic,
-            "BeforeBlockTraffic": self.switch_primary,
-            "BlockTraffic": self.terminate_original,
+            INSTALL: self.install,
+            ALLOW_TEST_TRAFFIC: self.allow_test_traffic,
+            ALLOW_TRAFFIC: self.allow_traffic,
+            BEFORE_BLOCK_TRAFFIC: self.switch_primary,
+            BLOCK_TRAFFIC: self.terminate_original,
         }.get(event)
 
     def before_event(self, event: str) -> None:
-        if event == "BeforeAllowTraffic":
+        if event == BEFORE_ALLOW_TRAFFIC:
             self.ready_wait()
 
     def install(self) -> None:
@@ -273,10 +281,10 @@ class EcsRun(DeploymentRun):
                 )
 
         return {
-            "AllowTestTraffic": test_listener_back,
-            "AllowTraffic": production_back,
-            "BeforeBlockTraffic": primary_back,
-            "BlockTraffic": replacement_removed,
+            ALLOW_TEST_TRAFFIC: test_listener_back,
+            ALLOW_TRAFFIC: production_back,
+            BEFORE_BLOCK_TRAFFIC: primary_back,
+            BLOCK_TRAFFIC: replacement_removed,
         }
 
     def restored(self) -> None:

@@ -10,6 +10,7 @@ from sandbox.codedeploy.engine import DeploymentRun
 from sandbox.codedeploy.errors import EngineAbort
 from sandbox.codedeploy.lifecycle import EndCause
 from sandbox.codedeploy.model import ACCOUNT_ID, LifecycleEvent, Target
+from sandbox.codedeploy.vocabulary import ALLOW_TRAFFIC
 
 
 class LambdaRun(DeploymentRun):
@@ -50,7 +51,7 @@ class LambdaRun(DeploymentRun):
         )
 
     def action(self, event: str) -> Callable[[], None] | None:
-        return self.allow_traffic if event == "AllowTraffic" else None
+        return self.allow_traffic if event == ALLOW_TRAFFIC else None
 
     def has_changes(self) -> bool:
         return self.shifted
@@ -75,7 +76,7 @@ class LambdaRun(DeploymentRun):
         self.shift_traffic(self._route)
 
     def restore_steps(self) -> dict[str, Callable[[], None]]:
-        return {"AllowTraffic": lambda: self._route(0)}
+        return {ALLOW_TRAFFIC: lambda: self._route(0)}
 
     def rollback_target(self, deployment_id: str) -> Target:
         return self._target(0.0, [LifecycleEvent(name) for name in lifecycle.LAMBDA_EVENTS])

@@ -7,39 +7,27 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sandbox.codedeploy.model import DeploymentStatus
-
-# ECS blue/green, in CodeDeploy's order. The last three show the original task set's termination
-# (traffic to it is already 0 %; BlockTraffic lasts the group's terminationWaitTimeInMinutes).
-ECS_EVENTS = (
-    "BeforeInstall",
-    "Install",
-    "AfterInstall",
-    "AllowTestTraffic",
-    "AfterAllowTestTraffic",
-    "BeforeAllowTraffic",
-    "AllowTraffic",
-    "AfterAllowTraffic",
-    "BeforeBlockTraffic",
-    "BlockTraffic",
-    "AfterBlockTraffic",
+from sandbox.codedeploy.vocabulary import (
+    ECS,
+    ECS_EVENTS,
+    ECS_HOOK_EVENTS,
+    LAMBDA_EVENTS,
+    LAMBDA_HOOK_EVENTS,
+    AutoRollbackEvent,
+    DeploymentReadyAction,
+    DeploymentStatus,
 )
-ECS_HOOK_EVENTS = frozenset(
-    {"BeforeInstall", "AfterInstall", "AfterAllowTestTraffic", "BeforeAllowTraffic", "AfterAllowTraffic"}
-)
-LAMBDA_EVENTS = ("BeforeAllowTraffic", "AllowTraffic", "AfterAllowTraffic")
-LAMBDA_HOOK_EVENTS = frozenset({"BeforeAllowTraffic", "AfterAllowTraffic"})
 
 # CodeDeploy: a hook has one hour to report its status.
 HOOK_TIMEOUT_SECONDS = 3600.0
 
 
 def events_for(platform: str) -> tuple[str, ...]:
-    return ECS_EVENTS if platform == "ECS" else LAMBDA_EVENTS
+    return ECS_EVENTS if platform == ECS else LAMBDA_EVENTS
 
 
 def hook_events_for(platform: str) -> frozenset[str]:
-    return ECS_HOOK_EVENTS if platform == "ECS" else LAMBDA_HOOK_EVENTS
+    return ECS_HOOK_EVENTS if platform == ECS else LAMBDA_HOOK_EVENTS
 
 
 def next_event(platform: str, current: str | None) -> str | None:
@@ -83,10 +71,10 @@ class EndCause(StrEnum):
     def rollback_event(self) -> str:
         """The autoRollbackConfiguration event that covers this cause."""
         if self is EndCause.ALARM:
-            return "DEPLOYMENT_STOP_ON_ALARM"
+            return AutoRollbackEvent.DEPLOYMENT_STOP_ON_ALARM.value
         if self is EndCause.MANUAL_STOP:
-            return "DEPLOYMENT_STOP_ON_REQUEST"
-        return "DEPLOYMENT_FAILURE"
+            return AutoRollbackEvent.DEPLOYMENT_STOP_ON_REQUEST.value
+        return AutoRollbackEvent.DEPLOYMENT_FAILURE.value
 
 
 @dataclass(frozen=True)
@@ -122,7 +110,7 @@ def alarm_blocks(alarm_configuration: dict[str, Any] | None, alarms_in_alarm: li
 def ready_wait_seconds(bg_config: dict[str, Any] | None) -> float | None:
     """Virtual seconds to wait in Ready before rerouting (None: reroute at once)."""
     option = (bg_config or {}).get("deploymentReadyOption") or {}
-    if option.get("actionOnTimeout") != "STOP_DEPLOYMENT":
+    if option.get("actionOnTimeout") != DeploymentReadyAction.STOP_DEPLOYMENT:
         return None
     return 60.0 * float(option.get("waitTimeInMinutes") or 0)
 

@@ -1,7 +1,8 @@
 """Plain data the emulator keeps: applications, deployment groups, configs, deployments, targets.
 
 Values use CodeDeploy's enum strings (botocore model: DeploymentStatus, LifecycleEventStatus,
-TargetStatus, DeploymentCreator, ErrorCode) so rendering a record is a dictionary, not a mapping.
+TargetStatus, DeploymentCreator, ErrorCode; the first three in sandbox/codedeploy/vocabulary.py)
+so rendering a record is a dictionary, not a mapping.
 """
 
 from __future__ import annotations
@@ -11,58 +12,11 @@ import string
 import threading
 import uuid
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
+from sandbox.codedeploy.vocabulary import DeploymentStatus, LifecycleEventStatus, TargetStatus
+
 ACCOUNT_ID = "123456789012"
-
-
-class DeploymentStatus(StrEnum):
-    """CodeDeploy's DeploymentStatus."""
-
-    CREATED = "Created"
-    QUEUED = "Queued"
-    IN_PROGRESS = "InProgress"
-    BAKING = "Baking"
-    SUCCEEDED = "Succeeded"
-    FAILED = "Failed"
-    STOPPED = "Stopped"
-    READY = "Ready"
-
-    @property
-    def is_terminal(self) -> bool:
-        return self in (DeploymentStatus.SUCCEEDED, DeploymentStatus.FAILED, DeploymentStatus.STOPPED)
-
-
-class LifecycleEventStatus(StrEnum):
-    """CodeDeploy's LifecycleEventStatus (also the hook execution's status)."""
-
-    PENDING = "Pending"
-    IN_PROGRESS = "InProgress"
-    SUCCEEDED = "Succeeded"
-    FAILED = "Failed"
-    SKIPPED = "Skipped"
-    UNKNOWN = "Unknown"
-
-    @property
-    def is_terminal(self) -> bool:
-        return self in (
-            LifecycleEventStatus.SUCCEEDED,
-            LifecycleEventStatus.FAILED,
-            LifecycleEventStatus.SKIPPED,
-        )
-
-
-class TargetStatus(StrEnum):
-    """CodeDeploy's TargetStatus."""
-
-    PENDING = "Pending"
-    IN_PROGRESS = "InProgress"
-    SUCCEEDED = "Succeeded"
-    FAILED = "Failed"
-    SKIPPED = "Skipped"
-    UNKNOWN = "Unknown"
-    READY = "Ready"
 
 
 # DeploymentStatus -> TargetStatus of the deployment's one target.

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from sandbox.codedeploy.vocabulary import ALARM_STATE
 from sandbox.moto_server import sandbox_client_factory
 
 
@@ -99,10 +100,8 @@ def alarms_in_alarm(cloudwatch: Any, names: list[str]) -> list[str]:
     found: list[str] = []
     for start in range(0, len(names), 100):
         response = cloudwatch.describe_alarms(AlarmNames=names[start : start + 100])
-        found += [a["AlarmName"] for a in response.get("MetricAlarms", []) if a.get("StateValue") == "ALARM"]
-        found += [
-            a["AlarmName"] for a in response.get("CompositeAlarms", []) if a.get("StateValue") == "ALARM"
-        ]
+        for kind in ("MetricAlarms", "CompositeAlarms"):
+            found += [a["AlarmName"] for a in response.get(kind, []) if a.get("StateValue") == ALARM_STATE]
     return found
 
 

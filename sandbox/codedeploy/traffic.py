@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sandbox.codedeploy.vocabulary import TrafficRoutingType
+
 
 @dataclass(frozen=True)
 class TrafficStep:
@@ -21,14 +23,14 @@ class TrafficStep:
 
 def traffic_schedule(routing: dict[str, Any] | None) -> list[TrafficStep]:
     """The steps of a trafficRoutingConfig, ending at 100 %."""
-    kind = (routing or {}).get("type", "AllAtOnce")
-    if kind == "TimeBasedCanary":
+    kind = (routing or {}).get("type", TrafficRoutingType.ALL_AT_ONCE)
+    if kind == TrafficRoutingType.TIME_BASED_CANARY:
         body = routing["timeBasedCanary"]  # type: ignore[index]
         return [
             TrafficStep(0.0, int(body["canaryPercentage"])),
             TrafficStep(60.0 * body["canaryInterval"], 100),
         ]
-    if kind == "TimeBasedLinear":
+    if kind == TrafficRoutingType.TIME_BASED_LINEAR:
         body = routing["timeBasedLinear"]  # type: ignore[index]
         pct, interval = int(body["linearPercentage"]), 60.0 * body["linearInterval"]
         steps, k = [], 1

@@ -137,6 +137,27 @@ def _flag_cases() -> list[object]:
                 f"env-time-scale={value}-deploy", "deploy product-service", names, BLUEGREEN_TIME_SCALE=value
             )
         )
+    # Every command that reads the variable refuses every kind of bad value the same way.
+    for verb, head in verbs.items():
+        if verb == "deploy":
+            continue
+        for value in ("0", "-1", "abc", "nan", "inf", "-inf", "1e999"):
+            cases.append(
+                case(
+                    f"env-time-scale={value}-{verb}",
+                    head,
+                    "$BLUEGREEN_TIME_SCALE: ",
+                    BLUEGREEN_TIME_SCALE=value,
+                )
+            )
+    cases.append(
+        case(
+            "env-time-scale=0-deploy-sandbox",
+            "deploy product-service --sandbox",
+            "$BLUEGREEN_TIME_SCALE: must be a positive number, got 0",
+            BLUEGREEN_TIME_SCALE="0",
+        )
+    )
     cases.append(
         case(
             "env-time-scale-watch",

@@ -620,6 +620,20 @@ def test_rollback_redeploys_the_previous_revision_verbatim(stubbed: StubbedClien
         {"applicationName": APP, "deploymentGroupName": GROUP, "includeOnlyStatuses": ["Succeeded"]},
     )
     cd.add_response("batch_get_deployments", {"deploymentsInfo": [older, live]})
+    # The AppSpec is read by sha256 (AWS's deployment info never carries its content).
+    for info in (older, live):
+        appspec = info["revision"]["appSpecContent"]
+        cd.add_response(
+            "get_application_revision",
+            {"applicationName": APP, "revision": info["revision"]},
+            {
+                "applicationName": APP,
+                "revision": {
+                    "revisionType": "AppSpecContent",
+                    "appSpecContent": {"sha256": appspec["sha256"]},
+                },
+            },
+        )
     cd.add_response("get_deployment_group", GROUP_INFO)
     cd.add_response("list_deployments", {"deployments": []})
     cd.add_response(

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from orchestrator.commands.failure import wants_json
 from tests.support.cli import FIXTURES, Recorder, StubbedClients, recording_endpoint, run_cli, shown
 
 APP, GROUP = "doa-market-dev", "product-service"
@@ -46,20 +45,32 @@ def one_document(stdout: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["deploy", "x", "--output", "json"], True),
-        (["--output", "json", "deploy", "x"], True),
-        (["deploy", "x", "-o", "json"], True),
-        (["deploy", "x", "--output=json"], True),
-        (["deploy", "x", "-ojson"], True),
-        (["--output", "json", "deploy", "x", "-o", "text"], False),
-        (["deploy", "x"], False),
-        (["deploy", "x", "--output"], False),
-        (["deploy", "json"], False),
-        (["deploy", "x", "--", "--output", "json"], False),
+        # the output mode comes from what click parsed, before or after the verb; the verb's wins
+        (["deploy", "x", "--output", "json", "--timeout", "abc"], True),
+        (["--output", "json", "deploy", "x", "--timeout", "abc"], True),
+        (["deploy", "x", "--timeout", "abc", "-o", "json"], True),  # --output is read first (eager)
+        (["deploy", "x", "--output=json", "--timeout", "abc"], True),
+        (["deploy", "x", "-ojson", "--timeout", "abc"], True),
+        (["deploy", "--output", "json"], True),  # the missing SERVICE is found after --output
+        (["--output", "json", "deploy", "x", "-o", "text", "--timeout", "abc"], False),
+        (["deploy", "x", "--timeout", "abc"], False),
+        (["deploy", "x", "--output"], False),  # --output has no value: nothing was parsed
+        (["--output", "json", "no-such-verb"], True),
+        (["--output", "json", "alarms", "sync", "--no-such-flag"], True),
+        (["alarms", "sync", "--output", "json", "--no-such-flag"], False),  # click stopped before it
     ],
 )
-def test_wants_json(args: list[str], expected: bool) -> None:
-    assert wants_json(args) is expected
+def test_a_usage_error_is_a_document_when_click_had_parsed_output_json(
+    endpoint: Recorder, args: list[str], expected: bool
+) -> None:
+    result = run_cli(*args)
+    assert result.code == 2, shown(result)
+    if expected:
+        document = one_document(result.stdout)
+        assert (document["errorKind"], document["exitCode"]) == ("usage", 2)
+    else:
+        assert result.stdout == ""
+    assert endpoint.requests == []
 
 
 @pytest.mark.parametrize(

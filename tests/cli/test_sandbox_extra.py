@@ -60,3 +60,25 @@ def test_installed_extra_is_not_reported_missing() -> None:
     from orchestrator.commands.sandbox_extra import missing_modules
 
     assert missing_modules() == []
+
+
+def test_only_the_door_knows_a_sandbox_name() -> None:
+    """orchestrator/ and hooks/ spell no BLUEGREEN_SANDBOX_* variable outside sandbox_extra.py."""
+    import ast
+    import io
+    import tokenize
+
+    repo = Path(__file__).resolve().parents[2]
+    door = repo / "orchestrator" / "commands" / "sandbox_extra.py"
+    spelled = {}
+    for path in [*(repo / "orchestrator").rglob("*.py"), *(repo / "hooks").rglob("*.py")]:
+        for token in tokenize.generate_tokens(io.StringIO(path.read_text(encoding="utf-8")).readline):
+            if token.type != tokenize.STRING:
+                continue
+            try:
+                value = ast.literal_eval(token.string)
+            except (ValueError, SyntaxError):
+                continue  # an f-string
+            if isinstance(value, str) and value.startswith("BLUEGREEN_SANDBOX_"):
+                spelled[str(path.relative_to(repo))] = value
+    assert spelled == {str(door.relative_to(repo)): "BLUEGREEN_SANDBOX_HOOK_LOG"}

@@ -6,12 +6,11 @@ import json
 
 import pytest
 
+from orchestrator.vocabulary import DeploymentStatus, LifecycleStatus
 from orchestrator.watching.loop import CallBudget
 from orchestrator.watching.snapshots import (
-    DeploymentStatus,
     Event,
     EventKind,
-    LifecycleStatus,
     PollPolicy,
     Snapshot,
     diff,

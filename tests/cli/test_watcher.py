@@ -9,7 +9,8 @@ import pytest
 
 from orchestrator.watching.loop import Watcher, WatchOptions
 from orchestrator.watching.snapshots import PollPolicy
-from tests.support.cli import FakeClock, FakeCodeDeploy, FakeReadyCodeDeploy
+from tests.support.cli import FakeClock
+from tests.support.fake_codedeploy import ReadyTimelineCodeDeploy, TimelineCodeDeploy, engine_on
 
 OK, IP = "Succeeded", "InProgress"
 DONE_TEST = {
@@ -44,10 +45,10 @@ CANARY = [
 ]
 
 
-def _watch(timeline: list, options: WatchOptions) -> tuple[FakeClock, FakeCodeDeploy, object]:
+def _watch(timeline: list, options: WatchOptions) -> tuple[FakeClock, TimelineCodeDeploy, object]:
     clock = FakeClock()
-    api = FakeCodeDeploy(clock, timeline)
-    result = Watcher(api, "d-FAKE00001", clock=clock, sleep=clock.sleep).run(options)
+    api = TimelineCodeDeploy(clock, timeline)
+    result = Watcher(engine_on(api), "d-FAKE00001", clock=clock, sleep=clock.sleep).run(options)
     return clock, api, result
 
 
@@ -122,7 +123,7 @@ AFTER_CONTINUE = [
 ]
 
 
-def _continues(api: FakeCodeDeploy) -> list[tuple[float, str]]:
+def _continues(api: TimelineCodeDeploy) -> list[tuple[float, str]]:
     return [call for call in api.calls if call[1].startswith("ContinueDeployment")]
 
 
@@ -142,11 +143,11 @@ def test_a_deployment_waiting_at_ready_is_continued_only_by_deploy_past_ready(
     until: str, continue_at_ready: bool, status: str, continued: int
 ) -> None:
     clock = FakeClock()
-    api = FakeReadyCodeDeploy(clock, UNTIL_READY, AFTER_CONTINUE)
+    api = ReadyTimelineCodeDeploy(clock, UNTIL_READY, AFTER_CONTINUE)
     options = WatchOptions(
         until=until, timeout_seconds=1800, ready_waits=True, continue_at_ready=continue_at_ready
     )
-    result = Watcher(api, "d-FAKE00001", clock=clock, sleep=clock.sleep).run(options)
+    result = Watcher(engine_on(api), "d-FAKE00001", clock=clock, sleep=clock.sleep).run(options)
     assert result.snapshot.status.value == status
     assert result.timed_out == (status == "Ready" and until != "ready")
     assert [name for _, name in _continues(api)] == ["ContinueDeployment READY_WAIT"] * continued
@@ -165,8 +166,8 @@ def _throttled(operation: str) -> Exception:
     return ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, operation)
 
 
-class FlakyCodeDeploy(FakeCodeDeploy):
-    """A FakeCodeDeploy whose GetDeployment is throttled on the calls ``throttled(n)`` picks (n from 1)."""
+class FlakyCodeDeploy(TimelineCodeDeploy):
+    """A TimelineCodeDeploy whose GetDeployment is throttled on the calls ``throttled(n)`` picks (from 1)."""
 
     def __init__(self, clock: FakeClock, timeline: list, throttled: object) -> None:
         super().__init__(clock, timeline)
@@ -186,7 +187,7 @@ def test_failed_polls_count_in_a_row_so_a_success_resets_them() -> None:
     # never two in a row, so a watch allowed 2 failed polls in a row follows it to the end.
     clock = FakeClock()
     api = FlakyCodeDeploy(clock, CANARY, throttled=lambda n: n % 2 == 0)
-    result = Watcher(api, "d-FAKE00001", clock=clock, sleep=clock.sleep).run(
+    result = Watcher(engine_on(api), "d-FAKE00001", clock=clock, sleep=clock.sleep).run(
         WatchOptions(timeout_seconds=3600, max_failed_polls=2)
     )
     assert result.snapshot.status.value == "Succeeded"
@@ -198,7 +199,7 @@ def test_failed_polls_past_the_deadline_end_in_a_timeout_not_an_error() -> None:
     # (exit 3, the last known state) instead of failing polls until the in-a-row limit (exit 4).
     clock = FakeClock()
     api = FlakyCodeDeploy(clock, CANARY, throttled=lambda n: n > 1)
-    result = Watcher(api, "d-FAKE00001", clock=clock, sleep=clock.sleep).run(
+    result = Watcher(engine_on(api), "d-FAKE00001", clock=clock, sleep=clock.sleep).run(
         WatchOptions(timeout_seconds=60, max_failed_polls=1000)
     )
     assert result.timed_out and result.snapshot.status.value == "Created"
@@ -209,9 +210,9 @@ def test_continue_deployment_is_sent_once_even_while_ready_lasts() -> None:
     # CodeDeploy may still say Ready for a poll or two after ContinueDeployment: no second call.
     after = [(0.0, "Ready", DONE_TEST, 0.0), *((at + 30.0, *rest) for at, *rest in AFTER_CONTINUE)]
     clock = FakeClock()
-    api = FakeReadyCodeDeploy(clock, UNTIL_READY, after)
+    api = ReadyTimelineCodeDeploy(clock, UNTIL_READY, after)
     options = WatchOptions(until="done", timeout_seconds=1800, ready_waits=True, continue_at_ready=True)
-    result = Watcher(api, "d-FAKE00001", clock=clock, sleep=clock.sleep).run(options)
+    result = Watcher(engine_on(api), "d-FAKE00001", clock=clock, sleep=clock.sleep).run(options)
     assert result.snapshot.status.value == "Succeeded"
     ready_polls = [t for t, name in api.calls if name == "GetDeployment" and 60.0 <= t < 90.0 + 60.0]
     assert len(ready_polls) > 1  # the deployment was seen at Ready after the continue
@@ -224,7 +225,7 @@ def test_a_refused_continue_is_asked_again_while_ready_lasts() -> None:
     again, instead of leaving the deployment at Ready until the watch times out (bench/chaos.py)."""
     from botocore.exceptions import ClientError
 
-    class RefusesFirst(FakeReadyCodeDeploy):
+    class RefusesFirst(ReadyTimelineCodeDeploy):
         refused = False
 
         def continue_deployment(self, deploymentId: str, deploymentWaitType: str) -> dict[str, Any]:
@@ -238,7 +239,7 @@ def test_a_refused_continue_is_asked_again_while_ready_lasts() -> None:
     clock = FakeClock()
     api = RefusesFirst(clock, UNTIL_READY, AFTER_CONTINUE)
     options = WatchOptions(until="done", timeout_seconds=1800, ready_waits=True, continue_at_ready=True)
-    result = Watcher(api, "d-FAKE00001", clock=clock, sleep=clock.sleep).run(options)
+    result = Watcher(engine_on(api), "d-FAKE00001", clock=clock, sleep=clock.sleep).run(options)
     assert result.snapshot.status.value == "Succeeded"
     assert [name for _, name in api.calls if name.startswith("ContinueDeployment")] == [
         "ContinueDeployment refused",

@@ -154,11 +154,11 @@ def test_green_that_never_becomes_healthy_fails_after_install(
         assert info["status"] == "Failed" and info.get("rollbackInfo"), info
         assert lifecycle_events(world, deployment_id)["AfterInstall"] == "Failed"
         assert seen[0] == "initial", seen  # what DescribeTargetHealth (moto) answered first
-        assert world.fleet is not None
+        assert world.fleet is not None and world.load_balancer is not None
         green_targets = {t for run in world.fleet.replacement_runs() for t in run.target_ids}
         assert (
             green_targets
-            and {target for _, target, state in world.fleet.health_history if state == "unhealthy"}
+            and {target for _, target, state in world.load_balancer.health_history if state == "unhealthy"}
             == green_targets
         )
         assert not [r for r in users(world) if r.version in replacement_versions(world)]
@@ -189,9 +189,9 @@ def test_alarm_during_canary_step_rolls_back(
         assert weights.get("product-service-blue") and not weights.get("product-service-green")
         # Users see the listener through the reconciler's view (refreshed every 0.1 s when the
         # machine keeps up): wait until that view is the listener as it is, then watch new users.
-        fleet, listener = world.fleet, world.infra[0].production_listener_arn
-        assert fleet is not None
-        wait_for(lambda: fleet.weights(listener) == fleet.current_weights(listener), timeout=20)
+        balancer, listener = world.load_balancer, world.infra[0].production_listener_arn
+        assert balancer is not None
+        wait_for(lambda: balancer.weights(listener) == balancer.current_weights(listener), timeout=20)
         done = world.clock.now()
         wait_for(lambda: len([r for r in users(world) if r.sent_at > done]) >= 5, timeout=20)
         assert all(r.version == "product-service:1" for r in users(world) if r.sent_at > done)

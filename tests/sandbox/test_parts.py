@@ -218,29 +218,70 @@ def test_a_hook_waits_for_the_fleet_to_see_moto(repo_root: Any) -> None:
 
 def test_narrator_tells_when_the_replacement_targets_pass_their_health_checks() -> None:
     import io
-    from types import SimpleNamespace
 
     from sandbox.clock import VirtualClock
-    from sandbox.narrator import Narrator
-    from sandbox.target_health import TargetState
+    from sandbox.load_balancer.target_health import TargetState
+    from sandbox.narrator import Narrator, Sightings
 
     clock = VirtualClock(1000.0)
-    original = SimpleNamespace(version="svc:1", target_ids=["10.0.100.2"])
-    replacement = SimpleNamespace(version="svc:2", target_ids=["10.0.100.3"])
-    fleet = SimpleNamespace(
-        health_history=[
-            (clock.now(), "10.0.100.2", TargetState.UNHEALTHY),
-            (clock.now(), "10.0.100.3", TargetState.HEALTHY),
-        ],
-        replacement_runs=lambda: [replacement],
-        history={"a": original, "b": replacement},
+    health_history = [
+        (clock.now(), "10.0.100.2", TargetState.UNHEALTHY),  # the original's target
+        (clock.now(), "10.0.100.3", TargetState.HEALTHY),
+    ]
+    sightings = Sightings(
+        services=[],
+        alarm_transitions=list,
+        health_changes=lambda: health_history,
+        replacement_targets=lambda: {"10.0.100.3": "svc:2"},
+        user_requests=list,
     )
-    world = SimpleNamespace(clock=clock, evaluator=None, fleet=fleet, traffic=None, infra=[])
     out = io.StringIO()
-    narrator = Narrator(world, out).start()  # type: ignore[arg-type]
+    narrator = Narrator(sightings, clock, out).start()
     try:
         wait_for(lambda: "healthy" in out.getvalue(), timeout=5)
     finally:
         narrator.stop()
     assert out.getvalue().count("\n") == 1  # the original's target is not news
     assert "svc:2 target 10.0.100.3 healthy (load balancer health checks)" in out.getvalue()
+
+
+def test_narrator_tells_which_versions_answer_the_users_and_alarm_changes() -> None:
+    """Each window's share of user requests per version (with errors), and transitions to or from
+    ALARM, from the narrator's own inputs (``Sightings``), in the order of ``services``."""
+    import io
+
+    from sandbox.alarm_eval import Transition
+    from sandbox.alarm_state import AlarmState
+    from sandbox.clock import VirtualClock
+    from sandbox.narrator import WINDOW, Narrator, Sightings
+    from sandbox.traffic import RequestRecord
+
+    clock = VirtualClock(100.0)
+    start = clock.now()
+
+    def requests() -> list[RequestRecord]:
+        at = clock.now() - 5.0  # answered a moment ago: inside the window the narrator sums up
+        canary = [RequestRecord("svc", at, at, 500, "svc:2", "ecs-svc/2")]
+        return [*(RequestRecord("svc", at, at, 200, "svc:1", "ecs-svc/1") for _ in range(9)), *canary]
+
+    transitions = [
+        Transition(start, "svc-cpu", AlarmState.INSUFFICIENT_DATA, AlarmState.OK, "data"),
+        Transition(start, "svc-5xx", AlarmState.OK, AlarmState.ALARM, "threshold crossed"),
+    ]
+    sightings = Sightings(
+        services=["other", "svc"],
+        alarm_transitions=lambda: transitions,
+        health_changes=list,
+        replacement_targets=dict,
+        user_requests=requests,
+    )
+    out = io.StringIO()
+    narrator = Narrator(sightings, clock, out).start()
+    try:
+        wait_for(lambda: "users:" in out.getvalue() and clock.now() > start + WINDOW, timeout=5)
+    finally:
+        narrator.stop()
+    lines = out.getvalue().splitlines()
+    assert "alarm svc-5xx: OK -> ALARM  (threshold crossed)" in lines[0]
+    assert not [line for line in lines if "svc-cpu" in line]
+    assert "svc users: 90% svc:1, 10% svc:2 (1 error)" in lines[1]

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from sandbox.router import choose_target_group, draw
+from sandbox.load_balancer.listeners import choose_target_group, draw
 
 BLUE, GREEN = "arn:tg/blue", "arn:tg/green"
 

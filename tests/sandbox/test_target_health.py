@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.target_health import HealthCheck, TargetHealth, TargetState, write_states
+from sandbox.load_balancer.target_health import HealthCheck, TargetHealth, TargetState, write_states
 
 CHECK = HealthCheck(interval=15.0, timeout=5.0, healthy_threshold=2, unhealthy_threshold=3)
 N, H, U = TargetState.INITIAL, TargetState.HEALTHY, TargetState.UNHEALTHY

@@ -10,6 +10,7 @@ from typing import Any
 from sandbox.clock import VirtualClock
 from sandbox.fleet import Fleet
 from sandbox.http_server import stop_servers
+from sandbox.load_balancer.balancer import LoadBalancer
 from sandbox.metrics import MetricStore
 
 
@@ -32,7 +33,8 @@ def test_replacement_targets_are_initial_in_moto_before_they_are_registered(tmp_
     service = SimpleNamespace(settings=settings, container_port=3003)
     item = SimpleNamespace(name="product-service", service=service)
     clock, store = VirtualClock(40), MetricStore()
-    fleet = Fleet([], ecs=None, elbv2=elbv2, clock=clock, store=store, states_path=states_path)
+    balancer = LoadBalancer([], elbv2=elbv2, clock=clock, store=store, states_path=states_path)
+    fleet = Fleet([], ecs=None, balancer=balancer, clock=clock, store=store)
     fleet._started = True  # a task set appearing now is a replacement (green)
     task_set = {
         "taskSetArn": "arn:aws:ecs:ap-northeast-2:123456789012:task-set/c/s/ecs-svc/1",

@@ -205,64 +205,6 @@ class FakeClock:
         self.now += seconds
 
 
-class FakeCodeDeploy:
-    """The three calls the watcher makes, answered from a timeline: (from second, status, events, green %).
-
-    The deployment's state at any moment is the last timeline entry whose start has passed.
-    """
-
-    def __init__(
-        self, clock: FakeClock, timeline: list[tuple[float, str, dict[str, str], float | None]]
-    ) -> None:
-        self.clock = clock
-        self.timeline = timeline
-        self.calls: list[tuple[float, str]] = []
-
-    def _state(self) -> tuple[float, str, dict[str, str], float | None]:
-        return [entry for entry in self.timeline if entry[0] <= self.clock.now][-1]
-
-    def get_deployment(self, deploymentId: str) -> dict[str, Any]:
-        self.calls.append((self.clock.now, "GetDeployment"))
-        return {"deploymentInfo": {"deploymentId": deploymentId, "status": self._state()[1]}}
-
-    def list_deployment_targets(self, deploymentId: str) -> dict[str, Any]:
-        self.calls.append((self.clock.now, "ListDeploymentTargets"))
-        return {"targetIds": ["cluster:service"]}
-
-    def get_deployment_target(self, deploymentId: str, targetId: str) -> dict[str, Any]:
-        self.calls.append((self.clock.now, "GetDeploymentTarget"))
-        _, _, events, green = self._state()
-        task_sets = []
-        if green is not None:
-            task_sets = [
-                {"trafficWeight": 100.0 - green, "taskSetLabel": "Blue"},
-                {"trafficWeight": green, "taskSetLabel": "Green"},
-            ]
-        lifecycle = [{"lifecycleEventName": name, "status": status} for name, status in events.items()]
-        return {"deploymentTarget": {"ecsTarget": {"lifecycleEvents": lifecycle, "taskSetsInfo": task_sets}}}
-
-
-class FakeReadyCodeDeploy(FakeCodeDeploy):
-    """A FakeCodeDeploy whose deployment waits at Ready (STOP_DEPLOYMENT) until ContinueDeployment;
-    then ``after`` follows, its seconds counted from the continue."""
-
-    def __init__(
-        self,
-        clock: FakeClock,
-        before: list[tuple[float, str, dict[str, str], float | None]],
-        after: list[tuple[float, str, dict[str, str], float | None]],
-    ) -> None:
-        super().__init__(clock, list(before))
-        self.after = after
-
-    def continue_deployment(self, deploymentId: str, deploymentWaitType: str) -> dict[str, Any]:
-        self.calls.append((self.clock.now, f"ContinueDeployment {deploymentWaitType}"))
-        assert self._state()[1] == "Ready", "ContinueDeployment outside Ready"
-        now = self.clock.now
-        self.timeline = [*self.timeline, *((now + at, *rest) for at, *rest in self.after)]
-        return {}
-
-
 def wait_for(predicate: Any, timeout: float, interval: float = 0.05) -> Any:
     """Poll until ``predicate()`` is truthy; returns it (AssertionError after ``timeout`` real seconds)."""
     import time

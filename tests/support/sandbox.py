@@ -151,6 +151,7 @@ _SANDBOX_THREAD_PREFIXES = (
     "task-",
     "router-",
     "fleet-reconciler",
+    "load-balancer-",
     "metrics-publisher",
     "alarm-evaluator",
     "traffic",

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from orchestrator.errors import BadInputError
-from orchestrator.time_scale import positive_number, positive_number_problem, time_scale_from_env
+from orchestrator.time_scale import (
+    positive_number,
+    positive_number_arg,
+    positive_number_problem,
+    time_scale_from_env,
+)
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("text", ["10", "2.5", ".5", "5.", "1e3", "+4", "0.001", "1E-2"])
@@ -43,3 +55,37 @@ def test_the_variable_is_read_by_the_same_rule() -> None:
     assert time_scale_from_env({"BLUEGREEN_TIME_SCALE": "40"}) == 40.0
     with pytest.raises(BadInputError, match=r"^\$BLUEGREEN_TIME_SCALE: .*must be a positive number"):
         time_scale_from_env({"BLUEGREEN_TIME_SCALE": "1e999"})
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "nan", "inf", "abc"])
+def test_the_argparse_type_refuses_by_the_same_rule(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError) as refused:
+        positive_number_arg(text)
+    assert str(refused.value) == positive_number_problem(text)
+    assert positive_number_arg("40") == 40.0
+
+
+@pytest.mark.parametrize(
+    ("script", "flag", "value"),
+    [
+        ("bench/chaos.py", "--time-scale", "0"),
+        ("bench/chaos.py", "--concurrent-time-scale", "nan"),
+        ("bench/concurrent_deploys.py", "--time-scale", "-1"),
+        ("bench/exposure.py", "--time-scale", "inf"),
+    ],
+)
+def test_the_benchmarks_refuse_a_bad_time_scale_before_anything_starts(
+    script: str, flag: str, value: str
+) -> None:
+    # argparse converts an option when it reads it, so a bad value ends the run before --help would.
+    completed = subprocess.run(
+        [sys.executable, str(REPO / script), flag, value, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        check=False,
+    )
+    assert completed.returncode == 2, completed.stdout + completed.stderr
+    assert f"argument {flag}: {positive_number_problem(value)}" in completed.stderr
+    assert "Traceback" not in completed.stderr

@@ -1,5 +1,5 @@
-"""A listener of the fake load balancer: an HTTP server on loopback that forwards each request to
-a task of the target group chosen by the listener's current forward weights in moto, and records
+"""A listener of the fake load balancer: an HTTP server on loopback (a router) that forwards each
+request to a task of the target group chosen by the listener's current forward weights, and records
 what the ALB would publish for that target group (RequestCount, HTTPCode_Target_5XX_Count,
 TargetResponseTime).
 
@@ -16,8 +16,8 @@ from http.server import BaseHTTPRequestHandler
 
 from sandbox.app import SERVICE_TIME_HEADER, TASK_SET_HEADER, VERSION_HEADER
 from sandbox.clock import VirtualClock
-from sandbox.fleet import ELB_NAMESPACE, Fleet
 from sandbox.http_server import LoopbackHttpServer
+from sandbox.load_balancer.balancer import ELB_NAMESPACE, LoadBalancer
 from sandbox.metrics import MetricStore
 from sandbox.moto_server import LOOPBACK
 from sandbox.provision import target_group_dimension
@@ -75,9 +75,11 @@ class _Handler(BaseHTTPRequestHandler):
 class Router(LoopbackHttpServer):
     """One listener (production or test) of one service, bound to 127.0.0.1:<free port>."""
 
-    def __init__(self, name: str, fleet: Fleet | None, store: MetricStore, clock: VirtualClock) -> None:
+    def __init__(
+        self, name: str, balancer: LoadBalancer | None, store: MetricStore, clock: VirtualClock
+    ) -> None:
         super().__init__(_Handler, f"router-{name}")
-        self.fleet = fleet
+        self.balancer = balancer
         self.store = store
         self.clock = clock
         self.listener_arn = ""  # set once the listener exists in moto (its port is ours)
@@ -104,20 +106,19 @@ class Router(LoopbackHttpServer):
     def forward(self, handler: _Handler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else None
-        fleet = self.fleet
+        balancer = self.balancer
         weights: list[tuple[str, int]] = []
-        if fleet is not None:
-            # The reconciler's view (refreshed every 0.1 s, like an ALB's propagation delay). A hook's
+        if balancer is not None:
+            # The polled view (refreshed every 0.1 s, like an ALB's propagation delay). A hook's
             # smoke check right after CodeDeploy moved the listener sees the move too: before every
-            # hook, World._sync_fleet reconciles (reads the listeners) first. Reading moto per request
-            # instead put moto's latency on a busy machine into the smoke checks' real-ms budgets.
-            weights = fleet.weights(self.listener_arn) or fleet.current_weights(self.listener_arn)
+            # hook, World._sync_fleet reads the listeners first. Reading moto per request instead
+            # put moto's latency on a busy machine into the smoke checks' real-ms budgets.
+            weights = balancer.weights(self.listener_arn) or balancer.current_weights(self.listener_arn)
         target_group = choose_target_group(weights, self._next_draw())
-        picked = fleet.next_task(target_group) if fleet is not None and target_group else None
-        if target_group is None or picked is None:
+        task = balancer.next_task(target_group) if balancer is not None and target_group else None
+        if target_group is None or task is None:
             self._elb_error(handler, 503, "no healthy target")
             return
-        _, task = picked
         try:
             status, headers, payload = self._upstream(task.port, handler.command, handler.path, body)
         except TimeoutError:  # an ALB answers 504 when the target does not answer in time

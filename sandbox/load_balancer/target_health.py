@@ -6,8 +6,9 @@ successes make it ``healthy``, ``unhealthy_threshold`` consecutive failures make
 and it moves back the same way. So a replacement task set is not healthy the moment its targets
 are registered but a grace later, and a version that fails its health check never becomes healthy.
 
-moto answers DescribeTargetHealth ``healthy`` for every registered target; the fleet writes the
-states it tracks to a file (``write_states``) that ``sandbox.moto_patched`` reads instead.
+moto answers DescribeTargetHealth ``healthy`` for every registered target; the load balancer
+(``balancer.py``) writes the states it tracks to a file (``write_states``) that
+``sandbox.moto_patched`` reads instead.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-# Where the fleet writes target states for moto (set in moto's environment by the world).
+# Where the load balancer writes target states for moto (set in moto's environment by the world).
 STATES_FILE_ENV = "BLUEGREEN_SANDBOX_TARGET_HEALTH"
 
 

@@ -1,0 +1,572 @@
+"""Every ``--output json`` document bluegreen prints: its keys, written once, as typed models.
+
+A document is a frozen stdlib dataclass whose field names are the keys in snake_case
+(``deployment_id`` is printed as ``deploymentId``; ``from_`` as ``from``), in the order printed.
+A field is always printed (``null`` when unknown) unless its metadata is ``ABSENT``: such a
+key appears only when it has a value (``hookFailure``, ``reasonUnavailable``...). ``to_json``
+turns a document into the dict printed; ``json_schema`` builds the JSON Schema of all of them from
+these same definitions (pydantic's TypeAdapter, imported only there: this module is stdlib only,
+so ``bluegreen --help`` and the Lambda hooks do not load pydantic through it).
+
+``bluegreen schema`` prints that schema; tests validate real documents against it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+if TYPE_CHECKING:  # the domain types the builders below read (no import at run time)
+    from orchestrator.alarms.rules import AuditReport as AuditFindings
+    from orchestrator.alarms.sync import SyncResult
+    from orchestrator.watching.hook_verdict import HookFailure as FailedHook
+    from orchestrator.watching.snapshots import Event
+
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+OMIT_WHEN_NONE = "bluegreen.omit_when_none"
+# The metadata of a field whose key is left out of the document while it is None.
+ABSENT = {OMIT_WHEN_NONE: True}
+
+
+def camel(name: str) -> str:
+    """A field's key: ``deployment_id`` -> ``deploymentId``; a trailing ``_`` (``from_``) is dropped."""
+    first, *rest = [part for part in name.split("_") if part]
+    return first + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+class Document:
+    """Base of every document: its keys come from ``camel``; the schema forbids unknown keys."""
+
+    # pydantic reads this from stdlib dataclasses when it builds the schema (a plain dict: no import).
+    __pydantic_config__: ClassVar[dict[str, Any]] = {"alias_generator": camel, "extra": "forbid"}
+
+
+def to_json(value: Any) -> Any:
+    """A document (or a value inside one) as plain JSON data, keys in declaration order."""
+    if isinstance(value, Document) and dataclasses.is_dataclass(value):
+        return {
+            camel(f.name): to_json(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if not (f.metadata.get(OMIT_WHEN_NONE) and getattr(value, f.name) is None)
+        }
+    if isinstance(value, list | tuple):
+        return [to_json(item) for item in value]
+    if isinstance(value, dict):
+        return {key: to_json(item) for key, item in value.items()}
+    return value
+
+
+def fields_of(value: Any) -> dict[str, Any]:
+    """A document's fields by name, one level deep (to build a wider document from a narrower one)."""
+    return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+
+
+# --- parts shared by several documents ---------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class TrafficWeights(Document):
+    """Production listener weights (percent) of the original and the replacement task set."""
+
+    original: float | None
+    replacement: float | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WatchEvent(Document):
+    """A change the watch saw between two polls; ``at`` is seconds since the watch started."""
+
+    at: float
+    kind: str  # status, lifecycle, traffic, rollback
+    subject: str
+    from_: str | None
+    to: str
+
+
+def watch_event(event: Event) -> WatchEvent:
+    at = round(event.at, 1)
+    return WatchEvent(at=at, kind=event.kind.value, subject=event.subject, from_=event.before, to=event.after)
+
+
+@dataclass(frozen=True, kw_only=True)
+class HookFailure(Document):
+    """The lifecycle event whose hook failed, and the hook's own reason when it could be read."""
+
+    lifecycle_event: str
+    function: str | None
+    reason: str | None
+    reason_unavailable: str | None = field(default=None, metadata=ABSENT)
+    log_file: str | None = field(default=None, metadata=ABSENT)
+
+
+def hook_failure(failure: FailedHook) -> HookFailure:
+    return HookFailure(
+        lifecycle_event=failure.lifecycle_event,
+        function=failure.function,
+        reason=failure.reason,
+        reason_unavailable=failure.unavailable or None,
+        log_file=failure.log_file or None,
+    )
+
+
+# --- deploy, rollback, watch: the report of a watched deployment --------------------------------------
+# The report's keys are a head (every watch), the facts of the verb that created the deployment
+# (deploy's, rollback's, none for `watch`), then a tail. Dataclasses order inherited fields from the
+# last base to the first, so `class X(Tail, Facts, Head)` prints head, facts, tail.
+@dataclass(frozen=True, kw_only=True)
+class ReportHead(Document):
+    """What every watch report says about the deployment and the watch."""
+
+    deployment_id: str
+    service: str | None
+    environment: str | None
+    strategy: str | None
+    deployment_config_name: str | None
+    status: str
+    outcome: str  # succeeded, rolled back, failed, stopped, still running, ready, traffic shifted
+    until: str
+    reached: bool
+    rolled_back: bool
+    rollback_deployment_id: str | None
+    error: str | None
+    duration_seconds: float
+    expected_seconds: int
+    timeout_seconds: int
+    traffic_weights: TrafficWeights
+    lifecycle_events: dict[str, str]
+    api_calls: int
+    watch_calls: int
+    max_calls_per_minute: int
+    calls_per_minute_limit: int
+    polls: int
+    events: list[WatchEvent]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeployFacts(Document):
+    """What `deploy` adds about the deployment it created."""
+
+    task_definition_arn: str | None
+    request_token: str
+    forced: bool
+    guardrail_violations: list[str]
+    create_attempts: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class RollbackFacts(Document):
+    """What `rollback` adds: the revision it redeployed and the live deployment it replaced."""
+
+    task_definition_arn: str | None
+    rollback_to: str
+    rollback_from: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class _ReportTail(Document):
+    exit_code: int
+    hook_failure: HookFailure | None = field(default=None, metadata=ABSENT)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WatchReport(_ReportTail, ReportHead):
+    """`bluegreen watch`: how the deployment it attached to ended (or where it was at --until)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeployReport(_ReportTail, DeployFacts, ReportHead):
+    """`bluegreen deploy`: how the deployment it created ended (or where it was at --until)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RollbackReport(_ReportTail, RollbackFacts, ReportHead):
+    """`bluegreen rollback`: how the rollback deployment it created ended."""
+
+
+# --- deploy/rollback --no-wait: the deployment exists --------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class CreatedHead(Document):
+    """What a --no-wait document says as soon as the deployment exists."""
+
+    deployment_id: str
+    service: str | None
+    environment: str | None
+    strategy: str | None
+    deployment_config_name: str | None
+    status: Literal["Created"]
+    outcome: Literal["created"]
+    rolled_back: Literal[False]
+    rollback_deployment_id: None
+    duration_seconds: float
+    expected_seconds: int
+    timeout_seconds: int
+    api_calls: int
+    events: list[WatchEvent]
+    waits_at_ready: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class _ExitCode(Document):
+    exit_code: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeployCreated(_ExitCode, DeployFacts, CreatedHead):
+    """`bluegreen deploy --no-wait`: the deployment it created."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RollbackCreated(_ExitCode, RollbackFacts, CreatedHead):
+    """`bluegreen rollback --no-wait`: the rollback deployment it created."""
+
+
+# The document of each verb, by the type of its facts.
+REPORTS: dict[type, Callable[..., ReportHead]] = {
+    DeployFacts: DeployReport,
+    RollbackFacts: RollbackReport,
+    type(None): WatchReport,
+}
+CREATED: dict[type, Callable[..., CreatedHead]] = {DeployFacts: DeployCreated, RollbackFacts: RollbackCreated}
+
+
+def report(
+    head: ReportHead,
+    facts: DeployFacts | RollbackFacts | None,
+    hook_failure: HookFailure | None,
+    exit_code: int,
+) -> ReportHead:
+    """The watch report of the verb whose ``facts`` these are (``None``: `watch`)."""
+    more = fields_of(facts) if facts is not None else {}
+    return REPORTS[type(facts)](**fields_of(head), **more, exit_code=exit_code, hook_failure=hook_failure)
+
+
+def created(head: CreatedHead, facts: DeployFacts | RollbackFacts) -> CreatedHead:
+    """The --no-wait document of the verb whose ``facts`` these are."""
+    return CREATED[type(facts)](**fields_of(head), **fields_of(facts), exit_code=0)
+
+
+# --- deploy --dry-run ------------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class PlannedTaskDefinition(Document):
+    """Where the task definition comes from; ``register`` is the RegisterTaskDefinition request."""
+
+    source: str
+    arn: str | None
+    image: str | None
+    register: dict[str, Any] | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class GuardrailViolation(Document):
+    """A guardrail the deployment breaks (only with --force does the plan go on)."""
+
+    rule: str
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlannedPhase(Document):
+    """A phase of the timing model and its expected duration."""
+
+    name: str
+    expected_seconds: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeployPlan(Document):
+    """`bluegreen deploy --dry-run`: what deploy would do; the requests it would send."""
+
+    service: str
+    environment: str
+    application: str
+    deployment_group: str
+    strategy: str
+    deployment_config_name: str
+    create_deployment_config: dict[str, Any] | None
+    task_definition: PlannedTaskDefinition
+    guardrails: list[GuardrailViolation]
+    forced: bool
+    expected_seconds: int
+    timeout_seconds: int
+    phases: list[PlannedPhase]
+    create_deployment: dict[str, Any]
+    skipped_reads: list[str]
+    dry_run: Literal[True]
+
+
+# --- status, stop, promote -------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class StatusDocument(Document):
+    """`bluegreen status`: one look at a deployment."""
+
+    deployment_id: str
+    service: str | None
+    environment: str | None
+    application: str | None
+    deployment_group: str | None
+    strategy: str | None
+    deployment_config_name: str | None
+    status: str
+    rolled_back: bool
+    rollback_deployment_id: str | None
+    rollback_of: str | None
+    error: str | None
+    description: str | None
+    create_time: str | None  # as Python prints a datetime: "2026-11-21 23:36:46.123000+00:00"
+    complete_time: str | None
+    duration_seconds: float | None
+    traffic_weights: TrafficWeights
+    lifecycle_events: dict[str, str]
+    api_calls: int
+    hook_failure: HookFailure | None = field(default=None, metadata=ABSENT)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StopDocument(Document):
+    """`bluegreen stop`: CodeDeploy's answer to StopDeployment, and the rollback it started."""
+
+    deployment_id: str
+    stop_status: str | None
+    status_message: str | None
+    rollback: bool
+    rollback_deployment_id: str | None
+    api_calls: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class PromoteDocument(Document):
+    """`bluegreen promote`: ContinueDeployment was accepted."""
+
+    deployment_id: str
+    promoted: Literal[True]
+    api_calls: int
+
+
+# --- strategies, render ----------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class StrategyRow(Document):
+    """One predefined strategy; ``traffic_steps`` are (minute, replacement percent) pairs."""
+
+    name: str
+    kind: str
+    deployment_config_name: str
+    percentage: int | None
+    interval_minutes: int | None
+    traffic_steps: list[tuple[float, int]]
+    description: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StrategiesDocument(Document):
+    """`bluegreen strategies`: the predefined strategies and the custom forms."""
+
+    strategies: list[StrategyRow]
+    custom: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RenderDocument(Document):
+    """`bluegreen render`: where the AppSpec was written and the sha256 of its bytes."""
+
+    service: str
+    environment: str
+    path: str
+    sha256: str
+
+
+# --- alarms sync, alarms audit ---------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class AlarmChange(Document):
+    """An alarm sync creates or updates, and what differs."""
+
+    alarm: str
+    service: str | None
+    created: bool
+    changes: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeploymentGroupChange(Document):
+    """A deployment group whose alarm configuration sync changes, and what differs."""
+
+    application: str
+    deployment_group: str
+    service: str | None
+    changes: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SyncReport(Document):
+    """What a sync found different, what it wrote, and what it could not do."""
+
+    dry_run: bool
+    alarms_checked: int
+    deployment_groups_checked: int
+    alarm_changes: list[AlarmChange]
+    deployment_group_changes: list[DeploymentGroupChange]
+    problems: list[str]
+    writes: int
+
+
+def sync_report(result: SyncResult) -> SyncReport:
+    """A sync's document (also the ``fix.sync`` of an audit --fix)."""
+    return SyncReport(
+        dry_run=result.dry_run,
+        alarms_checked=result.alarms_checked,
+        deployment_groups_checked=result.groups_checked,
+        alarm_changes=[
+            AlarmChange(
+                alarm=c.name, service=c.service, created=c.created, changes=[str(x) for x in c.changes]
+            )
+            for c in result.alarm_changes
+        ],
+        deployment_group_changes=[
+            DeploymentGroupChange(
+                application=c.application,
+                deployment_group=c.deployment_group,
+                service=c.service,
+                changes=[str(x) for x in c.changes],
+            )
+            for c in result.group_changes
+        ],
+        problems=list(result.problems),
+        writes=result.writes,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Environment(Document):
+    environment: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SyncDocument(SyncReport, _Environment):
+    """`bluegreen alarms sync`: the environment, then the sync report."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Finding(Document):
+    """One audit violation, and whether `bluegreen alarms sync` repairs it."""
+
+    rule: str
+    application: str
+    deployment_group: str
+    alarm: str | None
+    service: str | None
+    message: str
+    fixable: bool
+    unfixable_reason: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditReport(Document):
+    """Every finding of one audit, and what was looked at (also what the audit Lambda logs)."""
+
+    environment: str
+    applications: list[str]
+    deployment_groups_checked: int
+    alarms_checked: int
+    violations: int
+    fixable: int
+    by_rule: dict[str, int]
+    findings: list[Finding]
+    notes: list[str]
+
+
+def audit_report(report: AuditFindings) -> AuditReport:
+    """An audit's findings as a document (the CLI's, and what the audit Lambda logs)."""
+    return AuditReport(
+        environment=report.environment,
+        applications=list(report.applications),
+        deployment_groups_checked=report.groups_checked,
+        alarms_checked=report.alarms_checked,
+        violations=len(report.findings),
+        fixable=sum(1 for f in report.findings if f.fixable),
+        by_rule=report.counts_by_rule(),
+        findings=[
+            Finding(
+                rule=f.rule.value,
+                application=f.application,
+                deployment_group=f.deployment_group,
+                alarm=f.alarm,
+                service=f.service,
+                message=f.message,
+                fixable=f.fixable,
+                unfixable_reason=f.unfixable_reason,
+            )
+            for f in report.findings
+        ],
+        notes=list(report.notes),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditFix(Document):
+    """What --fix did: how many violations there were before, and the sync it ran."""
+
+    before: int
+    sync: SyncReport | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditDocument(AuditReport):
+    """`bluegreen alarms audit`: the report after any --fix; ``fix`` is null without one."""
+
+    fix: AuditFix | None
+    api_calls: int
+
+
+# --- any command that failed before it had a document of its own -------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class ErrorDocument(Document):
+    """Any command that failed before it had its own document: what was known, and the error."""
+
+    deployment_id: str | None
+    service: str | None
+    environment: str | None
+    strategy: str | None
+    status: str | None
+    # the deployment that keeps the group busy; the rollback --rollback-on-interrupt started
+    active_deployment_id: str | None = field(default=None, metadata=ABSENT)
+    rollback_deployment_id: str | None = field(default=None, metadata=ABSENT)
+    outcome: Literal["error"]
+    error: str
+    error_kind: str
+    exit_code: int
+
+
+# Every document a command prints, in the order `bluegreen schema` lists them.
+DOCUMENTS: tuple[type[Document], ...] = (
+    DeployReport,
+    DeployCreated,
+    DeployPlan,
+    RollbackReport,
+    RollbackCreated,
+    WatchReport,
+    StatusDocument,
+    StopDocument,
+    PromoteDocument,
+    StrategiesDocument,
+    RenderDocument,
+    SyncDocument,
+    AuditDocument,
+    ErrorDocument,
+)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema (2020-12) every document validates against: one of ``$defs``' documents."""
+    from typing import Union
+
+    from pydantic import TypeAdapter
+
+    union = Union[DOCUMENTS]  # type: ignore[valid-type]  # noqa: UP007 (a runtime tuple of classes)
+    generated = TypeAdapter(union).json_schema(mode="serialization")
+    return {
+        "$schema": JSON_SCHEMA_DIALECT,
+        "title": "bluegreen --output json documents",
+        "description": "Every command prints one of these documents on stdout with --output json, "
+        "whatever its exit code; ErrorDocument when it failed before it had its own.",
+        "anyOf": generated["anyOf"],
+        "$defs": generated["$defs"],
+    }

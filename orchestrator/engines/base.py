@@ -1,0 +1,213 @@
+"""The engine seam: what every deployment engine does, and the plain data it answers with.
+
+An engine runs a service's deployments on AWS: CodeDeploy today (``engines.codedeploy``), Amazon
+ECS's native deployments next. ``engines.engine_for`` chooses one once per command; the verbs
+(``commands/``) and the watch loop (``watching/loop.py``) call only what ``Engine`` declares, so
+they never ask which engine they hold. Pure: no boto3 here.
+
+What an engine answers with is engine-neutral where the verbs read it: a ``Snapshot`` (status,
+lifecycle events or stages, traffic weights, rollback), a ``Deployment`` (who it belongs to, its
+strategy and waits), ``Stopped``. A deployment id is whatever the engine
+names deployments by (CodeDeploy: ``d-XXXXXXXXX``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from orchestrator.catalog import ResolvedService
+from orchestrator.engines.guardrails import GuardrailViolation
+from orchestrator.strategies import Strategy
+from orchestrator.watching.snapshots import Snapshot
+from orchestrator.watching.timing import GroupTiming, Phase
+
+
+def new_request_token() -> str:
+    """A token that names one deploy request (the engine records it with the deployment)."""
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass(frozen=True)
+class DeployInputs:
+    """What the user asked for, already validated (service resolved, strategy parsed)."""
+
+    service: ResolvedService
+    strategy: Strategy
+    image: str | None = None
+    task_definition: str | None = None  # an ARN (deploy it as is) or a JSON file (register it)
+    force: bool = False
+    request_token: str = dataclasses.field(default_factory=new_request_token)
+    reason: str = "deploy"  # "deploy" or "rollback" (recorded with the deployment)
+    # rollback: the earlier revision's AppSpec, sent verbatim
+    appspec_content: str | None = None
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One deployment as the engine describes it, whoever started it (`watch`, `status`)."""
+
+    deployment_id: str
+    snapshot: Snapshot
+    application: str | None  # CodeDeploy's application and deployment group (the catalog's key)
+    deployment_group: str | None
+    config_name: str | None  # the engine's name for the strategy (deploymentConfigName)
+    strategy: Strategy | None  # None when bluegreen cannot read the config as one of its strategies
+    timing: GroupTiming  # the waits this deployment runs with (no hook budgets: the catalog has those)
+    description: str | None = None
+    create_time: datetime | None = None
+    complete_time: datetime | None = None
+    rollback_of: str | None = None  # the deployment this one rolls back (an automatic rollback)
+
+    def service_in(self, catalog: Any) -> ResolvedService | None:
+        """The catalog's service (in any environment) this deployment belongs to."""
+        if self.application is None or self.deployment_group is None:
+            return None
+        found: ResolvedService | None = catalog.find_by_deployment_group(
+            self.application, self.deployment_group
+        )
+        return found
+
+
+@dataclass(frozen=True)
+class Polled:
+    """One poll of a running deployment: what it saw and how many API calls it cost."""
+
+    snapshot: Snapshot
+    calls: int
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """What a stop request did: the engine's answer and, with rollback, the rollback once it shows."""
+
+    status: str | None
+    message: str | None
+    rollback_deployment_id: str | None = None
+    snapshot: Snapshot | None = None  # the last look while waiting for the rollback (None: not waited)
+
+
+@dataclass(frozen=True)
+class RollbackWait:
+    """How long ``Engine.stop`` waits for a requested rollback to show (real seconds)."""
+
+    timeout_seconds: float
+    interval_seconds: float = 2.0
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+
+class Plan(Protocol):
+    """A deployment decided before any write (the dry run prints it; ``Engine.start`` applies it)."""
+
+    @property
+    def service(self) -> str: ...
+
+    @property
+    def environment(self) -> str: ...
+
+    @property
+    def strategy(self) -> Strategy: ...
+
+    @property
+    def phases(self) -> tuple[Phase, ...]: ...
+
+    @property
+    def timeout_seconds(self) -> float: ...
+
+    @property
+    def expected_seconds(self) -> float: ...
+
+    @property
+    def request_token(self) -> str: ...
+
+    @property
+    def forced(self) -> bool: ...
+
+    @property
+    def violations(self) -> tuple[GuardrailViolation, ...]: ...
+
+
+class Started(Protocol):
+    """What ``Engine.start`` did: the new deployment and what it runs."""
+
+    @property
+    def deployment_id(self) -> str: ...
+
+    @property
+    def task_definition_arn(self) -> str: ...
+
+    @property
+    def attempts(self) -> int: ...
+
+    @property
+    def recovered(self) -> bool: ...
+
+
+class ServerClock(Protocol):
+    """Real seconds as the service's own clock counts them (watching.loop.DeploymentClock)."""
+
+    @property
+    def server_now(self) -> float | None: ...
+
+    def __call__(self) -> float: ...
+
+
+StepNote = Callable[[str, str], None]
+
+
+class Engine(Protocol):
+    """One deployment engine; every verb goes through these and nothing else."""
+
+    name: str
+
+    def plan(self, inputs: DeployInputs, *, offline: bool = False) -> Plan:
+        """Decide everything before any write; ``offline``: no AWS call at all (dry run)."""
+        ...
+
+    def start(self, plan: Any, *, on_step: StepNote | None = None) -> Started:
+        """Apply a plan (refusing when the service is busy); exactly one deployment or an error."""
+        ...
+
+    def describe(self, deployment_id: str, *, with_lifecycle: bool = False) -> Deployment:
+        """Who the deployment belongs to, its strategy and waits, and a snapshot of it."""
+        ...
+
+    def snapshot(self, deployment_id: str, previous: Snapshot | None = None) -> Polled:
+        """One look at a running deployment (``previous``: the last look, so a poll costs less)."""
+        ...
+
+    def poll_calls(self, deployment_id: str) -> int:
+        """At most how many API calls the next ``snapshot`` makes (the watch loop's call budget)."""
+        ...
+
+    def stop(self, deployment_id: str, *, rollback: bool, wait: RollbackWait | None = None) -> Stopped:
+        """Stop a deployment, with rollback or without; ``wait``: until the rollback shows."""
+        ...
+
+    def promote(self, deployment_id: str) -> None:
+        """Release a deployment waiting for a promote (BadInputError when it is not waiting)."""
+        ...
+
+    def find_active(self, service: ResolvedService) -> list[str]:
+        """The service's deployments that have not finished."""
+        ...
+
+    def latest(self, service: ResolvedService) -> str:
+        """The service's most recent deployment (BadInputError when it has none)."""
+        ...
+
+    def succeeded_deployments(self, service: ResolvedService) -> list[dict[str, Any]]:
+        """The service's successful deployments, any order, each with the AppSpec it deployed
+        (CodeDeploy's deploymentInfo shape: deploymentId, createTime, description,
+        revision.appSpecContent.content): what `rollback` chooses among."""
+        ...
+
+    def server_clock(self, time_scale: float) -> ServerClock:
+        """A clock that follows the service's (its answers' dates); register before the calls."""
+        ...
