@@ -1,6 +1,7 @@
 """Every ``--output json`` document bluegreen prints: its keys, written once, as typed models.
 
-A document is a frozen stdlib dataclass whose field names are the keys in snake_case
+A document is a frozen stdlib dataclass (``eq=False``: documents are printed, never compared, and
+each generated method costs start-up time) whose field names are the keys in snake_case
 (``deployment_id`` is printed as ``deploymentId``; ``from_`` as ``from``), in the order printed.
 A field is always printed (``null`` when unknown) unless its metadata is ``ABSENT``: such a
 key appears only when it has a value (``hookFailure``, ``reasonUnavailable``...). ``to_json``
@@ -64,7 +65,7 @@ def fields_of(value: Any) -> dict[str, Any]:
 
 
 # --- parts shared by several documents ---------------------------------------------------------------
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class TrafficWeights(Document):
     """Production listener weights (percent) of the original and the replacement task set."""
 
@@ -72,7 +73,7 @@ class TrafficWeights(Document):
     replacement: float | None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class WatchEvent(Document):
     """A change the watch saw between two polls; ``at`` is seconds since the watch started."""
 
@@ -88,7 +89,7 @@ def watch_event(event: Event) -> WatchEvent:
     return WatchEvent(at=at, kind=event.kind.value, subject=event.subject, from_=event.before, to=event.after)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class HookFailure(Document):
     """The lifecycle event whose hook failed, and the hook's own reason when it could be read."""
 
@@ -113,7 +114,7 @@ def hook_failure(failure: FailedHook) -> HookFailure:
 # The report's keys are a head (every watch), the facts of the verb that created the deployment
 # (deploy's, rollback's, none for `watch`), then a tail. Dataclasses order inherited fields from the
 # last base to the first, so `class X(Tail, Facts, Head)` prints head, facts, tail.
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class ReportHead(Document):
     """What every watch report says about the deployment and the watch."""
 
@@ -142,7 +143,7 @@ class ReportHead(Document):
     events: list[WatchEvent]
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class DeployFacts(Document):
     """What `deploy` adds about the deployment it created."""
 
@@ -153,7 +154,7 @@ class DeployFacts(Document):
     create_attempts: int
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class RollbackFacts(Document):
     """What `rollback` adds: the revision it redeployed and the live deployment it replaced."""
 
@@ -162,29 +163,29 @@ class RollbackFacts(Document):
     rollback_from: str
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class _ReportTail(Document):
     exit_code: int
     hook_failure: HookFailure | None = field(default=None, metadata=ABSENT)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class WatchReport(_ReportTail, ReportHead):
     """`bluegreen watch`: how the deployment it attached to ended (or where it was at --until)."""
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class DeployReport(_ReportTail, DeployFacts, ReportHead):
     """`bluegreen deploy`: how the deployment it created ended (or where it was at --until)."""
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class RollbackReport(_ReportTail, RollbackFacts, ReportHead):
     """`bluegreen rollback`: how the rollback deployment it created ended."""
 
 
 # --- deploy/rollback --no-wait: the deployment exists --------------------------------------------------
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class CreatedHead(Document):
     """What a --no-wait document says as soon as the deployment exists."""
 
@@ -205,17 +206,17 @@ class CreatedHead(Document):
     waits_at_ready: bool
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class _ExitCode(Document):
     exit_code: int
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class DeployCreated(_ExitCode, DeployFacts, CreatedHead):
     """`bluegreen deploy --no-wait`: the deployment it created."""
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class RollbackCreated(_ExitCode, RollbackFacts, CreatedHead):
     """`bluegreen rollback --no-wait`: the rollback deployment it created."""
 
@@ -246,7 +247,7 @@ def created(head: CreatedHead, facts: DeployFacts | RollbackFacts) -> CreatedHea
 
 
 # --- deploy --dry-run ------------------------------------------------------------------------------------
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class PlannedTaskDefinition(Document):
     """Where the task definition comes from; ``register`` is the RegisterTaskDefinition request."""
 
@@ -256,7 +257,7 @@ class PlannedTaskDefinition(Document):
     register: dict[str, Any] | None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class GuardrailViolation(Document):
     """A guardrail the deployment breaks (only with --force does the plan go on)."""
 
@@ -264,7 +265,7 @@ class GuardrailViolation(Document):
     message: str
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class PlannedPhase(Document):
     """A phase of the timing model and its expected duration."""
 
@@ -272,7 +273,7 @@ class PlannedPhase(Document):
     expected_seconds: int
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class DeployPlan(Document):
     """`bluegreen deploy --dry-run`: what deploy would do; the requests it would send."""
 
@@ -295,7 +296,7 @@ class DeployPlan(Document):
 
 
 # --- status, stop, promote -------------------------------------------------------------------------------
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class StatusDocument(Document):
     """`bluegreen status`: one look at a deployment."""
 
@@ -321,7 +322,7 @@ class StatusDocument(Document):
     hook_failure: HookFailure | None = field(default=None, metadata=ABSENT)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class StopDocument(Document):
     """`bluegreen stop`: CodeDeploy's answer to StopDeployment, and the rollback it started."""
 
@@ -333,7 +334,7 @@ class StopDocument(Document):
     api_calls: int
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class PromoteDocument(Document):
     """`bluegreen promote`: ContinueDeployment was accepted."""
 
@@ -343,7 +344,7 @@ class PromoteDocument(Document):
 
 
 # --- strategies, render ----------------------------------------------------------------------------------
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class StrategyRow(Document):
     """One predefined strategy; ``traffic_steps`` are (minute, replacement percent) pairs."""
 
@@ -356,7 +357,7 @@ class StrategyRow(Document):
     description: str
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class StrategiesDocument(Document):
     """`bluegreen strategies`: the predefined strategies and the custom forms."""
 
@@ -364,7 +365,7 @@ class StrategiesDocument(Document):
     custom: list[str]
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class RenderDocument(Document):
     """`bluegreen render`: where the AppSpec was written and the sha256 of its bytes."""
 
@@ -375,7 +376,7 @@ class RenderDocument(Document):
 
 
 # --- alarms sync, alarms audit ---------------------------------------------------------------------------
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class AlarmChange(Document):
     """An alarm sync creates or updates, and what differs."""
 
@@ -385,7 +386,7 @@ class AlarmChange(Document):
     changes: list[str]
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class DeploymentGroupChange(Document):
     """A deployment group whose alarm configuration sync changes, and what differs."""
 
@@ -395,7 +396,7 @@ class DeploymentGroupChange(Document):
     changes: list[str]
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class SyncReport(Document):
     """What a sync found different, what it wrote, and what it could not do."""
 
@@ -434,17 +435,17 @@ def sync_report(result: SyncResult) -> SyncReport:
     )
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class _Environment(Document):
     environment: str
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class SyncDocument(SyncReport, _Environment):
     """`bluegreen alarms sync`: the environment, then the sync report."""
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class Finding(Document):
     """One audit violation, and whether `bluegreen alarms sync` repairs it."""
 
@@ -458,7 +459,7 @@ class Finding(Document):
     unfixable_reason: str | None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class AuditReport(Document):
     """Every finding of one audit, and what was looked at (also what the audit Lambda logs)."""
 
@@ -500,7 +501,7 @@ def audit_report(report: AuditFindings) -> AuditReport:
     )
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class AuditFix(Document):
     """What --fix did: how many violations there were before, and the sync it ran."""
 
@@ -508,7 +509,7 @@ class AuditFix(Document):
     sync: SyncReport | None
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class AuditDocument(AuditReport):
     """`bluegreen alarms audit`: the report after any --fix; ``fix`` is null without one."""
 
@@ -517,7 +518,7 @@ class AuditDocument(AuditReport):
 
 
 # --- any command that failed before it had a document of its own -------------------------------------
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, eq=False)
 class ErrorDocument(Document):
     """Any command that failed before it had its own document: what was known, and the error."""
 

@@ -61,6 +61,17 @@ def _deployments(codedeploy: Any, application: str, group: str) -> list[dict[str
     return infos
 
 
+def _appspec(codedeploy: Any, application: str, info: dict[str, Any]) -> str:
+    """A deployment's AppSpec text: GetApplicationRevision by its sha256, as deployment info
+    leaves the content out (botocore's GetDeployment documentation)."""
+    digest = ((info.get("revision") or {}).get("appSpecContent") or {}).get("sha256")
+    if not digest:
+        return ""
+    revision = {"revisionType": "AppSpecContent", "appSpecContent": {"sha256": digest}}
+    answer = codedeploy.get_application_revision(applicationName=application, revision=revision)
+    return str(answer["revision"]["appSpecContent"].get("content", ""))
+
+
 def read_ledger(codedeploy: Any, ecs: Any, groups: list[tuple[str, str]], baseline: set[str]) -> Ledger:
     """The ledger of ``groups`` ((application, deployment group) pairs) since ``baseline``."""
     tokens: Counter[str] = Counter()
@@ -69,8 +80,7 @@ def read_ledger(codedeploy: Any, ecs: Any, groups: list[tuple[str, str]], baseli
     for application, group in groups:
         for info in _deployments(codedeploy, application, group):
             count += 1
-            content = str(((info.get("revision") or {}).get("appSpecContent") or {}).get("content", ""))
-            used.update(_TASK_DEFINITION.findall(content))
+            used.update(_TASK_DEFINITION.findall(_appspec(codedeploy, application, info)))
             match = _TOKEN.match(str(info.get("description", "")))
             if match and info.get("creator", "user") == "user":
                 tokens[match.group(1)] += 1

@@ -58,6 +58,6 @@ SANDBOX_SERVE = epilog(
     "# then, in another shell: paste its export lines, and: bluegreen deploy product-service",
 )
 SCHEMA = epilog(
-    "bluegreen schema > bluegreen.schema.json              # one schema: anyOf the documents, each in $defs",
-    "bluegreen schema | jq '.\"$defs\" | keys'                # the documents' names",
+    "bluegreen schema > bluegreen.schema.json    # anyOf the documents, each in $defs",
+    "bluegreen schema | jq -r '.anyOf[].\"$ref\"'    # the documents, by name",
 )

@@ -27,16 +27,17 @@ def check_deployment_id(text: str) -> str:
     return text
 
 
-def deployment_engine(session: Session) -> tuple[Engine, Any]:
-    """(engine, AwsClients) for a command given a deployment id (no service named)."""
+def deployment_engine(session: Session, deployment_id: str) -> tuple[Engine, Any]:
+    """(engine, AwsClients) for a command given a deployment id (no service named): the engine
+    whose deployment it is."""
     clients = session.clients(session.default_region())
-    return engine_for(None, clients), clients
+    return engine_for(deployment_id, clients), clients
 
 
 def target(session: Session, text: str) -> tuple[str, Engine, Any]:
     """(deployment id, engine, AwsClients) for DEPLOYMENT_ID or SERVICE (its latest deployment)."""
     if is_deployment_id(text):
-        return (text, *deployment_engine(session))
+        return (text, *deployment_engine(session, text))
     service = session.resolve(text)
     clients = session.clients(service.region)
     engine = engine_for(service, clients)

@@ -12,7 +12,7 @@ from orchestrator.errors import ErrorContext
 
 def run(session: Session, deployment_id: str) -> Result:
     lookup.check_deployment_id(deployment_id)
-    engine, clients = lookup.deployment_engine(session)
+    engine, clients = lookup.deployment_engine(session, deployment_id)
     with error_context(ErrorContext(deployment_id=deployment_id)):
         engine.promote(deployment_id)
     document = documents.PromoteDocument(

@@ -19,7 +19,7 @@ def _run(session: Session, deployment_id: str, rollback: bool) -> Result:
     from orchestrator.engines.base import RollbackWait
 
     lookup.check_deployment_id(deployment_id)
-    engine, clients = lookup.deployment_engine(session)
+    engine, clients = lookup.deployment_engine(session, deployment_id)
     stopped = engine.stop(deployment_id, rollback=rollback, wait=RollbackWait(timeout_seconds=30.0))
     rollback_id = stopped.rollback_deployment_id
     document = documents.StopDocument(

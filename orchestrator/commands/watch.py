@@ -26,7 +26,7 @@ def run(session: Session, deployment_id: str, flags: WatchFlags) -> Result:
 def _run(session: Session, deployment_id: str, flags: WatchFlags) -> Result:
     validate_watch_flags(flags)
     lookup.check_deployment_id(deployment_id)
-    engine, clients = lookup.deployment_engine(session)
+    engine, clients = lookup.deployment_engine(session, deployment_id)
     deployment = engine.describe(deployment_id)
     subject = lookup.subject_for(session, deployment, flags)
     announce = (

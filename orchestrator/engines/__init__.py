@@ -12,10 +12,12 @@ if TYPE_CHECKING:
     from orchestrator.engines.base import Engine
 
 
-def engine_for(service: ResolvedService | None, clients: Any) -> Engine:
-    """The engine that runs ``service``'s deployments (None: a deployment known only by its id).
+def engine_for(owner: ResolvedService | str, clients: Any) -> Engine:
+    """The engine of ``owner``: a catalog service (the engine that runs its deployments) or a
+    deployment id (the engine whose deployment it is, known by the id's form).
 
-    CodeDeploy is the only engine today; the catalog's per-service choice comes with the second.
+    CodeDeploy is the only engine today; the catalog's per-service choice and ECS's service
+    deployment ARNs come with the second.
     """
     from orchestrator.engines.codedeploy import CodeDeployEngine
 

@@ -75,6 +75,7 @@ class CodeDeployEngine:
 
     def start(self, plan: DeploymentPlan, *, on_step: StepNote | None = None) -> Created:
         """apply_plan: refuse when the group is busy, then create the deployment exactly once."""
+        # Looked up on the module when called, so a test can replace apply_plan there.
         return codedeploy_plan.apply_plan(plan, self.clients, on_step=on_step)
 
     # --- look ---------------------------------------------------------------------------------------

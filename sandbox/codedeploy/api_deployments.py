@@ -12,12 +12,10 @@ from sandbox.codedeploy.appspec import parse_appspec, sha256_of
 from sandbox.codedeploy.errors import ApiError
 from sandbox.codedeploy.model import (
     TARGET_STATUS_FOR,
-    Application,
     Deployment,
     DeploymentStatus,
     HookStatusReport,
     LifecycleEventStatus,
-    RevisionRecord,
     new_deployment_id,
 )
 
@@ -113,25 +111,15 @@ def create_deployment(ctx: ApiContext, p: Params) -> Params:
     dep.request_options = {k: p[k] for k in defaults.DEPLOYMENT_REQUEST_DEFAULTS if k in p}
     ctx.store.deployments[dep.id] = dep
     group.target_revision = revision
-    _register_revision(app, group.name, revision, dep.create_time)
+    app.register_revision(revision, group.name, dep.create_time)
     ctx.launch(dep, appspec)
     return {"deploymentId": dep.id}
 
 
-def _register_revision(app: Application, group_name: str, revision: Params, now: float) -> None:
-    """CreateDeployment registers its revision with the application, as GetApplicationRevision shows."""
-    digest = revision["appSpecContent"]["sha256"]
-    record = app.revisions.get(digest)
-    if record is None:
-        record = app.revisions[digest] = RevisionRecord(copy.deepcopy(revision), now, now, now)
-    record.last_used_time = now
-    if group_name not in record.deployment_groups:
-        record.deployment_groups.append(group_name)
-
-
 def get_application_revision(ctx: ApiContext, p: Params) -> Params:
     """An AppSpecContent revision by its sha256, content included: the way to read the content back,
-    since GetDeployment's revision leaves it out (model, GetDeployment's documentation)."""
+    since GetDeployment's revision leaves it out (model, GetDeployment's documentation). Rollback
+    deployments register theirs too (engine._create_rollback)."""
     app = get_app(ctx, p["applicationName"])
     revision = p["revision"]
     digest = (revision.get("appSpecContent") or {}).get("sha256")

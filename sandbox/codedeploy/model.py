@@ -7,6 +7,7 @@ so rendering a record is a dictionary, not a mapping.
 
 from __future__ import annotations
 
+import copy
 import secrets
 import string
 import threading
@@ -64,6 +65,17 @@ class Application:
     create_time: float
     id: str = field(default_factory=new_uuid)
     revisions: dict[str, RevisionRecord] = field(default_factory=dict)  # AppSpecContent by sha256
+
+    def register_revision(self, revision: dict[str, Any], group_name: str, now: float) -> None:
+        """Every deployment's AppSpecContent revision is registered with its application: the one way
+        to read its content back (GetApplicationRevision), since deployment info leaves it out."""
+        digest = revision["appSpecContent"]["sha256"]
+        record = self.revisions.get(digest)
+        if record is None:
+            record = self.revisions[digest] = RevisionRecord(copy.deepcopy(revision), now, now, now)
+        record.last_used_time = now
+        if group_name not in record.deployment_groups:
+            record.deployment_groups.append(group_name)
 
 
 @dataclass

@@ -71,6 +71,16 @@ def _overview(dep: Deployment) -> dict[str, int]:
     return counts
 
 
+def revision_shown(revision: dict[str, Any]) -> dict[str, Any]:
+    """A deployment's revision as GetDeployment/BatchGetDeployments show it: the AppSpec's content
+    left out ("The content property of the appSpecContent object in the returned revision is always
+    null. Use GetApplicationRevision and the sha256 property": botocore's GetDeployment documentation)."""
+    appspec = revision.get("appSpecContent")
+    if not isinstance(appspec, dict) or "content" not in appspec:
+        return revision
+    return {**revision, "appSpecContent": {k: v for k, v in appspec.items() if k != "content"}}
+
+
 def deployment_info(dep: Deployment) -> dict[str, Any]:
     snapshot = dep.group_snapshot
     info: dict[str, Any] = {
@@ -78,7 +88,7 @@ def deployment_info(dep: Deployment) -> dict[str, Any]:
         "deploymentGroupName": dep.group_name,
         "deploymentConfigName": dep.config_name,
         "deploymentId": dep.id,
-        "revision": dep.revision,
+        "revision": revision_shown(dep.revision),
         "status": dep.status.value,
         "createTime": dep.create_time,
         "creator": dep.creator,

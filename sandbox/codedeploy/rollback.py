@@ -97,6 +97,10 @@ class Rollback:
                 },
             )
             self.store.deployments[rollback.id] = rollback
+            # Registered with the application like any deployment's revision (GetApplicationRevision).
+            app = self.store.applications.get(failed.application_name)
+            if app is not None and rollback.revision.get("revisionType") == "AppSpecContent":
+                app.register_revision(rollback.revision, failed.group_name, now)
             failed.rollback_info = {
                 "rollbackDeploymentId": rollback.id,
                 "rollbackMessage": f"Deployment {failed.id} was rolled back by deployment {rollback.id}.",

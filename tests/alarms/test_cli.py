@@ -17,6 +17,7 @@ from orchestrator.errors import (
     UnknownServiceError,
 )
 from tests.support.alarms import World
+from tests.support.schema import document_kind
 
 pytestmark = pytest.mark.integration
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "alarms"
@@ -56,6 +57,7 @@ def test_sync_all_twice_second_is_a_no_op_in_json(world: World) -> None:
     first = runner.invoke(app, ["sync", "--all", "--output", "json"])
     assert first.exit_code == 0, first.output
     assert json.loads(first.output)["writes"] == 80
+    assert document_kind(json.loads(first.output)) == "SyncDocument"  # against `bluegreen schema`
 
     second = runner.invoke(app, ["sync", "--all", "--output", "json"])
 
@@ -182,6 +184,7 @@ def test_audit_json_has_the_same_keys_clean_violated_and_fixed(world: World) -> 
     fixed = json.loads(runner.invoke(app, ["audit", "--fix", "--output", "json"]).output)
 
     assert list(clean) == list(violated) == list(fixed)
+    assert {document_kind(d) for d in (clean, violated, fixed)} == {"AuditDocument"}
     assert (clean["violations"], violated["violations"], fixed["violations"]) == (0, 1, 0)
     assert clean["fix"] is None and fixed["fix"]["before"] == 1 and fixed["fix"]["sync"]["writes"] == 1
     assert list(violated["findings"][0]) == [

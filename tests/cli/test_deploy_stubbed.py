@@ -13,6 +13,10 @@ from orchestrator.commands.rollback import previous_revision, task_definition_of
 from orchestrator.engines.codedeploy_plan import create_exactly_once, refuse_if_active
 from orchestrator.errors import ActiveDeploymentError, AwsError
 from tests.support.cli import StubbedClients, run_cli, shown
+from tests.support.deploy_stubs import ALL_DONE, GROUP_INFO, TASKDEF_ARN
+from tests.support.deploy_stubs import stub_deploy_writes as _stub_deploy_writes
+from tests.support.deploy_stubs import target_response as _target
+from tests.support.schema import document_kind
 
 APP, GROUP = "doa-market-dev", "product-service"
 T0 = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
@@ -184,77 +188,6 @@ def test_active_deployment_is_refused_with_its_id_and_the_watch_command(stubbed:
 
 
 # --- whole commands ----------------------------------------------------------------------------------
-
-GROUP_INFO = {
-    "deploymentGroupInfo": {
-        "applicationName": APP,
-        "deploymentGroupName": GROUP,
-        "alarmConfiguration": {"enabled": True, "alarms": [{"name": "product-service-5xx-errors"}]},
-        "blueGreenDeploymentConfiguration": {
-            "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT"},
-            "terminateBlueInstancesOnDeploymentSuccess": {
-                "action": "TERMINATE",
-                "terminationWaitTimeInMinutes": 0,
-            },
-        },
-    }
-}
-TASKDEF_ARN = "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/product-service:7"
-
-
-def _target(events: dict[str, str], weights: tuple[float, float]) -> dict[str, Any]:
-    return {
-        "deploymentTarget": {
-            "deploymentTargetType": "ECSTarget",
-            "ecsTarget": {
-                "lifecycleEvents": [{"lifecycleEventName": k, "status": v} for k, v in events.items()],
-                "taskSetsInfo": [
-                    {"trafficWeight": weights[0], "taskSetLabel": "Blue"},
-                    {"trafficWeight": weights[1], "taskSetLabel": "Green"},
-                ],
-            },
-        }
-    }
-
-
-ALL_DONE = {
-    name: "Succeeded"
-    for name in (
-        "BeforeInstall",
-        "Install",
-        "AfterInstall",
-        "AllowTestTraffic",
-        "AfterAllowTestTraffic",
-        "BeforeAllowTraffic",
-        "AllowTraffic",
-        "AfterAllowTraffic",
-    )
-}
-
-
-def _stub_deploy_writes(
-    stubbed: StubbedClients, deployment_id: str, group: dict[str, Any] = GROUP_INFO
-) -> None:
-    cd, ecs = stubbed.stubbers["codedeploy"], stubbed.stubbers["ecs"]
-    cd.add_response("get_deployment_group", group, {"applicationName": APP, "deploymentGroupName": GROUP})
-    cd.add_response("list_deployments", {"deployments": []})
-    ecs.add_response("register_task_definition", {"taskDefinition": {"taskDefinitionArn": TASKDEF_ARN}})
-    cd.add_response(
-        "create_deployment",
-        {"deploymentId": deployment_id},
-        {
-            "applicationName": APP,
-            "deploymentGroupName": GROUP,
-            "deploymentConfigName": "CodeDeployDefault.ECSAllAtOnce",
-            "description": ANY,
-            "revision": ANY,
-            "autoRollbackConfiguration": {
-                "enabled": True,
-                "events": ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"],
-            },
-        },
-    )
-
 
 def test_deploy_json_success(stubbed: StubbedClients) -> None:
     _stub_deploy_writes(stubbed, "d-STUBBED01")
@@ -655,6 +588,7 @@ def test_rollback_redeploys_the_previous_revision_verbatim(stubbed: StubbedClien
     assert result.code == 0, shown(result)
     document = result.json()
     assert document["deploymentId"] == "d-ROLLBACK4"
+    assert document_kind(document) == "RollbackCreated"  # against `bluegreen schema`
     assert (document["rollbackTo"], document["rollbackFrom"]) == ("d-OLD000001", "d-LIVE00001")
     assert document["taskDefinitionArn"] == old_arn
     assert "ecs:RegisterTaskDefinition" not in stubbed.counter.calls

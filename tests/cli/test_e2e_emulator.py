@@ -22,6 +22,7 @@ from orchestrator.entry import STARTING
 from sandbox.codedeploy import CodeDeployEmulator
 from tests.support.cli import E2eWorld, run_cli, shown, wait_for, write_e2e_catalog
 from tests.support.emulator import EcsServiceSpec, provision_ecs_service
+from tests.support.schema import document_kind
 
 pytestmark = pytest.mark.integration
 
@@ -251,12 +252,17 @@ def test_rollback_redeploys_the_previous_revision(
     assert result.code == 0, shown(result)
     document = result.json()
     assert document["status"] == "Succeeded"
+    assert document_kind(document) == "RollbackReport"  # against `bluegreen schema`
     assert (document["rollbackTo"], document["rollbackFrom"]) == (
         first.json()["deploymentId"],
         second.json()["deploymentId"],
     )
     assert document["taskDefinitionArn"] == first.json()["taskDefinitionArn"]
-    content = world.deployment(document["deploymentId"])["revision"]["appSpecContent"]["content"]
+    # the deployment's AppSpec, read back as AWS allows: by its sha256 (deployment info leaves it out)
+    revision = world.deployment(document["deploymentId"])["revision"]
+    content = world.codedeploy().get_application_revision(
+        applicationName=world.environment.application, revision=revision
+    )["revision"]["appSpecContent"]["content"]
     assert first.json()["taskDefinitionArn"] in content
 
 

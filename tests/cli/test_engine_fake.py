@@ -156,7 +156,8 @@ def test_describe_reads_a_custom_config_only_when_its_name_does_not_say_it(fake:
 
 
 def test_engine_for_chooses_codedeploy() -> None:
-    assert engine_for(None, FakeClients()).name == "codedeploy"
+    assert engine_for("d-FAKE00001", FakeClients()).name == "codedeploy"
+    assert engine_for(_service(), FakeClients()).name == "codedeploy"
 
 
 # --- verbs on the fake -----------------------------------------------------------------------------

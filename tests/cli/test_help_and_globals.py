@@ -24,6 +24,7 @@ VERBS = [
     ("rollback",),
     ("promote",),
     ("strategies",),
+    ("schema",),
     ("sandbox", "serve"),
 ]
 

@@ -196,6 +196,11 @@ def test_every_operation_returns_its_output_shape(start_emulator: EmulatorFactor
     )
     assert info["completeTime"] >= info["startTime"] >= info["createTime"]
     digest = info["revision"]["appSpecContent"]["sha256"]
+    # AWS: "The content property of the appSpecContent object in the returned revision is always
+    # null" (botocore's GetDeployment documentation); BatchGetDeployments shows the same info.
+    assert "content" not in info["revision"]["appSpecContent"]
+    batch = call("BatchGetDeployments", deploymentIds=[deployment_id])["deploymentsInfo"][0]
+    assert "content" not in batch["revision"]["appSpecContent"]
     by_sha = {"revisionType": "AppSpecContent", "appSpecContent": {"sha256": digest}}
     stored = call("GetApplicationRevision", applicationName=env.application, revision=by_sha)
     assert hashlib.sha256(stored["revision"]["appSpecContent"]["content"].encode()).hexdigest() == digest

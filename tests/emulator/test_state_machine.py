@@ -311,6 +311,12 @@ def test_ecs_state_machine(row: Row, start_emulator: EmulatorFactory, moto_url: 
         assert rollback["status"] == "Succeeded"
         assert rollback["creator"] == "codeDeployRollback"
         assert rollback["rollbackInfo"]["rollbackTriggeringDeploymentId"] == deployment_id
+        # Its AppSpec can be read back, as any deployment's: by sha256 (rollback's `bluegreen rollback`
+        # reads the live revision's task definition from it).
+        restored = codedeploy.get_application_revision(
+            applicationName=env.application, revision=rollback["revision"]
+        )["revision"]["appSpecContent"]["content"]
+        assert env.task_definition_arn in restored
         rollback_target = codedeploy.get_deployment_target(
             deploymentId=rollback["deploymentId"], targetId=target_id
         )["deploymentTarget"]["ecsTarget"]

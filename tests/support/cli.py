@@ -4,6 +4,7 @@ records every AWS request (to prove "no AWS call"), and stubbed clients for Stub
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import re
 import threading
@@ -34,11 +35,27 @@ class CliResult:
 
 
 def run_cli(*args: str) -> CliResult:
-    """Run ``bluegreen ARGS`` in this process, as the console script does (through ``main``)."""
+    """Run ``bluegreen ARGS`` in this process, as the console script does (through ``main``).
+
+    With ``--output json`` the document on stdout is checked against `bluegreen schema` (the schema
+    itself, `bluegreen schema`, is not one of the documents).
+    """
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
         code = main(list(args))
-    return CliResult(code, out.getvalue(), err.getvalue())
+    result = CliResult(code, out.getvalue(), err.getvalue())
+    if _asks_json(args) and "schema" not in args and result.stdout.startswith("{"):
+        from tests.support.schema import check_document
+
+        check_document(result.json())
+    return result
+
+
+def _asks_json(args: tuple[str, ...]) -> bool:
+    pairs = itertools.pairwise(args)
+    return any(flag in ("-o", "--output") and value == "json" for flag, value in pairs) or any(
+        arg in ("-ojson", "--output=json") for arg in args
+    )
 
 
 def normalise(text: str) -> str:
@@ -121,6 +138,17 @@ class StubbedClients:
             stubber = Stubber(client)
             stubber.activate()
             self.stubbers[name] = stubber
+
+    def fresh(self) -> StubbedClients:
+        """These clients with new, empty Stubbers and a zeroed counter (botocore's models load once)."""
+        from botocore.stub import Stubber
+
+        for name, stubber in self.stubbers.items():
+            stubber.deactivate()
+            self.stubbers[name] = Stubber(self._clients[name])
+            self.stubbers[name].activate()
+        self.counter.calls.clear()
+        return self
 
     def client(self, name: str, *, single_attempt: bool = False) -> Any:
         return self._clients[name]
