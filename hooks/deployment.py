@@ -11,9 +11,8 @@ are the shared adapters (``orchestrator.aws.elbv2``); every read goes through ``
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from hooks.clients import aws_call
 from orchestrator.aws import elbv2 as elbv2_api
@@ -30,8 +29,7 @@ class DeploymentGroupSetupError(BadInputError):
     """The deployment group lacks what a hook needs (listeners, a target group pair)."""
 
 
-@dataclass(frozen=True)
-class DeploymentInfo:
+class DeploymentInfo(NamedTuple):
     """The parts of GetDeployment a hook uses."""
 
     deployment_id: str
@@ -40,8 +38,7 @@ class DeploymentInfo:
     description: str
 
 
-@dataclass(frozen=True)
-class TrafficRoutes:
+class TrafficRoutes(NamedTuple):
     """The listeners and target group pair of loadBalancerInfo.targetGroupPairInfoList[0]."""
 
     production_listeners: tuple[str, ...]
@@ -49,8 +46,7 @@ class TrafficRoutes:
     target_groups: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class ReplacementTaskSet:
+class ReplacementTaskSet(NamedTuple):
     """The green task set of an ECS deployment target: its target group and desired count."""
 
     target_group: str
@@ -106,8 +102,7 @@ def get_traffic_routes(codedeploy: Any, application: str, deployment_group: str)
     return traffic_routes(info)
 
 
-@dataclass(frozen=True)
-class Listener:
+class Listener(NamedTuple):
     """The first listener of a traffic route: its port and the load balancer it belongs to."""
 
     port: int

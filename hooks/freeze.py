@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import NamedTuple
 
 from hooks.service_view import FreezeWindowView
 
@@ -54,8 +54,7 @@ def override_reason(description: str | None) -> str | None:
     return match.group(1).strip() if match else None
 
 
-@dataclass(frozen=True)
-class FreezeDecision:
+class FreezeDecision(NamedTuple):
     """Whether BeforeInstall lets the deployment proceed, and why."""
 
     allowed: bool

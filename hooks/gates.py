@@ -9,8 +9,7 @@ the configured time through an injected reader, clock and sleep.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from hooks.clients import aws_call
 from hooks.outcome import CheckResult
@@ -76,8 +75,7 @@ def target_healths(elbv2: Elbv2Api, target_group_name: str) -> list[tuple[str, s
     return elbv2_api.target_health(elbv2, target_group_name, aws_call)
 
 
-@dataclass(frozen=True)
-class BakeSettings:
+class BakeSettings(NamedTuple):
     """How long to watch the alarms after traffic moved, and how."""
 
     alarms: tuple[str, ...]

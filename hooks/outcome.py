@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from orchestrator.vocabulary import LifecycleStatus
 
@@ -22,8 +21,7 @@ class HookStatus(StrEnum):
         return self is HookStatus.FAILED
 
 
-@dataclass(frozen=True)
-class CheckResult:
+class CheckResult(NamedTuple):
     """One check (a smoke request, an alarm gate, target health, ...): passed or not, and why."""
 
     name: str
@@ -41,11 +39,10 @@ class CheckResult:
         return out
 
 
-@dataclass(frozen=True)
-class HookOutcome:
+class HookOutcome(NamedTuple):
     """The verdict of one hook execution: Succeeded only if every check passed (and there was one)."""
 
-    checks: tuple[CheckResult, ...] = field(default_factory=tuple)
+    checks: tuple[CheckResult, ...] = ()
 
     @classmethod
     def of(cls, checks: Iterable[CheckResult]) -> HookOutcome:

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from hooks.catalog_snapshot import bundled_catalog_path, fresh_records
 from hooks.service_view import ServiceView, record_of
@@ -32,8 +31,7 @@ _cache: dict[tuple[object, ...], Catalog] = {}
 _services: dict[tuple[object, ...], ServiceIndex] = {}
 
 
-@dataclass(frozen=True)
-class ServiceIndex:
+class ServiceIndex(NamedTuple):
     """The catalog's services by (CodeDeploy application, deployment group), and where they came from."""
 
     catalog_name: str

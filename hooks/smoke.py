@@ -13,8 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import urlsplit
 
 from hooks.outcome import CheckResult
@@ -24,8 +23,7 @@ from hooks.timing import Deadline, VirtualTime
 _MIN_REQUEST_TIMEOUT_S = 1.0
 
 
-@dataclass(frozen=True)
-class HttpResponse:
+class HttpResponse(NamedTuple):
     """What a smoke request got back: status, the body up to the cap, and the latency."""
 
     status: int
@@ -183,8 +181,7 @@ def evaluate_response(check: SmokeCheckView, response: HttpResponse) -> CheckRes
     return result(True, f"status {response.status} in {response.latency_ms:.0f} ms")
 
 
-@dataclass(frozen=True)
-class SmokeTarget:
+class SmokeTarget(NamedTuple):
     """Where smoke checks go: the listener's scheme, host and port, and the one host allowed."""
 
     scheme: str

@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from orchestrator.time_scale import time_scale_from_env
 
@@ -33,8 +34,7 @@ def time_scale(environ: dict[str, str] | None = None) -> float:
     return time_scale_from_env(environ) or 1.0
 
 
-@dataclass(frozen=True)
-class VirtualTime:
+class VirtualTime(NamedTuple):
     """Catalog (virtual) seconds -> real seconds, and a sleep that takes virtual seconds."""
 
     scale: float = 1.0

@@ -9,7 +9,6 @@ digits; a NaN timeout used to pass every comparison and crash after the deployme
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import re
@@ -42,6 +41,8 @@ def positive_number(text: str, what: str) -> float:
 
 def positive_number_arg(text: str) -> float:
     """An ``argparse`` type by the same rule: the scripts under bench/ refuse what the CLI refuses."""
+    import argparse  # here, not at the top: the Lambda hooks import this module and parse no arguments
+
     problem = positive_number_problem(text)
     if problem:
         raise argparse.ArgumentTypeError(problem)

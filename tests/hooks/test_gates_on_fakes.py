@@ -5,7 +5,6 @@ deadline, report) are tests/hooks/test_handlers.py (moto) and test_hooks_on_emul
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -196,7 +195,7 @@ def test_smoke_host_is_vetted_against_the_listeners_load_balancer(
     monkeypatch.setattr(
         smoke_hosts, "resolve_addresses", lambda host, port, timeout_s: frozenset(addresses.get(host, set()))
     )
-    service = replace(view(catalog), listener_host=listener_host or None)
+    service = view(catalog)._replace(listener_host=listener_host or None)
     ctx = context(catalog, listener_fakes("alb.example"), service=service)
 
     if allowed is None:

@@ -142,8 +142,10 @@ print(json.dumps({
 }))
 """
 # What a cold hook need not load before its first AWS call: boto3 (botocore's session makes the
-# clients), the catalog's pydantic models and YAML (the build's snapshot), powertools' event classes.
+# clients), the catalog's pydantic models and YAML (the build's snapshot), powertools' event classes,
+# argparse (only the bench scripts parse arguments with orchestrator.time_scale).
 NOT_LOADED = (
+    "argparse",
     "boto3",
     "pydantic",
     "yaml",
