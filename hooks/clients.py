@@ -145,12 +145,19 @@ def _make(service_name: str, max_attempts: int, read_timeout: int) -> Any:
     # One session per region: a session loads and caches the service models, so a second session
     # would pay for them again (about 100 ms per client on a cold start).
     region = _endpoint_key(service_name)[2]
-    session: Any = _sessions.get(region)
-    if session is None:
+    try:
+        session: Any = _sessions.get(region)
+        if session is None:
+            session = _sessions[region] = botocore.session.get_session()
+            session.register_component("data_loader", _asked_services_loader(session))
+        session.get_component("data_loader").asked.add(service_name)
+        made = session.create_client(service_name, config=config)
+    except Exception:
+        # The Lambda runtime brings its own botocore, which this package cannot pin: should the
+        # narrowed loader not fit it, a hook must still get a client (an unreported hook holds the
+        # deployment for an hour). botocore's own loader answers what it answers, errors included.
         session = _sessions[region] = botocore.session.get_session()
-        session.register_component("data_loader", _asked_services_loader(session))
-    session.get_component("data_loader").asked.add(service_name)
-    made = session.create_client(service_name, config=config)
+        made = session.create_client(service_name, config=config)
     made.meta.events.register("before-send", _cap_to_deadline)
     return made
 

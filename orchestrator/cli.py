@@ -62,9 +62,7 @@ CatalogOpt = Annotated[
 # a bad --timeout) still knows whether to print its error as a JSON document.
 OutputOpt = Annotated[
     str | None,
-    typer.Option(
-        "--output", "-o", is_eager=True, help="text (for people) or json (one document on stdout)."
-    ),
+    typer.Option("--output", "-o", is_eager=True, help="text (for people) or json (one document on stdout)."),
 ]
 UntilOpt = Annotated[
     str, typer.Option("--until", help="Return (exit 0) at this milestone: ready, traffic-shifted or done.")

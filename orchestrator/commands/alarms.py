@@ -51,9 +51,7 @@ app = typer.Typer(
 
 EnvOption = Annotated[str | None, typer.Option("--env", help="Environment (default: the catalog's).")]
 # Eager, as the main app's: a usage error in the other parameters still knows the output mode.
-OutputOption = Annotated[
-    str | None, typer.Option("--output", is_eager=True, help="text (default) or json.")
-]
+OutputOption = Annotated[str | None, typer.Option("--output", is_eager=True, help="text (default) or json.")]
 CatalogOption = Annotated[
     str | None,
     typer.Option("--catalog", help="Catalog file [default: $BLUEGREEN_CATALOG or ./services.yaml]."),

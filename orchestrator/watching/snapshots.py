@@ -247,10 +247,7 @@ def poll_interval(previous: Snapshot | None, current: Snapshot, policy: PollPoli
     if previous is not None and diff(previous, current):
         return policy.moving_seconds
     event = current.current_lifecycle_event
-    if (
-        event in ECS_TRAFFIC_EVENTS
-        and current.lifecycle_status(event) is LifecycleStatus.IN_PROGRESS
-    ):
+    if event in ECS_TRAFFIC_EVENTS and current.lifecycle_status(event) is LifecycleStatus.IN_PROGRESS:
         return policy.moving_seconds
     if event == AFTER_ALLOW_TRAFFIC:
         return policy.waiting_seconds

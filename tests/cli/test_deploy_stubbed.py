@@ -189,6 +189,7 @@ def test_active_deployment_is_refused_with_its_id_and_the_watch_command(stubbed:
 
 # --- whole commands ----------------------------------------------------------------------------------
 
+
 def test_deploy_json_success(stubbed: StubbedClients) -> None:
     _stub_deploy_writes(stubbed, "d-STUBBED01")
     cd = stubbed.stubbers["codedeploy"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import botocore.exceptions
 import botocore.session
 import pytest
 
@@ -52,4 +53,20 @@ def test_an_unknown_service_is_refused_as_botocore_refuses_it() -> None:
     from botocore.exceptions import UnknownServiceError
 
     with pytest.raises(UnknownServiceError):
+        clients.client("no-such-service")
+
+
+@pytest.mark.usefixtures("fresh_clients")
+def test_a_botocore_the_narrowed_loader_does_not_fit_still_gives_a_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The Lambda runtime's botocore is not ours to pin: a loader that breaks falls back to botocore's."""
+
+    def incompatible(session: object) -> object:
+        raise AttributeError("botocore.loaders.Loader has no attribute 'list_api_versions'")
+
+    monkeypatch.setattr(clients, "_asked_services_loader", incompatible)
+    made = clients.client("codedeploy")
+    assert made.meta.service_model.service_name == "codedeploy"
+    with pytest.raises(botocore.exceptions.UnknownServiceError):
         clients.client("no-such-service")

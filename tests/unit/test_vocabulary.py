@@ -131,9 +131,9 @@ def test_lambda_lifecycle_events_are_aws_documented_order_in_both_copies() -> No
 def test_platform_lookups_give_the_platforms_events() -> None:
     assert client.lifecycle_events("ECS") == DOCUMENTED_ECS_EVENTS
     assert client.hook_events(client.ComputePlatform.LAMBDA) == DOCUMENTED_LAMBDA_HOOKS
-    assert tuple(
-        e for e in DOCUMENTED_ECS_EVENTS if e not in DOCUMENTED_ECS_HOOKS
-    ) == client.ECS_TRAFFIC_EVENTS
+    assert (
+        tuple(e for e in DOCUMENTED_ECS_EVENTS if e not in DOCUMENTED_ECS_HOOKS) == client.ECS_TRAFFIC_EVENTS
+    )
 
 
 @pytest.mark.parametrize(
