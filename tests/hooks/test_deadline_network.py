@@ -114,7 +114,7 @@ def _warm_container() -> None:
     for name in ("codedeploy", "elbv2", "cloudwatch"):
         clients.client(name)
     clients.reporting_client()
-    settings.catalog()
+    settings.services()  # what a hook reads its service from (the snapshot or services.yaml), cached
 
 
 def _invocation_end(world: HookWorld) -> float:
