@@ -239,7 +239,9 @@ def test_failed_watch_in_json_mode_still_says_the_error_on_stderr(stubbed: Stubb
     cd.add_response("list_deployment_targets", {"targetIds": []})
     result = run_cli("watch", "d-FAILED002", "-o", "json")
     assert result.code == 1, shown(result)
-    assert one_document(result.stdout)["exitCode"] == 1
+    document = one_document(result.stdout)
+    assert document["exitCode"] == 1
+    assert document["reached"] is False  # the watch ended, but not where it was asked to
     said = result.stderr.strip().splitlines()
     assert len(said) == 1 and said[0].startswith("error: ") and "d-FAILED002" in said[0]
 
