@@ -329,3 +329,19 @@ def test_succeeded_deployments_keep_a_revision_that_is_not_appspec_content(fake:
     infos = {info["deploymentId"]: info for info in engine_on(fake).succeeded_deployments(_service())}
     assert infos[from_s3]["revision"] == s3
     assert fake.calls.count("GetApplicationRevision") == 1  # the S3 one is not read by sha256
+
+
+def test_status_json_says_when_the_deployment_started_and_ended(fake: FakeCodeDeploy) -> None:
+    from datetime import timedelta
+
+    deployment_id = _succeeded(fake, LIVE_ARN)
+    created = fake.deployments[deployment_id]["createTime"]
+    fake.deployments[deployment_id]["completeTime"] = created + timedelta(seconds=95)
+    result = run_cli("status", deployment_id, "-o", "json")
+    assert result.code == 0, shown(result)
+    document = result.json()
+    assert (document["createTime"], document["completeTime"]) == (
+        str(created),
+        str(created + timedelta(seconds=95)),
+    )
+    assert document["durationSeconds"] == 95.0
