@@ -118,6 +118,13 @@ def test_promote_outside_ready_is_bad_input(fake: FakeCodeDeploy) -> None:
     assert fake.deployments[running]["status"] == "InProgress"
 
 
+def test_promote_of_a_finished_deployment_says_it_finished(fake: FakeCodeDeploy) -> None:
+    finished = _succeeded(fake, LIVE_ARN)
+    result = run_cli("promote", finished)
+    assert result.code == 2, shown(result)
+    assert "has already finished; nothing to promote" in result.stderr
+
+
 def test_find_active_and_latest(fake: FakeCodeDeploy) -> None:
     engine = engine_on(fake)
     with pytest.raises(BadInputError, match="has no deployments yet"):

@@ -249,6 +249,8 @@ class FakeCodeDeploy:
     def continue_deployment(self, *, deploymentId: str, deploymentWaitType: str) -> dict[str, Any]:
         self._call(f"ContinueDeployment {deploymentWaitType}")
         info = self._deployment(deploymentId, "ContinueDeployment")
+        if info["status"] in ("Succeeded", "Failed", "Stopped"):  # as StopDeployment (and the emulator)
+            raise client_error("DeploymentAlreadyCompletedException", "ContinueDeployment")
         if info["status"] != "Ready":
             raise client_error("DeploymentIsNotInReadyStateException", "ContinueDeployment")
         info["status"] = "InProgress"
