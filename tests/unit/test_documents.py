@@ -9,6 +9,7 @@ document silently.
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
@@ -136,3 +137,19 @@ def test_a_watch_event_says_when_to_the_tenth_of_a_second(at: float, printed: fl
         "from": "blue 100% / green 0%",
         "to": "blue 90% / green 10%",
     }
+
+
+def test_a_document_is_printed_in_its_key_order() -> None:
+    from orchestrator.commands.result import dumps
+
+    document = documents.StopDocument(
+        deployment_id="d-1",
+        stop_status="Pending",
+        status_message="Stopping",
+        rollback=True,
+        rollback_deployment_id="d-2",
+        api_calls=2,
+    )
+    printed = dumps(to_json(document))
+    assert list(json.loads(printed)) == [camel(field.name) for field in dataclasses.fields(document)]
+    assert printed.startswith('{\n  "deploymentId": "d-1",\n  "stopStatus": "Pending",\n')
