@@ -272,6 +272,14 @@ def test_report_counts_every_rule_and_serialises_stable_keys() -> None:
     }
 
 
+def test_report_counts_only_the_findings_sync_can_fix_as_fixable() -> None:
+    other = replace(HEALTHY_GROUP, name="legacy", alarms_enabled=False)  # no catalog service: unfixable
+    managed = replace(HEALTHY_GROUP, alarms_enabled=False)  # the catalog's: sync enables it
+    findings = audit_findings([managed, other], {("app", "svc"): EXPECTED}, {"app": UNMANAGED}, alarms(), NOW)
+    document = AuditReport("dev", ("app",), 2, 2, tuple(findings)).to_dict()
+    assert (document["violations"], document["fixable"]) == (2, 1)
+
+
 def test_alarm_state_parses_describe_alarms() -> None:
     state = AlarmState.from_api(described("a", StateValue="INSUFFICIENT_DATA"))
     assert state.state is AlarmStateValue.INSUFFICIENT_DATA and state.alarm_actions == (TOPIC,)

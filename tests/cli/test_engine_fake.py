@@ -12,7 +12,7 @@ import pytest
 from orchestrator.engines import engine_for
 from orchestrator.engines.base import RollbackWait
 from orchestrator.errors import BadInputError
-from tests.support.cli import run_cli, shown
+from tests.support.cli import FakeClock, run_cli, shown
 from tests.support.fake_codedeploy import FakeClients, FakeCodeDeploy, engine_on
 
 APP, GROUP = "doa-market-dev", "product-service"
@@ -116,6 +116,13 @@ def test_promote_outside_ready_is_bad_input(fake: FakeCodeDeploy) -> None:
     fake.set_state(running, "Ready")
     engine_on(fake).promote(running)
     assert fake.deployments[running]["status"] == "InProgress"
+
+
+def test_promote_of_a_finished_deployment_says_it_finished(fake: FakeCodeDeploy) -> None:
+    finished = _succeeded(fake, LIVE_ARN)
+    result = run_cli("promote", finished)
+    assert result.code == 2, shown(result)
+    assert "has already finished; nothing to promote" in result.stderr
 
 
 def test_find_active_and_latest(fake: FakeCodeDeploy) -> None:
@@ -233,3 +240,115 @@ def test_rollback_to_a_revision_whose_appspec_cannot_be_read_is_refused(fake: Fa
     assert result.code == 2, shown(result)
     assert "cannot be read back" in result.stderr and "--to DEPLOYMENT_ID" in result.stderr
     assert "CreateDeployment" not in fake.calls
+
+
+# --- what the engine reads, and when (found by breaking the engine on purpose) -----------------------
+
+
+@pytest.mark.parametrize(
+    ("previous", "status", "reads_target"),
+    [
+        (None, "Created", False),
+        ("Created", "InProgress", True),
+        ("InProgress", "Ready", True),  # lifecycle events move on while the replacement waits
+        ("InProgress", "Baking", False),
+        ("Baking", "Succeeded", True),  # once more when it ends: the final lifecycle events are exact
+        (None, "Failed", True),  # a first look at a finished deployment reads its events too
+        ("Failed", "Failed", False),  # and never again after that
+    ],
+)
+def test_snapshot_reads_the_target_only_while_it_can_change(
+    fake: FakeCodeDeploy, previous: str | None, status: str, reads_target: bool
+) -> None:
+    from orchestrator.watching.snapshots import snapshot_from
+
+    running = fake.add_deployment(APP, GROUP, _appspec(LIVE_ARN))
+    fake.set_state(running, status, {"BeforeInstall": "Succeeded"}, green=0.0)
+    before = snapshot_from({"deploymentId": running, "status": previous}) if previous else None
+    polled = engine_on(fake).snapshot(running, before)
+    assert ("GetDeploymentTarget" in fake.calls) is reads_target
+    assert polled.calls == len(fake.calls)
+    assert (dict(polled.snapshot.lifecycle).get("BeforeInstall") is not None) is reads_target
+
+
+def test_describe_names_the_deployment_a_rollback_rolls_back(fake: FakeCodeDeploy) -> None:
+    failed = fake.add_deployment(APP, GROUP, _appspec(LIVE_ARN))
+    rollback = fake.add_deployment(APP, GROUP, _appspec(OLD_ARN))
+    fake.set_state(failed, "Failed", rollbackInfo={"rollbackDeploymentId": rollback})
+    fake.set_state(rollback, "Succeeded", rollbackInfo={"rollbackTriggeringDeploymentId": failed})
+    assert engine_on(fake).describe(rollback).rollback_of == failed
+    assert engine_on(fake).describe(failed).rollback_of is None
+    result = run_cli("status", rollback, "-o", "json")
+    assert result.code == 0, shown(result)
+    assert result.json()["rollbackOf"] == failed
+
+
+def test_stop_waits_for_a_rollback_codedeploy_names_late(fake: FakeCodeDeploy) -> None:
+    # CodeDeploy may show the old status for a moment, then Stopped without the rollback's id.
+    running = fake.add_deployment(APP, GROUP, _appspec(LIVE_ARN))
+    fake.set_state(running, "InProgress")
+    fake.stop_lag, fake.rollback_lag = 1, 2
+    clock = FakeClock()
+    wait = RollbackWait(timeout_seconds=60.0, interval_seconds=2.0, clock=clock, sleep=clock.sleep)
+    stopped = engine_on(fake).stop(running, rollback=True, wait=wait)
+    assert stopped.rollback_deployment_id == fake.deployments[running]["rollbackInfo"]["rollbackDeploymentId"]
+    assert fake.calls.count("GetDeployment") == 4
+
+
+def test_stop_gives_up_on_the_rollback_at_the_deadline(fake: FakeCodeDeploy) -> None:
+    running = fake.add_deployment(APP, GROUP, _appspec(LIVE_ARN))
+    fake.set_state(running, "InProgress")
+    fake.stop_lag = 1_000  # the stop never shows
+    clock = FakeClock()
+    wait = RollbackWait(timeout_seconds=10.0, interval_seconds=2.0, clock=clock, sleep=clock.sleep)
+    stopped = engine_on(fake).stop(running, rollback=True, wait=wait)
+    assert stopped.rollback_deployment_id is None
+    assert stopped.snapshot is not None and stopped.snapshot.status.value == "InProgress"
+    assert clock.now == pytest.approx(10.0)
+
+
+def test_latest_looks_at_the_last_week_first(fake: FakeCodeDeploy) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    _succeeded(fake, OLD_ARN, createTime=now - timedelta(days=30))
+    recent = _succeeded(fake, LIVE_ARN, createTime=now - timedelta(hours=1))
+    fake.calls.clear()
+    assert engine_on(fake).latest(_service()) == recent
+    assert fake.calls.count("ListDeployments") == 1  # the week had one: no walk through the history
+
+
+def test_latest_falls_back_to_the_whole_history_and_goes_by_create_time(fake: FakeCodeDeploy) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    newest = _succeeded(fake, LIVE_ARN, createTime=now - timedelta(days=20))
+    _succeeded(fake, OLD_ARN, createTime=now - timedelta(days=40))  # listed last, created first
+    assert engine_on(fake).latest(_service()) == newest
+    assert fake.calls.count("ListDeployments") == 2
+
+
+def test_succeeded_deployments_keep_a_revision_that_is_not_appspec_content(fake: FakeCodeDeploy) -> None:
+    # An ECS AppSpec may also come from S3: rollback must still see that deployment (it may be the live one).
+    s3 = {"revisionType": "S3", "s3Location": {"bucket": "b", "key": "appspec.yaml", "bundleType": "YAML"}}
+    _succeeded(fake, OLD_ARN)
+    from_s3 = _succeeded(fake, LIVE_ARN, revision=s3)
+    infos = {info["deploymentId"]: info for info in engine_on(fake).succeeded_deployments(_service())}
+    assert infos[from_s3]["revision"] == s3
+    assert fake.calls.count("GetApplicationRevision") == 1  # the S3 one is not read by sha256
+
+
+def test_status_json_says_when_the_deployment_started_and_ended(fake: FakeCodeDeploy) -> None:
+    from datetime import timedelta
+
+    deployment_id = _succeeded(fake, LIVE_ARN)
+    created = fake.deployments[deployment_id]["createTime"]
+    fake.deployments[deployment_id]["completeTime"] = created + timedelta(seconds=95)
+    result = run_cli("status", deployment_id, "-o", "json")
+    assert result.code == 0, shown(result)
+    document = result.json()
+    assert (document["createTime"], document["completeTime"]) == (
+        str(created),
+        str(created + timedelta(seconds=95)),
+    )
+    assert document["durationSeconds"] == 95.0

@@ -222,3 +222,53 @@ def test_failed_watch_prints_its_report_and_no_second_document(stubbed: StubbedC
     assert (document["status"], document["rolledBack"], document["exitCode"]) == ("Failed", True, 1)
     assert document["outcome"] == "rolled back"
     assert "errorKind" not in document
+
+
+def test_failed_watch_in_json_mode_still_says_the_error_on_stderr(stubbed: StubbedClients) -> None:
+    # stdout is the machine's (the report); the one-line error is the person's, whatever the mode.
+    failed = {
+        "deploymentId": "d-FAILED002",
+        "status": "Failed",
+        "applicationName": APP,
+        "deploymentGroupName": GROUP,
+        "deploymentConfigName": "CodeDeployDefault.ECSAllAtOnce",
+    }
+    cd = stubbed.stubbers["codedeploy"]
+    cd.add_response("get_deployment", {"deploymentInfo": failed})
+    cd.add_response("get_deployment", {"deploymentInfo": failed})
+    cd.add_response("list_deployment_targets", {"targetIds": []})
+    result = run_cli("watch", "d-FAILED002", "-o", "json")
+    assert result.code == 1, shown(result)
+    document = one_document(result.stdout)
+    assert document["exitCode"] == 1
+    assert document["reached"] is False  # the watch ended, but not where it was asked to
+    said = result.stderr.strip().splitlines()
+    assert len(said) == 1 and said[0].startswith("error: ") and "d-FAILED002" in said[0]
+
+
+def test_interrupt_with_rollback_document_names_the_rollback(
+    stubbed: StubbedClients, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestrator.watching import loop as watcher
+
+    def interrupted(self: Any, options: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(watcher.Watcher, "run", interrupted)
+    info = {
+        "deploymentId": "d-RUNNING03",
+        "status": "InProgress",
+        "applicationName": APP,
+        "deploymentGroupName": GROUP,
+        "deploymentConfigName": "CodeDeployDefault.ECSAllAtOnce",
+    }
+    cd = stubbed.stubbers["codedeploy"]
+    cd.add_response("get_deployment", {"deploymentInfo": info})
+    cd.add_response("stop_deployment", {"status": "Pending", "statusMessage": "stopping"})
+    stopped = {**info, "status": "Stopped", "rollbackInfo": {"rollbackDeploymentId": "d-ROLLBACK4"}}
+    cd.add_response("get_deployment", {"deploymentInfo": stopped})
+    result = run_cli("watch", "d-RUNNING03", "--rollback-on-interrupt", "-o", "json")
+    assert result.code == 130, shown(result)
+    document = one_document(result.stdout)
+    assert (document["errorKind"], document["deploymentId"]) == ("interrupted", "d-RUNNING03")
+    assert document["rollbackDeploymentId"] == "d-ROLLBACK4"

@@ -245,3 +245,14 @@ def test_a_refused_continue_is_asked_again_while_ready_lasts() -> None:
         "ContinueDeployment refused",
         "ContinueDeployment READY_WAIT",
     ]
+
+
+def test_a_tight_call_budget_slows_the_polls_down() -> None:
+    """While traffic moves the loop would poll every 5 s (2 calls each: 24 a minute); a budget of 8
+    calls a minute must stretch the gaps instead (no sliding minute ever holds more)."""
+    policy = PollPolicy(max_calls_per_minute=8)
+    _clock, api, result = _watch(CANARY, WatchOptions(timeout_seconds=3600, policy=policy))
+    assert result.snapshot.status.value == "Succeeded"
+    times = [t for t, _ in api.calls]
+    assert max(sum(1 for u in times if t <= u < t + 60) for t in times) <= 8
+    assert result.max_calls_per_minute <= 8

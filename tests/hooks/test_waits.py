@@ -72,6 +72,31 @@ def test_bake_polls_the_alarms(polls: list[object], passed: bool, detail: str, n
     assert all(s == pytest.approx(1.5) for s in clock.sleeps)  # 15 catalog seconds between polls
 
 
+def test_bake_counts_only_read_errors_in_a_row() -> None:
+    clock = ManualClock()
+    virtual = VirtualTime(scale=10.0, real_sleep=clock.sleep)
+    deadline = Deadline.from_remaining(60_000, clock=clock)
+    answers = states_over(
+        [AwsError("t1"), AwsError("t2"), {"a": "OK"}, AwsError("t3"), AwsError("t4"), {"a": "OK"}]
+    )
+
+    def read() -> dict[str, str]:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer  # type: ignore[return-value]
+
+    result = bake(BakeSettings(("a",), "ok", bake_seconds=60.0), read, virtual, deadline)
+    assert result.passed, result.detail  # four errors, never three in a row
+
+
+@pytest.mark.parametrize(
+    ("bake_seconds", "poll_seconds"), [(2.0, 1.0), (20.0, 5.0), (60.0, 15.0), (600.0, 15.0)]
+)
+def test_bake_polls_about_four_times_every_1_to_15_seconds(bake_seconds: float, poll_seconds: float) -> None:
+    assert BakeSettings(("a",), "ok", bake_seconds=bake_seconds).poll_seconds == poll_seconds
+
+
 def test_bake_that_does_not_fit_fails_without_waiting() -> None:
     clock = ManualClock()
     result = bake(

@@ -285,3 +285,35 @@ def test_narrator_tells_which_versions_answer_the_users_and_alarm_changes() -> N
     assert "alarm svc-5xx: OK -> ALARM  (threshold crossed)" in lines[0]
     assert not [line for line in lines if "svc-cpu" in line]
     assert "svc users: 90% svc:1, 10% svc:2 (1 error)" in lines[1]
+
+
+def test_narrator_says_an_unchanged_single_version_once() -> None:
+    """Windows in which every user got the same version, without errors, are not news after the first."""
+    import io
+
+    from sandbox.clock import VirtualClock
+    from sandbox.narrator import WINDOW, Narrator, Sightings
+    from sandbox.traffic import RequestRecord
+
+    clock = VirtualClock(1000.0)
+    start = clock.now()
+
+    def requests() -> list[RequestRecord]:
+        at = clock.now() - 1.0  # answered a moment ago: inside the window the narrator sums up
+        return [RequestRecord("svc", at, at, 200, "svc:1", "ecs-svc/1") for _ in range(3)]
+
+    sightings = Sightings(
+        services=["svc"],
+        alarm_transitions=list,
+        health_changes=list,
+        replacement_targets=dict,
+        user_requests=requests,
+    )
+    out = io.StringIO()
+    narrator = Narrator(sightings, clock, out).start()
+    try:
+        wait_for(lambda: clock.now() > start + 4 * WINDOW, timeout=5)
+    finally:
+        narrator.stop()
+    told = [line for line in out.getvalue().splitlines() if "users:" in line]
+    assert len(told) == 1 and "svc users: 100% svc:1" in told[0]

@@ -56,6 +56,12 @@ class FakeCodeDeploy:
         self.revisions: dict[tuple[str, str], str] = {}  # (application, sha256) -> AppSpec content
         self.configs: dict[str, dict[str, Any]] = {}
         self.calls: list[str] = []
+        # StopDeployment as AWS shows it: GetDeployment may answer the old status for a few reads
+        # (``stop_lag``), and the Stopped deployment without rollbackInfo for a few more
+        # (``rollback_lag``) before CodeDeploy names the rollback deployment.
+        self.stop_lag = 0
+        self.rollback_lag = 0
+        self._lagging: dict[str, list[Any]] = {}  # deployment id -> [old status, stop reads, rollback reads]
         self._created = 0
         self._time = 1_700_000_000.0
 
@@ -111,7 +117,17 @@ class FakeCodeDeploy:
 
     def get_deployment(self, *, deploymentId: str) -> dict[str, Any]:
         self._call("GetDeployment")
-        return {"deploymentInfo": self._shown(self._deployment(deploymentId, "GetDeployment"))}
+        shown = self._shown(self._deployment(deploymentId, "GetDeployment"))
+        lag = self._lagging.get(deploymentId)
+        if lag is not None:
+            if lag[1] > 0:
+                lag[1] -= 1
+                shown["status"] = lag[0]
+                shown.pop("rollbackInfo", None)
+            elif lag[2] > 0:
+                lag[2] -= 1
+                shown.pop("rollbackInfo", None)
+        return {"deploymentInfo": shown}
 
     def batch_get_deployments(self, *, deploymentIds: list[str]) -> dict[str, Any]:
         self._call("BatchGetDeployments")
@@ -122,12 +138,16 @@ class FakeCodeDeploy:
         self._call("ListDeployments")
         self._group(kwargs["applicationName"], kwargs["deploymentGroupName"], "ListDeployments")
         statuses = set(kwargs.get("includeOnlyStatuses") or ())
+        window = kwargs.get("createTimeRange") or {}
         ids = [
             i
             for i, info in self.deployments.items()
             if (info["applicationName"], info["deploymentGroupName"])
             == (kwargs["applicationName"], kwargs["deploymentGroupName"])
             and (not statuses or info["status"] in statuses)
+            and window.get("start", info["createTime"])
+            <= info["createTime"]
+            <= window.get("end", info["createTime"])
         ]
         return {"deployments": ids}
 
@@ -217,6 +237,7 @@ class FakeCodeDeploy:
         info = self._deployment(deploymentId, "StopDeployment")
         if info["status"] in ("Succeeded", "Failed", "Stopped"):
             raise client_error("DeploymentAlreadyCompletedException", "StopDeployment")
+        self._lagging[deploymentId] = [info["status"], self.stop_lag, self.rollback_lag]
         info["status"] = "Stopped"
         if autoRollbackEnabled:
             revision = info["revision"]["appSpecContent"]["content"]
@@ -228,6 +249,8 @@ class FakeCodeDeploy:
     def continue_deployment(self, *, deploymentId: str, deploymentWaitType: str) -> dict[str, Any]:
         self._call(f"ContinueDeployment {deploymentWaitType}")
         info = self._deployment(deploymentId, "ContinueDeployment")
+        if info["status"] in ("Succeeded", "Failed", "Stopped"):  # as StopDeployment (and the emulator)
+            raise client_error("DeploymentAlreadyCompletedException", "ContinueDeployment")
         if info["status"] != "Ready":
             raise client_error("DeploymentIsNotInReadyStateException", "ContinueDeployment")
         info["status"] = "InProgress"

@@ -180,6 +180,21 @@ def test_strategy_kinds_map_to_every_traffic_routing_type() -> None:
     assert {kind.traffic_routing_type for kind in client.StrategyKind} == set(client.TrafficRoutingType)
 
 
+@pytest.mark.parametrize(
+    ("kind", "routing"),
+    [("all-at-once", "AllAtOnce"), ("canary", "TimeBasedCanary"), ("linear", "TimeBasedLinear")],
+)
+def test_each_strategy_kind_is_its_traffic_routing_type(kind: str, routing: str) -> None:
+    assert client.StrategyKind(kind).traffic_routing_type is client.TrafficRoutingType(routing)
+
+
+@pytest.mark.parametrize(
+    ("state", "is_alarm"), [("OK", False), ("ALARM", True), ("INSUFFICIENT_DATA", False)]
+)
+def test_only_alarm_is_an_alarm(state: str, is_alarm: bool) -> None:
+    assert client.AlarmState(state).is_alarm is is_alarm
+
+
 def _event_names() -> frozenset[str]:
     return (
         frozenset(emulator.ECS_EVENTS)
