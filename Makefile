@@ -28,7 +28,7 @@ typecheck: $(STAMP)
 # Tests marked `solo` burn CPU on purpose (the sandbox must not invent failures on a busy machine):
 # run alone, after the others, so they load only themselves.
 test: $(STAMP) lint typecheck
-	$(BIN)/pytest -q -n 2 -m "not solo"
+	$(BIN)/pytest -q -n 2 --dist worksteal -m "not solo"
 	$(BIN)/pytest -q -m solo
 
 # The Lambda package (hooks/ + orchestrator's pure modules + services.yaml + alarms/) under build/lambda,

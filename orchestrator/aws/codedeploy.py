@@ -241,12 +241,20 @@ def appspec_content(client: CodeDeployApi, application: str, revision: dict[str,
 
 
 def list_deployment_targets(client: CodeDeployApi, deployment_id: str) -> list[str]:
-    """Target ids of a deployment (an ECS deployment has one: cluster:service)."""
+    """Target ids of a deployment (an ECS deployment has one: cluster:service); none before it
+    starts (CodeDeploy answers DeploymentNotStartedException while it is Created or Queued)."""
+    from botocore.exceptions import ClientError
+
     ids: list[str] = []
     kwargs: dict[str, Any] = {"deploymentId": deployment_id}
     with aws_errors(f"ListDeploymentTargets {deployment_id}"):
         while True:
-            page = client.list_deployment_targets(**kwargs)
+            try:
+                page = client.list_deployment_targets(**kwargs)
+            except ClientError as err:
+                if _missing(err, ("DeploymentNotStartedException",)):
+                    return ids
+                raise
             ids.extend(page.get("targetIds", []))
             token = page.get("nextToken")
             if not token:

@@ -152,6 +152,7 @@ def test_describe_reads_a_custom_config_only_when_its_name_does_not_say_it(fake:
         },
     }
     theirs = fake.add_deployment(APP, GROUP, _appspec(LIVE_ARN), deploymentConfigName="team.Canary")
+    fake.set_state(theirs, "InProgress")  # started: it has a target to read
     described = engine.describe(theirs, with_lifecycle=True)
     assert described.strategy is not None and described.strategy.name == "canary:20:3"
     assert fake.calls[-4:] == [
@@ -352,3 +353,13 @@ def test_status_json_says_when_the_deployment_started_and_ended(fake: FakeCodeDe
         str(created + timedelta(seconds=95)),
     )
     assert document["durationSeconds"] == 95.0
+
+
+def test_status_of_a_deployment_that_has_not_started(fake: FakeCodeDeploy) -> None:
+    """Between CreateDeployment and its start CodeDeploy refuses ListDeploymentTargets
+    (DeploymentNotStartedException): status says Created, not an AWS error (exit 4)."""
+    created = fake.add_deployment(APP, GROUP, _appspec(LIVE_ARN))
+    fake.set_state(created, "Created")
+    result = run_cli("status", created, "-o", "json")
+    assert result.code == 0, shown(result)
+    assert result.json()["status"] == "Created"

@@ -224,7 +224,9 @@ class FakeCodeDeploy:
 
     def list_deployment_targets(self, **kwargs: Any) -> dict[str, Any]:
         self._call("ListDeploymentTargets")
-        self._deployment(kwargs["deploymentId"], "ListDeploymentTargets")
+        info = self._deployment(kwargs["deploymentId"], "ListDeploymentTargets")
+        if info["status"] in ("Created", "Queued"):  # as CodeDeploy (and the emulator) answer
+            raise client_error("DeploymentNotStartedException", "ListDeploymentTargets")
         return {"targetIds": ["cluster:service"]}
 
     def get_deployment_target(self, *, deploymentId: str, targetId: str) -> dict[str, Any]:
