@@ -12,7 +12,7 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
@@ -46,6 +46,12 @@ THROTTLING_CODES = frozenset(
 # throttling 0.3**18, about 4e-10, is the chance that all of them are refused).
 STEP_ATTEMPTS = 3
 T = TypeVar("T")
+
+
+def chunked(items: Sequence[T], size: int) -> Iterator[list[T]]:
+    """``items`` in consecutive lists of at most ``size`` (a batch API's limit per call)."""
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
 
 
 class CallCounter:

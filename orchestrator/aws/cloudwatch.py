@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any, Protocol
 
-from orchestrator.aws.clients import CallPolicy, cli_call
+from orchestrator.aws.clients import CallPolicy, chunked, cli_call
 
 # DescribeAlarms: "AlarmNames ... Maximum number of 100 items"; MaxRecords 1-100 (CloudWatch API).
 DESCRIBE_ALARMS_MAX_NAMES = 100
@@ -34,9 +34,9 @@ def describe_alarms(
     """MetricAlarms and CompositeAlarms by name, 100 names a call, every page; missing alarms are absent."""
     found: dict[str, dict[str, Any]] = {}
     unique = sorted(set(names))
-    for start in range(0, len(unique), DESCRIBE_ALARMS_MAX_NAMES):
+    for batch in chunked(unique, DESCRIBE_ALARMS_MAX_NAMES):
         request: dict[str, Any] = {
-            "AlarmNames": unique[start : start + DESCRIBE_ALARMS_MAX_NAMES],
+            "AlarmNames": batch,
             "AlarmTypes": list(ALARM_TYPES),
             "MaxRecords": DESCRIBE_ALARMS_MAX_NAMES,
         }

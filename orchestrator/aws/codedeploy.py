@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from orchestrator.aws.clients import aws_errors, describe_aws_error, error_code, is_ambiguous
+from orchestrator.aws.clients import aws_errors, chunked, describe_aws_error, error_code, is_ambiguous
 from orchestrator.errors import AwsError, BadInputError
 from orchestrator.vocabulary import DeploymentStatus, DeploymentWaitType
 
@@ -78,8 +78,7 @@ def get_deployment(client: CodeDeployApi, deployment_id: str) -> dict[str, Any]:
 def batch_get_deployments(client: CodeDeployApi, deployment_ids: Sequence[str]) -> list[dict[str, Any]]:
     """deploymentsInfo for any number of ids (in chunks of 25)."""
     out: list[dict[str, Any]] = []
-    for start in range(0, len(deployment_ids), _BATCH_SIZE):
-        chunk = list(deployment_ids[start : start + _BATCH_SIZE])
+    for chunk in chunked(deployment_ids, _BATCH_SIZE):
         with aws_errors("BatchGetDeployments"):
             out.extend(client.batch_get_deployments(deploymentIds=chunk).get("deploymentsInfo", []))
     return out

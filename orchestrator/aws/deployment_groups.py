@@ -7,11 +7,11 @@ client surface used (a boto3 codedeploy client, or ``tests.support.fakes.FakeDep
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
-from orchestrator.aws.clients import CallPolicy, cli_call
+from orchestrator.aws.clients import CallPolicy, chunked, cli_call
 
 # BatchGetDeploymentGroups: "deploymentGroupNames ... Maximum number of 25 items" (CodeDeploy API).
 BATCH_GET_DEPLOYMENT_GROUPS_MAX = 25
@@ -29,12 +29,6 @@ class DeploymentGroupsApi(Protocol):
     def batch_get_deployment_groups(self, **request: Any) -> Mapping[str, Any]: ...
 
     def update_deployment_group(self, **request: Any) -> object: ...
-
-
-def _chunked(items: Sequence[T], size: int) -> Iterator[list[T]]:
-    """``items`` in consecutive lists of at most ``size``."""
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
 
 
 def list_applications(codedeploy: DeploymentGroupsApi, call: CallPolicy = cli_call) -> list[str]:
@@ -71,7 +65,7 @@ def batch_get_deployment_groups(
 ) -> dict[str, dict[str, Any]]:
     """deploymentGroupsInfo by group name, 25 names a call; names that do not exist are absent."""
     found: dict[str, dict[str, Any]] = {}
-    for batch in _chunked(list(dict.fromkeys(names)), BATCH_GET_DEPLOYMENT_GROUPS_MAX):
+    for batch in chunked(list(dict.fromkeys(names)), BATCH_GET_DEPLOYMENT_GROUPS_MAX):
         answer = call(
             f"reading deployment groups of {application}",
             partial(

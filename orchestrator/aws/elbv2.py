@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any, Protocol
 
-from orchestrator.aws.clients import CallPolicy, cli_call, error_code
+from orchestrator.aws.clients import CallPolicy, chunked, cli_call, error_code
 from orchestrator.errors import AwsError
 
 # DescribeTargetGroups / DescribeLoadBalancers: "Names ... Maximum number of 20 items" and
@@ -79,8 +79,8 @@ def _by_names(
 
     unique = sorted(set(names))
     found: dict[str, str] = {}
-    for start in range(0, len(unique), MAX_NAMES):
-        found.update({item[name_key]: item[arn_key] for item in items(unique[start : start + MAX_NAMES])})
+    for batch in chunked(unique, MAX_NAMES):
+        found.update({item[name_key]: item[arn_key] for item in items(batch)})
     return found
 
 
