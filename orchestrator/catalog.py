@@ -33,7 +33,7 @@ from pydantic import (
 from orchestrator.errors import CatalogError, StrategyError, UnknownEnvironmentError, UnknownServiceError
 from orchestrator.files.userfiles import UserFileError, load_yaml, read_utf8
 from orchestrator.strategies import parse_strategy
-from orchestrator.vocabulary import ECS_HOOK_EVENTS, DeploymentReadyAction, StrategyKind
+from orchestrator.vocabulary import ECS_HOOK_EVENTS, DeploymentReadyAction, EngineName, StrategyKind
 
 DEFAULT_CATALOG = "services.yaml"
 CATALOG_ENV_VAR = "BLUEGREEN_CATALOG"
@@ -228,6 +228,14 @@ class ServiceSettings(_Model):
     alarm_policy: AlarmPolicy = Field(default_factory=AlarmPolicy)
     freeze_windows: list[FreezeWindow] = Field(default_factory=list)
     vars: dict[str, str] = Field(default_factory=dict)
+    # Who runs the deployments: CodeDeploy (a deployment group) or Amazon ECS itself (a native
+    # blue/green, linear or canary strategy on the service). `deploy --engine` overrides it once.
+    engine: EngineName = EngineName.CODEDEPLOY
+    # The ECS engine's roles (template.yaml makes both): the one ECS assumes to invoke the hook
+    # Lambdas (lifecycleHooks[].roleArn) and the one it assumes to move the load balancer's
+    # listener rules (loadBalancers[].advancedConfiguration.roleArn).
+    hook_role_arn: str | None = None
+    infrastructure_role_arn: str | None = None
 
     @field_validator("strategy")
     @classmethod

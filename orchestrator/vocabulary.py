@@ -210,3 +210,160 @@ class AlarmState(StrEnum):
     @property
     def is_alarm(self) -> bool:
         return self is AlarmState.ALARM
+
+
+# ---------------------------------------------------------------------------------------------
+# Amazon ECS's native deployments (deploymentController ECS, deploymentConfiguration.strategy),
+# as botocore's ECS model spells them (tests/unit/test_vocabulary.py pins every enum below).
+
+
+class EngineName(StrEnum):
+    """bluegreen's deployment engines (the catalog's ``engine``, ``deploy --engine``)."""
+
+    CODEDEPLOY = "codedeploy"  # CodeDeploy runs the deployment (deploymentController CODE_DEPLOY)
+    ECS = "ecs"  # Amazon ECS runs it itself (deploymentController ECS, a native strategy)
+
+
+class DeploymentControllerType(StrEnum):
+    """ECS's DeploymentControllerType."""
+
+    ECS = "ECS"
+    CODE_DEPLOY = "CODE_DEPLOY"
+    EXTERNAL = "EXTERNAL"
+
+
+class NativeStrategy(StrEnum):
+    """ECS's DeploymentStrategy (deploymentConfiguration.strategy)."""
+
+    ROLLING = "ROLLING"
+    BLUE_GREEN = "BLUE_GREEN"
+    LINEAR = "LINEAR"
+    CANARY = "CANARY"
+
+
+class ServiceDeploymentStatus(StrEnum):
+    """ECS's ServiceDeploymentStatus (DescribeServiceDeployments)."""
+
+    PENDING = "PENDING"
+    SUCCESSFUL = "SUCCESSFUL"
+    STOPPED = "STOPPED"
+    STOP_REQUESTED = "STOP_REQUESTED"
+    IN_PROGRESS = "IN_PROGRESS"
+    ROLLBACK_REQUESTED = "ROLLBACK_REQUESTED"
+    ROLLBACK_IN_PROGRESS = "ROLLBACK_IN_PROGRESS"
+    ROLLBACK_SUCCESSFUL = "ROLLBACK_SUCCESSFUL"
+    ROLLBACK_FAILED = "ROLLBACK_FAILED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (
+            ServiceDeploymentStatus.SUCCESSFUL,
+            ServiceDeploymentStatus.STOPPED,
+            ServiceDeploymentStatus.ROLLBACK_SUCCESSFUL,
+            ServiceDeploymentStatus.ROLLBACK_FAILED,
+        )
+
+    @property
+    def is_active(self) -> bool:
+        return not self.is_terminal
+
+    @property
+    def is_rollback(self) -> bool:
+        return self.value.startswith("ROLLBACK_")
+
+    @classmethod
+    def active(cls) -> tuple[ServiceDeploymentStatus, ...]:
+        """The statuses of a service deployment in flight (ListServiceDeployments' filter)."""
+        return tuple(status for status in cls if status.is_active)
+
+
+# A native deployment's lifecycle stages in ECS's order (ServiceDeploymentLifecycleStage), and the
+# stages a lifecycle hook can run at (DeploymentLifecycleHookStage). PRE_PRODUCTION_TRAFFIC_SHIFT
+# is a hook stage only: ECS runs it before every production traffic step (AWS, "Lifecycle hooks
+# for Amazon ECS service deployments").
+RECONCILE_SERVICE = "RECONCILE_SERVICE"
+PRE_SCALE_UP = "PRE_SCALE_UP"
+SCALE_UP = "SCALE_UP"
+POST_SCALE_UP = "POST_SCALE_UP"
+TEST_TRAFFIC_SHIFT = "TEST_TRAFFIC_SHIFT"
+POST_TEST_TRAFFIC_SHIFT = "POST_TEST_TRAFFIC_SHIFT"
+PRE_PRODUCTION_TRAFFIC_SHIFT = "PRE_PRODUCTION_TRAFFIC_SHIFT"
+PRODUCTION_TRAFFIC_SHIFT = "PRODUCTION_TRAFFIC_SHIFT"
+POST_PRODUCTION_TRAFFIC_SHIFT = "POST_PRODUCTION_TRAFFIC_SHIFT"
+BAKE_TIME = "BAKE_TIME"
+CLEAN_UP = "CLEAN_UP"
+
+NATIVE_LIFECYCLE_STAGES = (
+    RECONCILE_SERVICE,
+    PRE_SCALE_UP,
+    SCALE_UP,
+    POST_SCALE_UP,
+    TEST_TRAFFIC_SHIFT,
+    POST_TEST_TRAFFIC_SHIFT,
+    PRODUCTION_TRAFFIC_SHIFT,
+    POST_PRODUCTION_TRAFFIC_SHIFT,
+    BAKE_TIME,
+    CLEAN_UP,
+)
+NATIVE_HOOK_STAGES = (
+    RECONCILE_SERVICE,
+    PRE_SCALE_UP,
+    POST_SCALE_UP,
+    TEST_TRAFFIC_SHIFT,
+    POST_TEST_TRAFFIC_SHIFT,
+    PRE_PRODUCTION_TRAFFIC_SHIFT,
+    PRODUCTION_TRAFFIC_SHIFT,
+    POST_PRODUCTION_TRAFFIC_SHIFT,
+)
+
+# One hook runtime, two contracts: the catalog's `hooks` (CodeDeploy's event names, the same Lambda
+# functions) run at these native stages on the ECS engine.
+NATIVE_STAGE_FOR_EVENT = {
+    BEFORE_INSTALL: PRE_SCALE_UP,
+    AFTER_INSTALL: POST_SCALE_UP,
+    AFTER_ALLOW_TEST_TRAFFIC: POST_TEST_TRAFFIC_SHIFT,
+    BEFORE_ALLOW_TRAFFIC: PRE_PRODUCTION_TRAFFIC_SHIFT,
+    AFTER_ALLOW_TRAFFIC: POST_PRODUCTION_TRAFFIC_SHIFT,
+}
+EVENT_FOR_NATIVE_STAGE = {stage: event for event, stage in NATIVE_STAGE_FOR_EVENT.items()}
+
+
+class HookTargetType(StrEnum):
+    """ECS's DeploymentLifecycleHookTargetType."""
+
+    AWS_LAMBDA = "AWS_LAMBDA"
+    PAUSE = "PAUSE"  # waits for ContinueServiceDeployment (bluegreen: `--until ready` + `promote`)
+
+
+class HookAction(StrEnum):
+    """ECS's DeploymentLifecycleHookAction (ContinueServiceDeployment, a hook's timeout action)."""
+
+    CONTINUE = "CONTINUE"
+    ROLLBACK = "ROLLBACK"
+
+
+class NativeHookStatus(StrEnum):
+    """ECS's DeploymentLifecycleHookStatus (lifecycleHookDetails[].status)."""
+
+    AWAITING_ACTION = "AWAITING_ACTION"
+    IN_PROGRESS = "IN_PROGRESS"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+
+
+class HookReturnStatus(StrEnum):
+    """What a Lambda hook returns to ECS as ``hookStatus`` (no enum in botocore: the Lambda's
+    answer; AWS, "Lifecycle hooks for Amazon ECS service deployments"). IN_PROGRESS: invoke me
+    again after ``callBackDelay`` seconds (30 by default)."""
+
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    IN_PROGRESS = "IN_PROGRESS"
+
+
+class StopType(StrEnum):
+    """ECS's StopServiceDeploymentStopType."""
+
+    ABORT = "ABORT"
+    ROLLBACK = "ROLLBACK"

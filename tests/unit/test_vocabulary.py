@@ -75,6 +75,13 @@ CLIENT_ENUMS = [
     (client.TrafficRoutingType, "codedeploy", "TrafficRoutingType"),
     (client.TargetLabel, "codedeploy", "TargetLabel"),
     (client.AlarmState, "cloudwatch", "StateValue"),
+    (client.DeploymentControllerType, "ecs", "DeploymentControllerType"),
+    (client.NativeStrategy, "ecs", "DeploymentStrategy"),
+    (client.ServiceDeploymentStatus, "ecs", "ServiceDeploymentStatus"),
+    (client.HookTargetType, "ecs", "DeploymentLifecycleHookTargetType"),
+    (client.HookAction, "ecs", "DeploymentLifecycleHookAction"),
+    (client.NativeHookStatus, "ecs", "DeploymentLifecycleHookStatus"),
+    (client.StopType, "ecs", "StopServiceDeploymentStopType"),
 ]
 EMULATOR_ENUMS = [
     (emulator.DeploymentStatus, "codedeploy", "DeploymentStatus"),
@@ -251,3 +258,25 @@ def test_event_names_are_written_only_in_the_two_vocabularies() -> None:
     )
     for path in ALLOWED:
         assert literal_event_names((REPO / path).read_text(encoding="utf-8"))
+
+
+def test_native_stages_are_ecs_enums_in_their_order() -> None:
+    assert (
+        list(client.NATIVE_LIFECYCLE_STAGES) == model("ecs").shape_for("ServiceDeploymentLifecycleStage").enum
+    )
+    assert list(client.NATIVE_HOOK_STAGES) == model("ecs").shape_for("DeploymentLifecycleHookStage").enum
+
+
+def test_every_hook_event_has_one_native_stage() -> None:
+    assert set(client.NATIVE_STAGE_FOR_EVENT) == set(client.ECS_HOOK_EVENTS)
+    assert set(client.NATIVE_STAGE_FOR_EVENT.values()) <= set(client.NATIVE_HOOK_STAGES)
+    assert len(client.EVENT_FOR_NATIVE_STAGE) == len(client.NATIVE_STAGE_FOR_EVENT)
+
+
+@pytest.mark.parametrize("status", list(client.ServiceDeploymentStatus))
+def test_service_deployment_status_ends_exactly_at_the_final_statuses(
+    status: client.ServiceDeploymentStatus,
+) -> None:
+    final = {"SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED"}
+    assert status.is_terminal is (status.value in final)
+    assert (status in client.ServiceDeploymentStatus.active()) is (status.value not in final)
