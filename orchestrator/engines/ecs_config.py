@@ -114,15 +114,15 @@ def strategy_configuration(strategy: Strategy) -> dict[str, Any]:
 
 
 def describe_native(strategy: Strategy) -> str:
-    """One line a person reads for the ECS engine, e.g. 'CANARY 10%, the rest after 5 min'."""
+    """One short line for the ECS engine, e.g. 'CANARY 10%, rest after 5 min'."""
     config = strategy_configuration(strategy)
     if "canaryConfiguration" in config:
         canary = config["canaryConfiguration"]
-        return f"CANARY {canary['canaryPercent']:g}%, the rest after {canary['canaryBakeTimeInMinutes']} min"
+        return f"CANARY {canary['canaryPercent']:g}%, rest after {canary['canaryBakeTimeInMinutes']} min"
     if "linearConfiguration" in config:
         linear = config["linearConfiguration"]
         return f"LINEAR {linear['stepPercent']:g}% every {linear['stepBakeTimeInMinutes']} min"
-    return "BLUE_GREEN (all traffic at once)"
+    return "BLUE_GREEN"
 
 
 def _where(service: ResolvedService) -> str:

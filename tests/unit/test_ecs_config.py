@@ -134,9 +134,9 @@ def test_broken_native_limit_is_one_line_naming_it(name: str, message: str) -> N
 
 def test_every_predefined_strategy_has_a_native_configuration() -> None:
     assert [describe_native(s) for s in list_strategies()] == [
-        "BLUE_GREEN (all traffic at once)",
-        "CANARY 10%, the rest after 5 min",
-        "CANARY 10%, the rest after 15 min",
+        "BLUE_GREEN",
+        "CANARY 10%, rest after 5 min",
+        "CANARY 10%, rest after 15 min",
         "LINEAR 10% every 1 min",
         "LINEAR 10% every 3 min",
     ]
