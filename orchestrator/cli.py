@@ -28,6 +28,7 @@ from orchestrator.commands.options import (
     SANDBOX_TIME_SCALE,
     DeployOptions,
     GlobalOptions,
+    MigrateOptions,
     RenderOptions,
     RollbackOptions,
     WatchFlags,
@@ -331,6 +332,28 @@ def strategies(ctx: typer.Context, catalog: CatalogOpt = None, output: OutputOpt
     from orchestrator.commands import strategies as command
 
     return _finish(ctx, command.run, None, output, catalog)
+
+
+@app.command(epilog=help_text.MIGRATE)
+def migrate(
+    ctx: typer.Context,
+    service: Annotated[str, typer.Argument(help="Service name from the catalog.")],
+    env: EnvOpt = None,
+    apply: Annotated[
+        bool,
+        typer.Option(
+            "--apply",
+            help="Switch the service (listener rules, then UpdateService) [default: a dry run].",
+        ),
+    ] = False,
+    output: OutputOpt = None,
+    catalog: CatalogOpt = None,
+) -> Finished:
+    """Move SERVICE from CodeDeploy to Amazon ECS's own blue/green deployments (a dry run unless --apply)."""
+    from orchestrator.commands import migrate as command
+
+    options = MigrateOptions(service, apply)
+    return _finish(ctx, lambda session: command.run(session, options), env, output, catalog)
 
 
 @sandbox_app.command("serve", epilog=help_text.SANDBOX_SERVE)

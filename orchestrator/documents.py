@@ -429,6 +429,47 @@ class RenderDocument(Document):
     sha256: str
 
 
+# --- migrate ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True, eq=False)
+class MigrationSetting(Document):
+    """One deployment group setting and what it became on ECS; ``native`` null: it does not translate
+    (``reason`` says why)."""
+
+    setting: str
+    value: str
+    native: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class MigrateDocument(Document):
+    """`bluegreen migrate`: the native equivalent of a CodeDeploy deployment group, and what --apply did.
+
+    ``update_service`` is the UpdateService request (sent, or that --apply would send; a rule --apply
+    would create shows as ``<... listener rule: created by --apply>``); ``create_rules`` the CreateRule
+    requests of the listener rules missing; ``in_flight`` the deployment that makes --apply refuse.
+    """
+
+    service: str
+    environment: str
+    application: str
+    deployment_group: str
+    deployment_controller: str  # the service's, as read (before --apply)
+    applied: bool
+    already_native: bool
+    strategy: str
+    settings: list[MigrationSetting]
+    untranslated: int
+    create_rules: list[dict[str, Any]]
+    created_rule_arns: list[str]
+    update_service: dict[str, Any]
+    service_deployment_arn: str | None
+    in_flight: str | None
+    blocked: str | None
+    next_step: str
+    api_calls: int
+
+
 # --- alarms sync, alarms audit ---------------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True, eq=False)
 class AlarmChange(Document):
@@ -602,6 +643,7 @@ DOCUMENTS: tuple[type[Document], ...] = (
     StopDocument,
     PromoteDocument,
     StrategiesDocument,
+    MigrateDocument,
     RenderDocument,
     SyncDocument,
     AuditDocument,

@@ -37,6 +37,8 @@ class Elbv2Api(Protocol):
 
     def describe_rules(self, **request: Any) -> Mapping[str, Any]: ...
 
+    def create_rule(self, **request: Any) -> Mapping[str, Any]: ...
+
 
 def _list_all(call: CallPolicy, what: str, describe: Describe, keys: tuple[str, str, str]) -> dict[str, str]:
     key, name_key, arn_key = keys
@@ -211,3 +213,28 @@ def service_rule(
 def rule_forward_weights(rule: Mapping[str, Any]) -> dict[str, int]:
     """Target group ARN -> weight of a rule's forward actions (pure; as ``forward_weights``)."""
     return forward_weights({"DefaultActions": rule.get("Actions", [])})
+
+
+# --- migrate: the listener rules a service moving to ECS's own deployments needs -------------------------
+
+
+def find_service_rule(
+    elbv2: Elbv2Api, listener: str, target_group_arns: Sequence[str], call: CallPolicy = cli_call
+) -> dict[str, Any] | None:
+    """The listener's non-default rule forwarding to one of ``target_group_arns``, or None (every page)."""
+    wanted = set(target_group_arns)
+    request: dict[str, Any] = {"ListenerArn": listener, "PageSize": MAX_PAGE_SIZE}
+    while True:
+        page = call("elbv2 DescribeRules", partial(elbv2.describe_rules, **request))
+        for rule in page.get("Rules", []):
+            if not rule.get("IsDefault") and _forwarded_groups(rule) & wanted:
+                return dict(rule)
+        if not page.get("NextMarker"):
+            return None
+        request["Marker"] = page["NextMarker"]
+
+
+def create_rule(elbv2: Elbv2Api, request: Mapping[str, Any], call: CallPolicy = cli_call) -> str:
+    """CreateRule; the new rule's ARN (ELBv2 refuses a priority already taken: PriorityInUse)."""
+    answer = call(f"elbv2 CreateRule on {request.get('ListenerArn')}", lambda: elbv2.create_rule(**request))
+    return str(answer["Rules"][0]["RuleArn"])

@@ -61,3 +61,8 @@ SCHEMA = epilog(
     "bluegreen schema > bluegreen.schema.json    # anyOf the documents, each in $defs",
     "bluegreen schema | jq -r '.anyOf[].\"$ref\"'    # the documents, by name",
 )
+MIGRATE = epilog(
+    "bluegreen migrate product-service          # dry run: the native request, what does not translate",
+    "bluegreen migrate product-service --env prod -o json",
+    "bluegreen migrate product-service --apply  # switch it to ECS's own deployments (idempotent)",
+)

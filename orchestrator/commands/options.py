@@ -91,3 +91,11 @@ class RollbackOptions:
     force: bool = False
     watch: WatchFlags = field(default_factory=WatchFlags)
     to: str | None = None  # --to DEPLOYMENT_ID: whose revision to redeploy (explicit choice)
+
+
+@dataclass(frozen=True)
+class MigrateOptions:
+    """`bluegreen migrate`."""
+
+    service: str
+    apply: bool = False  # the default is a dry run: read, translate, print, write nothing
