@@ -401,17 +401,29 @@ def with_rules(plan: MigrationPlan, rules: Mapping[str, str]) -> dict[str, Any]:
 def already_native(ecs_service: Mapping[str, Any], request: Mapping[str, Any]) -> bool:
     """The service already runs ECS's own deployments with this configuration and these load balancers.
 
-    DescribeServices adds ECS's defaults (maximumPercent, the circuit breaker...) to what was sent,
-    so only the members the request sets are compared.
+    DescribeServices adds ECS's defaults (maximumPercent, the circuit breaker, a hook's default
+    timeout...) to what was sent, so only the members the request sets are compared, at every depth.
     """
     controller = (ecs_service.get("deploymentController") or {}).get("type")
     if controller != DeploymentControllerType.ECS:
         return False
     current = ecs_service.get("deploymentConfiguration") or {}
-    wanted = request["deploymentConfiguration"]
-    if any(current.get(key) != value for key, value in wanted.items()):
+    if not _contains(current, request["deploymentConfiguration"]):
         return False
     return _balancers(ecs_service.get("loadBalancers") or []) == _balancers(request["loadBalancers"])
+
+
+def _contains(current: Any, wanted: Any) -> bool:
+    """``current`` says all that ``wanted`` says (members it adds are ECS's defaults; lists in order)."""
+    if isinstance(wanted, Mapping):
+        return isinstance(current, Mapping) and all(_contains(current.get(k), v) for k, v in wanted.items())
+    if isinstance(wanted, list):
+        return (
+            isinstance(current, list)
+            and len(current) == len(wanted)
+            and all(_contains(c, w) for c, w in zip(current, wanted, strict=True))
+        )
+    return bool(current == wanted)
 
 
 def _balancers(balancers: list[Mapping[str, Any]]) -> set[tuple[Any, ...]]:

@@ -371,6 +371,23 @@ def test_already_native(
     assert already_native(described, plan.request) is native
 
 
+def test_already_native_ignores_defaults_ecs_adds_inside_what_was_sent(real_catalog: Catalog) -> None:
+    plan = plan_migration(_inputs(real_catalog))
+    configuration = copy.deepcopy(plan.request["deploymentConfiguration"])
+    configuration["lifecycleHooks"][0]["timeoutConfiguration"] = {
+        "timeoutInMinutes": 1440,
+        "action": "ROLLBACK",
+    }
+    described = {
+        "deploymentController": {"type": "ECS"},
+        "deploymentConfiguration": configuration,
+        "loadBalancers": plan.request["loadBalancers"],
+    }
+    assert already_native(described, plan.request)
+    configuration["lifecycleHooks"].pop()  # one hook fewer: not the same configuration
+    assert not already_native(described, plan.request)
+
+
 def test_already_native_whichever_group_ecs_made_primary(real_catalog: Catalog) -> None:
     plan = plan_migration(_inputs(real_catalog))
     (balancer,) = plan.request["loadBalancers"]
