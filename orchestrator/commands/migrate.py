@@ -21,6 +21,7 @@ from orchestrator.commands.options import MigrateOptions
 from orchestrator.commands.result import Result, lines
 from orchestrator.commands.session import Session
 from orchestrator.errors import AwsError, BadInputError, ErrorContext
+from orchestrator.vocabulary import DeploymentControllerType
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,18 @@ def _read(service: Any, clients: Any) -> _Read:
             "functions' ARNs"
         )
     api = clients.client("codedeploy")
-    group = codedeploy.get_deployment_group(api, settings.application, settings.deployment_group)
     ecs_service = ecs.describe_service(clients.client("ecs"), settings.cluster, settings.ecs_service)
+    controller = _controller(service, ecs_service)
+    try:
+        group = codedeploy.get_deployment_group(api, settings.application, settings.deployment_group)
+    except BadInputError:
+        if controller != DeploymentControllerType.ECS:
+            raise
+        raise BadInputError(
+            f"{service.name} ({service.environment}) already runs Amazon ECS's own deployments and has no "
+            f"CodeDeploy deployment group {settings.application}/{settings.deployment_group} to translate; "
+            "nothing to migrate"
+        ) from None
     target_groups, rules = _load_balancer(clients.client("elbv2"), group)
     inputs = MigrationInputs(
         service=service,
@@ -88,6 +99,17 @@ def _read(service: Any, clients: Any) -> _Read:
     )
     in_flight, active = _in_flight(clients, service, ecs_service)
     return _Read(inputs, in_flight, active)
+
+
+def _controller(service: Any, ecs_service: dict[str, Any]) -> str:
+    """The service's deployment controller; EXTERNAL is refused (its task sets are someone else's)."""
+    controller = str((ecs_service.get("deploymentController") or {}).get("type") or "ECS")
+    if controller == DeploymentControllerType.EXTERNAL:
+        raise BadInputError(
+            f"ECS service {service.settings.ecs_service} uses the EXTERNAL deployment controller; migrate "
+            "moves services from CodeDeploy (CODE_DEPLOY) to Amazon ECS's own deployments"
+        )
+    return controller
 
 
 def _config(api: Any, group: dict[str, Any]) -> dict[str, Any] | None:
@@ -119,7 +141,7 @@ def _load_balancer(elbv2_client: Any, group: dict[str, Any]) -> tuple[dict[str, 
 def _in_flight(clients: Any, service: Any, ecs_service: dict[str, Any]) -> tuple[str | None, str | None]:
     """What makes --apply refuse: the group's CodeDeploy deployment, or an ECS service deployment."""
     from orchestrator.aws import codedeploy, ecs
-    from orchestrator.vocabulary import DeploymentControllerType, ServiceDeploymentStatus
+    from orchestrator.vocabulary import ServiceDeploymentStatus
 
     settings = service.settings
     active = codedeploy.active_deployments(

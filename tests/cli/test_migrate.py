@@ -212,6 +212,8 @@ def test_bad_names_are_one_line_and_call_nothing(
 
 
 def test_missing_deployment_group_is_bad_input(clients: MigrationClients) -> None:
+    _seed(clients)
+    clients.codedeploy.groups["doa-market-dev"].pop(SERVICE)
     result = run_cli("migrate", SERVICE)
     assert result.code == 2, shown(result)
     assert "CodeDeploy deployment group doa-market-dev/product-service does not exist" in result.stderr
@@ -223,3 +225,31 @@ def test_help_shows_migrate_with_an_example() -> None:
     assert result.code == 0
     assert "bluegreen migrate product-service --apply" in result.stdout
     assert "Exit codes:" in result.stdout
+
+
+def test_a_native_service_without_a_group_has_nothing_to_migrate(clients: MigrationClients) -> None:
+    _seed(clients)
+    clients.codedeploy.groups["doa-market-dev"].pop(SERVICE)
+    clients.ecs.services[("doa-market-cluster", SERVICE)]["deploymentController"] = {"type": "ECS"}
+    result = run_cli("migrate", SERVICE, "--apply")
+    assert result.code == 2, shown(result)
+    assert result.stderr.strip() == (
+        "error: product-service (dev) already runs Amazon ECS's own deployments and has no CodeDeploy "
+        "deployment group doa-market-dev/product-service to translate; nothing to migrate"
+    )
+    assert writes(clients) == 0
+
+
+def test_an_external_controller_is_refused(clients: MigrationClients) -> None:
+    _seed(clients)
+    clients.ecs.services[("doa-market-cluster", SERVICE)]["deploymentController"] = {"type": "EXTERNAL"}
+    result = run_cli("migrate", SERVICE, "--apply")
+    assert result.code == 2, shown(result)
+    assert "uses the EXTERNAL deployment controller" in result.stderr
+    assert writes(clients) == 0
+
+
+def test_missing_ecs_service_is_bad_input(clients: MigrationClients) -> None:
+    result = run_cli("migrate", SERVICE)
+    assert result.code == 2, shown(result)
+    assert "ECS service product-service not found in cluster doa-market-cluster" in result.stderr
