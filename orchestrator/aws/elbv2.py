@@ -37,8 +37,6 @@ class Elbv2Api(Protocol):
 
     def describe_rules(self, **request: Any) -> Mapping[str, Any]: ...
 
-    def create_rule(self, **request: Any) -> Mapping[str, Any]: ...
-
 
 def _list_all(call: CallPolicy, what: str, describe: Describe, keys: tuple[str, str, str]) -> dict[str, str]:
     key, name_key, arn_key = keys
@@ -234,7 +232,13 @@ def find_service_rule(
         request["Marker"] = page["NextMarker"]
 
 
-def create_rule(elbv2: Elbv2Api, request: Mapping[str, Any], call: CallPolicy = cli_call) -> str:
+class RuleWriterApi(Protocol):
+    """The one ELBv2 write `migrate` makes (apart from Elbv2Api: everything else only reads)."""
+
+    def create_rule(self, **request: Any) -> Mapping[str, Any]: ...
+
+
+def create_rule(elbv2: RuleWriterApi, request: Mapping[str, Any], call: CallPolicy = cli_call) -> str:
     """CreateRule; the new rule's ARN (ELBv2 refuses a priority already taken: PriorityInUse)."""
     answer = call(f"elbv2 CreateRule on {request.get('ListenerArn')}", lambda: elbv2.create_rule(**request))
     return str(answer["Rules"][0]["RuleArn"])
