@@ -187,32 +187,6 @@ def listener_arn(elbv2: Elbv2Api, load_balancer_arn: str, port: int, call: CallP
         request["Marker"] = page["NextMarker"]
 
 
-def service_rule(
-    elbv2: Elbv2Api, listener: str, target_group_arns: Sequence[str], call: CallPolicy = cli_call
-) -> dict[str, Any]:
-    """The listener's non-default rule that forwards to one of ``target_group_arns`` (the service's
-    blue or green group): the rule ECS's native deployments move traffic on (AWS requires a rule ARN
-    as productionListenerRule / testListenerRule on an ALB). AwsError when there is none."""
-    wanted = set(target_group_arns)
-    request: dict[str, Any] = {"ListenerArn": listener, "PageSize": MAX_PAGE_SIZE}
-    while True:
-        page = call("elbv2 DescribeRules", partial(elbv2.describe_rules, **request))
-        for rule in page.get("Rules", []):
-            if not rule.get("IsDefault") and _forwarded_groups(rule) & wanted:
-                return dict(rule)
-        if not page.get("NextMarker"):
-            raise AwsError(
-                f"elbv2 DescribeRules: listener {listener} has no rule forwarding to the service's target "
-                "groups (the ECS engine moves traffic on a listener rule: add one, e.g. priority 1, path /*)"
-            )
-        request["Marker"] = page["NextMarker"]
-
-
-def rule_forward_weights(rule: Mapping[str, Any]) -> dict[str, int]:
-    """Target group ARN -> weight of a rule's forward actions (pure; as ``forward_weights``)."""
-    return forward_weights({"DefaultActions": rule.get("Actions", [])})
-
-
 # --- migrate: the listener rules a service moving to ECS's own deployments needs -------------------------
 
 
@@ -242,3 +216,29 @@ def create_rule(elbv2: RuleWriterApi, request: Mapping[str, Any], call: CallPoli
     """CreateRule; the new rule's ARN (ELBv2 refuses a priority already taken: PriorityInUse)."""
     answer = call(f"elbv2 CreateRule on {request.get('ListenerArn')}", lambda: elbv2.create_rule(**request))
     return str(answer["Rules"][0]["RuleArn"])
+
+
+def service_rule(
+    elbv2: Elbv2Api, listener: str, target_group_arns: Sequence[str], call: CallPolicy = cli_call
+) -> dict[str, Any]:
+    """The listener's non-default rule that forwards to one of ``target_group_arns`` (the service's
+    blue or green group): the rule ECS's native deployments move traffic on (AWS requires a rule ARN
+    as productionListenerRule / testListenerRule on an ALB). AwsError when there is none."""
+    wanted = set(target_group_arns)
+    request: dict[str, Any] = {"ListenerArn": listener, "PageSize": MAX_PAGE_SIZE}
+    while True:
+        page = call("elbv2 DescribeRules", partial(elbv2.describe_rules, **request))
+        for rule in page.get("Rules", []):
+            if not rule.get("IsDefault") and _forwarded_groups(rule) & wanted:
+                return dict(rule)
+        if not page.get("NextMarker"):
+            raise AwsError(
+                f"elbv2 DescribeRules: listener {listener} has no rule forwarding to the service's target "
+                "groups (the ECS engine moves traffic on a listener rule: add one, e.g. priority 1, path /*)"
+            )
+        request["Marker"] = page["NextMarker"]
+
+
+def rule_forward_weights(rule: Mapping[str, Any]) -> dict[str, int]:
+    """Target group ARN -> weight of a rule's forward actions (pure; as ``forward_weights``)."""
+    return forward_weights({"DefaultActions": rule.get("Actions", [])})
