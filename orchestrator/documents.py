@@ -371,8 +371,60 @@ class PromoteDocument(Document):
 
 # --- strategies, render ----------------------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True, eq=False)
+class CanaryConfiguration(Document):
+    """ECS's CanaryConfiguration (keys as ECS spells them)."""
+
+    canary_percent: float
+    canary_bake_time_in_minutes: int
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class LinearConfiguration(Document):
+    """ECS's LinearConfiguration (keys as ECS spells them)."""
+
+    step_percent: float
+    step_bake_time_in_minutes: int
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class NativeConfiguration(Document):
+    """The strategy part of the ECS engine's deploymentConfiguration (UpdateService)."""
+
+    strategy: str  # BLUE_GREEN, CANARY or LINEAR
+    canary_configuration: CanaryConfiguration | None = field(default=None, metadata=ABSENT)
+    linear_configuration: LinearConfiguration | None = field(default=None, metadata=ABSENT)
+
+
+def native_configuration(config: dict[str, Any]) -> NativeConfiguration:
+    """The document of ``engines.ecs_config.strategy_configuration``'s answer."""
+    canary, linear = config.get("canaryConfiguration"), config.get("linearConfiguration")
+    return NativeConfiguration(
+        strategy=config["strategy"],
+        canary_configuration=(
+            CanaryConfiguration(
+                canary_percent=canary["canaryPercent"],
+                canary_bake_time_in_minutes=canary["canaryBakeTimeInMinutes"],
+            )
+            if canary
+            else None
+        ),
+        linear_configuration=(
+            LinearConfiguration(
+                step_percent=linear["stepPercent"],
+                step_bake_time_in_minutes=linear["stepBakeTimeInMinutes"],
+            )
+            if linear
+            else None
+        ),
+    )
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
 class StrategyRow(Document):
-    """One predefined strategy; ``traffic_steps`` are (minute, replacement percent) pairs."""
+    """One predefined strategy on both engines; ``traffic_steps`` are (minute, replacement percent) pairs.
+
+    ``deployment_config_name`` is the CodeDeploy engine's; ``native_configuration`` the ECS engine's.
+    """
 
     name: str
     kind: str
@@ -381,6 +433,8 @@ class StrategyRow(Document):
     interval_minutes: int | None
     traffic_steps: list[tuple[float, int]]
     description: str
+    native_configuration: NativeConfiguration
+    native_description: str
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
