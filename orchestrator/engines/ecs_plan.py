@@ -29,7 +29,7 @@ from orchestrator.aws import ecs as ecs_api
 from orchestrator.aws import elbv2 as elbv2_api
 from orchestrator.aws.clients import backoff_seconds, is_throttling, retry_throttled
 from orchestrator.catalog import ResolvedService
-from orchestrator.engines import _ecs_config_stub as ecs_config
+from orchestrator.engines import ecs_config
 from orchestrator.engines.base import DeployInputs
 from orchestrator.engines.codedeploy_plan import (
     AwsReads,
@@ -50,7 +50,6 @@ from orchestrator.errors import ActiveDeploymentError, AwsError, BadInputError, 
 from orchestrator.strategies import Strategy
 from orchestrator.vocabulary import (
     DeploymentControllerType,
-    DeploymentReadyAction,
     NativeStrategy,
     ServiceDeploymentStatus,
 )
@@ -262,6 +261,8 @@ def build_plan(inputs: DeployInputs, reads: Reads) -> EcsPlan:
     early = strategy_violations(service, inputs.strategy)
     if early and not inputs.force:
         raise GuardrailError(refusal_message(service, early))
+    # ECS's limits (linear below 3 %, ...) are bad input before any read: no credentials needed.
+    ecs_config.strategy_configuration(inputs.strategy)
     step = task_definition_step(inputs, reads)
     # The alarms, waits and hooks are the catalog's: UpdateService carries them (no group to read).
     facts = catalog_facts(service)
@@ -276,9 +277,12 @@ def build_plan(inputs: DeployInputs, reads: Reads) -> EcsPlan:
         raise GuardrailError(refusal_message(service, violations))
     reads.check_controller(service)
     wiring = reads.wiring(service)
-    pause = settings.deployment.ready_action == DeploymentReadyAction.STOP_DEPLOYMENT
     configuration = ecs_config.deployment_configuration(
-        service, inputs.strategy, region=service.region, account_id=wiring.account_id, pause_at_ready=pause
+        service,
+        inputs.strategy,
+        region=service.region,
+        account_id=wiring.account_id,
+        pause_at_ready=ecs_config.pauses_at_ready(service),
     )
     balancers = ecs_config.load_balancers(
         service,

@@ -139,3 +139,12 @@ def test_rollback_on_ecs_redeploys_the_previous_task_definition(clients: FakeCli
         ("UpdateService", f"{TASK}1")
     ]
     assert clients.counter.calls["ecs:RegisterTaskDefinition"] == 0
+
+
+def test_a_strategy_beyond_ecss_limits_is_refused_before_any_call(clients: FakeClients) -> None:
+    result = run_cli("deploy", SERVICE, "--engine", "ecs", "--strategy", "linear:2:1")
+
+    assert result.code == 2, shown(result)
+    assert "below ECS's 3.0% minimum" in result.stderr
+    assert result.stderr.strip().count("\n") == 0
+    assert sum(clients.counter.calls.values()) == 0
