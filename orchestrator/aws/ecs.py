@@ -1,4 +1,5 @@
-"""Thin ECS adapters: register (and deregister) a task definition revision, read a service's current one.
+"""Thin ECS adapters: register (and deregister) a task definition revision, read a service's current one,
+and Amazon ECS's native deployments (UpdateService, the service-deployment operations, service revisions).
 
 ``EcsApi`` is the client surface they use (a boto3 ECS client, or ``tests.support.fakes.FakeEcs``).
 """
@@ -6,15 +7,31 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
-from orchestrator.aws.clients import aws_errors, describe_aws_error, is_ambiguous, retry_throttled
+from orchestrator.aws.clients import (
+    aws_errors,
+    chunked,
+    describe_aws_error,
+    error_code,
+    is_ambiguous,
+    retry_throttled,
+)
 from orchestrator.errors import AwsError, BadInputError
 
 # RegisterTaskDefinition has no client token: each call that AWS applies is a new revision.
 # Throttled calls were not applied and are sent again; an ambiguous one never is.
 REGISTER_ATTEMPTS = 10
+# DescribeServiceDeployments and DescribeServiceRevisions: "You can specify a maximum of 20 ARNs"
+# (botocore's ECS model, serviceDeploymentArns / serviceRevisionArns).
+DESCRIBE_ARNS_LIMIT = 20
+# ListServiceDeployments: maxResults "can be between 1 and 100" (20 when not given).
+LIST_PAGE_SIZE = 100
+# The errors that say a service deployment's ARN names nothing (botocore's ECS model: the
+# operations' errors; ECS answers InvalidParameterException for an ARN it cannot parse).
+_NO_DEPLOYMENT = ("ServiceDeploymentNotFoundException", "InvalidParameterException")
 
 
 class EcsApi(Protocol):
@@ -27,6 +44,18 @@ class EcsApi(Protocol):
     def describe_services(self, **request: Any) -> Mapping[str, Any]: ...
 
     def describe_task_definition(self, **request: Any) -> Mapping[str, Any]: ...
+
+    def update_service(self, **request: Any) -> Mapping[str, Any]: ...
+
+    def list_service_deployments(self, **request: Any) -> Mapping[str, Any]: ...
+
+    def describe_service_deployments(self, **request: Any) -> Mapping[str, Any]: ...
+
+    def stop_service_deployment(self, **request: Any) -> Mapping[str, Any]: ...
+
+    def continue_service_deployment(self, **request: Any) -> Mapping[str, Any]: ...
+
+    def describe_service_revisions(self, **request: Any) -> Mapping[str, Any]: ...
 
 
 def register_task_definition_once(
@@ -92,3 +121,150 @@ def describe_task_definition(client: EcsApi, arn: str) -> dict[str, Any]:
                 raise BadInputError(f"task definition {arn} not found") from None
             raise
     return dict(response["taskDefinition"])
+
+
+# --- Amazon ECS's native deployments ---------------------------------------------------------------
+
+
+class AmbiguousUpdateError(Exception):
+    """UpdateService failed in a way that may still have started a service deployment."""
+
+
+def describe_service(client: EcsApi, cluster: str, service: str) -> dict[str, Any]:
+    """DescribeServices' service; BadInputError when the cluster has no such active service."""
+    with aws_errors(f"DescribeServices {cluster}/{service}"):
+        response = client.describe_services(cluster=cluster, services=[service])
+    services = response.get("services", [])
+    if not services or services[0].get("status") == "INACTIVE":
+        raise BadInputError(f"ECS service {service} not found in cluster {cluster}")
+    return dict(services[0])
+
+
+def deployment_controller(client: EcsApi, cluster: str, service: str) -> str:
+    """The service's deploymentController type (ECS when DescribeServices names none: AWS's default)."""
+    found = describe_service(client, cluster, service)
+    return str((found.get("deploymentController") or {}).get("type") or "ECS")
+
+
+def update_service_once(client: EcsApi, request: dict[str, Any]) -> dict[str, Any]:
+    """One UpdateService attempt (the client must not retry); its ``service``.
+
+    UpdateService has no client token and a second one replaces the deployment the first started,
+    so an ambiguous failure (timeout, dropped connection, 5xx) raises AmbiguousUpdateError for the
+    caller to look before it tries again; anything else is AwsError or BadInputError.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    cluster, service = request.get("cluster"), request.get("service")
+    action = f"UpdateService {cluster}/{service}"
+    try:
+        return dict(client.update_service(**request)["service"])
+    except (BotoCoreError, ClientError) as err:
+        if is_ambiguous(err):
+            raise AmbiguousUpdateError(describe_aws_error(err, action)) from err
+        if error_code(err) in (
+            "ServiceNotFoundException",
+            "ServiceNotActiveException",
+            "ClusterNotFoundException",
+        ):
+            raise BadInputError(
+                f"ECS service {service} not found (or not active) in cluster {cluster}"
+            ) from None
+        raise AwsError(describe_aws_error(err, action)) from err
+
+
+def list_service_deployments(
+    client: EcsApi,
+    cluster: str,
+    service: str,
+    statuses: Sequence[str] | None = None,
+    created_after: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """ListServiceDeployments' briefs of a service (every page, 100 a page), by status and creation."""
+    request: dict[str, Any] = {"cluster": cluster, "service": service, "maxResults": LIST_PAGE_SIZE}
+    if statuses:
+        request["status"] = list(statuses)
+    if created_after is not None:
+        request["createdAt"] = {"after": created_after}
+    found: list[dict[str, Any]] = []
+    with aws_errors(f"ListServiceDeployments {cluster}/{service}"):
+        while True:
+            page = client.list_service_deployments(**request)
+            found.extend(dict(brief) for brief in page.get("serviceDeployments", []))
+            if not page.get("nextToken"):
+                return found
+            request["nextToken"] = page["nextToken"]
+
+
+def describe_service_deployments(client: EcsApi, arns: Sequence[str]) -> list[dict[str, Any]]:
+    """DescribeServiceDeployments for any number of ARNs (20 a call); unknown ones are left out."""
+    found: list[dict[str, Any]] = []
+    for batch in chunked(list(arns), DESCRIBE_ARNS_LIMIT):
+        with aws_errors("DescribeServiceDeployments"):
+            response = client.describe_service_deployments(serviceDeploymentArns=batch)
+        found.extend(dict(sd) for sd in response.get("serviceDeployments", []))
+    return found
+
+
+def describe_service_deployment(client: EcsApi, arn: str) -> dict[str, Any]:
+    """One service deployment; BadInputError when ECS does not know it."""
+    from botocore.exceptions import ClientError
+
+    with aws_errors(f"DescribeServiceDeployments {arn}"):
+        try:
+            response = client.describe_service_deployments(serviceDeploymentArns=[arn])
+        except ClientError as err:
+            if error_code(err) in _NO_DEPLOYMENT:
+                raise BadInputError(f"no service deployment {arn} in this account and region") from None
+            raise
+    found = response.get("serviceDeployments", [])
+    if not found:  # ECS lists an unknown ARN under failures (reason MISSING)
+        raise BadInputError(f"no service deployment {arn} in this account and region")
+    return dict(found[0])
+
+
+def stop_service_deployment(client: EcsApi, arn: str, stop_type: str) -> str:
+    """StopServiceDeployment (``stop_type`` ROLLBACK: the only one AWS documents as valid)."""
+    from botocore.exceptions import ClientError
+
+    with aws_errors(f"StopServiceDeployment {arn}"):
+        try:
+            response = client.stop_service_deployment(serviceDeploymentArn=arn, stopType=stop_type)
+        except ClientError as err:
+            if error_code(err) in _NO_DEPLOYMENT:
+                raise BadInputError(f"no service deployment {arn} in this account and region") from None
+            if error_code(err) == "ConflictException":
+                raise BadInputError(
+                    f"service deployment {arn} cannot be stopped now: {_message(err)}"
+                ) from None
+            raise
+    return str(response.get("serviceDeploymentArn") or arn)
+
+
+def continue_service_deployment(client: EcsApi, arn: str, hook_id: str, action: str) -> None:
+    """ContinueServiceDeployment: release the PAUSE hook ``hook_id`` (CONTINUE or ROLLBACK)."""
+    from botocore.exceptions import ClientError
+
+    with aws_errors(f"ContinueServiceDeployment {arn}"):
+        try:
+            client.continue_service_deployment(serviceDeploymentArn=arn, hookId=hook_id, action=action)
+        except ClientError as err:
+            if error_code(err) in _NO_DEPLOYMENT:
+                raise BadInputError(
+                    f"service deployment {arn}: no hook {hook_id} is waiting ({_message(err)})"
+                ) from None
+            raise
+
+
+def describe_service_revisions(client: EcsApi, arns: Sequence[str]) -> list[dict[str, Any]]:
+    """DescribeServiceRevisions for any number of ARNs (20 a call; each distinct ARN asked once)."""
+    found: list[dict[str, Any]] = []
+    for batch in chunked(sorted(set(arns)), DESCRIBE_ARNS_LIMIT):
+        with aws_errors("DescribeServiceRevisions"):
+            response = client.describe_service_revisions(serviceRevisionArns=batch)
+        found.extend(dict(revision) for revision in response.get("serviceRevisions", []))
+    return found
+
+
+def _message(err: Any) -> str:
+    return str(err.response.get("Error", {}).get("Message", "")).strip() or error_code(err)

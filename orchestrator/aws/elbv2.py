@@ -35,6 +35,8 @@ class Elbv2Api(Protocol):
 
     def describe_target_health(self, **request: Any) -> Mapping[str, Any]: ...
 
+    def describe_rules(self, **request: Any) -> Mapping[str, Any]: ...
+
 
 def _list_all(call: CallPolicy, what: str, describe: Describe, keys: tuple[str, str, str]) -> dict[str, str]:
     key, name_key, arn_key = keys
@@ -154,3 +156,58 @@ def forward_weights(listener: Mapping[str, Any]) -> dict[str, int]:
         if not forward and action.get("TargetGroupArn"):
             weights[action["TargetGroupArn"]] = 1
     return weights
+
+
+def _forwarded_groups(rule: Mapping[str, Any]) -> set[str]:
+    """The target group ARNs a rule's forward actions name (ForwardConfig or the older single ARN)."""
+    groups: set[str] = set()
+    for action in rule.get("Actions", []):
+        if action.get("Type") != "forward":
+            continue
+        groups.update(
+            g["TargetGroupArn"] for g in (action.get("ForwardConfig") or {}).get("TargetGroups") or []
+        )
+        if action.get("TargetGroupArn"):
+            groups.add(action["TargetGroupArn"])
+    return groups
+
+
+def listener_arn(elbv2: Elbv2Api, load_balancer_arn: str, port: int, call: CallPolicy = cli_call) -> str:
+    """The load balancer's listener on ``port`` (DescribeListeners, every page); AwsError when none."""
+    request: dict[str, Any] = {"LoadBalancerArn": load_balancer_arn, "PageSize": MAX_PAGE_SIZE}
+    while True:
+        page = call("elbv2 DescribeListeners", partial(elbv2.describe_listeners, **request))
+        for listener in page.get("Listeners", []):
+            if listener.get("Port") == port:
+                return str(listener["ListenerArn"])
+        if not page.get("NextMarker"):
+            raise AwsError(
+                f"elbv2 DescribeListeners: load balancer {load_balancer_arn} has no listener on port {port}"
+            )
+        request["Marker"] = page["NextMarker"]
+
+
+def service_rule(
+    elbv2: Elbv2Api, listener: str, target_group_arns: Sequence[str], call: CallPolicy = cli_call
+) -> dict[str, Any]:
+    """The listener's non-default rule that forwards to one of ``target_group_arns`` (the service's
+    blue or green group): the rule ECS's native deployments move traffic on (AWS requires a rule ARN
+    as productionListenerRule / testListenerRule on an ALB). AwsError when there is none."""
+    wanted = set(target_group_arns)
+    request: dict[str, Any] = {"ListenerArn": listener, "PageSize": MAX_PAGE_SIZE}
+    while True:
+        page = call("elbv2 DescribeRules", partial(elbv2.describe_rules, **request))
+        for rule in page.get("Rules", []):
+            if not rule.get("IsDefault") and _forwarded_groups(rule) & wanted:
+                return dict(rule)
+        if not page.get("NextMarker"):
+            raise AwsError(
+                f"elbv2 DescribeRules: listener {listener} has no rule forwarding to the service's target "
+                "groups (the ECS engine moves traffic on a listener rule: add one, e.g. priority 1, path /*)"
+            )
+        request["Marker"] = page["NextMarker"]
+
+
+def rule_forward_weights(rule: Mapping[str, Any]) -> dict[str, int]:
+    """Target group ARN -> weight of a rule's forward actions (pure; as ``forward_weights``)."""
+    return forward_weights({"DefaultActions": rule.get("Actions", [])})

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -22,6 +22,8 @@ from botocore.exceptions import ClientError
 REGION = "ap-northeast-2"
 ACCOUNT = "123456789012"
 ELB_ARN = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}"
+# ECS's ServiceDeploymentStatus values of a deployment that has not ended.
+_IN_FLIGHT = ("PENDING", "IN_PROGRESS", "STOP_REQUESTED", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS")
 
 
 def client_error(operation: str, code: str, message: str = "", status: int = 400) -> ClientError:
@@ -101,6 +103,7 @@ class FakeElbv2(_Fake):
         self.target_groups: dict[str, str] = {}
         self.load_balancers: dict[str, dict[str, Any]] = {}
         self.listeners: dict[str, dict[str, Any]] = {}
+        self.rules: dict[str, list[dict[str, Any]]] = {}
         self.health: dict[str, list[dict[str, Any]]] = {}
 
     def add_target_group(self, name: str) -> str:
@@ -137,9 +140,33 @@ class FakeElbv2(_Fake):
             found = [b for b in found if b["LoadBalancerArn"] in LoadBalancerArns]
         return {"LoadBalancers": [dict(b) for b in found]}
 
-    def describe_listeners(self, ListenerArns: list[str], **_: Any) -> dict[str, Any]:
+    def describe_listeners(
+        self, ListenerArns: list[str] | None = None, LoadBalancerArn: str | None = None, **_: Any
+    ) -> dict[str, Any]:
         self._count("DescribeListeners")
-        return {"Listeners": [dict(self.listeners[arn]) for arn in ListenerArns if arn in self.listeners]}
+        if LoadBalancerArn is not None:
+            found = [dict(x) for x in self.listeners.values() if x.get("LoadBalancerArn") == LoadBalancerArn]
+            return {"Listeners": found}
+        return {
+            "Listeners": [dict(self.listeners[arn]) for arn in ListenerArns or [] if arn in self.listeners]
+        }
+
+    def describe_rules(self, ListenerArn: str, **_: Any) -> dict[str, Any]:
+        self._count("DescribeRules")
+        return {"Rules": [dict(rule) for rule in self.rules.get(ListenerArn, [])]}
+
+    def add_listener(
+        self, load_balancer_arn: str, port: int, rules: list[dict[str, Any]] | None = None
+    ) -> str:
+        """A listener on ``port`` with a default action and ``rules`` (DescribeRules' shape, no ARNs)."""
+        arn = f"{ELB_ARN}:listener/app/lb/{len(self.listeners):016x}"
+        self.listeners[arn] = {"ListenerArn": arn, "LoadBalancerArn": load_balancer_arn, "Port": port}
+        default = {"RuleArn": f"{arn}-default", "Priority": "default", "IsDefault": True, "Actions": []}
+        self.rules[arn] = [default] + [
+            {"RuleArn": f"{arn}-rule-{i}", "Priority": str(i + 1), "IsDefault": False, **rule}
+            for i, rule in enumerate(rules or [])
+        ]
+        return arn
 
     def describe_target_health(self, TargetGroupArn: str, **_: Any) -> dict[str, Any]:
         self._count("DescribeTargetHealth")
@@ -215,7 +242,13 @@ class FakeDeploymentGroups(_Fake):
 
 
 class FakeEcs(_Fake):
-    """EcsApi: task definitions by ARN, services by (cluster, name)."""
+    """EcsApi: task definitions by ARN, services by (cluster, name), and Amazon ECS's native
+    deployments: UpdateService starts a service deployment (``service_deployments`` by ARN,
+    botocore's ServiceDeployment shape; its target revision in ``revisions``), replacing one in
+    flight as ECS does (it ends STOPPED). A test scripts what DescribeServiceDeployments answers
+    next for an ARN in ``scripted[arn]`` (each answer merged into the stored deployment, the last
+    one kept); ``update_errors`` are raised by the next UpdateService calls, after applying the
+    update when ``applied_before_error`` (the ambiguous case: a lost response)."""
 
     service = "ecs"
 
@@ -223,6 +256,146 @@ class FakeEcs(_Fake):
         super().__init__(counter)
         self.task_definitions: dict[str, dict[str, Any]] = {}
         self.services: dict[tuple[str, str], dict[str, Any]] = {}
+        self.service_deployments: dict[str, dict[str, Any]] = {}
+        self.revisions: dict[str, dict[str, Any]] = {}
+        self.scripted: dict[str, list[dict[str, Any]]] = {}
+        self.update_errors: list[Exception] = []
+        self.applied_before_error = False
+        self.requests: list[tuple[str, dict[str, Any]]] = []  # (operation, request) of the writes
+        self.clock = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
+
+    def _tick(self) -> datetime:
+        self.clock += timedelta(seconds=1)
+        return self.clock
+
+    def _arn(self, kind: str, cluster: str, service: str, number: int) -> str:
+        return f"arn:aws:ecs:{REGION}:{ACCOUNT}:{kind}/{cluster}/{service}/{number:08d}"
+
+    def add_service_deployment(
+        self, cluster: str, service: str, task_definition: str, status: str = "SUCCESSFUL", **more: Any
+    ) -> str:
+        """A service deployment of ``task_definition`` (its target revision), as ECS lists it."""
+        number = len(self.service_deployments) + 1
+        revision = self._arn("service-revision", cluster, service, number)
+        self.revisions[revision] = {
+            "serviceRevisionArn": revision,
+            "serviceArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{cluster}/{service}",
+            "taskDefinition": task_definition,
+            "createdAt": self.clock,
+        }
+        arn = self._arn("service-deployment", cluster, service, number)
+        self.service_deployments[arn] = {
+            "serviceDeploymentArn": arn,
+            "serviceArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{cluster}/{service}",
+            "clusterArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{cluster}",
+            "createdAt": self._tick(),
+            "targetServiceRevision": {"arn": revision},
+            "status": status,
+            **more,
+        }
+        return arn
+
+    def update_service(self, cluster: str, service: str, **request: Any) -> dict[str, Any]:
+        self._count("UpdateService")
+        self.requests.append(("UpdateService", {"cluster": cluster, "service": service, **request}))
+        error = self.update_errors.pop(0) if self.update_errors else None
+        if error is not None and not self.applied_before_error:
+            raise error
+        for found in self.service_deployments.values():  # a second one replaces the first
+            if found["serviceArn"].endswith(f"/{cluster}/{service}") and found["status"] in _IN_FLIGHT:
+                found.update(status="STOPPED", statusReason="replaced by a newer service deployment")
+        arn = self.add_service_deployment(cluster, service, request["taskDefinition"], status="PENDING")
+        self.service_deployments[arn]["deploymentConfiguration"] = request.get("deploymentConfiguration", {})
+        stored = self.services.setdefault(
+            (cluster, service), {"serviceName": service, "status": "ACTIVE", "clusterArn": cluster}
+        )
+        stored.update(taskDefinition=request["taskDefinition"], currentServiceDeployment=arn)
+        if error is not None:
+            raise error
+        return {"service": dict(stored)}
+
+    def list_service_deployments(
+        self,
+        service: str,
+        cluster: str = "default",
+        status: list[str] | None = None,
+        createdAt: dict[str, datetime] | None = None,
+        nextToken: str = "0",
+        maxResults: int = 20,
+    ) -> dict[str, Any]:
+        self._count("ListServiceDeployments")
+        after = (createdAt or {}).get("after")
+        found = [
+            {
+                "serviceDeploymentArn": arn,
+                "serviceArn": sd["serviceArn"],
+                "clusterArn": sd["clusterArn"],
+                "createdAt": sd["createdAt"],
+                "targetServiceRevisionArn": sd["targetServiceRevision"]["arn"],
+                "status": sd["status"],
+            }
+            for arn, sd in self.service_deployments.items()
+            if sd["serviceArn"].endswith(f"/{cluster}/{service}")
+            and (status is None or sd["status"] in status)
+            and (after is None or sd["createdAt"] >= after)
+        ]
+        start = int(nextToken)
+        page: dict[str, Any] = {"serviceDeployments": found[start : start + maxResults]}
+        if start + maxResults < len(found):
+            page["nextToken"] = str(start + maxResults)
+        return page
+
+    def describe_service_deployments(self, serviceDeploymentArns: list[str]) -> dict[str, Any]:
+        self._count("DescribeServiceDeployments")
+        found, failures = [], []
+        for arn in serviceDeploymentArns:
+            if arn not in self.service_deployments:
+                failures.append({"arn": arn, "reason": "MISSING"})
+                continue
+            script = self.scripted.get(arn)
+            if script:
+                self.service_deployments[arn].update(script.pop(0) if len(script) > 1 else script[0])
+            found.append(dict(self.service_deployments[arn]))
+        return {"serviceDeployments": found, "failures": failures}
+
+    def stop_service_deployment(
+        self, serviceDeploymentArn: str, stopType: str = "ROLLBACK"
+    ) -> dict[str, Any]:
+        self._count("StopServiceDeployment")
+        self.requests.append(
+            ("StopServiceDeployment", {"serviceDeploymentArn": serviceDeploymentArn, "stopType": stopType})
+        )
+        if serviceDeploymentArn not in self.service_deployments:
+            raise client_error("StopServiceDeployment", "ServiceDeploymentNotFoundException", "not found")
+        self.service_deployments[serviceDeploymentArn]["status"] = "ROLLBACK_REQUESTED"
+        return {"serviceDeploymentArn": serviceDeploymentArn}
+
+    def continue_service_deployment(
+        self, serviceDeploymentArn: str, hookId: str, action: str = "CONTINUE"
+    ) -> dict[str, Any]:
+        self._count("ContinueServiceDeployment")
+        self.requests.append(
+            (
+                "ContinueServiceDeployment",
+                {"serviceDeploymentArn": serviceDeploymentArn, "hookId": hookId, "action": action},
+            )
+        )
+        found = self.service_deployments.get(serviceDeploymentArn)
+        hooks = [h for h in (found or {}).get("lifecycleHookDetails", []) if h.get("hookId") == hookId]
+        if not hooks or hooks[0].get("status") != "AWAITING_ACTION":
+            raise client_error(
+                "ContinueServiceDeployment", "InvalidParameterException", "no such paused hook"
+            )
+        hooks[0]["status"] = "SUCCEEDED"
+        return {"serviceDeploymentArn": serviceDeploymentArn}
+
+    def describe_service_revisions(self, serviceRevisionArns: list[str]) -> dict[str, Any]:
+        self._count("DescribeServiceRevisions")
+        found = [dict(self.revisions[arn]) for arn in serviceRevisionArns if arn in self.revisions]
+        failures = [
+            {"arn": arn, "reason": "MISSING"} for arn in serviceRevisionArns if arn not in self.revisions
+        ]
+        return {"serviceRevisions": found, "failures": failures}
 
     def register_task_definition(self, **request: Any) -> dict[str, Any]:
         self._count("RegisterTaskDefinition")

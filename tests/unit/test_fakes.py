@@ -108,6 +108,30 @@ def _ecs() -> FakeEcs:
     return fake
 
 
+NATIVE_ARN = "arn:aws:ecs:ap-northeast-2:123456789012:service-deployment/c/svc/00000001"
+REVISION_ARN = "arn:aws:ecs:ap-northeast-2:123456789012:service-revision/c/svc/00000001"
+
+
+def _ecs_native() -> FakeEcs:
+    fake = _ecs()
+    arn = fake.add_service_deployment("c", "svc", TASK_DEFINITION, status="IN_PROGRESS")
+    fake.service_deployments[arn]["lifecycleHookDetails"] = [
+        {"hookId": "h-1", "targetType": "PAUSE", "status": "AWAITING_ACTION"}
+    ]
+    return fake
+
+
+def _elbv2_rules() -> FakeElbv2:
+    fake = _elbv2()
+    group = fake.target_groups["tg"]
+    forward = {
+        "Type": "forward",
+        "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": group, "Weight": 100}]},
+    }
+    fake.add_listener(fake.load_balancers["alb"]["LoadBalancerArn"], 80, [{"Actions": [forward]}])
+    return fake
+
+
 def _logs() -> FakeLogs:
     fake = FakeLogs()
     fake.events["/aws/lambda/fn"] = [{"message": "d-1 verdict", "timestamp": 5}]
@@ -131,6 +155,14 @@ CALLS: list[tuple[str, Callable[[], Any], str, dict[str, Any]]] = [
     ("ecs", _ecs, "register_task_definition", {"family": "svc", "containerDefinitions": []}),
     ("ecs", _ecs, "describe_services", {"cluster": "c", "services": ["svc", "gone"]}),
     ("ecs", _ecs, "describe_task_definition", {"taskDefinition": TASK_DEFINITION}),
+    ("ecs", _ecs, "update_service", {"cluster": "c", "service": "svc", "taskDefinition": TASK_DEFINITION}),
+    ("ecs", _ecs_native, "list_service_deployments", {"cluster": "c", "service": "svc", "status": ["IN_PROGRESS"]}),
+    ("ecs", _ecs_native, "describe_service_deployments", {"serviceDeploymentArns": [NATIVE_ARN, "gone"]}),
+    ("ecs", _ecs_native, "describe_service_revisions", {"serviceRevisionArns": [REVISION_ARN, "gone"]}),
+    ("ecs", _ecs_native, "stop_service_deployment", {"serviceDeploymentArn": NATIVE_ARN, "stopType": "ROLLBACK"}),
+    ("ecs", _ecs_native, "continue_service_deployment", {"serviceDeploymentArn": NATIVE_ARN, "hookId": "h-1"}),
+    ("elbv2", _elbv2_rules, "describe_rules", {"ListenerArn": list(_elbv2_rules().listeners)[-1]}),
+    ("elbv2", _elbv2_rules, "describe_listeners", {"LoadBalancerArn": _elbv2().load_balancers["alb"]["LoadBalancerArn"]}),
     ("logs", _logs, "filter_log_events", {"logGroupName": "/aws/lambda/fn", "filterPattern": '"d-1"'}),
 ]  # fmt: skip
 
