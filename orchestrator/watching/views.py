@@ -49,6 +49,7 @@ class EtaTracker:
         self.until = until
         self.phase: str | None = None
         self.started_at = 0.0
+        self._lifecycle = lifecycle_of(phase.lifecycle_event for phase in self.phases)
 
     def update(self, snapshot: Snapshot, elapsed: float) -> tuple[str | None, float | None]:
         if not self.phases:
@@ -57,6 +58,8 @@ class EtaTracker:
             return None, 0.0
         if snapshot.rolled_back:  # rolling back within the deployment: the phases no longer apply
             return None, None
+        if snapshot.lifecycle and snapshot.lifecycle_model is not self._lifecycle:
+            return None, None  # phases of another engine's lifecycle: no ETA rather than a wrong one
         phase = current_phase(self.phases, snapshot.status.value, snapshot.lifecycle_events())
         if phase != self.phase:
             self.phase, self.started_at = phase, elapsed

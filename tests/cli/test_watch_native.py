@@ -382,3 +382,10 @@ def test_the_hook_reason_of_a_native_deployment(
         reason,
     )
     assert found.lines()[0] == f"{step} hook ({hooks[event]}) failed: {reason}"
+
+
+def test_no_eta_from_phases_of_the_other_lifecycle() -> None:
+    # a native deployment described with CodeDeploy's phases (GroupTiming without its lifecycle):
+    # no ETA rather than one that counts CodeDeploy's events
+    codedeploy_phases = expected_phases(parse_strategy("canary10"), GroupTiming("CONTINUE_DEPLOYMENT", 0, 15))
+    assert EtaTracker(codedeploy_phases).update(native(S.IN_PROGRESS, "SCALE_UP"), 20.0) == (None, None)
