@@ -137,7 +137,8 @@ class Watcher:
         return polled.snapshot
 
     def _continue(self, budget: CallBudget) -> None:
-        """The engine's promote (CodeDeploy: ContinueDeployment(READY_WAIT)), as `bluegreen promote` does."""
+        """The engine's promote, as `bluegreen promote` does (CodeDeploy: ContinueDeployment
+        READY_WAIT; Amazon ECS: ContinueServiceDeployment CONTINUE on the waiting PAUSE hook)."""
         from orchestrator.errors import BadInputError
 
         budget.spend(1)
