@@ -146,9 +146,10 @@ def ecs_plan_text(plan: EcsPlan, timeout: float) -> str:
     else:
         out.append(f"  {'guardrails':<22}pass ({plan.environment})")
     out.append(f"  {'expected duration':<22}{_minutes(plan.expected_seconds)} (timeout {_minutes(timeout)})")
+    width = max((len(phase.name) for phase in plan.phases), default=0) + 2  # ECS's stage names are long
     for phase in plan.phases:
         if phase.expected_seconds:
-            out.append(f"    {phase.name:<24}{_minutes(phase.expected_seconds)}")
+            out.append(f"    {phase.name:<{width}}{_minutes(phase.expected_seconds)}")
     out.append("  UpdateService request (task definition ARN filled in after registration):")
     out += [f"    {line}" for line in json.dumps(plan.update_request(), indent=2).splitlines()]
     if plan.skipped_reads:

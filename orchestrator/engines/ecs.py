@@ -23,10 +23,8 @@ from orchestrator.engines.ecs_plan import AwsEcsReads, EcsPlan, EcsStarted, Offl
 from orchestrator.errors import BadInputError, StrategyError
 from orchestrator.strategies import Strategy, parse_strategy
 from orchestrator.vocabulary import (
-    DeploymentReadyAction,
     EngineName,
     HookAction,
-    HookTargetType,
     NativeStrategy,
     ServiceDeploymentStatus,
     StopType,
@@ -81,7 +79,7 @@ class EcsEngine:
             deployment_group=None,
             config_name=ecs_plan.native_config_name(configuration),
             strategy=strategy_for_native(configuration),
-            timing=timing_for_native(configuration),
+            timing=GroupTiming.from_deployment_configuration(configuration),
             description=sd.get("statusReason"),
             create_time=sd.get("createdAt"),
             complete_time=sd.get("finishedAt") or sd.get("stoppedAt"),
@@ -210,26 +208,3 @@ def _custom(kind: str, percent: Any, minutes: Any) -> Strategy | None:
     if percent is None or minutes is None or float(percent) != int(float(percent)):
         return None
     return parse_strategy(f"{kind}:{int(float(percent))}:{int(minutes)}")
-
-
-def timing_for_native(configuration: dict[str, Any]) -> GroupTiming:
-    """The waits of a native deployment: bake time is the termination wait; a PAUSE hook is the
-    ready wait (STOP_DEPLOYMENT for its timeout)."""
-    pause = next(
-        (
-            hook
-            for hook in configuration.get("lifecycleHooks") or []
-            if hook.get("targetType") == HookTargetType.PAUSE
-        ),
-        None,
-    )
-    ready_action = DeploymentReadyAction.CONTINUE_DEPLOYMENT.value
-    ready_minutes = 0
-    if pause is not None:
-        ready_action = DeploymentReadyAction.STOP_DEPLOYMENT.value
-        ready_minutes = int((pause.get("timeoutConfiguration") or {}).get("timeoutInMinutes") or 0)
-    return GroupTiming(
-        ready_action=ready_action,
-        ready_wait_minutes=ready_minutes,
-        termination_wait_minutes=int(configuration.get("bakeTimeInMinutes") or 0),
-    )

@@ -13,11 +13,12 @@ from orchestrator.catalog import ResolvedService, load_catalog
 from orchestrator.commands.rollback import previous_revision
 from orchestrator.engines import engine_for
 from orchestrator.engines.base import DeployInputs, RollbackWait
-from orchestrator.engines.ecs import EcsEngine, strategy_for_native, timing_for_native
+from orchestrator.engines.ecs import EcsEngine, strategy_for_native
 from orchestrator.engines.ecs_plan import InFlightDeploymentError
 from orchestrator.errors import AwsError, BadInputError
 from orchestrator.strategies import parse_strategy
 from orchestrator.vocabulary import DeploymentStatus, EngineName
+from orchestrator.watching.timing import GroupTiming
 from tests.support.fakes import ACCOUNT, REGION, FakeClients, client_error
 
 CLUSTER, SERVICE = "doa-market-cluster", "product-service"
@@ -372,7 +373,11 @@ PAUSED = {
     "strategy": "BLUE_GREEN",
     "lifecycleHooks": [
         {"targetType": "AWS_LAMBDA", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]},
-        {"targetType": "PAUSE", "timeoutConfiguration": {"timeoutInMinutes": 30, "action": "ROLLBACK"}},
+        {
+            "targetType": "PAUSE",
+            "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+            "timeoutConfiguration": {"timeoutInMinutes": 30, "action": "ROLLBACK"},
+        },
     ],
 }
 
@@ -393,7 +398,7 @@ def test_a_native_configuration_read_back(
 ) -> None:
     found = strategy_for_native(configuration)
     assert (found.name if found else None) == strategy
-    timing = timing_for_native(configuration)
+    timing = GroupTiming.from_deployment_configuration(configuration)
     assert (timing.ready_wait_minutes, timing.termination_wait_minutes) == (ready, bake)
     assert (timing.ready_action == "STOP_DEPLOYMENT") is bool(ready)
 
