@@ -121,6 +121,20 @@ def test_stop_and_promote_on_a_service_deployment(clients: FakeClients) -> None:
     assert stopped.code == 0, shown(stopped)
     assert stopped.json()["rollbackDeploymentId"] == arn
     assert [name for name, _ in clients.ecs.requests] == ["StopServiceDeployment"]
+    said = run_cli("stop", arn)
+    assert f"rolling back within the deployment; follow it with `bluegreen watch {arn}`" in said.stdout
+
+
+def test_promote_releases_the_pause_and_says_who_shifts_traffic(clients: FakeClients) -> None:
+    hook = {"hookId": "pause-1", "targetType": "PAUSE", "status": "AWAITING_ACTION"}
+    arn = clients.ecs.add_service_deployment(
+        CLUSTER, SERVICE, f"{TASK}2", status="IN_PROGRESS", lifecycleHookDetails=[hook]
+    )
+
+    result = run_cli("promote", arn)
+
+    assert result.code == 0, shown(result)
+    assert f"promoted {arn}: Amazon ECS now shifts production traffic" in result.stdout
 
 
 def test_rollback_on_ecs_redeploys_the_previous_task_definition(clients: FakeClients, on_ecs: Any) -> None:
