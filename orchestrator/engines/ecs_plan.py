@@ -10,11 +10,11 @@ exactly once, and name the service deployment it started.
 Exactly once: UpdateService has no client token, and a second UpdateService during a deployment
 silently replaces it (the first ends STOPPED). So it goes through a single-attempt client; a
 throttled attempt (not applied) is sent again; after an ambiguous failure (timeout, dropped
-connection, 5xx) the service's deployments created since just before the first attempt are
-searched for one whose target revision runs our task definition before anything else: found, it is
-ours (we refused to start while any was in flight, and a revision registered by this run is ours
-alone); not found, the attempt is retried (3 at most). A definite refusal deregisters the revision
-this run registered.
+connection, 5xx) the service's deployments in flight created since just before the first attempt
+are searched for one whose target revision runs our task definition before anything else: found,
+it is ours (we refused to start while any was in flight, and a revision registered by this run is
+ours alone; a finished deployment of the same revision is not looked at); not found, the attempt
+is retried (3 at most). A definite refusal deregisters the revision this run registered.
 """
 
 from __future__ import annotations
@@ -345,10 +345,17 @@ def refuse_if_in_flight(ecs: Any, cluster: str, service: str) -> None:
 def find_started(
     ecs: Any, cluster: str, service: str, task_definition_arn: str, since: datetime
 ) -> str | None:
-    """The newest service deployment created since ``since`` whose target revision runs
-    ``task_definition_arn`` (ListServiceDeployments + DescribeServiceRevisions), if any."""
+    """The newest service deployment in flight, created since ``since``, whose target revision runs
+    ``task_definition_arn`` (ListServiceDeployments + DescribeServiceRevisions), if any.
+
+    In flight only: one we started a moment ago is still scaling up (minutes), while an earlier,
+    finished deployment of the same task definition (a rollback redeploys an existing ARN) is not ours.
+    """
+    statuses = [status.value for status in ServiceDeploymentStatus.active()]
     briefs = retry_throttled(
-        lambda: ecs_api.list_service_deployments(ecs, cluster, service, created_after=since)
+        lambda: ecs_api.list_service_deployments(
+            ecs, cluster, service, statuses=statuses, created_after=since
+        )
     )
     targets = [str(b["targetServiceRevisionArn"]) for b in briefs if b.get("targetServiceRevisionArn")]
     if not targets:

@@ -180,6 +180,21 @@ def test_an_ambiguous_update_that_was_not_applied_is_sent_again_once() -> None:
     assert len(clients.ecs.service_deployments) == 1
 
 
+def test_an_earlier_finished_deployment_of_the_same_revision_is_not_taken_for_ours() -> None:
+    # A rollback redeploys an existing task definition ARN: the search must not find the deployment
+    # that ran it before (finished), only one in flight.
+    clients = world()
+    clients.ecs.task_definitions[f"{TASK}1"] = {"family": SERVICE, "taskDefinitionArn": f"{TASK}1"}
+    earlier = clients.ecs.add_service_deployment(CLUSTER, SERVICE, f"{TASK}1")
+    clients.ecs.update_errors = [_ambiguous()]
+    engine = EcsEngine(clients)
+
+    started = _start_without_sleeping(engine, engine.plan(inputs(task_definition=f"{TASK}1")))
+
+    assert started.deployment_id != earlier
+    assert (started.attempts, started.recovered) == (2, False)
+
+
 def test_a_throttled_update_is_sent_again_and_a_refused_one_deregisters_the_revision() -> None:
     clients = world()
     clients.ecs.update_errors = [client_error("UpdateService", "ThrottlingException", "slow down")]
