@@ -80,6 +80,12 @@ def test_deploy_refuses_while_a_service_deployment_is_in_flight(clients: FakeCli
     assert result.code == 2, shown(result)
     assert f"already runs service deployment {running} (IN_PROGRESS)" in result.stderr
     assert clients.ecs.requests == []
+    document = run_cli("deploy", SERVICE, "--engine", "ecs", "--no-wait", "-o", "json").json()
+    assert (document["errorKind"], document["activeDeploymentId"], document["exitCode"]) == (
+        "active-deployment",
+        running,
+        2,
+    )
 
 
 def test_status_of_a_service_deployment_by_its_arn(clients: FakeClients) -> None:
