@@ -272,6 +272,22 @@ def test_a_poll_is_one_describe_service_deployments() -> None:
     assert clients.counter.calls["ecs:DescribeServiceDeployments"] == 3 == 3 * engine.poll_calls(arn)
 
 
+def test_polls_remember_where_the_deployment_was_before_it_rolled_back() -> None:
+    clients = world()
+    arn = clients.ecs.add_service_deployment(CLUSTER, SERVICE, f"{TASK}2", status="IN_PROGRESS")
+    clients.ecs.scripted[arn] = [
+        {"lifecycleStage": "PRODUCTION_TRAFFIC_SHIFT"},
+        {"status": "ROLLBACK_IN_PROGRESS", "lifecycleStage": "TEST_TRAFFIC_SHIFT"},
+        {"status": "ROLLBACK_SUCCESSFUL", "alarms": {"status": "TRIGGERED"}},
+    ]
+    engine = EcsEngine(clients)
+
+    last = [engine.snapshot(arn).snapshot for _ in range(3)][-1]
+
+    assert last.status is DeploymentStatus.FAILED
+    assert last.current_lifecycle_event == "PRODUCTION_TRAFFIC_SHIFT"
+
+
 def test_describe_says_whose_deployment_it_is_and_its_strategy() -> None:
     clients = world()
     arn = clients.ecs.add_service_deployment(
