@@ -10,7 +10,7 @@ the PAUSE hook waiting after test traffic. Every call goes through the thin adap
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator.aws import ecs as ecs_api
@@ -36,6 +36,9 @@ from orchestrator.watching.native_snapshots import (
 )
 from orchestrator.watching.snapshots import Snapshot
 from orchestrator.watching.timing import GroupTiming
+
+# Before any createdAt (botocore parses timestamps with a time zone: compare aware with aware).
+_NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 class EcsEngine:
@@ -154,7 +157,7 @@ class EcsEngine:
         """The service's most recent service deployment; BadInputError when it has none."""
         settings = service.settings
         briefs = ecs_api.list_service_deployments(self.ecs, settings.cluster, settings.ecs_service)
-        found = max(briefs, key=lambda brief: brief.get("createdAt") or datetime.min, default=None)
+        found = max(briefs, key=lambda brief: brief.get("createdAt") or _NEVER, default=None)
         if found is None:
             raise BadInputError(
                 f"ECS service {settings.cluster}/{settings.ecs_service} has no service deployments yet"

@@ -344,15 +344,16 @@ class FakeEcs(_Fake):
                 "serviceDeploymentArn": arn,
                 "serviceArn": sd["serviceArn"],
                 "clusterArn": sd["clusterArn"],
-                "createdAt": sd["createdAt"],
+                "createdAt": sd.get("createdAt"),
                 "targetServiceRevisionArn": sd["targetServiceRevision"]["arn"],
                 "status": sd["status"],
             }
             for arn, sd in self.service_deployments.items()
             if sd["serviceArn"].endswith(f"/{cluster}/{service}")
             and (status is None or sd["status"] in status)
-            and (after is None or sd["createdAt"] >= after)
+            and (after is None or (sd.get("createdAt") is not None and sd["createdAt"] >= after))
         ]
+        found = [{k: v for k, v in brief.items() if v is not None} for brief in found]
         start = int(nextToken)
         page: dict[str, Any] = {"serviceDeployments": found[start : start + maxResults]}
         if start + maxResults < len(found):

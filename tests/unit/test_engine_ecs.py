@@ -384,6 +384,8 @@ def test_find_active_and_latest() -> None:
 
     assert engine.find_active(service()) == [running]
     assert engine.latest(service()) == running
+    del clients.ecs.service_deployments[running]["createdAt"]  # a brief without one sorts first
+    assert engine.latest(service()) != running
 
 
 def test_rollback_chooses_the_task_definition_of_the_last_successful_deployment_before_the_live_one() -> None:
