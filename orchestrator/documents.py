@@ -141,6 +141,7 @@ class ReportHead(Document):
     calls_per_minute_limit: int
     polls: int
     events: list[WatchEvent]
+    engine: Literal["codedeploy", "ecs"]  # who runs the deployment (the catalog's engine)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -204,6 +205,7 @@ class CreatedHead(Document):
     api_calls: int
     events: list[WatchEvent]
     waits_at_ready: bool
+    engine: Literal["codedeploy", "ecs"]
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -293,6 +295,29 @@ class DeployPlan(Document):
     create_deployment: dict[str, Any]
     skipped_reads: list[str]
     dry_run: Literal[True]
+    engine: Literal["codedeploy"]
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class NativeDeployPlan(Document):
+    """`bluegreen deploy --dry-run` on the ECS engine: what deploy would do; the UpdateService request."""
+
+    service: str
+    environment: str
+    engine: Literal["ecs"]
+    cluster: str
+    ecs_service: str
+    strategy: str
+    deployment_config_name: str  # ECS's native strategy and steps, e.g. ecs:CANARY:10:5
+    task_definition: PlannedTaskDefinition
+    guardrails: list[GuardrailViolation]
+    forced: bool
+    expected_seconds: int
+    timeout_seconds: int
+    phases: list[PlannedPhase]
+    update_service: dict[str, Any]
+    skipped_reads: list[str]
+    dry_run: Literal[True]
 
 
 # --- status, stop, promote -------------------------------------------------------------------------------
@@ -319,6 +344,7 @@ class StatusDocument(Document):
     traffic_weights: TrafficWeights
     lifecycle_events: dict[str, str]
     api_calls: int
+    engine: Literal["codedeploy", "ecs"]
     hook_failure: HookFailure | None = field(default=None, metadata=ABSENT)
 
 
@@ -636,6 +662,7 @@ DOCUMENTS: tuple[type[Document], ...] = (
     DeployReport,
     DeployCreated,
     DeployPlan,
+    NativeDeployPlan,
     RollbackReport,
     RollbackCreated,
     WatchReport,

@@ -27,6 +27,7 @@ from orchestrator.errors import (
     InterruptedByUser,
 )
 from orchestrator.vocabulary import DeploymentStatus
+from orchestrator.watching.lifecycles import CODEDEPLOY_LIFECYCLE, Lifecycle, lifecycle_of
 from orchestrator.watching.loop import Watcher, WatchOptions, WatchResult
 from orchestrator.watching.snapshots import Event, Snapshot
 from orchestrator.watching.timing import READY_WAIT, Phase
@@ -63,10 +64,20 @@ class Subject:
     # Deployed into a sandbox started for this run (deploy --sandbox): the sandbox, and the
     # deployment with it, ends with this process, so there is nothing to re-attach to.
     ephemeral: bool = False
+    engine: str = "codedeploy"  # the engine running it (Engine.name): the documents' `engine`
 
     @property
     def expected_seconds(self) -> float:
         return sum(phase.expected_seconds for phase in self.phases)
+
+    def lifecycle(self, seen: Snapshot | None = None) -> Lifecycle:
+        """Whose lifecycle the deployment goes through (CodeDeploy's or ECS's): what a poll showed,
+        else what the expected phases are made of."""
+        if seen is not None and seen.lifecycle:
+            return seen.lifecycle_model
+        if self.phases:
+            return lifecycle_of(phase.lifecycle_event for phase in self.phases)
+        return CODEDEPLOY_LIFECYCLE
 
     def known(self) -> ErrorContext:
         """What an error while following this deployment can say about it."""
@@ -137,6 +148,7 @@ def report_document(
         calls_per_minute_limit=limit,
         polls=result.polls,
         events=[documents.watch_event(event) for event in result.events],
+        engine=subject.engine,  # type: ignore[arg-type]  # an Engine.name
     )
 
 
@@ -166,6 +178,7 @@ def created_document(subject: Subject, api_calls: int) -> documents.CreatedHead:
         api_calls=api_calls,
         events=[],
         waits_at_ready=_waits_at_ready(subject),
+        engine=subject.engine,  # type: ignore[arg-type]  # an Engine.name
     )
     return documents.created(head, subject.facts)
 
@@ -174,7 +187,7 @@ def created_document(subject: Subject, api_calls: int) -> documents.CreatedHead:
 SANDBOX_GONE = "the sandbox stopped with this run and the deployment with it; nothing keeps running"
 
 
-def interrupted_message(subject: Subject) -> str:
+def interrupted_message(subject: Subject, seen: Snapshot | None = None) -> str:
     """What an interrupt leaves behind: a deployment to re-attach to, or (sandbox) nothing."""
     if subject.ephemeral:
         return (
@@ -182,9 +195,14 @@ def interrupted_message(subject: Subject) -> str:
             "nothing to re-attach to)"
         )
     return (
-        f"interrupted; deployment {subject.deployment_id} keeps running in CodeDeploy: "
-        f"{reattach_hint(subject.deployment_id)}"
+        f"interrupted; deployment {subject.deployment_id} keeps running in "
+        f"{subject.lifecycle(seen).runner}: {reattach_hint(subject.deployment_id)}"
     )
+
+
+def _rolled_back_within(snapshot: Snapshot, deployment_id: str) -> bool:
+    """The deployment rolls back inside itself (Amazon ECS's native rollback names no other one)."""
+    return snapshot.rollback_deployment_id == deployment_id
 
 
 def reattach_hint(deployment_id: str) -> str:
@@ -234,9 +252,11 @@ def follow(
             result = watcher.run(options)
     except KeyboardInterrupt:
         if subject.ephemeral or not flags.rollback_on_interrupt:
-            raise InterruptedByUser(interrupted_message(subject), known=seen.known(subject)) from None
+            raise InterruptedByUser(
+                interrupted_message(subject, seen.snapshot), known=seen.known(subject)
+            ) from None
         with error_context(seen.known(subject)):
-            _interrupted(engine, subject.deployment_id, flags, clock, sleep)
+            _interrupted(engine, subject, flags, clock, sleep)
     except BluegreenError as err:  # an AWS error while watching: say which deployment, at which status
         err.within(seen.known(subject))
         raise
@@ -275,7 +295,9 @@ def _summary(
 ) -> str:
     """The lines a person reads when the watch ends: outcome, duration, id; why a hook failed; next."""
     details = []
-    if result.snapshot.rollback_deployment_id:
+    if _rolled_back_within(result.snapshot, subject.deployment_id):
+        details.append("rolled back within the deployment")
+    elif result.snapshot.rollback_deployment_id:
         details.append(f"rollback {result.snapshot.rollback_deployment_id}")
     details.append(f"{clients.counter.total} API calls")
     colour = "green" if outcome.ok else ("yellow" if result.timed_out else "red")
@@ -289,10 +311,7 @@ def _summary(
     if outcome.ok and flags.until == "ready" and result.snapshot.status is DeploymentStatus.READY:
         out.append(f"next: test through the test listener, then `bluegreen promote {subject.deployment_id}`")
     elif outcome.ok and flags.until == "ready" and not options.ready_waits:
-        out.append(
-            "note: this deployment group continues at Ready by itself (ready action "
-            "CONTINUE_DEPLOYMENT): traffic shifts without `bluegreen promote`"
-        )
+        out.append(f"note: {subject.lifecycle(result.snapshot).no_ready_wait}")
     return lines(*out)
 
 
@@ -333,6 +352,8 @@ def _error(subject: Subject, result: WatchResult, outcome: Outcome) -> Bluegreen
         rollback = (
             f"; rolled back by {snapshot.rollback_deployment_id}" if snapshot.rollback_deployment_id else ""
         )
+        if _rolled_back_within(snapshot, deployment_id):
+            rollback = "; rolled back within the deployment"
         return DeploymentFailedError(
             f"deployment {deployment_id} {snapshot.status.value}{reason}{rollback}; "
             f"details: `bluegreen status {deployment_id}`"
@@ -342,11 +363,12 @@ def _error(subject: Subject, result: WatchResult, outcome: Outcome) -> Bluegreen
 
 def _interrupted(
     engine: Engine,
-    deployment_id: str,
+    subject: Subject,
     flags: WatchFlags,
     clock: Callable[[], float],
     sleep: Callable[[float], None],
 ) -> NoReturn:
+    deployment_id = subject.deployment_id
     wait = RollbackWait(
         timeout_seconds=ROLLBACK_START_TIMEOUT_SECONDS / flags.scale(),
         interval_seconds=2.0 / flags.scale(),
@@ -355,6 +377,12 @@ def _interrupted(
     )
     snapshot = engine.stop(deployment_id, rollback=True, wait=wait).snapshot
     assert snapshot is not None  # asked to wait: the engine looked at least once
+    if _rolled_back_within(snapshot, deployment_id):
+        raise InterruptedByUser(
+            f"interrupted; stopped deployment {deployment_id} with rollback: it rolls back within "
+            f"itself (`bluegreen watch {deployment_id}`)",
+            known=ErrorContext(rollback_deployment_id=deployment_id),
+        )
     if snapshot.rollback_deployment_id:
         rollback_id = snapshot.rollback_deployment_id
         raise InterruptedByUser(
@@ -363,7 +391,7 @@ def _interrupted(
             known=ErrorContext(rollback_deployment_id=rollback_id),
         )
     raise InterruptedByUser(
-        f"interrupted; asked CodeDeploy to stop {deployment_id} with rollback "
+        f"interrupted; asked {subject.lifecycle(snapshot).runner} to stop {deployment_id} with rollback "
         f"(status {snapshot.status.value}); "
         f"check it with `bluegreen status {deployment_id}`"
     )
@@ -383,6 +411,6 @@ def follow_created(
         if _waits_at_ready(subject):
             text += lines(
                 f"it will wait at Ready: shift traffic with `bluegreen promote {subject.deployment_id}` "
-                "(CodeDeploy stops it when the group's ready wait ends)"
+                f"({subject.lifecycle().ready_timeout})"
             )
     return Result(created_document(subject, clients.counter.total), text)

@@ -11,7 +11,8 @@ EXIT_CODES = (
     "Exit codes:\n"
     "  0    succeeded (or reached --until; or the command did what it says)\n"
     "  1    the deployment failed, was stopped or rolled back; the group is busy\n"
-    "  2    bad input (catalog, flags, files, names): one line, nothing changed in AWS\n"
+    "  2    bad input (catalog, flags, files, names; ecs engine: a deployment in flight):\n"
+    "       one line, nothing changed in AWS\n"
     "  3    still running when --timeout passed (the deployment keeps running)\n"
     "  4    AWS error after retries (credentials, permissions, throttling)\n"
     "  130  interrupted (the message says how to re-attach)"
@@ -38,12 +39,17 @@ DEPLOY = epilog(
     "bluegreen deploy product-service --env prod --image REPO/product-service:1.4.2",
     "bluegreen deploy product-service --until ready -o json     # CI: test, then promote",
     "bluegreen deploy product-service --task-definition task-definitions/service.json",
+    "bluegreen deploy product-service --engine ecs --strategy canary10   # Amazon ECS runs it",
 )
 RENDER = epilog(
     "bluegreen render product-service --env prod",
     "bluegreen render product-service --task-definition ARN --out -",
 )
-STATUS = epilog("bluegreen status d-ABCDEFGHI", "bluegreen status product-service --env prod -o json")
+STATUS = epilog(
+    "bluegreen status d-ABCDEFGHI",
+    "bluegreen status arn:aws:ecs:REGION:ACCOUNT:service-deployment/CLUSTER/SERVICE/ID   # the ECS engine's",
+    "bluegreen status product-service --env prod -o json",
+)
 WATCH = epilog("bluegreen watch d-ABCDEFGHI", "bluegreen watch d-ABCDEFGHI --until traffic-shifted")
 STOP = epilog("bluegreen stop d-ABCDEFGHI", "bluegreen stop d-ABCDEFGHI --no-rollback")
 ROLLBACK = epilog(

@@ -14,8 +14,9 @@ from orchestrator.errors import BluegreenError
 from orchestrator.vocabulary import ECS_HOOK_EVENTS
 from orchestrator.watching.hook_verdict import (
     HookFailure,
-    failed_hook_events,
+    SuspectHook,
     reason_for,
+    suspect_hooks,
 )
 
 # The verdict line is logged right after the report; CloudWatch Logs shows it seconds later (and
@@ -36,24 +37,39 @@ def hook_failure(
     since: float,
     sleep: Callable[[float], None] = time.sleep,
 ) -> HookFailure | None:
-    """The first failed lifecycle event with a hook, and its reason (None when no hook failed).
-    ``since`` is a wall-clock time (epoch s) at or before the deployment's start."""
+    """The first failed lifecycle event (CodeDeploy) or stage (Amazon ECS) with a hook, and its
+    reason (None when no hook failed). ``since`` is a wall-clock time (epoch s) at or before the
+    deployment's start."""
     hooks = _hooks_of(session, service, environment)
     events = [(name, status) for name, status in lifecycle]
-    failed = failed_hook_events(events, hooks) or failed_hook_events(events, _ALL_HOOKABLE)
-    if not failed:
-        return None
-    event = failed[0]
-    function = hooks.get(event)
+    suspects = suspect_hooks(events, hooks) or suspect_hooks(events, _ALL_HOOKABLE)
     log_file = hook_log()
-    if function is None:
-        return HookFailure(event, None, None, "the catalog names no hook function for it", log_file)
-    reason, unavailable = _read_reason(clients, function, deployment_id, event, since, sleep)
-    return HookFailure(event, function, reason, unavailable, log_file)
+    first: HookFailure | None = None  # the failed step's own hook, when no hook's verdict is found
+    for suspect in suspects:
+        function = hooks.get(suspect.event)
+        if function is None:
+            failure = HookFailure(
+                suspect.step, None, None, "the catalog names no hook function for it", log_file
+            )
+        else:
+            reason, unavailable = _read_reason(clients, function, deployment_id, suspect, since, sleep)
+            failure = HookFailure(suspect.step, function, reason, unavailable, log_file)
+            if reason is not None:
+                return failure
+        # A hook that only may have run during the failed step (ECS's pre-shift hook) explains the
+        # failure only with its own Failed verdict: an alarm may as well have stopped the shift.
+        if suspect.sure and first is None:
+            first = failure
+    return first
 
 
 def _read_reason(
-    clients: Any, function: str, deployment_id: str, event: str, since: float, sleep: Callable[[float], None]
+    clients: Any,
+    function: str,
+    deployment_id: str,
+    suspect: SuspectHook,
+    since: float,
+    sleep: Callable[[float], None],
 ) -> tuple[str | None, str | None]:
     from orchestrator.aws.logs import read_verdicts
 
@@ -66,10 +82,12 @@ def _read_reason(
             return None, f"cannot read CloudWatch Logs: {err}"  # never a reason to fail the command
         if read.unavailable:
             return None, read.unavailable
-        reason = reason_for(read.verdicts, deployment_id, event)
+        reason = reason_for(read.verdicts, deployment_id, suspect.event, suspect.step)
         if reason is not None:
             return reason, None
-        if attempt + 1 < READ_ATTEMPTS:
+        # Only the failed step's own hook is worth waiting for: a hook that only may have run there
+        # logged its verdict before it returned, and ECS rolled the deployment back after that.
+        if attempt + 1 < READ_ATTEMPTS and suspect.sure:
             sleep(READ_INTERVAL_SECONDS)
     return None, f"no verdict line for {deployment_id} in log group /aws/lambda/{function} yet"
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.vocabulary import LifecycleStatus
+from orchestrator.watching.lifecycles import lifecycle_of
 
 VERDICT_KEYS = ("verdict", "deployment_id", "lifecycle_event", "reason")
 FAILED = LifecycleStatus.FAILED.value
@@ -81,12 +82,47 @@ def failed_hook_events(lifecycle: Iterable[tuple[str, str]], hooks: Mapping[str,
     return [name for name, status in lifecycle if status == FAILED and name in hooks]
 
 
-def reason_for(verdicts: Sequence[Verdict], deployment_id: str, lifecycle_event: str) -> str | None:
-    """The latest Failed verdict of this deployment's lifecycle event (Lambda may retry)."""
+@dataclass(frozen=True)
+class SuspectHook:
+    """A hook that may explain a failed lifecycle step."""
+
+    event: str  # the catalog's hook event (CodeDeploy's name), the key of its ``hooks``
+    step: str  # where the hook runs: the event itself, or Amazon ECS's native hook stage
+    sure: bool  # the step that failed is the hook's own (else the hook only may have run during it)
+
+
+def suspect_hooks(lifecycle: Iterable[tuple[str, str]], hooks: Mapping[str, str]) -> list[SuspectHook]:
+    """The hooks (of ``hooks``, keyed by CodeDeploy's event names) that may have failed the failed
+    lifecycle steps, in lifecycle order: on CodeDeploy the failed event's own hook; on Amazon ECS the
+    hook at the failed native stage, then (not sure) a hook ECS runs around it (PRE_PRODUCTION_
+    TRAFFIC_SHIFT's, which is no lifecycle stage of its own)."""
+    steps = list(lifecycle)
+    model = lifecycle_of(name for name, _ in steps)
+    found: list[SuspectHook] = []
+    for name, status in steps:
+        if status != FAILED:
+            continue
+        own = model.hook_event_at(name)
+        if own is not None and own in hooks:
+            found.append(SuspectHook(own, name, True))
+        found += [
+            SuspectHook(event, model.hook_steps[event], False)
+            for event in model.hooks_around.get(name, ())
+            if event in hooks
+        ]
+    return found
+
+
+def reason_for(
+    verdicts: Sequence[Verdict], deployment_id: str, lifecycle_event: str, *aliases: str
+) -> str | None:
+    """The latest Failed verdict of this deployment's lifecycle event (Lambda may retry); a hook on
+    Amazon ECS may name its native stage instead (``aliases``)."""
+    names = {lifecycle_event, *aliases}
     matching = [
         v
         for v in verdicts
-        if v.deployment_id == deployment_id and v.lifecycle_event == lifecycle_event and v.verdict == FAILED
+        if v.deployment_id == deployment_id and v.lifecycle_event in names and v.verdict == FAILED
     ]
     if not matching:
         return None

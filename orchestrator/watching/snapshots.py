@@ -1,7 +1,9 @@
 """Turns GetDeployment / GetDeploymentTarget polls into snapshots and a stream of events (pure).
 
-A ``Snapshot`` is what one poll saw: the deployment status, the ECS target's lifecycle events and
-the traffic weights of the original (blue) and replacement (green) task sets. ``diff`` compares two
+A ``Snapshot`` is what one poll saw: the deployment status, its lifecycle steps (CodeDeploy's
+lifecycle events of the ECS target, or Amazon ECS's native lifecycle stages: the names say which,
+``Snapshot.lifecycle_model``) and the traffic weights of the original (blue) and replacement (green)
+task sets or service revisions. ``diff`` compares two
 snapshots and returns the events in between; ``poll_interval`` decides how long to wait before
 the next poll. The loop that calls AWS is ``orchestrator.watching.loop``.
 """
@@ -14,12 +16,11 @@ from enum import StrEnum
 from typing import Any
 
 from orchestrator.vocabulary import (
-    AFTER_ALLOW_TRAFFIC,
-    ECS_TRAFFIC_EVENTS,
     DeploymentStatus,
     LifecycleStatus,
     TargetLabel,
 )
+from orchestrator.watching.lifecycles import Lifecycle, lifecycle_of
 from orchestrator.watching.timing import UNTIL_PHASES, until_reached
 
 # Milestones `--until` accepts.
@@ -71,6 +72,11 @@ class Snapshot:
     def rolled_back(self) -> bool:
         return self.rollback_deployment_id is not None
 
+    @property
+    def lifecycle_model(self) -> Lifecycle:
+        """Whose lifecycle these steps are (CodeDeploy's events or ECS's stages), by their names."""
+        return lifecycle_of(name for name, _ in self.lifecycle)
+
 
 @dataclass(frozen=True)
 class Event:
@@ -81,12 +87,14 @@ class Event:
     subject: str
     before: str | None
     after: str
+    # A rollback inside the same deployment (Amazon ECS's native ones): ``after`` is its own id.
+    in_place: bool = False
 
     def message(self) -> str:
         if self.kind is EventKind.TRAFFIC:
             return f"traffic {self.after}"
         if self.kind is EventKind.ROLLBACK:
-            return f"rolled back by deployment {self.after}"
+            return ROLLING_BACK_IN_PLACE if self.in_place else f"rolled back by deployment {self.after}"
         if self.kind is EventKind.STATUS:
             return f"deployment {self.after}"
         return f"{self.subject} {self.after}"
@@ -96,6 +104,10 @@ class Event:
         from orchestrator import documents
 
         return dict(documents.to_json(documents.watch_event(self)))
+
+
+# What a rollback inside the deployment itself says (no other deployment to name).
+ROLLING_BACK_IN_PLACE = "rolling back to the previous revision (within this deployment)"
 
 
 def _status(value: Any) -> DeploymentStatus:
@@ -199,7 +211,10 @@ def diff(previous: Snapshot | None, current: Snapshot, at: float = 0.0) -> list[
     if status_event is not None and current.status.is_terminal:
         events.append(status_event)
     if current.rollback_deployment_id and current.rollback_deployment_id != before.rollback_deployment_id:
-        events.append(Event(at, EventKind.ROLLBACK, "rollback", None, current.rollback_deployment_id))
+        in_place = current.lifecycle_model.rolls_back_in_place
+        events.append(
+            Event(at, EventKind.ROLLBACK, "rollback", None, current.rollback_deployment_id, in_place)
+        )
     return events
 
 
@@ -221,11 +236,12 @@ def milestone_reached(snapshot: Snapshot, until: str, ready_waits: bool = False)
 
 
 def should_continue_at_ready(snapshot: Snapshot, until: str, continue_at_ready: bool) -> bool:
-    """Whether the watcher should call ContinueDeployment(READY_WAIT) now.
+    """Whether the watcher should call the engine's promote now (CodeDeploy: ContinueDeployment
+    READY_WAIT; Amazon ECS: ContinueServiceDeployment CONTINUE on the waiting PAUSE hook).
 
     Only for a watcher allowed to (deploy and rollback; never `watch`, which only looks), only
-    while CodeDeploy says Ready, and never when the caller asked to stop there (--until ready:
-    `bluegreen promote` continues it).
+    while the deployment says Ready (CodeDeploy's Ready, or ECS's PAUSE hook awaiting action), and
+    never when the caller asked to stop there (--until ready: `bluegreen promote` continues it).
     """
     return continue_at_ready and until != "ready" and snapshot.status is DeploymentStatus.READY
 
@@ -246,9 +262,10 @@ def poll_interval(previous: Snapshot | None, current: Snapshot, policy: PollPoli
         return policy.waiting_seconds
     if previous is not None and diff(previous, current):
         return policy.moving_seconds
+    lifecycle = current.lifecycle_model
     event = current.current_lifecycle_event
-    if event in ECS_TRAFFIC_EVENTS and current.lifecycle_status(event) is LifecycleStatus.IN_PROGRESS:
+    if event in lifecycle.moving_steps and current.lifecycle_status(event) is LifecycleStatus.IN_PROGRESS:
         return policy.moving_seconds
-    if event == AFTER_ALLOW_TRAFFIC:
+    if event in lifecycle.slow_steps:
         return policy.waiting_seconds
     return policy.running_seconds

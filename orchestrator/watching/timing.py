@@ -18,6 +18,23 @@ The model follows an ECS blue/green deployment's lifecycle events in CodeDeploy'
 - termination-wait is the group's wait before the original task set is terminated; the deployment
   stays InProgress until then, so "done" includes it.
 
+Amazon ECS's native deployment (``GroupTiming.lifecycle`` = ``NATIVE_LIFECYCLE``) follows ECS's
+lifecycle stages instead, from the same catalog settings (``expected_native_phases``):
+
+    RECONCILE_SERVICE, PRE_SCALE_UP, SCALE_UP, POST_SCALE_UP, TEST_TRAFFIC_SHIFT,
+    POST_TEST_TRAFFIC_SHIFT, [ready-wait], PRODUCTION_TRAFFIC_SHIFT, POST_PRODUCTION_TRAFFIC_SHIFT,
+    BAKE_TIME, CLEAN_UP
+
+- a stage with a hook lasts its hook's budget (the catalog's hooks run at
+  ``vocabulary.NATIVE_STAGE_FOR_EVENT``); SCALE_UP is the new revision becoming healthy (as Install);
+- ready-wait is the PAUSE hook at POST_TEST_TRAFFIC_SHIFT (ready action STOP_DEPLOYMENT), which
+  ``promote`` (ContinueServiceDeployment) releases;
+- PRODUCTION_TRAFFIC_SHIFT is the strategy's schedule (canary: the canary's bake; linear: one step
+  bake between steps; blue/green: at once) plus the BeforeAllowTraffic hook's budget once per step:
+  ECS runs the PRE_PRODUCTION_TRAFFIC_SHIFT hook before every production step;
+- BAKE_TIME is bakeTimeInMinutes, the catalog's termination wait (ECS keeps the source revision
+  until it ends, then CLEAN_UP scales it down).
+
 For the CLI engineer:
 - ``GroupTiming.for_service(service)`` from the catalog (what bluegreen creates/expects), or
   ``GroupTiming.from_blue_green_config(deploymentInfo["blueGreenDeploymentConfiguration"], budgets)``
@@ -48,14 +65,32 @@ from orchestrator.vocabulary import (
     AFTER_INSTALL,
     ALLOW_TEST_TRAFFIC,
     ALLOW_TRAFFIC,
+    BAKE_TIME,
     BEFORE_ALLOW_TRAFFIC,
     BEFORE_INSTALL,
+    CLEAN_UP,
     ECS_HOOK_EVENTS,
     INSTALL,
+    POST_PRODUCTION_TRAFFIC_SHIFT,
+    POST_SCALE_UP,
+    POST_TEST_TRAFFIC_SHIFT,
+    PRE_SCALE_UP,
+    PRODUCTION_TRAFFIC_SHIFT,
+    RECONCILE_SERVICE,
+    SCALE_UP,
+    TEST_TRAFFIC_SHIFT,
     DeploymentReadyAction,
     DeploymentStatus,
+    HookTargetType,
     InstanceAction,
     LifecycleStatus,
+)
+from orchestrator.watching.lifecycles import (
+    CODEDEPLOY_LIFECYCLE,
+    NATIVE_LIFECYCLE,
+    Lifecycle,
+    lifecycle_for,
+    lifecycle_of,
 )
 
 UNTIL_PHASES = ("ready", "traffic-shifted", "done")
@@ -89,6 +124,8 @@ class GroupTiming:
     termination_wait_minutes: int
     hook_budget_seconds: Mapping[str, float] = field(default_factory=dict)
     install_seconds: float = ASSUMED_INSTALL_SECONDS
+    # Whose lifecycle the deployment goes through: CodeDeploy's events or ECS's native stages.
+    lifecycle: Lifecycle = CODEDEPLOY_LIFECYCLE
 
     def __post_init__(self) -> None:
         if self.ready_action not in tuple(DeploymentReadyAction):
@@ -105,6 +142,37 @@ class GroupTiming:
             ready_wait_minutes=deployment.ready_wait_minutes,
             termination_wait_minutes=deployment.termination_wait_minutes,
             hook_budget_seconds=hook_budgets(service),
+            lifecycle=lifecycle_for(service.settings.engine),
+        )
+
+    @classmethod
+    def from_deployment_configuration(
+        cls, config: Mapping[str, Any] | None, hook_budget_seconds: Mapping[str, float] | None = None
+    ) -> GroupTiming:
+        """From ECS's deploymentConfiguration (DescribeServices) of a native deployment: a PAUSE hook
+        at POST_TEST_TRAFFIC_SHIFT is the ready wait (its timeout the window), bakeTimeInMinutes the
+        termination wait."""
+        config = config or {}
+        pause = next(
+            (
+                hook
+                for hook in config.get("lifecycleHooks") or []
+                if hook.get("targetType") == HookTargetType.PAUSE
+                and POST_TEST_TRAFFIC_SHIFT in (hook.get("lifecycleStages") or [])
+            ),
+            None,
+        )
+        timeout = (pause or {}).get("timeoutConfiguration") or {}
+        return cls(
+            ready_action=(
+                DeploymentReadyAction.STOP_DEPLOYMENT.value
+                if pause is not None
+                else DeploymentReadyAction.CONTINUE_DEPLOYMENT.value
+            ),
+            ready_wait_minutes=int(timeout.get("timeoutInMinutes") or 0),
+            termination_wait_minutes=int(config.get("bakeTimeInMinutes") or 0),
+            hook_budget_seconds=dict(hook_budget_seconds or {}),
+            lifecycle=NATIVE_LIFECYCLE,
         )
 
     @classmethod
@@ -156,10 +224,12 @@ def hook_budgets(service: ResolvedService) -> dict[str, float]:
 def expected_phases(
     strategy: Strategy, timing: GroupTiming, *, continued_at_ready: bool = False
 ) -> list[Phase]:
-    """The phases of one deployment in CodeDeploy's order, each with its expected seconds.
+    """The phases of one deployment in its engine's order, each with its expected seconds.
 
     ``continued_at_ready``: bluegreen continues the deployment as soon as it is Ready (ready-wait 0).
     """
+    if timing.lifecycle is NATIVE_LIFECYCLE:
+        return expected_native_phases(strategy, timing, continued_at_ready=continued_at_ready)
     hooks = timing.hook_budget_seconds
 
     def hook(event: str) -> Phase:
@@ -172,14 +242,54 @@ def expected_phases(
         Phase(ALLOW_TEST_TRAFFIC, LISTENER_SWITCH_SECONDS, ALLOW_TEST_TRAFFIC),
         hook(AFTER_ALLOW_TEST_TRAFFIC),
     ]
-    if timing.ready_action == DeploymentReadyAction.STOP_DEPLOYMENT:
-        ready_seconds = 0.0 if continued_at_ready else timing.ready_wait_minutes * 60.0
-        phases.append(Phase(READY_WAIT, ready_seconds))
+    phases += _ready_wait(timing, continued_at_ready)
     phases += [
         hook(BEFORE_ALLOW_TRAFFIC),
         Phase(TRAFFIC_SHIFT, strategy.total_shift_minutes * 60.0, ALLOW_TRAFFIC),
         hook(AFTER_ALLOW_TRAFFIC),
         Phase(TERMINATION_WAIT, timing.termination_wait_minutes * 60.0),
+    ]
+    return phases
+
+
+def _ready_wait(timing: GroupTiming, continued_at_ready: bool) -> list[Phase]:
+    """The wait at Ready, when the deployment waits there for a promote."""
+    if timing.ready_action != DeploymentReadyAction.STOP_DEPLOYMENT:
+        return []
+    return [Phase(READY_WAIT, 0.0 if continued_at_ready else timing.ready_wait_minutes * 60.0)]
+
+
+def expected_native_phases(
+    strategy: Strategy, timing: GroupTiming, *, continued_at_ready: bool = False
+) -> list[Phase]:
+    """The phases of one of Amazon ECS's native deployments, in ECS's stage order (module docstring)."""
+    hooks = timing.hook_budget_seconds
+
+    def stage(name: str, seconds: float = 0.0) -> Phase:
+        event = NATIVE_LIFECYCLE.hook_event_at(name)
+        return Phase(name, seconds + float(hooks.get(event, 0.0) if event else 0.0), name)
+
+    # ECS runs the PRE_PRODUCTION_TRAFFIC_SHIFT hook (BeforeAllowTraffic's function) before each step.
+    # The schedule is CodeDeploy's: a linear step bake is "not applied after reaching 100 percent
+    # traffic", a canary waits canaryBakeTimeInMinutes once (botocore's ECS model,
+    # LinearConfiguration / CanaryConfiguration).
+    pre_shift = float(hooks.get(BEFORE_ALLOW_TRAFFIC, 0.0)) * len(strategy.traffic_steps())
+    phases = [
+        stage(RECONCILE_SERVICE),  # only when more than one revision is ACTIVE: nothing to wait for
+        stage(PRE_SCALE_UP),
+        stage(SCALE_UP, timing.install_seconds),
+        stage(POST_SCALE_UP),
+        stage(TEST_TRAFFIC_SHIFT, LISTENER_SWITCH_SECONDS),
+        stage(POST_TEST_TRAFFIC_SHIFT),
+    ]
+    phases += _ready_wait(timing, continued_at_ready)
+    phases += [
+        stage(PRODUCTION_TRAFFIC_SHIFT, strategy.total_shift_minutes * 60.0 + pre_shift),
+        stage(POST_PRODUCTION_TRAFFIC_SHIFT),
+        stage(BAKE_TIME, timing.termination_wait_minutes * 60.0),
+        # Scaling the source revision down happens after the bake: not modelled (as CodeDeploy's
+        # termination of the original task set is not).
+        stage(CLEAN_UP),
     ]
     return phases
 
@@ -201,17 +311,23 @@ def default_timeout(strategy: Strategy, timing: GroupTiming, *, continued_at_rea
     return expected + max(MIN_TIMEOUT_MARGIN_SECONDS, TIMEOUT_MARGIN_RATIO * expected)
 
 
+def _milestone_step(phases: Sequence[Phase], until: str) -> str | None:
+    """The lifecycle step whose end reaches ``until`` in these phases' lifecycle (None: done)."""
+    lifecycle = lifecycle_of(phase.lifecycle_event for phase in phases)
+    return {"ready": lifecycle.test_traffic_done, "traffic-shifted": lifecycle.production_shift}.get(until)
+
+
 def _boundary(phases: Sequence[Phase], until: str) -> int:
     """Index of the first phase that is *not* needed to reach ``until``."""
     if until not in UNTIL_PHASES:
         raise ValueError(f"until must be one of {', '.join(UNTIL_PHASES)}, not {until!r}")
-    names = [phase.name for phase in phases]
-    if until == "ready":
-        # Ready: the replacement task set serves the test listener and its smoke hook passed.
-        return names.index(AFTER_ALLOW_TEST_TRAFFIC) + 1
-    if until == "traffic-shifted":
-        return names.index(TRAFFIC_SHIFT) + 1
-    return len(phases)
+    # ready: the replacement serves the test listener and its smoke hook passed;
+    # traffic-shifted: production traffic is all on the replacement.
+    step = _milestone_step(phases, until)
+    if step is None:
+        return len(phases)
+    events = [phase.lifecycle_event for phase in phases]
+    return events.index(step) + 1
 
 
 def phases_until(phases: Sequence[Phase], until: str = "done") -> list[Phase]:
@@ -242,7 +358,8 @@ def _event_statuses(lifecycle_events: Sequence[Mapping[str, Any]]) -> dict[str, 
 def current_phase(
     phases: Sequence[Phase], deployment_status: str, lifecycle_events: Sequence[Mapping[str, Any]]
 ) -> str:
-    """The phase a poll shows: GetDeployment's status and the ECS target's lifecycleEvents."""
+    """The phase a poll shows: the deployment's status and its lifecycle steps (GetDeploymentTarget's
+    ``ecsTarget.lifecycleEvents`` shape; a native deployment's stages in the same shape)."""
     names = [phase.name for phase in phases]
     if deployment_status == DeploymentStatus.READY and READY_WAIT in names:
         return READY_WAIT
@@ -252,7 +369,8 @@ def current_phase(
             continue
         if statuses.get(phase.lifecycle_event, LifecycleStatus.PENDING.value) not in _DONE_STATUSES:
             return phase.name
-    return TERMINATION_WAIT
+    # Every step done: the last phase (CodeDeploy's termination wait) is what is left.
+    return names[-1]
 
 
 def until_reached(until: str, deployment_status: str, lifecycle_events: Sequence[Mapping[str, Any]]) -> bool:
@@ -264,9 +382,10 @@ def until_reached(until: str, deployment_status: str, lifecycle_events: Sequence
     if until == "done":
         return False
     statuses = _event_statuses(lifecycle_events)
+    lifecycle = lifecycle_of(statuses)
     if until == "ready":
         return (
             deployment_status == DeploymentStatus.READY
-            or statuses.get(AFTER_ALLOW_TEST_TRAFFIC) in _DONE_STATUSES
+            or statuses.get(lifecycle.test_traffic_done) in _DONE_STATUSES
         )
-    return statuses.get(ALLOW_TRAFFIC) in _DONE_STATUSES
+    return statuses.get(lifecycle.production_shift) in _DONE_STATUSES

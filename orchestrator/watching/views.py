@@ -2,7 +2,9 @@
 
 Views receive what the watcher saw (snapshot, new events, elapsed deployment seconds) and print it;
 they decide nothing. ``EtaTracker`` turns polls into the current phase and the time left, using
-the phase model in orchestrator.watching.timing.
+the phase model in orchestrator.watching.timing. Which steps they list and how they word a rollback
+comes from the snapshot's lifecycle (``Snapshot.lifecycle_model``: CodeDeploy's lifecycle events or
+Amazon ECS's lifecycle stages), never from asking which engine runs the deployment.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TextIO
 
-from orchestrator.vocabulary import ECS_LIFECYCLE_EVENTS, DeploymentStatus, LifecycleStatus
-from orchestrator.watching.snapshots import Event, EventKind, Snapshot
+from orchestrator.vocabulary import DeploymentStatus, LifecycleStatus
+from orchestrator.watching.lifecycles import CODEDEPLOY_LIFECYCLE, Lifecycle, lifecycle_of
+from orchestrator.watching.snapshots import ROLLING_BACK_IN_PLACE, Event, EventKind, Snapshot
 from orchestrator.watching.timing import Phase, current_phase, eta_seconds
 
 
@@ -46,12 +49,17 @@ class EtaTracker:
         self.until = until
         self.phase: str | None = None
         self.started_at = 0.0
+        self._lifecycle = lifecycle_of(phase.lifecycle_event for phase in self.phases)
 
     def update(self, snapshot: Snapshot, elapsed: float) -> tuple[str | None, float | None]:
         if not self.phases:
             return None, None
         if snapshot.status.is_terminal:
             return None, 0.0
+        if snapshot.rolled_back:  # rolling back within the deployment: the phases no longer apply
+            return None, None
+        if snapshot.lifecycle and snapshot.lifecycle_model is not self._lifecycle:
+            return None, None  # phases of another engine's lifecycle: no ETA rather than a wrong one
         phase = current_phase(self.phases, snapshot.status.value, snapshot.lifecycle_events())
         if phase != self.phase:
             self.phase, self.started_at = phase, elapsed
@@ -91,6 +99,7 @@ class PlainView:
         self.stream = stream
         self.eta = eta
         self._last_phase: str | None = None
+        self._width = _STATUS_WIDTH
 
     def _print(self, text: str) -> None:
         self.stream.write(text + "\n")
@@ -100,6 +109,8 @@ class PlainView:
         self._print(f"  {label:<{_STATUS_WIDTH}}{detail}")
 
     def update(self, snapshot: Snapshot, events: list[Event], elapsed: float) -> None:
+        if snapshot.lifecycle:
+            self._width = label_width(snapshot.lifecycle_model)
         suffix = ""
         if self.eta is not None:
             phase, left = self.eta.update(snapshot, elapsed)
@@ -107,21 +118,27 @@ class PlainView:
                 self._last_phase = phase
                 suffix = f"  (phase {phase}, about {duration(left)} left)"
         for index, event in enumerate(events):
-            text = f"  {clock(event.at)}  {_event_text(event)}"
+            text = f"  {clock(event.at)}  {_event_text(event, self._width)}"
             self._print(text + (suffix if index == len(events) - 1 else ""))
 
     def close(self) -> None:
         return None
 
 
-def _event_text(event: Event) -> str:
+def label_width(lifecycle: Lifecycle) -> int:
+    """The label column of the plain lines: wide enough for the lifecycle's longest step name."""
+    return max(_STATUS_WIDTH, max(len(step) for step in lifecycle.steps) + 1)
+
+
+def _event_text(event: Event, width: int = _STATUS_WIDTH) -> str:
     if event.kind is EventKind.LIFECYCLE:
-        return f"{event.subject:<{_STATUS_WIDTH}}{event.after}"
+        return f"{event.subject:<{width}}{event.after}"
     if event.kind is EventKind.TRAFFIC:
-        return f"{'traffic':<{_STATUS_WIDTH}}{event.after}"
+        return f"{'traffic':<{width}}{event.after}"
     if event.kind is EventKind.ROLLBACK:
-        return f"{'rollback':<{_STATUS_WIDTH}}rolled back by {event.after}"
-    return f"{'deployment':<{_STATUS_WIDTH}}{event.after}"
+        told = ROLLING_BACK_IN_PLACE if event.in_place else f"rolled back by {event.after}"
+        return f"{'rollback':<{width}}{told}"
+    return f"{'deployment':<{width}}{event.after}"
 
 
 _GLYPHS = {
@@ -147,6 +164,11 @@ class LiveView:
         self._elapsed = 0.0
         self._phase: str | None = None
         self._left: float | None = None
+        # The steps to list: the expected phases' until the first poll shows the deployment's own.
+        phases = eta.phases if eta is not None else []
+        self._lifecycle = (
+            lifecycle_of(phase.lifecycle_event for phase in phases) if phases else CODEDEPLOY_LIFECYCLE
+        )
         self._live = Live(self._render(), console=console, refresh_per_second=4, transient=False)
         self._live.start()
 
@@ -155,6 +177,8 @@ class LiveView:
 
     def update(self, snapshot: Snapshot, events: list[Event], elapsed: float) -> None:
         self._snapshot, self._elapsed = snapshot, elapsed
+        if snapshot.lifecycle:
+            self._lifecycle = snapshot.lifecycle_model
         if self.eta is not None:
             self._phase, self._left = self.eta.update(snapshot, elapsed)
         self._live.update(self._render())
@@ -167,7 +191,7 @@ class LiveView:
         table.add_column(width=2)
         table.add_column()
         snapshot = self._snapshot
-        for name in ECS_LIFECYCLE_EVENTS:
+        for name in self._lifecycle.steps:
             status = snapshot.lifecycle_status(name) if snapshot else LifecycleStatus.PENDING
             glyph, style = _GLYPHS[status]
             table.add_row(Text(glyph, style=style), Text(name, style=style if status.is_done else ""))

@@ -40,6 +40,10 @@ class CallCount:
 
     calls: Counter[str] = field(default_factory=Counter)
 
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
 
 class _Fake:
     service = ""
@@ -151,9 +155,14 @@ class FakeElbv2(_Fake):
             "Listeners": [dict(self.listeners[arn]) for arn in ListenerArns or [] if arn in self.listeners]
         }
 
-    def describe_rules(self, ListenerArn: str, **_: Any) -> dict[str, Any]:
+    def describe_rules(
+        self, ListenerArn: str | None = None, RuleArns: list[str] | None = None, **_: Any
+    ) -> dict[str, Any]:
         self._count("DescribeRules")
-        return {"Rules": [dict(rule) for rule in self.rules.get(ListenerArn, [])]}
+        if RuleArns is not None:
+            every = [rule for rules in self.rules.values() for rule in rules]
+            return {"Rules": [dict(rule) for rule in every if rule["RuleArn"] in RuleArns]}
+        return {"Rules": [dict(rule) for rule in self.rules.get(ListenerArn or "", [])]}
 
     def add_listener(
         self, load_balancer_arn: str, port: int, rules: list[dict[str, Any]] | None = None
@@ -262,7 +271,12 @@ class FakeEcs(_Fake):
         self.update_errors: list[Exception] = []
         self.applied_before_error = False
         self.requests: list[tuple[str, dict[str, Any]]] = []  # (operation, request) of the writes
-        self.clock = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
+        self.clock = datetime.now(UTC)  # createdAt as ECS stamps it (filters compare with our clock)
+        # botocore's event system, as far as DeploymentClock uses it: who registered for which event.
+        self.registered: list[str] = []
+        self.meta = SimpleNamespace(
+            events=SimpleNamespace(register=lambda name, _handler: self.registered.append(name))
+        )
 
     def _tick(self) -> datetime:
         self.clock += timedelta(seconds=1)
@@ -330,15 +344,16 @@ class FakeEcs(_Fake):
                 "serviceDeploymentArn": arn,
                 "serviceArn": sd["serviceArn"],
                 "clusterArn": sd["clusterArn"],
-                "createdAt": sd["createdAt"],
+                "createdAt": sd.get("createdAt"),
                 "targetServiceRevisionArn": sd["targetServiceRevision"]["arn"],
                 "status": sd["status"],
             }
             for arn, sd in self.service_deployments.items()
             if sd["serviceArn"].endswith(f"/{cluster}/{service}")
             and (status is None or sd["status"] in status)
-            and (after is None or sd["createdAt"] >= after)
+            and (after is None or (sd.get("createdAt") is not None and sd["createdAt"] >= after))
         ]
+        found = [{k: v for k, v in brief.items() if v is not None} for brief in found]
         start = int(nextToken)
         page: dict[str, Any] = {"serviceDeployments": found[start : start + maxResults]}
         if start + maxResults < len(found):
