@@ -285,3 +285,36 @@ def test_no_wait_says_who_rolls_back_an_unpromoted_deployment() -> None:
     )
     assert "Amazon ECS rolls it back when the ready wait ends" in str(result.text)
     _no_codedeploy_words(str(result.text))
+
+
+@pytest.mark.parametrize(
+    ("rollback_on_interrupt", "says", "stops"),
+    [
+        (False, f"interrupted; deployment {ARN} keeps running in Amazon ECS: re-attach with", []),
+        (
+            True,
+            f"interrupted; stopped deployment {ARN} with rollback: it rolls back within itself",
+            ["StopServiceDeployment ROLLBACK"],
+        ),
+    ],
+)
+def test_an_interrupt_says_amazon_ecs_keeps_it_or_rolls_it_back_within_itself(
+    rollback_on_interrupt: bool, says: str, stops: list[str]
+) -> None:
+    from orchestrator.errors import InterruptedByUser
+
+    clock = FakeClock()
+    engine = NativeTimelineEngine(clock, CANARY)
+
+    def sleep(seconds: float) -> None:
+        clock.sleep(seconds)
+        if clock.now > 300:  # Ctrl-C while production traffic shifts
+            raise KeyboardInterrupt
+
+    flags = WatchFlags(time_scale=1.0, rollback_on_interrupt=rollback_on_interrupt)
+    session = Session(GlobalOptions(), stdout=io.StringIO())
+    with pytest.raises(InterruptedByUser) as raised:
+        follow(session, engine, FakeClients(), _subject(False), flags, clock=clock, sleep=sleep)
+    assert str(raised.value).startswith(says)
+    assert [call for _, call in engine.calls if call.startswith("Stop")] == stops
+    _no_codedeploy_words(str(raised.value))
