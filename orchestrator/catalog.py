@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     TypeAdapter,
@@ -72,6 +73,19 @@ def _check_names(names: Mapping[str, Any], what: str) -> None:
                 f"{what} name {name!r} must be lower-case letters, digits and hyphens "
                 "(start with a letter, at most 63 characters)"
             )
+
+
+def _engine_name(value: Any) -> Any:
+    # pydantic's own enum message ("Input should be 'codedeploy' or 'ecs'") says nothing of a close
+    # match; this one does, and runs in check_layer too (it travels in the field's metadata).
+    valid = [engine.value for engine in EngineName]
+    if isinstance(value, str) and value in valid:
+        return value
+    hint = did_you_mean(str(value).strip().lower(), valid)
+    raise ValueError(f"unknown engine {value!r}{hint}; valid: {', '.join(valid)}")
+
+
+Engine = Annotated[EngineName, BeforeValidator(_engine_name)]
 
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -230,7 +244,7 @@ class ServiceSettings(_Model):
     vars: dict[str, str] = Field(default_factory=dict)
     # Who runs the deployments: CodeDeploy (a deployment group) or Amazon ECS itself (a native
     # blue/green, linear or canary strategy on the service). `deploy --engine` overrides it once.
-    engine: EngineName = EngineName.CODEDEPLOY
+    engine: Engine = EngineName.CODEDEPLOY
     # The ECS engine's roles (template.yaml makes both): the one ECS assumes to invoke the hook
     # Lambdas (lifecycleHooks[].roleArn) and the one it assumes to move the load balancer's
     # listener rules (loadBalancers[].advancedConfiguration.roleArn).

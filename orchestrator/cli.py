@@ -201,13 +201,30 @@ def deploy(
         ),
     ] = None,
     time_scale: TimeScaleOpt = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            help="Who runs the deployment for this run: codedeploy (AWS CodeDeploy) or ecs (Amazon ECS's "
+            "native blue/green, linear and canary) [default: the catalog's].",
+        ),
+    ] = None,
 ) -> Finished:
     """Deploy a new revision of SERVICE and watch it."""
     from orchestrator.commands import deploy as command
 
     flags = WatchFlags(wait, until, timeout, time_scale, rollback_on_interrupt)
     options = DeployOptions(
-        service, strategy, image, task_definition, dry_run, force, sandbox, tuple(inject_fault or ()), flags
+        service,
+        strategy,
+        image,
+        task_definition,
+        dry_run,
+        force,
+        sandbox,
+        tuple(inject_fault or ()),
+        flags,
+        engine,
     )
     return _finish(ctx, lambda session: command.run(session, options), env, output, catalog)
 

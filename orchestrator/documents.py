@@ -141,6 +141,7 @@ class ReportHead(Document):
     calls_per_minute_limit: int
     polls: int
     events: list[WatchEvent]
+    engine: Literal["codedeploy", "ecs"]  # who runs the deployment (the catalog's engine)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -204,6 +205,7 @@ class CreatedHead(Document):
     api_calls: int
     events: list[WatchEvent]
     waits_at_ready: bool
+    engine: Literal["codedeploy", "ecs"]
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -293,6 +295,29 @@ class DeployPlan(Document):
     create_deployment: dict[str, Any]
     skipped_reads: list[str]
     dry_run: Literal[True]
+    engine: Literal["codedeploy"]
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class NativeDeployPlan(Document):
+    """`bluegreen deploy --dry-run` on the ECS engine: what deploy would do; the UpdateService request."""
+
+    service: str
+    environment: str
+    engine: Literal["ecs"]
+    cluster: str
+    ecs_service: str
+    strategy: str
+    deployment_config_name: str  # ECS's native strategy and steps, e.g. ecs:CANARY:10:5
+    task_definition: PlannedTaskDefinition
+    guardrails: list[GuardrailViolation]
+    forced: bool
+    expected_seconds: int
+    timeout_seconds: int
+    phases: list[PlannedPhase]
+    update_service: dict[str, Any]
+    skipped_reads: list[str]
+    dry_run: Literal[True]
 
 
 # --- status, stop, promote -------------------------------------------------------------------------------
@@ -319,6 +344,7 @@ class StatusDocument(Document):
     traffic_weights: TrafficWeights
     lifecycle_events: dict[str, str]
     api_calls: int
+    engine: Literal["codedeploy", "ecs"]
     hook_failure: HookFailure | None = field(default=None, metadata=ABSENT)
 
 
@@ -345,8 +371,60 @@ class PromoteDocument(Document):
 
 # --- strategies, render ----------------------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True, eq=False)
+class CanaryConfiguration(Document):
+    """ECS's CanaryConfiguration (keys as ECS spells them)."""
+
+    canary_percent: float
+    canary_bake_time_in_minutes: int
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class LinearConfiguration(Document):
+    """ECS's LinearConfiguration (keys as ECS spells them)."""
+
+    step_percent: float
+    step_bake_time_in_minutes: int
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class NativeConfiguration(Document):
+    """The strategy part of the ECS engine's deploymentConfiguration (UpdateService)."""
+
+    strategy: str  # BLUE_GREEN, CANARY or LINEAR
+    canary_configuration: CanaryConfiguration | None = field(default=None, metadata=ABSENT)
+    linear_configuration: LinearConfiguration | None = field(default=None, metadata=ABSENT)
+
+
+def native_configuration(config: dict[str, Any]) -> NativeConfiguration:
+    """The document of ``engines.ecs_config.strategy_configuration``'s answer."""
+    canary, linear = config.get("canaryConfiguration"), config.get("linearConfiguration")
+    return NativeConfiguration(
+        strategy=config["strategy"],
+        canary_configuration=(
+            CanaryConfiguration(
+                canary_percent=canary["canaryPercent"],
+                canary_bake_time_in_minutes=canary["canaryBakeTimeInMinutes"],
+            )
+            if canary
+            else None
+        ),
+        linear_configuration=(
+            LinearConfiguration(
+                step_percent=linear["stepPercent"],
+                step_bake_time_in_minutes=linear["stepBakeTimeInMinutes"],
+            )
+            if linear
+            else None
+        ),
+    )
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
 class StrategyRow(Document):
-    """One predefined strategy; ``traffic_steps`` are (minute, replacement percent) pairs."""
+    """One predefined strategy on both engines; ``traffic_steps`` are (minute, replacement percent) pairs.
+
+    ``deployment_config_name`` is the CodeDeploy engine's; ``native_configuration`` the ECS engine's.
+    """
 
     name: str
     kind: str
@@ -355,6 +433,8 @@ class StrategyRow(Document):
     interval_minutes: int | None
     traffic_steps: list[tuple[float, int]]
     description: str
+    native_configuration: NativeConfiguration
+    native_description: str
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -541,6 +621,7 @@ DOCUMENTS: tuple[type[Document], ...] = (
     DeployReport,
     DeployCreated,
     DeployPlan,
+    NativeDeployPlan,
     RollbackReport,
     RollbackCreated,
     WatchReport,

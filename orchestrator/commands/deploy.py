@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Iterator
@@ -12,10 +13,10 @@ from orchestrator import documents
 from orchestrator.commands.failure import error_context
 from orchestrator.commands.follow import SANDBOX_GONE, Subject, follow_created, interrupted_message
 from orchestrator.commands.options import DeployOptions, WatchFlags
-from orchestrator.commands.result import Result, lines
+from orchestrator.commands.result import Result
 from orchestrator.commands.session import Session
 from orchestrator.errors import BadInputError, ErrorContext, InterruptedByUser
-from orchestrator.vocabulary import DeploymentStatus
+from orchestrator.vocabulary import DeploymentStatus, EngineName
 
 
 def validate_watch_flags(flags: WatchFlags) -> None:
@@ -31,6 +32,24 @@ def validate_watch_flags(flags: WatchFlags) -> None:
     flags.scale()  # an invalid $BLUEGREEN_TIME_SCALE is bad input before any AWS call
 
 
+def validate_engine(name: str | None) -> EngineName | None:
+    """``--engine``'s value as an EngineName; BadInputError naming the valid ones."""
+    if name is None:
+        return None
+    try:
+        return EngineName(name.strip().lower())
+    except ValueError:
+        valid = ", ".join(engine.value for engine in EngineName)
+        raise BadInputError(f"--engine {name!r}: valid values are {valid}") from None
+
+
+def with_engine(service: Any, engine: EngineName | None) -> Any:
+    """The service with ``--engine`` in place of the catalog's engine for this run (seam item 1)."""
+    if engine is None:
+        return service
+    return dataclasses.replace(service, settings=service.settings.model_copy(update={"engine": engine}))
+
+
 def run(session: Session, options: DeployOptions) -> Result:
     """Validate everything that needs no AWS, then deploy (inside the sandbox with --sandbox).
 
@@ -41,13 +60,14 @@ def run(session: Session, options: DeployOptions) -> Result:
     known = ErrorContext(service=options.service, environment=session.options.env, strategy=options.strategy)
     with error_context(known):
         validate_watch_flags(options.watch)
+        engine = validate_engine(options.engine)
         if options.sandbox:  # before the catalog is even read: say at once what to install
             from orchestrator.commands import sandbox_extra
 
             sandbox_extra.require("--sandbox")
         if options.inject_faults and not options.sandbox:
             raise BadInputError("--inject-fault works only with --sandbox (it changes the local fleet)")
-        service = session.resolve(options.service)
+        service = with_engine(session.resolve(options.service), engine)
     # `--strategy ""` is a typo to refuse, not "the catalog's default" (it used to deploy).
     chosen = service.settings.strategy if options.strategy is None else options.strategy
     known = known.learned(environment=service.environment, strategy=chosen)
@@ -133,12 +153,11 @@ def _deploy(
     if options.dry_run:
         plan = engine.plan(inputs, offline=True)
         timeout = _timeout_seconds(plan.timeout_seconds, options.watch)
-        return Result(plan_document(plan, timeout), plan_text(plan, timeout))
+        return Result(plan.dry_run_document(timeout), plan.dry_run_text(timeout))
     plan = engine.plan(inputs)
     timeout = _timeout_seconds(plan.timeout_seconds, options.watch)
     session.print(
-        f"deploying {plan.service} to {plan.environment} with {plan.strategy.name} "
-        f"({plan.strategy.deployment_config_name})"
+        f"deploying {plan.service} to {plan.environment} with {plan.strategy.name} ({plan.config_name})"
     )
     for violation in plan.violations:
         session.print(
@@ -149,11 +168,11 @@ def _deploy(
     except KeyboardInterrupt:
         if options.sandbox:
             raise InterruptedByUser(f"interrupted; {SANDBOX_GONE}") from None
-        # CreateDeployment may have been in flight: point at the group's latest deployment.
+        # The request that starts it may have been in flight: point at the service's latest deployment.
         raise InterruptedByUser(
-            f"interrupted before bluegreen saw a deployment id; if CreateDeployment was already sent "
+            f"interrupted before bluegreen saw a deployment id; if the deployment request was already sent "
             f"the deployment runs anyway: `bluegreen status {plan.service} --env {plan.environment}` "
-            f"shows the group's latest"
+            f"shows the service's latest"
         ) from None
     subject = _subject(plan, created, timeout, options.sandbox)
     with error_context(
@@ -180,11 +199,12 @@ def _subject(plan: Any, created: Any, timeout: float, sandbox: bool) -> Subject:
         service=plan.service,
         environment=plan.environment,
         strategy=plan.strategy.name,
-        deployment_config_name=plan.strategy.deployment_config_name,
+        deployment_config_name=plan.config_name,
         phases=plan.phases,
         timeout_seconds=timeout,
         ephemeral=sandbox,
         continues_at_ready=True,
+        engine=plan.engine,
         facts=documents.DeployFacts(
             task_definition_arn=created.task_definition_arn,
             request_token=plan.request_token,
@@ -203,69 +223,3 @@ def _minutes(seconds: float) -> str:
     from orchestrator.watching.views import duration
 
     return duration(seconds)
-
-
-def plan_document(plan: Any, timeout: float) -> documents.DeployPlan:
-    """The dry run for machines: the plan and the requests deploy would send."""
-    step = plan.task_definition
-    return documents.DeployPlan(
-        service=plan.service,
-        environment=plan.environment,
-        application=plan.application,
-        deployment_group=plan.deployment_group,
-        strategy=plan.strategy.name,
-        deployment_config_name=plan.strategy.deployment_config_name,
-        create_deployment_config=plan.config_request,
-        task_definition=documents.PlannedTaskDefinition(
-            source=step.source, arn=step.arn, image=step.image, register=step.register
-        ),
-        guardrails=[documents.GuardrailViolation(rule=v.rule, message=v.message) for v in plan.violations],
-        forced=plan.forced,
-        expected_seconds=round(plan.expected_seconds),
-        timeout_seconds=round(timeout),
-        phases=[
-            documents.PlannedPhase(name=phase.name, expected_seconds=round(phase.expected_seconds))
-            for phase in plan.phases
-        ],
-        create_deployment=plan.create_request(),
-        skipped_reads=list(plan.skipped_reads),
-        dry_run=True,
-    )
-
-
-def plan_text(plan: Any, timeout: float) -> str:
-    """The dry run for people: what deploy would do, and which reads it skipped."""
-    step = plan.task_definition
-    out: list[str] = []
-    out.append(f"plan: deploy {plan.service} to {plan.environment} (dry run: nothing is changed)")
-    out.append(f"  {'application':<22}{plan.application}")
-    out.append(f"  {'deployment group':<22}{plan.deployment_group}")
-    out.append(f"  {'strategy':<22}{plan.strategy.name}: {plan.strategy.describe()}")
-    config = "predefined" if plan.config_request is None else "custom, created if missing"
-    out.append(f"  {'deployment config':<22}{plan.strategy.deployment_config_name} ({config})")
-    action = "register a new revision" if step.register is not None else "use as is"
-    out.append(f"  {'task definition':<22}{step.source}: {action}")
-    if step.register is not None:
-        out.append(f"  {'':<22}family {step.register.get('family')}, image {step.image}")
-    elif step.arn:
-        out.append(f"  {'':<22}{step.arn}")
-    rollback = "on failure and on alarm" if plan.auto_rollback else "off (catalog: auto_rollback false)"
-    out.append(f"  {'auto rollback':<22}{rollback}")
-    alarms = ", ".join(plan.facts.alarm_names) or "none"
-    out.append(f"  {'alarms':<22}{alarms} (from the {plan.facts.source})")
-    if plan.violations:
-        for violation in plan.violations:
-            out.append(f"  {'guardrail':<22}{violation.rule}: {violation.message} (overridden by --force)")
-    else:
-        out.append(f"  {'guardrails':<22}pass ({plan.environment})")
-    out.append(f"  {'description':<22}{plan.description}")
-    out.append(f"  {'expected duration':<22}{_minutes(plan.expected_seconds)} (timeout {_minutes(timeout)})")
-    for phase in plan.phases:
-        if phase.expected_seconds:
-            out.append(f"    {phase.name:<24}{_minutes(phase.expected_seconds)}")
-    out.append("  appspec (task definition ARN filled in after registration):")
-    out += [f"    {line}" for line in plan.appspec.rstrip("\n").splitlines()]
-    if plan.skipped_reads:
-        out.append("  skipped reads (dry run makes no AWS call):")
-        out += [f"    {read}" for read in plan.skipped_reads]
-    return lines(*out)

@@ -64,6 +64,7 @@ class Subject:
     # Deployed into a sandbox started for this run (deploy --sandbox): the sandbox, and the
     # deployment with it, ends with this process, so there is nothing to re-attach to.
     ephemeral: bool = False
+    engine: str = "codedeploy"  # the engine running it (Engine.name): the documents' `engine`
 
     @property
     def expected_seconds(self) -> float:
@@ -147,6 +148,7 @@ def report_document(
         calls_per_minute_limit=limit,
         polls=result.polls,
         events=[documents.watch_event(event) for event in result.events],
+        engine=subject.engine,  # type: ignore[arg-type]  # an Engine.name
     )
 
 
@@ -176,6 +178,7 @@ def created_document(subject: Subject, api_calls: int) -> documents.CreatedHead:
         api_calls=api_calls,
         events=[],
         waits_at_ready=_waits_at_ready(subject),
+        engine=subject.engine,  # type: ignore[arg-type]  # an Engine.name
     )
     return documents.created(head, subject.facts)
 

@@ -38,12 +38,17 @@ DEPLOY = epilog(
     "bluegreen deploy product-service --env prod --image REPO/product-service:1.4.2",
     "bluegreen deploy product-service --until ready -o json     # CI: test, then promote",
     "bluegreen deploy product-service --task-definition task-definitions/service.json",
+    "bluegreen deploy product-service --engine ecs --strategy canary10   # Amazon ECS runs it",
 )
 RENDER = epilog(
     "bluegreen render product-service --env prod",
     "bluegreen render product-service --task-definition ARN --out -",
 )
-STATUS = epilog("bluegreen status d-ABCDEFGHI", "bluegreen status product-service --env prod -o json")
+STATUS = epilog(
+    "bluegreen status d-ABCDEFGHI",
+    "bluegreen status arn:aws:ecs:REGION:ACCOUNT:service-deployment/CLUSTER/SERVICE/ID   # the ECS engine's",
+    "bluegreen status product-service --env prod -o json",
+)
 WATCH = epilog("bluegreen watch d-ABCDEFGHI", "bluegreen watch d-ABCDEFGHI --until traffic-shifted")
 STOP = epilog("bluegreen stop d-ABCDEFGHI", "bluegreen stop d-ABCDEFGHI --no-rollback")
 ROLLBACK = epilog(

@@ -3,27 +3,28 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Any
 
 from orchestrator.commands.follow import Subject
 from orchestrator.commands.options import WatchFlags
 from orchestrator.commands.session import Session
-from orchestrator.engines import engine_for
+from orchestrator.engines import engine_for, engine_name_of
 from orchestrator.engines.base import Deployment, Engine
 from orchestrator.errors import BadInputError, BluegreenError
 
-DEPLOYMENT_ID = re.compile(r"d-[A-Z0-9]{9}")
-
 
 def is_deployment_id(text: str) -> bool:
-    return DEPLOYMENT_ID.fullmatch(text) is not None
+    """A deployment id of either engine: CodeDeploy's d-XXXXXXXXX or an ECS service deployment ARN."""
+    return engine_name_of(text) is not None
 
 
 def check_deployment_id(text: str) -> str:
     """The id, or BadInputError saying what a deployment id looks like."""
     if not is_deployment_id(text):
-        raise BadInputError(f"{text!r} is not a CodeDeploy deployment id (d- and 9 letters or digits)")
+        raise BadInputError(
+            f"{text!r} is not a CodeDeploy deployment id (d- and 9 letters or digits) nor an ECS service "
+            "deployment ARN (arn:aws:ecs:REGION:ACCOUNT:service-deployment/CLUSTER/SERVICE/ID)"
+        )
     return text
 
 
@@ -63,6 +64,7 @@ def subject_for(session: Session, deployment: Deployment, flags: WatchFlags) -> 
         deployment_config_name=deployment.config_name,
         phases=phases,
         timeout_seconds=timeout,
+        engine=deployment.engine,
     )
 
 

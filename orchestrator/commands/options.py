@@ -71,6 +71,7 @@ class DeployOptions:
     sandbox: bool = False
     inject_faults: tuple[str, ...] = ()
     watch: WatchFlags = field(default_factory=WatchFlags)
+    engine: str | None = None  # --engine: replaces the catalog's engine for this run
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""`bluegreen promote DEPLOYMENT_ID`: ContinueDeployment after the replacement waited at Ready."""
+"""`bluegreen promote DEPLOYMENT_ID`: release a deployment waiting at Ready (CodeDeploy:
+ContinueDeployment; Amazon ECS: ContinueServiceDeployment on the waiting PAUSE hook)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from orchestrator.commands.failure import error_context
 from orchestrator.commands.result import Result, lines
 from orchestrator.commands.session import Session
 from orchestrator.errors import ErrorContext
+from orchestrator.watching.lifecycles import lifecycle_for
 
 
 def run(session: Session, deployment_id: str) -> Result:
@@ -19,7 +21,7 @@ def run(session: Session, deployment_id: str) -> Result:
         deployment_id=deployment_id, promoted=True, api_calls=clients.counter.total
     )
     text = lines(
-        f"promoted {deployment_id}: CodeDeploy now shifts production traffic; "
+        f"promoted {deployment_id}: {lifecycle_for(engine.name).runner} now shifts production traffic; "
         f"follow it with `bluegreen watch {deployment_id}`"
     )
     return Result(document, text)

@@ -1,4 +1,4 @@
-"""`bluegreen rollback SERVICE`: redeploy the group's last successful revision before the live one.
+"""`bluegreen rollback SERVICE`: redeploy the service's last successful revision before the live one.
 
 The live revision is the newest Succeeded deployment's (a CodeDeploy auto rollback counts: it
 succeeds with the original revision). Rolling back deploys the newest Succeeded revision whose
@@ -111,6 +111,8 @@ def _chosen(ordered: list[dict[str, Any]], to: str) -> dict[str, Any]:
 
 def _revision_key(info: dict[str, Any]) -> str:
     """What a revision deploys: its ECS task definition, else its AppSpec's sha256 or content."""
+    if info.get("taskDefinitionArn"):  # an engine that names it (ECS: the target revision's)
+        return str(info["taskDefinitionArn"])
     revision = info.get("revision") or {}
     content = revision.get("appSpecContent") or {}
     try:
@@ -160,16 +162,17 @@ def _rollback(
     engine = engine_for(service, clients)
     infos = engine.succeeded_deployments(service)
     live, previous = previous_revision(infos, options.to, service.name)
-    content = (previous.get("revision") or {}).get("appSpecContent", {}).get("content")
-    if not content:
+    content = (previous.get("revision") or {}).get("appSpecContent", {}).get("content") or None
+    task_definition = previous.get("taskDefinitionArn") or None
+    if not content and not task_definition:
         raise BadInputError(
-            f"the AppSpec of {previous['deploymentId']}'s revision cannot be read back "
-            "(GetApplicationRevision does not have it); pick another with --to DEPLOYMENT_ID"
+            f"the revision of {previous['deploymentId']} cannot be read back "
+            "(GetApplicationRevision does not have its AppSpec); pick another with --to DEPLOYMENT_ID"
         )
     inputs = DeployInputs(
         service=service,
         strategy=strategy,
-        task_definition=task_definition_of(content),
+        task_definition=task_definition or task_definition_of(str(content)),
         force=options.force,
         reason="rollback",
         appspec_content=content,
@@ -189,10 +192,11 @@ def _rollback(
         service=service.name,
         environment=service.environment,
         strategy=strategy.name,
-        deployment_config_name=strategy.deployment_config_name,
+        deployment_config_name=plan.config_name,
         phases=plan.phases,
         timeout_seconds=timeout,
         continues_at_ready=True,
+        engine=engine.name,
         facts=documents.RollbackFacts(
             task_definition_arn=created.task_definition_arn,
             rollback_to=previous["deploymentId"],

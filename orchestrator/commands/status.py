@@ -55,6 +55,7 @@ def _run(session: Session, target: str) -> Result:
         ),
         lifecycle_events={name: status.value for name, status in snapshot.lifecycle},
         api_calls=clients.counter.total,
+        engine=engine.name,  # type: ignore[arg-type]  # an Engine.name
         hook_failure=documents.hook_failure(failure) if failure is not None else None,
     )
     note = clock_note(server.server_now, time.time())

@@ -1,4 +1,4 @@
-"""`bluegreen stop DEPLOYMENT_ID [--no-rollback]`: StopDeployment, with rollback by default."""
+"""`bluegreen stop DEPLOYMENT_ID [--no-rollback]`: the engine's stop, with rollback by default."""
 
 from __future__ import annotations
 
@@ -32,7 +32,9 @@ def _run(session: Session, deployment_id: str, rollback: bool) -> Result:
     )
     message = stopped.message or ""
     text = lines(f"stop requested for {deployment_id}: {stopped.status} {message}".rstrip())
-    if rollback_id:
+    if rollback_id == deployment_id:  # Amazon ECS rolls back inside the same service deployment
+        text += lines(f"rolling back within the deployment; follow it with `bluegreen watch {deployment_id}`")
+    elif rollback_id:
         follow = f"follow it with `bluegreen watch {rollback_id}`"
         text += lines(f"rollback deployment {rollback_id} started; {follow}")
     elif rollback:

@@ -63,15 +63,32 @@ class Deployment:
     create_time: datetime | None = None
     complete_time: datetime | None = None
     rollback_of: str | None = None  # the deployment this one rolls back (an automatic rollback)
+    engine: str = "codedeploy"  # the engine whose deployment it is (Engine.name)
+    ecs_service: tuple[str, str] | None = None  # (cluster, service) of a native deployment
 
     def service_in(self, catalog: Any) -> ResolvedService | None:
         """The catalog's service (in any environment) this deployment belongs to."""
+        if self.ecs_service is not None:
+            return _by_ecs_service(catalog, *self.ecs_service)
         if self.application is None or self.deployment_group is None:
             return None
         found: ResolvedService | None = catalog.find_by_deployment_group(
             self.application, self.deployment_group
         )
         return found
+
+
+def _by_ecs_service(catalog: Any, cluster: str, service: str) -> ResolvedService | None:
+    """The catalog's service (any environment) that runs as ECS service ``cluster``/``service``;
+    the one whose engine is ECS first, when environments share a cluster."""
+    found = [
+        resolved
+        for environment in catalog.environments
+        for resolved in catalog.resolve_all(environment)
+        if (resolved.settings.cluster, resolved.settings.ecs_service) == (cluster, service)
+    ]
+    found.sort(key=lambda resolved: resolved.settings.engine != "ecs")
+    return found[0] if found else None
 
 
 @dataclass(frozen=True)
@@ -131,6 +148,22 @@ class Plan(Protocol):
 
     @property
     def violations(self) -> tuple[GuardrailViolation, ...]: ...
+
+    @property
+    def engine(self) -> str: ...
+
+    @property
+    def config_name(self) -> str:
+        """The engine's name for what runs the strategy (CodeDeploy's config, ECS's native strategy)."""
+        ...
+
+    def dry_run_document(self, timeout: float) -> Any:
+        """`deploy --dry-run --output json`: the plan and the requests deploy would send."""
+        ...
+
+    def dry_run_text(self, timeout: float) -> str:
+        """`deploy --dry-run`: the plan for people."""
+        ...
 
 
 class Started(Protocol):
@@ -203,9 +236,10 @@ class Engine(Protocol):
         ...
 
     def succeeded_deployments(self, service: ResolvedService) -> list[dict[str, Any]]:
-        """The service's successful deployments, any order, each with the AppSpec it deployed
-        (CodeDeploy's deploymentInfo shape: deploymentId, createTime, description,
-        revision.appSpecContent.content): what `rollback` chooses among."""
+        """The service's successful deployments, any order: what `rollback` chooses among. Each is
+        a dict with deploymentId, createTime, description (optional) and what it deployed: the
+        task definition as ``taskDefinitionArn`` (ECS: its target revision's) or the AppSpec as
+        revision.appSpecContent.content (CodeDeploy's deploymentInfo shape)."""
         ...
 
     def server_clock(self, time_scale: float) -> ServerClock:

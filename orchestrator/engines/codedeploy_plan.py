@@ -72,16 +72,20 @@ class GroupFacts:
     source: str  # "GetDeploymentGroup" or "catalog"
 
 
-class Reads(Protocol):
+class TaskDefinitionReads(Protocol):
+    """The reads ``task_definition_step`` needs (both engines)."""
+
+    def current_task_definition(self, service: ResolvedService) -> dict[str, Any] | None: ...
+
+    def task_definition_exists(self, arn: str) -> None: ...
+
+
+class Reads(TaskDefinitionReads, Protocol):
     """The reads a plan needs; AwsReads asks AWS, OfflineReads answers from the catalog (dry run)."""
 
     skipped: list[str]
 
     def group_facts(self, service: ResolvedService) -> GroupFacts: ...
-
-    def current_task_definition(self, service: ResolvedService) -> dict[str, Any] | None: ...
-
-    def task_definition_exists(self, arn: str) -> None: ...
 
 
 def catalog_facts(service: ResolvedService) -> GroupFacts:
@@ -180,9 +184,26 @@ class DeploymentPlan:
     timeout_seconds: float
     skipped_reads: tuple[str, ...]
 
+    engine: str = "codedeploy"
+
     @property
     def expected_seconds(self) -> float:
         return sum(phase.expected_seconds for phase in self.phases)
+
+    @property
+    def config_name(self) -> str:
+        """The engine's name for what runs the strategy: CodeDeploy's deployment config."""
+        return self.strategy.deployment_config_name
+
+    def dry_run_document(self, timeout: float) -> Any:
+        from orchestrator.engines.dry_run import codedeploy_plan_document
+
+        return codedeploy_plan_document(self, timeout)
+
+    def dry_run_text(self, timeout: float) -> str:
+        from orchestrator.engines.dry_run import codedeploy_plan_text
+
+        return codedeploy_plan_text(self, timeout)
 
     def create_request(self, appspec: str | None = None) -> dict[str, Any]:
         """CreateDeployment kwargs (with the final AppSpec once the task definition ARN is known)."""
@@ -198,7 +219,9 @@ class DeploymentPlan:
         return request
 
 
-def _task_definition_step(inputs: DeployInputs, reads: Reads) -> TaskDefinitionStep:
+def task_definition_step(inputs: DeployInputs, reads: TaskDefinitionReads) -> TaskDefinitionStep:
+    """Where the task definition comes from (both engines): an ARN as is, a file or the catalog's
+    file registered, or the running one with ``--image``; checked before anything is written."""
     service = inputs.service
     if inputs.image is not None:
         validate_image(inputs.image)
@@ -256,7 +279,7 @@ def build_plan(inputs: DeployInputs, reads: Reads) -> DeploymentPlan:
     early = strategy_violations(service, inputs.strategy)
     if early and not inputs.force:
         raise GuardrailError(refusal_message(service, early))
-    step = _task_definition_step(inputs, reads)
+    step = task_definition_step(inputs, reads)
     facts = reads.group_facts(service)
     violations = check_guardrails(
         service,
@@ -492,23 +515,14 @@ def apply_plan(
             lambda: codedeploy_api.ensure_deployment_config(codedeploy, request), sleep=sleep
         )
         note("deployment config", f"{plan.strategy.deployment_config_name} ({config})")
-    step = plan.task_definition
-    registered: str | None = None
-    if step.register is not None:
-        ecs_once = clients.client("ecs", single_attempt=True)
-        registered = ecs_api.register_task_definition_once(ecs_once, step.register, sleep=sleep)
-        arn = registered
-        note("task definition", f"registered {arn.rsplit('/', 1)[-1]}")
-    else:
-        assert step.arn is not None, "a plan built offline cannot be applied"
-        arn = step.arn
+    arn, registered = register_step(plan.task_definition, clients, sleep, note)
     appspec = plan.appspec
     if not plan.appspec_fixed:
         appspec = render_ecs_appspec(dataclasses.replace(plan.appspec_input, task_definition_arn=arn))
 
     def clean_up() -> None:
         if registered is not None:
-            note("task definition", _deregister(clients, registered, sleep))
+            note("task definition", deregister(clients, registered, sleep))
 
     deployment_id, attempts, recovered = create_exactly_once(
         codedeploy,
@@ -521,7 +535,20 @@ def apply_plan(
     return Created(deployment_id, arn, config, appspec, attempts, recovered)
 
 
-def _deregister(clients: Any, arn: str, sleep: Callable[[float], None]) -> str:
+def register_step(
+    step: TaskDefinitionStep, clients: Any, sleep: Callable[[float], None], note: Callable[[str, str], None]
+) -> tuple[str, str | None]:
+    """(task definition ARN to deploy, the revision this run registered or None), both engines."""
+    if step.register is None:
+        assert step.arn is not None, "a plan built offline cannot be applied"
+        return step.arn, None
+    ecs_once = clients.client("ecs", single_attempt=True)
+    registered = ecs_api.register_task_definition_once(ecs_once, step.register, sleep=sleep)
+    note("task definition", f"registered {registered.rsplit('/', 1)[-1]}")
+    return registered, registered
+
+
+def deregister(clients: Any, arn: str, sleep: Callable[[float], None]) -> str:
     """Deregister the revision this run registered (no deployment uses it); says what happened."""
     name = arn.rsplit("/", 1)[-1]
     try:

@@ -233,13 +233,19 @@ class DeploymentClock:
 
     HEADER = "Date"
 
-    def __init__(self, client: Any, time_scale: float, real: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        client: Any,
+        time_scale: float,
+        real: Callable[[], float] = time.monotonic,
+        service: str = "codedeploy",  # botocore's event name of the client's service ("ecs": the ECS engine)
+    ) -> None:
         self.time_scale = time_scale
         self.real = real
         self._anchor: tuple[float, float] | None = None  # (our value, server time) at the first answer
         self._last: tuple[float, float] | None = None  # (real, server time) at the latest answer
         self._returned = float("-inf")
-        client.meta.events.register("after-call.codedeploy", self._stamped)
+        client.meta.events.register(f"after-call.{service}", self._stamped)
 
     def _stamped(self, http_response: Any = None, **_: Any) -> None:
         try:

@@ -40,6 +40,10 @@ class CallCount:
 
     calls: Counter[str] = field(default_factory=Counter)
 
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
 
 class _Fake:
     service = ""
@@ -262,7 +266,12 @@ class FakeEcs(_Fake):
         self.update_errors: list[Exception] = []
         self.applied_before_error = False
         self.requests: list[tuple[str, dict[str, Any]]] = []  # (operation, request) of the writes
-        self.clock = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
+        self.clock = datetime.now(UTC)  # createdAt as ECS stamps it (filters compare with our clock)
+        # botocore's event system, as far as DeploymentClock uses it: who registered for which event.
+        self.registered: list[str] = []
+        self.meta = SimpleNamespace(
+            events=SimpleNamespace(register=lambda name, _handler: self.registered.append(name))
+        )
 
     def _tick(self) -> datetime:
         self.clock += timedelta(seconds=1)

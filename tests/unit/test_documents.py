@@ -41,6 +41,7 @@ HEAD = [
     "callsPerMinuteLimit",
     "polls",
     "events",
+    "engine",
 ]
 CREATED_HEAD = [
     "deploymentId",
@@ -58,6 +59,7 @@ CREATED_HEAD = [
     "apiCalls",
     "events",
     "waitsAtReady",
+    "engine",
 ]
 DEPLOY_FACTS = ["taskDefinitionArn", "requestToken", "forced", "guardrailViolations", "createAttempts"]
 ROLLBACK_FACTS = ["taskDefinitionArn", "rollbackTo", "rollbackFrom"]
@@ -93,6 +95,7 @@ ROLLBACK_FACTS = ["taskDefinitionArn", "rollbackTo", "rollbackFrom"]
                 "trafficWeights",
                 "lifecycleEvents",
                 "apiCalls",
+                "engine",
                 "hookFailure",
             ],
         ),

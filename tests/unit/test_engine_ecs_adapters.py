@@ -146,7 +146,7 @@ def test_update_service_once_sends_the_request_as_is_and_a_5xx_is_ambiguous(ecs:
     assert ecs_api.update_service_once(client, request)["currentServiceDeployment"] == SD
     with pytest.raises(ecs_api.AmbiguousUpdateError):
         ecs_api.update_service_once(client, request)
-    with pytest.raises(BadInputError, match="^ECS service svc not found"):
+    with pytest.raises(BadInputError, match=r"^ECS service svc not found"):
         ecs_api.update_service_once(client, request)
 
 

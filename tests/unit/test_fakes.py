@@ -132,6 +132,11 @@ def _elbv2_rules() -> FakeElbv2:
     return fake
 
 
+SVC = {"cluster": "c", "service": "svc"}
+SD_ARN = {"serviceDeploymentArn": NATIVE_ARN}
+ALB_ARN = _elbv2().load_balancers["alb"]["LoadBalancerArn"]
+
+
 def _logs() -> FakeLogs:
     fake = FakeLogs()
     fake.events["/aws/lambda/fn"] = [{"message": "d-1 verdict", "timestamp": 5}]
@@ -156,13 +161,13 @@ CALLS: list[tuple[str, Callable[[], Any], str, dict[str, Any]]] = [
     ("ecs", _ecs, "describe_services", {"cluster": "c", "services": ["svc", "gone"]}),
     ("ecs", _ecs, "describe_task_definition", {"taskDefinition": TASK_DEFINITION}),
     ("ecs", _ecs, "update_service", {"cluster": "c", "service": "svc", "taskDefinition": TASK_DEFINITION}),
-    ("ecs", _ecs_native, "list_service_deployments", {"cluster": "c", "service": "svc", "status": ["IN_PROGRESS"]}),
+    ("ecs", _ecs_native, "list_service_deployments", {**SVC, "status": ["IN_PROGRESS"]}),
     ("ecs", _ecs_native, "describe_service_deployments", {"serviceDeploymentArns": [NATIVE_ARN, "gone"]}),
     ("ecs", _ecs_native, "describe_service_revisions", {"serviceRevisionArns": [REVISION_ARN, "gone"]}),
-    ("ecs", _ecs_native, "stop_service_deployment", {"serviceDeploymentArn": NATIVE_ARN, "stopType": "ROLLBACK"}),
-    ("ecs", _ecs_native, "continue_service_deployment", {"serviceDeploymentArn": NATIVE_ARN, "hookId": "h-1"}),
+    ("ecs", _ecs_native, "stop_service_deployment", SD_ARN),
+    ("ecs", _ecs_native, "continue_service_deployment", {**SD_ARN, "hookId": "h-1"}),
     ("elbv2", _elbv2_rules, "describe_rules", {"ListenerArn": list(_elbv2_rules().listeners)[-1]}),
-    ("elbv2", _elbv2_rules, "describe_listeners", {"LoadBalancerArn": _elbv2().load_balancers["alb"]["LoadBalancerArn"]}),
+    ("elbv2", _elbv2_rules, "describe_listeners", {"LoadBalancerArn": ALB_ARN}),
     ("logs", _logs, "filter_log_events", {"logGroupName": "/aws/lambda/fn", "filterPattern": '"d-1"'}),
 ]  # fmt: skip
 

@@ -1,0 +1,210 @@
+"""The ECS engine: Amazon ECS runs blue/green, linear and canary deployments itself.
+
+A deployment is a service deployment, named by its ``serviceDeploymentArn``. Plans and starts
+through ``ecs_plan`` (UpdateService exactly once), looks through DescribeServiceDeployments (one
+call a poll, read by ``watching.native_snapshots``), stops with StopServiceDeployment(ROLLBACK)
+(ECS rolls back inside the same service deployment), promotes with ContinueServiceDeployment on
+the PAUSE hook waiting after test traffic. Every call goes through the thin adapters of
+``aws.ecs`` and ``aws.elbv2``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from orchestrator.aws import ecs as ecs_api
+from orchestrator.aws.ecs import EcsApi
+from orchestrator.catalog import ResolvedService
+from orchestrator.engines import ecs_plan
+from orchestrator.engines.base import DeployInputs, Deployment, Polled, RollbackWait, StepNote, Stopped
+from orchestrator.engines.codedeploy import _Lazy
+from orchestrator.engines.ecs_plan import AwsEcsReads, EcsPlan, EcsStarted, OfflineEcsReads, build_plan
+from orchestrator.errors import BadInputError, StrategyError
+from orchestrator.strategies import Strategy, parse_strategy
+from orchestrator.vocabulary import (
+    EngineName,
+    HookAction,
+    NativeStrategy,
+    ServiceDeploymentStatus,
+    StopType,
+)
+from orchestrator.watching.native_snapshots import (
+    service_deployment_status,
+    snapshot_from_service_deployment,
+    waiting_pause_hook,
+)
+from orchestrator.watching.snapshots import Snapshot
+from orchestrator.watching.timing import GroupTiming
+
+
+class EcsEngine:
+    """``Engine`` on Amazon ECS; ``clients`` is an AwsClients (or anything with ``client(name)``)."""
+
+    name = EngineName.ECS.value
+
+    def __init__(self, clients: Any) -> None:
+        self.clients = clients
+
+    @property
+    def ecs(self) -> EcsApi:
+        client: EcsApi = self.clients.client("ecs")
+        return client
+
+    # --- deploy -------------------------------------------------------------------------------------
+
+    def plan(self, inputs: DeployInputs, *, offline: bool = False) -> EcsPlan:
+        """build_plan with reads from AWS, or (offline) placeholders and the catalog only."""
+        if offline:
+            return build_plan(inputs, OfflineEcsReads())
+        clients = self.clients
+        reads = AwsEcsReads(_Lazy(lambda: clients.client("ecs")), _Lazy(lambda: clients.client("elbv2")))
+        return build_plan(inputs, reads)
+
+    def start(self, plan: EcsPlan, *, on_step: StepNote | None = None) -> EcsStarted:
+        """apply_plan: refuse while a service deployment is in flight, then UpdateService exactly once."""
+        return ecs_plan.apply_plan(plan, self.clients, on_step=on_step)
+
+    # --- look ---------------------------------------------------------------------------------------
+
+    def describe(self, deployment_id: str, *, with_lifecycle: bool = False) -> Deployment:
+        """DescribeServiceDeployments: everything ``Deployment`` says is in it."""
+        sd = ecs_api.describe_service_deployment(self.ecs, deployment_id)
+        configuration = sd.get("deploymentConfiguration") or {}
+        cluster, service = _cluster_and_service(deployment_id)
+        return Deployment(
+            deployment_id=deployment_id,
+            snapshot=snapshot_from_service_deployment(sd),
+            application=None,
+            deployment_group=None,
+            config_name=ecs_plan.native_config_name(configuration),
+            strategy=strategy_for_native(configuration),
+            timing=GroupTiming.from_deployment_configuration(configuration),
+            description=sd.get("statusReason"),
+            create_time=sd.get("createdAt"),
+            complete_time=sd.get("finishedAt") or sd.get("stoppedAt"),
+            engine=self.name,
+            ecs_service=(cluster, service),
+        )
+
+    def snapshot(self, deployment_id: str, previous: Snapshot | None = None) -> Polled:
+        """One DescribeServiceDeployments: status, stage, hooks and weights are all in it."""
+        sd = ecs_api.describe_service_deployment(self.ecs, deployment_id)
+        return Polled(snapshot_from_service_deployment(sd), 1)
+
+    def poll_calls(self, deployment_id: str) -> int:
+        return 1
+
+    def server_clock(self, time_scale: float) -> Any:
+        """A DeploymentClock on the ECS client's answers."""
+        from orchestrator.watching.loop import DeploymentClock
+
+        return DeploymentClock(self.ecs, time_scale, service="ecs")
+
+    # --- act ----------------------------------------------------------------------------------------
+
+    def stop(self, deployment_id: str, *, rollback: bool, wait: RollbackWait | None = None) -> Stopped:
+        """StopServiceDeployment(ROLLBACK). ECS rolls back inside the same service deployment, so the
+        rollback's id is the deployment's own; ``wait``: one look at it afterwards.
+
+        Without rollback there is nothing to ask: AWS documents ROLLBACK as the only valid stopType
+        ("The valid values are ROLLBACK", StopServiceDeployment API reference; the model lists ABORT
+        too), so ``--no-rollback`` is refused before any call.
+        """
+        if not rollback:
+            raise BadInputError(
+                f"ECS stops a service deployment only by rolling it back (StopServiceDeployment accepts "
+                f"stopType ROLLBACK only); run `bluegreen stop {deployment_id}` without --no-rollback"
+            )
+        ecs_api.stop_service_deployment(self.ecs, deployment_id, StopType.ROLLBACK.value)
+        seen = self.snapshot(deployment_id).snapshot if wait is not None else None
+        status = ServiceDeploymentStatus.ROLLBACK_REQUESTED.value
+        return Stopped(status, "rollback requested", deployment_id, seen)
+
+    def promote(self, deployment_id: str) -> None:
+        """ContinueServiceDeployment(CONTINUE) on the PAUSE hook that waits (lifecycleHookDetails)."""
+        sd = ecs_api.describe_service_deployment(self.ecs, deployment_id)
+        hook = waiting_pause_hook(sd)
+        if hook is None or not hook.get("hookId"):
+            status = service_deployment_status(sd).value
+            raise BadInputError(
+                f"no lifecycle hook is waiting for promote on {deployment_id} "
+                f"(status {status}, stage {sd.get('lifecycleStage') or 'none'})"
+            )
+        ecs_api.continue_service_deployment(
+            self.ecs, deployment_id, str(hook["hookId"]), HookAction.CONTINUE.value
+        )
+
+    # --- find ---------------------------------------------------------------------------------------
+
+    def find_active(self, service: ResolvedService) -> list[str]:
+        """The service's service deployments in flight (PENDING .. ROLLBACK_IN_PROGRESS)."""
+        settings = service.settings
+        running = ecs_plan.in_flight(self.ecs, settings.cluster, settings.ecs_service)
+        return [str(brief["serviceDeploymentArn"]) for brief in running]
+
+    def latest(self, service: ResolvedService) -> str:
+        """The service's most recent service deployment; BadInputError when it has none."""
+        settings = service.settings
+        briefs = ecs_api.list_service_deployments(self.ecs, settings.cluster, settings.ecs_service)
+        found = max(briefs, key=lambda brief: brief.get("createdAt") or datetime.min, default=None)
+        if found is None:
+            raise BadInputError(
+                f"ECS service {settings.cluster}/{settings.ecs_service} has no service deployments yet"
+            )
+        return str(found["serviceDeploymentArn"])
+
+    def succeeded_deployments(self, service: ResolvedService) -> list[dict[str, Any]]:
+        """The service's SUCCESSFUL service deployments, each with the task definition its target
+        revision runs (DescribeServiceRevisions, once per revision), in ``Engine``'s shape."""
+        settings = service.settings
+        briefs = ecs_api.list_service_deployments(
+            self.ecs,
+            settings.cluster,
+            settings.ecs_service,
+            statuses=[ServiceDeploymentStatus.SUCCESSFUL.value],
+        )
+        targets = [str(b["targetServiceRevisionArn"]) for b in briefs if b.get("targetServiceRevisionArn")]
+        revisions = {
+            str(revision.get("serviceRevisionArn")): str(revision.get("taskDefinition") or "")
+            for revision in (ecs_api.describe_service_revisions(self.ecs, targets) if targets else [])
+        }
+        return [
+            {
+                "deploymentId": str(brief["serviceDeploymentArn"]),
+                "createTime": brief.get("createdAt"),
+                "taskDefinitionArn": revisions.get(str(brief.get("targetServiceRevisionArn")), "") or None,
+            }
+            for brief in briefs
+        ]
+
+
+def _cluster_and_service(arn: str) -> tuple[str, str]:
+    """(cluster, service) of a service deployment ARN
+    (``arn:aws:ecs:<region>:<account>:service-deployment/<cluster>/<service>/<id>``)."""
+    parts = arn.split(":", 5)[-1].split("/")
+    return (parts[1], parts[2]) if len(parts) >= 4 else ("", "")
+
+
+def strategy_for_native(configuration: dict[str, Any]) -> Strategy | None:
+    """bluegreen's strategy for a deploymentConfiguration (None when it has no such name: ROLLING,
+    a fractional percent)."""
+    strategy = configuration.get("strategy")
+    try:
+        if strategy == NativeStrategy.BLUE_GREEN:
+            return parse_strategy("all-at-once")
+        if strategy == NativeStrategy.CANARY:
+            canary = configuration.get("canaryConfiguration") or {}
+            return _custom("canary", canary.get("canaryPercent"), canary.get("canaryBakeTimeInMinutes"))
+        if strategy == NativeStrategy.LINEAR:
+            linear = configuration.get("linearConfiguration") or {}
+            return _custom("linear", linear.get("stepPercent"), linear.get("stepBakeTimeInMinutes"))
+    except StrategyError:
+        return None
+    return None
+
+
+def _custom(kind: str, percent: Any, minutes: Any) -> Strategy | None:
+    if percent is None or minutes is None or float(percent) != int(float(percent)):
+        return None
+    return parse_strategy(f"{kind}:{int(float(percent))}:{int(minutes)}")
