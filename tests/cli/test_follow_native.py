@@ -20,7 +20,7 @@ from orchestrator.strategies import parse_strategy
 from orchestrator.watching.lifecycles import NATIVE_LIFECYCLE
 from orchestrator.watching.timing import GroupTiming, default_timeout, expected_phases
 from tests.support.cli import FakeClock
-from tests.support.fakes import FakeClients as _FakeClients
+from tests.support.fakes import FakeClients
 from tests.support.native_timeline import ARN, PAUSE_WAITING, NativeTimelineEngine, service_deployment
 
 sd = service_deployment
@@ -89,17 +89,6 @@ WAITS_AT_READY = [
     *TO_TEST_TRAFFIC,
     (240.0, sd("IN_PROGRESS", "POST_TEST_TRAFFIC_SHIFT", lifecycleHookDetails=[LAMBDA_OK, PAUSE_WAITING])),
 ]
-
-
-class FakeClients(_FakeClients):
-    """tests/support/fakes.py's clients, with the total AwsClients.counter reports (the report's apiCalls)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        calls = self.counter.calls
-        self.counter = type(
-            "Counted", (), {"calls": calls, "total": property(lambda _: sum(calls.values()))}
-        )()
 
 
 def _subject(ready_waits: bool, *, continues: bool = True) -> Subject:
