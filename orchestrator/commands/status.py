@@ -74,7 +74,7 @@ def _text_of(
 ) -> str:
     """The status for a person: one line per fact, the lifecycle events, what to run next."""
     from orchestrator.watching.snapshots import format_weights
-    from orchestrator.watching.views import duration
+    from orchestrator.watching.views import duration, label_width
 
     where = (
         f"{subject.service} ({subject.environment})"
@@ -94,7 +94,8 @@ def _text_of(
     if snapshot.replacement_weight is not None:
         weights = format_weights(snapshot.original_weight, snapshot.replacement_weight)
         out.append(f"  {'traffic':<22}{weights}")
-    out += [f"  {name:<22}{status.value}" for name, status in snapshot.lifecycle]
+    width = label_width(snapshot.lifecycle_model)  # ECS's stage names are longer than 22
+    out += [f"  {name:<{width}}{status.value}" for name, status in snapshot.lifecycle]
     if snapshot.error:
         out.append(f"  {'error':<22}{snapshot.error}")
     out += [f"  {'hook':<22}{text}" for text in (failure.lines() if failure is not None else ())]

@@ -207,3 +207,34 @@ def test_an_alarm_rollback_exits_1_rolled_back(monkeypatch: pytest.MonkeyPatch) 
     assert "product-service-5xx-errors" in document["error"]
     assert "rolled back within the deployment" in result.stderr
     assert not any(word in result.stderr for word in CODEDEPLOY_WORDS)
+
+
+def test_status_lists_the_native_stages_apart_from_their_status(monkeypatch: pytest.MonkeyPatch) -> None:
+    clients = world(monkeypatch, [at("POST_PRODUCTION_TRAFFIC_SHIFT", 100.0)])
+    arn = clients.ecs.add_service_deployment(
+        CLUSTER, SERVICE, f"{TASK}2", status="IN_PROGRESS", deploymentConfiguration=CANARY_CONFIG
+    )
+
+    result = run_cli("status", arn)
+
+    assert result.code == 0, shown(result)
+    lines = result.stdout.splitlines()
+    assert "  PRODUCTION_TRAFFIC_SHIFT      Succeeded" in lines
+    assert "  POST_PRODUCTION_TRAFFIC_SHIFT InProgress" in lines
+    assert "  BAKE_TIME                     Pending" in lines
+
+
+def test_an_interrupt_before_the_watch_says_amazon_ecs_keeps_the_deployment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clients = world(monkeypatch, [at("SCALE_UP")])
+    arn = clients.ecs.add_service_deployment(CLUSTER, SERVICE, f"{TASK}2", status="IN_PROGRESS")
+
+    def interrupted(*_: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("orchestrator.commands.lookup.deployment_engine", interrupted)
+    result = run_cli("watch", arn)
+
+    assert result.code == 130, shown(result)
+    assert f"interrupted; deployment {arn} keeps running in Amazon ECS: re-attach with" in result.stderr
