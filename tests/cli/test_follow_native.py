@@ -307,3 +307,20 @@ def test_an_interrupt_says_amazon_ecs_keeps_it_or_rolls_it_back_within_itself(
     assert str(raised.value).startswith(says)
     assert [call for _, call in engine.calls if call.startswith("Stop")] == stops
     _no_codedeploy_words(str(raised.value))
+
+
+def test_until_traffic_shifted_returns_once_production_is_on_the_new_revision() -> None:
+    clock = FakeClock()
+    result, document, text = _follow(
+        NativeTimelineEngine(clock, CANARY), clock, _subject(False), until="traffic-shifted"
+    )
+    assert result.exit_code == 0
+    assert (document["outcome"], document["reached"], document["status"]) == (
+        "traffic shifted",
+        True,
+        "InProgress",
+    )
+    assert document["trafficWeights"] == {"original": 0.0, "replacement": 100.0}
+    # PRODUCTION_TRAFFIC_SHIFT ended at 250 + 310 s; polls are 5-30 s apart, and no later than the bake
+    assert 560.0 <= clock.now < 250.0 + 450.0
+    _no_codedeploy_words(text)
