@@ -208,6 +208,14 @@ def service_rule(
         request["Marker"] = page["NextMarker"]
 
 
+def describe_rule(elbv2: Elbv2Api, rule_arn: str, call: CallPolicy = cli_call) -> dict[str, Any]:
+    """One listener rule by its ARN (DescribeRules RuleArns); AwsError when ELBv2 returns none."""
+    rules = call("elbv2 DescribeRules", lambda: elbv2.describe_rules(RuleArns=[rule_arn])).get("Rules", [])
+    if not rules:
+        raise AwsError(f"elbv2 DescribeRules: rule {rule_arn} not found")
+    return dict(rules[0])
+
+
 def rule_forward_weights(rule: Mapping[str, Any]) -> dict[str, int]:
     """Target group ARN -> weight of a rule's forward actions (pure; as ``forward_weights``)."""
     return forward_weights({"DefaultActions": rule.get("Actions", [])})

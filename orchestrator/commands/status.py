@@ -74,38 +74,41 @@ def _text_of(
 ) -> str:
     """The status for a person: one line per fact, the lifecycle events, what to run next."""
     from orchestrator.watching.snapshots import format_weights
-    from orchestrator.watching.views import duration, label_width
+    from orchestrator.watching.views import duration
 
     where = (
         f"{subject.service} ({subject.environment})"
         if subject.service
         else (f"{info.application}/{info.deployment_group}")
     )
+    # The label column fits the longest lifecycle step (ECS's stage names are up to 29 characters).
+    w = max([22, *(len(name) + 1 for name, _ in snapshot.lifecycle)])
     colour = "green" if snapshot.status.succeeded else ("red" if snapshot.status.is_terminal else "yellow")
     out = [f"{deployment_id}  {where}  {session.style(snapshot.status.value, colour)}"]
-    out.append(f"  {'strategy':<22}{subject.strategy or '?'} ({subject.deployment_config_name})")
-    out.append(f"  {'created':<22}{_when(info.create_time)}")
+    out.append(f"  {'strategy':<{w}}{subject.strategy or '?'} ({subject.deployment_config_name})")
+    out.append(f"  {'created':<{w}}{_when(info.create_time)}")
     if note:
-        out.append(f"  {'clock':<22}{note}")
+        out.append(f"  {'clock':<{w}}{note}")
     if took is not None:
-        out.append(f"  {'took':<22}{duration(took)}")
+        out.append(f"  {'took':<{w}}{duration(took)}")
     if info.description:
-        out.append(f"  {'description':<22}{info.description}")
+        out.append(f"  {'description':<{w}}{info.description}")
     if snapshot.replacement_weight is not None:
         weights = format_weights(snapshot.original_weight, snapshot.replacement_weight)
-        out.append(f"  {'traffic':<22}{weights}")
-    width = label_width(snapshot.lifecycle_model)  # ECS's stage names are longer than 22
-    out += [f"  {name:<{width}}{status.value}" for name, status in snapshot.lifecycle]
+        out.append(f"  {'traffic':<{w}}{weights}")
+    out += [f"  {name:<{w}}{status.value}" for name, status in snapshot.lifecycle]
     if snapshot.error:
-        out.append(f"  {'error':<22}{snapshot.error}")
-    out += [f"  {'hook':<22}{text}" for text in (failure.lines() if failure is not None else ())]
-    if snapshot.rollback_deployment_id:
-        out.append(f"  {'rolled back by':<22}{snapshot.rollback_deployment_id}")
+        out.append(f"  {'error':<{w}}{snapshot.error}")
+    out += [f"  {'hook':<{w}}{text}" for text in (failure.lines() if failure is not None else ())]
+    if snapshot.rollback_deployment_id == deployment_id:  # Amazon ECS rolls back inside the deployment
+        out.append(f"  {'rolled back':<{w}}within the deployment")
+    elif snapshot.rollback_deployment_id:
+        out.append(f"  {'rolled back by':<{w}}{snapshot.rollback_deployment_id}")
     triggered_by = info.rollback_of
     if triggered_by:
-        out.append(f"  {'rollback of':<22}{triggered_by}")
+        out.append(f"  {'rollback of':<{w}}{triggered_by}")
     if snapshot.status.is_active:
-        out.append(f"  {'next':<22}`bluegreen watch {deployment_id}`")
+        out.append(f"  {'next':<{w}}`bluegreen watch {deployment_id}`")
     return lines(*out)
 
 

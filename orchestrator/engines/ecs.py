@@ -45,6 +45,7 @@ class EcsEngine:
 
     def __init__(self, clients: Any) -> None:
         self.clients = clients
+        self._forward_stage: dict[str, str] = {}  # the last stage each deployment showed before rolling back
 
     @property
     def ecs(self) -> EcsApi:
@@ -88,9 +89,15 @@ class EcsEngine:
         )
 
     def snapshot(self, deployment_id: str, previous: Snapshot | None = None) -> Polled:
-        """One DescribeServiceDeployments: status, stage, hooks and weights are all in it."""
+        """One DescribeServiceDeployments: status, stage, hooks and weights are all in it. The stage
+        seen before a rollback is remembered: once rolling back, ECS's stage is the rollback's."""
         sd = ecs_api.describe_service_deployment(self.ecs, deployment_id)
-        return Polled(snapshot_from_service_deployment(sd), 1)
+        status = service_deployment_status(sd)
+        moving_forward = not status.is_rollback and status is not ServiceDeploymentStatus.STOP_REQUESTED
+        if moving_forward and sd.get("lifecycleStage"):
+            self._forward_stage[deployment_id] = str(sd["lifecycleStage"])
+        stage = self._forward_stage.get(deployment_id)
+        return Polled(snapshot_from_service_deployment(sd, stage_before_rollback=stage), 1)
 
     def poll_calls(self, deployment_id: str) -> int:
         return 1

@@ -131,6 +131,7 @@ class AwsEcsReads:
         self.ecs = ecs
         self.elbv2 = elbv2
         self._task_definitions = AwsReads(None, ecs)  # type: ignore[arg-type]  # only its ECS reads
+        self._service: dict[str, Any] | None = None
         self.skipped: list[str] = []
 
     def current_task_definition(self, service: ResolvedService) -> dict[str, Any] | None:
@@ -139,11 +140,22 @@ class AwsEcsReads:
     def task_definition_exists(self, arn: str) -> None:
         self._task_definitions.task_definition_exists(arn)
 
+    def _described(self, service: ResolvedService) -> dict[str, Any]:
+        """DescribeServices' service, read once per plan."""
+        if self._service is None:
+            settings = service.settings
+            self._service = retry_throttled(
+                lambda: ecs_api.describe_service(self.ecs, settings.cluster, settings.ecs_service)
+            )
+        return self._service
+
     def check_controller(self, service: ResolvedService) -> None:
         """BadInputError unless ECS runs the service's deployments itself (DescribeServices)."""
         settings = service.settings
-        controller = retry_throttled(
-            lambda: ecs_api.deployment_controller(self.ecs, settings.cluster, settings.ecs_service)
+        found = self._described(service)
+        # DescribeServices names no controller for ECS, the default (botocore: DeploymentController).
+        controller = str(
+            (found.get("deploymentController") or {}).get("type") or DeploymentControllerType.ECS
         )
         if controller != DeploymentControllerType.ECS:
             raise BadInputError(
@@ -153,8 +165,22 @@ class AwsEcsReads:
             )
 
     def wiring(self, service: ResolvedService) -> Wiring:
-        """Target groups by name, the listeners on the catalog's ports, their service rules; blue is
-        the group the production rule weighs most (ECS swaps the roles after each deployment)."""
+        """The service's own advancedConfiguration (a native blue/green service has one: its target
+        groups and listener rules), else the catalog's (target groups by name, the non-default rule
+        of the listeners on its ports). Blue is the group the production rule weighs most: ECS swaps
+        the roles after each deployment."""
+        found = self._described(service)
+        balancers = found.get("loadBalancers") or []
+        advanced = (balancers[0].get("advancedConfiguration") if balancers else None) or {}
+        wanted = ("alternateTargetGroupArn", "productionListenerRule", "testListenerRule")
+        if balancers and balancers[0].get("targetGroupArn") and all(advanced.get(key) for key in wanted):
+            arns = [str(balancers[0]["targetGroupArn"]), str(advanced["alternateTargetGroupArn"])]
+            production = elbv2_api.describe_rule(self.elbv2, str(advanced["productionListenerRule"]))
+            account = str(found.get("serviceArn") or "").split(":")[4:5]
+            return _wiring(service, arns, production, str(advanced["testListenerRule"]), account)
+        return self._wiring_from_catalog(service)
+
+    def _wiring_from_catalog(self, service: ResolvedService) -> Wiring:
         settings = service.settings
         names = [settings.target_group_blue, settings.target_group_green]
         groups = elbv2_api.target_group_arns(self.elbv2, names)
@@ -175,15 +201,28 @@ class AwsEcsReads:
         ):
             listener = elbv2_api.listener_arn(self.elbv2, balancer, port)
             rules[role] = elbv2_api.service_rule(self.elbv2, listener, arns)
-        weights = elbv2_api.rule_forward_weights(rules["production"])
-        blue, green = sorted(arns, key=lambda arn: -weights.get(arn, 0))
-        return Wiring(
-            blue_target_group=blue,
-            green_target_group=green,
-            production_rule=str(rules["production"]["RuleArn"]),
-            test_rule=str(rules["test"]["RuleArn"]),
-            account_id=service.account_id or balancer.split(":")[4],
+        return _wiring(
+            service, arns, rules["production"], str(rules["test"]["RuleArn"]), balancer.split(":")[4:5]
         )
+
+
+def _wiring(
+    service: ResolvedService,
+    groups: list[str],
+    production: dict[str, Any],
+    test_rule: str,
+    account: list[str],
+) -> Wiring:
+    """Blue is the group ``production`` (the rule) weighs most; the account from the catalog, else an ARN."""
+    weights = elbv2_api.rule_forward_weights(production)
+    blue, green = sorted(groups, key=lambda arn: -weights.get(arn, 0))
+    return Wiring(
+        blue_target_group=blue,
+        green_target_group=green,
+        production_rule=str(production["RuleArn"]),
+        test_rule=test_rule,
+        account_id=service.account_id or (account[0] if account else "") or "<account id>",
+    )
 
 
 @dataclass(frozen=True)

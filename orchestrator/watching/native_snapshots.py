@@ -103,12 +103,18 @@ def deployment_status(sd: Mapping[str, Any]) -> DeploymentStatus:
     return _STATUS[status]
 
 
-def lifecycle(sd: Mapping[str, Any], status: DeploymentStatus) -> tuple[tuple[str, LifecycleStatus], ...]:
+def lifecycle(
+    sd: Mapping[str, Any], status: DeploymentStatus, stage_before_rollback: str | None = None
+) -> tuple[tuple[str, LifecycleStatus], ...]:
     """Every native stage with its status: before the current Succeeded, the current running (or
-    where it failed or stopped), after it Pending."""
+    where it failed or stopped), after it Pending. While and after rolling back, ECS's
+    lifecycleStage is the rollback's own (it moves the traffic back), so ``stage_before_rollback``
+    (the stage a poll saw before the rollback) says where the deployment stopped, when known."""
     if status is DeploymentStatus.SUCCEEDED:
         return tuple((stage, LifecycleStatus.SUCCEEDED) for stage in NATIVE_LIFECYCLE_STAGES)
     stage = sd.get("lifecycleStage")
+    if stage_before_rollback and service_deployment_status(sd).is_rollback:
+        stage = stage_before_rollback
     if stage not in NATIVE_LIFECYCLE_STAGES:
         return tuple((name, LifecycleStatus.PENDING) for name in NATIVE_LIFECYCLE_STAGES)
     current = LifecycleStatus.IN_PROGRESS
@@ -153,14 +159,17 @@ def error_text(sd: Mapping[str, Any], status: DeploymentStatus) -> str | None:
     return "; ".join(parts) or None
 
 
-def snapshot_from_service_deployment(sd: Mapping[str, Any]) -> Snapshot:
-    """A ``Snapshot`` of one DescribeServiceDeployments ``serviceDeployments[]`` entry."""
+def snapshot_from_service_deployment(
+    sd: Mapping[str, Any], stage_before_rollback: str | None = None
+) -> Snapshot:
+    """A ``Snapshot`` of one DescribeServiceDeployments ``serviceDeployments[]`` entry
+    (``stage_before_rollback``: see ``lifecycle``; the engine remembers it between polls)."""
     status = deployment_status(sd)
     rolled_back = service_deployment_status(sd).is_rollback
     original, replacement = weights(sd)
     return Snapshot(
         status=status,
-        lifecycle=lifecycle(sd, status),
+        lifecycle=lifecycle(sd, status, stage_before_rollback),
         original_weight=original,
         replacement_weight=replacement,
         rollback_deployment_id=str(sd.get("serviceDeploymentArn")) if rolled_back else None,

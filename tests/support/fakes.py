@@ -155,9 +155,14 @@ class FakeElbv2(_Fake):
             "Listeners": [dict(self.listeners[arn]) for arn in ListenerArns or [] if arn in self.listeners]
         }
 
-    def describe_rules(self, ListenerArn: str, **_: Any) -> dict[str, Any]:
+    def describe_rules(
+        self, ListenerArn: str | None = None, RuleArns: list[str] | None = None, **_: Any
+    ) -> dict[str, Any]:
         self._count("DescribeRules")
-        return {"Rules": [dict(rule) for rule in self.rules.get(ListenerArn, [])]}
+        if RuleArns is not None:
+            every = [rule for rules in self.rules.values() for rule in rules]
+            return {"Rules": [dict(rule) for rule in every if rule["RuleArn"] in RuleArns]}
+        return {"Rules": [dict(rule) for rule in self.rules.get(ListenerArn or "", [])]}
 
     def add_listener(
         self, load_balancer_arn: str, port: int, rules: list[dict[str, Any]] | None = None

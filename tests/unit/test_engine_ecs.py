@@ -111,6 +111,43 @@ def test_the_plan_reads_which_group_serves_production_now(
     assert writes(clients) == []
 
 
+def test_a_native_service_names_its_own_rules_whatever_the_listener_ports() -> None:
+    # A native blue/green service carries its target groups and listener rules (DescribeServices'
+    # loadBalancers[].advancedConfiguration): the listeners need not be on the catalog's ports (the
+    # sandbox picks free ones), and the production rule's weights still say which group is blue.
+    clients = FakeClients()
+    elbv2 = clients.elbv2
+    blue, green = elbv2.add_target_group(f"{SERVICE}-blue"), elbv2.add_target_group(f"{SERVICE}-green")
+    balancer = elbv2.add_load_balancer("doa-market-dev-alb")
+    targets = [{"TargetGroupArn": blue, "Weight": 0}, {"TargetGroupArn": green, "Weight": 100}]
+    forward = {"Type": "forward", "ForwardConfig": {"TargetGroups": targets}}
+    production, test = (
+        elbv2.add_listener(balancer, port, [{"Actions": [forward]}]) for port in (40001, 40002)
+    )
+    rule = {listener: elbv2.rules[listener][1]["RuleArn"] for listener in (production, test)}
+    advanced = {
+        "alternateTargetGroupArn": green,
+        "productionListenerRule": rule[production],
+        "testListenerRule": rule[test],
+        "roleArn": "arn:aws:iam::123456789012:role/infra",
+    }
+    clients.ecs.services[(CLUSTER, SERVICE)] = {
+        "serviceName": SERVICE,
+        "serviceArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/{CLUSTER}/{SERVICE}",
+        "status": "ACTIVE",
+        "loadBalancers": [{"targetGroupArn": blue, "advancedConfiguration": advanced}],
+    }
+
+    plan = EcsEngine(clients).plan(inputs())
+
+    sent = plan.load_balancers[0]
+    assert (sent["targetGroupArn"], sent["advancedConfiguration"]["alternateTargetGroupArn"]) == (green, blue)
+    assert sent["advancedConfiguration"]["productionListenerRule"] == rule[production]
+    assert sent["advancedConfiguration"]["testListenerRule"] == rule[test]
+    assert clients.counter.calls["elastic-load-balancing-v2:DescribeListeners"] == 0
+    assert clients.counter.calls["ecs:DescribeServices"] == 1
+
+
 def test_a_code_deploy_service_is_refused_with_the_way_to_migrate_it() -> None:
     with pytest.raises(
         BadInputError, match=r"uses the CODE_DEPLOY deployment controller, not ECS; move it with"
@@ -233,6 +270,22 @@ def test_a_poll_is_one_describe_service_deployments() -> None:
 
     assert seen == [DeploymentStatus.IN_PROGRESS, DeploymentStatus.BAKING, DeploymentStatus.SUCCEEDED]
     assert clients.counter.calls["ecs:DescribeServiceDeployments"] == 3 == 3 * engine.poll_calls(arn)
+
+
+def test_polls_remember_where_the_deployment_was_before_it_rolled_back() -> None:
+    clients = world()
+    arn = clients.ecs.add_service_deployment(CLUSTER, SERVICE, f"{TASK}2", status="IN_PROGRESS")
+    clients.ecs.scripted[arn] = [
+        {"lifecycleStage": "PRODUCTION_TRAFFIC_SHIFT"},
+        {"status": "ROLLBACK_IN_PROGRESS", "lifecycleStage": "TEST_TRAFFIC_SHIFT"},
+        {"status": "ROLLBACK_SUCCESSFUL", "alarms": {"status": "TRIGGERED"}},
+    ]
+    engine = EcsEngine(clients)
+
+    last = [engine.snapshot(arn).snapshot for _ in range(3)][-1]
+
+    assert last.status is DeploymentStatus.FAILED
+    assert last.current_lifecycle_event == "PRODUCTION_TRAFFIC_SHIFT"
 
 
 def test_describe_says_whose_deployment_it_is_and_its_strategy() -> None:

@@ -216,3 +216,13 @@ def test_a_listener_without_the_services_rule_says_what_to_add(elbv2: Any) -> No
 
     with pytest.raises(AwsError, match="has no rule forwarding to the service's target groups"):
         elbv2_api.service_rule(client, LISTENER, [BLUE, GREEN])
+
+
+def test_one_rule_is_read_by_its_arn(elbv2: Any) -> None:
+    client, stub = elbv2
+    stub.add_response("describe_rules", {"Rules": [_rule("ours", {GREEN: 100})]}, {"RuleArns": ["ours"]})
+    stub.add_response("describe_rules", {"Rules": []}, {"RuleArns": ["gone"]})
+
+    assert elbv2_api.describe_rule(client, "ours")["RuleArn"] == "ours"
+    with pytest.raises(AwsError, match="rule gone not found"):
+        elbv2_api.describe_rule(client, "gone")

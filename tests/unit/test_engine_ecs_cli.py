@@ -168,3 +168,16 @@ def test_a_strategy_beyond_ecss_limits_is_refused_before_any_call(clients: FakeC
     assert "below ECS's 3.0% minimum" in result.stderr
     assert result.stderr.strip().count("\n") == 0
     assert sum(clients.counter.calls.values()) == 0
+
+
+def test_status_text_aligns_the_native_stages_and_says_the_rollback_was_within(clients: FakeClients) -> None:
+    arn = clients.ecs.add_service_deployment(
+        CLUSTER, SERVICE, f"{TASK}2", status="ROLLBACK_SUCCESSFUL", lifecycleStage="SCALE_UP"
+    )
+
+    result = run_cli("status", arn)
+
+    assert result.code == 0, shown(result)
+    assert "  POST_PRODUCTION_TRAFFIC_SHIFT Pending\n" in result.stdout
+    assert "  SCALE_UP                      Skipped\n" in result.stdout
+    assert "within the deployment" in result.stdout and "rolled back by" not in result.stdout

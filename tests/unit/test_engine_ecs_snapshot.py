@@ -191,3 +191,21 @@ def test_weights(
 )
 def test_error(service_deployment: dict[str, Any], error: str | None) -> None:
     assert snapshot_from_service_deployment(service_deployment).error == error
+
+
+@pytest.mark.parametrize(
+    ("status", "known", "statuses"),
+    [
+        # ECS moved the traffic back: its stage is the rollback's; where the deployment stopped shows.
+        ("ROLLBACK_SUCCESSFUL", "PRODUCTION_TRAFFIC_SHIFT", [S] * 6 + [F] + [P] * 3),
+        ("ROLLBACK_IN_PROGRESS", "PRODUCTION_TRAFFIC_SHIFT", [S] * 6 + [R] + [P] * 3),
+        ("ROLLBACK_SUCCESSFUL", None, [S] * 4 + [F] + [P] * 5),  # not known: ECS's stage it is
+        ("IN_PROGRESS", "SCALE_UP", [S] * 4 + [R] + [P] * 5),  # not rolling back: ECS's stage
+    ],
+)
+def test_the_stage_before_the_rollback_is_where_it_stopped(
+    status: str, known: str | None, statuses: list[LifecycleStatus]
+) -> None:
+    rolled = sd(status, "TEST_TRAFFIC_SHIFT", alarms={"status": "TRIGGERED"})
+    snapshot = snapshot_from_service_deployment(rolled, stage_before_rollback=known)
+    assert snapshot.lifecycle == tuple(zip(NATIVE_LIFECYCLE_STAGES, statuses, strict=True))
