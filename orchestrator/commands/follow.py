@@ -26,8 +26,8 @@ from orchestrator.errors import (
     ErrorContext,
     InterruptedByUser,
 )
-from orchestrator.vocabulary import DeploymentStatus
-from orchestrator.watching.lifecycles import CODEDEPLOY_LIFECYCLE, Lifecycle, lifecycle_of
+from orchestrator.vocabulary import DeploymentStatus, EngineName
+from orchestrator.watching.lifecycles import Lifecycle, lifecycle_for, lifecycle_of
 from orchestrator.watching.loop import Watcher, WatchOptions, WatchResult
 from orchestrator.watching.snapshots import Event, Snapshot
 from orchestrator.watching.timing import READY_WAIT, Phase
@@ -77,7 +77,7 @@ class Subject:
             return seen.lifecycle_model
         if self.phases:
             return lifecycle_of(phase.lifecycle_event for phase in self.phases)
-        return CODEDEPLOY_LIFECYCLE
+        return lifecycle_by_id(self.deployment_id)
 
     def known(self) -> ErrorContext:
         """What an error while following this deployment can say about it."""
@@ -87,6 +87,13 @@ class Subject:
             environment=self.environment,
             strategy=self.strategy,
         )
+
+
+def lifecycle_by_id(deployment_id: str) -> Lifecycle:
+    """The lifecycle of a deployment known only by its id (its form names the engine)."""
+    from orchestrator.engines import engine_name_of
+
+    return lifecycle_for(engine_name_of(deployment_id) or EngineName.CODEDEPLOY)
 
 
 def _waits_at_ready(subject: Subject) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from orchestrator.commands import lookup
 from orchestrator.commands.deploy import validate_watch_flags
 from orchestrator.commands.failure import error_context
-from orchestrator.commands.follow import follow, reattach_hint
+from orchestrator.commands.follow import follow, lifecycle_by_id, reattach_hint
 from orchestrator.commands.options import WatchFlags
 from orchestrator.commands.result import Result
 from orchestrator.commands.session import Session
@@ -18,7 +18,8 @@ def run(session: Session, deployment_id: str, flags: WatchFlags) -> Result:
             return _run(session, deployment_id, flags)
         except KeyboardInterrupt:  # before the watch loop took over (which says the same itself)
             raise InterruptedByUser(
-                f"interrupted; deployment {deployment_id} keeps running in CodeDeploy: "
+                f"interrupted; deployment {deployment_id} keeps running in "
+                f"{lifecycle_by_id(deployment_id).runner}: "
                 f"{reattach_hint(deployment_id)}"
             ) from None
 

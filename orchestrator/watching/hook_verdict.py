@@ -110,7 +110,14 @@ def suspect_hooks(lifecycle: Iterable[tuple[str, str]], hooks: Mapping[str, str]
             for event in model.hooks_around.get(name, ())
             if event in hooks
         ]
-    return found
+    if found or not model.rolls_back_in_place or not any(status == FAILED for _, status in steps):
+        return found
+    # ECS walks the stages back while it rolls back within the deployment (it runs the
+    # TEST_TRAFFIC_SHIFT and PRODUCTION_TRAFFIC_SHIFT hooks again): the stage it ends at is not where
+    # it failed. Any of the hooks may have: each is blamed only with its own Failed verdict.
+    return [
+        SuspectHook(event, model.hook_steps[event], False) for event in model.hook_steps if event in hooks
+    ]
 
 
 def reason_for(

@@ -192,9 +192,15 @@ def diff(previous: Snapshot | None, current: Snapshot, at: float = 0.0) -> list[
     # after the lifecycle events and the traffic move that led to it.
     if status_event is not None and not current.status.is_terminal:
         events.append(status_event)
+    rollback = _rollback_event(before, current, at)
+    # A rollback within the deployment (ECS) walks the stages back: say so before the stages it walks.
+    if rollback is not None and rollback.in_place:
+        events.append(rollback)
     for name, status in current.lifecycle:
         old = before.lifecycle_status(name)
-        if old is not status and not (previous is None and status is LifecycleStatus.PENDING):
+        # A step never goes back to Pending but when ECS rolls back within the deployment and its
+        # stage walks back: those steps are not news (the rollback line said it).
+        if old is not status and status is not LifecycleStatus.PENDING:
             events.append(Event(at, EventKind.LIFECYCLE, name, old.value, status.value))
     old_weights = (before.original_weight, before.replacement_weight)
     new_weights = (current.original_weight, current.replacement_weight)
@@ -210,12 +216,17 @@ def diff(previous: Snapshot | None, current: Snapshot, at: float = 0.0) -> list[
         )
     if status_event is not None and current.status.is_terminal:
         events.append(status_event)
-    if current.rollback_deployment_id and current.rollback_deployment_id != before.rollback_deployment_id:
-        in_place = current.lifecycle_model.rolls_back_in_place
-        events.append(
-            Event(at, EventKind.ROLLBACK, "rollback", None, current.rollback_deployment_id, in_place)
-        )
+    if rollback is not None and not rollback.in_place:
+        events.append(rollback)
     return events
+
+
+def _rollback_event(before: Snapshot, current: Snapshot, at: float) -> Event | None:
+    """The rollback this poll shows for the first time, if any."""
+    if not current.rollback_deployment_id or current.rollback_deployment_id == before.rollback_deployment_id:
+        return None
+    in_place = current.lifecycle_model.rolls_back_in_place
+    return Event(at, EventKind.ROLLBACK, "rollback", None, current.rollback_deployment_id, in_place)
 
 
 def milestone_reached(snapshot: Snapshot, until: str, ready_waits: bool = False) -> bool:

@@ -20,7 +20,7 @@ from orchestrator.strategies import parse_strategy
 from orchestrator.watching.lifecycles import NATIVE_LIFECYCLE
 from orchestrator.watching.timing import GroupTiming, default_timeout, expected_phases
 from tests.support.cli import FakeClock
-from tests.support.fakes import FakeClients as _FakeClients
+from tests.support.fakes import FakeClients
 from tests.support.native_timeline import ARN, PAUSE_WAITING, NativeTimelineEngine, service_deployment
 
 sd = service_deployment
@@ -89,17 +89,6 @@ WAITS_AT_READY = [
     *TO_TEST_TRAFFIC,
     (240.0, sd("IN_PROGRESS", "POST_TEST_TRAFFIC_SHIFT", lifecycleHookDetails=[LAMBDA_OK, PAUSE_WAITING])),
 ]
-
-
-class FakeClients(_FakeClients):
-    """tests/support/fakes.py's clients, with the total AwsClients.counter reports (the report's apiCalls)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        calls = self.counter.calls
-        self.counter = type(
-            "Counted", (), {"calls": calls, "total": property(lambda _: sum(calls.values()))}
-        )()
 
 
 def _subject(ready_waits: bool, *, continues: bool = True) -> Subject:
@@ -285,3 +274,53 @@ def test_no_wait_says_who_rolls_back_an_unpromoted_deployment() -> None:
     )
     assert "Amazon ECS rolls it back when the ready wait ends" in str(result.text)
     _no_codedeploy_words(str(result.text))
+
+
+@pytest.mark.parametrize(
+    ("rollback_on_interrupt", "says", "stops"),
+    [
+        (False, f"interrupted; deployment {ARN} keeps running in Amazon ECS: re-attach with", []),
+        (
+            True,
+            f"interrupted; stopped deployment {ARN} with rollback: it rolls back within itself",
+            ["StopServiceDeployment ROLLBACK"],
+        ),
+    ],
+)
+def test_an_interrupt_says_amazon_ecs_keeps_it_or_rolls_it_back_within_itself(
+    rollback_on_interrupt: bool, says: str, stops: list[str]
+) -> None:
+    from orchestrator.errors import InterruptedByUser
+
+    clock = FakeClock()
+    engine = NativeTimelineEngine(clock, CANARY)
+
+    def sleep(seconds: float) -> None:
+        clock.sleep(seconds)
+        if clock.now > 300:  # Ctrl-C while production traffic shifts
+            raise KeyboardInterrupt
+
+    flags = WatchFlags(time_scale=1.0, rollback_on_interrupt=rollback_on_interrupt)
+    session = Session(GlobalOptions(), stdout=io.StringIO())
+    with pytest.raises(InterruptedByUser) as raised:
+        follow(session, engine, FakeClients(), _subject(False), flags, clock=clock, sleep=sleep)
+    assert str(raised.value).startswith(says)
+    assert [call for _, call in engine.calls if call.startswith("Stop")] == stops
+    _no_codedeploy_words(str(raised.value))
+
+
+def test_until_traffic_shifted_returns_once_production_is_on_the_new_revision() -> None:
+    clock = FakeClock()
+    result, document, text = _follow(
+        NativeTimelineEngine(clock, CANARY), clock, _subject(False), until="traffic-shifted"
+    )
+    assert result.exit_code == 0
+    assert (document["outcome"], document["reached"], document["status"]) == (
+        "traffic shifted",
+        True,
+        "InProgress",
+    )
+    assert document["trafficWeights"] == {"original": 0.0, "replacement": 100.0}
+    # PRODUCTION_TRAFFIC_SHIFT ended at 250 + 310 s; polls are 5-30 s apart, and no later than the bake
+    assert 560.0 <= clock.now < 250.0 + 450.0
+    _no_codedeploy_words(text)

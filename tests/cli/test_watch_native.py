@@ -94,10 +94,20 @@ DIFF_TABLE = [
         native(S.IN_PROGRESS, "PRODUCTION_TRAFFIC_SHIFT", (90, 10)),
         native(S.IN_PROGRESS, "PRODUCTION_TRAFFIC_SHIFT", (100, 0), rollback=ARN),
         [
-            (EventKind.TRAFFIC, "traffic", "blue 90% / green 10%", "blue 100% / green 0%"),
             (EventKind.ROLLBACK, "rollback", None, ARN),
+            (EventKind.TRAFFIC, "traffic", "blue 90% / green 10%", "blue 100% / green 0%"),
         ],
-        id="an alarm rolls back within the deployment: traffic back, then the rollback",
+        id="an alarm rolls back within the deployment: the rollback, then the traffic it moves back",
+    ),
+    pytest.param(
+        native(S.IN_PROGRESS, "PRODUCTION_TRAFFIC_SHIFT", (90, 10)),
+        native(S.IN_PROGRESS, "TEST_TRAFFIC_SHIFT", (100, 0), rollback=ARN),
+        [
+            (EventKind.ROLLBACK, "rollback", None, ARN),
+            (EventKind.LIFECYCLE, "TEST_TRAFFIC_SHIFT", "Succeeded", "InProgress"),
+            (EventKind.TRAFFIC, "traffic", "blue 90% / green 10%", "blue 100% / green 0%"),
+        ],
+        id="the rollback walks the stages back: the stage it runs again, never stages back to Pending",
     ),
     pytest.param(
         native(S.IN_PROGRESS, "PRODUCTION_TRAFFIC_SHIFT", (100, 0), rollback=ARN),
@@ -263,6 +273,20 @@ HOOKS = {
 }
 
 
+ANY_HOOK = [
+    SuspectHook("BeforeInstall", "PRE_SCALE_UP", False),
+    SuspectHook("AfterAllowTestTraffic", "POST_TEST_TRAFFIC_SHIFT", False),
+    SuspectHook("BeforeAllowTraffic", "PRE_PRODUCTION_TRAFFIC_SHIFT", False),
+    SuspectHook("AfterAllowTraffic", "POST_PRODUCTION_TRAFFIC_SHIFT", False),
+]
+
+
+def test_a_codedeploy_failure_without_a_hook_blames_none() -> None:
+    # CodeDeploy's rollback is another deployment: the failed event is where it failed
+    assert suspect_hooks([("Install", "Failed")], HOOKS) == []
+    assert suspect_hooks([("PRE_SCALE_UP", "Succeeded")], HOOKS) == []  # nothing failed
+
+
 def _failed_at(stage: str) -> list[tuple[str, str]]:
     return [(name, status.value) for name, status in native(S.FAILED, stage, failed=True).lifecycle]
 
@@ -271,7 +295,10 @@ def _failed_at(stage: str) -> list[tuple[str, str]]:
     ("stage", "suspects"),
     [
         ("PRE_SCALE_UP", [SuspectHook("BeforeInstall", "PRE_SCALE_UP", True)]),
-        ("SCALE_UP", []),  # no hook runs there: tasks did not start
+        # no hook runs there, and ECS rolls back within the deployment, walking its stages back
+        # (it ends where the walk ends): any hook may have failed it, each blamed only by its verdict
+        ("SCALE_UP", ANY_HOOK),
+        ("TEST_TRAFFIC_SHIFT", ANY_HOOK),
         (
             "POST_TEST_TRAFFIC_SHIFT",
             [
@@ -288,7 +315,7 @@ def _failed_at(stage: str) -> list[tuple[str, str]]:
             "POST_PRODUCTION_TRAFFIC_SHIFT",
             [SuspectHook("AfterAllowTraffic", "POST_PRODUCTION_TRAFFIC_SHIFT", True)],
         ),
-        ("BAKE_TIME", []),
+        ("BAKE_TIME", ANY_HOOK),
     ],
 )
 def test_suspect_hooks_of_a_failed_native_stage(stage: str, suspects: list[SuspectHook]) -> None:
@@ -343,6 +370,13 @@ def _verdict(event: str, reason: str, stage: str | None = None) -> dict[str, Any
         ),
         # an alarm stopped the shift, no hook failed: no hook is blamed
         ("PRODUCTION_TRAFFIC_SHIFT", [], None),
+        # the smoke hook failed and ECS's rollback walked back to TEST_TRAFFIC_SHIFT, where it ended
+        (
+            "TEST_TRAFFIC_SHIFT",
+            [("AfterAllowTestTraffic", "health: status 500", None)],
+            ("POST_TEST_TRAFFIC_SHIFT", "AfterAllowTestTraffic", "health: status 500"),
+        ),
+        ("TEST_TRAFFIC_SHIFT", [], None),  # an alarm: every hook's log read once, none blamed
     ],
 )
 def test_the_hook_reason_of_a_native_deployment(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.engines.base import Polled
+from orchestrator.engines.base import Polled, Stopped
 from orchestrator.errors import BadInputError
 from orchestrator.watching.native_snapshots import snapshot_from_service_deployment
 from tests.support.cli import FakeClock
@@ -94,5 +94,10 @@ class NativeTimelineEngine:
     def server_clock(self, time_scale: float) -> _Clock:
         return _Clock(self.clock)
 
-    def stop(self, deployment_id: str, *, rollback: bool, wait: Any = None) -> Any:
-        raise AssertionError("the replayed deployment is never stopped")
+    def stop(self, deployment_id: str, *, rollback: bool, wait: Any = None) -> Stopped:
+        """StopServiceDeployment ROLLBACK: ECS rolls back inside the same deployment."""
+        self.calls.append((self.clock.now, f"StopServiceDeployment {'ROLLBACK' if rollback else 'ABORT'}"))
+        rolling_back = {**self._state(), "status": "ROLLBACK_IN_PROGRESS"}
+        return Stopped(
+            "ROLLBACK_REQUESTED", None, deployment_id, snapshot_from_service_deployment(rolling_back)
+        )
