@@ -4,6 +4,7 @@ failed hook, an alarm, a stop, PAUSE hooks continued or timed out, and replaceme
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -80,6 +81,28 @@ def test_canary_moves_production_in_its_steps_with_the_pre_shift_hook_before_eac
     assert world.rule_weights(env, env.production_rule) == {env.blue: 0, env.green: 100}
     # the canary's bake lasted 5 virtual minutes
     assert (done["finishedAt"] - done["startedAt"]).total_seconds() >= 300
+
+
+def test_linear_moves_a_step_every_step_bake(world: NativeWorld, hooks: ScriptedNativeHooks) -> None:
+    env_box: list[Any] = []
+    rules: list[dict[str, int]] = []
+    times: list[float] = []
+
+    def invoke(function: str, payload: dict[str, Any]) -> dict[str, Any]:
+        rules.append(world.rule_weights(env_box[0], env_box[0].production_rule))
+        times.append(world.clock.now())
+        return hooks(function, payload)
+
+    world.native._machine.invoke = invoke
+    linear = {"strategy": "LINEAR", "linearConfiguration": {"stepPercent": 25.0, "stepBakeTimeInMinutes": 1}}
+    env_box.append(
+        world.provision(_with(linear, lambda_hook("shift", "PRODUCTION_TRAFFIC_SHIFT"), bakeTimeInMinutes=0))
+    )
+    env = env_box[0]
+    done = world.wait(world.deploy(env), ENDED)
+    assert done["status"] == "SUCCESSFUL", done.get("statusReason")
+    assert [r[env.green] for r in rules] == [25, 50, 75, 100]
+    assert all(later - earlier >= 60 for earlier, later in itertools.pairwise(times))
 
 
 def test_in_progress_reinvokes_after_call_back_delay_with_the_returned_hook_details(
