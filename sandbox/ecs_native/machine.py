@@ -148,11 +148,16 @@ class Machine:
     # --- resources ----------------------------------------------------------------------------------
 
     def _scale_up(self) -> None:
+        """The target revision joins ``task_sets``; then the world settles (its fleet starts the
+        tasks and the load balancer sees them healthy), as SCALE_UP "launches new tasks" before
+        POST_SCALE_UP and any traffic."""
         with self.ctx.store.lock:
             self.dep.target.live = True
             if self.dep.target not in self.service.revisions:
                 self.service.revisions.append(self.dep.target)
             self._touch()
+        if self.ctx.before_hook is not None:
+            self.ctx.before_hook()
 
     def _route_test(self, percent: float) -> None:
         if self.dep.test_rule:
@@ -453,7 +458,8 @@ class Machine:
                 self._set_hook(run, HookStatus.FAILED)
                 raise RuntimeError(f"the lifecycle hook {spec.target_arn} at {stage} answered {status!r}")
             details = answer.get("hookDetails", details)
-            self.ctx.clock.sleep(schedule.callback_delay(answer))
+            if self.ctx.clock.wait(self.ctx.shutdown, schedule.callback_delay(answer)):
+                raise Shutdown()
 
 
 def _all_to(target_group: str, deployment: ServiceDeployment) -> list[dict[str, Any]]:

@@ -135,6 +135,11 @@ LB = [
         ),
         ({"strategy": "CANARY"}, [], "needs loadBalancers"),
         ({"strategy": "CANARY"}, [{"targetGroupArn": "blue"}], "alternateTargetGroupArn is required"),
+        (
+            {"strategy": "CANARY"},
+            [{"advancedConfiguration": LB[0]["advancedConfiguration"]}],
+            "targetGroupArn is required",
+        ),
     ],
 )
 def test_native_problems(
