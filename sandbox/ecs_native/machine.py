@@ -46,6 +46,12 @@ MIN_REAL_POLL_SECONDS = 0.05
 REPLACED_JOIN_SECONDS = 150.0
 
 
+INVALID_NETWORKING = (
+    "Service deployment rolled back because of invalid networking configuration. Both targetGroup "
+    "and alternateTargetGroup must be associated with the productionListenerRule or testListenerRule."
+)
+
+
 class Abort(Exception):
     """Ends the deployment early: rolled back (``rollback``) or stopped where it is."""
 
@@ -93,6 +99,7 @@ class Machine:
         self.replaced = replaced
         self._next_alarm_poll = 0.0
         self._monitoring = True
+        self._moved_rules: set[str] = set()
 
     # --- the run ----------------------------------------------------------------------------------
 
@@ -116,6 +123,7 @@ class Machine:
             now = self.ctx.clock.now()
             self.dep.status, self.dep.started_at = Status.IN_PROGRESS, now
             self._touch()
+        self._check_networking()
         if self.replaced is not None:
             self._stage(RECONCILE_SERVICE)
             self._reconcile(self.replaced[0])
@@ -147,6 +155,24 @@ class Machine:
 
     # --- resources ----------------------------------------------------------------------------------
 
+    def _check_networking(self) -> None:
+        """Both target groups must be forwarded to by the production or the test listener rule, or
+        ECS rolls the deployment back with this reason (AWS, "Migrating from a CodeDeploy blue/green
+        to an Amazon ECS blue/green service deployment", which quotes the message)."""
+        rules = [r for r in (self.dep.production_rule, self.dep.test_rule) if r]
+        try:
+            found = self.ctx.elbv2.describe_rules(RuleArns=rules)["Rules"] if rules else []
+        except Exception as err:  # RuleNotFound and friends: the same verdict, with the cause
+            raise Abort(f"{INVALID_NETWORKING} ({type(err).__name__}: {err})") from None
+        forwarded = {
+            group["TargetGroupArn"]
+            for rule in found
+            for action in rule.get("Actions") or []
+            for group in (action.get("ForwardConfig") or {}).get("TargetGroups") or []
+        }
+        if not {self.dep.source_tg, self.dep.target_tg} <= forwarded:
+            raise Abort(INVALID_NETWORKING)
+
     def _scale_up(self) -> None:
         """The target revision joins ``task_sets``; then the world settles (its fleet starts the
         tasks and the load balancer sees them healthy), as SCALE_UP "launches new tasks" before
@@ -174,6 +200,7 @@ class Machine:
             self._touch()
 
     def _modify_rule(self, rule_arn: str, percent: float) -> None:
+        self._moved_rules.add(rule_arn)
         weights = schedule.rule_weights(self.dep.source_tg, self.dep.target_tg, percent)
         groups = [{"TargetGroupArn": arn, "Weight": weight} for arn, weight in weights.items()]
         self.ctx.elbv2.modify_rule(
@@ -428,6 +455,9 @@ class Machine:
         for stage in ROLLBACK_HOOK_STAGES:
             if self.ctx.shutdown.is_set():
                 raise Shutdown()
+            rule = self.dep.production_rule if stage == PRODUCTION_TRAFFIC_SHIFT else self.dep.test_rule
+            if rule not in self._moved_rules:
+                continue  # this traffic never moved: nothing to put back, no hooks to run
             with self.ctx.store.lock:
                 self.dep.lifecycle_stage = stage
             if stage == PRODUCTION_TRAFFIC_SHIFT:

@@ -269,3 +269,19 @@ def test_migrating_a_code_deploy_service_keeps_its_task_set_running_then_deploys
     done = world.wait(world.deploy(env), ENDED)
     assert done["status"] == "SUCCESSFUL", done.get("statusReason")
     assert world.running(env) == {env.green: "PRIMARY"}
+
+
+def test_rules_that_do_not_forward_to_both_target_groups_roll_back_before_anything_moves(
+    world: NativeWorld, hooks: ScriptedNativeHooks
+) -> None:
+    env = world.provision({**BLUE_GREEN, "lifecycleHooks": [lambda_hook("any", "PRE_SCALE_UP")]})
+    blue_only = [
+        {"Type": "forward", "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": env.tg_arns[env.blue]}]}}
+    ]
+    for rule in (env.production_rule, env.test_rule):
+        world.elbv2.modify_rule(RuleArn=rule, Actions=blue_only)
+    done = world.wait(world.deploy(env), ENDED)
+    assert done["status"] == "ROLLBACK_SUCCESSFUL"
+    assert "invalid networking configuration" in done["rollback"]["reason"]
+    assert world.rule_weights(env, env.production_rule) == {env.blue: 1}  # untouched
+    assert hooks.calls == [] and world.running(env) == {env.blue: "PRIMARY"}
