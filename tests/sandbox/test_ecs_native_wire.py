@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from tests.support.ecs_native import NativeWorld, ScriptedNativeHooks, lambda_hook
-from tests.support.emulator import client
 
 ENDED = {"SUCCESSFUL", "STOPPED", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED"}
 BLUE_GREEN = {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0}
@@ -98,12 +97,7 @@ def test_a_native_service_ecs_would_refuse_is_refused_before_moto_creates_it(wor
             deploymentConfiguration={"strategy": "LINEAR", "linearConfiguration": {"stepPercent": 2.0}},
             loadBalancers=world.load_balancers(env),
         )
-    assert (
-        client("ecs", world.moto_url).describe_services(cluster=env.cluster, services=[env.service])[
-            "services"
-        ]
-        == []
-    )
+    assert world.moto("ecs").describe_services(cluster=env.cluster, services=[env.service])["services"] == []
 
 
 def test_list_pages_by_max_results_newest_first(world: NativeWorld) -> None:
@@ -203,8 +197,8 @@ def test_an_alarm_without_rollback_stops_where_it_is(world: NativeWorld) -> None
 
 def test_migrating_a_code_deploy_service_keeps_its_task_set_running_then_deploys(world: NativeWorld) -> None:
     env = world.provision(create=False)
-    moto_ecs = client("ecs", world.moto_url)
-    ec2 = client("ec2", world.moto_url)
+    moto_ecs = world.moto("ecs")
+    ec2 = world.moto("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.1.1.0/24")["Subnet"]["SubnetId"]
     group = ec2.create_security_group(GroupName=env.service, Description="migration", VpcId=vpc)["GroupId"]
