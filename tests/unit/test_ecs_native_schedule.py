@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.ecs_native import checks, schedule
+from sandbox.ecs_native import api, checks, schedule, server
 from sandbox.ecs_native.schedule import TrafficStep
 
 
@@ -150,3 +150,37 @@ def test_native_problems(
         assert found == []
     else:
         assert any(problem in p for p in found), found
+
+
+@pytest.mark.parametrize(
+    ("cluster", "service", "key"),
+    [
+        (None, "svc", ("default", "svc")),
+        ("c", "svc", ("c", "svc")),
+        ("arn:aws:ecs:ap-northeast-2:123456789012:cluster/c", "svc", ("c", "svc")),
+        (None, "arn:aws:ecs:ap-northeast-2:123456789012:service/c/svc", ("c", "svc")),
+        ("c", "arn:aws:ecs:ap-northeast-2:123456789012:service/other/svc", ("c", "svc")),
+        (
+            None,
+            "arn:aws:ecs:ap-northeast-2:123456789012:service/svc",
+            ("default", "svc"),
+        ),  # the short ARN form
+    ],
+)
+def test_service_key(cluster: str | None, service: str, key: tuple[str, str]) -> None:
+    assert api.service_key(cluster, service) == key
+
+
+@pytest.mark.parametrize(
+    ("authorization", "region"),
+    [
+        (
+            "AWS4-HMAC-SHA256 Credential=testing/20261130/ap-northeast-2/ecs/aws4_request, SignedHeaders=x",
+            "ap-northeast-2",
+        ),
+        ("AWS4-HMAC-SHA256 Credential=testing/20261130/us-west-2/ecs/aws4_request", "us-west-2"),
+        ("", "us-east-1"),  # unsigned: moto's default region
+    ],
+)
+def test_region_of_the_signature(authorization: str, region: str) -> None:
+    assert server.region_of({"Authorization": authorization}) == region
