@@ -458,8 +458,8 @@ class Machine:
             rule = self.dep.production_rule if stage == PRODUCTION_TRAFFIC_SHIFT else self.dep.test_rule
             if rule not in self._moved_rules:
                 continue  # this traffic never moved: nothing to put back, no hooks to run
-            with self.ctx.store.lock:
-                self.dep.lifecycle_stage = stage
+            # lifecycleStage stays where the deployment failed (AWS documents none for a rollback;
+            # the hooks still get ``stage`` in their event)
             if stage == PRODUCTION_TRAFFIC_SHIFT:
                 self._route_production(0.0)
             else:

@@ -188,6 +188,9 @@ def test_an_alarm_in_alarm_rolls_back_and_names_the_alarm(
         "triggeredAlarmNames": list(env.alarm_names),
     }
     assert env.alarm_names[0] in done["rollback"]["reason"]
+    assert (
+        done["lifecycleStage"] == "PRODUCTION_TRAFFIC_SHIFT"
+    )  # where it failed, not the rollback's last step
     # the canary step, then ECS's rollback runs the stage's hooks again as traffic goes back
     target = done["targetServiceRevision"]["arn"]
     shifts = [p["executionDetails"]["productionTrafficWeights"][target] for _, p in hooks.calls]
