@@ -7,15 +7,22 @@ targets of the task set's target group (fake VPC addresses, as awsvpc tasks have
 disappears has its tasks deregistered and stopped. Task sets that exist when the fleet starts are
 the original (blue) version; any task set created later is a replacement and gets the fault, if one
 was injected. The fleet is the metrics source of what ECS publishes: CPUUtilization per service.
+
+Services that Amazon ECS deploys itself (catalog ``engine: ecs``) have no task sets in moto: their
+revisions come from the native ECS emulator (``native_task_sets``: ``NativeEcs.task_sets``, in
+DescribeServices' taskSets shape) and get the same treatment; the revision listed at start is the
+original one.
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.vocabulary import EngineName
 from sandbox.app import AppServer, TaskIdentity, base_latency_ms
 from sandbox.clock import VirtualClock
 from sandbox.faults import HEALTHY, Fault
@@ -23,6 +30,9 @@ from sandbox.http_server import stop_servers
 from sandbox.load_balancer.balancer import LoadBalancer
 from sandbox.metrics import GAUGE_INTERVAL, MetricStore
 from sandbox.provision import ServiceInfra
+
+# (cluster, service) -> the native revisions that must run now, as DescribeServices' taskSets.
+NativeTaskSets = Callable[[str, str], list[dict[str, Any]]]
 
 ECS_NAMESPACE = "AWS/ECS"
 # CPUUtilization follows load: a task idles at CPU_IDLE % of its reserved CPU, and half of each
@@ -81,9 +91,11 @@ class Fleet:
         store: MetricStore,
         faults: dict[str, Fault] | None = None,
         poll_interval: float = 0.1,
+        native_task_sets: NativeTaskSets | None = None,
     ) -> None:
         self.infra = {item.name: item for item in infra}
         self.ecs = ecs
+        self.native_task_sets = native_task_sets
         self.balancer = balancer
         self.clock = clock
         self.store = store
@@ -159,12 +171,27 @@ class Fleet:
                     for task_set in described.get("taskSets") or []:
                         seen.add(task_set["taskSetArn"])
                         self._ensure_run(owner, task_set)
+        for item, task_set in self._native_task_sets():
+            seen.add(task_set["taskSetArn"])
+            self._ensure_run(item, task_set)
         with self._lock:
             gone = [run for arn, run in self._runs.items() if arn not in seen]
             for run in gone:
                 del self._runs[run.task_set_arn]
         for run in gone:
             self._stop_run(run)
+
+    def _native_task_sets(self) -> list[tuple[ServiceInfra, dict[str, Any]]]:
+        """The native revisions of the ecs-engine services, read in full before any is acted on (an
+        error reading one leaves every run as it is, as a failed DescribeServices does)."""
+        if self.native_task_sets is None:
+            return []
+        return [
+            (item, task_set)
+            for item in self.infra.values()
+            if item.engine is EngineName.ECS
+            for task_set in self.native_task_sets(item.cluster, item.ecs_service)
+        ]
 
     def _ensure_run(self, item: ServiceInfra, task_set: dict[str, Any]) -> None:
         arn = task_set["taskSetArn"]
