@@ -178,8 +178,20 @@ class Fleet:
             gone = [run for arn, run in self._runs.items() if arn not in seen]
             for run in gone:
                 del self._runs[run.task_set_arn]
+        if gone:
+            self._routes_caught_up()
         for run in gone:
             self._stop_run(run)
+
+    def _routes_caught_up(self) -> None:
+        """Before a revision's tasks stop: the load balancer reads where the listeners forward now.
+        Whoever removed the revision moved the traffic off it first (ECS's CLEAN_UP comes after the
+        production rule's ModifyRule, right after it with no bake), but the routers' view may be a
+        poll behind; stopping the tasks first answered users 503 in that gap."""
+        try:
+            self.balancer.refresh_listeners()
+        except Exception:  # moto busy: the poller's view it is (a poll behind at most)
+            self.errors += 1
 
     def _native_task_sets(self) -> list[tuple[ServiceInfra, dict[str, Any]]]:
         """The native revisions of the ecs-engine services, read in full before any is acted on (an

@@ -125,6 +125,7 @@ class LoadBalancer:
         self.errors = 0
         self.health_history: list[tuple[float, str, TargetState]] = []  # (virtual time, target, new state)
         self._lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
         self._targets: dict[str, RegisteredTarget] = {}  # target id -> target, in registration order
         self._weights: dict[str, list[tuple[str, int]]] = {}  # listener ARN -> forward weights
         self._round_robin: dict[str, itertools.count[int]] = {}
@@ -164,12 +165,15 @@ class LoadBalancer:
     def refresh_listeners(self) -> None:
         """Read every listener's forward weights from moto now (the poller, or a hook's caller); for
         the listeners with rules (ecs-engine services'), their rules' too (DescribeRules)."""
-        weights: dict[str, list[tuple[str, int]]] = {}
-        for lb_arn in {item.load_balancer_arn for item in self.infra}:
-            for listener in self.elbv2.describe_listeners(LoadBalancerArn=lb_arn)["Listeners"]:
-                weights[listener["ListenerArn"]] = self._routing_weights(listener)
-        with self._lock:
-            self._weights = weights
+        # One refresh at a time: a poll that read moto before a rule moved must not write its view
+        # over a later refresh's (the fleet's before it stops a revision, a hook's settle step).
+        with self._refresh_lock:
+            weights: dict[str, list[tuple[str, int]]] = {}
+            for lb_arn in {item.load_balancer_arn for item in self.infra}:
+                for listener in self.elbv2.describe_listeners(LoadBalancerArn=lb_arn)["Listeners"]:
+                    weights[listener["ListenerArn"]] = self._routing_weights(listener)
+            with self._lock:
+                self._weights = weights
 
     def _routing_weights(self, listener: dict[str, Any]) -> list[tuple[str, int]]:
         arn = listener["ListenerArn"]
