@@ -1,4 +1,5 @@
-"""Checks a JSON document against a shape of botocore's CodeDeploy service model.
+"""Checks a JSON document against a shape of a botocore service model (CodeDeploy's; the ECS native
+emulator uses it for ECS's).
 
 Used on every request (input shapes: required members, JSON types, enums, lengths, ranges and simple
 patterns) and by the tests on every response (output shapes, strict about unknown members).
@@ -63,6 +64,8 @@ def known_members(value: Any, shape: Any) -> Any:
     """``value`` without the structure members ``shape`` does not define: AWS's JSON deserializers
     ignore unknown members, so they are never stored or echoed back (call after ``check``)."""
     kind = shape.type_name
+    if getattr(shape, "is_document_type", False):
+        return value  # a document (e.g. ECS's HookDetails) is any JSON value, kept whole
     if kind == "structure" and isinstance(value, dict):
         return {
             name: known_members(item, shape.members[name])
@@ -84,6 +87,8 @@ def check(value: Any, shape: Any, path: str = "", strict: bool = False) -> list[
 
 
 def _check(data: Any, shape: Any, path: str, strict: bool, problems: list[str]) -> None:
+    if getattr(shape, "is_document_type", False):
+        return  # a document is any JSON value (ECS's HookDetails); nothing to check inside
     kind = shape.type_name
     expected = _JSON_TYPES.get(kind, (object,))
     value: Any = data

@@ -457,14 +457,10 @@ def describe_service_revisions(ctx: ApiContext, params: Params, region: str) -> 
                 failures.append({"arn": arn, "reason": "MISSING"})
                 continue
             service, revision = hit
-            advanced = (
-                (service.load_balancers[0].get("advancedConfiguration") or {})
-                if service.load_balancers
-                else {}
-            )
-            balancer: Params = {"targetGroupArn": revision.target_group_arn}
-            if advanced.get("productionListenerRule"):
-                balancer["productionListenerRule"] = advanced["productionListenerRule"]
+            # the service's load balancer with this revision's target group (ServiceRevision's LoadBalancer)
+            balancer: Params = dict(service.load_balancers[0]) if service.load_balancers else {}
+            balancer.pop("advancedConfiguration", None)
+            balancer["targetGroupArn"] = revision.target_group_arn
             found.append(
                 {
                     "serviceRevisionArn": revision.arn,

@@ -95,6 +95,8 @@ def load_balancer_problems(load_balancers: list[dict[str, Any]]) -> list[str]:
     problems: list[str] = []
     for index, balancer in enumerate(load_balancers):
         advanced = balancer.get("advancedConfiguration") or {}
+        if not balancer.get("targetGroupArn"):
+            problems.append(f"loadBalancers[{index}].targetGroupArn is required.")
         for name in ("alternateTargetGroupArn", "productionListenerRule", "roleArn"):
             if not advanced.get(name):
                 problems.append(f"loadBalancers[{index}].advancedConfiguration.{name} is required.")

@@ -46,6 +46,12 @@ MIN_REAL_POLL_SECONDS = 0.05
 REPLACED_JOIN_SECONDS = 150.0
 
 
+INVALID_NETWORKING = (
+    "Service deployment rolled back because of invalid networking configuration. Both targetGroup "
+    "and alternateTargetGroup must be associated with the productionListenerRule or testListenerRule."
+)
+
+
 class Abort(Exception):
     """Ends the deployment early: rolled back (``rollback``) or stopped where it is."""
 
@@ -93,6 +99,7 @@ class Machine:
         self.replaced = replaced
         self._next_alarm_poll = 0.0
         self._monitoring = True
+        self._moved_rules: set[str] = set()
 
     # --- the run ----------------------------------------------------------------------------------
 
@@ -116,6 +123,7 @@ class Machine:
             now = self.ctx.clock.now()
             self.dep.status, self.dep.started_at = Status.IN_PROGRESS, now
             self._touch()
+        self._check_networking()
         if self.replaced is not None:
             self._stage(RECONCILE_SERVICE)
             self._reconcile(self.replaced[0])
@@ -147,12 +155,35 @@ class Machine:
 
     # --- resources ----------------------------------------------------------------------------------
 
+    def _check_networking(self) -> None:
+        """Both target groups must be forwarded to by the production or the test listener rule, or
+        ECS rolls the deployment back with this reason (AWS, "Migrating from a CodeDeploy blue/green
+        to an Amazon ECS blue/green service deployment", which quotes the message)."""
+        rules = [r for r in (self.dep.production_rule, self.dep.test_rule) if r]
+        try:
+            found = self.ctx.elbv2.describe_rules(RuleArns=rules)["Rules"] if rules else []
+        except Exception as err:  # RuleNotFound and friends: the same verdict, with the cause
+            raise Abort(f"{INVALID_NETWORKING} ({type(err).__name__}: {err})") from None
+        forwarded = {
+            group["TargetGroupArn"]
+            for rule in found
+            for action in rule.get("Actions") or []
+            for group in (action.get("ForwardConfig") or {}).get("TargetGroups") or []
+        }
+        if not {self.dep.source_tg, self.dep.target_tg} <= forwarded:
+            raise Abort(INVALID_NETWORKING)
+
     def _scale_up(self) -> None:
+        """The target revision joins ``task_sets``; then the world settles (its fleet starts the
+        tasks and the load balancer sees them healthy), as SCALE_UP "launches new tasks" before
+        POST_SCALE_UP and any traffic."""
         with self.ctx.store.lock:
             self.dep.target.live = True
             if self.dep.target not in self.service.revisions:
                 self.service.revisions.append(self.dep.target)
             self._touch()
+        if self.ctx.before_hook is not None:
+            self.ctx.before_hook()
 
     def _route_test(self, percent: float) -> None:
         if self.dep.test_rule:
@@ -169,6 +200,7 @@ class Machine:
             self._touch()
 
     def _modify_rule(self, rule_arn: str, percent: float) -> None:
+        self._moved_rules.add(rule_arn)
         weights = schedule.rule_weights(self.dep.source_tg, self.dep.target_tg, percent)
         groups = [{"TargetGroupArn": arn, "Weight": weight} for arn, weight in weights.items()]
         self.ctx.elbv2.modify_rule(
@@ -423,8 +455,11 @@ class Machine:
         for stage in ROLLBACK_HOOK_STAGES:
             if self.ctx.shutdown.is_set():
                 raise Shutdown()
-            with self.ctx.store.lock:
-                self.dep.lifecycle_stage = stage
+            rule = self.dep.production_rule if stage == PRODUCTION_TRAFFIC_SHIFT else self.dep.test_rule
+            if rule not in self._moved_rules:
+                continue  # this traffic never moved: nothing to put back, no hooks to run
+            # lifecycleStage stays where the deployment failed (AWS documents none for a rollback;
+            # the hooks still get ``stage`` in their event)
             if stage == PRODUCTION_TRAFFIC_SHIFT:
                 self._route_production(0.0)
             else:
@@ -453,7 +488,8 @@ class Machine:
                 self._set_hook(run, HookStatus.FAILED)
                 raise RuntimeError(f"the lifecycle hook {spec.target_arn} at {stage} answered {status!r}")
             details = answer.get("hookDetails", details)
-            self.ctx.clock.sleep(schedule.callback_delay(answer))
+            if self.ctx.clock.wait(self.ctx.shutdown, schedule.callback_delay(answer)):
+                raise Shutdown()
 
 
 def _all_to(target_group: str, deployment: ServiceDeployment) -> list[dict[str, Any]]:

@@ -109,8 +109,8 @@ class HookTargetType(StrEnum):
 class HookAction(StrEnum):
     """ECS's DeploymentLifecycleHookAction."""
 
-    CONTINUE = "CONTINUE"
     ROLLBACK = "ROLLBACK"
+    CONTINUE = "CONTINUE"
 
 
 class HookStatus(StrEnum):

@@ -115,3 +115,18 @@ def test_describe_services_shows_what_moto_drops(world: NativeWorld) -> None:
             "serviceDeployments"
         ]
     ] == ["SUCCESSFUL"]
+
+
+def test_the_world_settles_after_scale_up_and_before_every_hook(world: NativeWorld) -> None:
+    settles: list[int] = []
+    env_box: list = []
+    world.native._machine.before_hook = lambda: settles.append(len(world.running(env_box[0])))
+    config = {
+        "strategy": "BLUE_GREEN",
+        "bakeTimeInMinutes": 0,
+        "lifecycleHooks": [lambda_hook("a", "PRE_SCALE_UP")],
+    }
+    env_box.append(world.provision(config))
+    arn = world.deploy(env_box[0])
+    assert world.wait(arn, {"SUCCESSFUL", "ROLLBACK_SUCCESSFUL"})["status"] == "SUCCESSFUL"
+    assert settles == [1, 2]  # before PRE_SCALE_UP's hook (blue only), after SCALE_UP (blue and green)

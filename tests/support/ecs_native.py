@@ -25,7 +25,7 @@ from typing import Any
 
 from sandbox.clock import VirtualClock
 from sandbox.ecs_native import NativeEcs
-from tests.support.emulator import REGION, client, put_5xx_alarms, register_task_definition
+from tests.support.emulator import REGION, client
 
 ROLE = "arn:aws:iam::123456789012:role/ecs-infrastructure"
 HOOK_ROLE = "arn:aws:iam::123456789012:role/ecs-hooks"
@@ -96,8 +96,9 @@ class NativeWorld:
     ) -> None:
         self.moto_url = moto_url
         self.clock = VirtualClock(time_scale)
-        self.elbv2 = client("elbv2", moto_url)
-        self.cloudwatch = client("cloudwatch", moto_url)
+        self._moto: dict[str, Any] = {}
+        self.elbv2 = self.moto("elbv2")
+        self.cloudwatch = self.moto("cloudwatch")
         self.native = NativeEcs(
             moto_url=moto_url,
             clock=self.clock,
@@ -107,6 +108,32 @@ class NativeWorld:
             alarm_poll_seconds=alarm_poll_seconds,
         )
         self.ecs: Any = None
+
+    def moto(self, service: str) -> Any:
+        """A boto3 client on moto, made once (a client costs ~0.5 s to make: most of a test's time)."""
+        if service not in self._moto:
+            self._moto[service] = client(service, self.moto_url)
+        return self._moto[service]
+
+    def register(self, family: str, image: str = "app:v1") -> str:
+        """A Fargate task definition (container cpu/memory, as tests/support/emulator.py's); its ARN."""
+        container = {
+            "name": "app",
+            "image": image,
+            "essential": True,
+            "cpu": 256,
+            "memory": 512,
+            "portMappings": [{"containerPort": 3003, "protocol": "tcp"}],
+        }
+        found = self.moto("ecs").register_task_definition(
+            family=family,
+            networkMode="awsvpc",
+            requiresCompatibilities=["FARGATE"],
+            cpu="256",
+            memory="512",
+            containerDefinitions=[container],
+        )
+        return str(found["taskDefinition"]["taskDefinitionArn"])
 
     def __enter__(self) -> NativeWorld:
         url = self.native.start()
@@ -126,7 +153,7 @@ class NativeWorld:
         create: bool = True,
     ) -> NativeEnv:
         name = f"svc-{secrets.token_hex(3)}"
-        ec2, elbv2 = client("ec2", self.moto_url), self.elbv2
+        ec2, elbv2 = self.moto("ec2"), self.elbv2
         vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
         subnets = [
             ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{z}")[
@@ -159,13 +186,21 @@ class NativeWorld:
                 Actions=[_forward({tg_arns[blue]: 100, tg_arns[green]: 0})],
             )["Rules"][0]["RuleArn"]
         cluster = f"{name}-cluster"
-        client("ecs", self.moto_url).create_cluster(clusterName=cluster)
-        definition = register_task_definition(self.moto_url, name)
+        self.moto("ecs").create_cluster(clusterName=cluster)
+        definition = self.register(name)
         alarm_names = tuple(f"{name}-{kind}" for kind in alarms)
-        if alarm_names:
-            put_5xx_alarms(self.moto_url, alarm_names)
-            for alarm in alarm_names:
-                self.cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="provisioned")
+        for alarm in alarm_names:  # one 5xx in a minute; tests set their state
+            self.cloudwatch.put_metric_alarm(
+                AlarmName=alarm,
+                MetricName="HTTPCode_Target_5XX_Count",
+                Namespace="AWS/ApplicationELB",
+                Statistic="Sum",
+                Period=60,
+                EvaluationPeriods=1,
+                Threshold=1.0,
+                ComparisonOperator="GreaterThanOrEqualToThreshold",
+            )
+            self.cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="provisioned")
         env = NativeEnv(
             cluster=cluster,
             service=name,
@@ -211,7 +246,7 @@ class NativeWorld:
 
     def deploy(self, env: NativeEnv, config: dict[str, Any] | None = None, image: str = "app:v2") -> str:
         """UpdateService with a new task definition; returns the new service deployment's ARN."""
-        definition = register_task_definition(self.moto_url, env.family, image=image)
+        definition = self.register(env.family, image=image)
         extra = {"deploymentConfiguration": config} if config else {}
         self.ecs.update_service(cluster=env.cluster, service=env.service, taskDefinition=definition, **extra)
         return self.latest(env)["serviceDeploymentArn"]
