@@ -8,21 +8,21 @@ disappears has its tasks deregistered and stopped. Task sets that exist when the
 the original (blue) version; any task set created later is a replacement and gets the fault, if one
 was injected. The fleet is the metrics source of what ECS publishes: CPUUtilization per service.
 
-Services that Amazon ECS deploys itself (catalog ``engine: ecs``) have no task sets in moto: their
-revisions come from the native ECS emulator (``native_task_sets``: ``NativeEcs.task_sets``, in
-DescribeServices' taskSets shape) and get the same treatment; the revision listed at start is the
-original one.
+Services that Amazon ECS deploys itself (catalog ``engine: ecs``, or migrated since) have no task
+sets in moto: their revisions come from the native ECS emulator (``native_task_sets``:
+``NativeEcs.task_sets``, in DescribeServices' taskSets shape) and get the same treatment; the
+revision listed at start is the original one.
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.vocabulary import EngineName
 from sandbox.app import AppServer, TaskIdentity, base_latency_ms
 from sandbox.clock import VirtualClock
 from sandbox.faults import HEALTHY, Fault
@@ -35,6 +35,10 @@ from sandbox.provision import ServiceInfra
 NativeTaskSets = Callable[[str, str], list[dict[str, Any]]]
 
 ECS_NAMESPACE = "AWS/ECS"
+# Real seconds a removed task set's tasks may take to finish the requests they are answering (an
+# ALB's deregistration delay, 300 s by default, shortened: a healthy request takes 20-60 ms, and a
+# latency fault's must not hold the reconciler, which a hook's settle step waits for).
+DRAIN_SECONDS = 1.0
 # CPUUtilization follows load: a task idles at CPU_IDLE % of its reserved CPU, and half of each
 # request's service time (injected latency included: a slow code path burns CPU) is on the CPU.
 CPU_IDLE = 2.0
@@ -194,16 +198,21 @@ class Fleet:
             self.errors += 1
 
     def _native_task_sets(self) -> list[tuple[ServiceInfra, dict[str, Any]]]:
-        """The native revisions of the ecs-engine services, read in full before any is acted on (an
-        error reading one leaves every run as it is, as a failed DescribeServices does)."""
+        """The native revisions of every service, read in full before any is acted on (an error
+        reading one leaves every run as it is, as a failed DescribeServices does). Every service,
+        not only the catalog's ecs-engine ones: a CodeDeploy service migrated while the world runs
+        (``bluegreen migrate --apply``) is native from then on, its task set now the emulator's
+        first revision under the same ARN, so its tasks keep running. A service ECS deploys
+        itself routes by its listener rules: the load balancer is told to read them."""
         if self.native_task_sets is None:
             return []
-        return [
-            (item, task_set)
-            for item in self.infra.values()
-            if item.engine is EngineName.ECS
-            for task_set in self.native_task_sets(item.cluster, item.ecs_service)
-        ]
+        found = []
+        for item in self.infra.values():
+            task_sets = self.native_task_sets(item.cluster, item.ecs_service)  # in-process: no moto call
+            if task_sets:
+                self.balancer.route_by_rules([item.production_listener_arn, item.test_listener_arn])
+            found += [(item, task_set) for task_set in task_sets]
+        return found
 
     def _ensure_run(self, item: ServiceInfra, task_set: dict[str, Any]) -> None:
         arn = task_set["taskSetArn"]
@@ -241,9 +250,15 @@ class Fleet:
         return f"10.0.{100 + n // 250}.{n % 250 + 1}"
 
     def _stop_run(self, run: TaskSetRun) -> None:
+        """Deregister the tasks (no new requests), let the requests they are answering finish (at
+        most DRAIN_SECONDS), then stop them: with no bake, ECS removes blue right after moving
+        production off it, while users' requests routed a moment before are still being answered."""
         run.stopped = True
         if run.target_group_arn and run.target_ids:
             self.balancer.deregister_targets(run.target_group_arn, run.target_ids)
+        drained_by = time.monotonic() + DRAIN_SECONDS
+        for task in run.tasks:
+            task.drain(max(0.0, drained_by - time.monotonic()))
         stop_servers(run.tasks)
 
     # --- lookups for reports --------------------------------------------------------------------------

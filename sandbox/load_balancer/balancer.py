@@ -114,9 +114,10 @@ class LoadBalancer:
         ruled_listeners: Iterable[str] = (),
     ) -> None:
         self.infra = list(infra)
-        # Listeners that route by a rule (ecs-engine services': ServiceInfra.ruled_listener_arns):
-        # read with DescribeRules too; the others cost no extra call and route as before.
-        self.ruled_listeners = frozenset(ruled_listeners)
+        # Listeners that route by a rule (ecs-engine services': ServiceInfra.ruled_listener_arns, and
+        # those of services that became native since: route_by_rules): read with DescribeRules
+        # too; the others cost no extra call and route as before.
+        self._ruled = set(ruled_listeners)
         self.elbv2 = elbv2
         self.clock = clock
         self.store = store
@@ -174,6 +175,18 @@ class LoadBalancer:
                     weights[listener["ListenerArn"]] = self._routing_weights(listener)
             with self._lock:
                 self._weights = weights
+
+    @property
+    def ruled_listeners(self) -> frozenset[str]:
+        with self._lock:
+            return frozenset(self._ruled)
+
+    def route_by_rules(self, listener_arns: Iterable[str]) -> None:
+        """Read these listeners' rules from now on (a service ECS deploys itself, e.g. one just
+        migrated: ECS moves its traffic on a rule). Never undone: an ALB evaluates a listener's
+        rules before its default action whoever deploys the service."""
+        with self._lock:
+            self._ruled.update(listener_arns)
 
     def _routing_weights(self, listener: dict[str, Any]) -> list[tuple[str, int]]:
         arn = listener["ListenerArn"]

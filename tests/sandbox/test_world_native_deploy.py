@@ -17,6 +17,7 @@ import pytest
 from orchestrator.cli import main
 from orchestrator.files.taskdef import load_task_definition
 from sandbox.moto_server import sandbox_client_factory
+from sandbox.provision import listener_rule
 from sandbox.world import World, WorldOptions
 from tests.sandbox.test_world_native import CODEDEPLOY, NATIVE, native_catalog, version_at
 from tests.support.sandbox import child_processes, listening_ports, sandbox_threads, wait_for
@@ -139,3 +140,80 @@ def test_a_native_blue_green_deployment_moves_the_fleet_and_the_users(
         )
         result = json.loads(capsys.readouterr().out)
         assert code == 0 and result["status"] == "Succeeded", result
+
+
+def test_a_codedeploy_service_migrated_while_the_world_runs_keeps_its_tasks_and_deploys_natively(
+    nothing_left_behind: None,
+) -> None:
+    """What `bluegreen migrate --apply` does to a CodeDeploy service of a running sandbox (a rule per
+    listener, then UpdateService to the ECS controller), done with plain boto3: the original tasks
+    keep serving (the emulator's first revision is the task set, same ARN), and a native deployment
+    then moves the users by the new rules."""
+    repo = Path(__file__).resolve().parents[2]
+    with World(repo / "services.yaml", "dev", [CODEDEPLOY], None, WorldOptions(time_scale=SCALE)) as world:
+        assert world.fleet is not None
+        fleet = world.fleet
+        item = world.infra[0]
+        settings = item.service.settings
+        blue, green = (
+            item.target_groups[settings.target_group_blue],
+            item.target_groups[settings.target_group_green],
+        )
+        (original,) = [run for run in fleet.history.values() if not run.replacement]
+        elbv2 = world.clients().elbv2
+        rules = {
+            name: listener_rule(elbv2, listener, blue, green)
+            for name, listener in (
+                ("production", item.production_listener_arn),
+                ("test", item.test_listener_arn),
+            )
+        }
+        ecs = sandbox_client_factory(world.region)("ecs", world.env["AWS_ENDPOINT_URL_ECS"])
+        try:
+            ecs.update_service(
+                cluster=item.cluster,
+                service=item.ecs_service,
+                deploymentController={"type": "ECS"},
+                deploymentConfiguration={"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0},
+                loadBalancers=[
+                    {
+                        "targetGroupArn": blue,
+                        "containerName": settings.container_name,
+                        "containerPort": item.service.container_port,
+                        "advancedConfiguration": {
+                            "alternateTargetGroupArn": green,
+                            "productionListenerRule": rules["production"],
+                            "testListenerRule": rules["test"],
+                            "roleArn": "arn:aws:iam::123456789012:role/doa-market-dev-ecs-infrastructure",
+                        },
+                    }
+                ],
+            )
+            # Migrated: moto's task set is gone, the same tasks serve on as the first revision.
+            wait_for(lambda: item.production_listener_arn in world.load_balancer.ruled_listeners, timeout=5)  # type: ignore[union-attr]
+            world._sync_fleet()
+            assert not original.stopped and list(fleet.history.values()) == [original]
+            assert version_at(item.production_port) == "user-service:1"
+
+            revision = ecs.register_task_definition(**load_task_definition(item.service))["taskDefinition"]
+            ecs.update_service(
+                cluster=item.cluster, service=item.ecs_service, taskDefinition=revision["taskDefinitionArn"]
+            )
+            listed = ecs.list_service_deployments(cluster=item.cluster, service=item.ecs_service)
+            arn = listed["serviceDeployments"][0]["serviceDeploymentArn"]
+
+            def finished() -> dict[str, Any] | None:
+                found = ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"][0]
+                return found if found["status"] not in ("PENDING", "IN_PROGRESS") else None
+
+            final = wait_for(finished, timeout=60, interval=0.2)
+        finally:
+            ecs.close()
+        assert final["status"] == "SUCCESSFUL", final
+        wait_for(lambda: original.stopped, timeout=5)
+        assert version_at(item.production_port) == "user-service:2"
+        assert [run.target_group_arn for run in fleet.replacement_runs()] == [green]
+        assert world.traffic is not None
+        answered = world.traffic.snapshot(CODEDEPLOY)
+        assert {r.version for r in answered} == {"user-service:1", "user-service:2"}
+        assert [(r.status, r.version) for r in answered if r.status != 200] == []
