@@ -72,6 +72,8 @@ class AppServer(LoopbackHttpServer):
         self._faulty_count = 0
         self._busy_ms = 0.0  # virtual ms of service time since the last CPU sample
         self._lock = threading.Lock()
+        self._in_flight = 0  # requests being answered (what a deregistered target drains)
+        self._idle = threading.Condition(self._lock)
 
     def start(self) -> AppServer:
         self.start_serving()
@@ -81,6 +83,13 @@ class AppServer(LoopbackHttpServer):
         self._stopping.set()
         super().stop()
 
+    def drain(self, timeout: float) -> bool:
+        """Wait (real seconds, at most ``timeout``) until no request is being answered, as a
+        load balancer's deregistration delay lets in-flight requests finish before ECS stops a
+        deregistered task; whether it drained."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
+
     def take_busy_ms(self) -> float:
         """Virtual ms spent serving requests since the last call (what the CPU gauge reads)."""
         with self._lock:
@@ -88,6 +97,16 @@ class AppServer(LoopbackHttpServer):
         return busy
 
     def answer(self, handler: _Handler) -> None:
+        with self._lock:
+            self._in_flight += 1
+        try:
+            self._answer(handler)
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def _answer(self, handler: _Handler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         if length:
             handler.rfile.read(length)

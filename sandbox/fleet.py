@@ -7,12 +7,19 @@ targets of the task set's target group (fake VPC addresses, as awsvpc tasks have
 disappears has its tasks deregistered and stopped. Task sets that exist when the fleet starts are
 the original (blue) version; any task set created later is a replacement and gets the fault, if one
 was injected. The fleet is the metrics source of what ECS publishes: CPUUtilization per service.
+
+Services that Amazon ECS deploys itself (catalog ``engine: ecs``, or migrated since) have no task
+sets in moto: their revisions come from the native ECS emulator (``native_task_sets``:
+``NativeEcs.task_sets``, in DescribeServices' taskSets shape) and get the same treatment; the
+revision listed at start is the original one.
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +31,14 @@ from sandbox.load_balancer.balancer import LoadBalancer
 from sandbox.metrics import GAUGE_INTERVAL, MetricStore
 from sandbox.provision import ServiceInfra
 
+# (cluster, service) -> the native revisions that must run now, as DescribeServices' taskSets.
+NativeTaskSets = Callable[[str, str], list[dict[str, Any]]]
+
 ECS_NAMESPACE = "AWS/ECS"
+# Real seconds a removed task set's tasks may take to finish the requests they are answering (an
+# ALB's deregistration delay, 300 s by default, shortened: a healthy request takes 20-60 ms, and a
+# latency fault's must not hold the reconciler, which a hook's settle step waits for).
+DRAIN_SECONDS = 1.0
 # CPUUtilization follows load: a task idles at CPU_IDLE % of its reserved CPU, and half of each
 # request's service time (injected latency included: a slow code path burns CPU) is on the CPU.
 CPU_IDLE = 2.0
@@ -81,9 +95,11 @@ class Fleet:
         store: MetricStore,
         faults: dict[str, Fault] | None = None,
         poll_interval: float = 0.1,
+        native_task_sets: NativeTaskSets | None = None,
     ) -> None:
         self.infra = {item.name: item for item in infra}
         self.ecs = ecs
+        self.native_task_sets = native_task_sets
         self.balancer = balancer
         self.clock = clock
         self.store = store
@@ -159,12 +175,44 @@ class Fleet:
                     for task_set in described.get("taskSets") or []:
                         seen.add(task_set["taskSetArn"])
                         self._ensure_run(owner, task_set)
+        for item, task_set in self._native_task_sets():
+            seen.add(task_set["taskSetArn"])
+            self._ensure_run(item, task_set)
         with self._lock:
             gone = [run for arn, run in self._runs.items() if arn not in seen]
             for run in gone:
                 del self._runs[run.task_set_arn]
+        if gone:
+            self._routes_caught_up()
         for run in gone:
             self._stop_run(run)
+
+    def _routes_caught_up(self) -> None:
+        """Before a revision's tasks stop: the load balancer reads where the listeners forward now.
+        Whoever removed the revision moved the traffic off it first (ECS's CLEAN_UP comes after the
+        production rule's ModifyRule, right after it with no bake), but the routers' view may be a
+        poll behind; stopping the tasks first answered users 503 in that gap."""
+        try:
+            self.balancer.refresh_listeners()
+        except Exception:  # moto busy: the poller's view it is (a poll behind at most)
+            self.errors += 1
+
+    def _native_task_sets(self) -> list[tuple[ServiceInfra, dict[str, Any]]]:
+        """The native revisions of every service, read in full before any is acted on (an error
+        reading one leaves every run as it is, as a failed DescribeServices does). Every service,
+        not only the catalog's ecs-engine ones: a CodeDeploy service migrated while the world runs
+        (``bluegreen migrate --apply``) is native from then on, its task set now the emulator's
+        first revision under the same ARN, so its tasks keep running. A service ECS deploys
+        itself routes by its listener rules: the load balancer is told to read them."""
+        if self.native_task_sets is None:
+            return []
+        found = []
+        for item in self.infra.values():
+            task_sets = self.native_task_sets(item.cluster, item.ecs_service)  # in-process: no moto call
+            if task_sets:
+                self.balancer.route_by_rules([item.production_listener_arn, item.test_listener_arn])
+            found += [(item, task_set) for task_set in task_sets]
+        return found
 
     def _ensure_run(self, item: ServiceInfra, task_set: dict[str, Any]) -> None:
         arn = task_set["taskSetArn"]
@@ -202,9 +250,15 @@ class Fleet:
         return f"10.0.{100 + n // 250}.{n % 250 + 1}"
 
     def _stop_run(self, run: TaskSetRun) -> None:
+        """Deregister the tasks (no new requests), let the requests they are answering finish (at
+        most DRAIN_SECONDS), then stop them: with no bake, ECS removes blue right after moving
+        production off it, while users' requests routed a moment before are still being answered."""
         run.stopped = True
         if run.target_group_arn and run.target_ids:
             self.balancer.deregister_targets(run.target_group_arn, run.target_ids)
+        drained_by = time.monotonic() + DRAIN_SECONDS
+        for task in run.tasks:
+            task.drain(max(0.0, drained_by - time.monotonic()))
         stop_servers(run.tasks)
 
     # --- lookups for reports --------------------------------------------------------------------------

@@ -23,6 +23,15 @@ clock ("Error handling and automatic retries in Lambda", asynchronous invocation
 https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html). The retry
 gets the same event and a fresh deadline; the hooks rely on it to report a verdict they decided
 but could not report (``hooks.runtime.HookReportError``).
+
+Amazon ECS invokes a hook synchronously instead (``invoke_sync``): it reads the function's return
+value (``hookStatus``) and "if your function doesn't return a valid hookStatus, or if it fails,
+Amazon ECS rolls back the deployment" ("Lambda hooks for Amazon ECS service deployments",
+https://docs.aws.amazon.com/AmazonECS/latest/developerguide/lambda-lifecycle-hooks.html). A
+synchronous invocation is never retried by Lambda ("the client is responsible for retries",
+https://docs.aws.amazon.com/lambda/latest/dg/invocation-sync.html), and ECS does not retry a
+function error either: it rolls back. So ``invoke_sync`` runs the handler once and raises
+``FunctionError`` on a function error; the caller (the native ECS emulator) fails the hook.
 """
 
 from __future__ import annotations
@@ -120,6 +129,18 @@ def retry_wait_seconds(attempt: int, max_retry_attempts: int) -> float | None:
     if attempt > max_retry_attempts:
         return None
     return RETRY_WAITS_SECONDS[min(attempt, len(RETRY_WAITS_SECONDS)) - 1]
+
+
+class FunctionError(RuntimeError):
+    """A synchronous invocation's function error: Lambda answers it with ``X-Amz-Function-Error``
+    and a payload ``{errorType, errorMessage}`` (the handler raised, timed out, or returned a value
+    that is not JSON)."""
+
+    def __init__(self, function_name: str, error_type: str, message: str) -> None:
+        super().__init__(f"{function_name}: {error_type}: {message}")
+        self.function_name = function_name
+        self.error_type = error_type
+        self.error_message = message
 
 
 class _CfnTagLoader(yaml.SafeLoader):
@@ -259,8 +280,8 @@ class LambdaRunner:
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
 
-    def __call__(self, function_name: str, payload: dict[str, Any]) -> None:
-        name = function_name_of(function_name)
+    def _handler(self, name: str) -> Handler:
+        """The handler of a function; LookupError for an unknown one, or once the world is stopping."""
         handler = self.handlers.get(name)
         if handler is None:
             raise LookupError(
@@ -268,6 +289,11 @@ class LambdaRunner:
             )
         if self._stopping.is_set():  # the world is stopping: a hook started now would outlive it
             raise LookupError(f"the sandbox is stopping; {name} was not invoked")
+        return handler
+
+    def __call__(self, function_name: str, payload: dict[str, Any]) -> None:
+        name = function_name_of(function_name)
+        handler = self._handler(name)
         if self.before_invoke is not None:
             self.before_invoke()
         thread = threading.Thread(
@@ -277,11 +303,41 @@ class LambdaRunner:
             self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()
 
-    def _context(self, name: str, request_id: str) -> LambdaContext:
+    def invoke_sync(
+        self, function_name: str, payload: dict[str, Any], timeout_seconds: float | None = None
+    ) -> dict[str, Any]:
+        """Amazon ECS's synchronous invocation (InvocationType RequestResponse): run the handler
+        once on its own thread, wait for it up to its deadline (the function's timeout, 120 s, or
+        ``timeout_seconds``: real seconds) and return its return value as Lambda hands it back
+        (JSON). Raises ``FunctionError`` on a function error (no retry: ECS rolls back, see the
+        module's doc) and LookupError for an unknown function or once the world is stopping. The
+        invocation's logs go to CloudWatch Logs as an asynchronous one's do."""
+        name = function_name_of(function_name)
+        handler = self._handler(name)
+        context = self._context(name, str(uuid.uuid4()), timeout_seconds)
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            outcome["result"], outcome["error"] = self._attempt(name, handler, dict(payload), context)
+
+        thread = threading.Thread(target=run, name=f"lambda-sync-{name}", daemon=True)
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
+        thread.join(context.timeout_seconds)
+        if thread.is_alive():  # Lambda ends the invocation at its deadline (the thread runs on, abandoned)
+            message = f"Task timed out after {context.timeout_seconds:.2f} seconds"
+            raise FunctionError(name, "Sandbox.Timedout", message)
+        if outcome["error"] is not None:
+            error_type, _, message = str(outcome["error"]).partition(": ")
+            raise FunctionError(name, error_type, message)
+        return _as_lambda_returns(name, outcome["result"])
+
+    def _context(self, name: str, request_id: str, timeout_seconds: float | None = None) -> LambdaContext:
         return LambdaContext(
             function_name=name,
             invoked_function_arn=f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}",
-            timeout_seconds=self.timeout_seconds,
+            timeout_seconds=self.timeout_seconds if timeout_seconds is None else timeout_seconds,
             aws_request_id=request_id,
         )
 
@@ -302,22 +358,28 @@ class LambdaRunner:
         self, name: str, handler: Handler, payload: dict[str, Any], context: LambdaContext, attempt: int = 1
     ) -> bool:
         """One attempt; True when the handler raised (a function error)."""
-        error = None
+        return self._attempt(name, handler, payload, context, attempt)[1] is not None
+
+    def _attempt(
+        self, name: str, handler: Handler, payload: dict[str, Any], context: LambdaContext, attempt: int = 1
+    ) -> tuple[Any, str | None]:
+        """One attempt: (the handler's return value, None) or (None, "ErrorType: message")."""
+        result, error = None, None
         if self.log_stream is not None:
             redirect_stdout_logging(self.log_stream)
         collector = self._collect()
         if collector is not None:
             collector.open(context.aws_request_id)
         try:
-            handler(payload, context)
-        except Exception as err:  # a function error: Lambda retries the event (see _invoke_async)
+            result = handler(payload, context)
+        except Exception as err:  # a function error: retried (asynchronous) or raised (synchronous)
             error = f"{type(err).__name__}: {err}"
         if collector is not None:
             self._deliver(context, collector.close_invocation(context.aws_request_id))
         with self._lock:
             took = time.monotonic() - context.started_at
             self.invocations.append(Invocation(name, payload, error, attempt, took))
-        return error is not None
+        return result, error
 
     def _collect(self) -> InvocationLogs | None:
         """The collector on the hooks' logger, attached on the first invocation."""
@@ -368,6 +430,17 @@ class LambdaRunner:
             threads = list(self._threads)
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def _as_lambda_returns(name: str, result: Any) -> dict[str, Any]:
+    """The return value as a synchronous caller gets it: serialized to JSON and read back (a value
+    that is not JSON is Lambda's Runtime.MarshalError, a function error). Anything but an object
+    carries no ``hookStatus``: ECS rolls back on it, as on an empty object."""
+    try:
+        returned = json.loads(json.dumps(result))
+    except (TypeError, ValueError) as err:
+        raise FunctionError(name, "Runtime.MarshalError", f"Unable to marshal response: {err}") from None
+    return returned if isinstance(returned, dict) else {}
 
 
 HOOKS_LOGGER = "bluegreen-hooks"  # hooks.runtime.SERVICE: powertools names its logging.Logger after it

@@ -6,6 +6,13 @@ test listener on the environment's load balancer (each on the port its router bo
 so the hooks' smoke URLs reach the router), the CodeDeploy deployment group with alarm and auto
 rollback configuration, and the alarms of ``alarms/``. Every call is plain boto3 against moto or
 the emulator; nothing here knows about the fleet.
+
+An ecs-engine service (catalog ``engine: ecs``) has no CodeDeploy deployment group: its ECS service
+has the ECS deployment controller and a native BLUE_GREEN ``deploymentConfiguration``, created
+through the sandbox's ECS endpoint (the native ECS emulator records what moto drops), and its
+production and test traffic go through a listener rule per listener (``listener_rule``), the rules
+ECS moves traffic on. Its original revision is the service's own (the emulator lists it), not a
+task set.
 """
 
 from __future__ import annotations
@@ -16,7 +23,15 @@ from typing import Any
 
 from orchestrator.catalog import Catalog, ResolvedService
 from orchestrator.files.taskdef import load_task_definition
-from orchestrator.vocabulary import ROLLBACK_ON, ComputePlatform, DeploymentReadyAction, InstanceAction
+from orchestrator.vocabulary import (
+    ROLLBACK_ON,
+    ComputePlatform,
+    DeploymentControllerType,
+    DeploymentReadyAction,
+    EngineName,
+    InstanceAction,
+    NativeStrategy,
+)
 from sandbox.load_balancer.target_health import HealthCheck
 
 # Every target group's health check (the load balancer runs it in virtual time: sandbox.load_balancer).
@@ -38,12 +53,28 @@ class ServiceInfra:
     test_port: int
     target_groups: dict[str, str]  # target group name -> ARN (blue, green)
     task_definition_arn: str
-    original_task_set_arn: str
+    original_task_set_arn: str  # "" for an ecs-engine service (its original revision is no task set)
     alarm_names: list[str] = field(default_factory=list)
+    # An ecs-engine service's listener rules (seam: priority 1, path-pattern /*, forward blue/green).
+    production_rule_arn: str = ""
+    test_rule_arn: str = ""
 
     @property
     def name(self) -> str:
         return self.service.name
+
+    @property
+    def engine(self) -> EngineName:
+        return self.service.settings.engine
+
+    @property
+    def ruled_listener_arns(self) -> list[str]:
+        """The listeners that route by a rule (an ecs-engine service's), not their default action."""
+        rules = (
+            (self.production_listener_arn, self.production_rule_arn),
+            (self.test_listener_arn, self.test_rule_arn),
+        )
+        return [listener for listener, rule in rules if rule]
 
     @property
     def cluster(self) -> str:
@@ -143,6 +174,34 @@ def create_listener(elbv2: Any, load_balancer_arn: str, port: int, target_group_
     return str(created["Listeners"][0]["ListenerArn"])
 
 
+# The listener rule an ecs-engine service's traffic goes through (one per listener): every path.
+RULE_PRIORITY = 1
+RULE_PATH_PATTERN = "/*"
+
+
+def listener_rule(elbv2: Any, listener_arn: str, blue_arn: str, green_arn: str) -> str:
+    """The rule Amazon ECS moves traffic on (``productionListenerRule`` / ``testListenerRule`` must be
+    rule ARNs on an ALB): priority 1, every path, forward blue 100 / green 0. ECS's ModifyRule
+    changes the weights; the sandbox's load balancer routes by them (``routing_weights``)."""
+    created = elbv2.create_rule(
+        ListenerArn=listener_arn,
+        Priority=RULE_PRIORITY,
+        Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": [RULE_PATH_PATTERN]}}],
+        Actions=[
+            {
+                "Type": "forward",
+                "ForwardConfig": {
+                    "TargetGroups": [
+                        {"TargetGroupArn": blue_arn, "Weight": 100},
+                        {"TargetGroupArn": green_arn, "Weight": 0},
+                    ]
+                },
+            }
+        ],
+    )
+    return str(created["Rules"][0]["RuleArn"])
+
+
 def ensure_cluster(ecs: Any, name: str) -> None:
     ecs.create_cluster(clusterName=name)
 
@@ -197,6 +256,71 @@ def create_ecs_service(
         cluster=settings.cluster, service=settings.ecs_service, primaryTaskSet=task_set["taskSetArn"]
     )
     return str(task_set["taskSetArn"])
+
+
+def ensure_infrastructure_role(iam: Any, service: ResolvedService) -> str:
+    """The role ECS assumes to move the listener rules: the catalog's ``infrastructure_role_arn``, or
+    one the sandbox makes (trusted by ecs.amazonaws.com, as template.yaml's is)."""
+    if service.settings.infrastructure_role_arn:
+        return service.settings.infrastructure_role_arn
+    name = f"{service.project}-{service.environment}-ecs-infrastructure"
+    trust = (
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":'
+        '{"Service":"ecs.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+    )
+    try:
+        return str(iam.get_role(RoleName=name)["Role"]["Arn"])
+    except iam.exceptions.NoSuchEntityException:
+        return str(iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)["Role"]["Arn"])
+
+
+def native_deployment_configuration(service: ResolvedService) -> dict[str, Any]:
+    """The ECS service's first deploymentConfiguration: BLUE_GREEN, no bake, the catalog's alarms.
+    Each deployment brings its own (the engine's UpdateService); this is what the service starts with."""
+    settings = service.settings
+    return {
+        "strategy": NativeStrategy.BLUE_GREEN.value,
+        "bakeTimeInMinutes": 0,
+        "alarms": {
+            "alarmNames": list(settings.alarms),
+            "enable": bool(settings.alarms),
+            "rollback": settings.deployment.auto_rollback,
+        },
+    }
+
+
+def create_native_ecs_service(
+    ecs: Any, infra: ServiceInfra, task_definition_arn: str, network: Network, role_arn: str
+) -> None:
+    """An ecs-engine service: the ECS deployment controller, the native deploymentConfiguration and
+    the load balancer's advancedConfiguration (alternate target group, listener rules, role).
+    ``ecs`` talks to the sandbox's ECS endpoint, which keeps what moto drops. No task set: ECS runs
+    the service's revision itself (the fleet runs what the endpoint lists)."""
+    service = infra.service
+    settings = service.settings
+    ecs.create_service(
+        cluster=settings.cluster,
+        serviceName=settings.ecs_service,
+        taskDefinition=task_definition_arn,
+        desiredCount=settings.tasks.desired,
+        deploymentController={"type": DeploymentControllerType.ECS.value},
+        deploymentConfiguration=native_deployment_configuration(service),
+        launchType="FARGATE",
+        networkConfiguration=_network_configuration(service, network),
+        loadBalancers=[
+            {
+                "targetGroupArn": infra.target_groups[settings.target_group_blue],
+                "containerName": settings.container_name,
+                "containerPort": service.container_port,
+                "advancedConfiguration": {
+                    "alternateTargetGroupArn": infra.target_groups[settings.target_group_green],
+                    "productionListenerRule": infra.production_rule_arn,
+                    "testListenerRule": infra.test_rule_arn,
+                    "roleArn": role_arn,
+                },
+            }
+        ],
+    )
 
 
 def ensure_application(codedeploy: Any, name: str) -> None:
@@ -269,7 +393,8 @@ def put_alarms(cloudwatch: Any, catalog: Catalog, infra: ServiceInfra) -> list[s
 
 @dataclass
 class Clients:
-    """boto3 clients for moto (ec2, iam, ecs, elbv2, cloudwatch) and the emulator (codedeploy)."""
+    """boto3 clients for moto (ec2, iam, ecs, elbv2, cloudwatch), the emulator (codedeploy) and the
+    sandbox's ECS endpoint (native_ecs: the native ECS emulator; None when the world has none)."""
 
     ec2: Any
     iam: Any
@@ -277,6 +402,7 @@ class Clients:
     elbv2: Any
     cloudwatch: Any
     codedeploy: Any
+    native_ecs: Any = None
 
 
 @dataclass
@@ -299,19 +425,19 @@ def provision(
     out: list[ServiceInfra] = []
     for service in services:
         settings = service.settings
+        native = settings.engine is EngineName.ECS
         ensure_cluster(clients.ecs, settings.cluster)
         lb_arn = ensure_load_balancer(clients.elbv2, settings.load_balancer, network)
         groups = {
             name: create_target_group(clients.elbv2, name, service, network.vpc_id)
             for name in (settings.target_group_blue, settings.target_group_green)
         }
-        blue_arn = groups[settings.target_group_blue]
+        blue_arn, green_arn = groups[settings.target_group_blue], groups[settings.target_group_green]
         port = ports[service.name]
         production = create_listener(clients.elbv2, lb_arn, port.production, blue_arn)
         test = create_listener(clients.elbv2, lb_arn, port.test, blue_arn)
         registered = clients.ecs.register_task_definition(**load_task_definition(service))
         task_definition_arn = str(registered["taskDefinition"]["taskDefinitionArn"])
-        task_set_arn = create_ecs_service(clients.ecs, service, task_definition_arn, blue_arn, network)
         infra = ServiceInfra(
             service=service,
             load_balancer_arn=lb_arn,
@@ -321,10 +447,24 @@ def provision(
             test_port=port.test,
             target_groups=groups,
             task_definition_arn=task_definition_arn,
-            original_task_set_arn=task_set_arn,
+            original_task_set_arn="",
         )
         infra.alarm_names = put_alarms(clients.cloudwatch, catalog, infra)
-        ensure_application(clients.codedeploy, settings.application)
-        create_deployment_group(clients.codedeploy, infra, role_arn)
+        if native:
+            infra.production_rule_arn = listener_rule(clients.elbv2, production, blue_arn, green_arn)
+            infra.test_rule_arn = listener_rule(clients.elbv2, test, blue_arn, green_arn)
+            create_native_ecs_service(
+                clients.native_ecs or clients.ecs,
+                infra,
+                task_definition_arn,
+                network,
+                ensure_infrastructure_role(clients.iam, service),
+            )
+        else:
+            infra.original_task_set_arn = create_ecs_service(
+                clients.ecs, service, task_definition_arn, blue_arn, network
+            )
+            ensure_application(clients.codedeploy, settings.application)
+            create_deployment_group(clients.codedeploy, infra, role_arn)
         out.append(infra)
     return out

@@ -20,6 +20,7 @@ from sandbox.world import DEFAULT_TIME_SCALE, World, WorldOptions, narrate_strea
 EXPORTED = (
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_CODEDEPLOY",
+    "AWS_ENDPOINT_URL_ECS",  # the native ECS emulator (service deployments; the rest goes to moto)
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",

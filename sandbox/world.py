@@ -2,7 +2,9 @@
 
 ``World`` is an ordered list of components (``World._components``), on 127.0.0.1 only: its work
 folder, the process environment, moto (a child process, so its state is its own), the CodeDeploy
-emulator with the Lambda runner as its hook invoker, a router per listener, the catalog's
+emulator with the Lambda runner as its hook invoker, the native ECS emulator (the ECS endpoint:
+Amazon ECS's own blue/green deployments, everything else passed to moto; hooks through the
+runner's synchronous ``invoke_sync``), a router per listener, the catalog's
 infrastructure for the listed services, the fleet, the load balancer, the metrics publisher, the
 alarm evaluator, user traffic and the narrator. They start in that order and stop in reverse
 (``sandbox.components``); one that fails to start stops those already started. ``env`` holds the
@@ -19,11 +21,11 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from orchestrator.catalog import Catalog, ResolvedService, load_catalog
 from orchestrator.commands.options import SANDBOX_TIME_SCALE
@@ -61,6 +63,33 @@ SYNC_ATTEMPTS = 5  # reconciliations tried before a hook starts (moto can be slo
 HISTORY_SECONDS = 900.0
 
 
+class NativeEcsEndpoint(Protocol):
+    """What the world needs of the native ECS emulator (``sandbox.ecs_native.NativeEcs``)."""
+
+    url: str
+
+    def start(self) -> object: ...
+
+    def stop(self) -> None: ...
+
+    def task_sets(self, cluster: str, service: str) -> list[dict[str, Any]]: ...
+
+
+# NativeEcs(moto_url=, clock=, invoke=, elbv2=, cloudwatch=, before_hook=) (the seam's constructor).
+NativeEcsFactory = Callable[..., NativeEcsEndpoint]
+
+
+def default_native_ecs() -> NativeEcsFactory | None:
+    """``sandbox.ecs_native.NativeEcs`` when that package is there, else None (no ECS endpoint:
+    ECS calls go to moto, as before the second engine)."""
+    try:
+        from sandbox.ecs_native import NativeEcs
+    except ImportError:
+        return None
+    factory: NativeEcsFactory = NativeEcs
+    return factory
+
+
 @dataclass(frozen=True)
 class WorldOptions:
     """Knobs of a world beyond the catalog: speed, traffic, evaluation cadence, narration."""
@@ -71,6 +100,8 @@ class WorldOptions:
     evaluator_tick: float = 10.0  # virtual seconds between alarm evaluations
     narrate: IO[str] | None = None  # where to tell what the world sees (alarms, traffic shares)
     codedeploy_port: int = 0  # 0: a free port
+    # Makes the ECS endpoint (None: sandbox.ecs_native.NativeEcs when installed); tests pass a fake.
+    native_ecs: NativeEcsFactory | None = None
 
 
 def _faults_by_service(faults: Any, services: list[str]) -> dict[str, Fault]:
@@ -134,6 +165,9 @@ class World:
         self.moto_url = ""
         self._clients: Clients | None = None
         self.codedeploy_url = ""
+        self.native_ecs: NativeEcsEndpoint | None = None
+        self.native_ecs_url = ""
+        self._native_clients: list[Any] = []
 
     @property
     def region(self) -> str:
@@ -194,7 +228,15 @@ class World:
         self.codedeploy_url = emulator.url
         self.env["AWS_ENDPOINT_URL_CODEDEPLOY"] = self.codedeploy_url
         environment.set(self.env)
-        # Stopped before the emulator: running hooks report first, and none starts after.
+        native = self._make_native_ecs(runner)
+        if native is not None:
+            yield Step("native ECS clients", lambda: None, self._close_native_clients)
+            yield native
+            self.native_ecs, self.native_ecs_url = native, native.url
+            # The CLI, the hooks and the AWS CLI reach ECS through it (it passes the rest to moto).
+            self.env["AWS_ENDPOINT_URL_ECS"] = self.native_ecs_url
+            environment.set(self.env)
+        # Stopped before the emulators: running hooks end first, and none starts after.
         yield Step("Lambda runner", self._redirect_hook_logs, self._stop_runner)
         yield Step("clients", self.clients, self._close_clients)
         # Routers bind first: each listener is created in moto with the port its router got.
@@ -202,9 +244,22 @@ class World:
         yield Step("provisioning", self._provision)
         clients = self.clients()
         self.load_balancer = LoadBalancer(
-            self.infra, clients.elbv2, self.clock, self.store, states_path=self.target_health_path
+            self.infra,
+            clients.elbv2,
+            self.clock,
+            self.store,
+            states_path=self.target_health_path,
+            ruled_listeners=[arn for item in self.infra for arn in item.ruled_listener_arns],
         )
-        self.fleet = Fleet(self.infra, clients.ecs, self.load_balancer, self.clock, self.store, self.faults)
+        self.fleet = Fleet(
+            self.infra,
+            clients.ecs,
+            self.load_balancer,
+            self.clock,
+            self.store,
+            self.faults,
+            native_task_sets=native.task_sets if native is not None else None,
+        )
         yield self.fleet  # its first reconcile registers the original tasks, healthy
         yield self.load_balancer  # listener weights first, then its poller and health checks
         yield Step("listeners", self._serve_listeners, lambda: stop_servers(list(self.routers.values())))
@@ -248,6 +303,29 @@ class World:
             clock=self.clock,
             retry_attempts=retry_attempts_for(self.services, TEMPLATE),
         )
+
+    def _make_native_ecs(self, runner: LambdaRunner) -> NativeEcsEndpoint | None:
+        """The native ECS emulator on this world's moto and clock: hooks run through the runner's
+        synchronous invocation, after the world's settle step (``_sync_fleet``), as for CodeDeploy."""
+        factory = self.options.native_ecs or default_native_ecs()
+        if factory is None:
+            return None
+        make = sandbox_client_factory(self.region)
+        elbv2, cloudwatch = make("elbv2", self.moto_url), make("cloudwatch", self.moto_url)
+        self._native_clients = [elbv2, cloudwatch]
+        return factory(
+            moto_url=self.moto_url,
+            clock=self.clock,
+            invoke=runner.invoke_sync,
+            elbv2=elbv2,
+            cloudwatch=cloudwatch,
+            before_hook=self._sync_fleet,
+        )
+
+    def _close_native_clients(self) -> None:
+        clients, self._native_clients = self._native_clients, []
+        for client in clients:
+            client.close()
 
     def _redirect_hook_logs(self) -> None:
         assert self._log_stream is not None
@@ -319,10 +397,11 @@ class World:
         )
 
     def _sync_fleet(self) -> None:
-        """Before a hook runs: the fleet runs the task sets moto has, the load balancer knows where
-        its listeners forward, and, as CodeDeploy's Install waits for the replacement task set to be
-        steady, no new target is still ``initial``: its health checks have made it healthy or
-        unhealthy (AfterInstall then sees which)."""
+        """Before a hook runs (CodeDeploy's, and Amazon ECS's through the native emulator's
+        ``before_hook``): the fleet runs the task sets moto and the emulator have, the load
+        balancer knows where its listeners forward, and, as CodeDeploy's Install waits for the
+        replacement task set to be steady, no new target is still ``initial``: its health checks
+        have made it healthy or unhealthy (AfterInstall then sees which)."""
         fleet = self.fleet
         if fleet is None:
             return
@@ -383,6 +462,8 @@ class World:
         make = sandbox_client_factory(self.region)
         made = {name: make(name, self.moto_url) for name in ("ec2", "iam", "ecs", "elbv2", "cloudwatch")}
         made["codedeploy"] = make("codedeploy", self.codedeploy_url)
+        if self.native_ecs_url:  # ecs-engine services are created through the ECS endpoint
+            made["native_ecs"] = make("ecs", self.native_ecs_url)
         self._clients = Clients(**made)
         return self._clients
 
@@ -391,7 +472,8 @@ class World:
         clients, self._clients = self._clients, None
         if clients is not None:
             for client in vars(clients).values():
-                client.close()
+                if client is not None:
+                    client.close()
 
 
 def _drop_hook_clients() -> None:

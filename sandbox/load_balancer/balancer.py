@@ -3,7 +3,9 @@ target group has, and how healthy they are.
 
 - **Listener weights.** A poller reads DescribeListeners per load balancer in moto (every
   ``poll_interval`` real seconds, like an ALB's propagation delay) and keeps each listener's forward
-  weights for the routers (``listeners.py``); ``refresh_listeners`` reads them now.
+  weights for the routers (``listeners.py``); ``refresh_listeners`` reads them now. A listener with
+  rules (an ecs-engine service's: ECS moves traffic on a listener rule) is read with DescribeRules
+  too, and a forward rule that matches every request wins over the default action.
 - **Targets.** The fleet registers its tasks as ip targets (as ECS does for a task set behind a
   target group); ``next_task`` picks a healthy one, round robin, failing open when none is.
 - **Target health** (``target_health.py``): a health checker on its own thread GETs each due target's
@@ -19,6 +21,7 @@ import itertools
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,8 +37,49 @@ ELB_NAMESPACE = "AWS/ApplicationELB"
 
 def listener_weights(listener: dict[str, Any]) -> list[tuple[str, int]]:
     """A listener's default forward action as [(target group ARN, weight)]."""
+    return forward_weights(listener.get("DefaultActions") or [])
+
+
+# Path patterns that match every request: a rule with one of them (and no other condition) sees all
+# of a listener's traffic, as the sandbox's routers forward it (they do not evaluate conditions).
+EVERY_PATH = frozenset({"/*", "*"})
+
+
+def _matches_every_request(rule: dict[str, Any]) -> bool:
+    for condition in rule.get("Conditions") or []:
+        if condition.get("Field") != "path-pattern":
+            return False
+        values = (condition.get("PathPatternConfig") or {}).get("Values") or condition.get("Values") or []
+        if not EVERY_PATH & set(values):
+            return False
+    return True
+
+
+def _priority(rule: dict[str, Any]) -> int:
+    try:
+        return int(rule.get("Priority", ""))
+    except ValueError:  # "default"
+        return 50_001  # after every numbered rule (ELBv2 priorities are 1-50000)
+
+
+def routing_weights(listener: dict[str, Any], rules: list[dict[str, Any]]) -> list[tuple[str, int]]:
+    """Where a listener sends its requests, as [(target group ARN, weight)]: the forward weights of
+    its first rule (by priority) that forwards and matches every request (Amazon ECS's native
+    blue/green moves traffic with ModifyRule on such a rule: priority 1, path-pattern ``/*``), else
+    its default action's. An ALB evaluates rules in priority order and the default action last."""
+    for rule in sorted(rules, key=_priority):
+        if rule.get("IsDefault") or not _matches_every_request(rule):
+            continue
+        weights = forward_weights(rule.get("Actions") or [])
+        if weights:
+            return weights
+    return listener_weights(listener)
+
+
+def forward_weights(actions: list[dict[str, Any]]) -> list[tuple[str, int]]:
+    """The forward actions among ``actions`` as [(target group ARN, weight)]."""
     out: list[tuple[str, int]] = []
-    for action in listener.get("DefaultActions") or []:
+    for action in actions:
         if action.get("Type") != "forward":
             continue
         groups = (action.get("ForwardConfig") or {}).get("TargetGroups")
@@ -67,8 +111,13 @@ class LoadBalancer:
         store: MetricStore,
         poll_interval: float = 0.1,
         states_path: Path | None = None,
+        ruled_listeners: Iterable[str] = (),
     ) -> None:
         self.infra = list(infra)
+        # Listeners that route by a rule (ecs-engine services': ServiceInfra.ruled_listener_arns, and
+        # those of services that became native since: route_by_rules): read with DescribeRules
+        # too; the others cost no extra call and route as before.
+        self._ruled = set(ruled_listeners)
         self.elbv2 = elbv2
         self.clock = clock
         self.store = store
@@ -77,6 +126,7 @@ class LoadBalancer:
         self.errors = 0
         self.health_history: list[tuple[float, str, TargetState]] = []  # (virtual time, target, new state)
         self._lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
         self._targets: dict[str, RegisteredTarget] = {}  # target id -> target, in registration order
         self._weights: dict[str, list[tuple[str, int]]] = {}  # listener ARN -> forward weights
         self._round_robin: dict[str, itertools.count[int]] = {}
@@ -114,13 +164,36 @@ class LoadBalancer:
     # --- listeners ------------------------------------------------------------------------------
 
     def refresh_listeners(self) -> None:
-        """Read every listener's forward weights from moto now (the poller, or a hook's caller)."""
-        weights: dict[str, list[tuple[str, int]]] = {}
-        for lb_arn in {item.load_balancer_arn for item in self.infra}:
-            for listener in self.elbv2.describe_listeners(LoadBalancerArn=lb_arn)["Listeners"]:
-                weights[listener["ListenerArn"]] = listener_weights(listener)
+        """Read every listener's forward weights from moto now (the poller, or a hook's caller); for
+        the listeners with rules (ecs-engine services'), their rules' too (DescribeRules)."""
+        # One refresh at a time: a poll that read moto before a rule moved must not write its view
+        # over a later refresh's (the fleet's before it stops a revision, a hook's settle step).
+        with self._refresh_lock:
+            weights: dict[str, list[tuple[str, int]]] = {}
+            for lb_arn in {item.load_balancer_arn for item in self.infra}:
+                for listener in self.elbv2.describe_listeners(LoadBalancerArn=lb_arn)["Listeners"]:
+                    weights[listener["ListenerArn"]] = self._routing_weights(listener)
+            with self._lock:
+                self._weights = weights
+
+    @property
+    def ruled_listeners(self) -> frozenset[str]:
         with self._lock:
-            self._weights = weights
+            return frozenset(self._ruled)
+
+    def route_by_rules(self, listener_arns: Iterable[str]) -> None:
+        """Read these listeners' rules from now on (a service ECS deploys itself, e.g. one just
+        migrated: ECS moves its traffic on a rule). Never undone: an ALB evaluates a listener's
+        rules before its default action whoever deploys the service."""
+        with self._lock:
+            self._ruled.update(listener_arns)
+
+    def _routing_weights(self, listener: dict[str, Any]) -> list[tuple[str, int]]:
+        arn = listener["ListenerArn"]
+        if arn not in self.ruled_listeners:  # no rules: its default action, and no extra moto call
+            return listener_weights(listener)
+        rules = self.elbv2.describe_rules(ListenerArn=arn)["Rules"]  # a handful: one page (400)
+        return routing_weights(listener, rules)
 
     def _poll_listeners(self) -> None:
         while not self._stop.wait(self.poll_interval):
@@ -138,10 +211,10 @@ class LoadBalancer:
         a hook's smoke check right after CodeDeploy moved the listener)."""
         try:
             listener = self.elbv2.describe_listeners(ListenerArns=[listener_arn])["Listeners"][0]
+            return self._routing_weights(listener)
         except Exception:  # moto busy: the last polled weights are the best we know
             self.errors += 1
             return self.weights(listener_arn)
-        return listener_weights(listener)
 
     # --- targets ------------------------------------------------------------------------------------
 

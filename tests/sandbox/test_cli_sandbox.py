@@ -105,8 +105,8 @@ def test_serve_stops_quickly_on_ctrl_c_and_leaves_nothing() -> None:
             if "sandbox up" in line:
                 break
         ports = {int(p) for line in printed for p in re.findall(r"127\.0\.0\.1:(\d+)", line)}
-        # moto, the emulator, two listeners per service
-        assert len(ports) == 2 + 2 * 16, (printed, serving.poll(), serving.stderr and serving.stderr.read())
+        # moto, the CodeDeploy emulator, the ECS endpoint (native ECS emulator), two listeners per service
+        assert len(ports) == 3 + 2 * 16, (printed, serving.poll(), serving.stderr and serving.stderr.read())
         sockets = _listening_sockets(ports)
         assert set(sockets.values()) == ports  # every printed port is a listening socket
         children = _descendants(serving.pid)
