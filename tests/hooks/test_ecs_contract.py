@@ -418,3 +418,47 @@ def test_a_codedeploy_event_still_takes_the_codedeploy_path(
     result = invoke(handlers.before_install, {"DeploymentId": "", "LifecycleEventHookExecutionId": ""})
 
     assert result["reason"] == "no execution id" and result["reported"] is False
+
+
+HANDLER_FOR: dict[str, Handler] = {
+    "BeforeInstall": handlers.before_install,
+    "AfterInstall": handlers.after_install,
+    "AfterAllowTestTraffic": handlers.after_allow_test_traffic,
+    "BeforeAllowTraffic": handlers.before_allow_traffic,
+    "AfterAllowTraffic": handlers.after_allow_traffic,
+}
+# Reads only the ECS contract makes; a hook's role must grant exactly the ones its handler makes.
+ECS_CONTRACT_READS = {
+    "ecs:DescribeServices",
+    "ecs:DescribeServiceRevisions",
+    "elasticloadbalancing:DescribeRules",
+}
+
+
+def granted_actions(repo_root: Path, function: str) -> set[str]:
+    from tests.hooks.test_template import _actions, _statements, load_template
+
+    resources = load_template(repo_root)["Resources"]
+    role = resources[function]["Properties"]["Role"]["Fn::GetAtt"][0]
+    return {a for s in _statements({role: resources[role]}, conditional=False) for a in _actions(s)}
+
+
+@pytest.mark.parametrize("lifecycle_event", sorted(HANDLER_FOR))
+def test_each_hooks_role_grants_the_ecs_reads_it_makes_and_no_more(
+    world: NativeFakes, repo_root: Path, lifecycle_event: str
+) -> None:
+    from orchestrator.vocabulary import NATIVE_STAGE_FOR_EVENT
+    from tests.hooks.test_template import HOOK_FUNCTIONS
+
+    before = dict(world.counter.calls)
+    answers = run_bake(HANDLER_FOR[lifecycle_event], event(NATIVE_STAGE_FOR_EVENT[lifecycle_event]))
+    made = {
+        key.replace("elastic-load-balancing-v2:", "elasticloadbalancing:")
+        for key, count in world.counter.calls.items()
+        if count > before.get(key, 0)
+    }
+
+    assert answers[-1] == {"hookStatus": "SUCCEEDED"}  # every read of the path was made
+    granted = granted_actions(repo_root, HOOK_FUNCTIONS[lifecycle_event])
+    assert made <= granted, made - granted
+    assert granted & ECS_CONTRACT_READS == made & ECS_CONTRACT_READS
