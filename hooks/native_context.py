@@ -73,8 +73,9 @@ class NativeHookContext(HookContext):
     @cached_property
     def replacement(self) -> ReplacementTaskSet:
         """Green: the pair member the target revision's tasks are in, and the service's desired count."""
+        balancer = self.ecs_service.load_balancer
         revision = describe_revision(self.client("ecs"), self.event.target_revision_arn)
-        arn = green_target_group_arn(self.ecs_service.load_balancer, revision_target_groups(revision))
+        arn = green_target_group_arn(balancer, revision_target_groups(revision))
         return ReplacementTaskSet(target_group_name(arn), self.ecs_service.desired_count)
 
     def route_listener(self, route: str) -> Listener:
