@@ -3,9 +3,7 @@
 The decisions (``alarm_gate``, ``target_health_gate``) are pure functions over plain data; the reads
 (``alarm_states``, ``target_healths``) are the shared adapters (``orchestrator.aws.cloudwatch`` /
 ``elbv2``) called through the hooks' deadline-bounded ``aws_call``. ``bake`` watches the alarms for
-the configured time through an injected reader, clock and sleep (CodeDeploy: the hook holds its
-Lambda); ``bake_step`` is one invocation's share of a bake that spans invocations (Amazon ECS: the
-hook answers IN_PROGRESS and is invoked again after ``callBackDelay``).
+the configured time through an injected reader, clock and sleep.
 """
 
 from __future__ import annotations
@@ -14,7 +12,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Literal, NamedTuple
 
 from hooks.clients import aws_call
-from hooks.native_event import BakeState, callback_delay
 from hooks.outcome import CheckResult
 from hooks.timing import Deadline, VirtualTime
 from orchestrator.aws import cloudwatch as cloudwatch_api
@@ -129,57 +126,3 @@ def bake(
         if left <= 0:
             return CheckResult(name, True, f"{settings.bake_seconds:g} s without an alarm ({polls} polls)")
         virtual.sleep(min(settings.poll_seconds, left))
-
-
-class BakeStep(NamedTuple):
-    """One invocation of a bake that spans invocations: its check (failed, passed and over, or passed
-    so far), the state to carry to the next invocation and the deployment seconds to wait for it."""
-
-    result: CheckResult
-    done: bool
-    state: BakeState
-    delay_s: int = 0
-
-
-def bake_step(
-    settings: BakeSettings,
-    state: BakeState,
-    now: float,
-    scale: float,
-    read_states: Callable[[], Mapping[str, str]],
-) -> BakeStep:
-    """Read the alarms once: a failing gate fails the bake; once ``bake_seconds`` have passed without
-    one it passes; until then, wait one poll interval (at most what is left) and be invoked again.
-
-    Elapsed deployment time is the smaller of the wall clock since the start (epoch seconds, times
-    ``scale``: the sandbox's virtual time) and the waits ECS was asked for (it waits at least
-    callBackDelay between invocations): a bake is never cut short, even when the sandbox's clock
-    runs slower than its scale under load."""
-    name = "bake"
-    elapsed = min(max(0.0, now - state.started_at) * scale, state.waited_s)
-    try:
-        verdict = alarm_gate(settings.alarms, read_states(), settings.insufficient_data)
-    except AwsError as err:
-        state = state._replace(read_errors=state.read_errors + 1)
-        if state.read_errors >= settings.max_read_errors:
-            return BakeStep(
-                CheckResult(name, False, f"{state.read_errors} alarm reads in a row failed, last: {err}"),
-                True,
-                state,
-            )
-    else:
-        if not verdict.passed:
-            detail = f"after {elapsed:.0f} s of {settings.bake_seconds:g} s: {verdict.detail}"
-            return BakeStep(CheckResult(name, False, detail), True, state)
-        state = state._replace(checks_passed=state.checks_passed + 1, read_errors=0)
-    left = settings.bake_seconds - elapsed
-    if left <= 0:
-        detail = f"{settings.bake_seconds:g} s without an alarm ({state.checks_passed} polls)"
-        return BakeStep(CheckResult(name, True, detail), True, state)
-    delay = callback_delay(min(settings.poll_seconds, left))
-    detail = (
-        f"{elapsed:.0f} s of {settings.bake_seconds:g} s without an alarm so far "
-        f"({state.checks_passed} polls); next check in {delay} s"
-    )
-    carried = state._replace(waited_s=state.waited_s + delay)
-    return BakeStep(CheckResult(name, True, detail), False, carried, delay)

@@ -23,17 +23,8 @@ from typing import TYPE_CHECKING
 
 from hooks.context import HookContext
 from hooks.freeze import decide_freeze
-from hooks.gates import (
-    BakeSettings,
-    alarm_gate,
-    alarm_states,
-    bake,
-    bake_step,
-    target_health_gate,
-    target_healths,
-)
-from hooks.native_event import BakeState
-from hooks.outcome import CheckResult, HookOutcome, NativeOutcome
+from hooks.gates import BakeSettings, alarm_gate, alarm_states, bake, target_health_gate, target_healths
+from hooks.outcome import CheckResult, HookOutcome
 from hooks.runtime import lifecycle_hook
 from hooks.smoke import run_smoke
 from orchestrator.vocabulary import (
@@ -44,8 +35,9 @@ from orchestrator.vocabulary import (
     BEFORE_INSTALL,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the ECS contract's modules load on the first ECS event (hooks.native_runtime)
     from hooks.native_context import NativeHookContext
+    from hooks.native_event import NativeOutcome
 
 
 def freeze_check(ctx: HookContext) -> CheckResult:
@@ -88,6 +80,9 @@ def after_allow_traffic_on_ecs(ctx: NativeHookContext) -> NativeOutcome:
     """Amazon ECS, POST_PRODUCTION_TRAFFIC_SHIFT: the first invocation runs the production smoke
     checks and starts the bake; each invocation reads the alarms once and, until the bake is over,
     answers IN_PROGRESS with the bake's state in hookDetails and a poll interval as callBackDelay."""
+    from hooks.native_bake import BakeState, bake_step
+    from hooks.native_event import NativeOutcome
+
     event = ctx.event
     state = BakeState.from_details(event.hook_details, event.execution_id)
     checks: list[CheckResult] = []

@@ -16,9 +16,9 @@ deployments" (Amazon ECS Developer Guide):
   IN_PROGRESS answer returns comes back on the next one (AWS's samples return the configured keys
   again with their own, so a hook echoes what it got and keeps its state under one key,
   ``STATE_KEY``).
-How the handler tells the two contracts apart (``is_native_event``): CodeDeploy's event has
-``DeploymentId`` and ``LifecycleEventHookExecutionId``; ECS's has ``executionId`` and
-``lifecycleStage``.
+How the handler tells the two contracts apart: ``hooks.runtime.is_native_event``. This module and
+the other ``native_*`` ones load on the first ECS event only: a CodeDeploy hook's cold start does
+not pay for their classes.
 """
 
 from __future__ import annotations
@@ -27,10 +27,11 @@ import math
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from hooks.outcome import HookOutcome, HookStatus
 from orchestrator.errors import BadInputError
 from orchestrator.vocabulary import HookReturnStatus
 
-STATE_KEY = "bluegreen"
+STATE_KEY = "bluegreen"  # the hook's own state in hookDetails (hooks.native_bake)
 DEFAULT_CALLBACK_DELAY_S = 30  # what ECS waits without a callBackDelay (AWS, above)
 MIN_CALLBACK_DELAY_S = 1
 
@@ -56,16 +57,6 @@ class ServiceName(NamedTuple):
     account_id: str | None
     cluster: str | None
     service: str
-
-
-def is_native_event(event: Any) -> bool:
-    """An Amazon ECS hook event (executionId + lifecycleStage), not CodeDeploy's."""
-    return (
-        isinstance(event, dict)
-        and "executionId" in event
-        and "lifecycleStage" in event
-        and "LifecycleEventHookExecutionId" not in event
-    )
 
 
 def _text(mapping: Mapping[str, Any], key: str, where: str) -> str:
@@ -124,51 +115,20 @@ def hook_return(
     return answer
 
 
-def _count(value: Any, integer: bool) -> bool:
-    """A JSON number (an integer if asked) of at least 0; a bool is not one."""
-    if isinstance(value, bool):
-        return False
-    if integer:
-        return isinstance(value, int) and value >= 0
-    return isinstance(value, (int, float)) and value >= 0
+class NativeOutcome(NamedTuple):
+    """An Amazon ECS hook invocation's verdict: the checks, and when they are not over (a bake that
+    spans invocations) the deployment seconds to wait and the hookDetails to come back with."""
 
+    outcome: HookOutcome
+    delay_s: int | None = None  # not None: IN_PROGRESS (only while every check so far passed)
+    hook_details: dict[str, Any] | None = None
 
-class BakeState(NamedTuple):
-    """A bake that spans invocations (POST_PRODUCTION_TRAFFIC_SHIFT on ECS): when it started (epoch
-    seconds), the deployment seconds ECS was asked to wait so far, the alarm checks passed, and the
-    alarm reads that failed in a row. Tied to one execution id: another execution starts afresh."""
+    @property
+    def in_progress(self) -> bool:
+        return self.delay_s is not None and self.outcome.status is HookStatus.SUCCEEDED
 
-    execution_id: str
-    started_at: float
-    waited_s: float = 0.0
-    checks_passed: int = 0
-    read_errors: int = 0
-
-    def to_details(self, configured: Mapping[str, Any]) -> dict[str, Any]:
-        """hookDetails to return: the configured keys as they came, and this state under STATE_KEY."""
-        state = {
-            "executionId": self.execution_id,
-            "bakeStartedAt": round(self.started_at, 3),
-            "bakeWaitedSeconds": round(self.waited_s, 3),
-            "checksPassed": self.checks_passed,
-            "readErrors": self.read_errors,
-        }
-        return {**{k: v for k, v in configured.items() if k != STATE_KEY}, STATE_KEY: state}
-
-    @classmethod
-    def from_details(cls, hook_details: Mapping[str, Any], execution_id: str) -> BakeState | None:
-        """The state this execution returned last time; None when there is none (a first invocation,
-        or state of another execution). State that is not ours to read is bad input."""
-        state = hook_details.get(STATE_KEY)
-        if state is None:
-            return None
-        try:
-            if state["executionId"] != execution_id:
-                return None
-            numbers = [state[key] for key in ("bakeStartedAt", "bakeWaitedSeconds")]
-            counts = [state[key] for key in ("checksPassed", "readErrors")]
-        except (KeyError, TypeError):
-            raise NativeEventError(f"hookDetails.{STATE_KEY} is not a bake state this hook wrote") from None
-        if not all(_count(n, False) for n in numbers) or not all(_count(c, True) for c in counts):
-            raise NativeEventError(f"hookDetails.{STATE_KEY} holds values a bake state cannot have")
-        return cls(execution_id, float(numbers[0]), float(numbers[1]), counts[0], counts[1])
+    @property
+    def hook_status(self) -> HookReturnStatus:
+        if self.outcome.status is HookStatus.FAILED:
+            return HookReturnStatus.FAILED
+        return HookReturnStatus.IN_PROGRESS if self.in_progress else HookReturnStatus.SUCCEEDED

@@ -30,11 +30,12 @@ from hooks.native_context import NativeHookContext
 from hooks.native_event import (
     NativeEvent,
     NativeEventError,
+    NativeOutcome,
     hook_return,
     parse_native_event,
     parse_service_arn,
 )
-from hooks.outcome import HookOutcome, HookStatus, NativeOutcome
+from hooks.outcome import HookOutcome
 from hooks.runtime import (
     Check,
     _emit_verdict,
@@ -65,12 +66,6 @@ def completed(check: Check) -> NativeCheck:
         return NativeOutcome(check(ctx))
 
     return native
-
-
-def hook_status(verdict: NativeOutcome) -> HookReturnStatus:
-    if verdict.outcome.status is HookStatus.FAILED:
-        return HookReturnStatus.FAILED
-    return HookReturnStatus.IN_PROGRESS if verdict.in_progress else HookReturnStatus.SUCCEEDED
 
 
 def check_stage(lifecycle_event: str, stage: str) -> None:
@@ -142,7 +137,7 @@ def _run_native_hook(event: Any, context: Any, lifecycle_event: str, check: Nati
     except Exception as err:  # a function error rolls back as FAILED does, but says nothing: answer
         verdict, reason = NativeOutcome(verdict.outcome), f"unexpected {type(err).__name__}: {err}"
         error, exc_info = {"type": type(err).__name__, "message": str(err)}, err
-    status = HookReturnStatus.FAILED if error else hook_status(verdict)
+    status = HookReturnStatus.FAILED if error else verdict.hook_status
     _record_metrics(
         lifecycle_event, VERDICT_WORD[status], (time.monotonic() - started) * 1000.0, verdict.outcome
     )

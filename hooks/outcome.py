@@ -1,5 +1,4 @@
-"""What a hook decides: the status it reports to CodeDeploy (or returns to Amazon ECS) and the checks
-behind it (plain data)."""
+"""What a hook decides: the status it reports to CodeDeploy and the checks behind it (plain data)."""
 
 from __future__ import annotations
 
@@ -63,16 +62,3 @@ class HookOutcome(NamedTuple):
         if not self.checks:
             return "no check ran"
         return "all checks passed"
-
-
-class NativeOutcome(NamedTuple):
-    """An Amazon ECS hook invocation's verdict: the checks, and when they are not over (a bake that
-    spans invocations) the deployment seconds to wait and the hookDetails to come back with."""
-
-    outcome: HookOutcome
-    delay_s: int | None = None  # not None: IN_PROGRESS (only while every check so far passed)
-    hook_details: dict[str, Any] | None = None
-
-    @property
-    def in_progress(self) -> bool:
-        return self.delay_s is not None and self.outcome.status is HookStatus.SUCCEEDED

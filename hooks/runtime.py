@@ -35,7 +35,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from hooks import clients, settings
 from hooks.context import HookContext
 from hooks.deployment import get_deployment
-from hooks.native_event import is_native_event
 from hooks.outcome import CheckResult, HookOutcome, HookStatus
 from hooks.reporting import LEDGER, Claim, ReportResult, report_status
 from hooks.timing import Deadline, VirtualTime, safety_margin_ms
@@ -105,6 +104,17 @@ def _ids(event: Any) -> tuple[str | None, str | None]:
     execution_id = event.get("LifecycleEventHookExecutionId")
     return (deployment_id or None) if isinstance(deployment_id, str) else None, (
         (execution_id or None) if isinstance(execution_id, str) else None
+    )
+
+
+def is_native_event(event: Any) -> bool:
+    """Which contract an event is: Amazon ECS's has executionId and lifecycleStage, CodeDeploy's
+    DeploymentId and LifecycleEventHookExecutionId."""
+    return (
+        isinstance(event, dict)
+        and "executionId" in event
+        and "lifecycleStage" in event
+        and "LifecycleEventHookExecutionId" not in event
     )
 
 

@@ -8,13 +8,12 @@ from typing import Any
 import pytest
 
 from hooks import settings
-from hooks.gates import BakeSettings, bake_step
+from hooks.gates import BakeSettings
+from hooks.native_bake import BakeState, bake_step
 from hooks.native_event import (
-    BakeState,
     NativeEventError,
     ServiceName,
     hook_return,
-    is_native_event,
     parse_native_event,
     parse_service_arn,
 )
@@ -27,6 +26,7 @@ from hooks.native_service import (
     revision_target_groups,
     target_group_name,
 )
+from hooks.runtime import is_native_event
 from orchestrator.errors import AwsError
 from orchestrator.vocabulary import HookReturnStatus
 from tests.hooks.ecs_world import event
@@ -346,3 +346,15 @@ def test_the_catalog_service_of_an_ecs_service(
 def test_an_ecs_service_not_in_the_catalog(catalog_env: Any) -> None:
     with pytest.raises(settings.UnknownServiceError, match="no service has cluster 'other' and ECS service"):
         settings.service_for_ecs("other", "product-service")
+
+
+def test_a_codedeploy_cold_start_loads_none_of_the_ecs_contract() -> None:
+    # bench/hook_cold_start.py measures `import hooks.handlers`: the ECS contract's modules (and their
+    # classes) load on the first ECS event only.
+    import subprocess
+    import sys
+
+    code = "import sys, hooks.handlers; print(sorted(m for m in sys.modules if m.startswith('hooks.native')))"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+
+    assert run.stdout.strip() == "[]"

@@ -116,4 +116,3 @@ def test_the_test_listener_is_the_one_of_the_services_test_rule(context: Any) ->
         ecs.assert_no_pending_responses()
         elbv2.assert_no_pending_responses()
     assert (listener.port, listener.load_balancer_arn) == (9080, BALANCER)
-
