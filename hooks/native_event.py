@@ -1,5 +1,5 @@
-"""The Amazon ECS contract of the hooks (pure, stdlib only): the event ECS invokes a hook with, the
-value it reads back, and the state a hook carries from one invocation to the next.
+"""The Amazon ECS contract of the hooks (pure: no AWS calls): the event ECS invokes a hook with and
+the value it reads back (the state a bake carries between invocations: ``hooks.native_bake``).
 
 AWS, "Lifecycle hooks for Amazon ECS service deployments" and "Lambda hooks for Amazon ECS service
 deployments" (Amazon ECS Developer Guide):
