@@ -436,11 +436,16 @@ ECS_CONTRACT_READS = {
 
 
 def granted_actions(repo_root: Path, function: str) -> set[str]:
+    """What the function's role grants: its own policies and the role policies attached to it."""
     from tests.hooks.test_template import _actions, _statements, load_template
 
     resources = load_template(repo_root)["Resources"]
     role = resources[function]["Properties"]["Role"]["Fn::GetAtt"][0]
-    return {a for s in _statements({role: resources[role]}, conditional=False) for a in _actions(s)}
+    statements = _statements({role: resources[role]}, conditional=False)
+    for resource in resources.values():
+        if resource["Type"] == "AWS::IAM::RolePolicy" and resource["Properties"]["RoleName"] == {"Ref": role}:
+            statements += resource["Properties"]["PolicyDocument"]["Statement"]
+    return {a for s in statements for a in _actions(s)}
 
 
 @pytest.mark.parametrize("lifecycle_event", sorted(HANDLER_FOR))

@@ -1,7 +1,8 @@
 """template.yaml's roles for Amazon ECS native deployments: the one ECS assumes to invoke the hooks
 (exactly the five hook functions) and the load balancer infrastructure role (AWS's managed policy,
 as AWS's guide attaches it), both trusted by ecs.amazonaws.com alone, named as services.yaml expects,
-their ARNs in the outputs."""
+their ARNs in the outputs; and the reads the hooks make on ECS, in a role policy of their own per
+hook (test_ecs_contract.py checks them against the calls)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.hooks.test_template import HOOK_FUNCTIONS, load_template, translate
+from tests.hooks.test_template import HOOK_FUNCTIONS, RESOURCE_TYPE, _actions, _arns, load_template, translate
 
 ROLES = {
     "EcsHookInvokeRole": "${Project}-${Environment}-ecs-hook-invoke",
@@ -69,3 +70,41 @@ def test_the_translated_roles_keep_their_names(repo_root: Path, environment: str
     translated = translate(repo_root, environment)["Resources"]
     for logical_id, name in ROLES.items():
         assert translated[logical_id]["Properties"]["RoleName"] == {"Fn::Sub": name}
+
+
+# The hooks' ECS reads: a role policy per hook that reads something on ECS (BeforeInstall reads nothing).
+ECS_READS = {
+    "AfterInstall": {"ecs:DescribeServices", "ecs:DescribeServiceRevisions"},
+    "AfterAllowTestTraffic": {"ecs:DescribeServices", "elasticloadbalancing:DescribeRules"},
+    "BeforeAllowTraffic": {"ecs:DescribeServices", "ecs:DescribeServiceRevisions"},
+    "AfterAllowTraffic": {"ecs:DescribeServices", "elasticloadbalancing:DescribeRules"},
+}
+
+
+def test_each_hooks_ecs_reads_are_a_role_policy_of_its_own_role(resources: dict[str, Any]) -> None:
+    policies = {n: r["Properties"] for n, r in resources.items() if r["Type"] == "AWS::IAM::RolePolicy"}
+
+    assert sorted(policies) == sorted(f"{event}EcsReads" for event in ECS_READS)
+    for event, actions in ECS_READS.items():
+        policy = policies[f"{event}EcsReads"]
+        assert policy["RoleName"] == {"Ref": f"{event}Role"}
+        statements = policy["PolicyDocument"]["Statement"]
+        assert {a for s in statements for a in _actions(s)} == actions
+
+
+def test_the_ecs_reads_are_granted_on_the_resources_iam_can_match(resources: dict[str, Any]) -> None:
+    # As test_template.test_every_action_is_granted_on_the_resources_iam_can_match, for these policies.
+    for event in ECS_READS:
+        for statement in resources[f"{event}EcsReads"]["Properties"]["PolicyDocument"]["Statement"]:
+            assert statement["Effect"] == "Allow"
+            for action in _actions(statement):
+                arn_part = RESOURCE_TYPE[action]
+                if arn_part is None:
+                    assert statement["Resource"] == "*", (action, statement)
+                else:
+                    arns = _arns(statement["Resource"])
+                    assert arns and all(arn_part in arn for arn in arns), (action, arns)
+                    assert all(
+                        arn.startswith("arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:")
+                        for arn in arns
+                    )
