@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from hooks import clients
 from hooks.deployment import (
     DeploymentInfo,
+    Listener,
     ReplacementTaskSet,
     TrafficRoutes,
     get_replacement_task_set,
@@ -97,14 +98,18 @@ class HookContext:
             self.client("codedeploy"), self.elbv2, self.deployment.deployment_id, self.routes
         )
 
+    def route_listener(self, route: str) -> Listener:
+        """The ``test`` or ``production`` listener: the deployment group's first of that route."""
+        listeners = self.routes.test_listeners if route == "test" else self.routes.production_listeners
+        return route_listener(self.elbv2, listeners, route)
+
     def smoke_target(self, route: str) -> SmokeTarget:
         """Where smoke checks go through the ``test`` or ``production`` listener: its port, on the
-        deployment group's own load balancer (``hooks.smoke_hosts``); a refused host raises."""
+        listener's own load balancer (``hooks.smoke_hosts``); a refused host raises."""
         from hooks import smoke_hosts
 
-        listeners = self.routes.test_listeners if route == "test" else self.routes.production_listeners
         elbv2 = self.elbv2
-        listener = route_listener(elbv2, listeners, route)
+        listener = self.route_listener(route)
         balancer = load_balancer_dns_name(elbv2, listener.load_balancer_arn)
         override = self.service.listener_host or None
         names = {smoke_hosts.normalize_host(name) for name in (balancer, override) if name}

@@ -1,7 +1,12 @@
 """One handler per ECS lifecycle event (the Lambda entry points ``hooks.handlers.<name>``).
 
 Each is a check over a ``HookContext``; ``lifecycle_hook`` turns it into ``handler(event, context)``
-that parses the event, runs the check under the deadline and reports exactly once.
+that parses the event, runs the check under the deadline and reports exactly once to CodeDeploy, or,
+on an Amazon ECS event, returns the verdict (``hooks.native_runtime``). On ECS each runs at its
+event's native stage (``vocabulary.NATIVE_STAGE_FOR_EVENT``): BeforeAllowTraffic's gate at
+PRE_PRODUCTION_TRAFFIC_SHIFT, which ECS runs before every production traffic step (a couple of reads,
+no state: the same answer however often it runs), and AfterAllowTraffic's bake spans invocations
+(``after_allow_traffic_on_ecs``) instead of holding the Lambda.
 
 - BeforeInstall: deployment freeze windows (an override in the deployment description passes).
 - AfterInstall: the replacement task set's targets are healthy in the green target group.
@@ -13,6 +18,8 @@ The scheduled alarm audit is ``hooks.audit.handler``.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from hooks.context import HookContext
 from hooks.freeze import decide_freeze
@@ -27,6 +34,10 @@ from orchestrator.vocabulary import (
     BEFORE_ALLOW_TRAFFIC,
     BEFORE_INSTALL,
 )
+
+if TYPE_CHECKING:  # the ECS contract's modules load on the first ECS event (hooks.native_runtime)
+    from hooks.native_context import NativeHookContext
+    from hooks.native_event import NativeOutcome
 
 
 def freeze_check(ctx: HookContext) -> CheckResult:
@@ -50,15 +61,45 @@ def smoke_checks(ctx: HookContext, route: str) -> list[CheckResult]:
     return run_smoke(ctx.service.smoke, ctx.smoke_target(route), ctx.http, ctx.virtual, ctx.deadline)
 
 
-def bake_check(ctx: HookContext) -> CheckResult:
+def bake_settings(ctx: HookContext) -> BakeSettings:
     service = ctx.service
-    watch = BakeSettings(
+    return BakeSettings(
         alarms=tuple(service.alarms),
         insufficient_data=service.insufficient_data,
         bake_seconds=service.bake_seconds,
     )
+
+
+def bake_check(ctx: HookContext) -> CheckResult:
+    watch = bake_settings(ctx)
     cloudwatch = ctx.cloudwatch
     return bake(watch, lambda: alarm_states(cloudwatch, watch.alarms), ctx.virtual, ctx.deadline)
+
+
+def after_allow_traffic_on_ecs(ctx: NativeHookContext) -> NativeOutcome:
+    """Amazon ECS, POST_PRODUCTION_TRAFFIC_SHIFT: the first invocation runs the production smoke
+    checks and starts the bake; each invocation reads the alarms once and, until the bake is over,
+    answers IN_PROGRESS with the bake's state in hookDetails and a poll interval as callBackDelay."""
+    from hooks.native_bake import BakeState, bake_step
+    from hooks.native_event import NativeOutcome
+
+    event = ctx.event
+    state = BakeState.from_details(event.hook_details, event.execution_id)
+    checks: list[CheckResult] = []
+    if state is None:
+        checks = smoke_checks(ctx, "production")
+        if not all(result.passed for result in checks):
+            return NativeOutcome(HookOutcome.of(checks))
+        state = BakeState(event.execution_id, ctx.now().timestamp())
+    watch = bake_settings(ctx)
+    cloudwatch = ctx.cloudwatch
+    step = bake_step(
+        watch, state, ctx.now().timestamp(), ctx.virtual.scale, lambda: alarm_states(cloudwatch, watch.alarms)
+    )
+    outcome = HookOutcome.of([*checks, step.result])
+    if step.done:
+        return NativeOutcome(outcome)
+    return NativeOutcome(outcome, step.delay_s, step.state.to_details(event.hook_details))
 
 
 @lifecycle_hook(BEFORE_INSTALL)
@@ -88,7 +129,7 @@ def before_allow_traffic(ctx: HookContext) -> HookOutcome:
     return HookOutcome.of([alarms, green_health_check(ctx)])
 
 
-@lifecycle_hook(AFTER_ALLOW_TRAFFIC)
+@lifecycle_hook(AFTER_ALLOW_TRAFFIC, native=after_allow_traffic_on_ecs)
 def after_allow_traffic(ctx: HookContext) -> HookOutcome:
     """Smoke checks through the production listener, then watch the alarms for the bake time."""
     smoke = smoke_checks(ctx, "production")

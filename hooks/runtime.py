@@ -10,6 +10,10 @@ Order of an invocation (``run_hook``):
 A report that finally fails raises ``HookReportError`` so that Lambda's asynchronous retry gets
 another chance; the retry reports the verdict already decided instead of deciding again.
 
+Amazon ECS invokes the same handlers with its own event and reads their return value instead:
+``lifecycle_hook`` sends such an event to ``hooks.native_runtime`` (imported on the first one, so a
+CodeDeploy hook's cold start does not pay for it).
+
 Powertools: Logger (correlation id = deployment id), Metrics (EMF, namespace ``bluegreen``), and a
 Tracer only when tracing is switched on (``POWERTOOLS_TRACE_DISABLED=false``): creating one costs
 about 350 ms of cold start even when disabled, so by default none is made.
@@ -23,7 +27,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -36,6 +40,9 @@ from hooks.reporting import LEDGER, Claim, ReportResult, report_status
 from hooks.timing import Deadline, VirtualTime, safety_margin_ms
 from orchestrator.errors import AwsError, BadInputError, BluegreenError
 
+if TYPE_CHECKING:
+    from hooks.native_runtime import NativeCheck
+
 SERVICE = "bluegreen-hooks"
 NAMESPACE = "bluegreen"
 
@@ -44,6 +51,7 @@ metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 Check = Callable[[HookContext], HookOutcome]
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+T = TypeVar("T")
 
 
 class HookInputError(BadInputError):
@@ -99,7 +107,18 @@ def _ids(event: Any) -> tuple[str | None, str | None]:
     )
 
 
-def _run_before(deadline: Deadline, work: Callable[[], HookOutcome], name: str) -> HookOutcome:
+def is_native_event(event: Any) -> bool:
+    """Which contract an event is: Amazon ECS's has executionId and lifecycleStage, CodeDeploy's
+    DeploymentId and LifecycleEventHookExecutionId."""
+    return (
+        isinstance(event, dict)
+        and "executionId" in event
+        and "lifecycleStage" in event
+        and "LifecycleEventHookExecutionId" not in event
+    )
+
+
+def _run_before(deadline: Deadline, work: Callable[[], T], name: str) -> T:
     """Run ``work`` in a daemon thread; give up when the deadline passes (the thread is abandoned)."""
     if deadline.expired():
         raise HookDeadlineError("no time left for the checks before the hook's deadline")
@@ -126,7 +145,7 @@ def _run_before(deadline: Deadline, work: Callable[[], HookOutcome], name: str) 
         )
     if "error" in box:
         raise box["error"]
-    outcome: HookOutcome = box["outcome"]
+    outcome: T = box["outcome"]
     return outcome
 
 
@@ -152,14 +171,12 @@ def _evaluate(
 _metrics_lock = threading.Lock()
 
 
-def _record_metrics(
-    lifecycle_event: str, status: HookStatus, duration_ms: float, outcome: HookOutcome
-) -> None:
+def _record_metrics(lifecycle_event: str, status: str, duration_ms: float, outcome: HookOutcome) -> None:
     try:
         with _metrics_lock:
             metrics.add_dimension(name="LifecycleEvent", value=lifecycle_event)
             metrics.add_metric(name="HookDuration", unit=MetricUnit.Milliseconds, value=duration_ms)
-            metrics.add_metric(name=f"Hook{status.value}", unit=MetricUnit.Count, value=1)
+            metrics.add_metric(name=f"Hook{status}", unit=MetricUnit.Count, value=1)
             for check in outcome.checks:
                 if check.latency_ms is not None:
                     metrics.add_metric(
@@ -256,7 +273,7 @@ def _run_hook(event: Any, context: Any, lifecycle_event: str, check: Check) -> d
     finally:
         report, attempts, report_error = _report(deployment_id, execution_id, status, deadline)
         LEDGER.settle(execution_id, status, done=report.final)
-        _record_metrics(lifecycle_event, status, (time.monotonic() - started) * 1000.0, outcome)
+        _record_metrics(lifecycle_event, status.value, (time.monotonic() - started) * 1000.0, outcome)
     result.update(
         status=status.value,
         reason=reason,
@@ -294,9 +311,20 @@ def _log_verdict(
     )
     if report_error:
         error = {**(error or {}), "report": report_error}
+    _emit_verdict(message, extra, error, exc_info, result["status"] == HookStatus.SUCCEEDED.value)
+
+
+def _emit_verdict(
+    message: str,
+    extra: dict[str, Any],
+    error: dict[str, Any] | None,
+    exc_info: BaseException | None,
+    passed: bool,
+) -> None:
+    """Error when the hook could not judge (or report), info when it passed, else warning."""
     if error is not None:
         logger.error(message, extra={**extra, "error": error}, exc_info=exc_info)
-    elif result["status"] == HookStatus.SUCCEEDED.value:
+    elif passed:
         logger.info(message, extra=extra)
     else:
         logger.warning(message, extra=extra)
@@ -329,12 +357,19 @@ def _report(
         return ReportResult.FAILED, 0, f"{type(err).__name__}: {err}"
 
 
-def lifecycle_hook(lifecycle_event: str) -> Callable[[Check], Handler]:
-    """Turn a check into a Lambda handler ``(event, context) -> dict`` for one lifecycle event."""
+def lifecycle_hook(lifecycle_event: str, native: NativeCheck | None = None) -> Callable[[Check], Handler]:
+    """Turn a check into a Lambda handler ``(event, context) -> dict`` for one lifecycle event: on a
+    CodeDeploy event it reports the check's verdict, on an Amazon ECS event it returns ``native``'s
+    (by default the same check, over in one invocation)."""
 
     def wrap(check: Check) -> Handler:
         @functools.wraps(check)
         def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            if is_native_event(event):
+                from hooks import native_runtime
+
+                answer = native or native_runtime.completed(check)
+                return native_runtime.run_native_hook(event, context, lifecycle_event, answer)
             return run_hook(event, context, lifecycle_event, check)
 
         handler.check = check  # type: ignore[attr-defined]

@@ -1,7 +1,8 @@
 """What a hook reads of its catalog service, as plain immutable data (stdlib only).
 
-A hook needs a handful of a service's resolved settings: its CodeDeploy names (to be found), the
-listener host and scheme (smoke checks), the smoke checks, freeze windows, alarm names and policy,
+A hook needs a handful of a service's resolved settings: its CodeDeploy names and its ECS cluster,
+service and account (to be found by either engine's event), the listener host and scheme (smoke
+checks), the smoke checks, freeze windows, alarm names and policy,
 the bake time and the desired task count. ``ServiceView.from_record`` builds the view from a plain
 record, ``record_of`` makes that record from the orchestrator's ``ResolvedService``; both ways a hook
 gets its settings (the build's snapshot, ``hooks.catalog_snapshot``, or ``services.yaml`` loaded
@@ -69,6 +70,9 @@ class ServiceView(NamedTuple):
     environment: str
     application: str
     deployment_group: str
+    cluster: str
+    ecs_service: str
+    account_id: str | None
     listener_host: str | None
     listener_scheme: str
     desired_tasks: int
@@ -86,6 +90,9 @@ class ServiceView(NamedTuple):
             environment=record["environment"],
             application=record["application"],
             deployment_group=record["deployment_group"],
+            cluster=record["cluster"],
+            ecs_service=record["ecs_service"],
+            account_id=record["account_id"],
             listener_host=record["listener_host"],
             listener_scheme=record["listener_scheme"],
             desired_tasks=record["desired_tasks"],
@@ -116,6 +123,9 @@ def record_of(service: ResolvedService) -> Record:
         "environment": service.environment,
         "application": settings.application,
         "deployment_group": settings.deployment_group,
+        "cluster": settings.cluster,
+        "ecs_service": settings.ecs_service,
+        "account_id": service.account_id,
         "listener_host": service.listener_host,
         "listener_scheme": service.listener_scheme,
         "desired_tasks": settings.tasks.desired,

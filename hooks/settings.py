@@ -4,7 +4,8 @@
 read at import. On the first invocation ``service_for`` finds the service in the build's snapshot
 (``hooks.catalog_snapshot``: plain JSON, no pydantic) when that snapshot is fresh, and otherwise
 loads the catalog with the orchestrator's own pydantic models; either way it answers with a
-``hooks.service_view.ServiceView``. What was read is kept for the container's life and read again
+``hooks.service_view.ServiceView``; ``service_for_ecs`` finds it by the ECS cluster and service an
+Amazon ECS hook event names. What was read is kept for the container's life and read again
 only when the file or a ``BLUEGREEN_*`` variable (or one the catalog's ``${VAR:-default}``
 placeholders read: the sandbox sets them) changes.
 """
@@ -31,12 +32,19 @@ _cache: dict[tuple[object, ...], Catalog] = {}
 _services: dict[tuple[object, ...], ServiceIndex] = {}
 
 
+# The environment a deployed hook belongs to (template.yaml sets it): it picks the environment when
+# several have a service of the same ECS cluster and name.
+ENVIRONMENT_ENV_VAR = "BLUEGREEN_ENVIRONMENT"
+
+
 class ServiceIndex(NamedTuple):
-    """The catalog's services by (CodeDeploy application, deployment group), and where they came from."""
+    """The catalog's services by (CodeDeploy application, deployment group) and by (ECS cluster,
+    service) in catalog order, and where they came from."""
 
     catalog_name: str
     by_group: dict[tuple[str, str], ServiceView]
     from_snapshot: bool
+    by_ecs_service: dict[tuple[str, str], list[ServiceView]]
 
 
 def catalog_location() -> Path:
@@ -91,9 +99,11 @@ def _index(path: Path) -> ServiceIndex:
         views = [ServiceView.from_record(record_of(service)) for service in resolved]
     # The first (service, environment) of a pair wins, as Catalog.find_by_deployment_group's does.
     by_group: dict[tuple[str, str], ServiceView] = {}
+    by_ecs_service: dict[tuple[str, str], list[ServiceView]] = {}
     for view in views:
         by_group.setdefault((view.application, view.deployment_group), view)
-    return ServiceIndex(path.resolve().name, by_group, from_snapshot)
+        by_ecs_service.setdefault((view.cluster, view.ecs_service), []).append(view)
+    return ServiceIndex(path.resolve().name, by_group, from_snapshot, by_ecs_service)
 
 
 def _snapshot_views(path: Path) -> list[ServiceView] | None:
@@ -118,6 +128,42 @@ def service_for(application: str, deployment_group: str) -> ServiceView:
     return service
 
 
+def service_for_ecs(cluster: str | None, service_name: str, account_id: str | None = None) -> ServiceView:
+    """The catalog service an Amazon ECS hook runs for: its cluster and service name (an old-format
+    service ARN names no cluster: the name must then be unique). Environments may share a cluster
+    (this catalog's dev and prod do), so the one named by ``$BLUEGREEN_ENVIRONMENT`` (template.yaml
+    sets it) wins, then the one whose account is the service ARN's, then the first in catalog order."""
+    index = services()
+    found = [
+        view
+        for (view_cluster, name), views in index.by_ecs_service.items()
+        if name == service_name and cluster in (None, view_cluster)
+        for view in views
+    ]
+    if cluster is None and len({view.cluster for view in found}) > 1:
+        raise UnknownServiceError(
+            f"{index.catalog_name}: service {service_name!r} is in several clusters; the event's service "
+            "ARN names none (an old-format ARN): switch the account to the long ARN format"
+        )
+    if not found:
+        where = f"cluster {cluster!r} and " if cluster else ""
+        raise UnknownServiceError(
+            f"{index.catalog_name}: no service has {where}ECS service {service_name!r}; add it to the "
+            "catalog or fix its cluster/ecs_service"
+        )
+    return _preferred(found, os.environ.get(ENVIRONMENT_ENV_VAR, ""), account_id)
+
+
+def _preferred(found: list[ServiceView], environment: str, account_id: str | None) -> ServiceView:
+    for view in found:
+        if view.environment == environment:
+            return view
+    for view in found:
+        if account_id and view.account_id == account_id:
+            return view
+    return found[0]
+
+
 def forget_catalog() -> None:
     """Drop the cached catalog and services (tests)."""
     with _lock:
@@ -125,4 +171,11 @@ def forget_catalog() -> None:
         _services.clear()
 
 
-__all__ = ["CatalogError", "UnknownServiceError", "bundled_catalog_path", "catalog", "service_for"]
+__all__ = [
+    "CatalogError",
+    "UnknownServiceError",
+    "bundled_catalog_path",
+    "catalog",
+    "service_for",
+    "service_for_ecs",
+]
