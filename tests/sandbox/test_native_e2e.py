@@ -1,0 +1,225 @@
+"""Issue 11's "done when", end to end on the ECS engine: bluegreen's own commands (in-process)
+against moto + the sandbox's ECS endpoint (native service deployments) + the fleet + the load
+balancer's listener rules + the real hooks, with the SHIPPED services.yaml, whose dev runs
+inventory-service on Amazon ECS's own deployments.
+
+Each test starts its own world. What bluegreen reports is checked against what the ECS endpoint
+says (boto3 and the AWS CLI's `aws ecs describe-service-deployments`), and against where the
+users' requests went.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from orchestrator.cli import main
+from sandbox.world import World, WorldOptions
+from tests.support.sandbox import clients
+
+pytestmark = pytest.mark.integration
+
+SCALE = 40.0
+REPO = Path(__file__).resolve().parents[2]
+SHIPPED = REPO / "services.yaml"
+SERVICE = "inventory-service"  # engine: ecs in dev (services.yaml)
+BIN = Path(sys.executable).parent
+
+
+def bluegreen(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any], str]:
+    capsys.readouterr()
+    code = main([*args, "--output", "json"])
+    captured = capsys.readouterr()
+    out = captured.out.strip()
+    return code, (json.loads(out) if out.startswith("{") else {}), captured.err
+
+
+def deploy(capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, dict[str, Any], str]:
+    return bluegreen(capsys, "deploy", SERVICE, "--time-scale", f"{SCALE:g}", *extra)
+
+
+def world(fault: str | None = None, services: list[str] | None = None, evaluator_tick: float = 10.0) -> World:
+    options = WorldOptions(time_scale=SCALE, evaluator_tick=evaluator_tick)
+    return World(SHIPPED, "dev", services or [SERVICE], fault, options)
+
+
+def ecs_deployment(w: World, arn: str) -> dict[str, Any]:
+    """The service deployment as the sandbox's ECS endpoint (not moto, which has none) describes it."""
+    ecs = boto3.client("ecs", endpoint_url=w.native_ecs_url, region_name=os.environ["AWS_DEFAULT_REGION"])
+    found = ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"]
+    ecs.close()
+    assert len(found) == 1
+    return dict(found[0])
+
+
+def new_versions(w: World) -> set[str]:
+    assert w.fleet is not None
+    return {run.version for run in w.fleet.replacement_runs()}
+
+
+def rule_weights(world: World, listener: str = "production", service: str = SERVICE) -> dict[str, int]:
+    """Target group name -> weight on the service's production (or test) listener rule, per moto."""
+    elbv2 = clients(world)["elbv2"]
+    infra = next(item for item in world.infra if item.name == service)
+    names = {arn: name for name, arn in infra.target_groups.items()}
+    arn = infra.production_listener_arn if listener == "production" else infra.test_listener_arn
+    rules = [r for r in elbv2.describe_rules(ListenerArn=arn)["Rules"] if not r["IsDefault"]]
+    assert len(rules) == 1, rules
+    out: dict[str, int] = {}
+    for action in rules[0]["Actions"]:
+        for group in (action.get("ForwardConfig") or {}).get("TargetGroups") or []:
+            out[names[group["TargetGroupArn"]]] = int(group.get("Weight", 1))
+    return out
+
+
+def users_on(world: World, version_prefix: str) -> list[Any]:
+    assert world.traffic is not None
+    return [r for r in world.traffic.snapshot(SERVICE) if (r.version or "").startswith(version_prefix)]
+
+
+def aws_cli_deployment(arn: str) -> dict[str, Any]:
+    """What the AWS CLI (against the sandbox's ECS endpoint) says of a service deployment."""
+    out = subprocess.run(
+        [str(BIN / "aws"), "ecs", "describe-service-deployments", "--service-deployment-arns", arn],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env=os.environ.copy(),
+    ).stdout
+    found = json.loads(out)["serviceDeployments"]
+    assert len(found) == 1
+    return found[0]
+
+
+def test_canary10_succeeds_and_the_aws_cli_agrees(capsys: pytest.CaptureFixture[str]) -> None:
+    with world() as w:
+        code, doc, err = deploy(capsys, "--strategy", "canary10")
+        assert code == 0, (doc, err)
+        assert doc["engine"] == "ecs" and doc["status"] == "Succeeded" and doc["rolledBack"] is False
+        assert (
+            doc["deploymentId"].startswith("arn:aws:ecs:") and ":service-deployment/" in doc["deploymentId"]
+        )
+        weights = rule_weights(w)
+        assert sorted(weights.values()) == [0, 100]
+        described = aws_cli_deployment(doc["deploymentId"])
+        assert described["status"] == "SUCCESSFUL"
+        assert described["deploymentConfiguration"]["strategy"] == "CANARY"
+        assert described["deploymentConfiguration"]["canaryConfiguration"]["canaryPercent"] == 10.0
+        # status reads the same deployment back the same way.
+        code, status, _ = bluegreen(capsys, "status", doc["deploymentId"])
+        assert code == 0 and status["status"] == "Succeeded" and status["engine"] == "ecs"
+
+
+def test_error_rate_fault_is_stopped_by_the_alarm_and_rolled_back(capsys: pytest.CaptureFixture[str]) -> None:
+    with world(fault="error_rate=0.5") as w:
+        code, doc, err = deploy(capsys, "--strategy", "canary10")
+        assert code == 1, (doc, err)
+        assert doc["engine"] == "ecs" and doc["rolledBack"] is True and doc["status"] == "Failed"
+        described = aws_cli_deployment(doc["deploymentId"])
+        assert described["status"] == "ROLLBACK_SUCCESSFUL"
+        assert described["alarms"]["triggeredAlarmNames"], described
+        # Traffic is back on the original revision.
+        assert rule_weights(w) == {"inventory-service-blue": 100, "inventory-service-green": 0}
+
+
+def test_smoke_visible_fault_fails_before_production_traffic_moves(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Alarms stay as the history left them (OK), so the verdict is the smoke hook's on any machine.
+    with world(fault="error_rate=1.0", evaluator_tick=1e6) as w:
+        code, doc, err = deploy(capsys, "--strategy", "canary10")
+        assert code == 1 and doc["rolledBack"] is True, (doc, err)
+        assert doc["hookFailure"]["function"] == "bluegreen-dev-after-allow-test-traffic", doc
+        assert not ecs_deployment(w, doc["deploymentId"])["alarms"].get("triggeredAlarmNames")
+        # The smoke checks caught it on the test listener: no user ever reached the faulty version.
+        new = new_versions(w)
+        assert new and not users_on_any(w, new)
+        assert rule_weights(w)["inventory-service-blue"] == 100
+
+
+def users_on_any(w: World, versions: set[str]) -> list[Any]:
+    assert w.traffic is not None
+    return [r for r in w.traffic.snapshot(SERVICE) if r.version in versions]
+
+
+def test_until_ready_then_promote_completes(capsys: pytest.CaptureFixture[str]) -> None:
+    with world() as w:
+        code, doc, err = deploy(capsys, "--strategy", "all-at-once", "--until", "ready")
+        assert code == 0 and doc["status"] == "Ready", (doc, err)
+        arn = doc["deploymentId"]
+        paused = ecs_deployment(w, arn)
+        assert [h["status"] for h in paused["lifecycleHookDetails"] if h["targetType"] == "PAUSE"] == [
+            "AWAITING_ACTION"
+        ]
+        # While paused, production stays on the original revision.
+        assert rule_weights(w)["inventory-service-blue"] == 100
+        assert not users_on_any(w, new_versions(w))
+        code, _, err = bluegreen(capsys, "promote", arn)
+        assert code == 0, err
+        code, watched, err = bluegreen(capsys, "watch", arn, "--time-scale", f"{SCALE:g}")
+        assert code == 0 and watched["status"] == "Succeeded", (watched, err)
+        assert aws_cli_deployment(arn)["status"] == "SUCCESSFUL"
+        assert rule_weights(w)["inventory-service-green"] == 100
+
+
+def test_promote_without_a_waiting_pause_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+    with world():
+        code, doc, err = deploy(capsys, "--strategy", "all-at-once")
+        assert code == 0, (doc, err)
+        code, _, err = bluegreen(capsys, "promote", doc["deploymentId"])
+        assert code == 2 and "no lifecycle hook is waiting" in err and "Traceback" not in err
+
+
+def test_stop_rolls_back(capsys: pytest.CaptureFixture[str]) -> None:
+    with world() as w:
+        code, doc, err = deploy(capsys, "--strategy", "canary10", "--until", "ready")
+        assert code == 0 and doc["status"] == "Ready", (doc, err)
+        arn = doc["deploymentId"]
+        code, _, err = bluegreen(capsys, "stop", arn)
+        assert code in (0, 1), err
+        code, watched, err = bluegreen(capsys, "watch", arn, "--time-scale", f"{SCALE:g}")
+        assert code == 1 and watched["rolledBack"] is True and watched["status"] == "Stopped", (watched, err)
+        assert aws_cli_deployment(arn)["status"] == "ROLLBACK_SUCCESSFUL"
+        assert rule_weights(w)["inventory-service-blue"] == 100
+
+
+def test_migrate_then_deploy_moves_a_codedeploy_service_to_native(capsys: pytest.CaptureFixture[str]) -> None:
+    with world(services=["product-service"]) as w:
+        code, _plan, err = bluegreen(capsys, "migrate", "product-service")
+        assert code == 0, err
+        before = clients(w)["ecs"].describe_services(
+            cluster="doa-market-cluster", services=["product-service"]
+        )
+        assert before["services"][0]["deploymentController"]["type"] == "CODE_DEPLOY"
+        code, applied, err = bluegreen(capsys, "migrate", "product-service", "--apply")
+        assert code == 0, (applied, err)
+        after = clients(w)["ecs"].describe_services(
+            cluster="doa-market-cluster", services=["product-service"]
+        )
+        assert after["services"][0]["deploymentController"]["type"] == "ECS"
+        # Idempotent: a second --apply changes nothing.
+        code, _again, err = bluegreen(capsys, "migrate", "product-service", "--apply")
+        assert code == 0, err
+        code, doc, err = bluegreen(
+            capsys,
+            "deploy",
+            "product-service",
+            "--engine",
+            "ecs",
+            "--strategy",
+            "canary10",
+            "--time-scale",
+            f"{SCALE:g}",
+        )
+        assert code == 0 and doc["engine"] == "ecs" and doc["status"] == "Succeeded", (doc, err)
+        assert aws_cli_deployment(doc["deploymentId"])["status"] == "SUCCESSFUL"
+        weights = rule_weights(w, service="product-service")
+        assert sorted(weights.values()) == [0, 100]
