@@ -284,20 +284,33 @@ def test_a_pause_times_out_into_its_action(world: NativeWorld, action: str, endi
     assert (hook["expiresAt"] - done["startedAt"]).total_seconds() >= 120
 
 
-def test_a_second_update_service_replaces_the_deployment_in_flight(world: NativeWorld) -> None:
+def test_a_second_update_service_replaces_the_deployment_in_flight(
+    world: NativeWorld, hooks: ScriptedNativeHooks
+) -> None:
     env = world.provision(
         _with(CANARY, pause_hook("POST_TEST_TRAFFIC_SHIFT", minutes=600), bakeTimeInMinutes=0)
     )
     first = world.deploy(env)
     world.wait(first, _awaiting)
     assert world.rule_weights(env, env.test_rule) == {env.blue: 0, env.green: 100}
-    second = world.deploy(env, config=_with(CANARY, bakeTimeInMinutes=0), image="app:v3")
+    at_reconcile: list[dict[str, int]] = []
+
+    def invoke(function: str, payload: dict[str, Any]) -> dict[str, Any]:
+        at_reconcile.append(world.rule_weights(env, env.test_rule))
+        return hooks(function, payload)
+
+    world.native._machine.invoke = invoke
+    reconcile = lambda_hook("reconcile", "RECONCILE_SERVICE")
+    second = world.deploy(env, config=_with(CANARY, reconcile, bakeTimeInMinutes=0), image="app:v3")
     assert second != first
     replaced = world.wait(first, ENDED)
     assert replaced["status"] == "STOPPED"
     assert second in replaced["statusReason"]
     done = world.wait(second, ENDED)
     assert done["status"] == "SUCCESSFUL", done.get("statusReason")
+    # RECONCILE_SERVICE (two revisions were active): test traffic back on blue before its hook ran
+    assert hooks.stages("reconcile") == ["RECONCILE_SERVICE"]
+    assert at_reconcile == [{env.blue: 100, env.green: 0}]
     assert world.rule_weights(env, env.production_rule) == {env.blue: 0, env.green: 100}
     revisions = world.native.task_sets(env.cluster, env.service)
     assert len(revisions) == 1 and revisions[0]["taskDefinition"].endswith(":3")
