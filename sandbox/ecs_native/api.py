@@ -457,17 +457,26 @@ def describe_service_revisions(ctx: ApiContext, params: Params, region: str) -> 
                 failures.append({"arn": arn, "reason": "MISSING"})
                 continue
             service, revision = hit
-            # the service's load balancer with this revision's target group (ServiceRevision's LoadBalancer)
-            balancer: Params = dict(service.load_balancers[0]) if service.load_balancers else {}
-            balancer.pop("advancedConfiguration", None)
-            balancer["targetGroupArn"] = revision.target_group_arn
+            # loadBalancers is the service's configuration as the revision was made (the primary
+            # target group as configured); where this revision's tasks actually serve is
+            # resolvedConfiguration.loadBalancers (botocore's ResolvedConfiguration: "which target
+            # groups serve traffic and which listener rules direct traffic to them"): the groups
+            # alternate from one deployment to the next, so only the resolved one names green.
+            configured = copy.deepcopy(service.load_balancers)
+            resolved: Params = {"targetGroupArn": revision.target_group_arn}
+            rule = ((configured[0].get("advancedConfiguration") or {}) if configured else {}).get(
+                "productionListenerRule"
+            )
+            if rule:
+                resolved["productionListenerRule"] = rule
             found.append(
                 {
                     "serviceRevisionArn": revision.arn,
                     "serviceArn": service.arn,
                     "clusterArn": service.cluster_arn,
                     "taskDefinition": revision.task_definition,
-                    "loadBalancers": [balancer],
+                    "loadBalancers": configured,
+                    "resolvedConfiguration": {"loadBalancers": [resolved]},
                     "createdAt": revision.created_at,
                 }
             )

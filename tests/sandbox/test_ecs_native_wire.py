@@ -158,7 +158,12 @@ def test_describe_service_revisions(world: NativeWorld) -> None:
     found = world.ecs.describe_service_revisions(serviceRevisionArns=[*arns, "arn:nope"])
     by_arn = {r["serviceRevisionArn"]: r for r in found["serviceRevisions"]}
     assert by_arn[arns[0]]["taskDefinition"] == env.task_definition_arn
-    assert by_arn[arns[1]]["loadBalancers"][0]["targetGroupArn"] == env.tg_arns[env.green]
+    # Where each revision's tasks serve is resolvedConfiguration's (loadBalancers is the service's
+    # configuration): blue for the source, green for the target.
+    resolved = {
+        arn: by_arn[arn]["resolvedConfiguration"]["loadBalancers"][0]["targetGroupArn"] for arn in arns
+    }
+    assert resolved == {arns[0]: env.tg_arns[env.blue], arns[1]: env.tg_arns[env.green]}
     assert found["failures"] == [{"arn": "arn:nope", "reason": "MISSING"}]
 
 
