@@ -444,6 +444,9 @@ class World:
             **SANDBOX_CREDENTIALS,
             "AWS_EC2_METADATA_DISABLED": "true",
             "BLUEGREEN_CATALOG": str(self.catalog.path),
+            # The hooks' own environment, as template.yaml sets it: an ECS hook finds its service by
+            # cluster and name, which dev and prod share (hooks.settings.service_for_ecs).
+            "BLUEGREEN_ENVIRONMENT": self.environment,
             "BLUEGREEN_LISTENER_HOST": LOOPBACK,
             HOOK_LOG_ENV_VAR: str(self.log_path),  # the CLI names it when a hook failed
             "BLUEGREEN_TIME_SCALE": f"{self.options.time_scale:g}",

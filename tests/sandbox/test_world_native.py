@@ -296,3 +296,13 @@ def test_an_ecs_engine_service_runs_beside_a_codedeploy_one(
         result = json.loads(capsys.readouterr().out)
         assert code == 0 and result["status"] == "Succeeded", result
         assert any(operation == "RegisterTaskDefinition" for operation, _ in fake.sent)
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_the_hooks_know_the_worlds_environment(environment: str) -> None:
+    """dev and prod share a cluster, so an ECS hook finds its service's settings by
+    $BLUEGREEN_ENVIRONMENT (as template.yaml sets it): without it a prod world's hooks took dev's."""
+    from sandbox.world import World, WorldOptions
+
+    world = World(REPO / "services.yaml", environment, ["inventory-service"], None, WorldOptions())
+    assert world._environment()["BLUEGREEN_ENVIRONMENT"] == environment
