@@ -16,7 +16,7 @@ from typing import Any
 from hooks import clients
 from hooks.context import HookContext, shared_http, utc_now
 from hooks.deployment import DeploymentInfo, Listener, ReplacementTaskSet
-from hooks.native_event import NativeEvent
+from hooks.native_event import NativeEvent, NativeOutcome
 from hooks.native_service import (
     NativeService,
     describe_native_service,
@@ -83,3 +83,7 @@ class NativeHookContext(HookContext):
         balancer = self.ecs_service.load_balancer
         rule = balancer.test_listener_rule if route == "test" else balancer.production_listener_rule
         return rule_listener(self.elbv2, rule, route)
+
+
+# A check on the ECS contract: what it found, as ECS's return value will say it.
+NativeCheck = Callable[[NativeHookContext], NativeOutcome]

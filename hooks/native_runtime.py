@@ -22,11 +22,10 @@ Each invocation ends with one verdict log line, the CodeDeploy line's format (``
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 from hooks import clients, settings
-from hooks.native_context import NativeHookContext
+from hooks.native_context import NativeCheck, NativeHookContext
 from hooks.native_event import (
     NativeEvent,
     NativeEventError,
@@ -48,8 +47,6 @@ from hooks.runtime import (
 from hooks.timing import Deadline, VirtualTime, safety_margin_ms
 from orchestrator.errors import BluegreenError
 from orchestrator.vocabulary import NATIVE_STAGE_FOR_EVENT, HookReturnStatus, LifecycleStatus
-
-NativeCheck = Callable[[NativeHookContext], NativeOutcome]
 
 # The log line's verdict, in the words the CLI reads back (orchestrator.watching.hook_verdict).
 VERDICT_WORD = {

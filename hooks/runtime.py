@@ -41,7 +41,7 @@ from hooks.timing import Deadline, VirtualTime, safety_margin_ms
 from orchestrator.errors import AwsError, BadInputError, BluegreenError
 
 if TYPE_CHECKING:
-    from hooks.native_runtime import NativeCheck
+    from hooks.native_context import NativeCheck
 
 SERVICE = "bluegreen-hooks"
 NAMESPACE = "bluegreen"
