@@ -125,7 +125,17 @@ def test_error_rate_fault_is_stopped_by_the_alarm_and_rolled_back(capsys: pytest
         assert doc["engine"] == "ecs" and doc["rolledBack"] is True and doc["status"] == "Failed"
         described = aws_cli_deployment(doc["deploymentId"])
         assert described["status"] == "ROLLBACK_SUCCESSFUL"
-        assert described["alarms"]["triggeredAlarmNames"], described
+        # The 5xx alarm stopped it: ECS's own alarm monitoring (triggeredAlarmNames), or the alarm
+        # gate ECS runs before each production step (BeforeAllowTraffic's hook at
+        # PRE_PRODUCTION_TRAFFIC_SHIFT), whichever looks first after the alarm fires.
+        triggered = described["alarms"].get("triggeredAlarmNames") or []
+        gate = (doc.get("hookFailure") or {}).get("reason") or ""
+        assert (
+            "inventory-service-5xx-errors" in triggered or "in ALARM: inventory-service-5xx-errors" in gate
+        ), (
+            described,
+            doc,
+        )
         # Traffic is back on the original revision.
         assert rule_weights(w) == {"inventory-service-blue": 100, "inventory-service-green": 0}
 
