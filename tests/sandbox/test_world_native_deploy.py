@@ -119,8 +119,10 @@ def test_a_native_blue_green_deployment_moves_the_fleet_and_the_users(
         wait_for(lambda: all(run.stopped for run in originals), timeout=5)
         assert [run.target_group_arn for run in originals] == [blue]
         assert version_at(native.production_port) == "product-service:2"
-        assert world.traffic is not None
-        answered = world.traffic.snapshot(NATIVE)
+        traffic = world.traffic
+        assert traffic is not None  # users reach green a request or two after the shift (bake 0)
+        wait_for(lambda: "product-service:2" in {r.version for r in traffic.snapshot(NATIVE)}, timeout=5)
+        answered = traffic.snapshot(NATIVE)
         assert {r.version for r in answered} == {"product-service:1", "product-service:2"}
         assert [(r.status, r.version) for r in answered if r.status != 200] == []
 
@@ -213,7 +215,9 @@ def test_a_codedeploy_service_migrated_while_the_world_runs_keeps_its_tasks_and_
         wait_for(lambda: original.stopped, timeout=5)
         assert version_at(item.production_port) == "user-service:2"
         assert [run.target_group_arn for run in fleet.replacement_runs()] == [green]
-        assert world.traffic is not None
-        answered = world.traffic.snapshot(CODEDEPLOY)
+        traffic = world.traffic
+        assert traffic is not None
+        wait_for(lambda: "user-service:2" in {r.version for r in traffic.snapshot(CODEDEPLOY)}, timeout=5)
+        answered = traffic.snapshot(CODEDEPLOY)
         assert {r.version for r in answered} == {"user-service:1", "user-service:2"}
         assert [(r.status, r.version) for r in answered if r.status != 200] == []
