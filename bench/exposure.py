@@ -1,8 +1,10 @@
 """How many users does a faulty release reach before bluegreen takes it back? Measured in the sandbox.
 
-For each fault and each strategy (canary10, linear10, all-at-once) one fresh world runs
-`bluegreen deploy` (the unchanged deploy path, in-process) of product-service (dev) with a faulty
-replacement while simulated users send 1 request per virtual second to ``/browse``. Two faults by
+For each fault, each strategy (canary10, linear10, all-at-once) and each engine (CodeDeploy, and
+Amazon ECS's native blue/green: the world provisions the same service for it, as `deploy --sandbox
+--engine` does) one fresh world runs `bluegreen deploy --engine E` (the unchanged deploy path,
+in-process) of product-service (dev) with a faulty replacement while simulated users send 1 request
+per virtual second to ``/browse``. Two faults by
 default: ``error_rate=0.5`` on every path (the smoke checks through the test listener see it too),
 and ``error_rate=0.5,path=/browse``, a bug only users' requests hit, so only traffic shifting and
 alarms stand between it and the users. Reported, all in one run:
@@ -12,13 +14,15 @@ alarms stand between it and the users. Reported, all in one run:
 - seconds (virtual) from the first bad datapoint (the first user request the faulty version
   answered) to the first alarm in ALARM (negative: the alarm already fired on the smoke checks'
   errors before users got there) and to traffic back on blue (the production listener forwarding
-  nothing to the replacement's target group again, observed by polling moto);
+  nothing to the replacement's target group again, observed by polling moto for where the world's
+  load balancer sends users: the listener's default action, or on the ECS engine its rule);
 - the outcome and the wall time.
 Each cell is the median of ``--repeat`` runs (default 3) with the range in brackets: where a
 minute boundary falls relative to the shift moves the figures by up to an alarm period.
 
     .venv/bin/python bench/exposure.py [--faults "error_rate=0.5;error_rate=0.5,path=/browse"]
-        [--time-scale 40] [--strategies canary10,linear10,all-at-once] [--repeat 3] [--env dev]
+        [--time-scale 40] [--strategies canary10,linear10,all-at-once] [--engines codedeploy,ecs]
+        [--repeat 3] [--env dev]
 """
 
 from __future__ import annotations
@@ -40,10 +44,12 @@ sys.path.insert(0, str(REPO))
 
 from orchestrator.cli import main as bluegreen  # noqa: E402
 from orchestrator.time_scale import positive_number_arg  # noqa: E402
+from orchestrator.vocabulary import EngineName  # noqa: E402
 from sandbox.world import DEFAULT_TIME_SCALE, World, WorldOptions  # noqa: E402
 
 SERVICE = "product-service"
 STRATEGIES = ("canary10", "linear10", "all-at-once")
+ENGINES = (EngineName.CODEDEPLOY, EngineName.ECS)
 # After an unrolled-back release, how long (virtual seconds) users are counted before we stop looking.
 OBSERVE_AFTER_SUCCESS = 600.0
 
@@ -51,6 +57,7 @@ OBSERVE_AFTER_SUCCESS = 600.0
 @dataclass
 class Result:
     strategy: str
+    engine: EngineName
     outcome: str
     exposed: int
     exposed_errors: int
@@ -61,7 +68,11 @@ class Result:
 
 
 class ListenerWatch:
-    """Polls the production listener; records when the replacement first and last had weight."""
+    """Polls the production listener; records when the replacement first and last had weight.
+
+    Where the listener sends users is the world's load balancer's reading of moto (its default
+    action, or the rule ECS moves traffic on for a service whose listeners route by a rule), so the
+    watch is the same on both engines."""
 
     def __init__(self, world: World, interval: float = 0.02) -> None:
         self.world = world
@@ -75,12 +86,12 @@ class ListenerWatch:
     def _run(self) -> None:
         item = next(i for i in self.world.infra if i.name == SERVICE)
         original_group = item.target_groups[item.service.settings.target_group_blue]
-        elbv2 = self.world.clients().elbv2
+        balancer = self.world.load_balancer
+        assert balancer is not None
         while not self._stop.wait(self.interval):
-            listener = elbv2.describe_listeners(ListenerArns=[item.production_listener_arn])["Listeners"][0]
+            weights = balancer.current_weights(item.production_listener_arn)
             now = self.world.clock.now()
-            groups = (listener["DefaultActions"][0].get("ForwardConfig") or {}).get("TargetGroups") or []
-            other = sum(int(g.get("Weight", 0)) for g in groups if g["TargetGroupArn"] != original_group)
+            other = sum(weight for group, weight in weights if group != original_group)
             if other > 0 and self.green_since is None:
                 self.green_since = now
             elif other == 0 and self.green_since is not None and self.back_on_blue is None:
@@ -91,15 +102,16 @@ class ListenerWatch:
         self._thread.join(timeout=5)
 
 
-def run_one(strategy: str, fault: str, time_scale: float, environment: str) -> Result:
+def run_one(strategy: str, engine: EngineName, fault: str, time_scale: float, environment: str) -> Result:
     started = time.monotonic()
-    options = WorldOptions(time_scale=time_scale, traffic_rate=1.0)
+    options = WorldOptions(time_scale=time_scale, traffic_rate=1.0, engine=engine)
     with World(REPO / "services.yaml", environment, [SERVICE], fault, options) as world:
         watch = ListenerWatch(world)
         out = io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
             # --force: prod's guardrails refuse all-at-once, which is the point of comparing it here.
             command = ["deploy", SERVICE, "--env", environment, "--strategy", strategy, "--force"]
+            command += ["--engine", engine.value]
             code = bluegreen([*command, "--time-scale", f"{time_scale:g}", "--output", "json"])
         document = json.loads(out.getvalue() or "{}")
         if code == 0:  # not taken back: keep counting what users get for a while
@@ -116,6 +128,7 @@ def run_one(strategy: str, fault: str, time_scale: float, environment: str) -> R
             outcome = f"NOT rolled back ({OBSERVE_AFTER_SUCCESS / 60:g} min observed)"
         return Result(
             strategy=strategy,
+            engine=engine,
             outcome=outcome,
             exposed=len(exposed),
             exposed_errors=sum(1 for r in exposed if r.status >= 500),
@@ -146,6 +159,7 @@ def main() -> int:
     parser.add_argument("--faults", default="error_rate=0.5;error_rate=0.5,path=/browse")
     parser.add_argument("--time-scale", type=positive_number_arg, default=DEFAULT_TIME_SCALE)
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument("--engines", type=engines_arg, default=list(ENGINES), help="codedeploy,ecs")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--env", default="dev", help="catalog environment (prod: 15 min termination wait)")
     args = parser.parse_args()
@@ -157,27 +171,49 @@ def main() -> int:
     for fault in args.faults.split(";"):
         rows = []
         for strategy in args.strategies.split(","):
-            runs = [run_one(strategy, fault, args.time_scale, args.env) for _ in range(args.repeat)]
-            outcomes = sorted({r.outcome for r in runs})
-            rows.append(
-                (
-                    strategy,
-                    " / ".join(outcomes),
-                    _cell([float(r.exposed) for r in runs]),
-                    _cell([float(r.exposed_errors) for r in runs]),
-                    _cell([r.to_alarm for r in runs]),
-                    _cell([r.to_blue for r in runs]),
-                    _cell([r.wall for r in runs], 1),
-                )
-            )
+            for engine in args.engines:  # the same service, users and fault on each engine, side by side
+                rows.append(_row(strategy, engine, fault, args))
         print(f"\nfault {fault}")
         print_table(rows)
     print(f"\ntotal wall time {time.monotonic() - started:.0f} s")
     return 0
 
 
+def engines_arg(text: str) -> list[EngineName]:
+    """``--engines codedeploy,ecs``: the engines to compare, in that order."""
+    try:
+        return [EngineName(name.strip().lower()) for name in text.split(",") if name.strip()]
+    except ValueError:
+        valid = ", ".join(engine.value for engine in EngineName)
+        raise argparse.ArgumentTypeError(f"{text!r}: valid engines are {valid}") from None
+
+
+def _row(strategy: str, engine: EngineName, fault: str, args: argparse.Namespace) -> tuple[str, ...]:
+    runs = [run_one(strategy, engine, fault, args.time_scale, args.env) for _ in range(args.repeat)]
+    outcomes = sorted({r.outcome for r in runs})
+    return (
+        strategy,
+        engine.value,
+        " / ".join(outcomes),
+        _cell([float(r.exposed) for r in runs]),
+        _cell([float(r.exposed_errors) for r in runs]),
+        _cell([r.to_alarm for r in runs]),
+        _cell([r.to_blue for r in runs]),
+        _cell([r.wall for r in runs], 1),
+    )
+
+
 def print_table(rows: Sequence[tuple[str, ...]]) -> None:
-    header = ("strategy", "outcome", "users exposed", "of which 5xx", "bad->alarm s", "bad->blue s", "wall s")
+    header = (
+        "strategy",
+        "engine",
+        "outcome",
+        "users exposed",
+        "of which 5xx",
+        "bad->alarm s",
+        "bad->blue s",
+        "wall s",
+    )
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))

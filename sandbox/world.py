@@ -16,6 +16,7 @@ also set in this process (the hooks run in-process and read them).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
@@ -30,6 +31,7 @@ from typing import IO, Any, Protocol
 from orchestrator.catalog import Catalog, ResolvedService, load_catalog
 from orchestrator.commands.options import SANDBOX_TIME_SCALE
 from orchestrator.commands.sandbox_extra import HOOK_LOG_ENV_VAR
+from orchestrator.vocabulary import EngineName
 from sandbox.alarm_eval import AlarmEvaluator
 from sandbox.clock import VirtualClock
 from sandbox.components import Component, Components, ProcessEnvironment, Step
@@ -102,6 +104,16 @@ class WorldOptions:
     codedeploy_port: int = 0  # 0: a free port
     # Makes the ECS endpoint (None: sandbox.ecs_native.NativeEcs when installed); tests pass a fake.
     native_ecs: NativeEcsFactory | None = None
+    # The engine every service of this world is provisioned for (None: the catalog's), as
+    # `deploy --engine` overrides it for one run (seam item 1: the same model_copy).
+    engine: EngineName | None = None
+
+
+def _on_engine(service: ResolvedService, engine: EngineName | None) -> ResolvedService:
+    """The service on ``engine`` instead of the catalog's (None: unchanged)."""
+    if engine is None:
+        return service
+    return dataclasses.replace(service, settings=service.settings.model_copy(update={"engine": engine}))
 
 
 def _faults_by_service(faults: Any, services: list[str]) -> dict[str, Fault]:
@@ -141,11 +153,11 @@ class World:
             services = self.catalog.services
         if not services:
             raise ValueError("a sandbox world needs at least one service")
+        self.options = options or WorldOptions()
         self.services: list[ResolvedService] = [
-            self.catalog.resolve(name, self.environment) for name in services
+            _on_engine(self.catalog.resolve(name, self.environment), self.options.engine) for name in services
         ]
         self.faults = _faults_by_service(faults, [s.name for s in self.services])
-        self.options = options or WorldOptions()
         self.clock = VirtualClock(self.options.time_scale)
         self.store = MetricStore()
         self.env: dict[str, str] = {}
@@ -504,6 +516,7 @@ def sandbox_environment(
     services: list[str],
     time_scale: float | None = None,
     faults: Any = None,
+    engine: EngineName | None = None,
 ) -> Iterator[dict[str, str]]:
     """Start a world for ``services`` and yield the environment variables that point at it.
 
@@ -512,8 +525,11 @@ def sandbox_environment(
     ``time_scale``: None for DEFAULT_TIME_SCALE. ``faults``: None, a spec (``"error_rate=0.3"``), a
     list of specs (``--inject-fault`` given several times), a knob mapping (``{"error_rate": 0.3}``),
     a ``Fault``, or a mapping service -> any of those; it applies to replacement (green) task sets only.
+    ``engine``: provision the services for this engine instead of the catalog's (``deploy --engine``).
     """
-    options = WorldOptions(time_scale=time_scale or DEFAULT_TIME_SCALE, narrate=narrate_stream())
+    options = WorldOptions(
+        time_scale=time_scale or DEFAULT_TIME_SCALE, narrate=narrate_stream(), engine=engine
+    )
     with World(catalog, environment, services, faults, options) as world:
         try:
             yield dict(world.env)

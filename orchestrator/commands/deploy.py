@@ -105,7 +105,8 @@ def _deploy_in_sandbox(
 
 @contextmanager
 def sandbox_environment(session: Session, options: DeployOptions, service: Any) -> Iterator[dict[str, str]]:
-    """Start the local world (moto + CodeDeploy emulator + fleet) and yield its endpoint variables."""
+    """Start the local world (moto + CodeDeploy emulator + fleet) and yield its endpoint variables.
+    The world provisions the service for the engine this run deploys with (``--engine`` included)."""
     from orchestrator.commands import sandbox_extra
 
     # Imported by name: orchestrator/ does not depend on sandbox/ (only this switch uses it).
@@ -116,6 +117,7 @@ def sandbox_environment(session: Session, options: DeployOptions, service: Any) 
         services=[service.name],
         time_scale=options.watch.time_scale,
         faults=list(options.inject_faults),
+        engine=service.settings.engine,  # the catalog's, or --engine's for this run
     ) as environment:
         yield dict(environment)
 

@@ -1,0 +1,96 @@
+"""bench/exposure.py's pieces that decide its figures: where its ListenerWatch reads the users'
+traffic (the listener's default action on CodeDeploy, the rule ECS moves traffic on natively) and
+its ``--engines`` option. The bench itself is slow (a world per strategy, fault and engine): run by
+hand, its table is in README.md."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.vocabulary import EngineName
+from sandbox.world import World, WorldOptions
+from tests.support.sandbox import wait_for
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def exposure_bench() -> Any:
+    """bench/exposure.py as a module (benches are scripts, not a package; registered before it runs,
+    as its dataclasses look their module up)."""
+    if "exposure_bench" in sys.modules:
+        return sys.modules["exposure_bench"]
+    spec = importlib.util.spec_from_file_location("exposure_bench", REPO / "bench" / "exposure.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["exposure_bench"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _forward(blue: str, green: str, green_weight: int) -> list[dict[str, Any]]:
+    groups = [
+        {"TargetGroupArn": blue, "Weight": 100 - green_weight},
+        {"TargetGroupArn": green, "Weight": green_weight},
+    ]
+    return [{"Type": "forward", "ForwardConfig": {"TargetGroups": groups}}]
+
+
+@pytest.mark.parametrize("engine", [EngineName.CODEDEPLOY, EngineName.ECS])
+def test_listener_watch_sees_traffic_leave_and_come_back_on_either_engine(engine: EngineName) -> None:
+    bench = exposure_bench()
+    options = WorldOptions(time_scale=40.0, engine=engine)
+    with World(REPO / "services.yaml", "dev", [bench.SERVICE], None, options) as world:
+        item = world.infra[0]
+        settings = item.service.settings
+        blue, green = (
+            item.target_groups[settings.target_group_blue],
+            item.target_groups[settings.target_group_green],
+        )
+        elbv2 = world.clients().elbv2
+
+        def shift(green_weight: int) -> None:  # as each engine moves production traffic
+            if item.production_rule_arn:  # ECS: ModifyRule on the production listener's rule
+                elbv2.modify_rule(
+                    RuleArn=item.production_rule_arn, Actions=_forward(blue, green, green_weight)
+                )
+            else:  # CodeDeploy: ModifyListener's default action
+                elbv2.modify_listener(
+                    ListenerArn=item.production_listener_arn,
+                    DefaultActions=_forward(blue, green, green_weight),
+                )
+
+        watch = bench.ListenerWatch(world)
+        try:
+            shift(10)
+            wait_for(lambda: watch.green_since is not None, timeout=20)
+            assert watch.back_on_blue is None
+            shift(0)
+            wait_for(lambda: watch.back_on_blue is not None, timeout=20)
+            assert watch.back_on_blue >= watch.green_since
+        finally:
+            watch.stop()
+
+
+@pytest.mark.parametrize(
+    ("text", "engines"),
+    [
+        ("codedeploy,ecs", [EngineName.CODEDEPLOY, EngineName.ECS]),
+        ("ecs", [EngineName.ECS]),
+        (" ECS , codedeploy ", [EngineName.ECS, EngineName.CODEDEPLOY]),
+    ],
+)
+def test_engines_option(text: str, engines: list[EngineName]) -> None:
+    assert exposure_bench().engines_arg(text) == engines
+
+
+def test_engines_option_names_the_valid_ones() -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="valid engines are codedeploy, ecs"):
+        exposure_bench().engines_arg("codedeploy,lambda")
