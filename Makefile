@@ -29,11 +29,16 @@ typecheck: $(STAMP)
 
 # Tests marked `solo` burn CPU on purpose (the sandbox must not invent failures on a busy machine):
 # run alone, after the others, so they load only themselves.
+# Bytecode caches are written even where PYTHONDONTWRITEBYTECODE is set (an empty value is off):
+# three pytest processes collect the suite, and without __pycache__ each compiled and
+# assertion-rewrote every test module again (6 CPU s each instead of 3), as every subprocess a test
+# starts recompiled the project's modules. __pycache__/ is git-ignored; `make clean` removes it.
+TEST_ENV := PYTHONDONTWRITEBYTECODE=
 # No cfn-lint step: tests/hooks/test_template.py runs cfn-lint on template.yaml (and fails on any
 # output at all, stricter than the exit code `make lint` looks at); running it twice cost ~4 s.
 test: $(STAMP) ruff typecheck
-	$(BIN)/pytest -q -n 2 --dist worksteal -m "not solo"
-	$(BIN)/pytest -q -m solo
+	$(TEST_ENV) $(BIN)/pytest -q -n 2 --dist worksteal -m "not solo"
+	$(TEST_ENV) $(BIN)/pytest -q -m solo
 
 # The Lambda package (hooks/ + orchestrator's pure modules + services.yaml + alarms/) under build/lambda,
 # the CodeUri of template.yaml.
@@ -49,3 +54,4 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
