@@ -115,6 +115,9 @@ def write_catalog_snapshot(out: Path) -> None:
     as the Lambda would (none of its ``${VAR}`` variables set) gets no snapshot: the hooks then load
     services.yaml themselves, and say what is wrong with it."""
     sys.path.insert(0, str(out))  # the package's own modules, resolving the package's own catalog
+    # Importing from the package must not leave __pycache__/ in it: the package is the sources only
+    # (a test runs it from its own files), whatever PYTHONDONTWRITEBYTECODE says.
+    dont_write, sys.dont_write_bytecode = sys.dont_write_bytecode, True
     try:
         from hooks.catalog_snapshot import build_snapshot, snapshot_path
         from orchestrator.errors import CatalogError
@@ -128,6 +131,7 @@ def write_catalog_snapshot(out: Path) -> None:
         target.write_text(json.dumps(snapshot, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     finally:
         sys.path.remove(str(out))
+        sys.dont_write_bytecode = dont_write
 
 
 def main(argv: list[str] | None = None) -> int:
