@@ -24,6 +24,7 @@ import os
 from typing import Any
 
 from sandbox.load_balancer.target_health import STATES_FILE_ENV
+from sandbox.shared_models import share_botocore_models
 
 
 def _patch() -> None:
@@ -115,6 +116,7 @@ def _exit_with_parent(parent: int, interval: float = 1.0) -> None:
 
 if __name__ == "__main__":
     _exit_with_parent(os.getppid())
+    share_botocore_models()  # moto makes a boto3 session per backend as it starts
     _patch()
     _patch_load_balancer_dns()
     if os.environ.get(STATES_FILE_ENV):

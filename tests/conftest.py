@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import settings
+
+from sandbox.shared_models import share_botocore_models
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _STRAY_VARS = (
@@ -31,37 +31,7 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
-class _SearchPaths(list):  # type: ignore[type-arg]
-    """A shared loader's search paths: boto3 appends its data folder for every boto3 Session it
-    makes (boto3/session.py ``_setup_loader``); on one shared loader that would grow without end."""
-
-    def append(self, path: Any) -> None:
-        if path not in self:
-            super().append(path)
-
-
-def _share_botocore_models() -> None:
-    """Every botocore session in a test process reads the service models through one loader.
-
-    botocore caches parsed models per loader, and a loader per session: each World's client factory,
-    each in-process CLI run, each moto backend made a new session and parsed the same large JSON files
-    again (ec2's alone is megabytes), about half a CPU second per session of six clients. The models
-    are read-only data, shared exactly as the clients of one session already share them; a distinct
-    AWS_DATA_PATH still gets its own loader. Sessions that register their own loader (the hooks'
-    narrowed one) keep it."""
-    import botocore.loaders
-    import botocore.session
-
-    @functools.cache
-    def shared_loader(search_path_string: str | None = None) -> Any:
-        loader = botocore.loaders.create_loader(search_path_string)
-        loader._search_paths = _SearchPaths(loader.search_paths)
-        return loader
-
-    botocore.session.create_loader = shared_loader  # type: ignore[attr-defined]
-
-
-_share_botocore_models()
+share_botocore_models()  # one parse of each botocore model per test process
 
 
 @pytest.fixture(autouse=True)
