@@ -233,3 +233,25 @@ def test_migrate_then_deploy_moves_a_codedeploy_service_to_native(capsys: pytest
         assert aws_cli_deployment(doc["deploymentId"])["status"] == "SUCCESSFUL"
         weights = rule_weights(w, service="product-service")
         assert sorted(weights.values()) == [0, 100]
+
+
+def test_status_of_the_service_and_rollback_to_the_previous_revision(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with world() as w:
+        code, first, err = deploy(capsys, "--strategy", "all-at-once")
+        assert code == 0, (first, err)
+        # status SERVICE: the service's latest deployment, by the engine the catalog names.
+        code, status, err = bluegreen(capsys, "status", SERVICE)
+        assert code == 0 and status["deploymentId"] == first["deploymentId"] and status["engine"] == "ecs", (
+            err
+        )
+        code, back, err = bluegreen(
+            capsys, "rollback", SERVICE, "--strategy", "all-at-once", "--time-scale", "40"
+        )
+        assert code == 0 and back["status"] == "Succeeded", (back, err)
+        assert back["deploymentId"] != first["deploymentId"]
+        ecs = clients(w)["ecs"]
+        service = ecs.describe_services(cluster="doa-market-cluster", services=[SERVICE])["services"][0]
+        assert service["taskDefinition"].endswith(":1"), service["taskDefinition"]
+        assert aws_cli_deployment(back["deploymentId"])["status"] == "SUCCESSFUL"
