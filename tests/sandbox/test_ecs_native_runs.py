@@ -321,3 +321,40 @@ def test_a_second_update_service_replaces_the_deployment_in_flight(
         ]
     ]
     assert statuses == ["SUCCESSFUL", "STOPPED", "SUCCESSFUL"]  # newest first
+
+
+def test_an_alarm_without_rollback_stops_where_it_is(world: NativeWorld, hooks: ScriptedNativeHooks) -> None:
+    # alarms.rollback false (the catalog's auto_rollback false): the alarm ends the deployment
+    # STOPPED, no rollback and no traffic moved back (the canary step stays where it was).
+    env_box: list[Any] = []
+
+    def invoke(function: str, payload: dict[str, Any]) -> dict[str, Any]:
+        world.cloudwatch.set_alarm_state(
+            AlarmName=env_box[0].alarm_names[0], StateValue="ALARM", StateReason="5xx"
+        )
+        return hooks(function, payload)
+
+    world.native._machine.invoke = invoke
+    env_box.append(world.provision(create=False, alarms=("5xx",)))
+    env = env_box[0]
+    config = _with(
+        CANARY,
+        lambda_hook("shift", "PRODUCTION_TRAFFIC_SHIFT"),
+        bakeTimeInMinutes=0,
+        alarms={"alarmNames": list(env.alarm_names), "enable": True, "rollback": False},
+    )
+    world.ecs.create_service(
+        cluster=env.cluster,
+        serviceName=env.service,
+        taskDefinition=env.task_definition_arn,
+        desiredCount=1,
+        deploymentController={"type": "ECS"},
+        deploymentConfiguration=config,
+        loadBalancers=world.load_balancers(env),
+    )
+    done = world.wait(world.deploy(env), ENDED)
+    assert done["status"] == "STOPPED", done.get("statusReason")
+    assert "rollback" not in done or not done["rollback"]
+    assert env.alarm_names[0] in done["statusReason"]
+    assert world.rule_weights(env, env.production_rule) == {env.blue: 90, env.green: 10}
+    assert hooks.stages() == ["PRODUCTION_TRAFFIC_SHIFT"]  # no rollback: no hook runs again
