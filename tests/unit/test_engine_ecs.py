@@ -247,6 +247,21 @@ def test_a_throttled_update_is_sent_again_and_a_refused_one_deregisters_the_revi
     assert clients.ecs.service_deployments == {}
 
 
+def test_ambiguous_failures_are_tried_three_times_then_one_line_and_the_revision_is_deregistered() -> None:
+    # Each ambiguous attempt is followed by a search; after UPDATE_ATTEMPTS (3) nothing started: stop
+    # trying (a dead endpoint must not be hammered), say so and clean up what this run registered.
+    clients = world()
+    clients.ecs.update_errors = [_ambiguous() for _ in range(10)]
+    engine = EcsEngine(clients)
+
+    with pytest.raises(AwsError, match=r"\(tried 3 times; no service deployment was started\)"):
+        _start_without_sleeping(engine, engine.plan(inputs()))
+
+    assert writes(clients) == ["UpdateService"] * 3
+    assert clients.ecs.service_deployments == {}
+    assert clients.counter.calls["ecs:DeregisterTaskDefinition"] == 1
+
+
 def _start_without_sleeping(engine: EcsEngine, plan: Any) -> Any:
     from orchestrator.engines import ecs_plan
 
