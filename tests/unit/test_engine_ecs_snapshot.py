@@ -74,6 +74,14 @@ def sd(status: str, stage: str | None = None, **more: Any) -> dict[str, Any]:
             DeploymentStatus.FAILED,
             id="rolled-back-by-hook-failed",
         ),
+        pytest.param(  # nobody promoted within the ready wait: the PAUSE hook's timeout rolled it back
+            sd(
+                "ROLLBACK_SUCCESSFUL",
+                lifecycleHookDetails=[{"hookId": "h", "targetType": "PAUSE", "status": "TIMED_OUT"}],
+            ),
+            DeploymentStatus.FAILED,
+            id="rolled-back-by-hook-timeout-failed",
+        ),
         pytest.param(
             sd("ROLLBACK_SUCCESSFUL", statusReason="Lifecycle hook failed at POST_TEST_TRAFFIC_SHIFT"),
             DeploymentStatus.FAILED,
