@@ -388,6 +388,19 @@ def test_already_native_ignores_defaults_ecs_adds_inside_what_was_sent(real_cata
     assert not already_native(described, plan.request)
 
 
+def test_not_already_native_when_the_load_balancers_differ(real_catalog: Catalog) -> None:
+    # Same deploymentConfiguration, other listener rule: --apply must send UpdateService again.
+    plan = plan_migration(_inputs(real_catalog))
+    (balancer,) = plan.request["loadBalancers"]
+    advanced = {**balancer["advancedConfiguration"], "productionListenerRule": "arn:other-rule"}
+    described = {
+        "deploymentController": {"type": "ECS"},
+        "deploymentConfiguration": plan.request["deploymentConfiguration"],
+        "loadBalancers": [{**balancer, "advancedConfiguration": advanced}],
+    }
+    assert not already_native(described, plan.request)
+
+
 def test_already_native_whichever_group_ecs_made_primary(real_catalog: Catalog) -> None:
     plan = plan_migration(_inputs(real_catalog))
     (balancer,) = plan.request["loadBalancers"]
