@@ -358,3 +358,15 @@ def test_an_alarm_without_rollback_stops_where_it_is(world: NativeWorld, hooks: 
     assert env.alarm_names[0] in done["statusReason"]
     assert world.rule_weights(env, env.production_rule) == {env.blue: 90, env.green: 10}
     assert hooks.stages() == ["PRODUCTION_TRAFFIC_SHIFT"]  # no rollback: no hook runs again
+
+
+def test_the_bake_time_keeps_the_source_revision_until_it_ends(world: NativeWorld) -> None:
+    # bakeTimeInMinutes (the catalog's termination wait): after production moved, ECS waits that
+    # long in BAKE_TIME before CLEAN_UP scales the source revision down.
+    env = world.provision(_with({"strategy": "BLUE_GREEN"}, bakeTimeInMinutes=10))
+    arn = world.deploy(env)
+    baking = world.wait(arn, lambda d: d.get("lifecycleStage") == "BAKE_TIME" or d["status"] in ENDED)
+    assert baking["lifecycleStage"] == "BAKE_TIME", baking.get("statusReason")
+    done = world.wait(arn, ENDED)
+    assert done["status"] == "SUCCESSFUL", done.get("statusReason")
+    assert (done["finishedAt"] - baking["updatedAt"]).total_seconds() >= 10 * 60 - 1
