@@ -15,7 +15,7 @@ from orchestrator.engines import engine_for
 from orchestrator.engines.base import DeployInputs, RollbackWait
 from orchestrator.engines.ecs import EcsEngine, strategy_for_native
 from orchestrator.engines.ecs_plan import InFlightDeploymentError
-from orchestrator.errors import AwsError, BadInputError
+from orchestrator.errors import AwsError, BadInputError, GuardrailError
 from orchestrator.strategies import parse_strategy
 from orchestrator.vocabulary import DeploymentStatus, EngineName
 from orchestrator.watching.timing import GroupTiming
@@ -260,6 +260,35 @@ def test_ambiguous_failures_are_tried_three_times_then_one_line_and_the_revision
     assert writes(clients) == ["UpdateService"] * 3
     assert clients.ecs.service_deployments == {}
     assert clients.counter.calls["ecs:DeregisterTaskDefinition"] == 1
+
+
+@pytest.mark.parametrize(
+    ("ready_action", "paused"), [("STOP_DEPLOYMENT", True), ("CONTINUE_DEPLOYMENT", False)]
+)
+def test_the_plan_waits_at_ready_as_the_catalog_says(ready_action: str, paused: bool) -> None:
+    # STOP_DEPLOYMENT: a PAUSE hook after test traffic (what --until ready + promote release).
+    resolved = service(ready_action=ready_action, ready_wait_minutes=30)
+    plan = EcsEngine(world()).plan(inputs(service=resolved))
+    pauses = [h for h in plan.deployment_configuration["lifecycleHooks"] if h["targetType"] == "PAUSE"]
+    expected = {
+        "targetType": "PAUSE",
+        "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+        "timeoutConfiguration": {"timeoutInMinutes": 30, "action": "ROLLBACK"},
+    }
+    assert pauses == ([expected] if paused else [])
+
+
+def test_a_guardrail_refuses_the_native_plan_unless_forced() -> None:
+    found = service()
+    guardrails = found.settings.guardrails.model_copy(update={"require_alarms": True})
+    settings = found.settings.model_copy(update={"alarms": [], "guardrails": guardrails})
+    unguarded = dataclasses.replace(found, settings=settings)
+    clients = world()
+
+    with pytest.raises(GuardrailError, match="requires alarm monitoring"):
+        EcsEngine(clients).plan(inputs(service=unguarded))
+    assert writes(clients) == []
+    assert EcsEngine(clients).plan(inputs(service=unguarded, force=True)).forced is True
 
 
 def _start_without_sleeping(engine: EcsEngine, plan: Any) -> Any:
