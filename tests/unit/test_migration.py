@@ -439,3 +439,10 @@ def test_requests_validate_against_botocore(real_catalog: Catalog, config_name: 
     for request in plan.create_rules.values():
         _valid("elbv2", "CreateRule", request)
     _valid("ecs", "UpdateService", with_rules(plan, {"production": PROD_RULE, "test": TEST_RULE}))
+
+
+def test_a_group_without_a_ready_option_continues_at_ready(real_catalog: Catalog) -> None:
+    # CodeDeploy's default actionOnTimeout is CONTINUE_DEPLOYMENT: no PAUSE hook to describe.
+    plan = plan_migration(_inputs(real_catalog, blueGreenDeploymentConfiguration={}))
+    (ready,) = [s for s in plan.settings if s.setting.startswith("deploymentReadyOption")]
+    assert (ready.value, ready.native) == ("CONTINUE_DEPLOYMENT", "no PAUSE hook (traffic shifts when ready)")
