@@ -370,3 +370,20 @@ def test_the_bake_time_keeps_the_source_revision_until_it_ends(world: NativeWorl
     done = world.wait(arn, ENDED)
     assert done["status"] == "SUCCESSFUL", done.get("statusReason")
     assert (done["finishedAt"] - baking["updatedAt"]).total_seconds() >= 10 * 60 - 1
+
+
+def test_a_lambda_hook_in_progress_past_its_timeout_times_out_into_rollback(
+    world: NativeWorld, hooks: ScriptedNativeHooks
+) -> None:
+    # A Lambda hook that keeps answering IN_PROGRESS is bounded by its timeoutConfiguration too.
+    hooks.script["slow"] = [{"hookStatus": "IN_PROGRESS", "callBackDelay": 30}]
+    hook = {
+        **lambda_hook("slow", "POST_SCALE_UP"),
+        "timeoutConfiguration": {"timeoutInMinutes": 2, "action": "ROLLBACK"},
+    }
+    env = world.provision(_with(CANARY, hook, bakeTimeInMinutes=0))
+    done = world.wait(world.deploy(env), ENDED)
+    assert done["status"] == "ROLLBACK_SUCCESSFUL", done.get("statusReason")
+    assert [h["status"] for h in done["lifecycleHookDetails"]] == ["TIMED_OUT"]
+    assert "timed out at POST_SCALE_UP" in done["statusReason"]
+    assert 2 <= len(hooks.calls) <= 5  # every 30 s for 2 minutes, then no more
