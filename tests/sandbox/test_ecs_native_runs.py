@@ -263,6 +263,10 @@ def test_a_pause_waits_for_continue(
         world.ecs.continue_service_deployment(serviceDeploymentArn=arn, hookId="ecs-pause-nope")
     with pytest.raises(world.ecs.exceptions.ServiceDeploymentNotFoundException):
         world.ecs.continue_service_deployment(serviceDeploymentArn=arn + "x", hookId=pause["hookId"])
+    smoke = next(h for h in paused["lifecycleHookDetails"] if h["targetType"] == "AWS_LAMBDA")
+    with pytest.raises(world.ecs.exceptions.InvalidParameterException, match="AWAITING_ACTION"):
+        # only the PAUSE hook waits: the Lambda hook that ran before it cannot be continued
+        world.ecs.continue_service_deployment(serviceDeploymentArn=arn, hookId=smoke["hookId"])
     world.ecs.continue_service_deployment(serviceDeploymentArn=arn, hookId=pause["hookId"], action=action)
     done = world.wait(arn, ENDED)
     assert done["status"] == ending, done.get("statusReason")
