@@ -78,6 +78,9 @@ def test_canary_moves_production_in_its_steps_with_the_pre_shift_hook_before_eac
     gate_weights = [p["executionDetails"]["productionTrafficWeights"] for n, p in hooks.calls if n == "gate"]
     target = done["targetServiceRevision"]["arn"]
     assert [w[target] for w in gate_weights] == [0.0, 10.0]  # before each step: what it is then
+    # the source revision has the rest of production (test traffic is all on the target by then)
+    source = done["sourceServiceRevisions"][0]["arn"]
+    assert [w[source] for w in gate_weights] == [100.0, 90.0]
     assert world.rule_weights(env, env.production_rule) == {env.blue: 0, env.green: 100}
     # the canary's bake lasted 5 virtual minutes
     assert (done["finishedAt"] - done["startedAt"]).total_seconds() >= 300
