@@ -394,3 +394,19 @@ def test_a_lambda_hook_in_progress_past_its_timeout_times_out_into_rollback(
     assert [h["status"] for h in done["lifecycleHookDetails"]] == ["TIMED_OUT"]
     assert "timed out at POST_SCALE_UP" in done["statusReason"]
     assert 2 <= len(hooks.calls) <= 5  # every 30 s for 2 minutes, then no more
+
+
+def test_a_listener_rule_that_does_not_forward_to_both_groups_rolls_back(world: NativeWorld) -> None:
+    # ECS checks the wiring first: both target groups must be on the production or test rule.
+    env = world.provision(_with(CANARY, bakeTimeInMinutes=0))
+    only_blue = [
+        {
+            "Type": "forward",
+            "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": env.tg_arns[env.blue], "Weight": 1}]},
+        }
+    ]
+    for rule in (env.production_rule, env.test_rule):
+        world.elbv2.modify_rule(RuleArn=rule, Actions=only_blue)
+    done = world.wait(world.deploy(env), ENDED)
+    assert done["status"] == "ROLLBACK_SUCCESSFUL", done.get("statusReason")
+    assert "invalid networking configuration" in done["statusReason"]
