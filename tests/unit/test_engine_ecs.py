@@ -521,3 +521,14 @@ def test_the_server_clock_reads_the_ecs_answers_dates() -> None:
     clients = FakeClients()
     EcsEngine(clients).server_clock(40.0)
     assert clients.ecs.registered == ["after-call.ecs"]
+
+
+@pytest.mark.parametrize("ended", ["finishedAt", "stoppedAt"])
+def test_describe_says_when_the_deployment_ended(ended: str) -> None:
+    from datetime import UTC, datetime
+
+    at = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    clients = world()
+    arn = clients.ecs.add_service_deployment(CLUSTER, SERVICE, f"{TASK}2", **{ended: at})
+    found = EcsEngine(clients).describe(arn)
+    assert (found.create_time is not None, found.complete_time) == (True, at)
