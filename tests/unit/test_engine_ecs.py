@@ -532,3 +532,20 @@ def test_describe_says_when_the_deployment_ended(ended: str) -> None:
     arn = clients.ecs.add_service_deployment(CLUSTER, SERVICE, f"{TASK}2", **{ended: at})
     found = EcsEngine(clients).describe(arn)
     assert (found.create_time is not None, found.complete_time) == (True, at)
+
+
+def test_after_an_ambiguous_failure_another_runs_deployment_is_not_taken_for_ours() -> None:
+    # Someone else's service deployment (another task definition) in flight since our first attempt:
+    # the search matches our task definition only, so ours is sent again, not "recovered".
+    from orchestrator.engines import ecs_plan
+
+    clients = world()
+    clients.ecs.update_errors = [_ambiguous()]
+    theirs = clients.ecs.add_service_deployment(CLUSTER, SERVICE, f"{TASK}9", status="IN_PROGRESS")
+    request = {"cluster": CLUSTER, "service": SERVICE, "taskDefinition": f"{TASK}2"}
+
+    arn, attempts, recovered = ecs_plan.update_exactly_once(
+        clients.ecs, clients.ecs, request, sleep=lambda _s: None
+    )
+
+    assert arn != theirs and (attempts, recovered) == (2, False)
