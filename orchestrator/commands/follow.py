@@ -18,6 +18,7 @@ from orchestrator.commands.failure import error_context
 from orchestrator.commands.options import WatchFlags
 from orchestrator.commands.result import Result, lines
 from orchestrator.commands.session import Session, sigterm_as_interrupt
+from orchestrator.engines import engine_name_of
 from orchestrator.engines.base import Engine, RollbackWait
 from orchestrator.errors import (
     BluegreenError,
@@ -213,11 +214,13 @@ def _rolled_back_within(snapshot: Snapshot, deployment_id: str) -> bool:
 
 
 def reattach_hint(deployment_id: str) -> str:
-    return (
+    hint = (
         f"re-attach with `bluegreen watch {deployment_id}`, stop and roll back with "
-        f"`bluegreen stop {deployment_id}`, stop without rollback with "
-        f"`bluegreen stop {deployment_id} --no-rollback`"
+        f"`bluegreen stop {deployment_id}`"
     )
+    if engine_name_of(deployment_id) is EngineName.ECS:
+        return hint  # ECS stops a service deployment only by rolling it back: no --no-rollback
+    return f"{hint}, stop without rollback with `bluegreen stop {deployment_id} --no-rollback`"
 
 
 def follow(

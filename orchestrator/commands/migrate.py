@@ -150,7 +150,9 @@ def _in_flight(clients: Any, service: Any, ecs_service: dict[str, Any]) -> tuple
     if active:
         where = f"{settings.application}/{settings.deployment_group}"
         return f"CodeDeploy deployment {active[0]} of {where} is in flight", active[0]
-    if (ecs_service.get("deploymentController") or {}).get("type") != DeploymentControllerType.ECS:
+    # DescribeServices may name no controller for ECS's own, the default (botocore: DeploymentController).
+    controller = (ecs_service.get("deploymentController") or {}).get("type") or DeploymentControllerType.ECS
+    if controller != DeploymentControllerType.ECS:
         return None, None  # ECS lists service deployments for its own controller
     statuses = [status.value for status in ServiceDeploymentStatus.active()]
     briefs = ecs.list_service_deployments(

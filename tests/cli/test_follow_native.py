@@ -324,3 +324,12 @@ def test_until_traffic_shifted_returns_once_production_is_on_the_new_revision() 
     # PRODUCTION_TRAFFIC_SHIFT ended at 250 + 310 s; polls are 5-30 s apart, and no later than the bake
     assert 560.0 <= clock.now < 250.0 + 450.0
     _no_codedeploy_words(text)
+
+
+def test_the_reattach_hint_offers_no_stop_without_rollback_on_ecs() -> None:
+    # ECS stops a service deployment only by rolling it back (`stop --no-rollback` is refused, exit 2).
+    from orchestrator.commands.follow import reattach_hint
+
+    native = reattach_hint(ARN)
+    assert native == f"re-attach with `bluegreen watch {ARN}`, stop and roll back with `bluegreen stop {ARN}`"
+    assert reattach_hint("d-ABCDEF123").endswith("`bluegreen stop d-ABCDEF123 --no-rollback`")

@@ -253,3 +253,42 @@ def test_missing_ecs_service_is_bad_input(clients: MigrationClients) -> None:
     result = run_cli("migrate", SERVICE)
     assert result.code == 2, shown(result)
     assert "ECS service product-service not found in cluster doa-market-cluster" in result.stderr
+
+
+def test_apply_refuses_when_something_essential_does_not_translate(clients: MigrationClients) -> None:
+    # A termination wait past ECS's bake time limit blocks the switch: the dry run says why, --apply
+    # refuses (exit 2, one line) and writes nothing.
+    _seed(
+        clients,
+        blueGreenDeploymentConfiguration={
+            "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT"},
+            "terminateBlueInstancesOnDeploymentSuccess": {
+                "action": "TERMINATE",
+                "terminationWaitTimeInMinutes": 2880,
+            },
+        },
+    )
+    dry = run_cli("migrate", SERVICE)
+    assert dry.code == 0, shown(dry)
+    assert "--apply would refuse now: deployment.termination_wait_minutes: bake time 2880" in dry.stdout
+
+    result = run_cli("migrate", SERVICE, "--apply")
+
+    assert result.code == 2, shown(result)
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: product-service (dev): not switched: deployment.termination_wait_minutes")
+    assert writes(clients) == 0
+
+
+def test_apply_refuses_while_in_flight_when_no_controller_is_named(clients: MigrationClients) -> None:
+    # DescribeServices may name no deploymentController for ECS's own, the default one (botocore:
+    # Service.deploymentController is optional; the ECS engine reads it so too): the in-flight
+    # check must still look, or UpdateService silently replaces the running service deployment.
+    arns = _seed(clients)
+    key = ("doa-market-cluster", SERVICE)
+    clients.ecs.services[key].pop("deploymentController", None)
+    arn = clients.ecs.add_service_deployment(*key, arns["task_definition"], status="IN_PROGRESS")
+    result = run_cli("migrate", SERVICE, "--apply")
+    assert result.code == 2, shown(result)
+    assert f"not switched: ECS service deployment {arn} is IN_PROGRESS;" in result.stderr
+    assert writes(clients) == 0

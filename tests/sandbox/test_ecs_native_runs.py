@@ -78,6 +78,9 @@ def test_canary_moves_production_in_its_steps_with_the_pre_shift_hook_before_eac
     gate_weights = [p["executionDetails"]["productionTrafficWeights"] for n, p in hooks.calls if n == "gate"]
     target = done["targetServiceRevision"]["arn"]
     assert [w[target] for w in gate_weights] == [0.0, 10.0]  # before each step: what it is then
+    # the source revision has the rest of production (test traffic is all on the target by then)
+    source = done["sourceServiceRevisions"][0]["arn"]
+    assert [w[source] for w in gate_weights] == [100.0, 90.0]
     assert world.rule_weights(env, env.production_rule) == {env.blue: 0, env.green: 100}
     # the canary's bake lasted 5 virtual minutes
     assert (done["finishedAt"] - done["startedAt"]).total_seconds() >= 300
@@ -263,6 +266,10 @@ def test_a_pause_waits_for_continue(
         world.ecs.continue_service_deployment(serviceDeploymentArn=arn, hookId="ecs-pause-nope")
     with pytest.raises(world.ecs.exceptions.ServiceDeploymentNotFoundException):
         world.ecs.continue_service_deployment(serviceDeploymentArn=arn + "x", hookId=pause["hookId"])
+    smoke = next(h for h in paused["lifecycleHookDetails"] if h["targetType"] == "AWS_LAMBDA")
+    with pytest.raises(world.ecs.exceptions.InvalidParameterException, match="AWAITING_ACTION"):
+        # only the PAUSE hook waits: the Lambda hook that ran before it cannot be continued
+        world.ecs.continue_service_deployment(serviceDeploymentArn=arn, hookId=smoke["hookId"])
     world.ecs.continue_service_deployment(serviceDeploymentArn=arn, hookId=pause["hookId"], action=action)
     done = world.wait(arn, ENDED)
     assert done["status"] == ending, done.get("statusReason")
@@ -321,3 +328,85 @@ def test_a_second_update_service_replaces_the_deployment_in_flight(
         ]
     ]
     assert statuses == ["SUCCESSFUL", "STOPPED", "SUCCESSFUL"]  # newest first
+
+
+def test_an_alarm_without_rollback_stops_where_it_is(world: NativeWorld, hooks: ScriptedNativeHooks) -> None:
+    # alarms.rollback false (the catalog's auto_rollback false): the alarm ends the deployment
+    # STOPPED, no rollback and no traffic moved back (the canary step stays where it was).
+    env_box: list[Any] = []
+
+    def invoke(function: str, payload: dict[str, Any]) -> dict[str, Any]:
+        world.cloudwatch.set_alarm_state(
+            AlarmName=env_box[0].alarm_names[0], StateValue="ALARM", StateReason="5xx"
+        )
+        return hooks(function, payload)
+
+    world.native._machine.invoke = invoke
+    env_box.append(world.provision(create=False, alarms=("5xx",)))
+    env = env_box[0]
+    config = _with(
+        CANARY,
+        lambda_hook("shift", "PRODUCTION_TRAFFIC_SHIFT"),
+        bakeTimeInMinutes=0,
+        alarms={"alarmNames": list(env.alarm_names), "enable": True, "rollback": False},
+    )
+    world.ecs.create_service(
+        cluster=env.cluster,
+        serviceName=env.service,
+        taskDefinition=env.task_definition_arn,
+        desiredCount=1,
+        deploymentController={"type": "ECS"},
+        deploymentConfiguration=config,
+        loadBalancers=world.load_balancers(env),
+    )
+    done = world.wait(world.deploy(env), ENDED)
+    assert done["status"] == "STOPPED", done.get("statusReason")
+    assert "rollback" not in done or not done["rollback"]
+    assert env.alarm_names[0] in done["statusReason"]
+    assert world.rule_weights(env, env.production_rule) == {env.blue: 90, env.green: 10}
+    assert hooks.stages() == ["PRODUCTION_TRAFFIC_SHIFT"]  # no rollback: no hook runs again
+
+
+def test_the_bake_time_keeps_the_source_revision_until_it_ends(world: NativeWorld) -> None:
+    # bakeTimeInMinutes (the catalog's termination wait): after production moved, ECS waits that
+    # long in BAKE_TIME before CLEAN_UP scales the source revision down.
+    env = world.provision(_with({"strategy": "BLUE_GREEN"}, bakeTimeInMinutes=10))
+    arn = world.deploy(env)
+    baking = world.wait(arn, lambda d: d.get("lifecycleStage") == "BAKE_TIME" or d["status"] in ENDED)
+    assert baking["lifecycleStage"] == "BAKE_TIME", baking.get("statusReason")
+    done = world.wait(arn, ENDED)
+    assert done["status"] == "SUCCESSFUL", done.get("statusReason")
+    assert (done["finishedAt"] - baking["updatedAt"]).total_seconds() >= 10 * 60 - 1
+
+
+def test_a_lambda_hook_in_progress_past_its_timeout_times_out_into_rollback(
+    world: NativeWorld, hooks: ScriptedNativeHooks
+) -> None:
+    # A Lambda hook that keeps answering IN_PROGRESS is bounded by its timeoutConfiguration too.
+    hooks.script["slow"] = [{"hookStatus": "IN_PROGRESS", "callBackDelay": 30}]
+    hook = {
+        **lambda_hook("slow", "POST_SCALE_UP"),
+        "timeoutConfiguration": {"timeoutInMinutes": 2, "action": "ROLLBACK"},
+    }
+    env = world.provision(_with(CANARY, hook, bakeTimeInMinutes=0))
+    done = world.wait(world.deploy(env), ENDED)
+    assert done["status"] == "ROLLBACK_SUCCESSFUL", done.get("statusReason")
+    assert [h["status"] for h in done["lifecycleHookDetails"]] == ["TIMED_OUT"]
+    assert "timed out at POST_SCALE_UP" in done["statusReason"]
+    assert 2 <= len(hooks.calls) <= 5  # every 30 s for 2 minutes, then no more
+
+
+def test_a_listener_rule_that_does_not_forward_to_both_groups_rolls_back(world: NativeWorld) -> None:
+    # ECS checks the wiring first: both target groups must be on the production or test rule.
+    env = world.provision(_with(CANARY, bakeTimeInMinutes=0))
+    only_blue = [
+        {
+            "Type": "forward",
+            "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": env.tg_arns[env.blue], "Weight": 1}]},
+        }
+    ]
+    for rule in (env.production_rule, env.test_rule):
+        world.elbv2.modify_rule(RuleArn=rule, Actions=only_blue)
+    done = world.wait(world.deploy(env), ENDED)
+    assert done["status"] == "ROLLBACK_SUCCESSFUL", done.get("statusReason")
+    assert "invalid networking configuration" in done["statusReason"]

@@ -15,7 +15,7 @@ from orchestrator.engines import engine_for
 from orchestrator.engines.base import DeployInputs, RollbackWait
 from orchestrator.engines.ecs import EcsEngine, strategy_for_native
 from orchestrator.engines.ecs_plan import InFlightDeploymentError
-from orchestrator.errors import AwsError, BadInputError
+from orchestrator.errors import AwsError, BadInputError, GuardrailError
 from orchestrator.strategies import parse_strategy
 from orchestrator.vocabulary import DeploymentStatus, EngineName
 from orchestrator.watching.timing import GroupTiming
@@ -245,6 +245,50 @@ def test_a_throttled_update_is_sent_again_and_a_refused_one_deregisters_the_revi
         _start_without_sleeping(engine, engine.plan(inputs()))
     assert [d["status"] for d in clients.ecs.task_definitions.values()] == ["INACTIVE"]
     assert clients.ecs.service_deployments == {}
+
+
+def test_ambiguous_failures_are_tried_three_times_then_one_line_and_the_revision_is_deregistered() -> None:
+    # Each ambiguous attempt is followed by a search; after UPDATE_ATTEMPTS (3) nothing started: stop
+    # trying (a dead endpoint must not be hammered), say so and clean up what this run registered.
+    clients = world()
+    clients.ecs.update_errors = [_ambiguous() for _ in range(10)]
+    engine = EcsEngine(clients)
+
+    with pytest.raises(AwsError, match=r"\(tried 3 times; no service deployment was started\)"):
+        _start_without_sleeping(engine, engine.plan(inputs()))
+
+    assert writes(clients) == ["UpdateService"] * 3
+    assert clients.ecs.service_deployments == {}
+    assert clients.counter.calls["ecs:DeregisterTaskDefinition"] == 1
+
+
+@pytest.mark.parametrize(
+    ("ready_action", "paused"), [("STOP_DEPLOYMENT", True), ("CONTINUE_DEPLOYMENT", False)]
+)
+def test_the_plan_waits_at_ready_as_the_catalog_says(ready_action: str, paused: bool) -> None:
+    # STOP_DEPLOYMENT: a PAUSE hook after test traffic (what --until ready + promote release).
+    resolved = service(ready_action=ready_action, ready_wait_minutes=30)
+    plan = EcsEngine(world()).plan(inputs(service=resolved))
+    pauses = [h for h in plan.deployment_configuration["lifecycleHooks"] if h["targetType"] == "PAUSE"]
+    expected = {
+        "targetType": "PAUSE",
+        "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+        "timeoutConfiguration": {"timeoutInMinutes": 30, "action": "ROLLBACK"},
+    }
+    assert pauses == ([expected] if paused else [])
+
+
+def test_a_guardrail_refuses_the_native_plan_unless_forced() -> None:
+    found = service()
+    guardrails = found.settings.guardrails.model_copy(update={"require_alarms": True})
+    settings = found.settings.model_copy(update={"alarms": [], "guardrails": guardrails})
+    unguarded = dataclasses.replace(found, settings=settings)
+    clients = world()
+
+    with pytest.raises(GuardrailError, match="requires alarm monitoring"):
+        EcsEngine(clients).plan(inputs(service=unguarded))
+    assert writes(clients) == []
+    assert EcsEngine(clients).plan(inputs(service=unguarded, force=True)).forced is True
 
 
 def _start_without_sleeping(engine: EcsEngine, plan: Any) -> Any:
@@ -477,3 +521,31 @@ def test_the_server_clock_reads_the_ecs_answers_dates() -> None:
     clients = FakeClients()
     EcsEngine(clients).server_clock(40.0)
     assert clients.ecs.registered == ["after-call.ecs"]
+
+
+@pytest.mark.parametrize("ended", ["finishedAt", "stoppedAt"])
+def test_describe_says_when_the_deployment_ended(ended: str) -> None:
+    from datetime import UTC, datetime
+
+    at = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    clients = world()
+    arn = clients.ecs.add_service_deployment(CLUSTER, SERVICE, f"{TASK}2", **{ended: at})
+    found = EcsEngine(clients).describe(arn)
+    assert (found.create_time is not None, found.complete_time) == (True, at)
+
+
+def test_after_an_ambiguous_failure_another_runs_deployment_is_not_taken_for_ours() -> None:
+    # Someone else's service deployment (another task definition) in flight since our first attempt:
+    # the search matches our task definition only, so ours is sent again, not "recovered".
+    from orchestrator.engines import ecs_plan
+
+    clients = world()
+    clients.ecs.update_errors = [_ambiguous()]
+    theirs = clients.ecs.add_service_deployment(CLUSTER, SERVICE, f"{TASK}9", status="IN_PROGRESS")
+    request = {"cluster": CLUSTER, "service": SERVICE, "taskDefinition": f"{TASK}2"}
+
+    arn, attempts, recovered = ecs_plan.update_exactly_once(
+        clients.ecs, clients.ecs, request, sleep=lambda _s: None
+    )
+
+    assert arn != theirs and (attempts, recovered) == (2, False)

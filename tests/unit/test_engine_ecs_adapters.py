@@ -226,3 +226,18 @@ def test_one_rule_is_read_by_its_arn(elbv2: Any) -> None:
     assert elbv2_api.describe_rule(client, "ours")["RuleArn"] == "ours"
     with pytest.raises(AwsError, match="rule gone not found"):
         elbv2_api.describe_rule(client, "gone")
+
+
+def test_stopping_a_deployment_that_is_over_is_one_line_of_bad_input(ecs: Any) -> None:
+    # ECS answers ConflictException when the service deployment can no longer be stopped (it ended):
+    # exit 2 with ECS's reason, not an AWS error (exit 4).
+    client, stub = ecs
+    stub.add_client_error(
+        "stop_service_deployment", "ConflictException", "The service deployment is SUCCESSFUL.", 400
+    )
+
+    with pytest.raises(BadInputError) as err:
+        ecs_api.stop_service_deployment(client, SD, "ROLLBACK")
+    assert str(err.value) == (
+        f"service deployment {SD} cannot be stopped now: The service deployment is SUCCESSFUL."
+    )

@@ -37,6 +37,15 @@ def sd(status: str, stage: str | None = None, **more: Any) -> dict[str, Any]:
             DeploymentStatus.IN_PROGRESS,
             id="lambda-hook-running-not-ready",
         ),
+        pytest.param(  # promoted: the PAUSE hook is over, production traffic moves
+            sd(
+                "IN_PROGRESS",
+                "PRODUCTION_TRAFFIC_SHIFT",
+                lifecycleHookDetails=[{**PAUSE_WAITING, "status": "SUCCEEDED"}],
+            ),
+            DeploymentStatus.IN_PROGRESS,
+            id="pause-continued-not-ready",
+        ),
         pytest.param(sd("STOP_REQUESTED", "SCALE_UP"), DeploymentStatus.IN_PROGRESS, id="stop-requested"),
         pytest.param(sd("ROLLBACK_REQUESTED"), DeploymentStatus.IN_PROGRESS, id="rollback-requested"),
         pytest.param(sd("ROLLBACK_IN_PROGRESS"), DeploymentStatus.IN_PROGRESS, id="rollback-in-progress"),
@@ -64,6 +73,14 @@ def sd(status: str, stage: str | None = None, **more: Any) -> dict[str, Any]:
             ),
             DeploymentStatus.FAILED,
             id="rolled-back-by-hook-failed",
+        ),
+        pytest.param(  # nobody promoted within the ready wait: the PAUSE hook's timeout rolled it back
+            sd(
+                "ROLLBACK_SUCCESSFUL",
+                lifecycleHookDetails=[{"hookId": "h", "targetType": "PAUSE", "status": "TIMED_OUT"}],
+            ),
+            DeploymentStatus.FAILED,
+            id="rolled-back-by-hook-timeout-failed",
         ),
         pytest.param(
             sd("ROLLBACK_SUCCESSFUL", statusReason="Lifecycle hook failed at POST_TEST_TRAFFIC_SHIFT"),

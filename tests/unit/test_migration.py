@@ -388,6 +388,19 @@ def test_already_native_ignores_defaults_ecs_adds_inside_what_was_sent(real_cata
     assert not already_native(described, plan.request)
 
 
+def test_not_already_native_when_the_load_balancers_differ(real_catalog: Catalog) -> None:
+    # Same deploymentConfiguration, other listener rule: --apply must send UpdateService again.
+    plan = plan_migration(_inputs(real_catalog))
+    (balancer,) = plan.request["loadBalancers"]
+    advanced = {**balancer["advancedConfiguration"], "productionListenerRule": "arn:other-rule"}
+    described = {
+        "deploymentController": {"type": "ECS"},
+        "deploymentConfiguration": plan.request["deploymentConfiguration"],
+        "loadBalancers": [{**balancer, "advancedConfiguration": advanced}],
+    }
+    assert not already_native(described, plan.request)
+
+
 def test_already_native_whichever_group_ecs_made_primary(real_catalog: Catalog) -> None:
     plan = plan_migration(_inputs(real_catalog))
     (balancer,) = plan.request["loadBalancers"]
@@ -426,3 +439,10 @@ def test_requests_validate_against_botocore(real_catalog: Catalog, config_name: 
     for request in plan.create_rules.values():
         _valid("elbv2", "CreateRule", request)
     _valid("ecs", "UpdateService", with_rules(plan, {"production": PROD_RULE, "test": TEST_RULE}))
+
+
+def test_a_group_without_a_ready_option_continues_at_ready(real_catalog: Catalog) -> None:
+    # CodeDeploy's default actionOnTimeout is CONTINUE_DEPLOYMENT: no PAUSE hook to describe.
+    plan = plan_migration(_inputs(real_catalog, blueGreenDeploymentConfiguration={}))
+    (ready,) = [s for s in plan.settings if s.setting.startswith("deploymentReadyOption")]
+    assert (ready.value, ready.native) == ("CONTINUE_DEPLOYMENT", "no PAUSE hook (traffic shifts when ready)")
