@@ -404,7 +404,9 @@ def already_native(ecs_service: Mapping[str, Any], request: Mapping[str, Any]) -
     DescribeServices adds ECS's defaults (maximumPercent, the circuit breaker, a hook's default
     timeout...) to what was sent, so only the members the request sets are compared, at every depth.
     """
-    controller = (ecs_service.get("deploymentController") or {}).get("type")
+    # No deploymentController in the answer is ECS's own: it is the default (botocore's
+    # DeploymentController documentation), as the in-flight check and the engine read it.
+    controller = (ecs_service.get("deploymentController") or {}).get("type") or DeploymentControllerType.ECS
     if controller != DeploymentControllerType.ECS:
         return False
     current = ecs_service.get("deploymentConfiguration") or {}

@@ -446,3 +446,15 @@ def test_a_group_without_a_ready_option_continues_at_ready(real_catalog: Catalog
     plan = plan_migration(_inputs(real_catalog, blueGreenDeploymentConfiguration={}))
     (ready,) = [s for s in plan.settings if s.setting.startswith("deploymentReadyOption")]
     assert (ready.value, ready.native) == ("CONTINUE_DEPLOYMENT", "no PAUSE hook (traffic shifts when ready)")
+
+
+def test_already_native_when_the_answer_names_no_controller(real_catalog: Catalog) -> None:
+    """ECS is the default controller: an answer without deploymentController is a native service (the
+    in-flight check reads it so too), so a second --apply stays a no-op."""
+    plan = plan_migration(_inputs(real_catalog))
+    described = {
+        "deploymentConfiguration": copy.deepcopy(plan.request["deploymentConfiguration"]),
+        "loadBalancers": plan.request["loadBalancers"],
+    }
+    assert already_native(described, plan.request)
+    assert not already_native({**described, "deploymentController": {"type": "CODE_DEPLOY"}}, plan.request)
