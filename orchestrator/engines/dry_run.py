@@ -6,14 +6,17 @@ The verb asks the plan (``Plan.dry_run_document`` / ``dry_run_text``), never whi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from orchestrator import documents
 from orchestrator.vocabulary import EngineName
 
 if TYPE_CHECKING:
-    from orchestrator.engines.codedeploy_plan import DeploymentPlan
+    from orchestrator.engines.codedeploy_plan import DeploymentPlan, TaskDefinitionStep
     from orchestrator.engines.ecs_plan import EcsPlan
+    from orchestrator.engines.guardrails import GuardrailViolation
+    from orchestrator.watching.timing import Phase
 
 
 def _minutes(seconds: float) -> str:
@@ -28,7 +31,6 @@ def _lines(*items: str) -> str:
 
 def codedeploy_plan_document(plan: DeploymentPlan, timeout: float) -> documents.DeployPlan:
     """The dry run for machines: the plan and the requests deploy would send."""
-    step = plan.task_definition
     return documents.DeployPlan(
         service=plan.service,
         environment=plan.environment,
@@ -37,17 +39,12 @@ def codedeploy_plan_document(plan: DeploymentPlan, timeout: float) -> documents.
         strategy=plan.strategy.name,
         deployment_config_name=plan.strategy.deployment_config_name,
         create_deployment_config=plan.config_request,
-        task_definition=documents.PlannedTaskDefinition(
-            source=step.source, arn=step.arn, image=step.image, register=step.register
-        ),
-        guardrails=[documents.GuardrailViolation(rule=v.rule, message=v.message) for v in plan.violations],
+        task_definition=_planned_task_definition(plan.task_definition),
+        guardrails=_guardrails(plan.violations),
         forced=plan.forced,
         expected_seconds=round(plan.expected_seconds),
         timeout_seconds=round(timeout),
-        phases=[
-            documents.PlannedPhase(name=phase.name, expected_seconds=round(phase.expected_seconds))
-            for phase in plan.phases
-        ],
+        phases=_planned_phases(plan.phases),
         create_deployment=plan.create_request(),
         skipped_reads=list(plan.skipped_reads),
         dry_run=True,
@@ -95,7 +92,6 @@ def codedeploy_plan_text(plan: DeploymentPlan, timeout: float) -> str:
 
 def ecs_plan_document(plan: EcsPlan, timeout: float) -> documents.NativeDeployPlan:
     """The dry run of a native deployment for machines: the UpdateService request deploy would send."""
-    step = plan.task_definition
     return documents.NativeDeployPlan(
         service=plan.service,
         environment=plan.environment,
@@ -104,17 +100,12 @@ def ecs_plan_document(plan: EcsPlan, timeout: float) -> documents.NativeDeployPl
         ecs_service=plan.ecs_service,
         strategy=plan.strategy.name,
         deployment_config_name=plan.config_name,
-        task_definition=documents.PlannedTaskDefinition(
-            source=step.source, arn=step.arn, image=step.image, register=step.register
-        ),
-        guardrails=[documents.GuardrailViolation(rule=v.rule, message=v.message) for v in plan.violations],
+        task_definition=_planned_task_definition(plan.task_definition),
+        guardrails=_guardrails(plan.violations),
         forced=plan.forced,
         expected_seconds=round(plan.expected_seconds),
         timeout_seconds=round(timeout),
-        phases=[
-            documents.PlannedPhase(name=phase.name, expected_seconds=round(phase.expected_seconds))
-            for phase in plan.phases
-        ],
+        phases=_planned_phases(plan.phases),
         update_service=plan.update_request(),
         skipped_reads=list(plan.skipped_reads),
         dry_run=True,
@@ -156,3 +147,18 @@ def ecs_plan_text(plan: EcsPlan, timeout: float) -> str:
         out.append("  skipped reads (dry run makes no AWS call):")
         out += [f"    {read}" for read in plan.skipped_reads]
     return _lines(*out)
+
+
+# The parts both engines' dry-run documents share.
+def _planned_task_definition(step: TaskDefinitionStep) -> documents.PlannedTaskDefinition:
+    return documents.PlannedTaskDefinition(
+        source=step.source, arn=step.arn, image=step.image, register=step.register
+    )
+
+
+def _guardrails(violations: Sequence[GuardrailViolation]) -> list[documents.GuardrailViolation]:
+    return [documents.GuardrailViolation(rule=v.rule, message=v.message) for v in violations]
+
+
+def _planned_phases(phases: Sequence[Phase]) -> list[documents.PlannedPhase]:
+    return [documents.PlannedPhase(name=p.name, expected_seconds=round(p.expected_seconds)) for p in phases]
