@@ -250,6 +250,11 @@ class ServiceSettings(_Model):
     # listener rules (loadBalancers[].advancedConfiguration.roleArn).
     hook_role_arn: str | None = None
     infrastructure_role_arn: str | None = None
+    # The deployment ledger (template.yaml's table, fed by the ledger Lambda from CodeDeploy's and
+    # ECS's state-change events): `history` and `dora` read it when set; `deploy` records who ran
+    # it and the commit there. The topic gets a one-line outcome per finished deployment.
+    ledger_table: str | None = None
+    notification_topic_arn: str | None = None
 
     @field_validator("strategy")
     @classmethod

@@ -367,3 +367,31 @@ class StopType(StrEnum):
 
     ABORT = "ABORT"
     ROLLBACK = "ROLLBACK"
+
+
+# ---------------------------------------------------------------------------------------------
+# The state-change events CodeDeploy and Amazon ECS send to EventBridge (the ledger's input; the
+# sandbox's emulators publish the same). AWS, "AWS CodeDeploy events" (EventBridge reference) and
+# "Amazon ECS service deployment state change events".
+CODEDEPLOY_EVENT_SOURCE = "aws.codedeploy"
+CODEDEPLOY_DEPLOYMENT_STATE_CHANGE = "CodeDeploy Deployment State-change Notification"
+ECS_EVENT_SOURCE = "aws.ecs"
+ECS_DEPLOYMENT_STATE_CHANGE = "ECS Deployment State Change"
+
+
+class CodeDeployEventState(StrEnum):
+    """``detail.state`` of a CodeDeploy Deployment State-change Notification."""
+
+    START = "START"
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    STOP = "STOP"
+    READY = "READY"  # blue/green: the replacement is ready for traffic (waiting for a continue)
+
+
+class EcsDeploymentEventName(StrEnum):
+    """``detail.eventName`` of an ECS Deployment State Change event."""
+
+    IN_PROGRESS = "SERVICE_DEPLOYMENT_IN_PROGRESS"  # also sent when a rollback starts (``reason`` says)
+    COMPLETED = "SERVICE_DEPLOYMENT_COMPLETED"
+    FAILED = "SERVICE_DEPLOYMENT_FAILED"

@@ -23,6 +23,8 @@ from typing import Any, Protocol
 
 from orchestrator.catalog import ResolvedService
 from orchestrator.engines.guardrails import GuardrailViolation
+from orchestrator.insight.evidence import Inspection
+from orchestrator.insight.records import DeploymentRecord
 from orchestrator.strategies import Strategy
 from orchestrator.watching.snapshots import Snapshot
 from orchestrator.watching.timing import GroupTiming, Phase
@@ -240,6 +242,19 @@ class Engine(Protocol):
         a dict with deploymentId, createTime, description (optional) and what it deployed: the
         task definition as ``taskDefinitionArn`` (ECS: its target revision's) or the AppSpec as
         revision.appSpecContent.content (CodeDeploy's deploymentInfo shape)."""
+        ...
+
+    def inspect(self, deployment_id: str) -> Inspection:
+        """Everything the engine's own API says about one deployment, after the fact (``why``,
+        ``timeline``): its facts, steps with times and diagnostics, traffic, the replacement's
+        stopped tasks and the service's events; a source it cannot read goes to ``unreadable``.
+        BadInputError (exit 2) when the deployment does not exist."""
+        ...
+
+    def history(self, service: ResolvedService, since: datetime) -> list[DeploymentRecord]:
+        """The service's deployments created at or after ``since``, newest first, read in batches
+        (CodeDeploy: ListDeployments + BatchGetDeployments by 25; ECS: ListServiceDeployments +
+        DescribeServiceDeployments by 20)."""
         ...
 
     def server_clock(self, time_scale: float) -> ServerClock:

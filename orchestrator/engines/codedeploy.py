@@ -148,6 +148,12 @@ class CodeDeployEngine:
         known = self._targets.get(deployment_id)
         return 2 if known is not None and known.target_id else 3
 
+    def inspect(self, deployment_id: str) -> Any:  # SEAM: issue 12 replaces this
+        raise NotImplementedError("inspect")
+
+    def history(self, service: Any, since: Any) -> list[Any]:  # SEAM: issue 12 replaces this
+        raise NotImplementedError("history")
+
     def server_clock(self, time_scale: float) -> Any:
         """A DeploymentClock on the CodeDeploy client's answers."""
         from orchestrator.watching.loop import DeploymentClock

@@ -105,6 +105,12 @@ class EcsEngine:
     def poll_calls(self, deployment_id: str) -> int:
         return 1
 
+    def inspect(self, deployment_id: str) -> Any:  # SEAM: issue 12 replaces this
+        raise NotImplementedError("inspect")
+
+    def history(self, service: Any, since: Any) -> list[Any]:  # SEAM: issue 12 replaces this
+        raise NotImplementedError("history")
+
     def server_clock(self, time_scale: float) -> Any:
         """A DeploymentClock on the ECS client's answers."""
         from orchestrator.watching.loop import DeploymentClock
