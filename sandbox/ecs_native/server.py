@@ -182,6 +182,13 @@ class Dispatcher:
             theirs = self._moto_json(path, headers, {**params, "tasks": unknown})
             answer["tasks"] += theirs.get("tasks") or []
             answer["failures"] += theirs.get("failures") or []
+            # AWS names each task it does not know in failures (reason MISSING); moto leaves them out
+            said = {t.get("taskArn") for t in answer["tasks"]} | {f.get("arn") for f in answer["failures"]}
+            answer["failures"] += [
+                {"arn": task, "reason": "MISSING"}
+                for task in unknown
+                if task not in said and not any(str(s).endswith(f"/{task}") for s in said if s)
+            ]
         return _json(200, self._answer(operation, answer))
 
     def _answer(self, operation: str, answer: Params) -> Params:
