@@ -434,7 +434,10 @@ class World:
         while fleet.settling() and self.clock.now() < settle_by and not fleet.stopping:
             time.sleep(0.02)
         # a native task whose target the verdict made unhealthy is stopped before the hook looks
-        fleet.check_native_health()
+        # (a stand-in fleet without native tasks has nothing to check)
+        check_native_health = getattr(fleet, "check_native_health", None)
+        if check_native_health is not None:
+            check_native_health()
 
     def _remove_files(self) -> None:
         """The world's temporary folder goes, except ``hooks.log`` when ``keep_hook_log`` (a failed
