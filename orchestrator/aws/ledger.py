@@ -33,7 +33,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from orchestrator.aws.clients import CallPolicy, cli_call, error_code
 from orchestrator.errors import BadInputError
@@ -223,6 +223,14 @@ def create_table_request(table: str) -> dict[str, Any]:
 # --- the table --------------------------------------------------------------------------------
 
 
+class Written(NamedTuple):
+    """What an upsert did: whether it made the row terminal, and the row after it (None when the
+    row does not read as a record)."""
+
+    first_terminal: bool
+    row: DeploymentRecord | None
+
+
 class _Refused:
     """UpdateItem's condition failed; ``old`` is the row as it stood (ALL_OLD)."""
 
@@ -246,6 +254,11 @@ class DynamoLedger:
     def upsert(self, record: DeploymentRecord) -> bool:
         """The engine's view of a deployment, unless its row is terminal already; True when this
         write made the row terminal (the caller publishes then, once)."""
+        return self.write(record).first_terminal
+
+    def write(self, record: DeploymentRecord) -> Written:
+        """``upsert``, also answering the row as it stands after the write (the CLI's attributes
+        included: the notification names who deployed, the metrics count by kind)."""
         terminal = rank(record.outcome) == TERMINAL_RANK
         token = uuid.uuid4().hex
         extra: dict[str, Mapping[str, str]] = {RANK: {"N": str(rank(record.outcome))}}
@@ -263,12 +276,17 @@ class DynamoLedger:
             condition="attribute_not_exists(#rank) OR #rank < :terminal",
         )
         if isinstance(answer, _Refused):  # terminal already: by another write, or by this one retried
-            return terminal and answer.old.get(TOKEN) == token
-        return terminal
+            ours = terminal and answer.old.get(TOKEN) == token
+            return Written(ours, record_of_item(answer.old))
+        return Written(terminal, record_of_item(plain(answer.get("Attributes") or {})))
 
     def get(self, deployment_id: str) -> DeploymentRecord | None:
         """The row of a deployment (None when the ledger has none, or only the CLI's part of it)."""
-        request = {"TableName": self.table, "Key": {"deploymentId": {"S": deployment_id}}}
+        request = {
+            "TableName": self.table,
+            "Key": {"deploymentId": {"S": deployment_id}},
+            "ConsistentRead": True,  # a row just written reads as written
+        }
         answer = self._call(f"reading deployment {deployment_id}", lambda: self.client.get_item(**request))
         item = answer.get("Item") if isinstance(answer, Mapping) else None
         return record_of_item(plain(item)) if item else None
@@ -317,6 +335,7 @@ class DynamoLedger:
         }
         if condition is not None:
             request["ConditionExpression"] = condition
+            request["ReturnValues"] = "ALL_NEW"
             request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         return self._call(what, lambda: self.client.update_item(**request))
 

@@ -309,3 +309,15 @@ def test_access_denied_is_an_aws_error_exit_4() -> None:
         "reading the ledger of dev: access denied (not authorized to perform dynamodb:Query); "
         "see the README's IAM permissions"
     )
+
+
+def test_write_answers_the_row_as_it_stands_with_the_clis_attributes(ledger: DynamoLedger) -> None:
+    ledger.record_start(record(kind=DeploymentKind.ROLLBACK, provenance=Provenance("alice", "abc123")))
+
+    written = ledger.write(record(**SUCCEEDED))
+    again = ledger.write(record(**SUCCEEDED))
+
+    assert written.first_terminal is True and written.row is not None
+    assert (written.row.kind, written.row.provenance.deployer) == (DeploymentKind.ROLLBACK, "alice")
+    assert written.row.outcome is Outcome.SUCCEEDED
+    assert (again.first_terminal, again.row) == (False, written.row)
