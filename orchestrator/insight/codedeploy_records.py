@@ -210,8 +210,6 @@ def record_from_deployment(info: Mapping[str, Any], service: str, environment: s
     )
 
 
-
-
 def as_time(value: Any) -> datetime | None:
     """botocore gives datetimes; a ledger row or a raw JSON answer may give ISO text or epoch."""
     if value is None or isinstance(value, datetime):
