@@ -173,3 +173,22 @@ def test_bad_input_is_exit_2_and_one_line(
     assert result.code == 2, shown(result)
     assert result.stderr.count("\n") == 1 and message in result.stderr and "Traceback" not in result.stderr
     assert asked == []  # refused before any AWS call
+
+
+def test_a_service_clock_ahead_of_ours_does_not_hide_deployments(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The window ends at the newest record's time when the service's clock runs ahead (skew; the
+    sandbox's virtual clock does by design)."""
+    ahead = [_record("d-FUTURE001", "product-service", Outcome.SUCCEEDED, -3)]  # created 3 h from now
+    clients = FakeClients()
+    monkeypatch.setattr("orchestrator.commands.session.Session.clients", lambda self, region=None: clients)
+    monkeypatch.setattr(
+        "orchestrator.engines.engine_for", lambda owner, clients: FakeHistoryEngine(ahead, [])
+    )
+    document = run_cli(
+        "dora", "--service", "product-service", "--since", "1d", "--source", "api", "-o", "json"
+    )
+    assert document.code == 0, shown(document)
+    assert document.json()["overall"]["succeeded"] == 1
+    assert document.json()["until"] >= ahead[0].completed.isoformat()  # type: ignore[union-attr]
