@@ -40,6 +40,12 @@ class LedgerWorld:
     queue_url: str
     codedeploy: FakeCodeDeploy = field(default_factory=FakeCodeDeploy)
     ecs: LedgerEcs = field(default_factory=LedgerEcs)
+    aws_calls: list[str] = field(default_factory=list)  # service:Operation of the moto clients
+
+    def actions(self) -> set[str]:
+        """The IAM actions of every call the Lambda made (moto's and the fakes')."""
+        fakes = {f"codedeploy:{op}" for op in self.codedeploy.calls} | set(self.ecs.counter.calls)
+        return fakes | set(self.aws_calls)
 
     def row(self, deployment_id: str) -> dict[str, str]:
         item = self.dynamodb.get_item(TableName=TABLE, Key={"deploymentId": {"S": deployment_id}})
@@ -54,6 +60,10 @@ class LedgerWorld:
 
     def ledger(self) -> DynamoLedger:
         return DynamoLedger(self.dynamodb, TABLE)
+
+    def record_call(self, event_name: str, **_: Any) -> None:
+        _, service, operation = event_name.split(".", 2)  # before-call.<service>.<Operation>
+        self.aws_calls.append(f"{service}:{operation}")
 
 
 @pytest.fixture
@@ -78,7 +88,15 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[LedgerWorld]:
         made = LedgerWorld(dynamodb, sqs, queue_url)
         real = clients.client
         fakes: dict[str, Any] = {"codedeploy": made.codedeploy, "ecs": made.ecs}
-        monkeypatch.setattr(clients, "client", lambda name: fakes.get(name) or real(name))
+
+        def counted(name: str) -> Any:
+            if name in fakes:
+                return fakes[name]
+            client = real(name)
+            client.meta.events.register_first("before-call.*.*", made.record_call, unique_id="ledger-test")
+            return client
+
+        monkeypatch.setattr(clients, "client", counted)
         yield made
     clients.forget_clients()
     settings.forget_catalog()
@@ -395,3 +413,21 @@ def ledger_logs() -> Iterator[list[dict[str, Any]]]:
         yield lines
     finally:
         logger.removeHandler(handler)
+
+
+def test_every_call_the_lambda_makes_is_granted_to_its_role(world: LedgerWorld, repo_root: Any) -> None:
+    from tests.hooks.test_template import _actions, _statements, load_template
+
+    world.codedeploy.deployments["d-AAAAAAAAA"] = deployment_info("d-AAAAAAAAA", "Succeeded", completeTime=T0)
+    invoke(codedeploy_event("d-AAAAAAAAA", "SUCCESS"))
+    arn = world.ecs.add_service_deployment(
+        "doa-market-cluster", "inventory-service", "inventory:2", "SUCCESSFUL"
+    )
+    world.ecs.service_deployments[arn]["finishedAt"] = datetime.now(UTC)
+    invoke(ecs_event("SERVICE_DEPLOYMENT_COMPLETED"))
+
+    role = load_template(repo_root)["Resources"]["LedgerRole"]
+    granted = {action for statement in _statements({"LedgerRole": role}) for action in _actions(statement)}
+    made = world.actions()
+    assert {"dynamodb:UpdateItem", "dynamodb:Query", "sns:Publish", "ecs:DescribeServiceDeployments"} <= made
+    assert made <= granted
