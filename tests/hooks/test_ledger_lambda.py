@@ -71,10 +71,9 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[LedgerWorld]:
     import boto3
     from moto import mock_aws
 
-    from hooks import clients, settings
+    from hooks import clients
 
-    clients.forget_clients()
-    settings.forget_catalog()
+    clients.forget_clients()  # made before mock_aws: they would reach the network (the catalog is kept)
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="ap-northeast-2")
         dynamodb.create_table(**create_table_request(TABLE))
@@ -99,7 +98,6 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[LedgerWorld]:
         monkeypatch.setattr(clients, "client", counted)
         yield made
     clients.forget_clients()
-    settings.forget_catalog()
 
 
 def codedeploy_event(deployment_id: str, state: str, group: str = "product-service") -> dict[str, Any]:
