@@ -20,12 +20,11 @@ from orchestrator.engines import ecs_plan
 from orchestrator.engines.base import DeployInputs, Deployment, Polled, RollbackWait, StepNote, Stopped
 from orchestrator.engines.codedeploy import _Lazy
 from orchestrator.engines.ecs_plan import AwsEcsReads, EcsPlan, EcsStarted, OfflineEcsReads, build_plan
-from orchestrator.errors import BadInputError, StrategyError
-from orchestrator.strategies import Strategy, parse_strategy
+from orchestrator.errors import BadInputError
+from orchestrator.insight.native_records import strategy_for_native
 from orchestrator.vocabulary import (
     EngineName,
     HookAction,
-    NativeStrategy,
     ServiceDeploymentStatus,
     StopType,
 )
@@ -200,27 +199,3 @@ def _cluster_and_service(arn: str) -> tuple[str, str]:
     (``arn:aws:ecs:<region>:<account>:service-deployment/<cluster>/<service>/<id>``)."""
     parts = arn.split(":", 5)[-1].split("/")
     return (parts[1], parts[2]) if len(parts) >= 4 else ("", "")
-
-
-def strategy_for_native(configuration: dict[str, Any]) -> Strategy | None:
-    """bluegreen's strategy for a deploymentConfiguration (None when it has no such name: ROLLING,
-    a fractional percent)."""
-    strategy = configuration.get("strategy")
-    try:
-        if strategy == NativeStrategy.BLUE_GREEN:
-            return parse_strategy("all-at-once")
-        if strategy == NativeStrategy.CANARY:
-            canary = configuration.get("canaryConfiguration") or {}
-            return _custom("canary", canary.get("canaryPercent"), canary.get("canaryBakeTimeInMinutes"))
-        if strategy == NativeStrategy.LINEAR:
-            linear = configuration.get("linearConfiguration") or {}
-            return _custom("linear", linear.get("stepPercent"), linear.get("stepBakeTimeInMinutes"))
-    except StrategyError:
-        return None
-    return None
-
-
-def _custom(kind: str, percent: Any, minutes: Any) -> Strategy | None:
-    if percent is None or minutes is None or float(percent) != int(float(percent)):
-        return None
-    return parse_strategy(f"{kind}:{int(float(percent))}:{int(minutes)}")
