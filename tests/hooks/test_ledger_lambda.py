@@ -429,3 +429,25 @@ def test_every_call_the_lambda_makes_is_granted_to_its_role(world: LedgerWorld, 
     made = world.actions()
     assert {"dynamodb:UpdateItem", "dynamodb:Query", "sns:Publish", "ecs:DescribeServiceDeployments"} <= made
     assert made <= granted
+
+
+def test_the_ledger_lambda_stays_lean(repo_root: Any) -> None:
+    """What the handler imports (its lazy record and DORA modules included) loads none of the CLI's
+    dependencies, no pydantic or yaml (the catalog comes from the build's snapshot) and no boto3
+    (botocore's own clients, as the hooks')."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, json\n"
+        "import hooks.ledger, orchestrator.insight.codedeploy_records, orchestrator.insight.native_records\n"
+        "import orchestrator.insight.dora, orchestrator.insight.provenance\n"
+        "print(json.dumps(sorted(m for m in ('typer', 'rich', 'moto', 'click', 'pydantic', 'yaml', 'boto3')"
+        " if m in sys.modules)))\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "POWERTOOLS_TRACE_DISABLED": "true"}
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=repo_root, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == []
