@@ -41,7 +41,7 @@ from orchestrator.aws.clients import retry_throttled
 from orchestrator.aws.ledger import DynamoLedger, LedgerTableMissingError
 from orchestrator.errors import AwsError, CatalogError
 from orchestrator.insight.evidence import Outcome
-from orchestrator.insight.records import DeploymentRecord
+from orchestrator.insight.records import DeploymentKind, DeploymentRecord
 from orchestrator.vocabulary import EngineName
 
 SERVICE = "bluegreen-ledger"
@@ -173,6 +173,8 @@ def _write(ledger: DynamoLedger, view: ServiceView, record: DeploymentRecord) ->
     """Upsert one record; on the write that made its row terminal, metrics and the notification,
     both from the row as it stands (the CLI's kind and provenance in it)."""
     written = ledger.write(record)
+    if record.kind is DeploymentKind.AUTO_ROLLBACK and record.rollback_of:
+        _link_rollback(ledger, record.rollback_of, record.deployment_id)
     facts = {
         "deployment_id": record.deployment_id,
         "status": record.status,
@@ -185,6 +187,16 @@ def _write(ledger: DynamoLedger, view: ServiceView, record: DeploymentRecord) ->
         _emit_metrics(row, ledger)
         _notify(view, row)
     return written.first_terminal
+
+
+def _link_rollback(ledger: DynamoLedger, deployment_id: str, rollback_id: str) -> None:
+    """CodeDeploy's rollback names the deployment it rolled back; that row may have been written as
+    failed before CodeDeploy named its rollback (``DynamoLedger.link_rollback``)."""
+    if ledger.link_rollback(deployment_id, rollback_id):
+        logger.info(
+            f"ledger row {deployment_id}: rolled back by {rollback_id}",
+            extra={"deployment_id": deployment_id},
+        )
 
 
 def _emit_metrics(record: DeploymentRecord, ledger: DynamoLedger) -> None:

@@ -280,6 +280,29 @@ class DynamoLedger:
             return Written(ours, record_of_item(answer.old))
         return Written(terminal, record_of_item(plain(answer.get("Attributes") or {})))
 
+    def link_rollback(self, deployment_id: str, rollback_id: str) -> bool:
+        """CodeDeploy's rollback deployment ``rollback_id`` names ``deployment_id`` as the one it
+        rolled back: that row, terminal as failed or stopped and naming no rollback, becomes rolled
+        back and names it (CodeDeploy may answer a failed deployment before it names its rollback,
+        so its first terminal write can come too early to know). True when the row changed; nothing
+        else ever changes a terminal row."""
+        expression = "SET #outcome = :rolledBack, #rollback = :rollback"
+        names = {"#outcome": "outcome", "#rollback": "rollbackDeploymentId", "#rank": RANK}
+        values = {
+            ":rolledBack": {"S": Outcome.ROLLED_BACK.value},
+            ":rollback": {"S": rollback_id},
+            ":failed": {"S": Outcome.FAILED.value},
+            ":stopped": {"S": Outcome.STOPPED.value},
+            ":terminal": {"N": str(TERMINAL_RANK)},
+        }
+        condition = (
+            "#rank = :terminal AND #outcome IN (:failed, :stopped) AND attribute_not_exists(#rollback)"
+        )
+        answer = self._update(
+            deployment_id, expression, names, values, f"linking rollback {rollback_id}", condition=condition
+        )
+        return not isinstance(answer, _Refused)
+
     def get(self, deployment_id: str) -> DeploymentRecord | None:
         """The row of a deployment (None when the ledger has none, or only the CLI's part of it)."""
         request = {

@@ -237,6 +237,33 @@ def test_a_start_delivered_after_the_terminal_event_leaves_the_terminal_row(worl
     assert len(world.published()) == 1
 
 
+def test_a_deployment_read_before_codedeploy_named_its_rollback_is_linked_by_the_rollback(
+    world: LedgerWorld,
+) -> None:
+    early = {key: value for key, value in ROLLED_BACK.items() if key != "rollbackInfo"}
+    world.codedeploy.deployments["d-AAAAAAAAA"] = deployment_info("d-AAAAAAAAA", "Failed", **early)
+    invoke(codedeploy_event("d-AAAAAAAAA", "FAILURE"))
+    failed = world.row("d-AAAAAAAAA")
+    world.codedeploy.deployments["d-ROLLBACK1"] = deployment_info(
+        "d-ROLLBACK1",
+        "InProgress",
+        creator="codeDeployRollback",
+        rollbackInfo={"rollbackTriggeringDeploymentId": "d-AAAAAAAAA"},
+    )
+
+    invoke(codedeploy_event("d-ROLLBACK1", "START"))
+
+    assert failed["outcome"] == "failed"
+    assert world.row("d-AAAAAAAAA") == {
+        **failed,
+        "outcome": "rolled back",
+        "rollbackDeploymentId": "d-ROLLBACK1",
+    }
+    assert world.published() == [
+        "product-service dev: failed d-AAAAAAAAA (alarm product-service-5xx-errors) after 6m12s; canary10"
+    ]  # said once, when it ended
+
+
 def test_a_success_after_a_failure_emits_lead_time_and_time_to_restore(
     world: LedgerWorld, capsys: pytest.CaptureFixture[str]
 ) -> None:
