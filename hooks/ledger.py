@@ -172,6 +172,8 @@ def _ecs_records(view: ServiceView, at: datetime) -> list[DeploymentRecord]:
 def _write(ledger: DynamoLedger, view: ServiceView, record: DeploymentRecord) -> bool:
     """Upsert one record; on the write that made its row terminal, metrics and the notification,
     both from the row as it stands (the CLI's kind and provenance in it)."""
+    # The row's key as correlation id (an ECS event's own id, ecs-svc/..., names no service deployment).
+    logger.thread_safe_append_keys(correlation_id=record.deployment_id)
     written = ledger.write(record)
     if record.kind is DeploymentKind.AUTO_ROLLBACK and record.rollback_of:
         _link_rollback(ledger, record.rollback_of, record.deployment_id)

@@ -313,7 +313,9 @@ def test_an_automatic_rollback_deployment_counts_as_no_deploy(
     assert len(world.published()) == 1
 
 
-def test_ecs_events_write_the_services_recent_deployments(world: LedgerWorld) -> None:
+def test_ecs_events_write_the_services_recent_deployments(
+    world: LedgerWorld, ledger_logs: list[dict[str, Any]]
+) -> None:
     cluster, service = "doa-market-cluster", "inventory-service"
     old = world.ecs.add_service_deployment(
         cluster, service, "inventory:1", "SUCCESSFUL", finishedAt=datetime.now(UTC) - timedelta(hours=5)
@@ -346,6 +348,8 @@ def test_ecs_events_write_the_services_recent_deployments(world: LedgerWorld) ->
     assert world.row(old) == {}
     [line] = world.published()
     assert line.startswith(f"inventory-service dev: succeeded {arn} after ")
+    written = [log for log in ledger_logs if log["message"].startswith("ledger row")]
+    assert {log["correlation_id"] for log in written} == {arn}
 
 
 @pytest.mark.parametrize(
