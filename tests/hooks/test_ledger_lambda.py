@@ -66,14 +66,25 @@ class LedgerWorld:
         self.aws_calls.append(f"{service}:{operation}")
 
 
+@pytest.fixture(scope="module")
+def _module_clients() -> Iterator[dict[str, LedgerWorld]]:
+    """The hooks' cached clients, made afresh for this module (one made before moto's mock would
+    reach the network) and kept across its tests (moto's mock intercepts them whichever test runs);
+    the current test's world, for the calls they record."""
+    from hooks import clients
+
+    clients.forget_clients()
+    yield {}
+    clients.forget_clients()
+
+
 @pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[LedgerWorld]:
+def world(monkeypatch: pytest.MonkeyPatch, _module_clients: dict[str, LedgerWorld]) -> Iterator[LedgerWorld]:
     import boto3
     from moto import mock_aws
 
     from hooks import clients
 
-    clients.forget_clients()  # made before mock_aws: they would reach the network (the catalog is kept)
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="ap-northeast-2")
         dynamodb.create_table(**create_table_request(TABLE))
@@ -84,20 +95,22 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[LedgerWorld]:
         queue_url = sqs.create_queue(QueueName="outcomes")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
         sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn["Attributes"]["QueueArn"])
-        made = LedgerWorld(dynamodb, sqs, queue_url)
+        made = _module_clients["current"] = LedgerWorld(dynamodb, sqs, queue_url)
         real = clients.client
         fakes: dict[str, Any] = {"codedeploy": made.codedeploy, "ecs": made.ecs}
+
+        def record_call(event_name: str, **_: Any) -> None:
+            _module_clients["current"].record_call(event_name)
 
         def counted(name: str) -> Any:
             if name in fakes:
                 return fakes[name]
             client = real(name)
-            client.meta.events.register_first("before-call.*.*", made.record_call, unique_id="ledger-test")
+            client.meta.events.register_first("before-call.*.*", record_call, unique_id="ledger-test")
             return client
 
         monkeypatch.setattr(clients, "client", counted)
         yield made
-    clients.forget_clients()
 
 
 def codedeploy_event(deployment_id: str, state: str, group: str = "product-service") -> dict[str, Any]:
