@@ -35,7 +35,14 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from hooks import clients, settings
-from hooks.ledger_event import CREATED_WITHIN, StateChange, outcome_line, parse, recent_deployments
+from hooks.ledger_event import (
+    CREATED_WITHIN,
+    StateChange,
+    dora_metrics,
+    outcome_line,
+    parse,
+    recent_deployments,
+)
 from hooks.service_view import ServiceView
 from orchestrator.aws.clients import retry_throttled
 from orchestrator.aws.ledger import DynamoLedger, LedgerTableMissingError
@@ -202,37 +209,32 @@ def _link_rollback(ledger: DynamoLedger, deployment_id: str, rollback_id: str) -
 
 
 def _emit_metrics(record: DeploymentRecord, ledger: DynamoLedger) -> None:
-    """One EMF document per terminal deployment (dimensions service + environment), counted as
-    ``insight.dora`` counts: a deploy is one of Deployments, a failed one of ChangeFailures (a
-    success rolled back later is known only later: ``bluegreen dora`` counts it); rollbacks are
-    not deploys, but a successful ``bluegreen rollback`` may restore (TimeToRestoreSeconds)."""
+    """One EMF document per terminal deployment (dimensions service + environment) with what it
+    adds to the DORA figures (``hooks.ledger_event.dora_metrics``)."""
     from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
-    from orchestrator.insight.dora import is_deploy, lead_time_seconds, time_to_restore_seconds
-
+    figures = dora_metrics(record, _earlier(record, ledger))
+    if not figures:  # CodeDeploy's own rollback that restored nothing: nothing to count
+        return
     metrics = EphemeralMetrics(namespace=NAMESPACE)
     metrics.add_dimension(name="service", value=record.service)
     metrics.add_dimension(name="environment", value=record.environment)
-    if is_deploy(record):
-        metrics.add_metric(name="Deployments", unit=MetricUnit.Count, value=1)
-        metrics.add_metric(name="ChangeFailures", unit=MetricUnit.Count, value=int(record.outcome.is_failure))
-    lead = lead_time_seconds(record)
-    if lead is not None:
-        metrics.add_metric(name="LeadTimeSeconds", unit=MetricUnit.Seconds, value=lead)
-    restore = time_to_restore_seconds(record, _earlier(record, ledger))
-    if restore is not None:
-        metrics.add_metric(name="TimeToRestoreSeconds", unit=MetricUnit.Seconds, value=restore)
-    if not metrics.metric_set:  # CodeDeploy's own rollback that did not restore: nothing to count
-        return
+    for name, value in figures.items():
+        unit = MetricUnit.Seconds if name.endswith("Seconds") else MetricUnit.Count
+        metrics.add_metric(name=name, unit=unit, value=value)
     metrics.add_metadata(key="deploymentId", value=record.deployment_id)
     metrics.flush_metrics()
 
 
 def _earlier(record: DeploymentRecord, ledger: DynamoLedger) -> list[DeploymentRecord]:
-    """The service's earlier rows a success may restore after (none read for anything else)."""
-    if record.outcome is not Outcome.SUCCEEDED or record.created is None:
+    """The service's other rows, when the record may restore a failure (a success) or make an
+    earlier success a change failure (a ``bluegreen rollback``); none read for anything else."""
+    if record.created is None:
         return []
-    return ledger.query(record.environment, record.created - RESTORE_LOOKBACK, service=record.service)
+    if record.outcome is not Outcome.SUCCEEDED and record.kind is not DeploymentKind.ROLLBACK:
+        return []
+    found = ledger.query(record.environment, record.created - RESTORE_LOOKBACK, service=record.service)
+    return [other for other in found if other.deployment_id != record.deployment_id]
 
 
 def _notify(view: ServiceView, record: DeploymentRecord) -> None:

@@ -8,9 +8,16 @@ from typing import Any
 
 import pytest
 
-from hooks.ledger_event import StateChange, duration_text, outcome_line, parse, recent_deployments
+from hooks.ledger_event import (
+    StateChange,
+    dora_metrics,
+    duration_text,
+    outcome_line,
+    parse,
+    recent_deployments,
+)
 from orchestrator.insight.evidence import Outcome
-from orchestrator.insight.records import DeploymentRecord
+from orchestrator.insight.records import DeploymentKind, DeploymentRecord, Provenance
 
 AT = datetime(2026, 11, 30, 5, 0, tzinfo=UTC)
 SERVICE_ARN = "arn:aws:ecs:ap-northeast-2:123456789012:service/doa-market-cluster/inventory-service"
@@ -188,3 +195,56 @@ def record(**changes: Any) -> DeploymentRecord:
 )
 def test_the_outcome_line(changes: dict[str, Any], by: str | None, line: str) -> None:
     assert outcome_line(record(**changes), by) == line
+
+
+def deploy(deployment_id: str, outcome: Outcome, minutes: float, **changes: Any) -> DeploymentRecord:
+    """A deploy of product-service created at AT + ``minutes``, done 5 minutes later."""
+    created = AT + timedelta(minutes=minutes)
+    status = {Outcome.SUCCEEDED: "Succeeded"}.get(outcome, "Failed")
+    return record(
+        deployment_id=deployment_id,
+        outcome=outcome,
+        status=status,
+        created=created,
+        completed=created + timedelta(minutes=5),
+        **changes,
+    )
+
+
+COMMITTED = Provenance("alice", "0123456789abcdef", AT - timedelta(hours=1))
+OK = deploy("d-OK", Outcome.SUCCEEDED, 0)
+BAD = deploy("d-BAD", Outcome.ROLLED_BACK, 10, rollback_deployment_id="d-RB")
+
+
+@pytest.mark.parametrize(
+    ("ended", "earlier", "figures"),
+    [
+        (OK, [], {"Deployments": 1, "ChangeFailures": 0}),
+        (BAD, [OK], {"Deployments": 1, "ChangeFailures": 1}),
+        (deploy("d-STOP", Outcome.STOPPED, 10), [OK], {"Deployments": 1, "ChangeFailures": 1}),
+        (  # commit at AT - 1 h, done at AT + 5 min
+            deploy("d-OK", Outcome.SUCCEEDED, 0, provenance=COMMITTED),
+            [],
+            {"Deployments": 1, "ChangeFailures": 0, "LeadTimeSeconds": 3900.0},
+        ),
+        (  # the fix after BAD: from BAD's end (AT + 15 min) to its own (AT + 25 min)
+            deploy("d-FIX", Outcome.SUCCEEDED, 20),
+            [OK, BAD],
+            {"Deployments": 1, "ChangeFailures": 0, "TimeToRestoreSeconds": 600.0},
+        ),
+        (  # CodeDeploy's own rollback of BAD: neither a deploy nor a restore
+            deploy("d-RB", Outcome.SUCCEEDED, 15, kind=DeploymentKind.AUTO_ROLLBACK, rollback_of="d-BAD"),
+            [OK, BAD],
+            {},
+        ),
+        (  # `bluegreen rollback` after OK: OK becomes a change failure; the rollback restores it
+            deploy("d-BACK", Outcome.SUCCEEDED, 30, kind=DeploymentKind.ROLLBACK),
+            [OK],
+            {"ChangeFailures": 1, "TimeToRestoreSeconds": 1800.0},
+        ),
+    ],
+)
+def test_what_an_ended_deployment_adds_to_the_dora_figures(
+    ended: DeploymentRecord, earlier: list[DeploymentRecord], figures: dict[str, float]
+) -> None:
+    assert dora_metrics(ended, earlier) == figures

@@ -19,7 +19,7 @@ import pytest
 from hooks.ledger import handler, logger
 from orchestrator.aws.ledger import DynamoLedger, LedgerTableMissingError, create_table_request, plain
 from orchestrator.insight.evidence import Outcome
-from orchestrator.insight.records import DeploymentRecord, Provenance
+from orchestrator.insight.records import DeploymentKind, DeploymentRecord, Provenance
 from tests.support.fake_codedeploy import FakeCodeDeploy
 from tests.support.hooks import FakeLambdaContext, load_event
 from tests.support.ledger import LedgerEcs
@@ -305,6 +305,36 @@ def test_a_success_after_a_failure_emits_lead_time_and_time_to_restore(
     assert world.published()[-1] == (
         "product-service dev: succeeded d-FIXED after 4m00s; canary10; by bob@0123456789ab"
     )
+
+
+def test_a_bluegreen_rollback_makes_the_success_it_rolled_back_a_change_failure(
+    world: LedgerWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.codedeploy.deployments["d-OK"] = deployment_info("d-OK", "Succeeded", completeTime=T0)
+    invoke(codedeploy_event("d-OK", "SUCCESS"))
+    back = T0 + timedelta(minutes=20)
+    world.ledger().record_start(  # `bluegreen rollback` (on ECS only its row would say so)
+        DeploymentRecord(
+            "d-BACK",
+            "codedeploy",
+            "product-service",
+            "dev",
+            "",
+            Outcome.IN_PROGRESS,
+            kind=DeploymentKind.ROLLBACK,
+        )
+    )
+    world.codedeploy.deployments["d-BACK"] = deployment_info(
+        "d-BACK", "Succeeded", createTime=back, completeTime=back + timedelta(minutes=3)
+    )
+
+    invoke(codedeploy_event("d-BACK", "SUCCESS"))
+
+    deployed, rolled_back = emf_documents(capsys.readouterr().out)
+    assert (deployed["Deployments"], deployed["ChangeFailures"]) == ([1.0], [0.0])
+    assert "Deployments" not in rolled_back  # a rollback is no deploy...
+    assert rolled_back["ChangeFailures"] == [1.0]  # ...but d-OK now counts as a change failure
+    assert rolled_back["TimeToRestoreSeconds"] == [23 * 60.0]  # d-OK's end to the rollback's
 
 
 def test_an_automatic_rollback_deployment_counts_as_no_deploy(
