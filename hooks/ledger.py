@@ -46,7 +46,7 @@ from hooks.ledger_event import (
 from hooks.service_view import ServiceView
 from orchestrator.aws.clients import retry_throttled
 from orchestrator.aws.ledger import DynamoLedger, LedgerTableMissingError
-from orchestrator.errors import AwsError, CatalogError
+from orchestrator.errors import AwsError, CatalogError, UnknownServiceError
 from orchestrator.insight.evidence import Outcome
 from orchestrator.insight.records import DeploymentKind, DeploymentRecord
 from orchestrator.vocabulary import EngineName
@@ -83,8 +83,10 @@ def _handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     logger.thread_safe_append_keys(correlation_id=change.deployment_id, engine=change.engine)
     try:
         view = _service(change)
-    except CatalogError as err:  # an unknown service, or a catalog that does not load
+    except UnknownServiceError as err:  # a deployment group or ECS service the catalog does not have
         return _skipped(str(err), {"state": change.state})
+    except CatalogError as err:  # the package's catalog does not load: a retry would not either
+        return _skipped(str(err), {"state": change.state}, error=True)
     logger.thread_safe_append_keys(service_name=view.name, environment=view.environment)  # as the hooks
     if not view.ledger_table:
         return _skipped(f"{view.name} ({view.environment}) names no ledger_table", {"state": change.state})
@@ -107,8 +109,8 @@ def _calls_end(context: Any) -> float | None:
     return time.monotonic() + float(getter()) / 1000.0 - END_MARGIN_S
 
 
-def _skipped(reason: str, extra: Mapping[str, Any]) -> dict[str, Any]:
-    logger.warning(f"skipped: {reason}", extra=dict(extra))
+def _skipped(reason: str, extra: Mapping[str, Any], error: bool = False) -> dict[str, Any]:
+    (logger.error if error else logger.warning)(f"skipped: {reason}", extra=dict(extra))
     return {"written": [], "terminal": [], "skipped": reason}
 
 

@@ -422,6 +422,18 @@ def test_an_unknown_service_is_logged_and_skipped(
     assert warning["correlation_id"] == "d-AAAAAAAAA"
 
 
+def test_a_catalog_that_does_not_load_is_an_error_line_and_no_retry(
+    world: LedgerWorld, ledger_logs: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, repo_root: Any
+) -> None:
+    monkeypatch.setenv("BLUEGREEN_CATALOG", str(repo_root / "tests/fixtures/catalogs/duplicate-service.yaml"))
+
+    answer = invoke(codedeploy_event("d-AAAAAAAAA", "START"))
+
+    assert answer["written"] == [] and "duplicate-service.yaml" in answer["skipped"]
+    [error] = [line for line in ledger_logs if line["level"] == "ERROR"]
+    assert error["message"].startswith("skipped: ")
+
+
 def test_a_missing_table_fails_the_invocation_so_lambda_retries_it(
     world: LedgerWorld, ledger_logs: list[dict[str, Any]]
 ) -> None:
