@@ -354,3 +354,24 @@ def test_a_rollback_deployment_links_the_row_it_rolled_back_only_when_that_row_c
 def test_linking_a_rollback_to_no_row_writes_none(ledger: DynamoLedger, dynamodb: Any) -> None:
     assert ledger.link_rollback("d-UNKNOWN", "d-ROLLBACK") is False
     assert dynamodb.scan(TableName=TABLE)["Items"] == []
+
+
+def test_the_cli_fills_in_what_the_engines_answer_lacks_and_nothing_it_has(
+    ledger: DynamoLedger, dynamodb: Any
+) -> None:
+    cli = record(
+        kind=DeploymentKind.ROLLBACK,
+        rollback_of="d-LIVE",
+        image="product:0.9.0",
+        task_definition="arn:aws:ecs:ap-northeast-2:123456789012:task-definition/product:7",
+    )
+    ledger.upsert(record(image="product:1.0.0", task_definition=None))  # the engine knows the image only
+    ledger.record_start(cli)
+
+    row = raw(dynamodb)
+    assert (row["kind"], row["rollbackOf"], row["image"], row["taskDefinition"]) == (
+        "rollback",
+        "d-LIVE",
+        "product:1.0.0",
+        "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/product:7",
+    )
