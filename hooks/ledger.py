@@ -172,10 +172,35 @@ def _ecs_records(view: ServiceView, at: datetime) -> list[DeploymentRecord]:
     described = clients.aws_call(
         "DescribeServiceDeployments", lambda: ecs.describe_service_deployments(serviceDeploymentArns=arns)
     )
+    deployments = list(described.get("serviceDeployments") or [])
+    revisions = _target_revisions(ecs, deployments)
     return [
-        record_from_service_deployment(sd, view.name, view.environment)
-        for sd in described.get("serviceDeployments") or []
+        record_from_service_deployment(sd, view.name, view.environment, revisions.get(_target_arn(sd)))
+        for sd in deployments
     ]
+
+
+def _target_arn(sd: Mapping[str, Any]) -> str:
+    return str((sd.get("targetServiceRevision") or {}).get("arn") or "")
+
+
+def _target_revisions(ecs: Any, deployments: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The deployments' target service revisions by ARN (their task definition and image), in one
+    DescribeServiceRevisions (20 ARNs a call, as many as the deployments); {} when it fails: the
+    rows are written without them (a later event, or the CLI's record_start, fills them in)."""
+    arns = sorted(
+        {str(sd["targetServiceRevision"]["arn"]) for sd in deployments if sd.get("targetServiceRevision")}
+    )
+    if not arns:
+        return {}
+    try:
+        answer = clients.aws_call(
+            "DescribeServiceRevisions", lambda: ecs.describe_service_revisions(serviceRevisionArns=arns)
+        )
+    except AwsError as err:
+        logger.warning(f"service revisions not read; rows written without image: {err}")
+        return {}
+    return {str(r["serviceRevisionArn"]): dict(r) for r in answer.get("serviceRevisions") or []}
 
 
 def _write(ledger: DynamoLedger, view: ServiceView, record: DeploymentRecord) -> bool:

@@ -388,11 +388,33 @@ def test_ecs_events_write_the_services_recent_deployments(
         "SUCCESSFUL",
         "succeeded",
     )
+    assert row["taskDefinition"] == "inventory:2"  # the target service revision's
     assert world.row(old) == {}
     [line] = world.published()
     assert line.startswith(f"inventory-service dev: succeeded {arn} after ")
     written = [log for log in ledger_logs if log["message"].startswith("ledger row")]
     assert {log["correlation_id"] for log in written} == {arn}
+
+
+def test_ecs_rows_are_written_without_the_revision_when_it_cannot_be_read(
+    world: LedgerWorld, monkeypatch: pytest.MonkeyPatch, ledger_logs: list[dict[str, Any]]
+) -> None:
+    from botocore.exceptions import ClientError
+
+    arn = world.ecs.add_service_deployment(
+        "doa-market-cluster", "inventory-service", "inventory:2", "IN_PROGRESS"
+    )
+
+    def denied(**_: Any) -> Any:
+        raise ClientError(
+            {"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "DescribeServiceRevisions"
+        )
+
+    monkeypatch.setattr(world.ecs, "describe_service_revisions", denied)
+
+    assert invoke(ecs_event("SERVICE_DEPLOYMENT_IN_PROGRESS")) == {"written": [arn], "terminal": []}
+    assert "taskDefinition" not in world.row(arn)
+    assert any(line["message"].startswith("service revisions not read") for line in ledger_logs)
 
 
 @pytest.mark.parametrize(
@@ -513,7 +535,7 @@ def test_every_call_the_lambda_makes_is_granted_to_its_role(world: LedgerWorld, 
     role = load_template(repo_root)["Resources"]["LedgerRole"]
     granted = {action for statement in _statements({"LedgerRole": role}) for action in _actions(statement)}
     made = world.actions()
-    assert {"dynamodb:UpdateItem", "dynamodb:Query", "sns:Publish", "ecs:DescribeServiceDeployments"} <= made
+    assert {"dynamodb:UpdateItem", "dynamodb:Query", "sns:Publish", "ecs:DescribeServiceRevisions"} <= made
     assert made <= granted
 
 
