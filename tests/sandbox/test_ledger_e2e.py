@@ -69,9 +69,17 @@ def subscribe_queue(world: World) -> str:
     return str(url)
 
 
+def moto_client(world: World, service: str) -> Any:
+    from sandbox.moto_server import sandbox_client_factory
+
+    return sandbox_client_factory(world.region)(service, world.moto_url)
+
+
 def scan(world: World) -> list[dict[str, Any]]:
     """Every row of the ledger table, sorted by deployment id (a test-sized table: one page)."""
-    answer = world.clients().dynamodb.scan(TableName=TABLE, ConsistentRead=True)
+    dynamodb = moto_client(world, "dynamodb")
+    answer = dynamodb.scan(TableName=TABLE, ConsistentRead=True)
+    dynamodb.close()
     assert "LastEvaluatedKey" not in answer
     return sorted(answer["Items"], key=lambda item: item["deploymentId"]["S"])
 
@@ -177,8 +185,7 @@ def test_the_bus_delivered_every_event_twice_and_not_in_order(run: Run) -> None:
 
 
 def test_the_world_made_the_ledger_table_and_topic_the_catalog_names(run: Run) -> None:
-    clients = run.world.clients()
-    table = clients.dynamodb.describe_table(TableName=TABLE)["Table"]
+    table = moto_client(run.world, "dynamodb").describe_table(TableName=TABLE)["Table"]
     assert table["KeySchema"] == [{"AttributeName": "deploymentId", "KeyType": "HASH"}]
     (index,) = table["GlobalSecondaryIndexes"]
     assert index["IndexName"] == "byEnvironment"
@@ -229,7 +236,7 @@ def test_the_shipped_rule_routes_both_engines_events_to_the_ledger() -> None:
 
 
 def test_each_deployment_has_its_row_with_the_right_outcome(run: Run) -> None:
-    ledger = DynamoLedger(run.world.clients().dynamodb, TABLE)
+    ledger = DynamoLedger(moto_client(run.world, "dynamodb"), TABLE)
     succeeded = ledger.get(run.codedeploy_id)
     assert succeeded is not None, run.rows
     assert (succeeded.engine, succeeded.service, succeeded.environment) == (
