@@ -169,6 +169,8 @@ class RollbackFacts(Document):
 class _ReportTail(Document):
     exit_code: int
     hook_failure: HookFailure | None = field(default=None, metadata=ABSENT)
+    # a deployment that failed, stopped or rolled back: `bluegreen why`'s first line
+    root_cause: str | None = field(default=None, metadata=ABSENT)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -238,10 +240,13 @@ def report(
     facts: DeployFacts | RollbackFacts | None,
     hook_failure: HookFailure | None,
     exit_code: int,
+    root_cause: str | None = None,
 ) -> ReportHead:
     """The watch report of the verb whose ``facts`` these are (``None``: `watch`)."""
     more = fields_of(facts) if facts is not None else {}
-    return REPORTS[type(facts)](**fields_of(head), **more, exit_code=exit_code, hook_failure=hook_failure)
+    return REPORTS[type(facts)](
+        **fields_of(head), **more, exit_code=exit_code, hook_failure=hook_failure, root_cause=root_cause
+    )
 
 
 def created(head: CreatedHead, facts: DeployFacts | RollbackFacts) -> CreatedHead:
