@@ -24,7 +24,6 @@ from orchestrator.watching.lifecycles import NATIVE_LIFECYCLE
 from orchestrator.watching.timing import GroupTiming, default_timeout, expected_phases
 from tests.support.cli import FakeClock
 from tests.support.fakes import FakeClients
-from tests.support.insight import diagnosis_available
 from tests.support.native_timeline import ARN, NativeTimelineEngine, service_deployment
 
 REPO = Path(__file__).resolve().parents[2]
@@ -95,8 +94,7 @@ def clients() -> Iterator[FakeClients]:
     fakes.logs.events[f"/aws/lambda/{SMOKE}"] = [
         {"message": json.dumps(line), "timestamp": int(NOW.timestamp() * 1000)}
     ]
-    with diagnosis_available():
-        yield fakes
+    yield fakes
 
 
 def _follow(timeline: Any, outcome: Outcome, clients: FakeClients) -> tuple[Any, InspectingEngine, Session]:
