@@ -88,7 +88,7 @@ def test_the_alarm_history_is_read_back_with_its_datapoint(failed: dict[str, Fai
     # on the engine's clock: within the deployment's window, though moto stamps real time
     facts = run.why["facts"]
     assert facts["created"] <= fired[0]["at"] <= facts["completed"], (facts, fired[0])
-    assert f"{alarm} OK -> ALARM at " in run.why_text
+    assert f"{alarm} OK -> ALARM, datapoint " in run.why_text
 
 
 @pytest.mark.parametrize("engine", list(SERVICES))
