@@ -301,12 +301,44 @@ class LambdaRunner:
         handler = self._handler(name)
         if self.before_invoke is not None:
             self.before_invoke()
+        self._start(name, handler, payload)
+
+    def _start(self, name: str, handler: Handler, payload: dict[str, Any]) -> None:
+        """One asynchronous invocation on its own thread."""
         thread = threading.Thread(
             target=self._invoke_async, args=(name, handler, dict(payload)), name=f"lambda-{name}", daemon=True
         )
         with self._lock:
             self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()
+
+    def add_function(
+        self, name: str, handler: Handler, max_retry_attempts: int = DEFAULT_RETRY_ATTEMPTS
+    ) -> None:
+        """Deploy one more function (the world's EventBridge targets, e.g. the ledger Lambda)."""
+        self.handlers[name] = handler
+        self.retry_attempts[name] = max_retry_attempts
+
+    def invoke_event(self, function_name: str, payload: dict[str, Any]) -> None:
+        """EventBridge's invocation of a Lambda target: asynchronous (retried on a function error as
+        any asynchronous invocation), without the fleet's settle step that precedes a hook."""
+        name = function_name_of(function_name)
+        handler = self._handler(name)
+        self._start(name, handler, payload)
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait (real seconds) for the invocations running now, retries included; unlike ``join``
+        new ones are still accepted. True when none is left running."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                running = [t for t in self._threads if t.is_alive()]
+            if not running:
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            running[0].join(left)
 
     def invoke_sync(
         self, function_name: str, payload: dict[str, Any], timeout_seconds: float | None = None
