@@ -252,7 +252,7 @@ def _hook_sentence(evidence: Evidence) -> Written:
 def _hook_without_verdict(evidence: Evidence, step: Step | None) -> str:
     """What the engine itself says of the hook when its verdict line could not be found."""
     function = (step.hook_function if step else None) or _function_in(_engine_words(evidence))
-    who = f"the hook {function}" if function else "its hook"
+    who = f"the hook {_function_name(function)}" if function else "its hook"
     timed_out = step is not None and step.error_code == "ScriptTimedOut"
     what = "did not report its status in time" if timed_out else "reported Failed"
     said = (step.message if step else None) or evidence.facts.error_message
@@ -269,7 +269,8 @@ def _unhealthy_sentence(evidence: Evidence) -> Written:
         first = unhealthy[0]
         said = f" ({first.description})" if first.description else ""
         return f"{head}: {first.reason}{said} on {_short_arn(first.target_group)}", ()
-    stopped = [t for t in evidence.inspection.stopped_tasks if t.stopped_reason]
+    # Only the tasks ECS stopped for their health (not those the rollback scaled in).
+    stopped = [t for t in evidence.inspection.stopped_tasks if "health" in (t.stopped_reason or "").lower()]
     if stopped:
         count = f"{len(stopped)} task{'s' if len(stopped) > 1 else ''} stopped: "
         return f"{head}: {count}{stopped[0].stopped_reason}", ()
@@ -295,7 +296,7 @@ def _alarm_sentence(evidence: Evidence) -> Written:
 def _stop_sentence(evidence: Evidence) -> Written:
     facts = evidence.facts
     call = STOP_CALL.get(facts.engine, "a stop request")
-    step = _failed_step(evidence.inspection.steps) or _last_started(evidence.inspection.steps)
+    step = _reached(evidence.inspection.steps)
     during = f" during {step.name}" if step else ""
     then = ", then rolled back" if facts.rolled_back else ""
     return f"stopped by a user ({call}){during}{then}", ()
@@ -353,6 +354,15 @@ def _failed_step(steps: Sequence[Step]) -> Step | None:
 def _last_started(steps: Sequence[Step]) -> Step | None:
     started = [s for s in steps if s.started is not None or s.status.lower() in ("inprogress", "in_progress")]
     return started[-1] if started else None
+
+
+def _reached(steps: Sequence[Step]) -> Step | None:
+    """Where the deployment was when it ended: the Failed step (CodeDeploy fails the event in
+    progress), else the one in progress, else the last with a time (ECS: the stage it reached)."""
+    in_progress = [s for s in steps if s.status.lower() in ("inprogress", "in_progress")]
+    timed = [s for s in steps if s.started is not None or s.ended is not None]
+    latest = in_progress or timed
+    return _failed_step(steps) or (latest[-1] if latest else None)
 
 
 def _last_succeeded(steps: Sequence[Step]) -> Step | None:
@@ -500,6 +510,11 @@ def _waited_minutes(evidence: Evidence) -> int | None:
     ready = [s for s in evidence.inspection.steps if s.name in READY_STEPS]
     waited = next((s.started for s in ready if s.status.upper() == "TIMED_OUT"), None)
     start = waited or next((s.ended for s in reversed(ready) if s.status.lower() == "succeeded"), None)
+    # ECS keeps no stage times: the wait began when test traffic's hook answered Succeeded.
+    passed = [
+        v.at for v in evidence.hooks if v.verdict.lower() == "succeeded" and _event_of(v.step) in READY_STEPS
+    ]
+    start = start or (passed[-1] if passed and passed[-1] is not None else None)
     end = facts.rollback_started or facts.completed
     if start is None or end is None or end <= start:
         return None
@@ -517,7 +532,13 @@ def _stage_in(text: str) -> str | None:
 
 def _function_in(text: str | None) -> str | None:
     found = re.search(r"lifecycle hook (\S+)", text or "")
-    return found.group(1).rsplit(":", 1)[-1] if found else None
+    return found.group(1) if found else None
+
+
+def _function_name(function: str) -> str:
+    """A Lambda function's name from its ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER])."""
+    found = re.search(r":function:([^:]+)", function)
+    return found.group(1) if found else function
 
 
 def _only_restates(message: str) -> bool:
