@@ -13,8 +13,8 @@ plainly what it could not see.
 
 Clocks. Everything is on the deployment engine's clock, as in AWS, where CodeDeploy, ECS, Lambda,
 CloudWatch Logs and CloudWatch share one: the windows are the deployment's own times, and "now"
-(an open end) is the engine's, read from its answers' Date (the sandbox's emulators answer in its
-virtual time, and stamp hook lines and alarm history in it too).
+(an open end) is the engine's, read from its answers' Date (the sandbox answers in its virtual
+time, and stamps the hooks' log lines and the alarm history with it too).
 """
 
 from __future__ import annotations
@@ -138,7 +138,14 @@ def hook_functions(inspection: Inspection, hooks: Mapping[str, str]) -> list[str
     """The functions whose logs may hold the deployment's verdicts: the catalog's hooks, then any
     other the engine names at a step (a deployment made by an older catalog)."""
     named = [step.hook_function for step in (*inspection.steps, *inspection.rollback_steps)]
-    return list(dict.fromkeys(name for name in [*hooks.values(), *named] if name))
+    return list(dict.fromkeys(function_name(name) for name in [*hooks.values(), *named] if name))
+
+
+def function_name(function: str) -> str:
+    """A Lambda function's name, also from its ARN (how Amazon ECS names a hook's target:
+    ``arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]``); its log group: /aws/lambda/NAME."""
+    _, found, rest = function.partition(":function:")
+    return rest.split(":")[0] if found and rest else function
 
 
 @dataclass(frozen=True)

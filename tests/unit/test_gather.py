@@ -14,11 +14,13 @@ import pytest
 from orchestrator.commands.options import GlobalOptions
 from orchestrator.commands.session import Session
 from orchestrator.errors import BadInputError
-from orchestrator.insight.evidence import AlarmChange, HookVerdict, TargetHealth, Unreadable
+from orchestrator.insight.evidence import AlarmChange, HookVerdict, Inspection, Step, TargetHealth, Unreadable
 from orchestrator.insight.gather import (
     alarm_change,
     deployment_window,
+    function_name,
     gather,
+    hook_functions,
     target_group_name,
     tripping_datapoint,
 )
@@ -341,3 +343,26 @@ def test_a_native_verdict_names_its_stage() -> None:
     assert parsed.evidence == (
         "health: GET /health via the test listener: status 500, expected 200 (3 attempts)",
     )
+
+
+ARN = "arn:aws:lambda:ap-northeast-2:123456789012:function:"
+
+
+@pytest.mark.parametrize(
+    ("function", "name"),
+    [(f"{ARN}{SMOKE}", SMOKE), (f"{ARN}{SMOKE}:live", SMOKE), (SMOKE, SMOKE)],
+)
+def test_function_name(function: str, name: str) -> None:
+    assert function_name(function) == name
+
+
+def test_hook_functions_are_the_catalogs_then_the_steps_by_name() -> None:
+    # Amazon ECS names a hook's target by ARN: the same function as the catalog's, read once
+    inspection = Inspection(
+        failed_at_test_traffic().facts,
+        (
+            Step("POST_TEST_TRAFFIC_SHIFT", "Failed", hook_function=f"{ARN}{SMOKE}"),
+            Step("X", "Failed", hook_function=f"{ARN}other"),
+        ),
+    )
+    assert hook_functions(inspection, {"AfterAllowTestTraffic": SMOKE}) == [SMOKE, "other"]
