@@ -44,6 +44,10 @@ class Failed:
     why: dict[str, Any]
 
 
+# `why` on ids the sandbox has no deployment for: (exit code, stdout, stderr)
+asked_about: dict[str, tuple[int, str, str]] = {}
+
+
 @pytest.fixture(scope="module")
 def failed() -> Iterator[dict[str, Failed]]:
     options = WorldOptions(time_scale=SCALE)
@@ -61,6 +65,8 @@ def failed() -> Iterator[dict[str, Failed]]:
             code, document, err = bluegreen("why", deployment_id, "--output", "json")
             assert code == 0, (document, err)
             found[engine] = Failed(report, text, json.loads(document))
+        # (the environment the world set is the tests' only while this fixture runs: conftest.py)
+        asked_about.update({unknown: bluegreen("why", unknown) for unknown in UNKNOWN})
         yield found
 
 
@@ -104,3 +110,16 @@ def test_the_hooks_verdicts_are_there_and_nothing_was_unreadable(
     ]
     assert run.why["unreadable"] == [], run.why["unreadable"]
     assert run.why["apiCalls"] > 0
+
+
+UNKNOWN = (
+    "d-NOSUCH123",
+    "arn:aws:ecs:ap-northeast-2:123456789012:service-deployment/doa-market-cluster/inventory-service/nosuch",
+)
+
+
+@pytest.mark.parametrize("unknown", UNKNOWN)
+def test_a_deployment_that_does_not_exist_is_one_line_exit_2(failed: dict[str, Failed], unknown: str) -> None:
+    code, out, err = asked_about[unknown]
+    assert code == 2 and out == "", (out, err)
+    assert len(err.strip().splitlines()) == 1 and unknown in err and "Traceback" not in err, err
