@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from orchestrator.insight.evidence import (
@@ -142,6 +142,7 @@ HEALTH_STEPS = frozenset({AFTER_INSTALL, POST_SCALE_UP})
 HEALTH_CHECK_NAME = "green-target-health"  # hooks/gates.py target_health_gate's check
 FAILED_WORDS = frozenset({"failed", "timed_out", "timedout"})
 MAX_REASON = 300  # characters of a hook's reason kept in the sentence
+CLOCK_SKEW = timedelta(minutes=1)  # between CloudWatch's clock and the engine's
 
 # The unreadable sources each cause's sentence needs, by words their names carry (gather names them:
 # "CloudWatch Logs /aws/lambda/<fn>", "alarm history", "target health", "ECS tasks").
@@ -286,9 +287,12 @@ def _alarm_sentence(evidence: Evidence) -> Written:
     names = _alarms_named(_engine_words(evidence))
     change = _alarm_fired(evidence, names)
     if change is None:
-        named = ", ".join(names) if names else "an alarm"
-        alarm = f"alarm {named}" if names else named
-        return f"{verb}: {alarm} went into ALARM", ("alarm history",)
+        alarm = f"alarm {', '.join(names)}" if names else "an alarm"
+        # Its history, when read, still has the values; only not when (none fell in the window).
+        seen = _alarm_changes(evidence, names)
+        trip = _tripped(seen[-1]) if seen else ""
+        tail = f" ({trip})" if trip else ""
+        return f"{verb}: {alarm} went into ALARM{tail}", () if seen else ("alarm history",)
     share = _green_share(evidence.inspection.traffic, change.at)
     return f"{verb}: {_fired(change)}{_while(share)}", ()
 
@@ -430,18 +434,24 @@ def _alarms_named(text: str) -> list[str]:
     return [name.strip() for name in found.group(1).split(",") if name.strip()]
 
 
-def _alarm_fired(evidence: Evidence, names: Sequence[str] = ()) -> AlarmChange | None:
-    """The ALARM transition that stopped it: of the named alarms (else any), the last before the end."""
-    facts = evidence.facts
+def _alarm_changes(evidence: Evidence, names: Sequence[str] = ()) -> list[AlarmChange]:
+    """Every change into ALARM of the named alarms (else of any), oldest first."""
     fired = [c for c in evidence.alarms if c.new_state == AlarmState.ALARM.value]
-    fired = [c for c in fired if not names or c.alarm in names]
-    if facts.created is not None:
-        fired = [c for c in fired if c.at >= facts.created]
-    if not fired:
-        return None
+    return [c for c in fired if not names or c.alarm in names]
+
+
+def _alarm_fired(evidence: Evidence, names: Sequence[str] = ()) -> AlarmChange | None:
+    """The ALARM transition that stopped it: of the named alarms (else any), the last one from the
+    deployment's creation to its end. CloudWatch records the change, the engine polls, then stops:
+    a change later than the end (plus skew between the two services' clocks) did not stop it."""
+    facts = evidence.facts
     end = facts.rollback_started or facts.completed
-    before = [c for c in fired if end is None or c.at <= end]
-    return before[-1] if before else fired[0]
+    inside = [
+        c
+        for c in _alarm_changes(evidence, names)
+        if (facts.created is None or c.at >= facts.created) and (end is None or c.at <= end + CLOCK_SKEW)
+    ]
+    return inside[-1] if inside else None
 
 
 def _fired(change: AlarmChange) -> str:

@@ -373,6 +373,21 @@ CASES = [
             message=ACTIVATED,
             seen=Seen(
                 steps=cd_steps(failed="AllowTraffic"),
+                traffic=CANARY,
+                # recorded after the deployment ended: that clock disagrees, so no time, no share
+                alarms=(alarm("order-service-5xx-errors", 400),),
+            ),
+        ),
+        "rolled back: alarm order-service-5xx-errors went into ALARM (50 > 5)",
+        id="codedeploy-alarm-recorded-after-the-end",
+    ),
+    pytest.param(
+        codedeploy(
+            "Stopped",
+            code="ALARM_ACTIVE",
+            message=ACTIVATED,
+            seen=Seen(
+                steps=cd_steps(failed="AllowTraffic"),
                 unreadable=(Unreadable("alarm history", "AccessDenied: cloudwatch:DescribeAlarmHistory"),),
             ),
         ),
