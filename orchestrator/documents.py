@@ -169,6 +169,8 @@ class RollbackFacts(Document):
 class _ReportTail(Document):
     exit_code: int
     hook_failure: HookFailure | None = field(default=None, metadata=ABSENT)
+    # a deployment that failed, stopped or rolled back: `bluegreen why`'s first line
+    root_cause: str | None = field(default=None, metadata=ABSENT)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -238,10 +240,13 @@ def report(
     facts: DeployFacts | RollbackFacts | None,
     hook_failure: HookFailure | None,
     exit_code: int,
+    root_cause: str | None = None,
 ) -> ReportHead:
     """The watch report of the verb whose ``facts`` these are (``None``: `watch`)."""
     more = fields_of(facts) if facts is not None else {}
-    return REPORTS[type(facts)](**fields_of(head), **more, exit_code=exit_code, hook_failure=hook_failure)
+    return REPORTS[type(facts)](
+        **fields_of(head), **more, exit_code=exit_code, hook_failure=hook_failure, root_cause=root_cause
+    )
 
 
 def created(head: CreatedHead, facts: DeployFacts | RollbackFacts) -> CreatedHead:
@@ -860,6 +865,83 @@ def _why_step(step: Step) -> WhyStep:
     )
 
 
+# --- history, dora: past deployments and DORA's four keys ----------------------------------------------
+@dataclass(frozen=True, kw_only=True, eq=False)
+class HistoryRow(Document):
+    """One past deployment (a DeploymentRecord): what ran, how it ended, who ran it from which commit."""
+
+    deployment_id: str
+    engine: Literal["codedeploy", "ecs"]
+    service: str
+    environment: str
+    kind: Literal["deploy", "rollback", "auto-rollback"]
+    strategy: str | None
+    status: str
+    outcome: Literal["succeeded", "failed", "stopped", "rolled back", "in progress"]
+    created: str | None  # ISO 8601, UTC
+    completed: str | None
+    duration_seconds: float | None
+    rolled_back_by: str | None
+    rollback_deployment_id: str | None
+    rollback_of: str | None
+    image: str | None
+    task_definition: str | None
+    deployer: str | None
+    commit: str | None
+    commit_time: str | None
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class HistoryDocument(Document):
+    """`bluegreen history`: past deployments newest first, and where they were read."""
+
+    environment: str
+    service: str | None  # None: every service of the environment
+    since: str
+    source: Literal["ledger", "api"]
+    ledger_tables: list[str]  # the DynamoDB tables read (source ledger)
+    deployments: list[HistoryRow]
+    api_calls: int
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class DoraFigures(Document):
+    """DORA's four keys over a window and the counts they rest on (insight/dora.py's definitions)."""
+
+    deploys: int
+    succeeded: int
+    failed: int
+    rollbacks: int
+    deployments_per_day: float
+    lead_time_median_seconds: float | None
+    lead_time_samples: int
+    change_failure_rate: float | None
+    time_to_restore_median_seconds: float | None
+    time_to_restore_samples: int
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class DoraServiceFigures(DoraFigures):
+    """One service's four keys."""
+
+    service: str
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class DoraDocument(Document):
+    """`bluegreen dora`: deployment frequency, lead time, change failure rate, time to restore."""
+
+    environment: str
+    service: str | None
+    since: str
+    until: str
+    source: Literal["ledger", "api"]
+    ledger_tables: list[str]
+    overall: DoraFigures
+    services: list[DoraServiceFigures]
+    api_calls: int
+
+
 # --- any command that failed before it had a document of its own -------------------------------------
 @dataclass(frozen=True, kw_only=True, eq=False)
 class ErrorDocument(Document):
@@ -897,6 +979,8 @@ DOCUMENTS: tuple[type[Document], ...] = (
     SyncDocument,
     AuditDocument,
     WhyDocument,
+    HistoryDocument,
+    DoraDocument,
     ErrorDocument,
 )
 

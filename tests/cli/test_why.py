@@ -18,7 +18,6 @@ from tests.support.insight import (
     CD_ID,
     T0,
     FakeInspectEngine,
-    diagnosis_available,
     facts,
     failed_at_test_traffic,
 )
@@ -58,8 +57,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeInspectEngine, 
         "orchestrator.commands.lookup.deployment_engine", lambda session, deployment_id: (engine, clients)
     )
     monkeypatch.setenv("BLUEGREEN_CATALOG", str(REPO / "services.yaml"))
-    with diagnosis_available():
-        yield engine, clients
+    yield engine, clients
 
 
 def test_a_failed_deployment_reports_its_root_cause_first(world: Any) -> None:

@@ -1,21 +1,15 @@
 """Test doubles for the insight room (`why`, `timeline`): an engine whose ``inspect`` answers a given
-``Inspection``, evidence builders, and a stand-in diagnosis for tests that run before
-``orchestrator/insight/diagnosis.py`` exists (never shipped: the CLI imports the real one)."""
+``Inspection``, and evidence builders."""
 
 from __future__ import annotations
 
-import importlib
-import sys
-import types
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
 from orchestrator.errors import AwsError, BadInputError
-from orchestrator.insight.evidence import DeploymentFacts, Evidence, Inspection, Outcome, Step
+from orchestrator.insight.evidence import DeploymentFacts, Inspection, Outcome, Step
 
 CD_ID = "d-FAKE00001"
 T0 = datetime(2026, 11, 30, 10, 0, 0, tzinfo=UTC)
@@ -103,51 +97,6 @@ def failed_at_test_traffic(**more: Any) -> Inspection:
     }
     values.update(more)
     return Inspection(**values)
-
-
-@dataclass(frozen=True)
-class _Finding:
-    source: str
-    line: str
-
-
-@dataclass(frozen=True)
-class _Diagnosis:
-    root_cause: str
-    findings: tuple[_Finding, ...] = ()
-    ok: bool = False
-
-
-def _placeholder_diagnose(evidence: Evidence) -> _Diagnosis:
-    """Names the first Failed hook verdict, else the engine's error: enough to test the wiring."""
-    facts = evidence.facts
-    if facts.outcome is Outcome.SUCCEEDED:
-        return _Diagnosis(f"{facts.deployment_id} succeeded; nothing to diagnose", ok=True)
-    failed = [hook for hook in evidence.hooks if hook.verdict == "Failed"]
-    if failed:
-        return _Diagnosis(
-            f"{failed[0].step} failed: {failed[0].reason}", (_Finding("hooks", failed[0].reason),)
-        )
-    return _Diagnosis(f"{facts.outcome.value}: {facts.error_message or facts.status}")
-
-
-@contextmanager
-def diagnosis_available() -> Iterator[None]:
-    """The real ``orchestrator.insight.diagnosis`` when it exists, else a placeholder module for the
-    duration (tests of the wiring only: what the root cause says is diagnosis's own tests' business)."""
-    name = "orchestrator.insight.diagnosis"
-    try:
-        importlib.import_module(name)
-    except ImportError:
-        module = types.ModuleType(name)
-        module.diagnose = _placeholder_diagnose  # type: ignore[attr-defined]
-        sys.modules[name] = module
-        try:
-            yield
-        finally:
-            sys.modules.pop(name, None)
-        return
-    yield
 
 
 def aws_denied(what: str) -> AwsError:
