@@ -261,22 +261,25 @@ def _hook_without_verdict(evidence: Evidence, step: Step | None) -> str:
 
 
 def _unhealthy_sentence(evidence: Evidence) -> Written:
+    """The evidence that stays first: the hook's verdict (in its log for good), then the tasks ECS
+    stopped for their health (its record of them), then the targets' health now (gone once the
+    rollback deregisters green): `deploy` at the end and `why` later must say the same."""
     verdict = _deciding_verdict(evidence)
     name = verdict.step if verdict else _failed_at(evidence)
     at = f" at {_step_name(evidence, name)}" if name else ""
     head = f"green tasks never became healthy{at}"
-    unhealthy = [t for t in evidence.targets if t.state != "healthy" and t.reason]
-    if unhealthy:
-        first = unhealthy[0]
-        said = f" ({first.description})" if first.description else ""
-        return f"{head}: {first.reason}{said} on {_short_arn(first.target_group)}", ()
+    if verdict is not None:
+        return f"{head}: {_cut(_without_check_name(verdict.reason))}", ()
     # Only the tasks ECS stopped for their health (not those the rollback scaled in).
     stopped = [t for t in evidence.inspection.stopped_tasks if "health" in (t.stopped_reason or "").lower()]
     if stopped:
         count = f"{len(stopped)} task{'s' if len(stopped) > 1 else ''} stopped: "
         return f"{head}: {count}{stopped[0].stopped_reason}", ()
-    if verdict is not None:
-        return f"{head}: {_cut(_without_check_name(verdict.reason))}", ()
+    unhealthy = [t for t in evidence.targets if t.state != "healthy" and t.reason]
+    if unhealthy:
+        first = unhealthy[0]
+        said = f" ({first.description})" if first.description else ""
+        return f"{head}: {first.reason}{said} on {_short_arn(first.target_group)}", ()
     step = _failed_step(evidence.inspection.steps)
     return f"{head}: {_hook_without_verdict(evidence, step)}", ("target health", "ECS tasks", "hook logs")
 
