@@ -69,6 +69,7 @@ class AppSpecFacts:
 
     task_definition: str | None = None
     hooks: Mapping[str, str] = field(default_factory=dict)  # lifecycle event -> Lambda function
+    container: str | None = None  # LoadBalancerInfo.ContainerName: the container whose image ships
 
 
 def read_appspec(content: str | None) -> AppSpecFacts:
@@ -84,12 +85,19 @@ def read_appspec(content: str | None) -> AppSpecFacts:
         return AppSpecFacts()
     if not isinstance(document, Mapping):
         return AppSpecFacts()
-    return AppSpecFacts(_task_definition(document), _hooks(document))
+    return AppSpecFacts(
+        _property(document, "TaskDefinition"),
+        _hooks(document),
+        _property(document, "LoadBalancerInfo", "ContainerName"),
+    )
 
 
-def _task_definition(document: Mapping[str, Any]) -> str | None:
+def _property(document: Mapping[str, Any], *path: str) -> str | None:
+    """Resources[0].TargetService.Properties.<path> when it is a non-empty string."""
     try:
-        value = document["Resources"][0]["TargetService"]["Properties"]["TaskDefinition"]
+        value: Any = document["Resources"][0]["TargetService"]["Properties"]
+        for key in path:
+            value = value[key]
     except (KeyError, IndexError, TypeError):
         return None
     return value if isinstance(value, str) and value else None
@@ -189,8 +197,8 @@ def record_from_deployment(info: Mapping[str, Any], service: str, environment: s
         outcome=outcome,
         kind=kind_of(info),
         strategy=strategy_name(info.get("deploymentConfigName")),
-        created=_time(info.get("createTime")),
-        completed=_time(info.get("completeTime")),
+        created=as_time(info.get("createTime")),
+        completed=as_time(info.get("completeTime")),
         rolled_back_by=ended_by(error.get("code"), error.get("message")) if outcome.is_failure else None,
         rollback_deployment_id=rollback.get("rollbackDeploymentId") or None,
         rollback_of=rollback.get("rollbackTriggeringDeploymentId") or None,
@@ -204,7 +212,7 @@ def provenance_of(description: str | None) -> Provenance:
     return Provenance()
 
 
-def _time(value: Any) -> datetime | None:
+def as_time(value: Any) -> datetime | None:
     """botocore gives datetimes; a ledger row or a raw JSON answer may give ISO text or epoch."""
     if value is None or isinstance(value, datetime):
         return value

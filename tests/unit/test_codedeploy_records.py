@@ -224,6 +224,7 @@ def test_task_definition_from_the_appspec_when_present() -> None:
 def test_read_appspec(content: str | None, task_definition: str | None, hooks: dict[str, str]) -> None:
     facts = read_appspec(content)
     assert (facts.task_definition, dict(facts.hooks)) == (task_definition, hooks)
+    assert facts.container == ("app" if content == APPSPEC else None)
 
 
 @pytest.mark.parametrize(
@@ -277,7 +278,7 @@ def test_the_rollback_mark_is_what_bluegreen_rollback_writes(real_catalog: Catal
 
 
 def test_times_from_a_ledger_row_or_raw_json() -> None:
-    assert records._time("2026-11-30T04:00:00+00:00") == CREATED
-    assert records._time("2026-11-30T04:00:00") == CREATED
-    assert records._time(CREATED.timestamp()) == CREATED
-    assert records._time("yesterday") is None
+    assert records.as_time("2026-11-30T04:00:00+00:00") == CREATED
+    assert records.as_time("2026-11-30T04:00:00") == CREATED
+    assert records.as_time(CREATED.timestamp()) == CREATED
+    assert records.as_time("yesterday") is None
