@@ -1,16 +1,22 @@
-"""The picture of one deployment as data: ``Evidence`` -> ``Timeline`` (pure: stdlib only).
+"""The picture of one deployment as data: ``Evidence`` -> ``Timeline`` (pure: no boto3, no matplotlib).
 
 ``bluegreen timeline`` draws it (``timeline_text`` for a terminal, ``timeline_figure`` for SVG/PNG/HTML).
 Every time is in seconds since ``Timeline.origin`` (the deployment's creation, else the earliest
 time known), so the renderers never do date arithmetic. The lanes:
 
 - traffic: the replacement's (green's) share of production traffic from ``inspection.traffic``, a
-  step function starting at 0 %; blue's share is the rest;
+  step function starting at 0 %; blue's share is the rest. When the engine could not pin it (ECS
+  says when a shift ran only for a deployment that succeeded), the strategy's schedule
+  (``insight.traffic.scheduled_traffic``) starts at the first passed line of the hook that runs
+  before production traffic moves (BeforeAllowTraffic, ECS's PRE_PRODUCTION_TRAFFIC_SHIFT), ends
+  at the first line of the hook after it (AfterAllowTraffic), and goes back to blue when the
+  rollback started;
 - lifecycle: one span per lifecycle event (CodeDeploy) or stage (ECS) with its verdict. CodeDeploy
   times every event; Amazon ECS keeps no per-stage history, so a step without times of its own is
   timed by the hooks' verdict lines at that step (``source`` "hooks"): it ends at its last line and
-  starts where the step before it ended (stages run one after another). A step nothing times is kept
-  with no times (the table lists it; the picture cannot place it);
+  starts where the step before it ended (steps run one after another), else at its first line; a
+  step with an end but no start (the stage ECS reached) starts where the step before it ended. A
+  step nothing times is kept with no times (the table lists it; the picture cannot place it);
 - hooks: one span per (step, function) from its first verdict line to its last (an ECS bake answers
   IN_PROGRESS many times), with the final verdict;
 - alarms: per alarm, bands of OK / ALARM / INSUFFICIENT_DATA from ``evidence.alarms``; before its
@@ -28,8 +34,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from orchestrator.insight.evidence import AlarmChange, Evidence, HookVerdict, Outcome, Step
-from orchestrator.vocabulary import EVENT_FOR_NATIVE_STAGE, NATIVE_STAGE_FOR_EVENT
+from orchestrator.errors import BluegreenError
+from orchestrator.insight.evidence import AlarmChange, Evidence, HookVerdict, Outcome, Step, TrafficPoint
+from orchestrator.insight.traffic import scheduled_traffic
+from orchestrator.strategies import Strategy, parse_strategy
+from orchestrator.vocabulary import (
+    AFTER_ALLOW_TRAFFIC,
+    BEFORE_ALLOW_TRAFFIC,
+    EVENT_FOR_NATIVE_STAGE,
+    NATIVE_STAGE_FOR_EVENT,
+)
 
 
 class Verdict(StrEnum):
@@ -224,14 +238,42 @@ def _all_times(evidence: Evidence) -> Iterable[datetime]:
 
 def _traffic(evidence: Evidence, clock: _Clock) -> tuple[TrafficStep, ...]:
     """Green's share as a step function from 0 s (0 % until the first point)."""
+    points = evidence.inspection.traffic or _traffic_from_hooks(evidence)
     steps = [TrafficStep(0.0, 0.0)]
-    for point in sorted(evidence.inspection.traffic, key=lambda p: p.at):
+    for point in sorted(points, key=lambda p: p.at):
         at = max(0.0, clock.at(point.at) or 0.0)
         if steps[-1].at == at:
             steps[-1] = TrafficStep(at, point.green_percent)
         elif steps[-1].green_percent != point.green_percent:
             steps.append(TrafficStep(at, point.green_percent))
     return tuple(steps)
+
+
+def _traffic_from_hooks(evidence: Evidence) -> tuple[TrafficPoint, ...]:
+    """The strategy's schedule between the hooks around the production shift (see the module doc)."""
+    strategy = _strategy(evidence.facts.strategy)
+    passed = [
+        hook.at
+        for hook in _hooks_at(BEFORE_ALLOW_TRAFFIC, evidence.hooks)
+        if hook.at is not None and verdict_of(hook.verdict) is Verdict.SUCCEEDED
+    ]
+    if strategy is None or not passed:
+        return ()
+    after = [hook.at for hook in _hooks_at(AFTER_ALLOW_TRAFFIC, evidence.hooks) if hook.at is not None]
+    facts, shift_ended = evidence.facts, (min(after) if after else None)
+    return scheduled_traffic(
+        strategy, min(passed), shift_ended, facts.rollback_started, until=facts.completed
+    )
+
+
+def _strategy(name: str | None) -> Strategy | None:
+    """bluegreen's strategy of that name (None: unknown, or the engine's own words for another)."""
+    if not name:
+        return None
+    try:
+        return parse_strategy(name)
+    except BluegreenError:
+        return None
 
 
 def _step_span(step: Step, clock: _Clock) -> Span:
@@ -246,25 +288,32 @@ def _step_span(step: Step, clock: _Clock) -> Span:
 
 
 def _lifecycle_spans(steps: Sequence[Step], hooks: Sequence[HookVerdict], clock: _Clock) -> tuple[Span, ...]:
-    """The steps in order; one without times of its own timed by its hooks' lines (see the module doc)."""
+    """The steps in order; times a step lacks come from its hooks' lines and the step before it
+    (see the module doc)."""
     spans: list[Span] = []
-    previous_end: float | None = 0.0
+    previous_end: float | None = 0.0  # the first step starts at the creation
     for step in steps:
         span = _step_span(step, clock)
         if span.end is None:
             span = _timed_by_hooks(span, _hooks_at(step.name, hooks), previous_end, clock)
+        elif span.start is None and previous_end is not None:
+            span = dataclasses.replace(span, start=min(previous_end, span.end))
         spans.append(span)
-        previous_end = span.end if span.end is not None else previous_end
+        previous_end = span.end
     return tuple(spans)
 
 
 def _timed_by_hooks(
     span: Span, lines: Sequence[HookVerdict], previous_end: float | None, clock: _Clock
 ) -> Span:
+    """The step ends at its hook's last line; it started when the step before it ended, else at
+    the hook's first line."""
     times = [t for t in (clock.at(line.at) for line in lines) if t is not None]
     if not times:
         return span
-    start = span.start if span.start is not None else min(previous_end or 0.0, min(times))
+    start = span.start
+    if start is None:
+        start = min(previous_end, min(times)) if previous_end is not None else min(times)
     return dataclasses.replace(span, start=start, end=max(times), source="hooks")
 
 

@@ -88,7 +88,8 @@ class _Rows:
         self.rows += [(f"hook {span.label}", span) for span in timeline.hooks]
         for alarm in timeline.alarm_names:
             self.rows.append((f"alarm {alarm}", [b for b in timeline.alarms if b.alarm == alarm]))
-        self.rows += [(f"rollback {span.label}", span) for span in timeline.rollback]
+        if timeline.rollback:  # one row: CodeDeploy's rollback deployment has eight steps or more
+            self.rows.append((f"rollback ({len(timeline.rollback)} steps)", list(timeline.rollback)))
 
 
 def _figure(timeline: Timeline) -> Any:
@@ -146,6 +147,9 @@ def _draw_rows(axes: Any, rows: list[tuple[str, Any]], end: float) -> None:
         y = len(rows) - 1 - index
         if isinstance(what, Span):
             _draw_span(axes, what, y, end)
+        elif what and isinstance(what[0], Span):
+            for span in what:
+                _draw_span(axes, span, y, end)
         else:
             for band in what:
                 colour = ALARM_COLOURS.get(band.state, ALARM_COLOURS[None])

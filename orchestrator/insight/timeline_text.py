@@ -46,7 +46,7 @@ def render(timeline: Timeline) -> str:
     lines += _section("lifecycle", timeline.lifecycle, scale)
     lines += _section("hooks", timeline.hooks, scale)
     lines += _alarm_section(timeline, scale)
-    lines += _section("rollback", timeline.rollback, scale)
+    lines += _rollback_line(timeline.rollback, scale)
     lines += _mark_section(timeline.marks, scale)
     lines.append(_fit(f"0s = {timeline.origin:%Y-%m-%d %H:%M:%S} UTC (the deployment's creation)"))
     lines.append(LEGEND)
@@ -106,12 +106,27 @@ def _section(title: str, spans: Sequence[Span], scale: _Scale) -> list[str]:
 
 
 def _span_line(span: Span, scale: _Scale) -> str:
-    cells = [" "] * AXIS
-    if span.start is not None and span.end is not None:
-        for column in range(scale.column(span.start), scale.column(span.end) + 1):
-            cells[column] = SPAN_CHARS[span.verdict]
     note = span.verdict.value if span.placed else f"{span.verdict.value}, no time"
-    return _row(f" {span.label}", "".join(cells), note)
+    return _row(f" {span.label}", _span_cells([span], scale), note)
+
+
+def _span_cells(spans: Sequence[Span], scale: _Scale) -> str:
+    cells = [" "] * AXIS
+    for span in spans:
+        if span.start is not None and span.end is not None:
+            for column in range(scale.column(span.start), scale.column(span.end) + 1):
+                cells[column] = SPAN_CHARS[span.verdict]
+    return "".join(cells)
+
+
+def _rollback_line(spans: Sequence[Span], scale: _Scale) -> list[str]:
+    """The rollback's steps on one line (CodeDeploy's rollback deployment has eight or more)."""
+    if not spans:
+        return []
+    verdicts = [span.verdict for span in spans]
+    worst = Verdict.FAILED if Verdict.FAILED in verdicts else verdicts[-1]
+    steps = f"{len(spans)} step" + ("s" if len(spans) > 1 else "")
+    return [_row(f"rollback ({steps})", _span_cells(spans, scale), worst.value)]
 
 
 def _alarm_section(timeline: Timeline, scale: _Scale) -> list[str]:

@@ -147,15 +147,88 @@ def test_ecs_stages_are_timed_by_their_hooks_lines(
     assert span.placed is (expected[0] is not None)
 
 
-def test_an_untimed_stage_does_not_move_the_next_stages_start() -> None:
-    steps = (
-        step("RECONCILE_SERVICE", "Succeeded", 0, 3),
-        step("SCALE_UP", "Succeeded"),
-        step("POST_TEST_TRAFFIC_SHIFT", "Failed"),
-    )
-    hooks = (hook("POST_TEST_TRAFFIC_SHIFT", "Failed", 70),)
+@pytest.mark.parametrize(
+    ("steps", "expected"),
+    [
+        # a stage after an untimed one starts at its hook's first line, not at an earlier stage's end
+        (
+            (
+                step("RECONCILE_SERVICE", "Succeeded", 0, 3),
+                step("SCALE_UP", "Succeeded"),
+                step("POST_TEST_TRAFFIC_SHIFT", "Failed"),
+            ),
+            [(0, 3), (None, None), (70, 70)],
+        ),
+        # the stage ECS reached has an end (the rollback's start) but no start: the stage before's end
+        (
+            (
+                step("POST_TEST_TRAFFIC_SHIFT", "Succeeded"),
+                step("PRODUCTION_TRAFFIC_SHIFT", "Failed", None, 150),
+            ),
+            [(0, 70), (70, 150)],
+        ),
+        # ... unless the stage before it is not timed either
+        (
+            (step("SCALE_UP", "Succeeded"), step("PRODUCTION_TRAFFIC_SHIFT", "Failed", None, 150)),
+            [(None, None), (None, 150)],
+        ),
+        # the first stage starts at the creation
+        ((step("PRODUCTION_TRAFFIC_SHIFT", "Failed", None, 150),), [(0, 150)]),
+    ],
+)
+def test_a_stage_without_a_start_starts_when_the_stage_before_it_ended(steps: tuple, expected: list) -> None:
+    hooks = (hook("POST_TEST_TRAFFIC_SHIFT", "Succeeded", 70),)
     timeline = build(evidence(facts=facts(engine="ecs"), steps=steps, hooks=hooks))
-    assert [(s.start, s.end) for s in timeline.lifecycle] == [(0, 3), (None, None), (3, 70)]
+    assert [(s.start, s.end) for s in timeline.lifecycle] == expected
+
+
+ECS_ROLLED_BACK = {"engine": "ecs", "rollback_started": at(250), "completed": at(300)}
+
+
+@pytest.mark.parametrize(
+    ("more", "hooks", "expected"),
+    [
+        # canary10 on ECS: the gate passed at 100 s, 10 % until the rollback put traffic back at 250 s
+        (ECS_ROLLED_BACK, (hook("BeforeAllowTraffic", "Succeeded", 100),), [(0, 0), (100, 10), (250, 0)]),
+        # the gate line may name ECS's stage; the first passed line starts the shift
+        (
+            ECS_ROLLED_BACK,
+            (
+                hook("PRE_PRODUCTION_TRAFFIC_SHIFT", "Succeeded", 100),
+                hook("PRE_PRODUCTION_TRAFFIC_SHIFT", "Failed", 240),
+            ),
+            [(0, 0), (100, 10), (250, 0)],
+        ),
+        # succeeded: the rest after 5 minutes; the bake hook's first line is the shift's end at the latest
+        (
+            {"engine": "ecs", "status": "SUCCESSFUL", "outcome": Outcome.SUCCEEDED, "completed": at(900)},
+            (
+                hook("BeforeAllowTraffic", "Succeeded", 100),
+                hook("POST_PRODUCTION_TRAFFIC_SHIFT", "InProgress", 402),
+            ),
+            [(0, 0), (100, 10), (400, 100)],
+        ),
+        # the gate failed before any traffic moved: green never had production traffic
+        (ECS_ROLLED_BACK, (hook("BeforeAllowTraffic", "Failed", 100),), [(0, 0)]),
+        # a strategy bluegreen has no name for (the engine's own words): no schedule to draw
+        (
+            {**ECS_ROLLED_BACK, "strategy": "CANARY 7% then the rest after 3 min"},
+            (hook("BeforeAllowTraffic", "Succeeded", 100),),
+            [(0, 0)],
+        ),
+    ],
+)
+def test_traffic_from_the_hooks_when_the_engine_could_not_pin_it(
+    more: dict, hooks: tuple[HookVerdict, ...], expected: list
+) -> None:
+    timeline = build(evidence(facts=facts(**more), hooks=hooks))
+    assert [(s.at, s.green_percent) for s in timeline.traffic] == expected
+
+
+def test_the_engines_traffic_wins_over_the_hooks() -> None:
+    hooks = (hook("BeforeAllowTraffic", "Succeeded", 100),)
+    timeline = build(evidence(traffic=(TrafficPoint(at(60), 10),), hooks=hooks))
+    assert [(s.at, s.green_percent) for s in timeline.traffic] == [(0, 0), (60, 10)]
 
 
 def test_hooks_are_one_span_per_step_and_function_with_the_failing_verdict() -> None:

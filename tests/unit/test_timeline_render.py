@@ -25,8 +25,9 @@ def test_text_fits_100_columns_and_shows_every_lane(timeline) -> None:  # type: 
     lines = text.splitlines()
     assert max(len(line) for line in lines) <= 100, max(lines, key=len)
     assert lines[0] == f"product-service (dev) {DEPLOYMENT_ID} canary10 on codedeploy: rolled back"
-    for section in ("lifecycle", "hooks", "alarms", "rollback"):
+    for section in ("lifecycle", "hooks", "alarms"):
         assert section in lines
+    assert re.search(r"^rollback \(3 steps\) +=+ succeeded$", text, re.M)  # one line for the rollback
     assert re.search(r"^ AllowTraffic +X+ +failed$", text, re.M)
     assert re.search(r"^ AfterAllowTraffic +skipped, no time$", text, re.M)
     assert re.search(rf"^ {ALARMS[0]} +\.+#+ ALARM at 03:20$", text, re.M)
@@ -97,7 +98,7 @@ def test_svg_is_valid_xml_with_every_lanes_label(timeline) -> None:  # type: ign
         "hook AfterAllowTestTraffic",
         f"alarm {ALARMS[0]}",
         f"alarm {ALARMS[1]}",
-        "rollback BeforeInstall",
+        "rollback (3 steps)",
         "05:00  rollback started: alarm product-service-5xx",
         timeline.title,
     }
