@@ -284,6 +284,21 @@ def watch(
     return _finish(ctx, lambda session: command.run(session, deployment_id, flags), None, output, catalog)
 
 
+@app.command(epilog=help_text.WHY)
+def why(
+    ctx: typer.Context,
+    deployment_id: Annotated[str, typer.Argument(metavar="DEPLOYMENT_ID")],
+    output: OutputOpt = None,
+    catalog: CatalogOpt = None,
+) -> Finished:
+    """Why a deployment failed, stopped or rolled back: the root cause first, then the evidence
+    (lifecycle, hook verdicts, alarms, target health, stopped tasks, service events). Exits 0 with
+    the report whatever the deployment's outcome (the report is the product, as with `status`)."""
+    from orchestrator.commands import why as command
+
+    return _finish(ctx, lambda session: command.run(session, deployment_id), None, output, catalog)
+
+
 @app.command(epilog=help_text.STOP)
 def stop(
     ctx: typer.Context,

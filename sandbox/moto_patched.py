@@ -14,6 +14,8 @@
    (``hooks.smoke_hosts``), as they do with a real ALB's DNS name in AWS.
 4. It exits when the process that started it is gone, even one killed with SIGKILL that could not
    stop it: an orphaned moto would keep its loopback port and memory until someone noticed.
+5. moto keeps no alarm history and has no DescribeAlarmHistory, which `bluegreen why` reads: every
+   state change is recorded and the operation answered as CloudWatch does (``sandbox.alarm_history``).
 Nothing else changes.
 """
 
@@ -23,6 +25,7 @@ import json
 import os
 from typing import Any
 
+from sandbox import alarm_history
 from sandbox.load_balancer.target_health import STATES_FILE_ENV
 from sandbox.shared_models import share_botocore_models
 
@@ -119,6 +122,7 @@ if __name__ == "__main__":
     share_botocore_models()  # moto makes a boto3 session per backend as it starts
     _patch()
     _patch_load_balancer_dns()
+    alarm_history.install()
     if os.environ.get(STATES_FILE_ENV):
         _patch_target_health(os.environ[STATES_FILE_ENV])
     from moto.server import main

@@ -32,6 +32,7 @@ class VerdictRead:
 
     verdicts: list[Verdict] = field(default_factory=list)
     unavailable: str | None = None
+    no_group: bool = False  # the log group does not exist (Lambda makes it at the first invocation)
 
 
 def log_group_of(function_name: str) -> str:
@@ -65,7 +66,7 @@ def read_verdicts(
                 break
             request["nextToken"] = token
     except ClientError as err:
-        return VerdictRead(verdicts, _why(err, group))
+        return VerdictRead(verdicts, _why(err, group), error_code(err) == "ResourceNotFoundException")
     except BotoCoreError as err:
         return VerdictRead(verdicts, describe_aws_error(err, f"FilterLogEvents {group}"))
     return VerdictRead(verdicts)

@@ -51,6 +51,10 @@ STATUS = epilog(
     "bluegreen status product-service --env prod -o json",
 )
 WATCH = epilog("bluegreen watch d-ABCDEFGHI", "bluegreen watch d-ABCDEFGHI --until traffic-shifted")
+WHY = epilog(
+    "bluegreen why d-ABCDEFGHI",
+    "bluegreen why arn:aws:ecs:REGION:ACCOUNT:service-deployment/CLUSTER/SERVICE/ID -o json",
+)
 STOP = epilog("bluegreen stop d-ABCDEFGHI", "bluegreen stop d-ABCDEFGHI --no-rollback")
 ROLLBACK = epilog(
     "bluegreen rollback product-service --env prod",

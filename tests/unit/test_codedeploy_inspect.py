@@ -391,3 +391,64 @@ def test_traffic_of(
     points = traffic_of(info, parse_strategy("canary10"), (allow,), rollback)
     assert [((p.at - T0).total_seconds() / 60, p.green_percent) for p in points] == expected
     assert traffic_of(info, None, (allow,), rollback) == ()
+
+
+# --- the exact requests, pinned with botocore's Stubber ---------------------------------------------
+
+
+def _stubbed() -> tuple[Any, Any]:
+    import boto3
+    from botocore.stub import Stubber
+
+    made = boto3.client(
+        "codedeploy", region_name="ap-northeast-2", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    return made, Stubber(made)
+
+
+def test_history_requests(real_catalog: Catalog) -> None:
+    made, stub = _stubbed()
+    group = {"applicationName": APP, "deploymentGroupName": GROUP}
+    stub.add_response(
+        "list_deployments",
+        {"deployments": ["d-AAAAAAAA1", "d-AAAAAAAA2"], "nextToken": "t1"},
+        {**group, "createTimeRange": {"start": at(0)}},
+    )
+    stub.add_response(
+        "list_deployments",
+        {"deployments": ["d-AAAAAAAA0"]},
+        {**group, "createTimeRange": {"start": at(0)}, "nextToken": "t1"},
+    )
+    infos = [
+        {"deploymentId": "d-AAAAAAAA1", "status": "Succeeded", "createTime": at(1)},
+        {"deploymentId": "d-AAAAAAAA2", "status": "Failed", "createTime": at(2)},
+        # botocore sends the start in whole seconds: AWS may answer one created just before ``since``
+        {"deploymentId": "d-AAAAAAAA0", "status": "Succeeded", "createTime": at(0) - timedelta(seconds=0.4)},
+    ]
+    stub.add_response(
+        "batch_get_deployments",
+        {"deploymentsInfo": infos},
+        {"deploymentIds": ["d-AAAAAAAA1", "d-AAAAAAAA2", "d-AAAAAAAA0"]},
+    )
+    with stub:
+        records = CodeDeployEngine(FakeClients(codedeploy=made)).history(
+            real_catalog.resolve("product-service", "dev"), at(0)
+        )
+    stub.assert_no_pending_responses()
+    assert [r.deployment_id for r in records] == ["d-AAAAAAAA2", "d-AAAAAAAA1"]
+
+
+def test_deployment_targets_requests() -> None:
+    from orchestrator.aws.codedeploy import deployment_targets
+
+    made, stub = _stubbed()
+    target = {"deploymentTargetType": "ECSTarget", "ecsTarget": {"targetId": "c:s", "lifecycleEvents": []}}
+    stub.add_response("list_deployment_targets", {"targetIds": ["c:s"]}, {"deploymentId": "d-AAAAAAAA1"})
+    stub.add_response(
+        "batch_get_deployment_targets",
+        {"deploymentTargets": [target]},
+        {"deploymentId": "d-AAAAAAAA1", "targetIds": ["c:s"]},
+    )
+    with stub:
+        assert deployment_targets(made, "d-AAAAAAAA1") == [target]
+    stub.assert_no_pending_responses()
