@@ -39,7 +39,7 @@ VERDICT_COLOURS = {
     Verdict.PENDING: "#c7c7c7",
     Verdict.UNKNOWN: "#8c8c8c",
 }
-ALARM_COLOURS = {"OK": "#a8dba8", "ALARM": "#d62728", "INSUFFICIENT_DATA": "#c7c7c7", None: "#f0f0f0"}
+ALARM_COLOURS = {"OK": "#a8dba8", "ALARM": "#d62728", "INSUFFICIENT_DATA": "#a6a6a6", None: "#f0f0f0"}
 MARK_STYLES: dict[MarkKind, tuple[str, Any]] = {
     MarkKind.FAILED: ("#d62728", "--"),
     MarkKind.STOPPED: ("#9467bd", "--"),
@@ -89,7 +89,12 @@ class _Rows:
         for alarm in timeline.alarm_names:
             self.rows.append((f"alarm {alarm}", [b for b in timeline.alarms if b.alarm == alarm]))
         if timeline.rollback:  # one row: CodeDeploy's rollback deployment has eight steps or more
-            self.rows.append((f"rollback ({len(timeline.rollback)} steps)", list(timeline.rollback)))
+            self.rows.append((rollback_label(len(timeline.rollback)), list(timeline.rollback)))
+
+
+def rollback_label(steps: int) -> str:
+    """``rollback (1 step)``, ``rollback (11 steps)``."""
+    return f"rollback ({steps} step{'s' if steps != 1 else ''})"
 
 
 def _figure(timeline: Timeline) -> Any:
@@ -105,7 +110,7 @@ def _figure(timeline: Timeline) -> Any:
     _draw_traffic(traffic, timeline)
     _draw_rows(lanes, rows, timeline.end)
     _draw_marks((traffic, lanes), timeline, figure)
-    lanes.set_xlim(0, timeline.end)
+    lanes.set_xlim(0, timeline.end * 1.02)  # a mark at the very end stays visible
     lanes.xaxis.set_major_locator(_tick_locator(timeline.end))
     lanes.xaxis.set_major_formatter(_clock_formatter())
     lanes.set_xlabel(f"time since the deployment was created ({timeline.origin:%Y-%m-%d %H:%M:%S} UTC)")
@@ -184,3 +189,16 @@ def _draw_marks(axes: tuple[Any, ...], timeline: Timeline, figure: Any) -> None:
         handles.append(Line2D([], [], color=colour, linestyle=style, label=label))
     if handles:
         figure.legend(handles=handles, loc="outside lower left", fontsize=8, frameon=False)
+    figure.legend(handles=_state_handles(), loc="outside lower right", fontsize=8, frameon=False, ncols=2)
+
+
+def _state_handles() -> list[Any]:
+    """What the colours of the rows mean: the steps' and hooks' verdicts, the alarms' states."""
+    from matplotlib.patches import Patch
+
+    verdicts = (Verdict.SUCCEEDED, Verdict.FAILED, Verdict.IN_PROGRESS, Verdict.SKIPPED)
+    states = (("OK", "alarm OK"), ("ALARM", "alarm ALARM"), ("INSUFFICIENT_DATA", "alarm no data"))
+    handles = [Patch(color=VERDICT_COLOURS[v], label=v.value) for v in verdicts]
+    handles += [Patch(color=ALARM_COLOURS[state], label=label) for state, label in states]
+    handles.append(Patch(color=ALARM_COLOURS[None], label="alarm: no change seen"))
+    return handles
