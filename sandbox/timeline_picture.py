@@ -1,14 +1,17 @@
 """The picture of a rolled-back canary, drawn by the real commands in a sandbox world (README's picture).
 
     .venv/bin/python -m sandbox.timeline_picture docs/timeline-rolled-back-canary.svg [more.html ...]
-        [--engine codedeploy|ecs] [--time-scale N]
+        [--engine codedeploy|ecs] [--time-scale N] [--fault error_rate=0.5,path=/browse]
 
 Starts a world for product-service (dev) whose replacement answers half its requests with 500
-(``error_rate=0.5``), runs ``bluegreen deploy product-service --strategy canary10`` (the 5xx alarm
-fires during the canary and the deployment is rolled back: exit 1), then ``bluegreen timeline ID
---out OUT`` for each OUT, all in this process through ``orchestrator.cli.main``.
+(``--fault``, default ``error_rate=0.5``), runs ``bluegreen deploy product-service --strategy
+canary10`` (the 5xx alarm fires and the deployment is rolled back: exit 1), then ``bluegreen
+timeline ID --out OUT`` for each OUT and ``bluegreen timeline ID`` (printed), all in this process
+through ``orchestrator.cli.main``. With ``error_rate=0.5`` the smoke checks' own 500s may trip the
+alarm before any user reaches green; README's picture uses ``error_rate=0.5,path=/browse`` (only
+the users' path fails), so the alarm stops the canary while green has its 10 %.
 
-Time scale: 1 by default (real time, about 4 minutes). The engines answer in the sandbox's virtual
+Time scale: 1 by default (real time, 2-4 minutes). The engines answer in the sandbox's virtual
 time, but the Lambda runner stamps the hooks' log lines and moto the alarms' history in real time,
 and ``insight.gather`` moves those by one offset measured when it reads them: only at scale 1 do
 the hooks and alarm lanes land where they happened. At a higher scale the lifecycle steps, the
@@ -40,6 +43,7 @@ class Picture:
     deployment: dict[str, object]
     timeline_codes: tuple[int, ...]
     timeline: dict[str, object]  # `bluegreen timeline ID --out OUTS[0] --output json`
+    text: str  # `bluegreen timeline ID` (the terminal's compact text)
 
     @property
     def deployment_id(self) -> str:
@@ -57,13 +61,17 @@ def bluegreen(*args: str) -> tuple[int, str, str]:
 
 
 def draw(
-    outs: list[Path], engine: EngineName, time_scale: float, catalog: Path = REPO / "services.yaml"
+    outs: list[Path],
+    engine: EngineName,
+    time_scale: float,
+    fault: str = FAULT,
+    catalog: Path = REPO / "services.yaml",
 ) -> Picture:
     """Deploy the faulty canary in a fresh world and write its timeline to each of ``outs``."""
     from sandbox.world import World, WorldOptions
 
     options = WorldOptions(time_scale=time_scale, engine=engine)
-    with World(catalog, "dev", [SERVICE], FAULT, options):
+    with World(catalog, "dev", [SERVICE], fault, options):
         code, out, err = bluegreen(
             "--catalog", str(catalog), "deploy", SERVICE, "--strategy", "canary10", "--engine", engine.value,
             "--time-scale", f"{time_scale:g}", "--output", "json",
@@ -79,7 +87,8 @@ def draw(
                 sys.stderr.write(timeline_err)
             codes.append(timeline_code)
             documents.append(json.loads(document) if document.startswith("{") else {})
-    return Picture(code, deployment, tuple(codes), documents[0] if documents else {})
+        _, text, _ = bluegreen("--catalog", str(catalog), "timeline", deployment_id)
+    return Picture(code, deployment, tuple(codes), documents[0] if documents else {}, text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,8 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         "--engine", choices=[e.value for e in EngineName], default=EngineName.CODEDEPLOY.value
     )
     parser.add_argument("--time-scale", type=float, default=1.0)
+    parser.add_argument("--fault", default=FAULT, help=f"the replacement's fault [default: {FAULT}]")
     args = parser.parse_args(argv)
-    picture = draw(args.out, EngineName(args.engine), args.time_scale)
+    picture = draw(args.out, EngineName(args.engine), args.time_scale, args.fault)
+    print(f"$ bluegreen timeline {picture.deployment_id}\n{picture.text}", end="")
     print(f"deploy exit {picture.deploy_code} ({picture.deployment.get('outcome')}): {picture.deployment_id}")
     for path, code in zip(args.out, picture.timeline_codes, strict=True):
         print(f"timeline exit {code}: {path}")

@@ -100,8 +100,9 @@ def _table_row(timeline: Timeline, row: Row) -> str:
         utc = f"{timeline.origin + timedelta(seconds=row.at):%H:%M:%S}"
     css = "state" if row.lane == "alarm" else "verdict"
     marker = re.sub(r"[^A-Za-z_]", "", row.verdict.replace(" ", "_"))
+    verdict = f'<td class="{css}-{marker}">' if marker else "<td>"
     cells = (
         f"<td>{since}</td><td>{utc}</td><td>{escape(row.lane)}</td><td>{escape(row.what)}</td>"
-        f'<td class="{css}-{marker}">{escape(row.verdict)}</td><td>{escape(row.detail)}</td>'
+        f"{verdict}{escape(row.verdict)}</td><td>{escape(row.detail)}</td>"
     )
     return f"<tr>{cells}</tr>\n"

@@ -183,3 +183,13 @@ def test_the_lambda_package_does_not_get_matplotlib() -> None:
     code = "import sys, hooks.handlers, orchestrator.insight.timeline; print('matplotlib' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert done.stdout.strip() == "False"
+
+
+def test_the_readme_shows_the_picture_it_commits() -> None:
+    picture = ROOT / "docs" / "timeline-rolled-back-canary.svg"
+    assert "](docs/timeline-rolled-back-canary.svg)" in (ROOT / "README.md").read_text()
+    parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True))
+    root = ET.fromstring(picture.read_text(), parser=parser)
+    labels = {node.text.strip() for node in root.iter() if node.tag is ET.Comment and node.text}
+    assert {"traffic %", "AllowTraffic", "alarm product-service-5xx-errors", "rollback (11 steps)"} <= labels
+    assert "<metadata" not in picture.read_text()  # made with the deterministic settings
