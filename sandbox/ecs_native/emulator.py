@@ -10,6 +10,7 @@ from typing import Any
 from sandbox.clock import VirtualClock
 from sandbox.codedeploy.server import CodeDeployHttpServer
 from sandbox.ecs_native.api import ApiContext
+from sandbox.ecs_native.events import Publish
 from sandbox.ecs_native.machine import HookInvoke, Machine, MachineContext, revision_task_set
 from sandbox.ecs_native.model import NativeService, ServiceDeployment, Store
 from sandbox.ecs_native.server import Dispatcher, make_server
@@ -38,6 +39,7 @@ class NativeEcs:
         before_hook: Callable[[], None] | None = None,
         alarm_poll_seconds: float = 60.0,
         port: int = 0,
+        publish: Publish | None = None,
     ) -> None:
         self.moto_url = moto_url
         self.clock = clock
@@ -54,6 +56,7 @@ class NativeEcs:
             shutdown=self._shutdown,
             before_hook=before_hook,
             alarm_poll_seconds=alarm_poll_seconds,
+            publish=publish,  # the deployments' state-change events (None: nowhere)
         )
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()

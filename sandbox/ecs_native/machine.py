@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.clock import VirtualClock
-from sandbox.ecs_native import schedule
+from sandbox.ecs_native import events, schedule
 from sandbox.ecs_native import service_events as said
 from sandbox.ecs_native.model import HookRun, NativeService, Revision, ServiceDeployment, Store, new_hook_id
 from sandbox.ecs_native.schedule import HookSpec
@@ -82,6 +82,8 @@ class MachineContext:
     shutdown: threading.Event
     before_hook: Callable[[], None] | None = None
     alarm_poll_seconds: float = 60.0
+    # EventBridge's PutEvents for the deployments' state changes (sandbox/ecs_native/events.py).
+    publish: events.Publish | None = None
 
 
 class Machine:
@@ -124,6 +126,7 @@ class Machine:
             now = self.ctx.clock.now()
             self.dep.status, self.dep.started_at = Status.IN_PROGRESS, now
             self._touch()
+            events.send(self.ctx.publish, events.started(self.dep, now))
         self._check_networking()
         if self.replaced is not None:
             self._stage(RECONCILE_SERVICE)
@@ -425,6 +428,7 @@ class Machine:
             if stopped:
                 self.dep.stopped_at = now
             self._touch()
+            events.send(self.ctx.publish, events.ended(self.dep, now))
 
     def _event(self, message: str) -> None:
         """One of the service's events (DescribeServices), in ECS's wording (``service_events``)."""
@@ -447,6 +451,7 @@ class Machine:
             if source is not None:
                 self.dep.rollback["serviceRevisionArn"] = source.arn
             self._touch()
+            events.send(self.ctx.publish, events.rolling_back(self.dep, abort.reason, self.ctx.clock.now()))
         try:
             self._roll_back()
         except Shutdown:
