@@ -284,6 +284,21 @@ def watch(
     return _finish(ctx, lambda session: command.run(session, deployment_id, flags), None, output, catalog)
 
 
+@app.command(epilog=help_text.WHY)
+def why(
+    ctx: typer.Context,
+    deployment_id: Annotated[str, typer.Argument(metavar="DEPLOYMENT_ID")],
+    output: OutputOpt = None,
+    catalog: CatalogOpt = None,
+) -> Finished:
+    """Why a deployment failed, stopped or rolled back: the root cause first, then the evidence
+    (lifecycle, hook verdicts, alarms, target health, stopped tasks, service events). Exits 0 with
+    the report whatever the deployment's outcome (the report is the product, as with `status`)."""
+    from orchestrator.commands import why as command
+
+    return _finish(ctx, lambda session: command.run(session, deployment_id), None, output, catalog)
+
+
 @app.command(epilog=help_text.STOP)
 def stop(
     ctx: typer.Context,
@@ -371,6 +386,82 @@ def migrate(
 
     options = MigrateOptions(service, apply)
     return _finish(ctx, lambda session: command.run(session, options), env, output, catalog)
+
+
+SinceOpt = Annotated[
+    str,
+    typer.Option("--since", help="Window start: 30d, 12h, 90m, 2w, 2026-11-01 or 2026-11-01T10:00Z (UTC)."),
+]
+SourceOpt = Annotated[
+    str,
+    typer.Option(
+        "--source",
+        help="auto (the ledger when the catalog names one, else the engines' APIs), ledger or api.",
+    ),
+]
+
+
+@app.command(epilog=help_text.HISTORY)
+def history(
+    ctx: typer.Context,
+    service: Annotated[
+        str | None, typer.Argument(help="Service name from the catalog [default: every service].")
+    ] = None,
+    env: EnvOpt = None,
+    since: SinceOpt = "30d",
+    source: SourceOpt = "auto",
+    output: OutputOpt = None,
+    catalog: CatalogOpt = None,
+) -> Finished:
+    """Past deployments newest first: outcome, duration, who deployed which commit."""
+    from orchestrator.commands import history as command
+    from orchestrator.commands.records import Wanted
+
+    wanted = Wanted(service, since, source)
+    return _finish(ctx, lambda session: command.run(session, wanted), env, output, catalog)
+
+
+@app.command(epilog=help_text.DORA)
+def dora(
+    ctx: typer.Context,
+    env: EnvOpt = None,
+    since: SinceOpt = "30d",
+    service: Annotated[str | None, typer.Option("--service", help="One service [default: all].")] = None,
+    source: SourceOpt = "auto",
+    output: OutputOpt = None,
+    catalog: CatalogOpt = None,
+) -> Finished:
+    """DORA metrics: deployment frequency, lead time, change failure rate, time to restore."""
+    from orchestrator.commands import dora as command
+    from orchestrator.commands.records import Wanted
+
+    wanted = Wanted(service, since, source)
+    return _finish(ctx, lambda session: command.run(session, wanted), env, output, catalog)
+
+
+@app.command(epilog=help_text.TIMELINE)
+def timeline(
+    ctx: typer.Context,
+    deployment_id: Annotated[str, typer.Argument(metavar="DEPLOYMENT_ID")],
+    out: Annotated[
+        str | None,
+        typer.Option(
+            "--out",
+            metavar="FILE",
+            help="Write the picture to FILE.svg, FILE.png or FILE.html (one self-contained page) "
+            "instead of printing text; needs matplotlib: pip install 'bluegreen[report]'.",
+        ),
+    ] = None,
+    output: OutputOpt = None,
+    catalog: CatalogOpt = None,
+) -> Finished:
+    """The picture of one deployment: traffic, lifecycle and hooks, alarm states, stop and rollback.
+
+    Exit 0 when it was drawn, whatever the deployment's outcome.
+    """
+    from orchestrator.commands import timeline as command
+
+    return _finish(ctx, lambda session: command.run(session, deployment_id, out), None, output, catalog)
 
 
 @sandbox_app.command("serve", epilog=help_text.SANDBOX_SERVE)

@@ -300,6 +300,9 @@ class World:
             self.store,
             self.faults,
             native_task_sets=native.task_sets if native is not None else None,
+            # the ECS endpoint's task book: ListTasks / DescribeTasks and the service's events
+            native_tasks=getattr(native, "tasks", None),
+            unhealthy_grace=HEALTH_CHECK.grace,
         )
         yield self.fleet  # its first reconcile registers the original tasks, healthy
         yield self.load_balancer  # listener weights first, then its poller and health checks
@@ -490,6 +493,11 @@ class World:
         settle_by = self.clock.now() + HEALTH_CHECK.grace + 2 * HEALTH_CHECK.interval
         while fleet.settling() and self.clock.now() < settle_by and not fleet.stopping:
             time.sleep(0.02)
+        # a native task whose target the verdict made unhealthy is stopped before the hook looks
+        # (a stand-in fleet without native tasks has nothing to check)
+        check_native_health = getattr(fleet, "check_native_health", None)
+        if check_native_health is not None:
+            check_native_health()
 
     def _remove_files(self) -> None:
         """The world's temporary folder goes, except ``hooks.log`` when ``keep_hook_log`` (a failed

@@ -20,8 +20,11 @@ from orchestrator.vocabulary import DeploymentStatus, DeploymentWaitType
 # would be refused by CodeDeploy, or worse, queued behind it).
 ACTIVE_STATUSES = tuple(status.value for status in DeploymentStatus.active())
 
-# BatchGetDeployments accepts at most 25 ids per call.
+# BatchGetDeployments accepts at most 25 ids per call, BatchGetDeploymentTargets 25 targets
+# (botocore's CodeDeploy model: BatchGetDeploymentsInput.deploymentIds and
+# BatchGetDeploymentTargetsInput.targetIds, "The maximum number ... you can specify is 25").
 _BATCH_SIZE = 25
+_TARGET_BATCH_SIZE = 25
 
 
 class CodeDeployApi(Protocol):
@@ -48,6 +51,8 @@ class CodeDeployApi(Protocol):
     def list_deployment_targets(self, **kwargs: Any) -> dict[str, Any]: ...
 
     def get_deployment_target(self, *, deploymentId: str, targetId: str) -> dict[str, Any]: ...
+
+    def batch_get_deployment_targets(self, *, deploymentId: str, targetIds: list[str]) -> dict[str, Any]: ...
 
     def stop_deployment(self, *, deploymentId: str, autoRollbackEnabled: bool) -> dict[str, Any]: ...
 
@@ -266,6 +271,18 @@ def get_deployment_target(client: CodeDeployApi, deployment_id: str, target_id: 
     with aws_errors(f"GetDeploymentTarget {deployment_id}"):
         response = client.get_deployment_target(deploymentId=deployment_id, targetId=target_id)
     return dict(response.get("deploymentTarget", {}))
+
+
+def deployment_targets(client: CodeDeployApi, deployment_id: str) -> list[dict[str, Any]]:
+    """Every target of a deployment as BatchGetDeploymentTargets answers (an ECS deployment has one:
+    its ecsTarget with lifecycle events, their times and diagnostics); none before it starts."""
+    ids = list_deployment_targets(client, deployment_id)
+    out: list[dict[str, Any]] = []
+    for chunk in chunked(ids, _TARGET_BATCH_SIZE):
+        with aws_errors(f"BatchGetDeploymentTargets {deployment_id}"):
+            response = client.batch_get_deployment_targets(deploymentId=deployment_id, targetIds=chunk)
+        out.extend(dict(target) for target in response.get("deploymentTargets", []))
+    return out
 
 
 def stop_deployment(client: CodeDeployApi, deployment_id: str, rollback: bool) -> dict[str, Any]:

@@ -29,6 +29,12 @@ REGISTER_ATTEMPTS = 10
 DESCRIBE_ARNS_LIMIT = 20
 # ListServiceDeployments: maxResults "can be between 1 and 100" (20 when not given).
 LIST_PAGE_SIZE = 100
+# ListTasks: maxResults "can be between 1 and 100"; DescribeTasks: "A list of up to 100 task IDs or
+# full ARN entries" (botocore's ECS model documentation).
+TASKS_PAGE_SIZE = 100
+DESCRIBE_TASKS_LIMIT = 100
+# DescribeServiceDeployments' failures[].reason for an ARN ECS does not know (as for DescribeServices).
+MISSING = "MISSING"
 # The errors that say a service deployment's ARN names nothing (botocore's ECS model: the
 # operations' errors; ECS answers InvalidParameterException for an ARN it cannot parse).
 _NO_DEPLOYMENT = ("ServiceDeploymentNotFoundException", "InvalidParameterException")
@@ -56,6 +62,10 @@ class EcsApi(Protocol):
     def continue_service_deployment(self, **request: Any) -> Mapping[str, Any]: ...
 
     def describe_service_revisions(self, **request: Any) -> Mapping[str, Any]: ...
+
+    def list_tasks(self, **request: Any) -> Mapping[str, Any]: ...
+
+    def describe_tasks(self, **request: Any) -> Mapping[str, Any]: ...
 
 
 def register_task_definition_once(
@@ -207,9 +217,11 @@ def describe_service_deployments(client: EcsApi, arns: Sequence[str]) -> list[di
 
 
 def describe_service_deployment(client: EcsApi, arn: str) -> dict[str, Any]:
-    """One service deployment; BadInputError when ECS does not know it."""
+    """One service deployment; BadInputError when ECS does not know it (an ARN of another account
+    or region reads the same: ECS answers from this one), AwsError when ECS says it may not tell."""
     from botocore.exceptions import ClientError
 
+    _same_region(client, arn)
     with aws_errors(f"DescribeServiceDeployments {arn}"):
         try:
             response = client.describe_service_deployments(serviceDeploymentArns=[arn])
@@ -218,9 +230,25 @@ def describe_service_deployment(client: EcsApi, arn: str) -> dict[str, Any]:
                 raise BadInputError(f"no service deployment {arn} in this account and region") from None
             raise
     found = response.get("serviceDeployments", [])
-    if not found:  # ECS lists an unknown ARN under failures (reason MISSING)
-        raise BadInputError(f"no service deployment {arn} in this account and region")
-    return dict(found[0])
+    if found:
+        return dict(found[0])
+    failures = response.get("failures") or []
+    reason = str(failures[0].get("reason") or MISSING) if failures else MISSING
+    if reason != MISSING:  # e.g. AccessDenied: the ARN exists, this caller may not read it
+        detail = str(failures[0].get("detail") or "").strip()
+        raise AwsError(f"DescribeServiceDeployments {arn}: {reason}" + (f" ({detail})" if detail else ""))
+    raise BadInputError(f"no service deployment {arn} in this account and region")
+
+
+def _same_region(client: EcsApi, arn: str) -> None:
+    """BadInputError naming the region when the ARN's is not the client's (ECS would only say the
+    deployment is missing)."""
+    parts = arn.split(":")
+    region = getattr(getattr(client, "meta", None), "region_name", None)
+    if len(parts) >= 6 and parts[0] == "arn" and region and parts[3] and parts[3] != region:
+        raise BadInputError(
+            f"service deployment {arn} is in region {parts[3]}, not {region}; run with --region {parts[3]}"
+        )
 
 
 def stop_service_deployment(client: EcsApi, arn: str, stop_type: str) -> str:
@@ -268,3 +296,45 @@ def describe_service_revisions(client: EcsApi, arns: Sequence[str]) -> list[dict
 
 def _message(err: Any) -> str:
     return str(err.response.get("Error", {}).get("Message", "")).strip() or error_code(err)
+
+
+# --- tasks and service events (what `why` and `timeline` read after the fact) --------------------
+
+
+def list_task_arns(
+    client: EcsApi, cluster: str, service: str, desired_status: str, *, max_pages: int
+) -> tuple[list[str], bool]:
+    """ListTasks of a service by desired status (100 a page, at most ``max_pages`` pages); the ARNs
+    and whether more were left unread. ``serviceName`` and ``desiredStatus`` filter together
+    (``startedBy`` "must be the only filter that you use", botocore's ListTasks documentation)."""
+    request: dict[str, Any] = {
+        "cluster": cluster,
+        "serviceName": service,
+        "desiredStatus": desired_status,
+        "maxResults": TASKS_PAGE_SIZE,
+    }
+    found: list[str] = []
+    with aws_errors(f"ListTasks {cluster}/{service}"):
+        for _ in range(max_pages):
+            page = client.list_tasks(**request)
+            found.extend(str(arn) for arn in page.get("taskArns", []))
+            if not page.get("nextToken"):
+                return found, False
+            request["nextToken"] = page["nextToken"]
+    return found, True
+
+
+def describe_tasks(client: EcsApi, cluster: str, arns: Sequence[str]) -> list[dict[str, Any]]:
+    """DescribeTasks for any number of task ARNs (100 a call); unknown ones are left out."""
+    found: list[dict[str, Any]] = []
+    for batch in chunked(list(arns), DESCRIBE_TASKS_LIMIT):
+        with aws_errors(f"DescribeTasks {cluster}"):
+            response = client.describe_tasks(cluster=cluster, tasks=batch)
+        found.extend(dict(task) for task in response.get("tasks", []))
+    return found
+
+
+def service_events(client: EcsApi, cluster: str, service: str) -> list[dict[str, Any]]:
+    """DescribeServices' ``events`` of a service: "A maximum of 100 of the latest events" (botocore's
+    Service documentation), newest first as ECS lists them."""
+    return [dict(event) for event in describe_service(client, cluster, service).get("events") or []]

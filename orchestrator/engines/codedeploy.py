@@ -16,7 +16,7 @@ from typing import Any
 from orchestrator.aws import codedeploy as codedeploy_api
 from orchestrator.aws.codedeploy import CodeDeployApi
 from orchestrator.catalog import ResolvedService
-from orchestrator.engines import codedeploy_plan
+from orchestrator.engines import codedeploy_inspect, codedeploy_plan
 from orchestrator.engines.base import (
     DeployInputs,
     Deployment,
@@ -33,6 +33,8 @@ from orchestrator.engines.codedeploy_plan import (
     build_plan,
 )
 from orchestrator.errors import BadInputError, BluegreenError
+from orchestrator.insight.evidence import Inspection
+from orchestrator.insight.records import DeploymentRecord
 from orchestrator.strategies import Strategy, strategy_for_config
 from orchestrator.vocabulary import DeploymentStatus
 from orchestrator.watching.snapshots import Snapshot, snapshot_from
@@ -148,11 +150,14 @@ class CodeDeployEngine:
         known = self._targets.get(deployment_id)
         return 2 if known is not None and known.target_id else 3
 
-    def inspect(self, deployment_id: str) -> Any:  # SEAM: issue 12 replaces this
-        raise NotImplementedError("inspect")
+    def inspect(self, deployment_id: str) -> Inspection:
+        """Everything CodeDeploy says about one deployment after the fact (codedeploy_inspect)."""
+        return codedeploy_inspect.inspect(self.clients, deployment_id, self._strategy)
 
-    def history(self, service: Any, since: Any) -> list[Any]:  # SEAM: issue 12 replaces this
-        raise NotImplementedError("history")
+    def history(self, service: ResolvedService, since: datetime) -> list[DeploymentRecord]:
+        """The group's deployments since ``since``, newest first: ListDeployments (every page) +
+        BatchGetDeployments by 25."""
+        return codedeploy_inspect.history(self.codedeploy, service, since)
 
     def server_clock(self, time_scale: float) -> Any:
         """A DeploymentClock on the CodeDeploy client's answers."""

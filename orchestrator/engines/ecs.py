@@ -16,12 +16,15 @@ from typing import Any
 from orchestrator.aws import ecs as ecs_api
 from orchestrator.aws.ecs import EcsApi
 from orchestrator.catalog import ResolvedService
-from orchestrator.engines import ecs_plan
+from orchestrator.engines import ecs_inspect, ecs_plan
 from orchestrator.engines.base import DeployInputs, Deployment, Polled, RollbackWait, StepNote, Stopped
 from orchestrator.engines.codedeploy import _Lazy
+from orchestrator.engines.ecs_inspect import cluster_and_service
 from orchestrator.engines.ecs_plan import AwsEcsReads, EcsPlan, EcsStarted, OfflineEcsReads, build_plan
 from orchestrator.errors import BadInputError
+from orchestrator.insight.evidence import Inspection
 from orchestrator.insight.native_records import strategy_for_native
+from orchestrator.insight.records import DeploymentRecord
 from orchestrator.vocabulary import (
     EngineName,
     HookAction,
@@ -74,7 +77,7 @@ class EcsEngine:
         """DescribeServiceDeployments: everything ``Deployment`` says is in it."""
         sd = ecs_api.describe_service_deployment(self.ecs, deployment_id)
         configuration = sd.get("deploymentConfiguration") or {}
-        cluster, service = _cluster_and_service(deployment_id)
+        cluster, service = cluster_and_service(deployment_id)
         return Deployment(
             deployment_id=deployment_id,
             snapshot=snapshot_from_service_deployment(sd),
@@ -104,11 +107,13 @@ class EcsEngine:
     def poll_calls(self, deployment_id: str) -> int:
         return 1
 
-    def inspect(self, deployment_id: str) -> Any:  # SEAM: issue 12 replaces this
-        raise NotImplementedError("inspect")
+    def inspect(self, deployment_id: str) -> Inspection:
+        """What ECS's API says about the service deployment after the fact (``engines.ecs_inspect``)."""
+        return ecs_inspect.inspect(self.ecs, deployment_id)
 
-    def history(self, service: Any, since: Any) -> list[Any]:  # SEAM: issue 12 replaces this
-        raise NotImplementedError("history")
+    def history(self, service: ResolvedService, since: datetime) -> list[DeploymentRecord]:
+        """The service's service deployments since ``since``, newest first (``engines.ecs_inspect``)."""
+        return ecs_inspect.history(self.ecs, service, since)
 
     def server_clock(self, time_scale: float) -> Any:
         """A DeploymentClock on the ECS client's answers."""
@@ -192,10 +197,3 @@ class EcsEngine:
             }
             for brief in briefs
         ]
-
-
-def _cluster_and_service(arn: str) -> tuple[str, str]:
-    """(cluster, service) of a service deployment ARN
-    (``arn:aws:ecs:<region>:<account>:service-deployment/<cluster>/<service>/<id>``)."""
-    parts = arn.split(":", 5)[-1].split("/")
-    return (parts[1], parts[2]) if len(parts) >= 4 else ("", "")

@@ -11,7 +11,9 @@ The words come from CodeDeploy's own answer, checked against botocore's CodeDepl
   deployment in the description (``codedeploy_plan._description``: "bluegreen rollback <service> ...");
 - what ended it from ``errorInformation.code`` (the ErrorCode enum) and its message;
 - the task definition from the AppSpec when the answer carries its content (GetDeployment never
-  does; a ledger row or a GetApplicationRevision answer may).
+  does; a ledger row or a GetApplicationRevision answer may);
+- who deployed from which commit from the note ``deploy`` writes in the description
+  (``provenance.from_description``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from typing import Any
 
 from orchestrator.errors import StrategyError
 from orchestrator.insight.evidence import Outcome
-from orchestrator.insight.records import DeploymentKind, DeploymentRecord, Provenance
+from orchestrator.insight.provenance import from_description
+from orchestrator.insight.records import DeploymentKind, DeploymentRecord
 from orchestrator.strategies import strategy_for_config
 from orchestrator.vocabulary import (
     ECS_LIFECYCLE_EVENTS,
@@ -69,6 +72,7 @@ class AppSpecFacts:
 
     task_definition: str | None = None
     hooks: Mapping[str, str] = field(default_factory=dict)  # lifecycle event -> Lambda function
+    container: str | None = None  # LoadBalancerInfo.ContainerName: the container whose image ships
 
 
 def read_appspec(content: str | None) -> AppSpecFacts:
@@ -84,12 +88,19 @@ def read_appspec(content: str | None) -> AppSpecFacts:
         return AppSpecFacts()
     if not isinstance(document, Mapping):
         return AppSpecFacts()
-    return AppSpecFacts(_task_definition(document), _hooks(document))
+    return AppSpecFacts(
+        _property(document, "TaskDefinition"),
+        _hooks(document),
+        _property(document, "LoadBalancerInfo", "ContainerName"),
+    )
 
 
-def _task_definition(document: Mapping[str, Any]) -> str | None:
+def _property(document: Mapping[str, Any], *path: str) -> str | None:
+    """Resources[0].TargetService.Properties.<path> when it is a non-empty string."""
     try:
-        value = document["Resources"][0]["TargetService"]["Properties"]["TaskDefinition"]
+        value: Any = document["Resources"][0]["TargetService"]["Properties"]
+        for key in path:
+            value = value[key]
     except (KeyError, IndexError, TypeError):
         return None
     return value if isinstance(value, str) and value else None
@@ -189,22 +200,17 @@ def record_from_deployment(info: Mapping[str, Any], service: str, environment: s
         outcome=outcome,
         kind=kind_of(info),
         strategy=strategy_name(info.get("deploymentConfigName")),
-        created=_time(info.get("createTime")),
-        completed=_time(info.get("completeTime")),
+        created=as_time(info.get("createTime")),
+        completed=as_time(info.get("completeTime")),
         rolled_back_by=ended_by(error.get("code"), error.get("message")) if outcome.is_failure else None,
         rollback_deployment_id=rollback.get("rollbackDeploymentId") or None,
         rollback_of=rollback.get("rollbackTriggeringDeploymentId") or None,
         task_definition=read_appspec(appspec_content(info)).task_definition,
-        provenance=provenance_of(info.get("description")),
+        provenance=from_description(info.get("description")),
     )
 
 
-def provenance_of(description: str | None) -> Provenance:
-    """Who deployed and from which commit, as ``deploy`` wrote it in the description."""
-    return Provenance()
-
-
-def _time(value: Any) -> datetime | None:
+def as_time(value: Any) -> datetime | None:
     """botocore gives datetimes; a ledger row or a raw JSON answer may give ISO text or epoch."""
     if value is None or isinstance(value, datetime):
         return value

@@ -29,6 +29,7 @@ LEDGER_ACTIONS = {
     "codedeploy:BatchGetDeployments",
     "ecs:ListServiceDeployments",
     "ecs:DescribeServiceDeployments",
+    "ecs:DescribeServiceRevisions",
     "dynamodb:UpdateItem",
     "dynamodb:GetItem",
     "dynamodb:Query",

@@ -56,6 +56,7 @@ class FakeCodeDeploy:
         self.revisions: dict[tuple[str, str], str] = {}  # (application, sha256) -> AppSpec content
         self.configs: dict[str, dict[str, Any]] = {}
         self.calls: list[str] = []
+        self.list_page_size = 0  # ListDeployments' page size (0: every id on one page)
         # StopDeployment as AWS shows it: GetDeployment may answer the old status for a few reads
         # (``stop_lag``), and the Stopped deployment without rollbackInfo for a few more
         # (``rollback_lag``) before CodeDeploy names the rollback deployment.
@@ -149,7 +150,14 @@ class FakeCodeDeploy:
             <= info["createTime"]
             <= window.get("end", info["createTime"])
         ]
-        return {"deployments": ids}
+        if not self.list_page_size:
+            return {"deployments": ids}
+        start = int(kwargs.get("nextToken") or 0)  # pages of list_page_size, as AWS's nextToken
+        end = start + self.list_page_size
+        page: dict[str, Any] = {"deployments": ids[start:end]}
+        if end < len(ids):
+            page["nextToken"] = str(end)
+        return page
 
     def get_deployment_group(self, *, applicationName: str, deploymentGroupName: str) -> dict[str, Any]:
         self._call("GetDeploymentGroup")
@@ -233,6 +241,13 @@ class FakeCodeDeploy:
         self._call("GetDeploymentTarget")
         self._deployment(deploymentId, "GetDeploymentTarget")
         return {"deploymentTarget": copy.deepcopy(self.targets[deploymentId])}
+
+    def batch_get_deployment_targets(self, *, deploymentId: str, targetIds: list[str]) -> dict[str, Any]:
+        self._call("BatchGetDeploymentTargets")
+        self._deployment(deploymentId, "BatchGetDeploymentTargets")
+        if len(targetIds) > 25:  # botocore's model: at most 25 target ids
+            raise client_error("DeploymentTargetListSizeExceededException", "BatchGetDeploymentTargets")
+        return {"deploymentTargets": [copy.deepcopy(self.targets[deploymentId]) for _ in targetIds]}
 
     def stop_deployment(self, *, deploymentId: str, autoRollbackEnabled: bool) -> dict[str, Any]:
         self._call("StopDeployment")

@@ -210,3 +210,102 @@ def codedeploy_service(
         "test": test,
         "task_definition": task_definition,
     }
+
+
+# --- what `why`, `timeline` and `history` read of a native deployment (issue 12) ---------------------
+
+
+class InsightEcs(FakeEcs):
+    """``FakeEcs`` + ListTasks / DescribeTasks over ``tasks`` (by ARN, botocore's Task shape, each
+    with ``group`` ``service:<name>``), AWS's batch limits enforced as InvalidParameterException
+    (DescribeServiceDeployments and DescribeServiceRevisions 20 ARNs, DescribeTasks 100, ListTasks
+    maxResults 1-100), ``failures`` scripted per ARN (``failure_reasons``: AccessDenied...) and
+    ``errors`` raised by the next call of an operation (``errors["DescribeServices"]``)."""
+
+    def __init__(self, counter: CallCount | None = None) -> None:
+        super().__init__(counter)
+        self.tasks: dict[str, dict[str, Any]] = {}
+        self.failure_reasons: dict[str, str] = {}
+        self.errors: dict[str, Exception] = {}
+
+    def _raise_scripted(self, operation: str) -> None:
+        error = self.errors.pop(operation, None)
+        if error is not None:
+            raise error
+
+    @staticmethod
+    def _limit(operation: str, items: list[Any], limit: int) -> None:
+        if len(items) > limit:
+            raise client_error(operation, "InvalidParameterException", f"at most {limit}, got {len(items)}")
+
+    def describe_service_deployments(self, serviceDeploymentArns: list[str]) -> dict[str, Any]:
+        self._limit("DescribeServiceDeployments", serviceDeploymentArns, 20)
+        answer = super().describe_service_deployments(serviceDeploymentArns)
+        for failure in answer["failures"]:
+            failure["reason"] = self.failure_reasons.get(failure["arn"], failure["reason"])
+        return answer
+
+    def describe_service_revisions(self, serviceRevisionArns: list[str]) -> dict[str, Any]:
+        self._limit("DescribeServiceRevisions", serviceRevisionArns, 20)
+        self._raise_scripted("DescribeServiceRevisions")
+        return super().describe_service_revisions(serviceRevisionArns)
+
+    def describe_services(self, cluster: str, services: list[str]) -> dict[str, Any]:
+        self._raise_scripted("DescribeServices")
+        return super().describe_services(cluster, services)
+
+    def add_task(self, cluster: str, service: str, task_definition: str, **members: Any) -> str:
+        """A task of the service (RUNNING unless ``members`` say otherwise); its ARN."""
+        arn = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/{cluster}/{len(self.tasks) + 1:032x}"
+        self.tasks[arn] = {
+            "taskArn": arn,
+            "clusterArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{cluster}",
+            "taskDefinitionArn": task_definition,
+            "group": f"service:{service}",
+            "lastStatus": "RUNNING",
+            "desiredStatus": "RUNNING",
+            **members,
+        }
+        return arn
+
+    def list_tasks(
+        self,
+        cluster: str = "default",
+        serviceName: str | None = None,
+        desiredStatus: str = "RUNNING",
+        maxResults: int = 100,
+        nextToken: str = "0",
+        **_: Any,
+    ) -> dict[str, Any]:
+        self._count("ListTasks")
+        self._raise_scripted("ListTasks")
+        if not 1 <= maxResults <= 100:
+            raise client_error("ListTasks", "InvalidParameterException", "maxResults must be 1-100")
+        found = [
+            arn
+            for arn, task in self.tasks.items()
+            if task["clusterArn"].endswith(f"/{cluster}")
+            and (serviceName is None or task["group"] == f"service:{serviceName}")
+            and task["desiredStatus"] == desiredStatus
+        ]
+        start = int(nextToken)
+        page: dict[str, Any] = {"taskArns": found[start : start + maxResults]}
+        if start + maxResults < len(found):
+            page["nextToken"] = str(start + maxResults)
+        return page
+
+    def describe_tasks(self, cluster: str, tasks: list[str], **_: Any) -> dict[str, Any]:
+        self._count("DescribeTasks")
+        self._limit("DescribeTasks", tasks, 100)
+        found = [dict(self.tasks[arn]) for arn in tasks if arn in self.tasks]
+        failures = [{"arn": arn, "reason": "MISSING"} for arn in tasks if arn not in self.tasks]
+        return {"tasks": found, "failures": failures}
+
+
+class InsightClients(MigrationClients):
+    """``MigrationClients`` whose ECS is an ``InsightEcs``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ecs = InsightEcs(self.counter)
+        self._by_name = {**self._by_name, "ecs": self.ecs}

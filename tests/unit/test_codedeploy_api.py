@@ -65,6 +65,9 @@ def test_the_fake_answers_only_with_output_members() -> None:
         "get_application_revision": fake.get_application_revision(applicationName="app", revision=revision),
         "list_deployment_targets": fake.list_deployment_targets(deploymentId=deployment_id),
         "get_deployment_target": fake.get_deployment_target(deploymentId=deployment_id, targetId="t"),
+        "batch_get_deployment_targets": fake.batch_get_deployment_targets(
+            deploymentId=deployment_id, targetIds=["t"]
+        ),
         "continue_deployment": fake.continue_deployment(
             deploymentId=deployment_id, deploymentWaitType="READY_WAIT"
         ),
