@@ -22,6 +22,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 if TYPE_CHECKING:  # the domain types the builders below read (no import at run time)
     from orchestrator.alarms.rules import AuditReport as AuditFindings
     from orchestrator.alarms.sync import SyncResult
+    from orchestrator.insight.evidence import Evidence, Step
+    from orchestrator.insight.timeline import Span as TimelineSpanModel
+    from orchestrator.insight.timeline import Timeline
     from orchestrator.watching.hook_verdict import HookFailure as FailedHook
     from orchestrator.watching.snapshots import Event
 
@@ -168,6 +171,8 @@ class RollbackFacts(Document):
 class _ReportTail(Document):
     exit_code: int
     hook_failure: HookFailure | None = field(default=None, metadata=ABSENT)
+    # a deployment that failed, stopped or rolled back: `bluegreen why`'s first line
+    root_cause: str | None = field(default=None, metadata=ABSENT)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -237,10 +242,13 @@ def report(
     facts: DeployFacts | RollbackFacts | None,
     hook_failure: HookFailure | None,
     exit_code: int,
+    root_cause: str | None = None,
 ) -> ReportHead:
     """The watch report of the verb whose ``facts`` these are (``None``: `watch`)."""
     more = fields_of(facts) if facts is not None else {}
-    return REPORTS[type(facts)](**fields_of(head), **more, exit_code=exit_code, hook_failure=hook_failure)
+    return REPORTS[type(facts)](
+        **fields_of(head), **more, exit_code=exit_code, hook_failure=hook_failure, root_cause=root_cause
+    )
 
 
 def created(head: CreatedHead, facts: DeployFacts | RollbackFacts) -> CreatedHead:
@@ -638,6 +646,339 @@ class AuditDocument(AuditReport):
     api_calls: int
 
 
+# --- timeline ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True, eq=False)
+class TimelineTraffic(Document):
+    """From ``at_seconds`` on, green (the replacement) had ``green_percent`` of production traffic."""
+
+    at_seconds: float
+    green_percent: float
+    blue_percent: float
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class TimelineSpan(Document):
+    """A lifecycle event or stage, a hook (first to last verdict line) or a rollback step; seconds
+    since ``origin``, null when not known; ``source``: engine | hooks (timed by the hooks' lines) | none."""
+
+    label: str
+    verdict: str  # succeeded, failed, stopped, skipped, in progress, pending, unknown
+    start_seconds: float | None
+    end_seconds: float | None
+    detail: str | None
+    source: str
+    function: str | None = field(default=None, metadata=ABSENT)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class TimelineBand(Document):
+    """An alarm's state from ``start_seconds`` to ``end_seconds`` (``state`` null: no change seen)."""
+
+    alarm: str
+    state: str | None
+    start_seconds: float
+    end_seconds: float
+    reason: str | None
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class TimelineMark(Document):
+    """A moment across every lane: failed, stopped, rollback started, rollback completed, ended."""
+
+    kind: str
+    at_seconds: float
+    label: str
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class TimelineDocument(Document):
+    """`bluegreen timeline`: the picture of one deployment as data; ``path`` is the --out file written."""
+
+    deployment_id: str
+    engine: Literal["codedeploy", "ecs"]
+    service: str | None
+    environment: str | None
+    strategy: str | None
+    status: str
+    outcome: str
+    origin: str  # ISO 8601, the deployment's creation: every *Seconds counts from it
+    end_seconds: float
+    traffic: list[TimelineTraffic]
+    lifecycle: list[TimelineSpan]
+    hooks: list[TimelineSpan]
+    alarms: list[TimelineBand]
+    rollback: list[TimelineSpan]
+    marks: list[TimelineMark]
+    unreadable: list[str]
+    api_calls: int
+    path: str | None = field(default=None, metadata=ABSENT)
+
+
+def timeline_document(timeline: Timeline, api_calls: int, path: str | None) -> TimelineDocument:
+    """The document of a ``Timeline`` (and the file ``--out`` wrote)."""
+    return TimelineDocument(
+        deployment_id=timeline.deployment_id,
+        engine=timeline.engine,  # type: ignore[arg-type]  # an EngineName value
+        service=timeline.service,
+        environment=timeline.environment,
+        strategy=timeline.strategy,
+        status=timeline.status,
+        outcome=timeline.outcome.value,
+        origin=timeline.origin.isoformat(),
+        end_seconds=timeline.end,
+        traffic=[
+            TimelineTraffic(at_seconds=s.at, green_percent=s.green_percent, blue_percent=s.blue_percent)
+            for s in timeline.traffic
+        ],
+        lifecycle=[_timeline_span(span) for span in timeline.lifecycle],
+        hooks=[_timeline_span(span) for span in timeline.hooks],
+        alarms=[
+            TimelineBand(
+                alarm=b.alarm, state=b.state, start_seconds=b.start, end_seconds=b.end, reason=b.reason
+            )
+            for b in timeline.alarms
+        ],
+        rollback=[_timeline_span(span) for span in timeline.rollback],
+        marks=[TimelineMark(kind=m.kind.value, at_seconds=m.at, label=m.label) for m in timeline.marks],
+        unreadable=list(timeline.unreadable),
+        api_calls=api_calls,
+        path=path,
+    )
+
+
+def _timeline_span(span: TimelineSpanModel) -> TimelineSpan:
+    return TimelineSpan(
+        label=span.label,
+        verdict=span.verdict.value,
+        start_seconds=span.start,
+        end_seconds=span.end,
+        detail=span.detail,
+        source=span.source,
+        function=span.function,
+    )
+
+
+# --- why: the diagnosis of one deployment --------------------------------------------------------------
+# Times are ISO-8601 in UTC ("2026-11-30T10:03:12+00:00"), on the deployment engine's clock.
+@dataclass(frozen=True, kw_only=True, eq=False)
+class WhyFacts(Document):
+    """The deployment as its engine describes it (insight.evidence.DeploymentFacts)."""
+
+    deployment_id: str
+    engine: Literal["codedeploy", "ecs"]
+    status: str  # the engine's own word (CodeDeploy: Failed, Stopped...; ECS: ROLLBACK_SUCCESSFUL...)
+    outcome: Literal["succeeded", "failed", "stopped", "rolled back", "in progress"]
+    service: str | None
+    environment: str | None
+    strategy: str | None
+    created: str | None
+    completed: str | None
+    error_code: str | None
+    error_message: str | None
+    stopped_by_user: bool
+    rolled_back: bool
+    rollback_deployment_id: str | None
+    rollback_reason: str | None
+    rollback_started: str | None
+    rollback_of: str | None
+    description: str | None
+    task_definition: str | None
+    image: str | None
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class WhyFinding(Document):
+    """One thing the diagnosis found, and the source it read it in."""
+
+    source: str
+    line: str
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class WhyStep(Document):
+    """A lifecycle event (CodeDeploy) or stage (ECS), its times and diagnostics."""
+
+    name: str
+    status: str
+    started: str | None
+    ended: str | None
+    error_code: str | None
+    message: str | None
+    hook_function: str | None
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class WhyHook(Document):
+    """One hook invocation's verdict line (CloudWatch Logs) and the failed checks it lists."""
+
+    step: str
+    function: str
+    verdict: str
+    reason: str
+    at: str | None
+    evidence: list[str]
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class WhyAlarm(Document):
+    """One alarm state change in the deployment's window (DescribeAlarmHistory)."""
+
+    alarm: str
+    at: str
+    old_state: str
+    new_state: str
+    reason: str
+    datapoint: float | None
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class WhyTarget(Document):
+    """One target of the replacement's target group (DescribeTargetHealth)."""
+
+    target_group: str
+    target: str
+    state: str
+    reason: str | None
+    description: str | None
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class WhyStoppedTask(Document):
+    """A replacement task that stopped during the deployment (ECS DescribeTasks)."""
+
+    task_arn: str
+    stopped_reason: str | None
+    stop_code: str | None
+    stopped_at: str | None
+    container_reasons: list[str]
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class WhyServiceEvent(Document):
+    """One of the ECS service's events."""
+
+    at: str
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class WhyUnreadable(Document):
+    """A source that could not be read, and why."""
+
+    source: str
+    problem: str
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class WhyDocument(Document):
+    """`bluegreen why`: the root cause of a deployment's end, and every piece of evidence read."""
+
+    deployment_id: str
+    engine: Literal["codedeploy", "ecs"]
+    outcome: Literal["succeeded", "failed", "stopped", "rolled back", "in progress"]
+    ok: bool  # the deployment succeeded: nothing to diagnose
+    root_cause: str
+    findings: list[WhyFinding]
+    facts: WhyFacts
+    steps: list[WhyStep]
+    rollback_steps: list[WhyStep]
+    hooks: list[WhyHook]
+    alarms: list[WhyAlarm]
+    targets: list[WhyTarget]
+    stopped_tasks: list[WhyStoppedTask]
+    service_events: list[WhyServiceEvent]
+    unreadable: list[WhyUnreadable]
+    api_calls: int
+
+
+def iso(when: Any) -> str | None:
+    """A datetime as the documents print it (ISO-8601, UTC); None kept."""
+    if when is None:
+        return None
+    from datetime import UTC
+
+    return str(when.astimezone(UTC).isoformat())
+
+
+def why_document(evidence: Evidence, diagnosis: Any, api_calls: int) -> WhyDocument:
+    """The `why` document of gathered evidence and its diagnosis (insight.diagnosis.Diagnosis)."""
+    facts = evidence.facts
+    inspection = evidence.inspection
+    plain = {f.name: getattr(facts, f.name, None) for f in dataclasses.fields(WhyFacts)}
+    times = ("created", "completed", "rollback_started")
+    plain.update({name: iso(plain[name]) for name in times}, outcome=facts.outcome.value)
+    return WhyDocument(
+        deployment_id=facts.deployment_id,
+        engine=facts.engine,  # type: ignore[arg-type]  # an Engine.name
+        outcome=facts.outcome.value,
+        ok=bool(diagnosis.ok),
+        root_cause=str(diagnosis.root_cause),
+        findings=[WhyFinding(source=f.source, line=f.line) for f in diagnosis.findings],
+        facts=WhyFacts(**plain),
+        steps=[_why_step(step) for step in inspection.steps],
+        rollback_steps=[_why_step(step) for step in inspection.rollback_steps],
+        hooks=[
+            WhyHook(
+                step=h.step,
+                function=h.function,
+                verdict=h.verdict,
+                reason=h.reason,
+                at=iso(h.at),
+                evidence=list(h.evidence),
+            )
+            for h in evidence.hooks
+        ],
+        alarms=[
+            WhyAlarm(
+                alarm=a.alarm,
+                at=str(iso(a.at)),
+                old_state=a.old_state,
+                new_state=a.new_state,
+                reason=a.reason,
+                datapoint=a.datapoint,
+            )
+            for a in evidence.alarms
+        ],
+        targets=[
+            WhyTarget(
+                target_group=t.target_group,
+                target=t.target,
+                state=t.state,
+                reason=t.reason,
+                description=t.description,
+            )
+            for t in evidence.targets
+        ],
+        stopped_tasks=[
+            WhyStoppedTask(
+                task_arn=t.task_arn,
+                stopped_reason=t.stopped_reason,
+                stop_code=t.stop_code,
+                stopped_at=iso(t.stopped_at),
+                container_reasons=list(t.container_reasons),
+            )
+            for t in inspection.stopped_tasks
+        ],
+        service_events=[
+            WhyServiceEvent(at=str(iso(e.at)), message=e.message) for e in inspection.service_events
+        ],
+        unreadable=[WhyUnreadable(source=u.source, problem=u.problem) for u in evidence.all_unreadable()],
+        api_calls=api_calls,
+    )
+
+
+def _why_step(step: Step) -> WhyStep:
+    return WhyStep(
+        name=step.name,
+        status=step.status,
+        started=iso(step.started),
+        ended=iso(step.ended),
+        error_code=step.error_code,
+        message=step.message,
+        hook_function=step.hook_function,
+    )
+
+
 # --- history, dora: past deployments and DORA's four keys ----------------------------------------------
 @dataclass(frozen=True, kw_only=True, eq=False)
 class HistoryRow(Document):
@@ -751,6 +1092,8 @@ DOCUMENTS: tuple[type[Document], ...] = (
     RenderDocument,
     SyncDocument,
     AuditDocument,
+    TimelineDocument,
+    WhyDocument,
     HistoryDocument,
     DoraDocument,
     ErrorDocument,

@@ -6,7 +6,8 @@ the last EvaluationPeriods complete periods (aligned to the epoch, as CloudWatch
 statistic of each metric over each period, metric math per period with the definitions' own
 evaluator (``orchestrator.alarms.metric_math``), then M out of N and TreatMissingData
 (``sandbox.alarm_state``). A changed state is written with SetAlarmState, with a reason like
-CloudWatch's.
+CloudWatch's and its StateReasonData (recentDatapoints...: what `bluegreen why` reads back from
+the alarm history, ``sandbox.alarm_history``).
 """
 
 from __future__ import annotations
@@ -105,6 +106,21 @@ def datapoints(alarm: Mapping[str, Any], store: MetricStore, starts: Sequence[fl
 
 def evaluate_alarm(alarm: Mapping[str, Any], store: MetricStore, now: float) -> tuple[AlarmState, str]:
     """The state an alarm should be in at virtual time ``now``, and CloudWatch-style reason."""
+    evaluated = evaluation(alarm, store, now)
+    return evaluated.state, evaluated.reason
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One evaluation: the state, CloudWatch-style reason, and the StateReasonData CloudWatch writes."""
+
+    state: AlarmState
+    reason: str
+    reason_data: dict[str, Any]
+
+
+def evaluation(alarm: Mapping[str, Any], store: MetricStore, now: float) -> Evaluation:
+    """Evaluate an alarm at virtual time ``now`` over its last EvaluationPeriods complete periods."""
     period = alarm_period(alarm)
     periods = int(alarm.get("EvaluationPeriods") or 1)
     to_alarm = int(alarm.get("DatapointsToAlarm") or periods)
@@ -130,7 +146,34 @@ def evaluate_alarm(alarm: Mapping[str, Any], store: MetricStore, now: float) -> 
         f"Threshold Crossed: {breaching} out of the last {periods} datapoints [{shown}] "
         f"{'crossed' if state.is_alarm else 'did not cross'} the threshold ({comparison.value} {threshold:g})"
     )
-    return state, reason
+    return Evaluation(state, reason, reason_data(alarm, points, starts, now))
+
+
+def _iso(epoch: float) -> str:
+    """CloudWatch's stateReasonData time format: ``2014-04-09T18:59:06.419+0000``."""
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+
+
+def reason_data(
+    alarm: Mapping[str, Any], points: Sequence[float | None], starts: Sequence[float], now: float
+) -> dict[str, Any]:
+    """The StateReasonData of a threshold evaluation, in CloudWatch's shape (the AWS CLI's
+    describe-alarm-history example): version, queryDate, startDate, statistic and period (metric
+    alarms), recentDatapoints (oldest first) and threshold; evaluatedDatapoints newest first."""
+    data: dict[str, Any] = {"version": "1.0", "queryDate": _iso(now)}
+    if starts:
+        data["startDate"] = _iso(starts[0])
+    if not alarm.get("Metrics"):
+        data["statistic"] = alarm.get("ExtendedStatistic") or alarm.get("Statistic")
+    data["period"] = int(alarm_period(alarm))
+    data["recentDatapoints"] = [round(v, 6) for v in points if v is not None]
+    data["threshold"] = float(alarm["Threshold"])
+    data["evaluatedDatapoints"] = [
+        {"timestamp": _iso(start), "value": round(value, 6)}
+        for value, start in reversed(list(zip(points, starts, strict=True)))
+        if value is not None
+    ]
+    return data
 
 
 class AlarmEvaluator:
@@ -174,7 +217,8 @@ class AlarmEvaluator:
             for alarm in self.cloudwatch.describe_alarms(AlarmNames=names, AlarmTypes=["MetricAlarm"])[
                 "MetricAlarms"
             ]:
-                state, reason = evaluate_alarm(alarm, self.store, now)
+                evaluated = evaluation(alarm, self.store, now)
+                state, reason = evaluated.state, evaluated.reason
                 old = AlarmState(alarm.get("StateValue") or AlarmState.INSUFFICIENT_DATA)
                 if state is old:
                     continue
@@ -182,7 +226,7 @@ class AlarmEvaluator:
                     AlarmName=alarm["AlarmName"],
                     StateValue=state.value,
                     StateReason=reason[:1023],
-                    StateReasonData=json.dumps({"version": "1.0", "evaluatedAt": now}),
+                    StateReasonData=json.dumps(evaluated.reason_data),
                 )
                 with self._lock:
                     self.transitions.append(Transition(now, alarm["AlarmName"], old, state, reason))

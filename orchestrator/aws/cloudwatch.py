@@ -8,6 +8,7 @@ botocore error into one-line AwsError, a hook's retries reads within its deadlin
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from functools import partial
 from typing import Any, Protocol
 
@@ -26,6 +27,8 @@ class CloudWatchApi(Protocol):
     def describe_alarms(self, **request: Any) -> Mapping[str, Any]: ...
 
     def put_metric_alarm(self, **request: Any) -> object: ...
+
+    def describe_alarm_history(self, **request: Any) -> Mapping[str, Any]: ...
 
 
 def describe_alarms(
@@ -64,3 +67,39 @@ def put_metric_alarm(
 ) -> None:
     """PutMetricAlarm (creates the alarm or replaces its whole configuration)."""
     call(f"PutMetricAlarm {request.get('AlarmName')}", lambda: cloudwatch.put_metric_alarm(**request))
+
+
+# DescribeAlarmHistory: "MaxRecords ... Valid Range: Minimum value of 1. Maximum value of 100."
+# (CloudWatch API reference); one alarm per request (AlarmName is a single name).
+ALARM_HISTORY_MAX_RECORDS = 100
+# What `why` reads of an alarm's past: its state changes ("StateUpdate"; the others are
+# ConfigurationUpdate and Action, botocore's HistoryItemType enum).
+STATE_UPDATE = "StateUpdate"
+
+
+def alarm_state_history(
+    cloudwatch: CloudWatchApi,
+    name: str,
+    start: datetime,
+    end: datetime,
+    call: CallPolicy = cli_call,
+) -> list[dict[str, Any]]:
+    """The alarm's StateUpdate history items between ``start`` and ``end``, oldest first, every
+    page (AlarmHistoryItem: AlarmName, AlarmType, Timestamp, HistorySummary, HistoryData JSON).
+    Both alarm types are asked for: without AlarmTypes CloudWatch returns metric alarms only."""
+    request: dict[str, Any] = {
+        "AlarmName": name,
+        "AlarmTypes": list(ALARM_TYPES),
+        "HistoryItemType": STATE_UPDATE,
+        "StartDate": start,
+        "EndDate": end,
+        "MaxRecords": ALARM_HISTORY_MAX_RECORDS,
+        "ScanBy": "TimestampAscending",
+    }
+    items: list[dict[str, Any]] = []
+    while True:
+        page = call(f"DescribeAlarmHistory {name}", partial(cloudwatch.describe_alarm_history, **request))
+        items += [dict(item) for item in page.get("AlarmHistoryItems", [])]
+        if not page.get("NextToken"):
+            return items
+        request["NextToken"] = page["NextToken"]

@@ -140,6 +140,17 @@ def target_health(
     ]
 
 
+def target_health_descriptions(
+    elbv2: Elbv2Api, target_group_arn: str, call: CallPolicy = cli_call
+) -> list[dict[str, Any]]:
+    """DescribeTargetHealth of a target group by ARN: each target's Target {Id, Port} and
+    TargetHealth {State, Reason, Description} as ELBv2 gives them (one call: the API does not page)."""
+    answer = call(
+        "elbv2 DescribeTargetHealth", lambda: elbv2.describe_target_health(TargetGroupArn=target_group_arn)
+    )
+    return [dict(item) for item in answer.get("TargetHealthDescriptions", [])]
+
+
 def forward_weights(listener: Mapping[str, Any]) -> dict[str, int]:
     """Target group ARN -> weight of a listener's forward default actions (pure).
 

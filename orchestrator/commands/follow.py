@@ -274,12 +274,50 @@ def follow(
         view.close()
     outcome = outcome_of(result, flags.until)
     failure = _hook_failure(session, clients, subject, result, outcome, watch_started, sleep)
+    cause = root_cause(session, engine, clients, subject.deployment_id, (result, outcome), sleep)
     limit = options.policy.max_calls_per_minute
     head = report_document(subject, result, outcome, clients.counter.total, flags, limit)
     hook = documents.hook_failure(failure) if failure is not None else None
-    document = documents.report(head, subject.facts, hook, exit_code_of(result, outcome))
-    text = _summary(session, subject, result, outcome, failure, flags, options, announce, clients)
+    document = documents.report(head, subject.facts, hook, exit_code_of(result, outcome), cause)
+    told = _Told(failure, cause)
+    text = _summary(session, subject, result, outcome, told, flags, options, announce, clients)
     return Result(document, text, _error(subject, result, outcome))
+
+
+@dataclass(frozen=True)
+class _Told:
+    """What the summary says of a deployment that did not succeed: the root cause, the failed hook."""
+
+    failure: Any  # watching.hook_verdict.HookFailure, or None
+    root_cause: str | None
+
+    def lines(self) -> list[str]:
+        return ([self.root_cause] if self.root_cause else []) + (
+            self.failure.lines() if self.failure is not None else []
+        )
+
+
+def root_cause(
+    session: Session,
+    engine: Engine,
+    clients: Any,
+    deployment_id: str,
+    ended: tuple[WatchResult, Outcome],
+    sleep: Callable[[float], None] = time.sleep,
+) -> str | None:
+    """`bluegreen why`'s first line for a deployment that failed, stopped or rolled back (None when
+    it succeeded, is still running, or could not be diagnosed: the report stands without it). Its
+    reads come after the watch and count in the report's apiCalls, not in the watch's budget."""
+    result, outcome = ended
+    if outcome.ok or result.timed_out or not result.snapshot.status.is_terminal:
+        return None
+    try:
+        from orchestrator.insight.diagnosis import diagnose
+        from orchestrator.insight.gather import gather
+
+        return str(diagnose(gather(engine, clients, session, deployment_id, sleep=sleep)).root_cause)
+    except Exception:  # the diagnosis is extra: never a reason for the deploy's report to fail
+        return None
 
 
 class _Latest:
@@ -297,7 +335,7 @@ def _summary(
     subject: Subject,
     result: WatchResult,
     outcome: Outcome,
-    failure: Any,
+    told: _Told,
     flags: WatchFlags,
     options: WatchOptions,
     announce: str | None,
@@ -317,7 +355,7 @@ def _summary(
         # read as the deployment's own duration.
         line = f"already {outcome.word}  {subject.deployment_id}  {', '.join(details)}"
     out = [session.style(line, colour)]
-    out += [f"  {text}" for text in (failure.lines() if failure is not None else ())]
+    out += [f"  {text}" for text in told.lines()]
     if outcome.ok and flags.until == "ready" and result.snapshot.status is DeploymentStatus.READY:
         out.append(f"next: test through the test listener, then `bluegreen promote {subject.deployment_id}`")
     elif outcome.ok and flags.until == "ready" and not options.ready_waits:

@@ -51,6 +51,10 @@ STATUS = epilog(
     "bluegreen status product-service --env prod -o json",
 )
 WATCH = epilog("bluegreen watch d-ABCDEFGHI", "bluegreen watch d-ABCDEFGHI --until traffic-shifted")
+WHY = epilog(
+    "bluegreen why d-ABCDEFGHI",
+    "bluegreen why arn:aws:ecs:REGION:ACCOUNT:service-deployment/CLUSTER/SERVICE/ID -o json",
+)
 STOP = epilog("bluegreen stop d-ABCDEFGHI", "bluegreen stop d-ABCDEFGHI --no-rollback")
 ROLLBACK = epilog(
     "bluegreen rollback product-service --env prod",
@@ -80,4 +84,9 @@ MIGRATE = epilog(
     "bluegreen migrate product-service          # dry run: the native request, what does not translate",
     "bluegreen migrate product-service --env prod -o json",
     "bluegreen migrate product-service --apply  # switch it to ECS's own deployments (idempotent)",
+)
+TIMELINE = epilog(
+    "bluegreen timeline d-ABCDEFGHI                     # compact text on the terminal",
+    "bluegreen timeline d-ABCDEFGHI --out timeline.html  # one self-contained page (needs [report])",
+    "bluegreen timeline ARN --out timeline.svg          # an ECS service deployment; .png works too",
 )

@@ -30,6 +30,8 @@ class Verdict:
     verdict: str
     reason: str
     timestamp: int = 0  # ms since the epoch, from the log event
+    evidence: tuple[str, ...] = ()  # the failed checks, "name: detail" each (the line's ``evidence``)
+    stage: str | None = None  # Amazon ECS's lifecycle stage the hook ran at (``lifecycle_stage``)
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,31 @@ def parse_verdict(message: str, timestamp: int = 0) -> Verdict | None:
     if not all(isinstance(value, str) and value for value in values):
         return None
     verdict, deployment_id, lifecycle_event, reason = (str(value) for value in values)
-    return Verdict(deployment_id, lifecycle_event, verdict, reason, timestamp)
+    stage = document.get("lifecycle_stage")
+    return Verdict(
+        deployment_id,
+        lifecycle_event,
+        verdict,
+        reason,
+        timestamp,
+        evidence_lines(document.get("evidence")),
+        stage if isinstance(stage, str) and stage else None,
+    )
+
+
+def evidence_lines(evidence: Any) -> tuple[str, ...]:
+    """The failed checks a verdict line lists (``{"name", "passed", "detail", ...}`` each, as
+    hooks/outcome.py's ``CheckResult.as_dict`` writes them) as "name: detail" lines."""
+    if not isinstance(evidence, list):
+        return ()
+    found = []
+    for check in evidence:
+        if isinstance(check, dict) and isinstance(check.get("detail"), str):
+            name = check.get("name")
+            found.append(f"{name}: {check['detail']}" if isinstance(name, str) and name else check["detail"])
+        elif isinstance(check, str) and check:
+            found.append(check)
+    return tuple(found)
 
 
 def failed_hook_events(lifecycle: Iterable[tuple[str, str]], hooks: Mapping[str, str]) -> list[str]:

@@ -192,3 +192,47 @@ def test_request_timeout_never_exceeds_the_deadline() -> None:
         Deadline.from_remaining(1_000, clock=clock),
     )
     assert http.requests[0][2] == pytest.approx(0.5)
+
+
+def test_no_response_names_the_listener_once_and_the_wait_plainly() -> None:
+    """The verdict's reason becomes `why`'s root cause: the method and path once, then where it went."""
+    clock = ManualClock()
+    http = ScriptedHttp(clock, [SmokeRequestError("no answer within 1600 ms")])
+    target = SmokeTarget("http", "alb.internal", 8443, "alb.internal", listener="test")
+    settings = SmokeSettings(checks=[], warmup_seconds=0.0)
+    result = run_check(
+        SmokeCheck(name="health", latency_budget_ms=800),
+        target,
+        settings,
+        http,
+        VirtualTime(scale=1.0, real_sleep=clock.sleep),
+        Deadline.from_remaining(60_000, clock=clock),
+    )
+    assert result.detail == (
+        "GET /health via the test listener: no response from alb.internal:8443 (no answer within 1600 ms)"
+    )
+
+
+def test_a_read_timeout_is_said_plainly() -> None:
+    """urllib3's 'HTTPConnectionPool(host=..., port=...): Read timed out. (read timeout=1.99...)' is not."""
+    import socket
+    import threading
+
+    from hooks.smoke import Urllib3Http
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    accepted: list[socket.socket] = []
+    thread = threading.Thread(target=lambda: accepted.append(server.accept()[0]), daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(SmokeRequestError) as caught:
+            Urllib3Http().request("GET", f"http://127.0.0.1:{port}/health", {}, None, 0.2, 1024)
+        assert str(caught.value) == "no answer within 200 ms"
+    finally:
+        thread.join(timeout=5)
+        for connection in accepted:
+            connection.close()
+        server.close()

@@ -95,6 +95,33 @@ class FakeCloudWatch(_Fake):
         self.alarms[AlarmName].update(StateValue=StateValue, StateUpdatedTimestamp=datetime.now(UTC))
         return {}
 
+    # AlarmHistoryItems a test seeds (``history``), answered by name and date, ``history_page`` a page.
+    history_page = 100
+
+    def describe_alarm_history(
+        self,
+        AlarmName: str = "",
+        StartDate: datetime | None = None,
+        EndDate: datetime | None = None,
+        HistoryItemType: str = "",
+        NextToken: str = "0",
+        **_: Any,
+    ) -> dict[str, Any]:
+        self._count("DescribeAlarmHistory")
+        items = [
+            dict(item)
+            for item in getattr(self, "history", [])
+            if (not AlarmName or item["AlarmName"] == AlarmName)
+            and (not HistoryItemType or item["HistoryItemType"] == HistoryItemType)
+            and (StartDate is None or item["Timestamp"] >= StartDate)
+            and (EndDate is None or item["Timestamp"] <= EndDate)
+        ]
+        start = int(NextToken)
+        page: dict[str, Any] = {"AlarmHistoryItems": items[start : start + self.history_page]}
+        if start + self.history_page < len(items):
+            page["NextToken"] = str(start + self.history_page)
+        return page
+
 
 class FakeElbv2(_Fake):
     """Elbv2Api: target groups and load balancers by name (``add_target_group`` /

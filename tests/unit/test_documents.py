@@ -68,9 +68,9 @@ ROLLBACK_FACTS = ["taskDefinitionArn", "rollbackTo", "rollbackFrom"]
 @pytest.mark.parametrize(
     ("document", "keys"),
     [
-        (documents.WatchReport, [*HEAD, "exitCode", "hookFailure"]),
-        (documents.DeployReport, [*HEAD, *DEPLOY_FACTS, "exitCode", "hookFailure"]),
-        (documents.RollbackReport, [*HEAD, *ROLLBACK_FACTS, "exitCode", "hookFailure"]),
+        (documents.WatchReport, [*HEAD, "exitCode", "hookFailure", "rootCause"]),
+        (documents.DeployReport, [*HEAD, *DEPLOY_FACTS, "exitCode", "hookFailure", "rootCause"]),
+        (documents.RollbackReport, [*HEAD, *ROLLBACK_FACTS, "exitCode", "hookFailure", "rootCause"]),
         (documents.DeployCreated, [*CREATED_HEAD, *DEPLOY_FACTS, "exitCode"]),
         (documents.RollbackCreated, [*CREATED_HEAD, *ROLLBACK_FACTS, "exitCode"]),
         (
