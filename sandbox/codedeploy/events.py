@@ -9,7 +9,8 @@ tests/sandbox/test_emulator_events.py.)
 InProgress; the walk back to InProgress after Ready is no new start), READY at the Ready wait,
 SUCCESS / FAILURE / STOP at the end. A rollback deployment is a deployment: it starts and ends too.
 The names are the emulator's own (not ``orchestrator.vocabulary``'s: the emulator must not trust the
-client it tests); tests/unit/test_vocabulary.py-style pins in the test above keep both the same.
+client it tests); tests/sandbox/test_emulator_events.py pins both copies to each other and to AWS's
+example event.
 """
 
 from __future__ import annotations

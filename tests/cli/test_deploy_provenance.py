@@ -62,6 +62,9 @@ def test_deploy_writes_provenance_to_the_description_and_the_ledger(stubbed: Stu
         "commit": SHA,
         "commitTime": "2026-11-01T10:00:00.000Z",
         "provenanceSource": "environment",
+        # what the engine's own answer may lack (the ledger fills them in only where absent)
+        "image": "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/doa-market/product-service:latest",
+        "taskDefinition": "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/product-service:7",
     }
     assert result.stderr == ""
 
