@@ -193,6 +193,9 @@ class World:
         self.traffic: TrafficGenerator | None = None
         self.evaluator: AlarmEvaluator | None = None
         self.runner: LambdaRunner | None = None
+        # The EventBridge rules' Lambda targets (the ledger function): a runner of their own, so
+        # ``runner`` keeps the hooks' invocations only.
+        self.event_runner: LambdaRunner | None = None
         self.moto_url = ""
         self._clients: Clients | None = None
         self.codedeploy_url = ""
@@ -276,7 +279,8 @@ class World:
             environment.set(self.env)
         # Stopped before the emulators: running hooks end first, and none starts after.
         yield Step("Lambda runner", self._redirect_hook_logs, self._stop_runner)
-        # Delivers to the runner: stops before it does (events still waiting are dropped).
+        yield Step("event targets' Lambda runner", self._event_runner, self._stop_event_runner)
+        # Delivers to the event targets' runner: stops before it (events still waiting are dropped).
         yield Step("event bus", self.events.start, self.events.stop)
         yield Step("clients", self.clients, self._close_clients)
         # Routers bind first: each listener is created in moto with the port its router got.
@@ -376,6 +380,19 @@ class World:
         assert self._log_stream is not None
         redirect_stdout_logging(self._log_stream)
 
+    def _event_runner(self) -> None:
+        """The runner of the rules' targets: asynchronous invocations (EventBridge's), retried as
+        Lambda retries them, no settle step (they are no deployment hooks)."""
+        account_id = self.services[0].account_id or "123456789012"
+        self.event_runner = LambdaRunner(
+            {}, self.region, account_id, log_stream=self._log_stream, clock=self.clock
+        )
+
+    def _stop_event_runner(self) -> None:
+        if self.event_runner is not None:
+            self.event_runner.join(5.0)
+            self.event_runner.close()
+
     def _stop_runner(self) -> None:
         """Running hooks end (none starts any more), then the runner closes and the hooks' cached
         clients, which point at this world's endpoints, go."""
@@ -414,8 +431,8 @@ class World:
 
     def _route_events(self) -> None:
         """A rule per template rule whose function's handler is here (a test's stand-in first)."""
-        assert self.runner is not None
-        runner, stand_ins = self.runner, self.options.event_handlers or {}
+        assert self.event_runner is not None
+        runner, stand_ins = self.event_runner, self.options.event_handlers or {}
         for rule in template_rules(TEMPLATE, self.environment):
             handler = stand_ins.get(rule.handler) or handler_of(rule.handler)
             if handler is None:  # the function's code is not in this tree
@@ -431,7 +448,7 @@ class World:
         invocations it started are done (tests read the ledger after this)."""
         deadline = time.monotonic() + timeout
         delivered = self.events.drain(timeout)
-        runner = self.runner
+        runner = self.event_runner
         idle = runner is None or runner.wait_idle(max(0.0, deadline - time.monotonic()))
         return delivered and idle
 
