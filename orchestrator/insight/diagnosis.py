@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from orchestrator.insight.evidence import (
@@ -25,16 +25,17 @@ from orchestrator.insight.evidence import (
     HookVerdict,
     Outcome,
     Step,
-    TrafficPoint,
     Unreadable,
 )
 from orchestrator.vocabulary import (
     AFTER_ALLOW_TEST_TRAFFIC,
     AFTER_INSTALL,
+    ALLOW_TRAFFIC,
     EVENT_FOR_NATIVE_STAGE,
     NATIVE_STAGE_FOR_EVENT,
     POST_SCALE_UP,
     POST_TEST_TRAFFIC_SHIFT,
+    PRODUCTION_TRAFFIC_SHIFT,
     AlarmState,
     EngineName,
 )
@@ -139,9 +140,11 @@ STOP_CALL = {EngineName.CODEDEPLOY.value: "StopDeployment", EngineName.ECS.value
 # Where bluegreen waits for `promote` on each engine: after test traffic.
 READY_STEPS = frozenset({AFTER_ALLOW_TEST_TRAFFIC, POST_TEST_TRAFFIC_SHIFT})
 HEALTH_STEPS = frozenset({AFTER_INSTALL, POST_SCALE_UP})
+PRODUCTION_SHIFT_STEPS = frozenset({ALLOW_TRAFFIC, PRODUCTION_TRAFFIC_SHIFT})
 HEALTH_CHECK_NAME = "green-target-health"  # hooks/gates.py target_health_gate's check
 FAILED_WORDS = frozenset({"failed", "timed_out", "timedout"})
 MAX_REASON = 300  # characters of a hook's reason kept in the sentence
+CLOCK_SKEW = timedelta(minutes=1)  # between CloudWatch's clock and the engine's
 
 # The unreadable sources each cause's sentence needs, by words their names carry (gather names them:
 # "CloudWatch Logs /aws/lambda/<fn>", "alarm history", "target health", "ECS tasks").
@@ -260,22 +263,25 @@ def _hook_without_verdict(evidence: Evidence, step: Step | None) -> str:
 
 
 def _unhealthy_sentence(evidence: Evidence) -> Written:
+    """The evidence that stays first: the hook's verdict (in its log for good), then the tasks ECS
+    stopped for their health (its record of them), then the targets' health now (gone once the
+    rollback deregisters green): `deploy` at the end and `why` later must say the same."""
     verdict = _deciding_verdict(evidence)
     name = verdict.step if verdict else _failed_at(evidence)
     at = f" at {_step_name(evidence, name)}" if name else ""
     head = f"green tasks never became healthy{at}"
-    unhealthy = [t for t in evidence.targets if t.state != "healthy" and t.reason]
-    if unhealthy:
-        first = unhealthy[0]
-        said = f" ({first.description})" if first.description else ""
-        return f"{head}: {first.reason}{said} on {_short_arn(first.target_group)}", ()
+    if verdict is not None:
+        return f"{head}: {_cut(_without_check_name(verdict.reason))}", ()
     # Only the tasks ECS stopped for their health (not those the rollback scaled in).
     stopped = [t for t in evidence.inspection.stopped_tasks if "health" in (t.stopped_reason or "").lower()]
     if stopped:
         count = f"{len(stopped)} task{'s' if len(stopped) > 1 else ''} stopped: "
         return f"{head}: {count}{stopped[0].stopped_reason}", ()
-    if verdict is not None:
-        return f"{head}: {_cut(_without_check_name(verdict.reason))}", ()
+    unhealthy = [t for t in evidence.targets if t.state != "healthy" and t.reason]
+    if unhealthy:
+        first = unhealthy[0]
+        said = f" ({first.description})" if first.description else ""
+        return f"{head}: {first.reason}{said} on {_short_arn(first.target_group)}", ()
     step = _failed_step(evidence.inspection.steps)
     return f"{head}: {_hook_without_verdict(evidence, step)}", ("target health", "ECS tasks", "hook logs")
 
@@ -286,10 +292,13 @@ def _alarm_sentence(evidence: Evidence) -> Written:
     names = _alarms_named(_engine_words(evidence))
     change = _alarm_fired(evidence, names)
     if change is None:
-        named = ", ".join(names) if names else "an alarm"
-        alarm = f"alarm {named}" if names else named
-        return f"{verb}: {alarm} went into ALARM", ("alarm history",)
-    share = _green_share(evidence.inspection.traffic, change.at)
+        alarm = f"alarm {', '.join(names)}" if names else "an alarm"
+        # Its history, when read, still has the values; only not when (none fell in the window).
+        seen = _alarm_changes(evidence, names)
+        trip = _tripped(seen[-1]) if seen else ""
+        tail = f" ({trip})" if trip else ""
+        return f"{verb}: {alarm} went into ALARM{tail}", () if seen else ("alarm history",)
+    share = _green_share(evidence, change.at)
     return f"{verb}: {_fired(change)}{_while(share)}", ()
 
 
@@ -430,18 +439,24 @@ def _alarms_named(text: str) -> list[str]:
     return [name.strip() for name in found.group(1).split(",") if name.strip()]
 
 
-def _alarm_fired(evidence: Evidence, names: Sequence[str] = ()) -> AlarmChange | None:
-    """The ALARM transition that stopped it: of the named alarms (else any), the last before the end."""
-    facts = evidence.facts
+def _alarm_changes(evidence: Evidence, names: Sequence[str] = ()) -> list[AlarmChange]:
+    """Every change into ALARM of the named alarms (else of any), oldest first."""
     fired = [c for c in evidence.alarms if c.new_state == AlarmState.ALARM.value]
-    fired = [c for c in fired if not names or c.alarm in names]
-    if facts.created is not None:
-        fired = [c for c in fired if c.at >= facts.created]
-    if not fired:
-        return None
+    return [c for c in fired if not names or c.alarm in names]
+
+
+def _alarm_fired(evidence: Evidence, names: Sequence[str] = ()) -> AlarmChange | None:
+    """The ALARM transition that stopped it: of the named alarms (else any), the last one from the
+    deployment's creation to its end. CloudWatch records the change, the engine polls, then stops:
+    a change later than the end (plus skew between the two services' clocks) did not stop it."""
+    facts = evidence.facts
     end = facts.rollback_started or facts.completed
-    before = [c for c in fired if end is None or c.at <= end]
-    return before[-1] if before else fired[0]
+    inside = [
+        c
+        for c in _alarm_changes(evidence, names)
+        if (facts.created is None or c.at >= facts.created) and (end is None or c.at <= end + CLOCK_SKEW)
+    ]
+    return inside[-1] if inside else None
 
 
 def _fired(change: AlarmChange) -> str:
@@ -483,9 +498,15 @@ def _number(value: float) -> str:
     return f"{value:.4g}"
 
 
-def _green_share(traffic: Sequence[TrafficPoint], at: datetime) -> float | None:
+def _green_share(evidence: Evidence, at: datetime) -> float | None:
+    """Green's production share at ``at``: from the traffic points, else 0 when the step that moves
+    production traffic never started (CodeDeploy lists it Skipped); None when unknown."""
+    traffic = evidence.inspection.traffic
     before = [p for p in traffic if p.at <= at]
-    return before[-1].green_percent if before else (0.0 if traffic else None)
+    if before or traffic:
+        return before[-1].green_percent if before else 0.0
+    shift = [s for s in evidence.inspection.steps if s.name in PRODUCTION_SHIFT_STEPS]
+    return 0.0 if shift and all(s.started is None for s in shift) else None
 
 
 def _while(share: float | None) -> str:

@@ -110,3 +110,54 @@ def test_list_tasks_pages_with_the_endpoints_tokens_and_describe_asks_moto_for_t
     assert answer["failures"] == [{"arn": unknown, "reason": "MISSING"}]
     # a service that is not native is moto's: nothing here
     assert world.ecs.list_tasks(cluster=env.cluster, serviceName="someone-else")["taskArns"] == []
+
+
+def test_an_alarm_rollback_is_said_in_the_events_and_read_by_inspect(world: NativeWorld) -> None:
+    from orchestrator.engines import ecs_inspect
+    from tests.support.ecs_native import lambda_hook
+
+    env_box: list[Any] = []
+    hooks = ScriptedNativeHooks()
+
+    def invoke(function: str, payload: dict[str, Any]) -> dict[str, Any]:
+        # the canary is live: the new revision's errors fire the alarm
+        world.cloudwatch.set_alarm_state(
+            AlarmName=env_box[0].alarm_names[0], StateValue="ALARM", StateReason="5xx"
+        )
+        return hooks(function, payload)
+
+    world.native._machine.invoke = invoke
+    env_box.append(world.provision(create=False, alarms=("5xx",)))
+    env = env_box[0]
+    config = {
+        "strategy": "CANARY",
+        "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 5},
+        "bakeTimeInMinutes": 0,
+        "lifecycleHooks": [lambda_hook("shift", "PRODUCTION_TRAFFIC_SHIFT")],
+        "alarms": {"alarmNames": list(env.alarm_names), "enable": True, "rollback": True},
+    }
+    world.ecs.create_service(
+        cluster=env.cluster,
+        serviceName=env.service,
+        taskDefinition=env.task_definition_arn,
+        desiredCount=1,
+        deploymentController={"type": "ECS"},
+        deploymentConfiguration=config,
+        loadBalancers=world.load_balancers(env),
+    )
+    source = _task_set(world, env)["id"]
+    arn = world.deploy(env)
+    world.wait(arn, {"ROLLBACK_SUCCESSFUL"})
+    found = ecs_inspect.inspect(world.ecs, arn)
+    assert found.facts.outcome.value == "rolled back"
+    messages = [event.message for event in found.service_events]
+    failed = rf"\(service {env.service}\) \(deployment ecs-svc/\d+\) deployment failed: alarm detected\."
+    assert re.fullmatch(failed, messages[-3]), messages
+    assert messages[-2:] == [
+        f"(service {env.service}) rolling back to deployment {source}.",
+        f"(service {env.service}) has reached a steady state.",
+    ]
+    assert found.alarm_names == env.alarm_names
+    assert found.steps[-1].name == "PRODUCTION_TRAFFIC_SHIFT" and found.steps[-1].status == "Failed"
+    # a native world without a fleet: no task was reported, so none stopped; the source is readable
+    assert found.stopped_tasks == () and found.unreadable == ()

@@ -302,7 +302,9 @@ CASES = [
         codedeploy(
             seen=Seen(
                 steps=cd_steps(failed="AfterInstall"),
-                hooks=(verdict("AfterInstall", UNHEALTHY, "bluegreen-dev-after-install", 25),),
+                unreadable=(
+                    Unreadable("CloudWatch Logs /aws/lambda/bluegreen-dev-after-install", "Throttling"),
+                ),
                 targets=(
                     TargetHealth(
                         GREEN_TG,
@@ -365,6 +367,36 @@ CASES = [
         "rolled back: alarm order-service-5xx-errors fired at 04:42:21 (50 > 5) "
         "before any production traffic was on green",
         id="codedeploy-alarm-before-production-traffic",
+    ),
+    pytest.param(
+        codedeploy(
+            "Stopped",
+            code="ALARM_ACTIVE",
+            message=ACTIVATED,
+            seen=Seen(
+                steps=cd_steps(failed="AllowTraffic"),
+                traffic=CANARY,
+                # recorded after the deployment ended: that clock disagrees, so no time, no share
+                alarms=(alarm("order-service-5xx-errors", 400),),
+            ),
+        ),
+        "rolled back: alarm order-service-5xx-errors went into ALARM (50 > 5)",
+        id="codedeploy-alarm-recorded-after-the-end",
+    ),
+    pytest.param(
+        codedeploy(
+            "Stopped",
+            code="ALARM_ACTIVE",
+            message=ACTIVATED,
+            # stopped during AfterAllowTestTraffic: AllowTraffic Skipped, no traffic points at all
+            seen=Seen(
+                steps=cd_steps(failed="AfterAllowTestTraffic"),
+                alarms=(alarm("order-service-5xx-errors", 44),),
+            ),
+        ),
+        "rolled back: alarm order-service-5xx-errors fired at 04:42:15 (50 > 5) "
+        "before any production traffic was on green",
+        id="codedeploy-alarm-before-allow-traffic-ever-started",
     ),
     pytest.param(
         codedeploy(
@@ -442,7 +474,6 @@ CASES = [
         ecs(
             ECS_INSTALL_REASON,
             Seen(
-                hooks=(verdict("AfterInstall", UNHEALTHY, "bluegreen-dev-after-install", 25),),
                 stopped_tasks=(
                     StoppedTask(
                         "arn:aws:ecs:ap-northeast-2:123456789012:task/doa-market-cluster/0a1b",
@@ -455,6 +486,26 @@ CASES = [
         "green tasks never became healthy at POST_SCALE_UP: 1 task stopped: Task failed ELB health checks in "
         f"(target-group {GREEN_TG})",
         id="ecs-unhealthy-stopped-tasks",
+    ),
+    pytest.param(
+        ecs(
+            ECS_INSTALL_REASON,
+            Seen(
+                hooks=(verdict("AfterInstall", UNHEALTHY, "bluegreen-dev-after-install", 25),),
+                stopped_tasks=(
+                    StoppedTask(
+                        "arn:aws:ecs:ap-northeast-2:123456789012:task/doa-market-cluster/0a1b",
+                        f"Task failed ELB health checks in (target-group {GREEN_TG})",
+                    ),
+                ),
+                targets=(
+                    TargetHealth(GREEN_TG, "10.0.100.22:3001", "unhealthy", "Target.ResponseCodeMismatch"),
+                ),
+            ),
+        ),
+        "green tasks never became healthy at POST_SCALE_UP: auth-service-green: not healthy: "
+        "10.0.100.22:3001 (unhealthy)",
+        id="ecs-unhealthy-the-verdict-first-it-stays-while-targets-go",
     ),
     pytest.param(
         ecs(
