@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,sandbox]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,sandbox,report]'
 	touch $(STAMP)
 
 # Two sandbox rehearsals of product-service with canary10: a healthy release (exit 0), then one

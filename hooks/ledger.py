@@ -35,13 +35,20 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from hooks import clients, settings
-from hooks.ledger_event import CREATED_WITHIN, StateChange, outcome_line, parse, recent_deployments
+from hooks.ledger_event import (
+    CREATED_WITHIN,
+    StateChange,
+    dora_metrics,
+    outcome_line,
+    parse,
+    recent_deployments,
+)
 from hooks.service_view import ServiceView
 from orchestrator.aws.clients import retry_throttled
 from orchestrator.aws.ledger import DynamoLedger, LedgerTableMissingError
-from orchestrator.errors import AwsError, CatalogError
+from orchestrator.errors import AwsError, CatalogError, UnknownServiceError
 from orchestrator.insight.evidence import Outcome
-from orchestrator.insight.records import DeploymentRecord
+from orchestrator.insight.records import DeploymentKind, DeploymentRecord
 from orchestrator.vocabulary import EngineName
 
 SERVICE = "bluegreen-ledger"
@@ -76,8 +83,10 @@ def _handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     logger.thread_safe_append_keys(correlation_id=change.deployment_id, engine=change.engine)
     try:
         view = _service(change)
-    except CatalogError as err:  # an unknown service, or a catalog that does not load
+    except UnknownServiceError as err:  # a deployment group or ECS service the catalog does not have
         return _skipped(str(err), {"state": change.state})
+    except CatalogError as err:  # the package's catalog does not load: a retry would not either
+        return _skipped(str(err), {"state": change.state}, error=True)
     logger.thread_safe_append_keys(service_name=view.name, environment=view.environment)  # as the hooks
     if not view.ledger_table:
         return _skipped(f"{view.name} ({view.environment}) names no ledger_table", {"state": change.state})
@@ -100,8 +109,8 @@ def _calls_end(context: Any) -> float | None:
     return time.monotonic() + float(getter()) / 1000.0 - END_MARGIN_S
 
 
-def _skipped(reason: str, extra: Mapping[str, Any]) -> dict[str, Any]:
-    logger.warning(f"skipped: {reason}", extra=dict(extra))
+def _skipped(reason: str, extra: Mapping[str, Any], error: bool = False) -> dict[str, Any]:
+    (logger.error if error else logger.warning)(f"skipped: {reason}", extra=dict(extra))
     return {"written": [], "terminal": [], "skipped": reason}
 
 
@@ -163,16 +172,45 @@ def _ecs_records(view: ServiceView, at: datetime) -> list[DeploymentRecord]:
     described = clients.aws_call(
         "DescribeServiceDeployments", lambda: ecs.describe_service_deployments(serviceDeploymentArns=arns)
     )
+    deployments = list(described.get("serviceDeployments") or [])
+    revisions = _target_revisions(ecs, deployments)
     return [
-        record_from_service_deployment(sd, view.name, view.environment)
-        for sd in described.get("serviceDeployments") or []
+        record_from_service_deployment(sd, view.name, view.environment, revisions.get(_target_arn(sd)))
+        for sd in deployments
     ]
+
+
+def _target_arn(sd: Mapping[str, Any]) -> str:
+    return str((sd.get("targetServiceRevision") or {}).get("arn") or "")
+
+
+def _target_revisions(ecs: Any, deployments: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The deployments' target service revisions by ARN (their task definition and image), in one
+    DescribeServiceRevisions (20 ARNs a call, as many as the deployments); {} when it fails: the
+    rows are written without them (a later event, or the CLI's record_start, fills them in)."""
+    arns = sorted(
+        {str(sd["targetServiceRevision"]["arn"]) for sd in deployments if sd.get("targetServiceRevision")}
+    )
+    if not arns:
+        return {}
+    try:
+        answer = clients.aws_call(
+            "DescribeServiceRevisions", lambda: ecs.describe_service_revisions(serviceRevisionArns=arns)
+        )
+    except AwsError as err:
+        logger.warning(f"service revisions not read; rows written without image: {err}")
+        return {}
+    return {str(r["serviceRevisionArn"]): dict(r) for r in answer.get("serviceRevisions") or []}
 
 
 def _write(ledger: DynamoLedger, view: ServiceView, record: DeploymentRecord) -> bool:
     """Upsert one record; on the write that made its row terminal, metrics and the notification,
     both from the row as it stands (the CLI's kind and provenance in it)."""
+    # The row's key as correlation id (an ECS event's own id, ecs-svc/..., names no service deployment).
+    logger.thread_safe_append_keys(correlation_id=record.deployment_id)
     written = ledger.write(record)
+    if record.kind is DeploymentKind.AUTO_ROLLBACK and record.rollback_of:
+        _link_rollback(ledger, record.rollback_of, record.deployment_id)
     facts = {
         "deployment_id": record.deployment_id,
         "status": record.status,
@@ -187,38 +225,43 @@ def _write(ledger: DynamoLedger, view: ServiceView, record: DeploymentRecord) ->
     return written.first_terminal
 
 
+def _link_rollback(ledger: DynamoLedger, deployment_id: str, rollback_id: str) -> None:
+    """CodeDeploy's rollback names the deployment it rolled back; that row may have been written as
+    failed before CodeDeploy named its rollback (``DynamoLedger.link_rollback``)."""
+    if ledger.link_rollback(deployment_id, rollback_id):
+        logger.info(
+            f"ledger row {deployment_id}: rolled back by {rollback_id}",
+            extra={"deployment_id": deployment_id},
+        )
+
+
 def _emit_metrics(record: DeploymentRecord, ledger: DynamoLedger) -> None:
-    """One EMF document per terminal deployment (dimensions service + environment), counted as
-    ``insight.dora`` counts: a deploy is one of Deployments, a failed one of ChangeFailures (a
-    success rolled back later is known only later: ``bluegreen dora`` counts it); rollbacks are
-    not deploys, but a successful ``bluegreen rollback`` may restore (TimeToRestoreSeconds)."""
+    """One EMF document per terminal deployment (dimensions service + environment) with what it
+    adds to the DORA figures (``hooks.ledger_event.dora_metrics``)."""
     from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
-    from orchestrator.insight.dora import is_deploy, lead_time_seconds, time_to_restore_seconds
-
+    figures = dora_metrics(record, _earlier(record, ledger))
+    if not figures:  # CodeDeploy's own rollback that restored nothing: nothing to count
+        return
     metrics = EphemeralMetrics(namespace=NAMESPACE)
     metrics.add_dimension(name="service", value=record.service)
     metrics.add_dimension(name="environment", value=record.environment)
-    if is_deploy(record):
-        metrics.add_metric(name="Deployments", unit=MetricUnit.Count, value=1)
-        metrics.add_metric(name="ChangeFailures", unit=MetricUnit.Count, value=int(record.outcome.is_failure))
-    lead = lead_time_seconds(record)
-    if lead is not None:
-        metrics.add_metric(name="LeadTimeSeconds", unit=MetricUnit.Seconds, value=lead)
-    restore = time_to_restore_seconds(record, _earlier(record, ledger))
-    if restore is not None:
-        metrics.add_metric(name="TimeToRestoreSeconds", unit=MetricUnit.Seconds, value=restore)
-    if not metrics.metric_set:  # CodeDeploy's own rollback that did not restore: nothing to count
-        return
+    for name, value in figures.items():
+        unit = MetricUnit.Seconds if name.endswith("Seconds") else MetricUnit.Count
+        metrics.add_metric(name=name, unit=unit, value=value)
     metrics.add_metadata(key="deploymentId", value=record.deployment_id)
     metrics.flush_metrics()
 
 
 def _earlier(record: DeploymentRecord, ledger: DynamoLedger) -> list[DeploymentRecord]:
-    """The service's earlier rows a success may restore after (none read for anything else)."""
-    if record.outcome is not Outcome.SUCCEEDED or record.created is None:
+    """The service's other rows, when the record may restore a failure (a success) or make an
+    earlier success a change failure (a ``bluegreen rollback``); none read for anything else."""
+    if record.created is None:
         return []
-    return ledger.query(record.environment, record.created - RESTORE_LOOKBACK, service=record.service)
+    if record.outcome is not Outcome.SUCCEEDED and record.kind is not DeploymentKind.ROLLBACK:
+        return []
+    found = ledger.query(record.environment, record.created - RESTORE_LOOKBACK, service=record.service)
+    return [other for other in found if other.deployment_id != record.deployment_id]
 
 
 def _notify(view: ServiceView, record: DeploymentRecord) -> None:

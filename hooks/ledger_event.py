@@ -21,6 +21,13 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
+from orchestrator.insight.dora import (
+    is_deploy,
+    lead_time_seconds,
+    rolled_back_ids,
+    time_to_restore_seconds,
+)
+from orchestrator.insight.evidence import Outcome
 from orchestrator.insight.records import DeploymentRecord
 from orchestrator.vocabulary import (
     CODEDEPLOY_DEPLOYMENT_STATE_CHANGE,
@@ -155,3 +162,29 @@ def outcome_line(record: DeploymentRecord, by: str | None) -> str:
     if record.duration_seconds is not None:
         line += f" after {duration_text(record.duration_seconds)}"
     return "; ".join(part for part in (line, record.strategy, by) if part)
+
+
+def dora_metrics(record: DeploymentRecord, earlier: Sequence[DeploymentRecord]) -> dict[str, float]:
+    """What one deployment that just ended adds to the DORA figures, counted as ``insight.dora``
+    counts (``earlier``: the service's other rows): a deploy is one of Deployments and, failed,
+    stopped or rolled back, one of ChangeFailures; a ``bluegreen rollback`` makes the success it
+    rolled back a change failure now (not a deploy itself); LeadTimeSeconds for a successful deploy
+    whose commit time is known; TimeToRestoreSeconds for the success that ends a failure. A sum of
+    ChangeFailures over a sum of Deployments is then ``bluegreen dora``'s change failure rate."""
+    figures: dict[str, float] = {}
+    newly = rolled_back_ids([*earlier, record]) - rolled_back_ids(earlier)
+    undone = [
+        r for r in earlier if r.deployment_id in newly and is_deploy(r) and r.outcome is Outcome.SUCCEEDED
+    ]
+    failures = int(is_deploy(record) and record.outcome.is_failure) + len(undone)
+    if is_deploy(record):
+        figures["Deployments"] = 1
+    if is_deploy(record) or failures:
+        figures["ChangeFailures"] = failures
+    lead = lead_time_seconds(record)
+    if lead is not None:
+        figures["LeadTimeSeconds"] = lead
+    restore = time_to_restore_seconds(record, earlier)
+    if restore is not None:
+        figures["TimeToRestoreSeconds"] = restore
+    return figures

@@ -439,6 +439,31 @@ def dora(
     return _finish(ctx, lambda session: command.run(session, wanted), env, output, catalog)
 
 
+@app.command(epilog=help_text.TIMELINE)
+def timeline(
+    ctx: typer.Context,
+    deployment_id: Annotated[str, typer.Argument(metavar="DEPLOYMENT_ID")],
+    out: Annotated[
+        str | None,
+        typer.Option(
+            "--out",
+            metavar="FILE",
+            help="Write the picture to FILE.svg, FILE.png or FILE.html (one self-contained page) "
+            "instead of printing text; needs matplotlib: pip install 'bluegreen[report]'.",
+        ),
+    ] = None,
+    output: OutputOpt = None,
+    catalog: CatalogOpt = None,
+) -> Finished:
+    """The picture of one deployment: traffic, lifecycle and hooks, alarm states, stop and rollback.
+
+    Exit 0 when it was drawn, whatever the deployment's outcome.
+    """
+    from orchestrator.commands import timeline as command
+
+    return _finish(ctx, lambda session: command.run(session, deployment_id, out), None, output, catalog)
+
+
 @sandbox_app.command("serve", epilog=help_text.SANDBOX_SERVE)
 def sandbox_serve(
     ctx: typer.Context,

@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # the domain types the builders below read (no import at run 
     from orchestrator.alarms.rules import AuditReport as AuditFindings
     from orchestrator.alarms.sync import SyncResult
     from orchestrator.insight.evidence import Evidence, Step
+    from orchestrator.insight.timeline import Span as TimelineSpanModel
+    from orchestrator.insight.timeline import Timeline
     from orchestrator.watching.hook_verdict import HookFailure as FailedHook
     from orchestrator.watching.snapshots import Event
 
@@ -644,6 +646,118 @@ class AuditDocument(AuditReport):
     api_calls: int
 
 
+# --- timeline ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True, eq=False)
+class TimelineTraffic(Document):
+    """From ``at_seconds`` on, green (the replacement) had ``green_percent`` of production traffic."""
+
+    at_seconds: float
+    green_percent: float
+    blue_percent: float
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class TimelineSpan(Document):
+    """A lifecycle event or stage, a hook (first to last verdict line) or a rollback step; seconds
+    since ``origin``, null when not known; ``source``: engine | hooks (timed by the hooks' lines) | none."""
+
+    label: str
+    verdict: str  # succeeded, failed, stopped, skipped, in progress, pending, unknown
+    start_seconds: float | None
+    end_seconds: float | None
+    detail: str | None
+    source: str
+    function: str | None = field(default=None, metadata=ABSENT)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class TimelineBand(Document):
+    """An alarm's state from ``start_seconds`` to ``end_seconds`` (``state`` null: no change seen)."""
+
+    alarm: str
+    state: str | None
+    start_seconds: float
+    end_seconds: float
+    reason: str | None
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class TimelineMark(Document):
+    """A moment across every lane: failed, stopped, rollback started, rollback completed, ended."""
+
+    kind: str
+    at_seconds: float
+    label: str
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class TimelineDocument(Document):
+    """`bluegreen timeline`: the picture of one deployment as data; ``path`` is the --out file written."""
+
+    deployment_id: str
+    engine: Literal["codedeploy", "ecs"]
+    service: str | None
+    environment: str | None
+    strategy: str | None
+    status: str
+    outcome: str
+    origin: str  # ISO 8601, the deployment's creation: every *Seconds counts from it
+    end_seconds: float
+    traffic: list[TimelineTraffic]
+    lifecycle: list[TimelineSpan]
+    hooks: list[TimelineSpan]
+    alarms: list[TimelineBand]
+    rollback: list[TimelineSpan]
+    marks: list[TimelineMark]
+    unreadable: list[str]
+    api_calls: int
+    path: str | None = field(default=None, metadata=ABSENT)
+
+
+def timeline_document(timeline: Timeline, api_calls: int, path: str | None) -> TimelineDocument:
+    """The document of a ``Timeline`` (and the file ``--out`` wrote)."""
+    return TimelineDocument(
+        deployment_id=timeline.deployment_id,
+        engine=timeline.engine,  # type: ignore[arg-type]  # an EngineName value
+        service=timeline.service,
+        environment=timeline.environment,
+        strategy=timeline.strategy,
+        status=timeline.status,
+        outcome=timeline.outcome.value,
+        origin=timeline.origin.isoformat(),
+        end_seconds=timeline.end,
+        traffic=[
+            TimelineTraffic(at_seconds=s.at, green_percent=s.green_percent, blue_percent=s.blue_percent)
+            for s in timeline.traffic
+        ],
+        lifecycle=[_timeline_span(span) for span in timeline.lifecycle],
+        hooks=[_timeline_span(span) for span in timeline.hooks],
+        alarms=[
+            TimelineBand(
+                alarm=b.alarm, state=b.state, start_seconds=b.start, end_seconds=b.end, reason=b.reason
+            )
+            for b in timeline.alarms
+        ],
+        rollback=[_timeline_span(span) for span in timeline.rollback],
+        marks=[TimelineMark(kind=m.kind.value, at_seconds=m.at, label=m.label) for m in timeline.marks],
+        unreadable=list(timeline.unreadable),
+        api_calls=api_calls,
+        path=path,
+    )
+
+
+def _timeline_span(span: TimelineSpanModel) -> TimelineSpan:
+    return TimelineSpan(
+        label=span.label,
+        verdict=span.verdict.value,
+        start_seconds=span.start,
+        end_seconds=span.end,
+        detail=span.detail,
+        source=span.source,
+        function=span.function,
+    )
+
+
 # --- why: the diagnosis of one deployment --------------------------------------------------------------
 # Times are ISO-8601 in UTC ("2026-11-30T10:03:12+00:00"), on the deployment engine's clock.
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -978,6 +1092,7 @@ DOCUMENTS: tuple[type[Document], ...] = (
     RenderDocument,
     SyncDocument,
     AuditDocument,
+    TimelineDocument,
     WhyDocument,
     HistoryDocument,
     DoraDocument,

@@ -482,6 +482,8 @@ def _as_lambda_returns(name: str, result: Any) -> dict[str, Any]:
 
 
 HOOKS_LOGGER = "bluegreen-hooks"  # hooks.runtime.SERVICE: powertools names its logging.Logger after it
+LEDGER_LOGGER = "bluegreen-ledger"  # hooks.ledger.SERVICE: the ledger Lambda's (an EventBridge target)
+OUR_LOGGERS = (HOOKS_LOGGER, LEDGER_LOGGER)
 
 
 def redirect_stdout_logging(stream: IO[str]) -> None:
@@ -490,7 +492,7 @@ def redirect_stdout_logging(stream: IO[str]) -> None:
     loggers: list[logging.Logger] = [logging.getLogger()]
     loggers += [lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)]
     for logger in loggers:
-        ours = logger.name.startswith(HOOKS_LOGGER)
+        ours = logger.name.startswith(OUR_LOGGERS)
         for handler in logger.handlers:
             if not isinstance(handler, logging.StreamHandler):
                 continue

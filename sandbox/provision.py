@@ -403,8 +403,6 @@ class Clients:
     cloudwatch: Any
     codedeploy: Any
     native_ecs: Any = None
-    dynamodb: Any = None  # made only when the catalog names a ledger table
-    sns: Any = None  # made only when the catalog names a notification topic
 
 
 @dataclass

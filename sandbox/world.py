@@ -47,6 +47,7 @@ from sandbox.lambda_runner import (
     redirect_stdout_logging,
     retry_attempts_for,
 )
+from sandbox.ledger_setup import LedgerResources
 from sandbox.load_balancer.balancer import LoadBalancer
 from sandbox.load_balancer.listeners import Router
 from sandbox.load_balancer.target_health import STATES_FILE_ENV
@@ -58,8 +59,6 @@ from sandbox.provision import (
     Clients,
     ListenerPorts,
     ServiceInfra,
-    ensure_ledger_table,
-    ensure_topic,
     provision,
 )
 from sandbox.traffic import TrafficGenerator
@@ -251,6 +250,8 @@ class World:
         self.moto_url = moto.url
         self.env = self._environment()
         environment.set(self.env)
+        ledger = LedgerResources(self.services, self.region, self.moto_url)
+        yield ledger  # its table and topic are made while the rest starts
         runner = self.runner = self._lambda_runner()
         emulator = CodeDeployEmulator(
             aws_endpoint=self.moto_url,
@@ -281,7 +282,7 @@ class World:
         # Routers bind first: each listener is created in moto with the port its router got.
         yield Step("listener ports", self._bind_routers, self._close_routers)
         yield Step("provisioning", self._provision)
-        yield Step("ledger", self._provision_ledger)
+        yield Step("ledger", lambda: self._wire_ledger(ledger))
         clients = self.clients()
         self.load_balancer = LoadBalancer(
             self.infra,
@@ -404,22 +405,12 @@ class World:
         }
         self.infra = provision(self.clients(), self.catalog, self.services, ports)
 
-    def _provision_ledger(self) -> None:
-        """The environment's ledger table and notification topic in moto when the catalog names them
-        (services.yaml does for dev and prod), and template.yaml's EventBridge rules with their Lambda
-        targets (the ledger function) on the bus."""
-        tables = sorted({s.settings.ledger_table for s in self.services if s.settings.ledger_table})
-        topics = sorted(
-            {s.settings.notification_topic_arn for s in self.services if s.settings.notification_topic_arn}
-        )
-        if not tables and not topics:
-            return
-        clients = self.clients()
-        for table in tables:
-            ensure_ledger_table(clients.dynamodb, table)
-        for topic in topics:
-            self.topics[topic] = ensure_topic(clients.sns, topic)
-        self._route_events()
+    def _wire_ledger(self, ledger: LedgerResources) -> None:
+        """Once the ledger's table and topic exist (services.yaml names them for dev and prod),
+        template.yaml's EventBridge rules with their Lambda targets (the ledger function) on the bus."""
+        self.topics = ledger.wait()
+        if ledger.configured:
+            self._route_events()
 
     def _route_events(self) -> None:
         """A rule per template rule whose function's handler is here (a test's stand-in first)."""
@@ -503,7 +494,10 @@ class World:
         while fleet.settling() and self.clock.now() < settle_by and not fleet.stopping:
             time.sleep(0.02)
         # a native task whose target the verdict made unhealthy is stopped before the hook looks
-        fleet.check_native_health()
+        # (a stand-in fleet without native tasks has nothing to check)
+        check_native_health = getattr(fleet, "check_native_health", None)
+        if check_native_health is not None:
+            check_native_health()
 
     def _remove_files(self) -> None:
         """The world's temporary folder goes, except ``hooks.log`` when ``keep_hook_log`` (a failed
@@ -551,11 +545,6 @@ class World:
         make = sandbox_client_factory(self.region)
         made = {name: make(name, self.moto_url) for name in ("ec2", "iam", "ecs", "elbv2", "cloudwatch")}
         made["codedeploy"] = make("codedeploy", self.codedeploy_url)
-        settings = [s.settings for s in self.services]
-        if any(s.ledger_table for s in settings):
-            made["dynamodb"] = make("dynamodb", self.moto_url)
-        if any(s.notification_topic_arn for s in settings):
-            made["sns"] = make("sns", self.moto_url)
         if self.native_ecs_url:  # ecs-engine services are created through the ECS endpoint
             made["native_ecs"] = make("ecs", self.native_ecs_url)
         self._clients = Clients(**made)

@@ -11,7 +11,9 @@ key), provenance flat (``deployer``, ``commit``, ``commitTime``, ``provenanceSou
 
 Two writers share a row, and each writes only its own attributes with UpdateItem SET, so neither
 erases the other's: the CLI owns ``kind``, ``strategy`` and the provenance (the Lambda sets them only
-where the CLI has not: ``if_not_exists``); the Lambda owns the rest (what the engine's API says).
+where the CLI has not: ``if_not_exists``); the Lambda owns the rest (what the engine's API says),
+which the CLI only fills in where the row has none (the image, the task definition, the deployment a
+``bluegreen rollback`` rolls back: ECS's answer names none of them).
 
 The Lambda's writes (``upsert``) are conditional on the row not being terminal yet (``stateRank``:
 in progress 1 < terminal 2), so:
@@ -45,8 +47,6 @@ T = TypeVar("T")
 INDEX = "byEnvironment"
 IN_PROGRESS_RANK = 1
 TERMINAL_RANK = 2
-# The attributes the CLI owns (record_start writes them; the Lambda only fills them in).
-CLI_ATTRIBUTES = ("kind", "strategy", "deployer", "commit", "commitTime", "provenanceSource")
 RANK = "stateRank"
 _MISSING_INDEX_CODES = ("ValidationException", "ResourceNotFoundException")
 TOKEN = "terminalWrite"
@@ -136,6 +136,16 @@ def cli_attributes(record: DeploymentRecord) -> dict[str, str]:
         "commit": provenance.commit,
         "commitTime": iso(provenance.commit_time) if provenance.commit_time else None,
         "provenanceSource": provenance.source,
+    }
+    return {name: value for name, value in values.items() if value}
+
+
+def known_facts(record: DeploymentRecord) -> dict[str, str]:
+    """Engine attributes the CLI knows at start too (None values left out)."""
+    values = {
+        "rollbackOf": record.rollback_of,
+        "image": record.image,
+        "taskDefinition": record.task_definition,
     }
     return {name: value for name, value in values.items() if value}
 
@@ -247,8 +257,11 @@ class DynamoLedger:
         self.call = call
 
     def record_start(self, record: DeploymentRecord) -> None:
-        """The CLI's attributes (kind, strategy, provenance), whatever the Lambda wrote already."""
-        expression, names, values = update_request(cli_attributes(record), {}, {})
+        """The CLI's attributes (kind, strategy, provenance), whatever the Lambda wrote already; and
+        what the CLI knows that the engine's answer may lack (the deployment a ``bluegreen rollback``
+        rolls back, the image, the task definition: ECS's service deployment names neither), only
+        where the row has none."""
+        expression, names, values = update_request(cli_attributes(record), known_facts(record), {})
         self._update(record.deployment_id, expression, names, values, "recording the deployment's start")
 
     def upsert(self, record: DeploymentRecord) -> bool:
@@ -279,6 +292,29 @@ class DynamoLedger:
             ours = terminal and answer.old.get(TOKEN) == token
             return Written(ours, record_of_item(answer.old))
         return Written(terminal, record_of_item(plain(answer.get("Attributes") or {})))
+
+    def link_rollback(self, deployment_id: str, rollback_id: str) -> bool:
+        """CodeDeploy's rollback deployment ``rollback_id`` names ``deployment_id`` as the one it
+        rolled back: that row, terminal as failed or stopped and naming no rollback, becomes rolled
+        back and names it (CodeDeploy may answer a failed deployment before it names its rollback,
+        so its first terminal write can come too early to know). True when the row changed; nothing
+        else ever changes a terminal row."""
+        expression = "SET #outcome = :rolledBack, #rollback = :rollback"
+        names = {"#outcome": "outcome", "#rollback": "rollbackDeploymentId", "#rank": RANK}
+        values = {
+            ":rolledBack": {"S": Outcome.ROLLED_BACK.value},
+            ":rollback": {"S": rollback_id},
+            ":failed": {"S": Outcome.FAILED.value},
+            ":stopped": {"S": Outcome.STOPPED.value},
+            ":terminal": {"N": str(TERMINAL_RANK)},
+        }
+        condition = (
+            "#rank = :terminal AND #outcome IN (:failed, :stopped) AND attribute_not_exists(#rollback)"
+        )
+        answer = self._update(
+            deployment_id, expression, names, values, f"linking rollback {rollback_id}", condition=condition
+        )
+        return not isinstance(answer, _Refused)
 
     def get(self, deployment_id: str) -> DeploymentRecord | None:
         """The row of a deployment (None when the ledger has none, or only the CLI's part of it)."""

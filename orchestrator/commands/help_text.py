@@ -85,3 +85,8 @@ MIGRATE = epilog(
     "bluegreen migrate product-service --env prod -o json",
     "bluegreen migrate product-service --apply  # switch it to ECS's own deployments (idempotent)",
 )
+TIMELINE = epilog(
+    "bluegreen timeline d-ABCDEFGHI                     # compact text on the terminal",
+    "bluegreen timeline d-ABCDEFGHI --out timeline.html  # one self-contained page (needs [report])",
+    "bluegreen timeline ARN --out timeline.svg          # an ECS service deployment; .png works too",
+)

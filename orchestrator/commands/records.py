@@ -68,7 +68,7 @@ def read(session: Session, wanted: Wanted, now: Callable[[], datetime] | None = 
         environment=environment,
         service=wanted.service,
         since=since,
-        until=until,
+        until=_window_end(until, ordered),
         source=source,
         ledger_tables=tables if source == "ledger" else (),
         records=ordered,
@@ -126,6 +126,13 @@ def _from_engines(clients: Any, services: Sequence[Any], since: datetime) -> lis
     for service in services:
         found.extend(engine_for(service, clients).history(service, since))
     return found
+
+
+def _window_end(now: datetime, records: Sequence[DeploymentRecord]) -> datetime:
+    """Now, or the newest time a record carries when that is later: a service clock ahead of ours
+    (skew; the sandbox's virtual clock runs ahead by design) must not push deployments out."""
+    times = [t for r in records for t in (r.created, r.completed) if t is not None]
+    return max([now, *times])
 
 
 def _newest_first(record: DeploymentRecord) -> tuple[float, str]:

@@ -1,4 +1,4 @@
-"""Write a file without following a symbolic link (``bluegreen render``'s AppSpecs).
+"""Write a file without following a symbolic link (``bluegreen render``'s AppSpecs, ``timeline --out``).
 
 A link planted at ``appspecs/x.dev.yaml`` (or at ``--out``, or ``appspecs/`` itself being a link)
 used to make ``render`` overwrite whatever it pointed to, outside the repository. Here the text goes
@@ -22,6 +22,11 @@ def write_text_no_follow(path: Path, text: str, within: Path | None = None) -> N
     ``within``: a directory we create files under (the catalog's folder); every directory from it
     down to ``path``'s parent must be a real directory, created if missing.
     """
+    write_bytes_no_follow(path, text.encode("utf-8"), within)
+
+
+def write_bytes_no_follow(path: Path, data: bytes, within: Path | None = None) -> None:
+    """Write ``data`` to ``path`` atomically (a PNG, or text as UTF-8); as ``write_text_no_follow``."""
     _make_parents(path.parent, within)
     if path.is_symlink():
         raise BadInputError(f"refusing to write {path}: it is a symbolic link (remove it or choose --out)")
@@ -31,8 +36,8 @@ def write_text_no_follow(path: Path, text: str, within: Path | None = None) -> N
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     try:
         descriptor = os.open(temporary, flags, 0o666)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
         os.replace(temporary, path)
     except OSError as err:
         temporary.unlink(missing_ok=True)

@@ -25,8 +25,6 @@ def parse_since(text: str, now: datetime) -> datetime:
     moment = _absolute(value)
     if moment is None:
         raise BadInputError(f"--since {text!r}: not a duration or a date; e.g. {EXAMPLES}")
-    if moment > now:
-        raise BadInputError(f"--since {text!r} is in the future; e.g. {EXAMPLES}")
     return moment
 
 

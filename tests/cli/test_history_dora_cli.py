@@ -173,3 +173,55 @@ def test_bad_input_is_exit_2_and_one_line(
     assert result.code == 2, shown(result)
     assert result.stderr.count("\n") == 1 and message in result.stderr and "Traceback" not in result.stderr
     assert asked == []  # refused before any AWS call
+
+
+def test_a_service_clock_ahead_of_ours_does_not_hide_deployments(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The window ends at the newest record's time when the service's clock runs ahead (skew; the
+    sandbox's virtual clock does by design)."""
+    ahead = [_record("d-FUTURE001", "product-service", Outcome.SUCCEEDED, -3)]  # created 3 h from now
+    clients = FakeClients()
+    monkeypatch.setattr("orchestrator.commands.session.Session.clients", lambda self, region=None: clients)
+    monkeypatch.setattr(
+        "orchestrator.engines.engine_for", lambda owner, clients: FakeHistoryEngine(ahead, [])
+    )
+    document = run_cli(
+        "dora", "--service", "product-service", "--since", "1d", "--source", "api", "-o", "json"
+    )
+    assert document.code == 0, shown(document)
+    assert document.json()["overall"]["succeeded"] == 1
+    assert document.json()["until"] >= ahead[0].completed.isoformat()  # type: ignore[union-attr]
+
+
+def test_a_missing_ledger_table_is_exit_2_naming_it(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """services.yaml names doa-market-dev-deployments; this moto has no such table."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_url)
+    for verb in (["history"], ["dora"]):
+        result = run_cli(*verb, "--since", "7d")
+        assert result.code == 2, shown(result)
+        assert result.stderr.startswith("error: ledger table doa-market-dev-deployments does not exist")
+        assert result.stderr.count("\n") == 1
+
+
+def test_source_ledger_without_a_ledger_table_is_exit_2(
+    tmp_path: Any, asked: list[tuple[str, datetime]]
+) -> None:
+    from pathlib import Path
+
+    shipped = Path(__file__).resolve().parents[2] / "services.yaml"
+    text = shipped.read_text(encoding="utf-8").replace(
+        'ledger_table: "{project}-{environment}-deployments"', ""
+    )
+    catalog = Path(tmp_path) / "services.yaml"
+    catalog.write_text(text, encoding="utf-8")
+    for name in ("task-definitions", "alarms"):
+        (Path(tmp_path) / name).symlink_to(shipped.parent / name)
+    result = run_cli("history", "product-service", "--source", "ledger", "--catalog", str(catalog))
+    assert result.code == 2, shown(result)
+    assert result.stderr == (
+        "error: --source ledger: product-service (dev) has no ledger_table in the catalog; "
+        "set ledger_table or use --source api\n"
+    )
+    auto = run_cli("history", "product-service", "--catalog", str(catalog), "-o", "json")
+    assert auto.code == 0 and auto.json()["source"] == "api", shown(auto)

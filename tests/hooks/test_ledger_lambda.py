@@ -19,7 +19,7 @@ import pytest
 from hooks.ledger import handler, logger
 from orchestrator.aws.ledger import DynamoLedger, LedgerTableMissingError, create_table_request, plain
 from orchestrator.insight.evidence import Outcome
-from orchestrator.insight.records import DeploymentRecord, Provenance
+from orchestrator.insight.records import DeploymentKind, DeploymentRecord, Provenance
 from tests.support.fake_codedeploy import FakeCodeDeploy
 from tests.support.hooks import FakeLambdaContext, load_event
 from tests.support.ledger import LedgerEcs
@@ -40,6 +40,12 @@ class LedgerWorld:
     queue_url: str
     codedeploy: FakeCodeDeploy = field(default_factory=FakeCodeDeploy)
     ecs: LedgerEcs = field(default_factory=LedgerEcs)
+    aws_calls: list[str] = field(default_factory=list)  # service:Operation of the moto clients
+
+    def actions(self) -> set[str]:
+        """The IAM actions of every call the Lambda made (moto's and the fakes')."""
+        fakes = {f"codedeploy:{op}" for op in self.codedeploy.calls} | set(self.ecs.counter.calls)
+        return fakes | set(self.aws_calls)
 
     def row(self, deployment_id: str) -> dict[str, str]:
         item = self.dynamodb.get_item(TableName=TABLE, Key={"deploymentId": {"S": deployment_id}})
@@ -55,16 +61,30 @@ class LedgerWorld:
     def ledger(self) -> DynamoLedger:
         return DynamoLedger(self.dynamodb, TABLE)
 
+    def record_call(self, event_name: str, **_: Any) -> None:
+        _, service, operation = event_name.split(".", 2)  # before-call.<service>.<Operation>
+        self.aws_calls.append(f"{service}:{operation}")
+
+
+@pytest.fixture(scope="module")
+def _module_clients() -> Iterator[dict[str, LedgerWorld]]:
+    """The hooks' cached clients, made afresh for this module (one made before moto's mock would
+    reach the network) and kept across its tests (moto's mock intercepts them whichever test runs);
+    the current test's world, for the calls they record."""
+    from hooks import clients
+
+    clients.forget_clients()
+    yield {}
+    clients.forget_clients()
+
 
 @pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[LedgerWorld]:
+def world(monkeypatch: pytest.MonkeyPatch, _module_clients: dict[str, LedgerWorld]) -> Iterator[LedgerWorld]:
     import boto3
     from moto import mock_aws
 
-    from hooks import clients, settings
+    from hooks import clients
 
-    clients.forget_clients()
-    settings.forget_catalog()
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="ap-northeast-2")
         dynamodb.create_table(**create_table_request(TABLE))
@@ -75,13 +95,22 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[LedgerWorld]:
         queue_url = sqs.create_queue(QueueName="outcomes")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
         sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn["Attributes"]["QueueArn"])
-        made = LedgerWorld(dynamodb, sqs, queue_url)
+        made = _module_clients["current"] = LedgerWorld(dynamodb, sqs, queue_url)
         real = clients.client
         fakes: dict[str, Any] = {"codedeploy": made.codedeploy, "ecs": made.ecs}
-        monkeypatch.setattr(clients, "client", lambda name: fakes.get(name) or real(name))
+
+        def record_call(event_name: str, **_: Any) -> None:
+            _module_clients["current"].record_call(event_name)
+
+        def counted(name: str) -> Any:
+            if name in fakes:
+                return fakes[name]
+            client = real(name)
+            client.meta.events.register_first("before-call.*.*", record_call, unique_id="ledger-test")
+            return client
+
+        monkeypatch.setattr(clients, "client", counted)
         yield made
-    clients.forget_clients()
-    settings.forget_catalog()
 
 
 def codedeploy_event(deployment_id: str, state: str, group: str = "product-service") -> dict[str, Any]:
@@ -221,6 +250,33 @@ def test_a_start_delivered_after_the_terminal_event_leaves_the_terminal_row(worl
     assert len(world.published()) == 1
 
 
+def test_a_deployment_read_before_codedeploy_named_its_rollback_is_linked_by_the_rollback(
+    world: LedgerWorld,
+) -> None:
+    early = {key: value for key, value in ROLLED_BACK.items() if key != "rollbackInfo"}
+    world.codedeploy.deployments["d-AAAAAAAAA"] = deployment_info("d-AAAAAAAAA", "Failed", **early)
+    invoke(codedeploy_event("d-AAAAAAAAA", "FAILURE"))
+    failed = world.row("d-AAAAAAAAA")
+    world.codedeploy.deployments["d-ROLLBACK1"] = deployment_info(
+        "d-ROLLBACK1",
+        "InProgress",
+        creator="codeDeployRollback",
+        rollbackInfo={"rollbackTriggeringDeploymentId": "d-AAAAAAAAA"},
+    )
+
+    invoke(codedeploy_event("d-ROLLBACK1", "START"))
+
+    assert failed["outcome"] == "failed"
+    assert world.row("d-AAAAAAAAA") == {
+        **failed,
+        "outcome": "rolled back",
+        "rollbackDeploymentId": "d-ROLLBACK1",
+    }
+    assert world.published() == [
+        "product-service dev: failed d-AAAAAAAAA (alarm product-service-5xx-errors) after 6m12s; canary10"
+    ]  # said once, when it ended
+
+
 def test_a_success_after_a_failure_emits_lead_time_and_time_to_restore(
     world: LedgerWorld, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -251,6 +307,36 @@ def test_a_success_after_a_failure_emits_lead_time_and_time_to_restore(
     )
 
 
+def test_a_bluegreen_rollback_makes_the_success_it_rolled_back_a_change_failure(
+    world: LedgerWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.codedeploy.deployments["d-OK"] = deployment_info("d-OK", "Succeeded", completeTime=T0)
+    invoke(codedeploy_event("d-OK", "SUCCESS"))
+    back = T0 + timedelta(minutes=20)
+    world.ledger().record_start(  # `bluegreen rollback` (on ECS only its row would say so)
+        DeploymentRecord(
+            "d-BACK",
+            "codedeploy",
+            "product-service",
+            "dev",
+            "",
+            Outcome.IN_PROGRESS,
+            kind=DeploymentKind.ROLLBACK,
+        )
+    )
+    world.codedeploy.deployments["d-BACK"] = deployment_info(
+        "d-BACK", "Succeeded", createTime=back, completeTime=back + timedelta(minutes=3)
+    )
+
+    invoke(codedeploy_event("d-BACK", "SUCCESS"))
+
+    deployed, rolled_back = emf_documents(capsys.readouterr().out)
+    assert (deployed["Deployments"], deployed["ChangeFailures"]) == ([1.0], [0.0])
+    assert "Deployments" not in rolled_back  # a rollback is no deploy...
+    assert rolled_back["ChangeFailures"] == [1.0]  # ...but d-OK now counts as a change failure
+    assert rolled_back["TimeToRestoreSeconds"] == [23 * 60.0]  # d-OK's end to the rollback's
+
+
 def test_an_automatic_rollback_deployment_counts_as_no_deploy(
     world: LedgerWorld, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -270,7 +356,9 @@ def test_an_automatic_rollback_deployment_counts_as_no_deploy(
     assert len(world.published()) == 1
 
 
-def test_ecs_events_write_the_services_recent_deployments(world: LedgerWorld) -> None:
+def test_ecs_events_write_the_services_recent_deployments(
+    world: LedgerWorld, ledger_logs: list[dict[str, Any]]
+) -> None:
     cluster, service = "doa-market-cluster", "inventory-service"
     old = world.ecs.add_service_deployment(
         cluster, service, "inventory:1", "SUCCESSFUL", finishedAt=datetime.now(UTC) - timedelta(hours=5)
@@ -300,9 +388,33 @@ def test_ecs_events_write_the_services_recent_deployments(world: LedgerWorld) ->
         "SUCCESSFUL",
         "succeeded",
     )
+    assert row["taskDefinition"] == "inventory:2"  # the target service revision's
     assert world.row(old) == {}
     [line] = world.published()
     assert line.startswith(f"inventory-service dev: succeeded {arn} after ")
+    written = [log for log in ledger_logs if log["message"].startswith("ledger row")]
+    assert {log["correlation_id"] for log in written} == {arn}
+
+
+def test_ecs_rows_are_written_without_the_revision_when_it_cannot_be_read(
+    world: LedgerWorld, monkeypatch: pytest.MonkeyPatch, ledger_logs: list[dict[str, Any]]
+) -> None:
+    from botocore.exceptions import ClientError
+
+    arn = world.ecs.add_service_deployment(
+        "doa-market-cluster", "inventory-service", "inventory:2", "IN_PROGRESS"
+    )
+
+    def denied(**_: Any) -> Any:
+        raise ClientError(
+            {"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "DescribeServiceRevisions"
+        )
+
+    monkeypatch.setattr(world.ecs, "describe_service_revisions", denied)
+
+    assert invoke(ecs_event("SERVICE_DEPLOYMENT_IN_PROGRESS")) == {"written": [arn], "terminal": []}
+    assert "taskDefinition" not in world.row(arn)
+    assert any(line["message"].startswith("service revisions not read") for line in ledger_logs)
 
 
 @pytest.mark.parametrize(
@@ -330,6 +442,18 @@ def test_an_unknown_service_is_logged_and_skipped(
     assert world.rows() == [] and world.codedeploy.calls == []
     [warning] = [line for line in ledger_logs if line["level"] == "WARNING"]
     assert warning["correlation_id"] == "d-AAAAAAAAA"
+
+
+def test_a_catalog_that_does_not_load_is_an_error_line_and_no_retry(
+    world: LedgerWorld, ledger_logs: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch, repo_root: Any
+) -> None:
+    monkeypatch.setenv("BLUEGREEN_CATALOG", str(repo_root / "tests/fixtures/catalogs/duplicate-service.yaml"))
+
+    answer = invoke(codedeploy_event("d-AAAAAAAAA", "START"))
+
+    assert answer["written"] == [] and "duplicate-service.yaml" in answer["skipped"]
+    [error] = [line for line in ledger_logs if line["level"] == "ERROR"]
+    assert error["message"].startswith("skipped: ")
 
 
 def test_a_missing_table_fails_the_invocation_so_lambda_retries_it(
@@ -395,3 +519,43 @@ def ledger_logs() -> Iterator[list[dict[str, Any]]]:
         yield lines
     finally:
         logger.removeHandler(handler)
+
+
+def test_every_call_the_lambda_makes_is_granted_to_its_role(world: LedgerWorld, repo_root: Any) -> None:
+    from tests.hooks.test_template import _actions, _statements, load_template
+
+    world.codedeploy.deployments["d-AAAAAAAAA"] = deployment_info("d-AAAAAAAAA", "Succeeded", completeTime=T0)
+    invoke(codedeploy_event("d-AAAAAAAAA", "SUCCESS"))
+    arn = world.ecs.add_service_deployment(
+        "doa-market-cluster", "inventory-service", "inventory:2", "SUCCESSFUL"
+    )
+    world.ecs.service_deployments[arn]["finishedAt"] = datetime.now(UTC)
+    invoke(ecs_event("SERVICE_DEPLOYMENT_COMPLETED"))
+
+    role = load_template(repo_root)["Resources"]["LedgerRole"]
+    granted = {action for statement in _statements({"LedgerRole": role}) for action in _actions(statement)}
+    made = world.actions()
+    assert {"dynamodb:UpdateItem", "dynamodb:Query", "sns:Publish", "ecs:DescribeServiceRevisions"} <= made
+    assert made <= granted
+
+
+def test_the_ledger_lambda_stays_lean(repo_root: Any) -> None:
+    """What the handler imports (its lazy record and DORA modules included) loads none of the CLI's
+    dependencies, no pydantic or yaml (the catalog comes from the build's snapshot) and no boto3
+    (botocore's own clients, as the hooks')."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, json\n"
+        "import hooks.ledger, orchestrator.insight.codedeploy_records, orchestrator.insight.native_records\n"
+        "import orchestrator.insight.dora, orchestrator.insight.provenance\n"
+        "print(json.dumps(sorted(m for m in ('typer', 'rich', 'moto', 'click', 'pydantic', 'yaml', 'boto3')"
+        " if m in sys.modules)))\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "POWERTOOLS_TRACE_DISABLED": "true"}
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=repo_root, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout.strip().splitlines()[-1]) == []

@@ -321,3 +321,57 @@ def test_write_answers_the_row_as_it_stands_with_the_clis_attributes(ledger: Dyn
     assert (written.row.kind, written.row.provenance.deployer) == (DeploymentKind.ROLLBACK, "alice")
     assert written.row.outcome is Outcome.SUCCEEDED
     assert (again.first_terminal, again.row) == (False, written.row)
+
+
+FAILED_EARLY = {"outcome": Outcome.FAILED, "status": "Failed", "completed": T0 + timedelta(minutes=6)}
+
+
+@pytest.mark.parametrize(
+    ("row", "links"),
+    [
+        (FAILED_EARLY, True),  # written before CodeDeploy named its rollback
+        ({**FAILED_EARLY, "outcome": Outcome.STOPPED, "status": "Stopped"}, True),
+        ({**FAILED_EARLY, "outcome": Outcome.ROLLED_BACK, "rollback_deployment_id": "d-OTHER"}, False),
+        (SUCCEEDED, False),
+        ({}, False),  # in progress: its own terminal write will read the rollback
+    ],
+)
+def test_a_rollback_deployment_links_the_row_it_rolled_back_only_when_that_row_could_not_know(
+    ledger: DynamoLedger, dynamodb: Any, row: dict[str, Any], links: bool
+) -> None:
+    ledger.upsert(record(**row))
+    before = raw(dynamodb)
+
+    assert ledger.link_rollback("d-AAAAAAAAA", "d-ROLLBACK") is links
+
+    after = raw(dynamodb)
+    if links:
+        assert after == {**before, "outcome": "rolled back", "rollbackDeploymentId": "d-ROLLBACK"}
+    else:
+        assert after == before
+
+
+def test_linking_a_rollback_to_no_row_writes_none(ledger: DynamoLedger, dynamodb: Any) -> None:
+    assert ledger.link_rollback("d-UNKNOWN", "d-ROLLBACK") is False
+    assert dynamodb.scan(TableName=TABLE)["Items"] == []
+
+
+def test_the_cli_fills_in_what_the_engines_answer_lacks_and_nothing_it_has(
+    ledger: DynamoLedger, dynamodb: Any
+) -> None:
+    cli = record(
+        kind=DeploymentKind.ROLLBACK,
+        rollback_of="d-LIVE",
+        image="product:0.9.0",
+        task_definition="arn:aws:ecs:ap-northeast-2:123456789012:task-definition/product:7",
+    )
+    ledger.upsert(record(image="product:1.0.0", task_definition=None))  # the engine knows the image only
+    ledger.record_start(cli)
+
+    row = raw(dynamodb)
+    assert (row["kind"], row["rollbackOf"], row["image"], row["taskDefinition"]) == (
+        "rollback",
+        "d-LIVE",
+        "product:1.0.0",
+        "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/product:7",
+    )

@@ -4,6 +4,7 @@ read in both of SAM's and CloudFormation's forms."""
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -96,6 +97,39 @@ def test_a_target_that_raises_does_not_stop_delivery(bus_of: Any) -> None:
     assert len(target.got) == 1
     errors = {d.rule: d.error for d in bus.delivered}
     assert errors == {"broken": "LookupError: the sandbox is stopping", "ledger": None}
+
+
+class ScriptedClock:
+    """A clock whose readings are scripted (the last one repeats): races made deterministic."""
+
+    time_scale = 1.0
+
+    def __init__(self, readings: list[float]) -> None:
+        self.readings = readings
+
+    def now(self) -> float:
+        return self.readings.pop(0) if len(self.readings) > 1 else self.readings[0]
+
+    def wait(self, event: threading.Event, virtual_seconds: float) -> bool:
+        return event.wait(0.001)
+
+
+def test_a_delivery_that_falls_due_between_two_readings_is_handed_over_once() -> None:
+    """Not due when the dispatcher looked, due when it computed its wait: it must still be taken
+    from the queue before it is handed over (it was handed over unpopped: delivered twice, and
+    ``drain`` never saw the bus empty)."""
+    knob = Delivery(max_delay_seconds=10.0, seed=3)
+    delay = random.Random(knob.seed).uniform(0.0, knob.max_delay_seconds)
+    clock = ScriptedClock([0.0, delay - 0.5, delay + 0.5, delay + 1.0])  # publish, look, wait, look
+    bus, target = EventBus(clock, knob), Recorder()  # type: ignore[arg-type]
+    bus.put_rule("ledger", CODEDEPLOY, target)
+    bus.publish(event(1))
+    bus.start()
+    try:
+        assert bus.drain(2.0)
+        assert len(target.got) == 1 and len(bus.delivered) == 1
+    finally:
+        bus.stop()
 
 
 def test_stop_drops_what_still_waits() -> None:

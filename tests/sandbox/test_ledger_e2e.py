@@ -14,6 +14,7 @@ delivery, as the knob plays it), then every event replayed once more, newest fir
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from orchestrator.aws.ledger import DynamoLedger
+from orchestrator.insight.evidence import Outcome
 from sandbox.events import Delivery, Event, template_rules
 from sandbox.provision import ledger_table_request
 from sandbox.world import TEMPLATE, World, WorldOptions
@@ -48,6 +51,8 @@ class Run:
     native_doc: dict[str, Any]
     queue_url: str
     received: list[Event]
+    rows: list[dict[str, Any]]  # the table after the deployments
+    lines: list[str]  # what the topic delivered to the queue by then
 
 
 def subscribe_queue(world: World) -> str:
@@ -64,6 +69,40 @@ def subscribe_queue(world: World) -> str:
     return str(url)
 
 
+def moto_client(world: World, service: str) -> Any:
+    from sandbox.moto_server import sandbox_client_factory
+
+    return sandbox_client_factory(world.region)(service, world.moto_url)
+
+
+def scan(world: World) -> list[dict[str, Any]]:
+    """Every row of the ledger table, sorted by deployment id (a test-sized table: one page)."""
+    dynamodb = moto_client(world, "dynamodb")
+    answer = dynamodb.scan(TableName=TABLE, ConsistentRead=True)
+    dynamodb.close()
+    assert "LastEvaluatedKey" not in answer
+    return sorted(answer["Items"], key=lambda item: item["deploymentId"]["S"])
+
+
+def notifications(world: World, queue_url: str) -> list[str]:
+    """The lines SNS delivered to the queue since the last call (each message's ``Message``)."""
+    from sandbox.moto_server import sandbox_client_factory
+
+    sqs = sandbox_client_factory(world.region)("sqs", world.moto_url)
+    lines: list[str] = []
+    while True:
+        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages") or []
+        if not got:
+            break
+        for message in got:
+            envelope = json.loads(message["Body"])  # SNS's JSON envelope (raw delivery off, AWS's default)
+            assert envelope["Type"] == "Notification" and envelope["TopicArn"] == TOPIC
+            lines.append(envelope["Message"])
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    sqs.close()
+    return lines
+
+
 def deploy(service: str) -> tuple[int, dict[str, Any]]:
     result = run_cli(
         "deploy", service, "--strategy", "canary10", "--time-scale", f"{SCALE:g}", "--output", "json"
@@ -76,6 +115,7 @@ def run() -> Iterator[Run]:
     options = WorldOptions(time_scale=SCALE, evaluator_tick=1e6, event_delivery=KNOB)
     services = [CODEDEPLOY_SERVICE, NATIVE_SERVICE]
     with World(SHIPPED, "dev", services, {NATIVE_SERVICE: "error_rate=1.0"}, options) as world:
+        assert [rule.function_name for rule in world.event_rules] == ["bluegreen-dev-ledger"]
         received: list[Event] = []
         pattern = {"source": ["aws.codedeploy", "aws.ecs"]}
         world.events.put_rule("test-recorder", pattern, received.append)
@@ -85,7 +125,17 @@ def run() -> Iterator[Run]:
         native_code, native_doc = deploy(NATIVE_SERVICE)
         assert native_code == 1 and native_doc["rolledBack"] is True, native_doc
         assert world.settle_events(60.0)
-        yield Run(world, doc["deploymentId"], native_doc["deploymentId"], native_doc, queue_url, received)
+        rows, lines = scan(world), notifications(world, queue_url)
+        yield Run(
+            world,
+            doc["deploymentId"],
+            native_doc["deploymentId"],
+            native_doc,
+            queue_url,
+            received,
+            rows,
+            lines,
+        )
 
 
 def published(world: World, source: str) -> list[Event]:
@@ -135,8 +185,7 @@ def test_the_bus_delivered_every_event_twice_and_not_in_order(run: Run) -> None:
 
 
 def test_the_world_made_the_ledger_table_and_topic_the_catalog_names(run: Run) -> None:
-    clients = run.world.clients()
-    table = clients.dynamodb.describe_table(TableName=TABLE)["Table"]
+    table = moto_client(run.world, "dynamodb").describe_table(TableName=TABLE)["Table"]
     assert table["KeySchema"] == [{"AttributeName": "deploymentId", "KeyType": "HASH"}]
     (index,) = table["GlobalSecondaryIndexes"]
     assert index["IndexName"] == "byEnvironment"
@@ -181,3 +230,70 @@ def test_the_shipped_rule_routes_both_engines_events_to_the_ledger() -> None:
         assert any(matches(rule.pattern, example) for rule in rules), example["source"]
     other = {**ecs, "detail-type": "ECS Task State Change"}
     assert not any(matches(rule.pattern, other) for rule in rules)
+
+
+# --- the ledger's rows and notifications ------------------------------------------------------------
+
+
+def test_each_deployment_has_its_row_with_the_right_outcome(run: Run) -> None:
+    ledger = DynamoLedger(moto_client(run.world, "dynamodb"), TABLE)
+    succeeded = ledger.get(run.codedeploy_id)
+    assert succeeded is not None, run.rows
+    assert (succeeded.engine, succeeded.service, succeeded.environment) == (
+        "codedeploy",
+        CODEDEPLOY_SERVICE,
+        "dev",
+    )
+    assert (succeeded.status, succeeded.outcome) == ("Succeeded", Outcome.SUCCEEDED)
+    assert succeeded.created and succeeded.completed and succeeded.completed > succeeded.created
+    rolled_back = ledger.get(run.native_id)
+    assert rolled_back is not None, run.rows
+    assert (rolled_back.engine, rolled_back.service, rolled_back.environment) == (
+        "ecs",
+        NATIVE_SERVICE,
+        "dev",
+    )
+    assert (rolled_back.status, rolled_back.outcome) == ("ROLLBACK_SUCCESSFUL", Outcome.ROLLED_BACK)
+    assert rolled_back.rolled_back_by, run.rows
+
+
+def test_the_topic_got_exactly_one_line_per_finished_deployment(run: Run) -> None:
+    terminal = {
+        row["deploymentId"]["S"] for row in run.rows if row["outcome"]["S"] != Outcome.IN_PROGRESS.value
+    }
+    assert {run.codedeploy_id, run.native_id} <= terminal
+    mentioned = Counter(
+        deployment for line in run.lines for deployment in terminal if deployment in line.split()
+    )
+    assert mentioned == Counter(dict.fromkeys(terminal, 1)), run.lines
+    (line,) = [line for line in run.lines if run.codedeploy_id in line.split()]
+    assert line.startswith(f"{CODEDEPLOY_SERVICE} dev: succeeded {run.codedeploy_id}")
+    (line,) = [line for line in run.lines if run.native_id in line.split()]
+    assert line.startswith(f"{NATIVE_SERVICE} dev: rolled back {run.native_id}")
+
+
+@pytest.fixture
+def live(run: Run, monkeypatch: pytest.MonkeyPatch) -> Run:
+    """The module's world with its variables set again: tests/conftest.py removes every
+    AWS_ENDPOINT_URL* and BLUEGREEN_* before each test, and the in-process Lambdas read them."""
+    for name, value in run.world.env.items():
+        monkeypatch.setenv(name, value)
+    return run
+
+
+def test_replayed_and_reordered_events_change_no_row_and_publish_nothing(live: Run) -> None:
+    world = live.world
+    again = list(reversed(world.events.published))  # newest first: every terminal state before its start
+    for event in again:
+        world.events.publish(event)  # and the knob delivers each twice more, out of order
+    assert world.settle_events(60.0)
+    assert len(world.events.delivered) >= 2 * 2 * len(again)
+    assert scan(world) == live.rows
+    assert notifications(world, live.queue_url) == []
+
+
+def test_the_ledger_lambda_logs_to_the_worlds_hook_log_not_stdout(run: Run) -> None:
+    """As the hooks do: an in-process Lambda's JSON lines never mix into the CLI's output."""
+    assert run.world.log_path is not None
+    logged = run.world.log_path.read_text(encoding="utf-8")
+    assert f'"message":"ledger row {run.codedeploy_id}: Succeeded"' in logged

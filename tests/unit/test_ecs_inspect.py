@@ -149,6 +149,15 @@ def test_a_failed_canary_inspected() -> None:
     )
 
 
+def test_the_events_window_ends_where_the_next_deployment_begins() -> None:
+    clients = InsightClients()
+    arn = failed_canary(clients)
+    clients.ecs.add_service_deployment(CLUSTER, SERVICE, TD_NEW, status="SUCCESSFUL", createdAt=at(4.05))
+    found = EcsEngine(clients).inspect(arn)
+    assert [event.at for event in found.service_events] == [at(1)]  # not at(4.1): the next one's
+    assert clients.counter.calls["ecs:ListServiceDeployments"] == 1
+
+
 def test_a_stop_request_reads_as_stopped_by_the_user() -> None:
     clients = InsightClients()
     reason = "Service deployment rolled back because of a stop request (StopServiceDeployment)."
@@ -258,6 +267,13 @@ def test_history_is_batched_bounded_and_newest_first() -> None:
     # 40 deployments: one list page, 2 DescribeServiceDeployments and 2 DescribeServiceRevisions (20 each)
     assert (calls["ecs:ListServiceDeployments"], calls["ecs:DescribeServiceDeployments"]) == (1, 2)
     assert calls["ecs:DescribeServiceRevisions"] == 2
+
+
+def test_history_since_a_naive_time_reads_it_as_utc() -> None:
+    clients = InsightClients()
+    service = load_catalog().resolve(SERVICE, "dev")
+    arn = clients.ecs.add_service_deployment(CLUSTER, SERVICE, TD_NEW, createdAt=at(1))
+    assert [r.deployment_id for r in EcsEngine(clients).history(service, at(1).replace(tzinfo=None))] == [arn]
 
 
 def test_history_of_a_quiet_service_is_empty_and_costs_one_call() -> None:

@@ -103,3 +103,15 @@ def test_a_deployment_ecs_does_not_describe(
         ecs_api.describe_service_deployment(client, SD)
 
     assert type(raised.value) is error and words in str(raised.value) and SD in str(raised.value)
+
+
+def test_a_deployment_of_another_region_is_named_before_any_call(ecs: Any) -> None:
+    client, _stub = ecs  # no response queued: a call would fail the test
+    other = SD.replace(":ap-northeast-2:", ":eu-west-1:")
+
+    with pytest.raises(BadInputError) as raised:
+        ecs_api.describe_service_deployment(client, other)
+
+    assert str(raised.value) == (
+        f"service deployment {other} is in region eu-west-1, not ap-northeast-2; run with --region eu-west-1"
+    )

@@ -40,7 +40,6 @@ def test_parse_since(text: str, expected: datetime) -> None:
         ("2026-13-01", "not a duration or a date"),
         ("2026-11-01T25:00Z", "not a duration or a date"),
         ("0d", "longer than 0"),
-        ("2027-01-01", "in the future"),
         ("", "not a duration or a date"),
     ],
 )
