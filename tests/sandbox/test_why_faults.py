@@ -247,8 +247,14 @@ def deploy_every_fault(world: World, engine: str) -> Ran:
             extra += ["--engine", "ecs"]
         args = ["deploy", service, "--strategy", "canary10", "--time-scale", f"{SCALE:g}", *extra]
         runs[fault] = Run.start(*args)
-    stop_at_canary(world, runs["stop"])
-    codes = {fault: run.wait() for fault, run in runs.items()}
+    try:
+        stop_at_canary(world, runs["stop"])
+        codes = {fault: run.wait() for fault, run in runs.items()}
+    finally:  # a failed wait leaves no process behind the world
+        for run in runs.values():
+            if run.process.poll() is None:
+                run.process.kill()
+                run.process.wait(timeout=10)
     ids = {}
     for fault, run in runs.items():
         found = run.deployment_id()

@@ -457,7 +457,24 @@ CASES = [
         "(lifecycle events unreadable: ThrottlingException)",
         id="codedeploy-nothing-known",
     ),
+    pytest.param(
+        codedeploy(
+            "Stopped",
+            code="ALARM_ACTIVE",
+            message="One or more alarms have been activated.",  # no names, no steps, no traffic
+            seen=Seen(alarms=(alarm("product-service-5xx-errors", 50, "Alarm set to ALARM by a user."),)),
+        ),
+        "rolled back: alarm product-service-5xx-errors fired at 04:42:21",
+        id="codedeploy-alarm-nothing-but-its-change",
+    ),
     # --- Amazon ECS: statusReason in ECS's words, hooks at native stages ---
+    pytest.param(
+        ecs(
+            f"Service deployment rolled back because the lifecycle hook {FN}bluegreen-dev-x returned FAILED."
+        ),
+        "rolled back: the hook bluegreen-dev-x reported Failed",
+        id="ecs-hook-failed-nowhere-known",
+    ),
     pytest.param(
         ecs(ECS_SMOKE_REASON, Seen(hooks=(SMOKE_VERDICT,))),
         f"AfterAllowTestTraffic hook failed at POST_TEST_TRAFFIC_SHIFT: {SMOKE_500}",
