@@ -544,6 +544,19 @@ CASES = [
     ),
     pytest.param(
         ecs(
+            "Service deployment rolled back because alarm(s) payment-service-5xx-errors went into ALARM.",
+            # as ecs_inspect gives a rollback at PRODUCTION_TRAFFIC_SHIFT: stages without times, no
+            # traffic points (when the shift ran is in the hooks' verdict lines only)
+            Seen(
+                steps=ecs_steps("PRODUCTION_TRAFFIC_SHIFT", "Failed"),
+                alarms=(alarm("payment-service-5xx-errors", 130),),
+            ),
+        ),
+        "rolled back: alarm payment-service-5xx-errors fired at 04:43:41 (50 > 5)",
+        id="ecs-alarm-in-the-shift-whose-times-ecs-does-not-keep",
+    ),
+    pytest.param(
+        ecs(
             "Service deployment rolled back because alarm(s) inventory-service-5xx-errors went into ALARM.",
             Seen(traffic=CANARY, alarms=(alarm("inventory-service-5xx-errors", 130),)),
         ),
