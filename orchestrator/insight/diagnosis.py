@@ -500,13 +500,15 @@ def _number(value: float) -> str:
 
 def _green_share(evidence: Evidence, at: datetime) -> float | None:
     """Green's production share at ``at``: from the traffic points, else 0 when the step that moves
-    production traffic never started (CodeDeploy lists it Skipped); None when unknown."""
+    production traffic says it never ran (CodeDeploy: Skipped); None when unknown (ECS keeps no
+    stage times: a missing start is no evidence)."""
     traffic = evidence.inspection.traffic
     before = [p for p in traffic if p.at <= at]
     if before or traffic:
         return before[-1].green_percent if before else 0.0
     shift = [s for s in evidence.inspection.steps if s.name in PRODUCTION_SHIFT_STEPS]
-    return 0.0 if shift and all(s.started is None for s in shift) else None
+    never = shift and all(s.status.lower() in ("skipped", "pending") for s in shift)
+    return 0.0 if never else None
 
 
 def _while(share: float | None) -> str:

@@ -457,7 +457,24 @@ CASES = [
         "(lifecycle events unreadable: ThrottlingException)",
         id="codedeploy-nothing-known",
     ),
+    pytest.param(
+        codedeploy(
+            "Stopped",
+            code="ALARM_ACTIVE",
+            message="One or more alarms have been activated.",  # no names, no steps, no traffic
+            seen=Seen(alarms=(alarm("product-service-5xx-errors", 50, "Alarm set to ALARM by a user."),)),
+        ),
+        "rolled back: alarm product-service-5xx-errors fired at 04:42:21",
+        id="codedeploy-alarm-nothing-but-its-change",
+    ),
     # --- Amazon ECS: statusReason in ECS's words, hooks at native stages ---
+    pytest.param(
+        ecs(
+            f"Service deployment rolled back because the lifecycle hook {FN}bluegreen-dev-x returned FAILED."
+        ),
+        "rolled back: the hook bluegreen-dev-x reported Failed",
+        id="ecs-hook-failed-nowhere-known",
+    ),
     pytest.param(
         ecs(ECS_SMOKE_REASON, Seen(hooks=(SMOKE_VERDICT,))),
         f"AfterAllowTestTraffic hook failed at POST_TEST_TRAFFIC_SHIFT: {SMOKE_500}",
@@ -524,6 +541,19 @@ CASES = [
         "AccessDeniedException: ecs:DescribeTasks) (CloudWatch Logs /aws/lambda/bluegreen-dev-after-install "
         "unreadable: ThrottlingException)",
         id="ecs-unhealthy-nothing-readable",
+    ),
+    pytest.param(
+        ecs(
+            "Service deployment rolled back because alarm(s) payment-service-5xx-errors went into ALARM.",
+            # as ecs_inspect gives a rollback at PRODUCTION_TRAFFIC_SHIFT: stages without times, no
+            # traffic points (when the shift ran is in the hooks' verdict lines only)
+            Seen(
+                steps=ecs_steps("PRODUCTION_TRAFFIC_SHIFT", "Failed"),
+                alarms=(alarm("payment-service-5xx-errors", 130),),
+            ),
+        ),
+        "rolled back: alarm payment-service-5xx-errors fired at 04:43:41 (50 > 5)",
+        id="ecs-alarm-in-the-shift-whose-times-ecs-does-not-keep",
     ),
     pytest.param(
         ecs(
