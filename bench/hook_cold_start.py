@@ -18,7 +18,10 @@ turns, so its ratios swing by 0.3x or more from run to run):
 - ``ready + ELBv2, CloudWatch clients``: the hooks that read them (AfterInstall's target health, the
   smoke checks' listeners, the alarm gates) make them on first use; this is the dearest first call;
 - ``ready, catalog from services.yaml``: as ``ready`` with ``BLUEGREEN_CATALOG`` at another copy of
-  the catalog (the sandbox, the tests): no snapshot applies, the catalog's pydantic models load it.
+  the catalog (the sandbox, the tests): no snapshot applies, the catalog's pydantic models load it;
+- ``import hooks.ledger`` and ``ledger ready``: the ledger Lambda (``hooks/ledger.py``), and what its
+  first CodeDeploy event does before its first call: the CodeDeploy and DynamoDB clients, the record
+  and DORA modules, its service from the snapshot; the same goal, at most 1.5.
 Tracing is off (POWERTOOLS_TRACE_DISABLED=true), as deployed by default. The package carries
 bytecode for this interpreter, as a build with python3.12 ships it for Lambda.
 """
@@ -49,6 +52,15 @@ READY = (
     "settings.service_for({application!r}, {group!r})"
 )
 EVERY_CLIENT = "\nclients.client('elbv2')\nclients.client('cloudwatch')"
+LEDGER_READY = (
+    "import hooks.ledger\n"
+    "from hooks import clients, settings\n"
+    "clients.client('codedeploy')\n"
+    "clients.client('dynamodb')\n"
+    "import orchestrator.insight.codedeploy_records, orchestrator.insight.dora\n"
+    "import orchestrator.insight.provenance\n"
+    "settings.service_for({application!r}, {group!r})"
+)
 # Checked after the time is taken: the figure is of the path its name says.
 USED_SNAPSHOT = "\nassert settings.services().from_snapshot, 'the snapshot was not used'\n"
 USED_YAML = "\nassert not settings.services().from_snapshot, 'services.yaml was not loaded'\n"
@@ -66,6 +78,12 @@ def cases(package: Path, elsewhere: Path) -> dict[str, Case]:
         "ready (hooks.handlers + CodeDeploy clients + service)": (ready, USED_SNAPSHOT, {}),
         "ready + ELBv2, CloudWatch clients": (ready + EVERY_CLIENT, USED_SNAPSHOT, {}),
         "ready, catalog from services.yaml": (ready, USED_YAML, {"BLUEGREEN_CATALOG": str(elsewhere)}),
+        "import hooks.ledger": ("import hooks.ledger", "", {}),
+        "ledger ready (+ CodeDeploy, DynamoDB clients, records, service)": (
+            LEDGER_READY.format(application=first["application"], group=first["deployment_group"]),
+            USED_SNAPSHOT,
+            {},
+        ),
     }
 
 

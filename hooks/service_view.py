@@ -3,7 +3,8 @@
 A hook needs a handful of a service's resolved settings: its CodeDeploy names and its ECS cluster,
 service and account (to be found by either engine's event), the listener host and scheme (smoke
 checks), the smoke checks, freeze windows, alarm names and policy,
-the bake time and the desired task count. ``ServiceView.from_record`` builds the view from a plain
+the bake time and the desired task count; and, for the ledger Lambda (``hooks/ledger.py``), the
+ledger table and the notification topic. ``ServiceView.from_record`` builds the view from a plain
 record, ``record_of`` makes that record from the orchestrator's ``ResolvedService``; both ways a hook
 gets its settings (the build's snapshot, ``hooks.catalog_snapshot``, or ``services.yaml`` loaded
 with the catalog's pydantic models) go through the same record, so they cannot differ. Records hold
@@ -81,6 +82,8 @@ class ServiceView(NamedTuple):
     bake_seconds: float
     freeze_windows: list[FreezeWindowView]
     smoke: SmokeView
+    ledger_table: str | None  # the ledger Lambda writes the service's deployments there (None: nowhere)
+    notification_topic_arn: str | None  # ...and publishes their outcome there (None: no notification)
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> ServiceView:
@@ -104,6 +107,8 @@ class ServiceView(NamedTuple):
                 checks=[_smoke_check(check) for check in smoke["checks"]],
                 **{key: value for key, value in smoke.items() if key != "checks"},
             ),
+            ledger_table=record["ledger_table"],
+            notification_topic_arn=record["notification_topic_arn"],
         )
 
 
@@ -134,4 +139,6 @@ def record_of(service: ResolvedService) -> Record:
         "bake_seconds": settings.deployment.bake_seconds,
         "freeze_windows": [window.model_dump() for window in settings.freeze_windows],
         "smoke": settings.smoke.model_dump(),
+        "ledger_table": settings.ledger_table,
+        "notification_topic_arn": settings.notification_topic_arn,
     }

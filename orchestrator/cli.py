@@ -388,6 +388,57 @@ def migrate(
     return _finish(ctx, lambda session: command.run(session, options), env, output, catalog)
 
 
+SinceOpt = Annotated[
+    str,
+    typer.Option("--since", help="Window start: 30d, 12h, 90m, 2w, 2026-11-01 or 2026-11-01T10:00Z (UTC)."),
+]
+SourceOpt = Annotated[
+    str,
+    typer.Option(
+        "--source",
+        help="auto (the ledger when the catalog names one, else the engines' APIs), ledger or api.",
+    ),
+]
+
+
+@app.command(epilog=help_text.HISTORY)
+def history(
+    ctx: typer.Context,
+    service: Annotated[
+        str | None, typer.Argument(help="Service name from the catalog [default: every service].")
+    ] = None,
+    env: EnvOpt = None,
+    since: SinceOpt = "30d",
+    source: SourceOpt = "auto",
+    output: OutputOpt = None,
+    catalog: CatalogOpt = None,
+) -> Finished:
+    """Past deployments newest first: outcome, duration, who deployed which commit."""
+    from orchestrator.commands import history as command
+    from orchestrator.commands.records import Wanted
+
+    wanted = Wanted(service, since, source)
+    return _finish(ctx, lambda session: command.run(session, wanted), env, output, catalog)
+
+
+@app.command(epilog=help_text.DORA)
+def dora(
+    ctx: typer.Context,
+    env: EnvOpt = None,
+    since: SinceOpt = "30d",
+    service: Annotated[str | None, typer.Option("--service", help="One service [default: all].")] = None,
+    source: SourceOpt = "auto",
+    output: OutputOpt = None,
+    catalog: CatalogOpt = None,
+) -> Finished:
+    """DORA metrics: deployment frequency, lead time, change failure rate, time to restore."""
+    from orchestrator.commands import dora as command
+    from orchestrator.commands.records import Wanted
+
+    wanted = Wanted(service, since, source)
+    return _finish(ctx, lambda session: command.run(session, wanted), env, output, catalog)
+
+
 @app.command(epilog=help_text.TIMELINE)
 def timeline(
     ctx: typer.Context,

@@ -904,7 +904,7 @@ def why_document(evidence: Evidence, diagnosis: Any, api_calls: int) -> WhyDocum
     """The `why` document of gathered evidence and its diagnosis (insight.diagnosis.Diagnosis)."""
     facts = evidence.facts
     inspection = evidence.inspection
-    plain = {f.name: getattr(facts, f.name) for f in dataclasses.fields(facts)}
+    plain = {f.name: getattr(facts, f.name, None) for f in dataclasses.fields(WhyFacts)}
     times = ("created", "completed", "rollback_started")
     plain.update({name: iso(plain[name]) for name in times}, outcome=facts.outcome.value)
     return WhyDocument(
@@ -979,6 +979,83 @@ def _why_step(step: Step) -> WhyStep:
     )
 
 
+# --- history, dora: past deployments and DORA's four keys ----------------------------------------------
+@dataclass(frozen=True, kw_only=True, eq=False)
+class HistoryRow(Document):
+    """One past deployment (a DeploymentRecord): what ran, how it ended, who ran it from which commit."""
+
+    deployment_id: str
+    engine: Literal["codedeploy", "ecs"]
+    service: str
+    environment: str
+    kind: Literal["deploy", "rollback", "auto-rollback"]
+    strategy: str | None
+    status: str
+    outcome: Literal["succeeded", "failed", "stopped", "rolled back", "in progress"]
+    created: str | None  # ISO 8601, UTC
+    completed: str | None
+    duration_seconds: float | None
+    rolled_back_by: str | None
+    rollback_deployment_id: str | None
+    rollback_of: str | None
+    image: str | None
+    task_definition: str | None
+    deployer: str | None
+    commit: str | None
+    commit_time: str | None
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class HistoryDocument(Document):
+    """`bluegreen history`: past deployments newest first, and where they were read."""
+
+    environment: str
+    service: str | None  # None: every service of the environment
+    since: str
+    source: Literal["ledger", "api"]
+    ledger_tables: list[str]  # the DynamoDB tables read (source ledger)
+    deployments: list[HistoryRow]
+    api_calls: int
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class DoraFigures(Document):
+    """DORA's four keys over a window and the counts they rest on (insight/dora.py's definitions)."""
+
+    deploys: int
+    succeeded: int
+    failed: int
+    rollbacks: int
+    deployments_per_day: float
+    lead_time_median_seconds: float | None
+    lead_time_samples: int
+    change_failure_rate: float | None
+    time_to_restore_median_seconds: float | None
+    time_to_restore_samples: int
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class DoraServiceFigures(DoraFigures):
+    """One service's four keys."""
+
+    service: str
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class DoraDocument(Document):
+    """`bluegreen dora`: deployment frequency, lead time, change failure rate, time to restore."""
+
+    environment: str
+    service: str | None
+    since: str
+    until: str
+    source: Literal["ledger", "api"]
+    ledger_tables: list[str]
+    overall: DoraFigures
+    services: list[DoraServiceFigures]
+    api_calls: int
+
+
 # --- any command that failed before it had a document of its own -------------------------------------
 @dataclass(frozen=True, kw_only=True, eq=False)
 class ErrorDocument(Document):
@@ -1017,6 +1094,8 @@ DOCUMENTS: tuple[type[Document], ...] = (
     AuditDocument,
     TimelineDocument,
     WhyDocument,
+    HistoryDocument,
+    DoraDocument,
     ErrorDocument,
 )
 

@@ -10,8 +10,10 @@ CloudWatch backend makes, in AWS's AlarmHistoryItem shape (botocore's cloudwatch
 - ``HistoryItemType`` StateUpdate, ``HistorySummary`` "Alarm updated from OK to ALARM",
   ``HistoryData`` the JSON string CloudWatch writes: ``{"version": "1.0", "oldState":
   {"stateValue", "stateReason", "stateReasonData"?}, "newState": {...}}`` (the AWS CLI's
-  describe-alarm-history example), ``Timestamp`` moto's clock (real time, as moto's
-  StateUpdatedTimestamp), ``AlarmType`` MetricAlarm or CompositeAlarm.
+  describe-alarm-history example), ``Timestamp`` the evaluation's ``stateReasonData.queryDate``
+  (the sandbox's evaluator writes its virtual time there: the clock the emulators answer in, so
+  `why` lays alarms and lifecycle events on one time line as in AWS), else moto's clock (real
+  time, as moto's StateUpdatedTimestamp), ``AlarmType`` MetricAlarm or CompositeAlarm.
 History is kept per account and region, and outlives the alarm ("CloudWatch retains the history of
 an alarm even if you delete the alarm", DescribeAlarmHistory's documentation).
 
@@ -72,10 +74,21 @@ def _record(backend: Any, alarm: Any, old: dict[str, Any]) -> None:
     new = _state(alarm.state_value, alarm.state_reason, alarm.state_reason_data)
     if new["stateValue"] == old["stateValue"]:
         return
-    at = alarm.state_updated_timestamp
+    at = _query_date(new) or alarm.state_updated_timestamp
     at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
     with _LOCK:
         history_of(backend).append(state_update(alarm, old, new, at))
+
+
+def _query_date(state: dict[str, Any]) -> datetime | None:
+    """When the evaluation that made the change ran (``stateReasonData.queryDate``,
+    ``2014-04-09T18:59:06.419+0000``): the sandbox's evaluator writes its virtual time there, the
+    clock the emulators answer in; CloudWatch's own item is stamped the same moment."""
+    text = state.get("stateReasonData", {}).get("queryDate")
+    try:
+        return datetime.strptime(str(text), "%Y-%m-%dT%H:%M:%S.%f%z") if text else None
+    except ValueError:
+        return None
 
 
 def _snapshot(alarm: Any) -> dict[str, Any]:

@@ -19,20 +19,42 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sandbox.app import AppServer, TaskIdentity, base_latency_ms
 from sandbox.clock import VirtualClock
 from sandbox.faults import HEALTHY, Fault
 from sandbox.http_server import stop_servers
 from sandbox.load_balancer.balancer import LoadBalancer
+from sandbox.load_balancer.target_health import HealthCheck, TargetState
 from sandbox.metrics import GAUGE_INTERVAL, MetricStore
 from sandbox.provision import ServiceInfra
 
 # (cluster, service) -> the native revisions that must run now, as DescribeServices' taskSets.
 NativeTaskSets = Callable[[str, str], list[dict[str, Any]]]
+
+
+class NativeTasks(Protocol):
+    """Where native services' tasks are recorded (``sandbox.ecs_native.tasks.TaskBook``): ListTasks
+    and DescribeTasks read them, the service's events say what happened to them."""
+
+    def tasks_started(
+        self,
+        cluster: str,
+        service: str,
+        task_set: dict[str, Any],
+        target_group: str | None,
+        addresses: Sequence[str],
+    ) -> list[str]: ...
+
+    def tasks_stopped(
+        self, task_arns: Sequence[str], target_group: str | None, reason: str | None = None
+    ) -> None: ...
+
+    def failed_health_check(self, task_arn: str, target_group: str, port: int, reason: str) -> str | None: ...
+
 
 ECS_NAMESPACE = "AWS/ECS"
 # Real seconds a removed task set's tasks may take to finish the requests they are answering (an
@@ -73,6 +95,10 @@ class TaskSetRun:
     tasks: list[AppServer] = field(default_factory=list)
     target_ids: list[str] = field(default_factory=list)
     stopped: bool = False
+    native: bool = False  # a revision of a service Amazon ECS deploys itself (its tasks in NativeTasks)
+    port: int = 0
+    task_arns: list[str] = field(default_factory=list)  # NativeTasks' ARNs, one per task (native only)
+    health_stop_after: list[float] = field(default_factory=list)  # virtual s: next ELB verdict per task
 
     @property
     def id(self) -> str:
@@ -96,10 +122,14 @@ class Fleet:
         faults: dict[str, Fault] | None = None,
         poll_interval: float = 0.1,
         native_task_sets: NativeTaskSets | None = None,
+        native_tasks: NativeTasks | None = None,
+        unhealthy_grace: float = HealthCheck().grace,
     ) -> None:
         self.infra = {item.name: item for item in infra}
         self.ecs = ecs
         self.native_task_sets = native_task_sets
+        self.native_tasks = native_tasks
+        self.unhealthy_grace = unhealthy_grace
         self.balancer = balancer
         self.clock = clock
         self.store = store
@@ -108,6 +138,7 @@ class Fleet:
         self.errors = 0
         self._lock = threading.Lock()
         self._reconcile_lock = threading.Lock()
+        self._health_lock = threading.Lock()
         self._runs: dict[str, TaskSetRun] = {}  # task set ARN -> run (live ones)
         self.history: dict[str, TaskSetRun] = {}  # every task set id ever run
         self._addresses = itertools.count(1)
@@ -177,7 +208,7 @@ class Fleet:
                         self._ensure_run(owner, task_set)
         for item, task_set in self._native_task_sets():
             seen.add(task_set["taskSetArn"])
-            self._ensure_run(item, task_set)
+            self._ensure_run(item, task_set, native=True)
         with self._lock:
             gone = [run for arn, run in self._runs.items() if arn not in seen]
             for run in gone:
@@ -186,6 +217,7 @@ class Fleet:
             self._routes_caught_up()
         for run in gone:
             self._stop_run(run)
+        self.check_native_health()
 
     def _routes_caught_up(self) -> None:
         """Before a revision's tasks stop: the load balancer reads where the listeners forward now.
@@ -214,7 +246,7 @@ class Fleet:
             found += [(item, task_set) for task_set in task_sets]
         return found
 
-    def _ensure_run(self, item: ServiceInfra, task_set: dict[str, Any]) -> None:
+    def _ensure_run(self, item: ServiceInfra, task_set: dict[str, Any], native: bool = False) -> None:
         arn = task_set["taskSetArn"]
         with self._lock:
             if arn in self._runs:
@@ -229,6 +261,8 @@ class Fleet:
             version=_version(task_set.get("taskDefinition", "")),
             replacement=replacement,
             fault=self.faults.get(item.name, HEALTHY) if replacement else HEALTHY,
+            native=native,
+            port=item.service.container_port,
         )
         desired = max(1, item.service.settings.tasks.desired)
         identity = TaskIdentity(item.name, run.version, run.id)
@@ -244,6 +278,12 @@ class Fleet:
             targets = dict(zip(run.target_ids, run.tasks, strict=True))
             port = item.service.container_port
             self.balancer.register_targets(target_group, port, targets, health_path, healthy=not replacement)
+        if native and self.native_tasks is not None:
+            addresses = run.target_ids or [self._next_address() for _ in run.tasks]
+            run.task_arns = self.native_tasks.tasks_started(
+                item.cluster, item.ecs_service, task_set, target_group, addresses
+            )
+            run.health_stop_after = [0.0] * len(run.task_arns)
 
     def _next_address(self) -> str:
         n = next(self._addresses)
@@ -256,10 +296,45 @@ class Fleet:
         run.stopped = True
         if run.target_group_arn and run.target_ids:
             self.balancer.deregister_targets(run.target_group_arn, run.target_ids)
+        if run.native and run.task_arns and self.native_tasks is not None:
+            self.native_tasks.tasks_stopped(run.task_arns, run.target_group_arn)
         drained_by = time.monotonic() + DRAIN_SECONDS
         for task in run.tasks:
             task.drain(max(0.0, drained_by - time.monotonic()))
         stop_servers(run.tasks)
+
+    def check_native_health(self) -> None:
+        """A native revision's task whose target the load balancer found unhealthy: ECS stops it
+        ("Task failed ELB health checks") and starts another; at most once per ``unhealthy_grace``
+        (virtual s: the health checks' time to a verdict) per task. The app server and its target
+        stay (``NativeTasks.failed_health_check``), so the load balancer's verdicts are unchanged."""
+        if self.native_tasks is None:
+            return
+        with self._health_lock:  # the reconciler and a hook's settle step both look
+            self._check_native_health()
+
+    def _check_native_health(self) -> None:
+        assert self.native_tasks is not None
+        now = self.clock.now()
+        with self._lock:
+            runs = [r for r in self._runs.values() if r.native and r.target_group_arn and not r.stopped]
+        for run in runs:
+            for index, target in enumerate(run.target_ids[: len(run.task_arns)]):
+                state = self.balancer.target_state(target)
+                if now < run.health_stop_after[index] or state is not TargetState.UNHEALTHY:
+                    continue
+                assert run.target_group_arn is not None and state.reason is not None
+                new = self.native_tasks.failed_health_check(
+                    run.task_arns[index], run.target_group_arn, run.port, state.reason[1]
+                )
+                if new is not None:
+                    run.task_arns[index] = new
+                run.health_stop_after[index] = now + self.unhealthy_grace
+
+    def set_fault(self, service: str, fault: Fault) -> None:
+        """From now on, ``service``'s new task sets run with ``fault`` (a world shared by several
+        deployments, each with its own fault)."""
+        self.faults[service] = fault
 
     # --- lookups for reports --------------------------------------------------------------------------
 

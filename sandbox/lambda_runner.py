@@ -11,9 +11,11 @@ The environment a deployed hook would have (endpoints, region, catalog, listener
 is process-wide: the world sets it once for the whole process, see ``sandbox.world``.
 
 As the Lambda runtime does, each invocation's log lines go to CloudWatch Logs (moto's): log group
-``/aws/lambda/<function>``, log stream ``YYYY/MM/DD/[$LATEST]<id>``, one event per line with its
-real timestamp, so ``bluegreen deploy/status`` read a failed hook's verdict line the same way in
-the sandbox as in AWS (``orchestrator.aws.logs``). Lines are told apart by the invocation's
+``/aws/lambda/<function>``, log stream ``YYYY/MM/DD/[$LATEST]<id>``, one event per line stamped
+with the world's clock (the virtual time the CodeDeploy emulator and the ECS endpoint answer in:
+in AWS, Lambda and CodeDeploy share one clock, and `bluegreen why` lays both on one time line), so
+``bluegreen deploy/status/why`` read a hook's verdict line the same way in the sandbox as in AWS
+(``orchestrator.aws.logs``). Lines are told apart by the invocation's
 ``function_request_id`` (a powertools key every hook line carries, the checks' threads included).
 
 As Lambda's asynchronous invocation does, a function error (the handler raises) is retried: up to
@@ -186,13 +188,15 @@ def retry_attempts_for(services: Iterable[ResolvedService], template: Path) -> d
 
 
 class InvocationLogs(logging.Handler):
-    """Collects the hooks' JSON log lines per open invocation (by ``function_request_id``)."""
+    """Collects the hooks' JSON log lines per open invocation (by ``function_request_id``), each
+    stamped with ``now()`` (epoch s; default: the record's real time)."""
 
-    def __init__(self, formatter: logging.Formatter) -> None:
+    def __init__(self, formatter: logging.Formatter, now: Callable[[], float] | None = None) -> None:
         super().__init__(level=logging.DEBUG)
         self.setFormatter(formatter)  # formatted in the logging thread: powertools' thread-local keys
         self._lock = threading.Lock()
         self._open: dict[str, list[tuple[int, str]]] = {}
+        self._now = now
 
     def open(self, request_id: str) -> None:
         with self._lock:
@@ -211,7 +215,8 @@ class InvocationLogs(logging.Handler):
             return
         with self._lock:
             if request_id in self._open:
-                self._open[request_id].append((int(record.created * 1000), line))
+                at = self._now() if self._now is not None else record.created
+                self._open[request_id].append((int(at * 1000), line))
 
 
 def deliver_logs(logs: Any, context: LambdaContext, lines: list[tuple[int, str]]) -> None:
@@ -296,12 +301,44 @@ class LambdaRunner:
         handler = self._handler(name)
         if self.before_invoke is not None:
             self.before_invoke()
+        self._start(name, handler, payload)
+
+    def _start(self, name: str, handler: Handler, payload: dict[str, Any]) -> None:
+        """One asynchronous invocation on its own thread."""
         thread = threading.Thread(
             target=self._invoke_async, args=(name, handler, dict(payload)), name=f"lambda-{name}", daemon=True
         )
         with self._lock:
             self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()
+
+    def add_function(
+        self, name: str, handler: Handler, max_retry_attempts: int = DEFAULT_RETRY_ATTEMPTS
+    ) -> None:
+        """Deploy one more function (the world's EventBridge targets, e.g. the ledger Lambda)."""
+        self.handlers[name] = handler
+        self.retry_attempts[name] = max_retry_attempts
+
+    def invoke_event(self, function_name: str, payload: dict[str, Any]) -> None:
+        """EventBridge's invocation of a Lambda target: asynchronous (retried on a function error as
+        any asynchronous invocation), without the fleet's settle step that precedes a hook."""
+        name = function_name_of(function_name)
+        handler = self._handler(name)
+        self._start(name, handler, payload)
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait (real seconds) for the invocations running now, retries included; unlike ``join``
+        new ones are still accepted. True when none is left running."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                running = [t for t in self._threads if t.is_alive()]
+            if not running:
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            running[0].join(left)
 
     def invoke_sync(
         self, function_name: str, payload: dict[str, Any], timeout_seconds: float | None = None
@@ -389,7 +426,8 @@ class LambdaRunner:
             if self._collector is None:
                 from hooks.runtime import logger
 
-                self._collector = InvocationLogs(logger.registered_formatter)
+                # stamped on the world's clock, the one the emulators answer in (see the docstring)
+                self._collector = InvocationLogs(logger.registered_formatter, self.clock.now)
                 logging.getLogger(logger.name).addHandler(self._collector)
             return self._collector
 
@@ -444,6 +482,8 @@ def _as_lambda_returns(name: str, result: Any) -> dict[str, Any]:
 
 
 HOOKS_LOGGER = "bluegreen-hooks"  # hooks.runtime.SERVICE: powertools names its logging.Logger after it
+LEDGER_LOGGER = "bluegreen-ledger"  # hooks.ledger.SERVICE: the ledger Lambda's (an EventBridge target)
+OUR_LOGGERS = (HOOKS_LOGGER, LEDGER_LOGGER)
 
 
 def redirect_stdout_logging(stream: IO[str]) -> None:
@@ -452,7 +492,7 @@ def redirect_stdout_logging(stream: IO[str]) -> None:
     loggers: list[logging.Logger] = [logging.getLogger()]
     loggers += [lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)]
     for logger in loggers:
-        ours = logger.name.startswith(HOOKS_LOGGER)
+        ours = logger.name.startswith(OUR_LOGGERS)
         for handler in logger.handlers:
             if not isinstance(handler, logging.StreamHandler):
                 continue

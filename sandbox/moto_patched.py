@@ -16,6 +16,10 @@
    stop it: an orphaned moto would keep its loopback port and memory until someone noticed.
 5. moto keeps no alarm history and has no DescribeAlarmHistory, which `bluegreen why` reads: every
    state change is recorded and the operation answered as CloudWatch does (``sandbox.alarm_history``).
+6. PutLogEvents refuses events more than 2 hours ahead of moto's clock (as CloudWatch Logs does of
+   its own). The sandbox's AWS time is its virtual clock (the emulators answer in it; the Lambda
+   runner stamps the hooks' lines with it), hours ahead of moto's real one after a long run: here
+   every event is kept (still refused: events out of chronological order, as AWS does).
 Nothing else changes.
 """
 
@@ -88,6 +92,25 @@ def _patch_target_health(path: str) -> None:
     FakeTargetGroup.health_for = health_for  # type: ignore[method-assign]
 
 
+def _patch_log_event_times() -> None:
+    from moto.logs.exceptions import InvalidParameterException, ResourceNotFoundException
+    from moto.logs.models import LogsBackend
+
+    def put_log_events(
+        self: Any, log_group_name: str, log_stream_name: str, log_events: list[dict[str, Any]]
+    ) -> tuple[str, dict[str, Any]]:
+        if log_group_name not in self.groups:
+            raise ResourceNotFoundException()
+        times = [event["timestamp"] for event in log_events]
+        if times != sorted(times):
+            raise InvalidParameterException(
+                "Log events in a single PutLogEvents request must be in chronological order."
+            )
+        return self.groups[log_group_name].put_log_events(log_stream_name, log_events), {}
+
+    LogsBackend.put_log_events = put_log_events  # type: ignore[method-assign]
+
+
 SANDBOX_LOAD_BALANCER_HOST = "127.0.0.1"
 
 
@@ -123,6 +146,7 @@ if __name__ == "__main__":
     _patch()
     _patch_load_balancer_dns()
     alarm_history.install()
+    _patch_log_event_times()
     if os.environ.get(STATES_FILE_ENV):
         _patch_target_health(os.environ[STATES_FILE_ENV])
     from moto.server import main

@@ -468,3 +468,45 @@ def provision(
             create_deployment_group(clients.codedeploy, infra, role_arn)
         out.append(infra)
     return out
+
+
+# The deployment ledger's table, as template.yaml's LedgerTable and orchestrator/aws/ledger.py have
+# it (seam: partition key deploymentId; GSI byEnvironment on environment + created, ISO-8601 UTC).
+LEDGER_KEY = "deploymentId"
+LEDGER_INDEX = "byEnvironment"
+LEDGER_INDEX_KEYS = ("environment", "created")
+
+
+def ledger_table_request(name: str) -> dict[str, Any]:
+    """CreateTable for the ledger (on-demand, as template.yaml's PAY_PER_REQUEST)."""
+    partition, sort = LEDGER_INDEX_KEYS
+    return {
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": attribute, "AttributeType": "S"} for attribute in (LEDGER_KEY, partition, sort)
+        ],
+        "KeySchema": [{"AttributeName": LEDGER_KEY, "KeyType": "HASH"}],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": LEDGER_INDEX,
+                "KeySchema": [
+                    {"AttributeName": partition, "KeyType": "HASH"},
+                    {"AttributeName": sort, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    }
+
+
+def ensure_ledger_table(dynamodb: Any, name: str) -> None:
+    """The ledger's table (kept when it exists: one per environment, shared by its services)."""
+    with contextlib.suppress(dynamodb.exceptions.ResourceInUseException):
+        dynamodb.create_table(**ledger_table_request(name))
+
+
+def ensure_topic(sns: Any, topic_arn: str) -> str:
+    """The notification topic the catalog names; returns its ARN as moto made it (the same in the
+    sandbox's account and region; CreateTopic is idempotent)."""
+    return str(sns.create_topic(Name=topic_arn.rsplit(":", 1)[-1])["TopicArn"])

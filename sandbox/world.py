@@ -17,6 +17,7 @@ also set in this process (the hooks run in-process and read them).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import shutil
 import sys
@@ -35,17 +36,31 @@ from orchestrator.vocabulary import EngineName
 from sandbox.alarm_eval import AlarmEvaluator
 from sandbox.clock import VirtualClock
 from sandbox.components import Component, Components, ProcessEnvironment, Step
+from sandbox.events import Delivery, EventBus, TemplateRule, handler_of, template_rules
 from sandbox.faults import HEALTHY, Fault, parse_fault
 from sandbox.fleet import Fleet
 from sandbox.http_server import stop_servers
-from sandbox.lambda_runner import LambdaRunner, handlers_for, redirect_stdout_logging, retry_attempts_for
+from sandbox.lambda_runner import (
+    Handler,
+    LambdaRunner,
+    handlers_for,
+    redirect_stdout_logging,
+    retry_attempts_for,
+)
+from sandbox.ledger_setup import LedgerResources
 from sandbox.load_balancer.balancer import LoadBalancer
 from sandbox.load_balancer.listeners import Router
 from sandbox.load_balancer.target_health import STATES_FILE_ENV
 from sandbox.metrics import GAUGE_INTERVAL, MetricsPublisher, MetricStore
 from sandbox.moto_server import LOOPBACK, SANDBOX_CREDENTIALS, MotoServer, sandbox_client_factory
 from sandbox.narrator import Narrator, Sightings
-from sandbox.provision import HEALTH_CHECK, Clients, ListenerPorts, ServiceInfra, provision
+from sandbox.provision import (
+    HEALTH_CHECK,
+    Clients,
+    ListenerPorts,
+    ServiceInfra,
+    provision,
+)
 from sandbox.traffic import TrafficGenerator
 
 # canary10 in dev (hooks, 5 virtual minutes at 10 %, a 30 s bake, no termination wait) is about
@@ -107,6 +122,10 @@ class WorldOptions:
     # The engine every service of this world is provisioned for (None: the catalog's), as
     # `deploy --engine` overrides it for one run (seam item 1: the same model_copy).
     engine: EngineName | None = None
+    # How the event bus delivers (None: once, at once); tests replay and reorder with it.
+    event_delivery: Delivery | None = None
+    # A template Handler (``hooks.ledger.handler``) -> the function run in its place (tests' recorders).
+    event_handlers: Mapping[str, Handler] | None = None
 
 
 def _on_engine(service: ResolvedService, engine: EngineName | None) -> ResolvedService:
@@ -180,6 +199,10 @@ class World:
         self.native_ecs: NativeEcsEndpoint | None = None
         self.native_ecs_url = ""
         self._native_clients: list[Any] = []
+        # EventBridge: the emulators publish their state changes here; template.yaml's rules route them.
+        self.events = EventBus(self.clock, self.options.event_delivery)
+        self.event_rules: list[TemplateRule] = []
+        self.topics: dict[str, str] = {}  # the catalog's notification topic ARN -> moto's
 
     @property
     def region(self) -> str:
@@ -227,6 +250,8 @@ class World:
         self.moto_url = moto.url
         self.env = self._environment()
         environment.set(self.env)
+        ledger = LedgerResources(self.services, self.region, self.moto_url)
+        yield ledger  # its table and topic are made while the rest starts
         runner = self.runner = self._lambda_runner()
         emulator = CodeDeployEmulator(
             aws_endpoint=self.moto_url,
@@ -235,6 +260,7 @@ class World:
             clock=self.clock,
             region=self.region,
             port=self.options.codedeploy_port,
+            publish=self.events.publish,
         )
         yield emulator
         self.codedeploy_url = emulator.url
@@ -250,10 +276,13 @@ class World:
             environment.set(self.env)
         # Stopped before the emulators: running hooks end first, and none starts after.
         yield Step("Lambda runner", self._redirect_hook_logs, self._stop_runner)
+        # Delivers to the runner: stops before it does (events still waiting are dropped).
+        yield Step("event bus", self.events.start, self.events.stop)
         yield Step("clients", self.clients, self._close_clients)
         # Routers bind first: each listener is created in moto with the port its router got.
         yield Step("listener ports", self._bind_routers, self._close_routers)
         yield Step("provisioning", self._provision)
+        yield Step("ledger", lambda: self._wire_ledger(ledger))
         clients = self.clients()
         self.load_balancer = LoadBalancer(
             self.infra,
@@ -271,6 +300,9 @@ class World:
             self.store,
             self.faults,
             native_task_sets=native.task_sets if native is not None else None,
+            # the ECS endpoint's task book: ListTasks / DescribeTasks and the service's events
+            native_tasks=getattr(native, "tasks", None),
+            unhealthy_grace=HEALTH_CHECK.grace,
         )
         yield self.fleet  # its first reconcile registers the original tasks, healthy
         yield self.load_balancer  # listener weights first, then its poller and health checks
@@ -332,6 +364,7 @@ class World:
             elbv2=elbv2,
             cloudwatch=cloudwatch,
             before_hook=self._sync_fleet,
+            publish=self.events.publish,
         )
 
     def _close_native_clients(self) -> None:
@@ -371,6 +404,36 @@ class World:
             for s in self.services
         }
         self.infra = provision(self.clients(), self.catalog, self.services, ports)
+
+    def _wire_ledger(self, ledger: LedgerResources) -> None:
+        """Once the ledger's table and topic exist (services.yaml names them for dev and prod),
+        template.yaml's EventBridge rules with their Lambda targets (the ledger function) on the bus."""
+        self.topics = ledger.wait()
+        if ledger.configured:
+            self._route_events()
+
+    def _route_events(self) -> None:
+        """A rule per template rule whose function's handler is here (a test's stand-in first)."""
+        assert self.runner is not None
+        runner, stand_ins = self.runner, self.options.event_handlers or {}
+        for rule in template_rules(TEMPLATE, self.environment):
+            handler = stand_ins.get(rule.handler) or handler_of(rule.handler)
+            if handler is None:  # the function's code is not in this tree
+                continue
+            runner.add_function(rule.function_name, handler, rule.max_retry_attempts)
+            self.events.put_rule(
+                rule.name, rule.pattern, functools.partial(runner.invoke_event, rule.function_name)
+            )
+            self.event_rules.append(rule)
+
+    def settle_events(self, timeout: float = 30.0) -> bool:
+        """Wait (real seconds) until every event published so far is delivered and the Lambda
+        invocations it started are done (tests read the ledger after this)."""
+        deadline = time.monotonic() + timeout
+        delivered = self.events.drain(timeout)
+        runner = self.runner
+        idle = runner is None or runner.wait_idle(max(0.0, deadline - time.monotonic()))
+        return delivered and idle
 
     def _serve_listeners(self) -> None:
         for item in self.infra:
@@ -430,6 +493,11 @@ class World:
         settle_by = self.clock.now() + HEALTH_CHECK.grace + 2 * HEALTH_CHECK.interval
         while fleet.settling() and self.clock.now() < settle_by and not fleet.stopping:
             time.sleep(0.02)
+        # a native task whose target the verdict made unhealthy is stopped before the hook looks
+        # (a stand-in fleet without native tasks has nothing to check)
+        check_native_health = getattr(fleet, "check_native_health", None)
+        if check_native_health is not None:
+            check_native_health()
 
     def _remove_files(self) -> None:
         """The world's temporary folder goes, except ``hooks.log`` when ``keep_hook_log`` (a failed

@@ -221,6 +221,7 @@ def describe_service_deployment(client: EcsApi, arn: str) -> dict[str, Any]:
     or region reads the same: ECS answers from this one), AwsError when ECS says it may not tell."""
     from botocore.exceptions import ClientError
 
+    _same_region(client, arn)
     with aws_errors(f"DescribeServiceDeployments {arn}"):
         try:
             response = client.describe_service_deployments(serviceDeploymentArns=[arn])
@@ -237,6 +238,17 @@ def describe_service_deployment(client: EcsApi, arn: str) -> dict[str, Any]:
         detail = str(failures[0].get("detail") or "").strip()
         raise AwsError(f"DescribeServiceDeployments {arn}: {reason}" + (f" ({detail})" if detail else ""))
     raise BadInputError(f"no service deployment {arn} in this account and region")
+
+
+def _same_region(client: EcsApi, arn: str) -> None:
+    """BadInputError naming the region when the ARN's is not the client's (ECS would only say the
+    deployment is missing)."""
+    parts = arn.split(":")
+    region = getattr(getattr(client, "meta", None), "region_name", None)
+    if len(parts) >= 6 and parts[0] == "arn" and region and parts[3] and parts[3] != region:
+        raise BadInputError(
+            f"service deployment {arn} is in region {parts[3]}, not {region}; run with --region {parts[3]}"
+        )
 
 
 def stop_service_deployment(client: EcsApi, arn: str, stop_type: str) -> str:

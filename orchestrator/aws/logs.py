@@ -41,9 +41,10 @@ def log_group_of(function_name: str) -> str:
 
 
 def read_verdicts(
-    logs: LogsApi, function_name: str, deployment_id: str, start_ms: int, end_ms: int
+    logs: LogsApi, function_name: str, deployment_id: str, start_ms: int, end_ms: int | None
 ) -> VerdictRead:
-    """FilterLogEvents on the function's log group, lines containing the deployment id, in the window."""
+    """FilterLogEvents on the function's log group, lines containing the deployment id, in the window
+    (``end_ms`` None: up to the latest line)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     group = log_group_of(function_name)
@@ -51,8 +52,9 @@ def read_verdicts(
         "logGroupName": group,
         "filterPattern": filter_term(deployment_id),
         "startTime": max(0, start_ms),
-        "endTime": max(0, end_ms),
     }
+    if end_ms is not None:
+        request["endTime"] = max(0, end_ms)
     verdicts: list[Verdict] = []
     try:
         for _ in range(MAX_PAGES):

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from orchestrator import documents
+from orchestrator.commands import recording
 from orchestrator.commands.failure import error_context
 from orchestrator.commands.follow import SANDBOX_GONE, Subject, follow_created, interrupted_message
 from orchestrator.commands.options import DeployOptions, WatchFlags
@@ -156,6 +157,9 @@ def _deploy(
         plan = engine.plan(inputs, offline=True)
         timeout = _timeout_seconds(plan.timeout_seconds, options.watch)
         return Result(plan.dry_run_document(timeout), plan.dry_run_text(timeout))
+    # Who deploys which commit: in the description (CodeDeploy) and the ledger. Not in a dry run,
+    # which prints the plan the same wherever it runs.
+    inputs = dataclasses.replace(inputs, provenance=recording.provenance_now())
     plan = engine.plan(inputs)
     timeout = _timeout_seconds(plan.timeout_seconds, options.watch)
     session.print(
@@ -176,6 +180,9 @@ def _deploy(
             f"the deployment runs anyway: `bluegreen status {plan.service} --env {plan.environment}` "
             f"shows the service's latest"
         ) from None
+    recording.record_start(
+        session, clients, service, recording.started_record(plan, created, inputs, recording.now_utc())
+    )
     subject = _subject(plan, created, timeout, options.sandbox)
     with error_context(
         known.learned(deployment_id=created.deployment_id, status=DeploymentStatus.CREATED.value)

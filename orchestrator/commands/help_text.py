@@ -60,6 +60,15 @@ ROLLBACK = epilog(
     "bluegreen rollback product-service --env prod",
     "bluegreen rollback product-service --to d-ABCDEFGHI   # choose the deployment to go back to",
 )
+HISTORY = epilog(
+    "bluegreen history --env prod                      # every service, the last 30 days",
+    "bluegreen history product-service --since 2w -o json",
+    "bluegreen history --source api                    # ask the engines, not the ledger",
+)
+DORA = epilog(
+    "bluegreen dora --env prod --since 30d",
+    "bluegreen dora --service product-service -o json",
+)
 PROMOTE = epilog("bluegreen deploy product-service --until ready && bluegreen promote d-ABCDEFGHI")
 STRATEGIES = epilog("bluegreen strategies", "bluegreen strategies -o json")
 SANDBOX_SERVE = epilog(

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator import documents
-from orchestrator.commands import lookup
+from orchestrator.commands import lookup, recording
 from orchestrator.commands.deploy import validate_watch_flags
 from orchestrator.commands.failure import error_context
 from orchestrator.commands.follow import Subject, follow_created
@@ -176,6 +176,8 @@ def _rollback(
         force=options.force,
         reason="rollback",
         appspec_content=content,
+        provenance=recording.provenance_now(),
+        rollback_of=str(live["deploymentId"]),
     )
     plan = engine.plan(inputs)
     session.print(
@@ -186,6 +188,9 @@ def _rollback(
     session.print(f"  {'task definition':<22}{inputs.task_definition} (from {previous['deploymentId']})")
     created = engine.start(plan, on_step=lambda label, detail: session.print(f"  {label:<22}{detail}"))
     session.print(f"  {'deployment':<22}{created.deployment_id} created")
+    recording.record_start(
+        session, clients, service, recording.started_record(plan, created, inputs, recording.now_utc())
+    )
     timeout = options.watch.timeout_minutes * 60.0 if options.watch.timeout_minutes else plan.timeout_seconds
     subject = Subject(
         deployment_id=created.deployment_id,

@@ -65,6 +65,11 @@ class Session:
             self.stdout.write(text + "\n")
             self.stdout.flush()
 
+    def warn(self, text: str) -> None:
+        """A warning for a person, on stderr whatever the output mode (stdout stays the document)."""
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
     def console(self) -> Any:
         from rich.console import Console
 

@@ -112,7 +112,7 @@ def _hooks(evidence: Evidence) -> list[str]:
 def _alarms(evidence: Evidence) -> list[str]:
     out = []
     for change in evidence.alarms:
-        value = f" at {change.datapoint:g}" if change.datapoint is not None else ""
+        value = f", datapoint {change.datapoint:g}" if change.datapoint is not None else ""
         out.append(f"  {_time(change.at):<9} {change.alarm} {change.old_state} -> {change.new_state}{value}")
         if change.reason:
             out.append(f"            {change.reason}")

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from orchestrator.catalog import ResolvedService
 from orchestrator.engines.guardrails import GuardrailViolation
 from orchestrator.insight.evidence import Inspection
-from orchestrator.insight.records import DeploymentRecord
+from orchestrator.insight.records import DeploymentRecord, Provenance
 from orchestrator.strategies import Strategy
 from orchestrator.watching.snapshots import Snapshot
 from orchestrator.watching.timing import GroupTiming, Phase
@@ -48,6 +48,9 @@ class DeployInputs:
     reason: str = "deploy"  # "deploy" or "rollback" (recorded with the deployment)
     # rollback: the earlier revision's AppSpec, sent verbatim
     appspec_content: str | None = None
+    # who runs it from which commit (insight/provenance.py); None: not recorded (tests, dry runs)
+    provenance: Provenance | None = None
+    rollback_of: str | None = None  # rollback: the live deployment it moves away from
 
 
 @dataclass(frozen=True)

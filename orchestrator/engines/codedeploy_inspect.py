@@ -62,40 +62,23 @@ def inspect(clients: Any, deployment_id: str, strategy_of: Callable[[str], Strat
     codedeploy = clients.client("codedeploy")
     info = codedeploy_api.get_deployment(codedeploy, deployment_id)
     sources = _Sources()
-    application = str(info.get("applicationName") or "")
     appspec = sources.read(
         "CodeDeploy GetApplicationRevision (the AppSpec)",
         lambda: read_appspec(
-            codedeploy_api.appspec_content(codedeploy, application, info.get("revision") or {})
+            codedeploy_api.appspec_content(codedeploy, _application(info), info.get("revision") or {})
         ),
         AppSpecFacts(),
     )
-    target: Mapping[str, Any] = sources.read(
-        f"CodeDeploy deployment targets of {deployment_id}",
-        lambda: _ecs_target(codedeploy, deployment_id),
-        {},
-    )
+    target = _target(codedeploy, deployment_id, sources, "")
     steps = steps_of(target, appspec.hooks)
     rollback_id = (info.get("rollbackInfo") or {}).get("rollbackDeploymentId")
-    rollback_steps: tuple[Step, ...] = ()
-    if rollback_id:
-        rollback_target: Mapping[str, Any] = sources.read(
-            f"CodeDeploy deployment targets of the rollback {rollback_id}",
-            lambda: _ecs_target(codedeploy, rollback_id),
-            {},
-        )
-        rollback_steps = steps_of(rollback_target, {})
-    group: Mapping[str, Any] = sources.read(
-        f"CodeDeploy GetDeploymentGroup {application}/{info.get('deploymentGroupName')}",
-        lambda: codedeploy_api.get_deployment_group(
-            codedeploy, application, str(info.get("deploymentGroupName"))
-        ),
-        {},
+    rollback_steps = (
+        steps_of(_target(codedeploy, rollback_id, sources, "the rollback "), {}) if rollback_id else ()
     )
+    group = _group(codedeploy, info, sources)
     config = str(info.get("deploymentConfigName") or "")
     strategy = sources.read(f"CodeDeploy deployment config {config}", lambda: strategy_of(config), None)
-    green_names = green_target_group_names(info, group, target)
-    green_arns = _target_group_arns(clients, green_names, sources)
+    green_arns = _target_group_arns(clients, green_target_group_names(info, group, target), sources)
     image = _image(clients, appspec, sources)
     return Inspection(
         facts=facts_of(info, strategy, appspec, image, rollback_steps),
@@ -124,6 +107,33 @@ def history(
 
 
 # --- reads --------------------------------------------------------------------------------------
+
+
+def _application(info: Mapping[str, Any]) -> str:
+    return str(info.get("applicationName") or "")
+
+
+def _target(
+    codedeploy: codedeploy_api.CodeDeployApi, deployment_id: str, sources: _Sources, which: str
+) -> Mapping[str, Any]:
+    empty: Mapping[str, Any] = {}
+    return sources.read(
+        f"CodeDeploy deployment targets of {which}{deployment_id}",
+        lambda: _ecs_target(codedeploy, deployment_id),
+        empty,
+    )
+
+
+def _group(
+    codedeploy: codedeploy_api.CodeDeployApi, info: Mapping[str, Any], sources: _Sources
+) -> Mapping[str, Any]:
+    application, name = _application(info), str(info.get("deploymentGroupName") or "")
+    empty: Mapping[str, Any] = {}
+    return sources.read(
+        f"CodeDeploy GetDeploymentGroup {application}/{name}",
+        lambda: codedeploy_api.get_deployment_group(codedeploy, application, name),
+        empty,
+    )
 
 
 def _ecs_target(codedeploy: codedeploy_api.CodeDeployApi, deployment_id: str) -> Mapping[str, Any]:

@@ -47,6 +47,7 @@ from orchestrator.files.taskdef import (
     validate_image,
     validate_task_definition_arn,
 )
+from orchestrator.insight.provenance import description_note
 from orchestrator.strategies import Strategy
 from orchestrator.vocabulary import ROLLBACK_ON
 from orchestrator.watching.timing import GroupTiming, Phase, default_timeout, expected_phases, hook_budgets
@@ -265,10 +266,25 @@ def _description(inputs: DeployInputs, violations: list[GuardrailViolation]) -> 
     if violations and inputs.force:
         parts.append(force_note(violations))
     what = f"bluegreen {inputs.reason} {service.name} {inputs.strategy.name}"
-    # The token and the --force note must survive; the summary goes only where it fits whole.
-    if len("; ".join([*parts, what])) <= DESCRIPTION_LIMIT:
-        parts.append(what)
+    # The token and the --force note must survive; then who ran it from which commit
+    # (provenance.description_note); the summary goes only where it fits whole.
+    for extra in _description_choices(inputs, what):
+        if len("; ".join([*parts, *extra])) <= DESCRIPTION_LIMIT:
+            parts.extend(extra)
+            break
     return "; ".join(parts)[:DESCRIPTION_LIMIT]
+
+
+def _description_choices(inputs: DeployInputs, what: str) -> list[list[str]]:
+    """What may follow the token and the --force note, best first. A rollback's summary outranks
+    the provenance note: `rollback` reads it back to refuse a ping-pong (commands/rollback.py)."""
+    provenance = inputs.provenance
+    full = description_note(provenance) if provenance is not None else ""
+    short = description_note(provenance, with_time=False) if provenance is not None else ""
+    notes = [note for note in dict.fromkeys([full, short]) if note]
+    if inputs.reason == "rollback":
+        return [*([note, what] for note in notes), [what]]
+    return [*([note, what] for note in notes[:1]), *([note] for note in notes), [what]]
 
 
 def build_plan(inputs: DeployInputs, reads: Reads) -> DeploymentPlan:

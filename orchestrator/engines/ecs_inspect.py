@@ -371,6 +371,7 @@ def history(ecs: EcsApi, service: ResolvedService, since: datetime) -> list[Depl
     (their targets: task definition and image) by 20 ("You can specify a maximum of 20 ARNs",
     botocore's ECS model): 1 + 2 * ceil(n / 20) for n <= 100 deployments."""
     settings = service.settings
+    since = as_time(since) or since  # a naive time is UTC, as everywhere in bluegreen
     # createdAt.after is "after"; one second earlier, then ``since`` itself, keeps the bound inclusive
     briefs = ecs_api.list_service_deployments(
         ecs, settings.cluster, settings.ecs_service, created_after=since - timedelta(seconds=1)

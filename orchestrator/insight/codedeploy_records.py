@@ -11,7 +11,9 @@ The words come from CodeDeploy's own answer, checked against botocore's CodeDepl
   deployment in the description (``codedeploy_plan._description``: "bluegreen rollback <service> ...");
 - what ended it from ``errorInformation.code`` (the ErrorCode enum) and its message;
 - the task definition from the AppSpec when the answer carries its content (GetDeployment never
-  does; a ledger row or a GetApplicationRevision answer may).
+  does; a ledger row or a GetApplicationRevision answer may);
+- who deployed from which commit from the note ``deploy`` writes in the description
+  (``provenance.from_description``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from typing import Any
 
 from orchestrator.errors import StrategyError
 from orchestrator.insight.evidence import Outcome
-from orchestrator.insight.records import DeploymentKind, DeploymentRecord, Provenance
+from orchestrator.insight.provenance import from_description
+from orchestrator.insight.records import DeploymentKind, DeploymentRecord
 from orchestrator.strategies import strategy_for_config
 from orchestrator.vocabulary import (
     ECS_LIFECYCLE_EVENTS,
@@ -203,13 +206,8 @@ def record_from_deployment(info: Mapping[str, Any], service: str, environment: s
         rollback_deployment_id=rollback.get("rollbackDeploymentId") or None,
         rollback_of=rollback.get("rollbackTriggeringDeploymentId") or None,
         task_definition=read_appspec(appspec_content(info)).task_definition,
-        provenance=provenance_of(info.get("description")),
+        provenance=from_description(info.get("description")),
     )
-
-
-def provenance_of(description: str | None) -> Provenance:
-    """Who deployed and from which commit, as ``deploy`` wrote it in the description."""
-    return Provenance()
 
 
 def as_time(value: Any) -> datetime | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from orchestrator.insight.evidence import (
@@ -142,6 +142,7 @@ HEALTH_STEPS = frozenset({AFTER_INSTALL, POST_SCALE_UP})
 HEALTH_CHECK_NAME = "green-target-health"  # hooks/gates.py target_health_gate's check
 FAILED_WORDS = frozenset({"failed", "timed_out", "timedout"})
 MAX_REASON = 300  # characters of a hook's reason kept in the sentence
+CLOCK_SKEW = timedelta(minutes=1)  # between CloudWatch's clock and the engine's
 
 # The unreadable sources each cause's sentence needs, by words their names carry (gather names them:
 # "CloudWatch Logs /aws/lambda/<fn>", "alarm history", "target health", "ECS tasks").
@@ -252,7 +253,7 @@ def _hook_sentence(evidence: Evidence) -> Written:
 def _hook_without_verdict(evidence: Evidence, step: Step | None) -> str:
     """What the engine itself says of the hook when its verdict line could not be found."""
     function = (step.hook_function if step else None) or _function_in(_engine_words(evidence))
-    who = f"the hook {function}" if function else "its hook"
+    who = f"the hook {_function_name(function)}" if function else "its hook"
     timed_out = step is not None and step.error_code == "ScriptTimedOut"
     what = "did not report its status in time" if timed_out else "reported Failed"
     said = (step.message if step else None) or evidence.facts.error_message
@@ -260,21 +261,25 @@ def _hook_without_verdict(evidence: Evidence, step: Step | None) -> str:
 
 
 def _unhealthy_sentence(evidence: Evidence) -> Written:
+    """The evidence that stays first: the hook's verdict (in its log for good), then the tasks ECS
+    stopped for their health (its record of them), then the targets' health now (gone once the
+    rollback deregisters green): `deploy` at the end and `why` later must say the same."""
     verdict = _deciding_verdict(evidence)
     name = verdict.step if verdict else _failed_at(evidence)
     at = f" at {_step_name(evidence, name)}" if name else ""
     head = f"green tasks never became healthy{at}"
+    if verdict is not None:
+        return f"{head}: {_cut(_without_check_name(verdict.reason))}", ()
+    # Only the tasks ECS stopped for their health (not those the rollback scaled in).
+    stopped = [t for t in evidence.inspection.stopped_tasks if "health" in (t.stopped_reason or "").lower()]
+    if stopped:
+        count = f"{len(stopped)} task{'s' if len(stopped) > 1 else ''} stopped: "
+        return f"{head}: {count}{stopped[0].stopped_reason}", ()
     unhealthy = [t for t in evidence.targets if t.state != "healthy" and t.reason]
     if unhealthy:
         first = unhealthy[0]
         said = f" ({first.description})" if first.description else ""
         return f"{head}: {first.reason}{said} on {_short_arn(first.target_group)}", ()
-    stopped = [t for t in evidence.inspection.stopped_tasks if t.stopped_reason]
-    if stopped:
-        count = f"{len(stopped)} task{'s' if len(stopped) > 1 else ''} stopped: "
-        return f"{head}: {count}{stopped[0].stopped_reason}", ()
-    if verdict is not None:
-        return f"{head}: {_cut(_without_check_name(verdict.reason))}", ()
     step = _failed_step(evidence.inspection.steps)
     return f"{head}: {_hook_without_verdict(evidence, step)}", ("target health", "ECS tasks", "hook logs")
 
@@ -285,9 +290,12 @@ def _alarm_sentence(evidence: Evidence) -> Written:
     names = _alarms_named(_engine_words(evidence))
     change = _alarm_fired(evidence, names)
     if change is None:
-        named = ", ".join(names) if names else "an alarm"
-        alarm = f"alarm {named}" if names else named
-        return f"{verb}: {alarm} went into ALARM", ("alarm history",)
+        alarm = f"alarm {', '.join(names)}" if names else "an alarm"
+        # Its history, when read, still has the values; only not when (none fell in the window).
+        seen = _alarm_changes(evidence, names)
+        trip = _tripped(seen[-1]) if seen else ""
+        tail = f" ({trip})" if trip else ""
+        return f"{verb}: {alarm} went into ALARM{tail}", () if seen else ("alarm history",)
     share = _green_share(evidence.inspection.traffic, change.at)
     return f"{verb}: {_fired(change)}{_while(share)}", ()
 
@@ -295,7 +303,7 @@ def _alarm_sentence(evidence: Evidence) -> Written:
 def _stop_sentence(evidence: Evidence) -> Written:
     facts = evidence.facts
     call = STOP_CALL.get(facts.engine, "a stop request")
-    step = _failed_step(evidence.inspection.steps) or _last_started(evidence.inspection.steps)
+    step = _reached(evidence.inspection.steps)
     during = f" during {step.name}" if step else ""
     then = ", then rolled back" if facts.rolled_back else ""
     return f"stopped by a user ({call}){during}{then}", ()
@@ -353,6 +361,15 @@ def _failed_step(steps: Sequence[Step]) -> Step | None:
 def _last_started(steps: Sequence[Step]) -> Step | None:
     started = [s for s in steps if s.started is not None or s.status.lower() in ("inprogress", "in_progress")]
     return started[-1] if started else None
+
+
+def _reached(steps: Sequence[Step]) -> Step | None:
+    """Where the deployment was when it ended: the Failed step (CodeDeploy fails the event in
+    progress), else the one in progress, else the last with a time (ECS: the stage it reached)."""
+    in_progress = [s for s in steps if s.status.lower() in ("inprogress", "in_progress")]
+    timed = [s for s in steps if s.started is not None or s.ended is not None]
+    latest = in_progress or timed
+    return _failed_step(steps) or (latest[-1] if latest else None)
 
 
 def _last_succeeded(steps: Sequence[Step]) -> Step | None:
@@ -420,18 +437,24 @@ def _alarms_named(text: str) -> list[str]:
     return [name.strip() for name in found.group(1).split(",") if name.strip()]
 
 
-def _alarm_fired(evidence: Evidence, names: Sequence[str] = ()) -> AlarmChange | None:
-    """The ALARM transition that stopped it: of the named alarms (else any), the last before the end."""
-    facts = evidence.facts
+def _alarm_changes(evidence: Evidence, names: Sequence[str] = ()) -> list[AlarmChange]:
+    """Every change into ALARM of the named alarms (else of any), oldest first."""
     fired = [c for c in evidence.alarms if c.new_state == AlarmState.ALARM.value]
-    fired = [c for c in fired if not names or c.alarm in names]
-    if facts.created is not None:
-        fired = [c for c in fired if c.at >= facts.created]
-    if not fired:
-        return None
+    return [c for c in fired if not names or c.alarm in names]
+
+
+def _alarm_fired(evidence: Evidence, names: Sequence[str] = ()) -> AlarmChange | None:
+    """The ALARM transition that stopped it: of the named alarms (else any), the last one from the
+    deployment's creation to its end. CloudWatch records the change, the engine polls, then stops:
+    a change later than the end (plus skew between the two services' clocks) did not stop it."""
+    facts = evidence.facts
     end = facts.rollback_started or facts.completed
-    before = [c for c in fired if end is None or c.at <= end]
-    return before[-1] if before else fired[0]
+    inside = [
+        c
+        for c in _alarm_changes(evidence, names)
+        if (facts.created is None or c.at >= facts.created) and (end is None or c.at <= end + CLOCK_SKEW)
+    ]
+    return inside[-1] if inside else None
 
 
 def _fired(change: AlarmChange) -> str:
@@ -500,6 +523,11 @@ def _waited_minutes(evidence: Evidence) -> int | None:
     ready = [s for s in evidence.inspection.steps if s.name in READY_STEPS]
     waited = next((s.started for s in ready if s.status.upper() == "TIMED_OUT"), None)
     start = waited or next((s.ended for s in reversed(ready) if s.status.lower() == "succeeded"), None)
+    # ECS keeps no stage times: the wait began when test traffic's hook answered Succeeded.
+    passed = [
+        v.at for v in evidence.hooks if v.verdict.lower() == "succeeded" and _event_of(v.step) in READY_STEPS
+    ]
+    start = start or (passed[-1] if passed and passed[-1] is not None else None)
     end = facts.rollback_started or facts.completed
     if start is None or end is None or end <= start:
         return None
@@ -517,7 +545,13 @@ def _stage_in(text: str) -> str | None:
 
 def _function_in(text: str | None) -> str | None:
     found = re.search(r"lifecycle hook (\S+)", text or "")
-    return found.group(1).rsplit(":", 1)[-1] if found else None
+    return found.group(1) if found else None
+
+
+def _function_name(function: str) -> str:
+    """A Lambda function's name from its ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER])."""
+    found = re.search(r":function:([^:]+)", function)
+    return found.group(1) if found else function
 
 
 def _only_restates(message: str) -> bool:

@@ -11,13 +11,10 @@ An unknown deployment is bad input (``inspect`` raises BadInputError, exit 2); a
 raises: a source that cannot be read becomes an ``Unreadable`` saying why, so the diagnosis says
 plainly what it could not see.
 
-Clocks. The deployment's times are its engine's (the Date of CodeDeploy's or ECS's answers). Hook
-log lines carry the Lambda host's clock and alarm history CloudWatch's: in AWS all of them are AWS's
-clock; in the sandbox the emulators answer in virtual time (``sandbox/clock.py``, ``time_scale``
-times faster than real, hours ahead after a long run) while moto and the Lambda runner stamp real
-time. So the windows are moved onto this machine's clock by the engine's measured offset (its
-answers' Date against ``time.time()``), and what is read is moved back, when the offset is more than
-a minute (``status`` says the same of such clocks); below that it is skew and left alone.
+Clocks. Everything is on the deployment engine's clock, as in AWS, where CodeDeploy, ECS, Lambda,
+CloudWatch Logs and CloudWatch share one: the windows are the deployment's own times, and "now"
+(an open end) is the engine's, read from its answers' Date (the sandbox answers in its virtual
+time, and stamps the hooks' log lines and the alarm history with it too).
 """
 
 from __future__ import annotations
@@ -50,8 +47,6 @@ LOGS_AFTER = timedelta(minutes=5)
 # An alarm that went into ALARM shortly before the deployment started still explains its stop.
 ALARMS_BEFORE = timedelta(minutes=15)
 ALARMS_AFTER = timedelta(minutes=5)
-# Below this, a difference between the engine's clock and this machine's is skew, not a sandbox.
-CLOCK_OFFSET_IGNORED_SECONDS = 60.0
 # The failed step's own hook logs its verdict as it reports; a just-ended deployment's line may be a
 # second or two behind in CloudWatch Logs: a few short tries (commands/hook_reason.py waits alike).
 SETTLE_ATTEMPTS = 3
@@ -62,34 +57,22 @@ FAILED = "failed"
 
 @dataclass(frozen=True)
 class Window:
-    """The deployment's span on its engine's clock, and how far that clock is ahead of this machine's."""
+    """The deployment's span, and the engine's clock when it answered (all on the engine's clock)."""
 
     start: datetime
     end: datetime
-    offset: timedelta = timedelta(0)
-    now: datetime | None = None  # the engine's clock when it answered
-
-    def local(self, when: datetime) -> datetime:
-        """A time of the engine's clock on this machine's (where logs and alarm history are)."""
-        return when - self.offset
-
-    def engine(self, when: datetime) -> datetime:
-        """A time of this machine's clock (a log line, an alarm change) on the engine's."""
-        return when + self.offset
+    now: datetime | None = None
 
 
 def deployment_window(
-    created: datetime | None, completed: datetime | None, engine_now: float | None, local_now: float
+    created: datetime | None, completed: datetime | None, engine_now: float | None
 ) -> Window:
-    """[created, completed] of a deployment (an open end: now on the engine's clock) and the engine
-    clock's offset from this machine's (0 when within a minute, or not measured)."""
-    now = engine_now if engine_now is not None else local_now
-    ahead = now - local_now
-    offset = timedelta(seconds=ahead) if abs(ahead) > CLOCK_OFFSET_IGNORED_SECONDS else timedelta(0)
-    at = datetime.fromtimestamp(now, UTC)
+    """[created, completed] of a deployment; an open end is now on the engine's clock (this
+    machine's when the engine's was not read)."""
+    at = datetime.fromtimestamp(engine_now if engine_now is not None else time.time(), UTC)
     end = completed or at
     start = created or end
-    return Window(start, max(start, end), offset, at)
+    return Window(start, max(start, end), at)
 
 
 def gather(
@@ -105,7 +88,7 @@ def gather(
     clock = engine.server_clock(1.0)  # registered before the calls: it reads their answers' Date
     inspection = engine.inspect(deployment_id)
     facts = inspection.facts
-    window = deployment_window(facts.created, facts.completed, clock.server_now, time.time())
+    window = deployment_window(facts.created, facts.completed, clock.server_now)
     service, problem = _catalog_service(engine, session, inspection)
     unreadable = [problem] if problem is not None else []
     if service is not None and facts.service is None:
@@ -155,7 +138,14 @@ def hook_functions(inspection: Inspection, hooks: Mapping[str, str]) -> list[str
     """The functions whose logs may hold the deployment's verdicts: the catalog's hooks, then any
     other the engine names at a step (a deployment made by an older catalog)."""
     named = [step.hook_function for step in (*inspection.steps, *inspection.rollback_steps)]
-    return list(dict.fromkeys(name for name in [*hooks.values(), *named] if name))
+    return list(dict.fromkeys(function_name(name) for name in [*hooks.values(), *named] if name))
+
+
+def function_name(function: str) -> str:
+    """A Lambda function's name, also from its ARN (how Amazon ECS names a hook's target:
+    ``arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]``); its log group: /aws/lambda/NAME."""
+    _, found, rest = function.partition(":function:")
+    return rest.split(":")[0] if found and rest else function
 
 
 @dataclass(frozen=True)
@@ -170,9 +160,9 @@ class _LogRead:
     expected: frozenset[str] = frozenset()  # the failed steps' own hooks: their lines must be there
 
     def span_ms(self) -> tuple[int, int]:
-        """The window, with margins, on this machine's clock (ms since the epoch)."""
-        start = self.window.local(self.window.start - LOGS_BEFORE)
-        end = self.window.local(self.window.end + LOGS_AFTER)
+        """The window with margins (ms since the epoch)."""
+        start = self.window.start - LOGS_BEFORE
+        end = self.window.end + LOGS_AFTER
         return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
 
 
@@ -244,16 +234,16 @@ def _function_verdicts(read: _LogRead, function: str, attempts: int) -> list[Hoo
             read.unreadable.append(Unreadable(source, got.unavailable))
             return []
         mine = [v for v in got.verdicts if v.deployment_id == read.deployment_id]
-        verdicts = [hook_verdict(v, function, read.window) for v in mine]
+        verdicts = [hook_verdict(v, function) for v in mine]
         if any(v.verdict.lower() == FAILED for v in verdicts) or attempt + 1 == attempts:
             return verdicts
         read.sleep(SETTLE_INTERVAL_SECONDS)
     return []
 
 
-def hook_verdict(verdict: Any, function: str, window: Window) -> HookVerdict:
-    """A verdict line (``watching.hook_verdict.Verdict``) as evidence, its time on the engine's clock."""
-    at = window.engine(datetime.fromtimestamp(verdict.timestamp / 1000, UTC)) if verdict.timestamp else None
+def hook_verdict(verdict: Any, function: str) -> HookVerdict:
+    """A verdict line (``watching.hook_verdict.Verdict``) as evidence; ``at``: its log event's time."""
+    at = datetime.fromtimestamp(verdict.timestamp / 1000, UTC) if verdict.timestamp else None
     return HookVerdict(
         step=verdict.stage or verdict.lifecycle_event,
         function=function,
@@ -273,8 +263,8 @@ def _alarm_changes(
         unreadable.append(
             Unreadable("alarm history", "no alarm names: the deployment names none, the catalog is no help")
         )
-    start = window.local(window.start - ALARMS_BEFORE)
-    end = window.local(window.end + ALARMS_AFTER)
+    start = window.start - ALARMS_BEFORE
+    end = window.end + ALARMS_AFTER
     changes: list[AlarmChange] = []
     for name in dict.fromkeys(names):
         items = _read(
@@ -282,7 +272,7 @@ def _alarm_changes(
             partial(_history_of, clients, name, start, end),
             unreadable,
         )
-        changes += [change for item in items or [] if (change := alarm_change(item, window)) is not None]
+        changes += [change for item in items or [] if (change := alarm_change(item)) is not None]
     return sorted(changes, key=lambda c: (c.at, c.alarm))
 
 
@@ -292,7 +282,7 @@ def _history_of(clients: Any, name: str, start: datetime, end: datetime) -> list
     return alarm_state_history(clients.client("cloudwatch"), name, start, end)
 
 
-def alarm_change(item: Mapping[str, Any], window: Window | None = None) -> AlarmChange | None:
+def alarm_change(item: Mapping[str, Any]) -> AlarmChange | None:
     """A StateUpdate AlarmHistoryItem as an AlarmChange (None for another kind of item). HistoryData
     is the JSON CloudWatch writes: ``{version, oldState: {stateValue, stateReason}, newState:
     {stateValue, stateReason, stateReasonData: {recentDatapoints, threshold, ...}}}`` (the AWS CLI's
@@ -309,7 +299,7 @@ def alarm_change(item: Mapping[str, Any], window: Window | None = None) -> Alarm
     at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
     return AlarmChange(
         alarm=str(item.get("AlarmName") or ""),
-        at=window.engine(at) if window is not None else at,
+        at=at,
         old_state=old_state,
         new_state=new_state,
         reason=reason if isinstance(reason, str) else str(item.get("HistorySummary") or ""),

@@ -14,6 +14,7 @@ from sandbox.codedeploy.appspec import AppSpec
 from sandbox.codedeploy.engine import DeploymentRun, EngineContext
 from sandbox.codedeploy.engine_ecs import EcsRun
 from sandbox.codedeploy.engine_lambda import LambdaRun
+from sandbox.codedeploy.events import Publish
 from sandbox.codedeploy.hooks import HookDispatcher, HookInvoker
 from sandbox.codedeploy.lifecycle import HOOK_TIMEOUT_SECONDS
 from sandbox.codedeploy.model import Deployment, HookExecution, HookStatusReport, LifecycleEventStatus, Store
@@ -41,8 +42,11 @@ class CodeDeployEmulator:
         port: int = 0,
         alarm_poll_seconds: float = 60.0,
         hook_timeout_seconds: float = HOOK_TIMEOUT_SECONDS,
+        publish: Publish | None = None,
     ) -> None:
         self.aws_endpoint = aws_endpoint
+        # Where the deployments' state-change events go (EventBridge; None: nowhere).
+        self.publish = publish
         self.region = region
         self.clock = clock or VirtualClock(time_scale)
         self.store = Store()
@@ -75,6 +79,7 @@ class CodeDeployEmulator:
             shutdown=self._shutdown,
             alarm_poll_seconds=self._alarm_poll_seconds,
             hook_timeout_seconds=self._hook_timeout_seconds,
+            publish=self.publish,
         )
         api = ApiContext(store=self.store, clock=self.clock, region=self.region, launch=self._launch)
         self._server = make_server(Dispatcher(api, self.faults), LOOPBACK, self._port)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.clock import VirtualClock
-from sandbox.codedeploy import lifecycle, resources
+from sandbox.codedeploy import events, lifecycle, resources
 from sandbox.codedeploy.appspec import AppSpec
 from sandbox.codedeploy.errors import EngineAbort, EngineShutdown
 from sandbox.codedeploy.hooks import HookDispatcher
@@ -48,6 +48,8 @@ class EngineContext:
     shutdown: threading.Event
     alarm_poll_seconds: float = 60.0
     hook_timeout_seconds: float = lifecycle.HOOK_TIMEOUT_SECONDS
+    # EventBridge's PutEvents for the deployments' state changes (sandbox/codedeploy/events.py).
+    publish: events.Publish | None = None
 
 
 class DeploymentRun:
@@ -241,9 +243,18 @@ class DeploymentRun:
 
     def _set_status(self, status: DeploymentStatus) -> None:
         with self.ctx.store.lock:
-            self.dep.status = status
+            previous, self.dep.status = self.dep.status, status
             if self.dep.target is not None:
                 self.dep.target.last_updated = self.ctx.clock.now()
+            self._announce(self.dep, previous)
+
+    def _announce(self, deployment: Deployment, previous: DeploymentStatus) -> None:
+        """The state-change event of ``deployment`` (store lock held; publishing never blocks)."""
+        group = self.ctx.store.groups.get((deployment.application_name, deployment.group_name))
+        at = self.ctx.clock.now()
+        events.announce(
+            self.ctx.publish, deployment, previous, group.id if group else "", self.ctx.region, at
+        )
 
     def _begin(self, name: str) -> None:
         with self.ctx.store.lock:
@@ -312,6 +323,8 @@ class DeploymentRun:
         restored_error = ""
         if ending.roll_back and changed:
             rollback = Rollback(store, clock, self.dep, self)
+            with store.lock:
+                self._announce(rollback.deployment, DeploymentStatus.CREATED)
             restored_error = rollback.walk()
         elif changed and cause is EndCause.READY_TIMEOUT:
             try:
@@ -330,6 +343,7 @@ class DeploymentRun:
             self._record_group_result(self.dep)
             if rollback is not None:
                 rollback.finish(now, restored_error)
+                self._announce(rollback.deployment, DeploymentStatus.IN_PROGRESS)
                 self._record_group_result(rollback.deployment)
 
 

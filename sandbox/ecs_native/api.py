@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.clock import VirtualClock
@@ -54,6 +54,8 @@ class ApiContext:
     clock: VirtualClock
     launch: Launch  # starts a deployment's worker (the replaced one, if any, is passed along)
     moto_ecs: Callable[[str], Any]  # region -> boto3 ECS client on moto
+    tasks: Any = None  # sandbox.ecs_native.tasks.TaskBook: native services' tasks (ListTasks, DescribeTasks)
+    images: dict[str, list[Params]] = field(default_factory=dict)  # task definition ARN -> containerImages
 
 
 # --- helpers -----------------------------------------------------------------------------------------
@@ -344,6 +346,7 @@ def overlay_service(service: NativeService, body: Params) -> Params:
     out["deploymentConfiguration"] = copy.deepcopy(service.config)
     out["loadBalancers"] = copy.deepcopy(service.load_balancers)
     out["taskSets"] = []  # the ECS controller runs service revisions, not task sets
+    out["events"] = service.rendered_events()
     live = service.live_revisions()
     out["runningCount"] = sum(r.desired_count for r in live)
     out["pendingCount"] = 0
@@ -480,7 +483,26 @@ def describe_service_revisions(ctx: ApiContext, params: Params, region: str) -> 
                     "createdAt": revision.created_at,
                 }
             )
+    for body in found:  # moto's answers, outside the lock
+        images = _container_images(ctx, region, str(body["taskDefinition"]))
+        if images:
+            body["containerImages"] = images
     return {"serviceRevisions": found, "failures": failures}
+
+
+def _container_images(ctx: ApiContext, region: str, task_definition: str) -> list[Params]:
+    """ServiceRevision.containerImages ("The container images the service revision uses"): each
+    container's name and image, from the task definition (no imageDigest: moto resolves none)."""
+    if task_definition not in ctx.images:
+        try:
+            found = ctx.moto_ecs(region).describe_task_definition(taskDefinition=task_definition)
+        except Exception:  # moto busy or the revision gone: the answer goes without images
+            return []
+        containers = found["taskDefinition"].get("containerDefinitions") or []
+        ctx.images[task_definition] = [
+            {"containerName": str(c["name"]), "image": str(c["image"])} for c in containers if c.get("image")
+        ]
+    return [dict(image) for image in ctx.images[task_definition]]
 
 
 def stop_service_deployment(ctx: ApiContext, params: Params, region: str) -> Params:

@@ -10,18 +10,22 @@ from typing import Any
 from sandbox.clock import VirtualClock
 from sandbox.codedeploy.server import CodeDeployHttpServer
 from sandbox.ecs_native.api import ApiContext
+from sandbox.ecs_native.events import Publish
 from sandbox.ecs_native.machine import HookInvoke, Machine, MachineContext, revision_task_set
 from sandbox.ecs_native.model import NativeService, ServiceDeployment, Store
 from sandbox.ecs_native.server import Dispatcher, make_server
+from sandbox.ecs_native.tasks import TaskBook
 from sandbox.moto_server import LOOPBACK, sandbox_client_factory
 
 
 class NativeEcs:
     """Amazon ECS's native blue/green, linear and canary deployments on 127.0.0.1, over moto.
 
-    ``start()`` / ``stop()``; ``url`` after start (for ``AWS_ENDPOINT_URL_ECS``). ``invoke`` runs a
-    Lambda hook synchronously; ``elbv2`` and ``cloudwatch`` are boto3 clients on moto (ModifyRule,
-    DescribeAlarms); ``before_hook`` (the world's settle step) runs before every hook invocation.
+    ``start()`` / ``stop()``; ``url`` after start (for ``AWS_ENDPOINT_URL_ECS``); ``tasks``: the
+    native services' tasks (the fleet reports what it runs; ListTasks / DescribeTasks answer from it).
+    ``invoke`` runs a Lambda hook synchronously; ``elbv2`` and ``cloudwatch`` are boto3 clients on
+    moto (ModifyRule, DescribeAlarms); ``before_hook`` (the world's settle step) runs before every
+    hook invocation.
     """
 
     def __init__(
@@ -35,6 +39,7 @@ class NativeEcs:
         before_hook: Callable[[], None] | None = None,
         alarm_poll_seconds: float = 60.0,
         port: int = 0,
+        publish: Publish | None = None,
     ) -> None:
         self.moto_url = moto_url
         self.clock = clock
@@ -51,9 +56,12 @@ class NativeEcs:
             shutdown=self._shutdown,
             before_hook=before_hook,
             alarm_poll_seconds=alarm_poll_seconds,
+            publish=publish,  # the deployments' state-change events (None: nowhere)
         )
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
+        # native services' tasks: the fleet says what it runs, ListTasks / DescribeTasks read it
+        self.tasks = TaskBook(self.store, clock, self._task_definition)
         self._workers: dict[str, threading.Thread] = {}
         self._server: CodeDeployHttpServer | None = None
         self._serve_thread: threading.Thread | None = None
@@ -62,7 +70,9 @@ class NativeEcs:
 
     def start(self) -> str:
         self._shutdown.clear()
-        ctx = ApiContext(store=self.store, clock=self.clock, launch=self._launch, moto_ecs=self._moto_ecs)
+        ctx = ApiContext(
+            store=self.store, clock=self.clock, launch=self._launch, moto_ecs=self._moto_ecs, tasks=self.tasks
+        )
         self._server = make_server(Dispatcher(ctx, self.moto_url, self._resolve), LOOPBACK, self._port)
         self.url = f"http://{LOOPBACK}:{self._server.server_address[1]}"
         self._serve_thread = threading.Thread(
@@ -140,6 +150,12 @@ class NativeEcs:
             if region not in self._clients:
                 self._clients[region] = sandbox_client_factory(region)("ecs", self.moto_url)
             return self._clients[region]
+
+    def _task_definition(self, arn: str) -> dict[str, Any] | None:
+        """DescribeTaskDefinition on moto, in the region the ARN names (for the tasks' containers)."""
+        region = arn.split(":")[3] if arn.count(":") >= 5 else "us-east-1"
+        found = self._moto_ecs(region).describe_task_definition(taskDefinition=arn)
+        return dict(found["taskDefinition"])
 
     def _resolve(self, task_definition: str, region: str) -> str | None:
         """A task definition's ARN as moto knows it (UpdateService takes family:revision too)."""

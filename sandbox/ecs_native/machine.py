@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.clock import VirtualClock
-from sandbox.ecs_native import schedule
+from sandbox.ecs_native import events, schedule
+from sandbox.ecs_native import service_events as said
 from sandbox.ecs_native.model import HookRun, NativeService, Revision, ServiceDeployment, Store, new_hook_id
 from sandbox.ecs_native.schedule import HookSpec
 from sandbox.ecs_native.vocabulary import (
@@ -81,6 +82,8 @@ class MachineContext:
     shutdown: threading.Event
     before_hook: Callable[[], None] | None = None
     alarm_poll_seconds: float = 60.0
+    # EventBridge's PutEvents for the deployments' state changes (sandbox/ecs_native/events.py).
+    publish: events.Publish | None = None
 
 
 class Machine:
@@ -123,6 +126,7 @@ class Machine:
             now = self.ctx.clock.now()
             self.dep.status, self.dep.started_at = Status.IN_PROGRESS, now
             self._touch()
+            events.send(self.ctx.publish, events.started(self.dep, now))
         self._check_networking()
         if self.replaced is not None:
             self._stage(RECONCILE_SERVICE)
@@ -152,6 +156,7 @@ class Machine:
         self._stage(CLEAN_UP)
         self._clean_up()
         self._end(Status.SUCCESSFUL, "Service deployment completed successfully.")
+        self._event(said.steady(self.service.name))
 
     # --- resources ----------------------------------------------------------------------------------
 
@@ -423,12 +428,22 @@ class Machine:
             if stopped:
                 self.dep.stopped_at = now
             self._touch()
+            events.send(self.ctx.publish, events.ended(self.dep, now))
+
+    def _event(self, message: str) -> None:
+        """One of the service's events (DescribeServices), in ECS's wording (``service_events``)."""
+        with self.ctx.store.lock:
+            self.service.add_event(self.ctx.clock.now(), message)
 
     def _abort(self, abort: Abort) -> None:
+        if self.dep.triggered_alarms:
+            self._event(said.deployment_failed(self.service.name, self.dep.target.id, "alarm detected."))
         if not abort.rollback:
             self._end(Status.STOPPED, abort.reason, stopped=True)
             return
         source = self.dep.sources[0] if self.dep.sources else None
+        if source is not None:
+            self._event(said.rolling_back(self.service.name, source.id))
         with self.ctx.store.lock:
             self.dep.status = Status.ROLLBACK_IN_PROGRESS
             self.dep.status_reason = abort.reason
@@ -436,6 +451,7 @@ class Machine:
             if source is not None:
                 self.dep.rollback["serviceRevisionArn"] = source.arn
             self._touch()
+            events.send(self.ctx.publish, events.rolling_back(self.dep, abort.reason, self.ctx.clock.now()))
         try:
             self._roll_back()
         except Shutdown:
@@ -447,6 +463,7 @@ class Machine:
             )
             return
         self._end(Status.ROLLBACK_SUCCESSFUL, abort.reason, stopped=self.dep.stop_requested)
+        self._event(said.steady(self.service.name))
 
     def _roll_back(self) -> None:
         """Traffic back to the source revision (production first), each stage's rollback hooks, then

@@ -7,12 +7,14 @@ import copy
 import secrets
 import string
 import threading
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.ecs_native.vocabulary import HookAction, HookStatus, HookTargetType, MonitorStatus, Status
 
 ACCOUNT_ID = "123456789012"
+MAX_EVENTS = 100
 
 
 def new_id(length: int = 21) -> str:
@@ -185,6 +187,17 @@ class NativeService:
     revisions: list[Revision] = field(default_factory=list)
     production: Revision | None = None  # the revision production traffic goes to
     deployments: list[ServiceDeployment] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)  # ServiceEvent, oldest first
+
+    def add_event(self, at: float, message: str) -> None:
+        """One service event (``(service NAME) ...``, ECS's wording), kept at most MAX_EVENTS."""
+        self.events.append({"id": str(uuid.uuid4()), "createdAt": at, "message": message})
+        del self.events[:-MAX_EVENTS]
+
+    def rendered_events(self) -> list[dict[str, Any]]:
+        """DescribeServices' ``events``: newest first, "A maximum of 100 of the latest events"
+        (botocore's Service.events documentation)."""
+        return [dict(event) for event in reversed(self.events)]
 
     def in_flight(self) -> ServiceDeployment | None:
         return next((d for d in reversed(self.deployments) if not d.status.is_terminal), None)

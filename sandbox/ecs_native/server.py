@@ -24,6 +24,7 @@ from typing import Any
 from sandbox.codedeploy.errors import ApiError
 from sandbox.codedeploy.server import MAX_BODY_BYTES, CodeDeployHttpServer, parse_body
 from sandbox.ecs_native import api, shapes
+from sandbox.ecs_native import tasks as native_tasks
 from sandbox.ecs_native.api import ApiContext, Params
 from sandbox.ecs_native.vocabulary import TARGET_PREFIX
 
@@ -72,6 +73,14 @@ class Dispatcher:
                 return _json(200, self._own(operation, body, region))
             if method == "POST" and operation in ("CreateService", "UpdateService", "DescribeServices"):
                 return self._intercepted(operation, method, path, headers, body, region)
+            if (
+                method == "POST"
+                and operation in ("ListTasks", "DescribeTasks")
+                and self.ctx.tasks is not None
+            ):
+                reply = self._tasks(operation, path, headers, body)
+                if reply is not None:
+                    return reply
         except ApiError as err:
             return _json(err.http_status, err.body())
         except Exception:
@@ -145,11 +154,58 @@ class Dispatcher:
                 "loadBalancers",
                 "currentServiceRevisions",
                 "deployments",
+                "events",
             ):
                 if member in service:
                     problems = shapes.member_problems("Service", member, service[member])
                     if problems:
                         raise RuntimeError(f"Service.{member} does not fit botocore's model: {problems[:5]}")
+
+    # --- native services' tasks ----------------------------------------------------------------------
+
+    def _tasks(self, operation: str, path: str, headers: Any, body: bytes) -> Reply | None:
+        """ListTasks / DescribeTasks about native services' tasks, from the task book (moto runs none of
+        them); None: a request about other tasks, for moto. A DescribeTasks naming both kinds asks moto
+        for the others and merges its answer."""
+        params = self._checked(operation, body)
+        book = self.ctx.tasks
+        cluster = params.get("cluster") or "default"
+        if operation == "ListTasks":
+            if not book.serves(cluster, params.get("serviceName"), params.get("startedBy")):
+                return None
+            return _json(200, self._answer(operation, native_tasks.list_tasks(book, params)))
+        found, unknown = book.describe(params.get("tasks") or [])
+        if not found:
+            return None
+        answer: Params = {"tasks": found, "failures": []}
+        if unknown:
+            theirs = self._moto_json(path, headers, {**params, "tasks": unknown})
+            answer["tasks"] += theirs.get("tasks") or []
+            answer["failures"] += theirs.get("failures") or []
+            # AWS names each task it does not know in failures (reason MISSING); moto leaves them out
+            said = {t.get("taskArn") for t in answer["tasks"]} | {f.get("arn") for f in answer["failures"]}
+            answer["failures"] += [
+                {"arn": task, "reason": "MISSING"}
+                for task in unknown
+                if task not in said and not any(str(s).endswith(f"/{task}") for s in said if s)
+            ]
+        return _json(200, self._answer(operation, answer))
+
+    def _answer(self, operation: str, answer: Params) -> Params:
+        problems = shapes.output_problems(operation, answer)
+        if problems:  # an emulator bug: loud, never a malformed answer
+            raise RuntimeError(f"{operation} answer does not fit botocore's model: {problems[:5]}")
+        return answer
+
+    def _moto_json(self, path: str, headers: Any, params: Params) -> Params:
+        """moto's answer to the same operation with other parameters (its length recomputed)."""
+        kept = {k: v for k, v in headers.items() if k.lower() != "content-length"}
+        status, _, raw = self._moto_reply("POST", path, kept, json.dumps(params).encode())
+        if status != 200:
+            raise ApiError(
+                "ServerException", f"moto answered {status} to a DescribeTasks for other tasks.", 500
+            )
+        return dict(json.loads(raw))
 
     # --- moto's as it is ----------------------------------------------------------------------------
 

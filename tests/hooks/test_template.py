@@ -48,6 +48,17 @@ RESOURCE_TYPE = {
     "xray:PutTelemetryRecords": None,
     "xray:GetSamplingRules": None,
     "xray:GetSamplingTargets": None,
+    # the ledger (template.yaml LedgerRole): BatchGetDeployments is authorized on deployment groups,
+    # ListServiceDeployments on services, DescribeServiceDeployments on service deployments; the
+    # table (and its index), the topic and the dead-letter queue are the template's own.
+    "codedeploy:BatchGetDeployments": ":deploymentgroup:",
+    "ecs:ListServiceDeployments": ":service/",
+    "ecs:DescribeServiceDeployments": ":service-deployment/",
+    "dynamodb:UpdateItem": "LedgerTable",
+    "dynamodb:GetItem": "LedgerTable",
+    "dynamodb:Query": "LedgerTable",
+    "sns:Publish": "NotificationTopic",
+    "sqs:SendMessage": "LedgerDeadLetterQueue.Arn",
 }
 HOOK_FUNCTIONS = {
     "BeforeInstall": "BeforeInstallFunction",
@@ -56,7 +67,7 @@ HOOK_FUNCTIONS = {
     "BeforeAllowTraffic": "BeforeAllowTrafficFunction",
     "AfterAllowTraffic": "AfterAllowTrafficFunction",
 }
-FUNCTIONS = [*HOOK_FUNCTIONS.values(), "AlarmAuditFunction"]
+FUNCTIONS = [*HOOK_FUNCTIONS.values(), "AlarmAuditFunction", "LedgerFunction"]
 
 
 class NoManagedPolicies:
@@ -99,11 +110,12 @@ def test_sam_translator_transforms_the_template(repo_root: Path, environment: st
     resources = translate(repo_root, environment)["Resources"]
 
     functions = {name: r for name, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
-    assert set(functions) == {*HOOK_FUNCTIONS.values(), "AlarmAuditFunction"}
+    assert set(functions) == set(FUNCTIONS)
     for function in functions.values():
         props = function["Properties"]
         assert props["Runtime"] == "python3.12" and props["Architectures"] == ["arm64"]
-    schedules = [r for r in resources.values() if r["Type"] == "AWS::Events::Rule"]
+    rules = [r for r in resources.values() if r["Type"] == "AWS::Events::Rule"]
+    schedules = [r for r in rules if "ScheduleExpression" in r["Properties"]]  # the ledger's has a pattern
     assert [s["Properties"]["ScheduleExpression"] for s in schedules] == ["rate(1 hour)"]
 
 
@@ -151,7 +163,10 @@ def _writes(statement: dict[str, Any]) -> set[str]:
 
 def _arns(resource: Any) -> list[str]:
     items = resource if isinstance(resource, list) else [resource]
-    return [i if isinstance(i, str) else i.get("Fn::Sub") or ".".join(i["Fn::GetAtt"]) for i in items]
+    return [
+        i if isinstance(i, str) else i.get("Fn::Sub") or i.get("Ref") or ".".join(i["Fn::GetAtt"])
+        for i in items
+    ]
 
 
 def test_no_write_action_on_every_resource(repo_root: Path) -> None:

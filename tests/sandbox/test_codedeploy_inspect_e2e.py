@@ -6,6 +6,7 @@ moto and the fleet, as it would from AWS."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from orchestrator.aws.clients import AwsClients
 from orchestrator.cli import main
 from orchestrator.engines.codedeploy import CodeDeployEngine
 from orchestrator.insight.evidence import Inspection, Outcome
+from orchestrator.insight.provenance import from_environment, run_git
 from orchestrator.insight.records import DeploymentKind
 from sandbox.faults import parse_fault
 from sandbox.world import World, WorldOptions
@@ -151,6 +153,10 @@ def test_history_of_the_three_deployments(run: Run) -> None:
         Outcome.SUCCEEDED,
     )
     assert all(r.duration_seconds and r.duration_seconds > 0 for r in records)
+    # deploy wrote who ran it from which commit into the description, read as deploy reads it
+    expected = from_environment(os.environ, run_git)
+    assert healthy.provenance.commit == (expected.commit[:12] if expected.commit else None)
+    assert canary.provenance.commit == healthy.provenance.commit and rollback.provenance.commit is None
     assert calls == 2  # one ListDeployments page + one BatchGetDeployments
     # nothing before ``since``
     assert run.engine.history(service, datetime.now(UTC) + timedelta(days=365)) == []

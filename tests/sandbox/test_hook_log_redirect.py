@@ -26,3 +26,19 @@ def test_the_hooks_logger_follows_the_world_even_from_a_swapped_stdout() -> None
     finally:
         logger.removeHandler(handler)
         other.removeHandler(foreign)
+
+
+def test_the_ledger_lambdas_logger_follows_the_world_too() -> None:
+    from hooks.ledger import SERVICE as LEDGER_SERVICE
+    from sandbox.lambda_runner import LEDGER_LOGGER
+
+    assert LEDGER_SERVICE == LEDGER_LOGGER
+    handler = logging.StreamHandler(io.StringIO())  # a stdout swapped since the logger was made
+    logger = logging.getLogger(LEDGER_LOGGER)
+    logger.addHandler(handler)
+    try:
+        target = io.StringIO()
+        redirect_stdout_logging(target)
+        assert handler.stream is target
+    finally:
+        logger.removeHandler(handler)

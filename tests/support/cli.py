@@ -138,6 +138,19 @@ class StubbedClients:
             stubber = Stubber(client)
             stubber.activate()
             self.stubbers[name] = stubber
+        # The ledger (services.yaml names one in dev and prod): `deploy` and `rollback` record who
+        # started a deployment there. Its writes are accepted (answered {}) and kept, uncounted, so
+        # the deploy flows scripted on the Stubbers above need no DynamoDB script of their own.
+        self.ledger_requests: list[tuple[str, dict[str, Any]]] = []
+        dynamodb = session.client("dynamodb")
+        dynamodb.meta.events.register("before-call.dynamodb.*", self._ledger_answer)
+        self._clients["dynamodb"] = dynamodb
+
+    def _ledger_answer(self, model: Any, params: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]]:
+        from botocore.awsrequest import AWSResponse
+
+        self.ledger_requests.append((model.name, params.get("body") or {}))
+        return AWSResponse("https://dynamodb.invalid", 200, {}, None), {}
 
     def fresh(self) -> StubbedClients:
         """These clients with new, empty Stubbers and a zeroed counter (botocore's models load once)."""

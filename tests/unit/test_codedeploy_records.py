@@ -282,3 +282,15 @@ def test_times_from_a_ledger_row_or_raw_json() -> None:
     assert records.as_time("2026-11-30T04:00:00") == CREATED
     assert records.as_time(CREATED.timestamp()) == CREATED
     assert records.as_time("yesterday") is None
+
+
+def test_provenance_from_the_note_deploy_writes() -> None:
+    from orchestrator.insight.provenance import description_note
+    from orchestrator.insight.records import Provenance
+
+    written = Provenance("alice", "0123456789abcdef", datetime(2026, 11, 29, 10, 0, tzinfo=UTC), "git")
+    description = f"bg:0123456789ab; {description_note(written)}; bluegreen deploy product-service canary10"
+    record = record_from_deployment(info(description=description), "product-service", "dev")
+    assert (record.provenance.deployer, record.provenance.commit) == ("alice", "0123456789ab")
+    assert record.provenance.commit_time == written.commit_time
+    assert record_from_deployment(info(), "product-service", "dev").provenance == Provenance()

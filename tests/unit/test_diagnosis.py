@@ -34,7 +34,7 @@ from orchestrator.insight.evidence import (
     TrafficPoint,
     Unreadable,
 )
-from orchestrator.vocabulary import ECS_LIFECYCLE_EVENTS
+from orchestrator.vocabulary import ECS_LIFECYCLE_EVENTS, NATIVE_LIFECYCLE_STAGES
 
 T0 = datetime(2026, 11, 30, 4, 41, 31, tzinfo=UTC)
 CD_ID = "d-HU1WXX1HQ"
@@ -108,6 +108,18 @@ class Seen:
             unreadable=self.engine_unreadable,
         )
         return Evidence(inspection, self.hooks, self.alarms, self.targets, self.unreadable)
+
+
+def ecs_steps(
+    reached: str, status: str, message: str | None = None, hook: str | None = None
+) -> tuple[Step, ...]:
+    """The stages as engines/ecs_inspect.steps_of gives them: no per-stage times (ECS keeps none),
+    the reached stage with the deployment's status word and the rollback's start as its end."""
+    stages = NATIVE_LIFECYCLE_STAGES[1 : NATIVE_LIFECYCLE_STAGES.index(reached) + 1]
+    steps = [
+        Step(stage, "Succeeded", started=at(1) if i == 0 else None) for i, stage in enumerate(stages[:-1])
+    ]
+    return (*steps, Step(stages[-1], status, ended=at(150), message=message, hook_function=hook))
 
 
 def codedeploy(
@@ -290,7 +302,9 @@ CASES = [
         codedeploy(
             seen=Seen(
                 steps=cd_steps(failed="AfterInstall"),
-                hooks=(verdict("AfterInstall", UNHEALTHY, "bluegreen-dev-after-install", 25),),
+                unreadable=(
+                    Unreadable("CloudWatch Logs /aws/lambda/bluegreen-dev-after-install", "Throttling"),
+                ),
                 targets=(
                     TargetHealth(
                         GREEN_TG,
@@ -353,6 +367,21 @@ CASES = [
         "rolled back: alarm order-service-5xx-errors fired at 04:42:21 (50 > 5) "
         "before any production traffic was on green",
         id="codedeploy-alarm-before-production-traffic",
+    ),
+    pytest.param(
+        codedeploy(
+            "Stopped",
+            code="ALARM_ACTIVE",
+            message=ACTIVATED,
+            seen=Seen(
+                steps=cd_steps(failed="AllowTraffic"),
+                traffic=CANARY,
+                # recorded after the deployment ended: that clock disagrees, so no time, no share
+                alarms=(alarm("order-service-5xx-errors", 400),),
+            ),
+        ),
+        "rolled back: alarm order-service-5xx-errors went into ALARM (50 > 5)",
+        id="codedeploy-alarm-recorded-after-the-end",
     ),
     pytest.param(
         codedeploy(
@@ -430,7 +459,6 @@ CASES = [
         ecs(
             ECS_INSTALL_REASON,
             Seen(
-                hooks=(verdict("AfterInstall", UNHEALTHY, "bluegreen-dev-after-install", 25),),
                 stopped_tasks=(
                     StoppedTask(
                         "arn:aws:ecs:ap-northeast-2:123456789012:task/doa-market-cluster/0a1b",
@@ -443,6 +471,26 @@ CASES = [
         "green tasks never became healthy at POST_SCALE_UP: 1 task stopped: Task failed ELB health checks in "
         f"(target-group {GREEN_TG})",
         id="ecs-unhealthy-stopped-tasks",
+    ),
+    pytest.param(
+        ecs(
+            ECS_INSTALL_REASON,
+            Seen(
+                hooks=(verdict("AfterInstall", UNHEALTHY, "bluegreen-dev-after-install", 25),),
+                stopped_tasks=(
+                    StoppedTask(
+                        "arn:aws:ecs:ap-northeast-2:123456789012:task/doa-market-cluster/0a1b",
+                        f"Task failed ELB health checks in (target-group {GREEN_TG})",
+                    ),
+                ),
+                targets=(
+                    TargetHealth(GREEN_TG, "10.0.100.22:3001", "unhealthy", "Target.ResponseCodeMismatch"),
+                ),
+            ),
+        ),
+        "green tasks never became healthy at POST_SCALE_UP: auth-service-green: not healthy: "
+        "10.0.100.22:3001 (unhealthy)",
+        id="ecs-unhealthy-the-verdict-first-it-stays-while-targets-go",
     ),
     pytest.param(
         ecs(
@@ -506,6 +554,66 @@ CASES = [
         ),
         "stopped by a user (StopServiceDeployment) during PRODUCTION_TRAFFIC_SHIFT, then rolled back",
         id="ecs-stop",
+    ),
+    pytest.param(
+        ecs(ECS_STOP_REASON, Seen(steps=ecs_steps("PRODUCTION_TRAFFIC_SHIFT", "Skipped", ECS_STOP_REASON))),
+        "stopped by a user (StopServiceDeployment) during PRODUCTION_TRAFFIC_SHIFT, then rolled back",
+        id="ecs-stop-stages-as-inspect-gives-them",
+    ),
+    pytest.param(
+        ecs(
+            ECS_READY_TIMEOUT,
+            Seen(
+                steps=ecs_steps("POST_TEST_TRAFFIC_SHIFT", "Failed", ECS_READY_TIMEOUT),
+                hooks=(
+                    verdict(
+                        "AfterAllowTestTraffic",
+                        "all checks passed",
+                        "bluegreen-dev-after-allow-test-traffic",
+                        88,
+                        "Succeeded",
+                    ),
+                ),
+            ),
+        ),
+        "timed out waiting at Ready: nobody promoted within 1 min",
+        id="ecs-pause-timeout-from-the-hook-that-passed",
+    ),
+    pytest.param(
+        ecs(
+            ECS_SMOKE_REASON,
+            Seen(
+                steps=ecs_steps(
+                    "POST_TEST_TRAFFIC_SHIFT",
+                    "Failed",
+                    ECS_SMOKE_REASON,
+                    f"{FN}bluegreen-dev-after-allow-test-traffic",
+                ),
+                unreadable=(LOGS_DENIED,),
+            ),
+        ),
+        "AfterAllowTestTraffic hook failed at POST_TEST_TRAFFIC_SHIFT: the hook "
+        "bluegreen-dev-after-allow-test-traffic reported Failed "
+        f"({LOGS_DENIED.source} unreadable: {LOGS_DENIED.problem})",
+        id="ecs-hook-logs-unreadable-stages-as-inspect-gives-them",
+    ),
+    pytest.param(
+        ecs(
+            ECS_INSTALL_REASON,
+            Seen(
+                hooks=(verdict("AfterInstall", UNHEALTHY, "bluegreen-dev-after-install", 25),),
+                stopped_tasks=(
+                    StoppedTask(
+                        "arn:aws:ecs:ap-northeast-2:123456789012:task/doa-market-cluster/9f9f",
+                        "Scaling activity initiated by (deployment ecs-svc/123)",
+                        "ServiceSchedulerInitiated",
+                    ),
+                ),
+            ),
+        ),
+        "green tasks never became healthy at POST_SCALE_UP: auth-service-green: not healthy: "
+        "10.0.100.22:3001 (unhealthy)",
+        id="ecs-unhealthy-tasks-stopped-by-the-rollback-are-not-the-evidence",
     ),
     pytest.param(
         ecs(ECS_STOP_REASON),

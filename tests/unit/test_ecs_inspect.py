@@ -260,6 +260,13 @@ def test_history_is_batched_bounded_and_newest_first() -> None:
     assert calls["ecs:DescribeServiceRevisions"] == 2
 
 
+def test_history_since_a_naive_time_reads_it_as_utc() -> None:
+    clients = InsightClients()
+    service = load_catalog().resolve(SERVICE, "dev")
+    arn = clients.ecs.add_service_deployment(CLUSTER, SERVICE, TD_NEW, createdAt=at(1))
+    assert [r.deployment_id for r in EcsEngine(clients).history(service, at(1).replace(tzinfo=None))] == [arn]
+
+
 def test_history_of_a_quiet_service_is_empty_and_costs_one_call() -> None:
     clients = InsightClients()
     service = load_catalog().resolve(SERVICE, "dev")

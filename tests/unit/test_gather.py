@@ -14,11 +14,13 @@ import pytest
 from orchestrator.commands.options import GlobalOptions
 from orchestrator.commands.session import Session
 from orchestrator.errors import BadInputError
-from orchestrator.insight.evidence import AlarmChange, HookVerdict, TargetHealth, Unreadable
+from orchestrator.insight.evidence import AlarmChange, HookVerdict, Inspection, Step, TargetHealth, Unreadable
 from orchestrator.insight.gather import (
     alarm_change,
     deployment_window,
+    function_name,
     gather,
+    hook_functions,
     target_group_name,
     tripping_datapoint,
 )
@@ -255,53 +257,25 @@ def test_an_old_deployment_is_not_waited_for(session: Session, clients: FakeClie
     assert slept == []
 
 
-def test_a_sandbox_clock_ahead_moves_the_windows_and_the_times(
-    session: Session, clients: FakeClients
-) -> None:
-    # The engine answers in virtual time two hours ahead of this machine (and of the log lines and
-    # alarm history, stamped on this machine's clock): read there, report on the engine's clock.
-    ahead = timedelta(hours=2)
-    found = failed_at_test_traffic(green_target_groups=(GREEN,))
-    engine_now = found.facts.completed + timedelta(seconds=30)  # type: ignore[operator]
-    fake = FakeInspectEngine(
-        {CD_ID: found}, service=("product-service", "dev"), server_now=engine_now.timestamp()
-    )
-    line_at = T0.replace(minute=2, second=40) - ahead
-    clients.logs.events[f"/aws/lambda/{SMOKE}"] = [{"timestamp": ms(line_at), "message": verdict_line()}]
-    clients.cloudwatch.history = [  # type: ignore[attr-defined]
-        history_item("product-service-5xx-errors", T0.replace(minute=4) - ahead, "OK", "ALARM", [9.0])
+def test_the_windows_are_the_deployments_own_times(session: Session, clients: FakeClients) -> None:
+    evidence = gather(engine(), clients, session, CD_ID)
+    assert evidence.hooks  # its line at T0 + 2:40, in [created - 5 min, completed + 5 min]
+    # a line and an alarm change outside the windows are not the deployment's
+    clients.logs.events[f"/aws/lambda/{SMOKE}"] = [
+        {"timestamp": ms(T0 + timedelta(minutes=16)), "message": verdict_line()}
     ]
-    import orchestrator.insight.gather as module
-
-    real = module.time.time
-    module.time.time = lambda: engine_now.timestamp() - ahead.total_seconds()  # type: ignore[assignment]
-    try:
-        evidence = gather(fake, clients, session, CD_ID)
-    finally:
-        module.time.time = real  # type: ignore[assignment]
-    assert [h.at for h in evidence.hooks] == [T0.replace(minute=2, second=40)]
-    assert [a.at for a in evidence.alarms] == [T0.replace(minute=4)]
-
-
-@pytest.mark.parametrize(
-    ("engine_now", "local_now", "offset"),
-    [
-        (None, 1000.0, 0.0),  # not measured
-        (1030.0, 1000.0, 0.0),  # skew within a minute
-        (1000.0 + 7200.0, 1000.0, 7200.0),  # a sandbox's virtual clock
-        (1000.0 - 600.0, 1000.0, -600.0),  # this machine's clock ahead
-    ],
-)
-def test_window_offset(engine_now: float | None, local_now: float, offset: float) -> None:
-    window = deployment_window(T0, T0.replace(minute=10), engine_now, local_now)
-    assert window.offset == timedelta(seconds=offset)
-    assert (window.start, window.end) == (T0, T0.replace(minute=10))
+    clients.cloudwatch.history = [  # type: ignore[attr-defined]
+        history_item("product-service-5xx-errors", T0 - timedelta(minutes=16), "OK", "ALARM", [9.0])
+    ]
+    evidence = gather(engine(), clients, session, CD_ID, sleep=lambda _: None)
+    assert evidence.hooks == () and evidence.alarms == ()
 
 
 def test_an_open_window_ends_now_on_the_engines_clock() -> None:
-    now = T0.replace(minute=30).timestamp()
-    window = deployment_window(T0, None, now, now)
-    assert window.end == T0.replace(minute=30)
+    now = T0.replace(minute=30)
+    window = deployment_window(T0, None, now.timestamp())
+    assert (window.start, window.end, window.now) == (T0, now, now)
+    assert deployment_window(T0, T0.replace(minute=10), now.timestamp()).end == T0.replace(minute=10)
 
 
 @pytest.mark.parametrize(
@@ -369,3 +343,26 @@ def test_a_native_verdict_names_its_stage() -> None:
     assert parsed.evidence == (
         "health: GET /health via the test listener: status 500, expected 200 (3 attempts)",
     )
+
+
+ARN = "arn:aws:lambda:ap-northeast-2:123456789012:function:"
+
+
+@pytest.mark.parametrize(
+    ("function", "name"),
+    [(f"{ARN}{SMOKE}", SMOKE), (f"{ARN}{SMOKE}:live", SMOKE), (SMOKE, SMOKE)],
+)
+def test_function_name(function: str, name: str) -> None:
+    assert function_name(function) == name
+
+
+def test_hook_functions_are_the_catalogs_then_the_steps_by_name() -> None:
+    # Amazon ECS names a hook's target by ARN: the same function as the catalog's, read once
+    inspection = Inspection(
+        failed_at_test_traffic().facts,
+        (
+            Step("POST_TEST_TRAFFIC_SHIFT", "Failed", hook_function=f"{ARN}{SMOKE}"),
+            Step("X", "Failed", hook_function=f"{ARN}other"),
+        ),
+    )
+    assert hook_functions(inspection, {"AfterAllowTestTraffic": SMOKE}) == [SMOKE, "other"]
