@@ -90,7 +90,8 @@ def test_timeline_of_a_rolled_back_canary(
     element = re.search(r"<svg.*?</svg>", page, re.S)
     assert element is not None
     inline = comments(element.group(0))  # the picture, inline (drawn again: the same lanes)
-    title = f"{service} (dev) {picture.deployment_id} canary10 on {engine}: rolled back"
+    short_id = picture.deployment_id.rsplit("/", 1)[-1]  # an ECS ARN's last part; CodeDeploy's id
+    title = f"{service} (dev) {short_id} canary10 on {engine}: rolled back"
     assert LEGEND | {f"alarm {service}-5xx-errors", title} <= inline
     assert all(f"<td>{s['label']}</td>" in page for s in steps)  # the events table
 
