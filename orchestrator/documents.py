@@ -904,7 +904,7 @@ def why_document(evidence: Evidence, diagnosis: Any, api_calls: int) -> WhyDocum
     """The `why` document of gathered evidence and its diagnosis (insight.diagnosis.Diagnosis)."""
     facts = evidence.facts
     inspection = evidence.inspection
-    plain = {f.name: getattr(facts, f.name, None) for f in dataclasses.fields(WhyFacts)}
+    plain: dict[str, Any] = {f.name: getattr(facts, f.name, None) for f in dataclasses.fields(WhyFacts)}
     times = ("created", "completed", "rollback_started")
     plain.update({name: iso(plain[name]) for name in times}, outcome=facts.outcome.value)
     return WhyDocument(

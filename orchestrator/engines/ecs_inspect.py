@@ -10,7 +10,9 @@ inspect reads, in this order (a source after the first that cannot be read goes 
 2. DescribeServiceRevisions of the target revision: its task definition, image and the target group
    its tasks serve (``resolvedConfiguration.loadBalancers``: green; the configured ``loadBalancers``
    name the service's primary group, which alternates with the alternate one deployment after deployment).
-3. DescribeServices ``events`` in the deployment's window -> ``ServiceEvent`` (oldest first).
+3. DescribeServices ``events`` in the deployment's window -> ``ServiceEvent`` (oldest first): from its
+   creation to 5 minutes past its end, or to the next deployment's creation when sooner
+   (ListServiceDeployments createdAt.after: one call more).
 4. The replacement's STOPPED tasks: ListTasks(serviceName, desiredStatus STOPPED) + DescribeTasks by
    100, kept when they run the target revision's task definition and started in the window.
 
@@ -84,6 +86,7 @@ ROLLBACK_STEP = "ROLLBACK"
 REVISION_SOURCE = "ECS service revision (DescribeServiceRevisions)"
 EVENTS_SOURCE = "ECS service events (DescribeServices)"
 TASKS_SOURCE = "ECS tasks (ListTasks, DescribeTasks)"
+LATER_SOURCE = "ECS service deployments (ListServiceDeployments)"
 STOPPED = "STOPPED"
 _FAILED_HOOKS = (NativeHookStatus.FAILED, NativeHookStatus.TIMED_OUT)
 
@@ -106,7 +109,8 @@ def inspect(ecs: EcsApi, deployment_id: str) -> Inspection:
     target_arn = str((sd.get("targetServiceRevision") or {}).get("arn") or "")
     revision = _read(unreadable, REVISION_SOURCE, lambda: _revision(ecs, target_arn))
     task_definition = (revision or {}).get("taskDefinition")
-    window = _window(sd)
+    later = _read(unreadable, LATER_SOURCE, lambda: next_created(ecs, cluster, service, sd))
+    window = _window(sd, later)
     events = _read(unreadable, EVENTS_SOURCE, lambda: service_events(ecs, cluster, service, window))
     tasks = _read(
         unreadable,
@@ -181,10 +185,31 @@ def green_target_groups(revision: Mapping[str, Any] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(str(lb["targetGroupArn"]) for lb in resolved if lb.get("targetGroupArn")))
 
 
-def _window(sd: Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:
-    """From the deployment's creation to AFTER_END past its end (None: still running)."""
+def _window(sd: Mapping[str, Any], later: datetime | None = None) -> tuple[datetime | None, datetime | None]:
+    """From the deployment's creation to AFTER_END past its end (None: still running), or to the
+    creation of the service's next deployment when that came sooner (its events are its own)."""
     end = ended_at(sd)
-    return as_time(sd.get("createdAt")), (end + AFTER_END if end is not None else None)
+    until = end + AFTER_END if end is not None else None
+    if later is not None and (until is None or later < until):
+        until = later
+    return as_time(sd.get("createdAt")), until
+
+
+def next_created(ecs: EcsApi, cluster: str, service: str, sd: Mapping[str, Any]) -> datetime | None:
+    """When the service's next service deployment was created (ListServiceDeployments createdAt.after)."""
+    created = as_time(sd.get("createdAt"))
+    if created is None:
+        return None
+    briefs = ecs_api.list_service_deployments(ecs, cluster, service, created_after=created)
+    arn = sd.get("serviceDeploymentArn")
+    times = [
+        at
+        for brief in briefs
+        if brief.get("serviceDeploymentArn") != arn
+        and (at := as_time(brief.get("createdAt")))
+        and at > created
+    ]
+    return min(times, default=None)
 
 
 def _within(at: datetime | None, window: tuple[datetime | None, datetime | None]) -> bool:

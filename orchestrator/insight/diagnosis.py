@@ -25,16 +25,17 @@ from orchestrator.insight.evidence import (
     HookVerdict,
     Outcome,
     Step,
-    TrafficPoint,
     Unreadable,
 )
 from orchestrator.vocabulary import (
     AFTER_ALLOW_TEST_TRAFFIC,
     AFTER_INSTALL,
+    ALLOW_TRAFFIC,
     EVENT_FOR_NATIVE_STAGE,
     NATIVE_STAGE_FOR_EVENT,
     POST_SCALE_UP,
     POST_TEST_TRAFFIC_SHIFT,
+    PRODUCTION_TRAFFIC_SHIFT,
     AlarmState,
     EngineName,
 )
@@ -139,6 +140,7 @@ STOP_CALL = {EngineName.CODEDEPLOY.value: "StopDeployment", EngineName.ECS.value
 # Where bluegreen waits for `promote` on each engine: after test traffic.
 READY_STEPS = frozenset({AFTER_ALLOW_TEST_TRAFFIC, POST_TEST_TRAFFIC_SHIFT})
 HEALTH_STEPS = frozenset({AFTER_INSTALL, POST_SCALE_UP})
+PRODUCTION_SHIFT_STEPS = frozenset({ALLOW_TRAFFIC, PRODUCTION_TRAFFIC_SHIFT})
 HEALTH_CHECK_NAME = "green-target-health"  # hooks/gates.py target_health_gate's check
 FAILED_WORDS = frozenset({"failed", "timed_out", "timedout"})
 MAX_REASON = 300  # characters of a hook's reason kept in the sentence
@@ -296,7 +298,7 @@ def _alarm_sentence(evidence: Evidence) -> Written:
         trip = _tripped(seen[-1]) if seen else ""
         tail = f" ({trip})" if trip else ""
         return f"{verb}: {alarm} went into ALARM{tail}", () if seen else ("alarm history",)
-    share = _green_share(evidence.inspection.traffic, change.at)
+    share = _green_share(evidence, change.at)
     return f"{verb}: {_fired(change)}{_while(share)}", ()
 
 
@@ -496,9 +498,15 @@ def _number(value: float) -> str:
     return f"{value:.4g}"
 
 
-def _green_share(traffic: Sequence[TrafficPoint], at: datetime) -> float | None:
+def _green_share(evidence: Evidence, at: datetime) -> float | None:
+    """Green's production share at ``at``: from the traffic points, else 0 when the step that moves
+    production traffic never started (CodeDeploy lists it Skipped); None when unknown."""
+    traffic = evidence.inspection.traffic
     before = [p for p in traffic if p.at <= at]
-    return before[-1].green_percent if before else (0.0 if traffic else None)
+    if before or traffic:
+        return before[-1].green_percent if before else 0.0
+    shift = [s for s in evidence.inspection.steps if s.name in PRODUCTION_SHIFT_STEPS]
+    return 0.0 if shift and all(s.started is None for s in shift) else None
 
 
 def _while(share: float | None) -> str:

@@ -122,8 +122,16 @@ def test_a_smoke_failure_shows_its_stage_reason_and_events(live: dict[str, Any])
         re.fullmatch(rf"\(service {SERVICE}\) registered \d+ targets in \(target-group {green}\)", m)
         for m in messages
     ), messages
-    assert any(m.startswith(f"(service {SERVICE}) rolling back to deployment ecs-svc/") for m in messages)
-    assert messages[-1] == f"(service {SERVICE}) has reached a steady state.", messages
+    rolling = [
+        i
+        for i, m in enumerate(messages)
+        if m.startswith(f"(service {SERVICE}) rolling back to deployment ecs-svc/")
+    ]
+    assert len(rolling) == 1, messages
+    assert f"(service {SERVICE}) has reached a steady state." in messages[rolling[0] :], messages
+    # the next deployment's events are its own: the window ends where it was created
+    later = live["engine"].inspect(live["unhealthy"][1]["deploymentId"]).facts.created
+    assert later is not None and all(event.at <= later for event in found.service_events)
     assert [e.at for e in found.service_events] == sorted(e.at for e in found.service_events)
     # its green tasks stopped when the rollback scaled the revision down
     assert found.stopped_tasks and all(

@@ -388,6 +388,21 @@ CASES = [
             "Stopped",
             code="ALARM_ACTIVE",
             message=ACTIVATED,
+            # stopped during AfterAllowTestTraffic: AllowTraffic Skipped, no traffic points at all
+            seen=Seen(
+                steps=cd_steps(failed="AfterAllowTestTraffic"),
+                alarms=(alarm("order-service-5xx-errors", 44),),
+            ),
+        ),
+        "rolled back: alarm order-service-5xx-errors fired at 04:42:15 (50 > 5) "
+        "before any production traffic was on green",
+        id="codedeploy-alarm-before-allow-traffic-ever-started",
+    ),
+    pytest.param(
+        codedeploy(
+            "Stopped",
+            code="ALARM_ACTIVE",
+            message=ACTIVATED,
             seen=Seen(
                 steps=cd_steps(failed="AllowTraffic"),
                 unreadable=(Unreadable("alarm history", "AccessDenied: cloudwatch:DescribeAlarmHistory"),),

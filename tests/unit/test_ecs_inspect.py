@@ -149,6 +149,15 @@ def test_a_failed_canary_inspected() -> None:
     )
 
 
+def test_the_events_window_ends_where_the_next_deployment_begins() -> None:
+    clients = InsightClients()
+    arn = failed_canary(clients)
+    clients.ecs.add_service_deployment(CLUSTER, SERVICE, TD_NEW, status="SUCCESSFUL", createdAt=at(4.05))
+    found = EcsEngine(clients).inspect(arn)
+    assert [event.at for event in found.service_events] == [at(1)]  # not at(4.1): the next one's
+    assert clients.counter.calls["ecs:ListServiceDeployments"] == 1
+
+
 def test_a_stop_request_reads_as_stopped_by_the_user() -> None:
     clients = InsightClients()
     reason = "Service deployment rolled back because of a stop request (StopServiceDeployment)."

@@ -366,3 +366,53 @@ def test_hook_functions_are_the_catalogs_then_the_steps_by_name() -> None:
         ),
     )
     assert hook_functions(inspection, {"AfterAllowTestTraffic": SMOKE}) == [SMOKE, "other"]
+
+
+def test_alarm_state_history_pins_its_request_and_reads_every_page() -> None:
+    import boto3
+    from botocore.stub import Stubber
+
+    from orchestrator.aws.cloudwatch import alarm_state_history
+
+    client = boto3.client("cloudwatch", region_name="ap-northeast-2")
+    start, end = T0 - timedelta(minutes=15), T0 + timedelta(minutes=15)
+    request = {
+        "AlarmName": "product-service-5xx-errors",
+        "AlarmTypes": ["MetricAlarm", "CompositeAlarm"],
+        "HistoryItemType": "StateUpdate",
+        "StartDate": start,
+        "EndDate": end,
+        "MaxRecords": 100,
+        "ScanBy": "TimestampAscending",
+    }
+    first = history_item("product-service-5xx-errors", T0, "OK", "ALARM", [9.0])
+    second = history_item("product-service-5xx-errors", T0.replace(minute=5), "ALARM", "OK", [0.0])
+    with Stubber(client) as stub:
+        stub.add_response("describe_alarm_history", {"AlarmHistoryItems": [first], "NextToken": "t"}, request)
+        stub.add_response(
+            "describe_alarm_history", {"AlarmHistoryItems": [second]}, {**request, "NextToken": "t"}
+        )
+        items = alarm_state_history(client, "product-service-5xx-errors", start, end)
+        stub.assert_no_pending_responses()
+    assert [item["HistorySummary"] for item in items] == [first["HistorySummary"], second["HistorySummary"]]
+
+
+def test_target_health_descriptions_pins_its_request() -> None:
+    import boto3
+    from botocore.stub import Stubber
+
+    from orchestrator.aws.elbv2 import target_health_descriptions
+
+    client = boto3.client("elbv2", region_name="ap-northeast-2")
+    answer = {
+        "TargetHealthDescriptions": [
+            {
+                "Target": {"Id": "10.0.1.7", "Port": 3003},
+                "TargetHealth": {"State": "unhealthy", "Reason": "Target.ResponseCodeMismatch"},
+            }
+        ]
+    }
+    with Stubber(client) as stub:
+        stub.add_response("describe_target_health", answer, {"TargetGroupArn": GREEN})
+        found = target_health_descriptions(client, GREEN)
+    assert found == answer["TargetHealthDescriptions"]
