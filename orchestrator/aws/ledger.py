@@ -12,13 +12,15 @@ key), provenance flat (``deployer``, ``commit``, ``commitTime``, ``provenanceSou
 Two writers share a row, and each writes only its own attributes with UpdateItem SET, so neither
 erases the other's: the CLI owns ``kind``, ``strategy`` and the provenance (the Lambda sets them only
 where the CLI has not: ``if_not_exists``); the Lambda owns the rest (what the engine's API says),
-which the CLI only fills in where the row has none (the image, the task definition, the deployment a
-``bluegreen rollback`` rolls back: ECS's answer names none of them).
+which the CLI only fills in where the row has none (the image, the task definition: the Lambda reads
+them from ECS's service revision, which may fail; the deployment a ``bluegreen rollback`` rolls back,
+which no engine names).
 
 The Lambda's writes (``upsert``) are conditional on the row not being terminal yet (``stateRank``:
 in progress 1 < terminal 2), so:
 - a replayed event, or one delivered late (EventBridge delivers at least once, in no set order),
-  never overwrites a terminal row; the first terminal write wins;
+  never overwrites a terminal row; the first terminal write wins (one exception, ``link_rollback``:
+  CodeDeploy's rollback deployment names the failed one it rolled back);
 - exactly one write makes a row terminal, and only that one answers True (the Lambda then publishes
   the one-line outcome and the DORA metrics once). The write carries a token (``terminalWrite``);
   when botocore retries an UpdateItem whose first attempt was applied but not answered, the

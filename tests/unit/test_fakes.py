@@ -18,12 +18,14 @@ from orchestrator.aws.ecs import EcsApi
 from orchestrator.aws.elbv2 import Elbv2Api
 from orchestrator.aws.logs import LogsApi
 from tests.support.fakes import FakeCloudWatch, FakeDeploymentGroups, FakeEcs, FakeElbv2, FakeLogs
+from tests.support.fakes_native import InsightEcs
 
 FAKES: list[tuple[type, type, str]] = [
     (FakeCloudWatch, CloudWatchApi, "cloudwatch"),
     (FakeElbv2, Elbv2Api, "elbv2"),
     (FakeDeploymentGroups, DeploymentGroupsApi, "codedeploy"),
-    (FakeEcs, EcsApi, "ecs"),
+    # InsightEcs: FakeEcs with the stopped tasks `inspect` reads (ListTasks, DescribeTasks)
+    (InsightEcs, EcsApi, "ecs"),
     (FakeLogs, LogsApi, "logs"),
 ]
 _session = botocore.session.get_session()
