@@ -67,27 +67,36 @@ def draw(
     fault: str = FAULT,
     catalog: Path = REPO / "services.yaml",
 ) -> Picture:
-    """Deploy the faulty canary in a fresh world and write its timeline to each of ``outs``."""
+    """Deploy product-service's faulty canary in a fresh world and write its timeline to each of ``outs``."""
     from sandbox.world import World, WorldOptions
 
     options = WorldOptions(time_scale=time_scale, engine=engine)
     with World(catalog, "dev", [SERVICE], fault, options):
-        code, out, err = bluegreen(
-            "--catalog", str(catalog), "deploy", SERVICE, "--strategy", "canary10", "--engine", engine.value,
-            "--time-scale", f"{time_scale:g}", "--output", "json",
-        )  # fmt: skip
-        deployment = json.loads(out) if out.startswith("{") else {"error": err}
-        deployment_id = str(deployment.get("deploymentId") or "")
-        codes, documents = [], []
-        for path in outs:  # each run's document is the timeline too (with the path it wrote)
-            timeline_code, document, timeline_err = bluegreen(
-                "--catalog", str(catalog), "timeline", deployment_id, "--out", str(path), "--output", "json"
-            )
-            if timeline_code != 0:
-                sys.stderr.write(timeline_err)
-            codes.append(timeline_code)
-            documents.append(json.loads(document) if document.startswith("{") else {})
-        _, text, _ = bluegreen("--catalog", str(catalog), "timeline", deployment_id)
+        return rolled_back_canary(SERVICE, outs, time_scale, catalog, engine)
+
+
+def rolled_back_canary(
+    service: str, outs: list[Path], time_scale: float, catalog: Path, engine: EngineName | None = None
+) -> Picture:
+    """In a running world whose ``service`` is faulty: deploy its canary10, then draw its timeline
+    (``engine`` None: the catalog's)."""
+    engine_flag = ("--engine", engine.value) if engine is not None else ()
+    code, out, err = bluegreen(
+        "--catalog", str(catalog), "deploy", service, "--strategy", "canary10", *engine_flag,
+        "--time-scale", f"{time_scale:g}", "--output", "json",
+    )  # fmt: skip
+    deployment = json.loads(out) if out.startswith("{") else {"error": err}
+    deployment_id = str(deployment.get("deploymentId") or "")
+    codes, documents = [], []
+    for path in outs:  # each run's document is the timeline too (with the path it wrote)
+        timeline_code, document, timeline_err = bluegreen(
+            "--catalog", str(catalog), "timeline", deployment_id, "--out", str(path), "--output", "json"
+        )
+        if timeline_code != 0:
+            sys.stderr.write(timeline_err)
+        codes.append(timeline_code)
+        documents.append(json.loads(document) if document.startswith("{") else {})
+    _, text, _ = bluegreen("--catalog", str(catalog), "timeline", deployment_id)
     return Picture(code, deployment, tuple(codes), documents[0] if documents else {}, text)
 
 

@@ -163,11 +163,19 @@ class Timeline:
     unreadable: tuple[str, ...]  # "source: problem" for each source that could not be read
 
     @property
+    def short_id(self) -> str:
+        """The id as a title shows it: an ECS service deployment ARN's last part (its cluster and
+        service are in the ARN before it, and the service in the title), CodeDeploy's as it is."""
+        if self.deployment_id.startswith("arn:"):
+            return self.deployment_id.rsplit("/", 1)[-1]
+        return self.deployment_id
+
+    @property
     def title(self) -> str:
         """``product-service (dev) d-X canary10 on codedeploy: rolled back``."""
         where = f"{self.service} ({self.environment}) " if self.service else ""
         strategy = f" {self.strategy}" if self.strategy else ""
-        return f"{where}{self.deployment_id}{strategy} on {self.engine}: {self.outcome.value}"
+        return f"{where}{self.short_id}{strategy} on {self.engine}: {self.outcome.value}"
 
     @property
     def alarm_names(self) -> tuple[str, ...]:

@@ -50,7 +50,8 @@ def page(timeline: Timeline, svg: str) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
-        f"<h1>{title}</h1>\n{inline_svg(svg)}\n{unreadable}{_table(timeline)}</body>\n</html>\n"
+        f"<h1>{title}</h1>\n<p>{escape(timeline.deployment_id)}</p>\n"
+        f"{inline_svg(svg)}\n{unreadable}{_table(timeline)}</body>\n</html>\n"
     )
 
 

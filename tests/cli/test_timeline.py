@@ -193,3 +193,12 @@ def test_the_readme_shows_the_picture_it_commits() -> None:
     labels = {node.text.strip() for node in root.iter() if node.tag is ET.Comment and node.text}
     assert {"traffic %", "AllowTraffic", "alarm product-service-5xx-errors", "rollback (11 steps)"} <= labels
     assert "<metadata" not in picture.read_text()  # made with the deterministic settings
+
+
+def test_out_never_follows_a_link(gathered: list[str], tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("keep me")
+    (tmp_path / "picture.png").symlink_to(target)
+    result = run_cli("timeline", DEPLOYMENT_ID, "--out", str(tmp_path / "picture.png"))
+    assert result.code == 2 and "it is a symbolic link" in result.stderr
+    assert target.read_text() == "keep me"

@@ -1,6 +1,7 @@
 """Issue 12's "timeline" done-when, end to end on both engines: a canary10 whose replacement answers
 half its requests with 500 is rolled back, and `bluegreen timeline` (the real command, in-process,
-through the real gathering) writes an SVG and an HTML page of it.
+through the real gathering) writes an SVG and an HTML page of it. One world for both: the shipped
+catalog runs product-service on CodeDeploy and inventory-service on Amazon ECS in dev.
 
 At the tests' time scale the hooks' log lines and the alarms' history (stamped in real time by the
 sandbox) do not land where they happened (sandbox/timeline_picture.py says why), so what is pinned
@@ -11,17 +12,22 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from orchestrator.vocabulary import EngineName
-from sandbox.timeline_picture import draw
+from sandbox.timeline_picture import FAULT, REPO, rolled_back_canary
+from sandbox.world import World, WorldOptions
 
 pytestmark = pytest.mark.integration
 
 SCALE = 40.0
+CATALOG = REPO / "services.yaml"
+# services.yaml: product-service on CodeDeploy, inventory-service on Amazon ECS (overrides.dev.engine)
+SERVICES = {EngineName.CODEDEPLOY: "product-service", EngineName.ECS: "inventory-service"}
 SVG = "{http://www.w3.org/2000/svg}svg"
 # Where the 5xx alarm stops each engine's canary: during the 10 % step (CodeDeploy's AllowTraffic,
 # ECS's PRODUCTION_TRAFFIC_SHIFT: the engine's alarm monitoring), or, when the test traffic's errors
@@ -36,6 +42,13 @@ FAILED_STEPS = {
 LEGEND = {"traffic %", "green (replacement)", "blue (original)", "succeeded", "failed", "alarm ALARM"}
 
 
+@pytest.fixture(scope="module")
+def world() -> Iterator[World]:
+    """Both services, each on its catalog engine, each replacement faulty."""
+    with World(CATALOG, "dev", list(SERVICES.values()), FAULT, WorldOptions(time_scale=SCALE)) as w:
+        yield w
+
+
 def comments(svg: str) -> set[str]:
     """The strings of the picture (matplotlib writes each as a comment before its glyph paths)."""
     parser = ET.XMLParser(target=ET.TreeBuilder(insert_comments=True))
@@ -45,9 +58,15 @@ def comments(svg: str) -> set[str]:
 
 
 @pytest.mark.parametrize("engine", [EngineName.CODEDEPLOY, EngineName.ECS], ids=str)
-def test_timeline_of_a_rolled_back_canary(engine: EngineName, tmp_path: Path) -> None:
+def test_timeline_of_a_rolled_back_canary(
+    world: World, engine: EngineName, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in world.env.items():  # the autouse fixture cleared what the world exported
+        monkeypatch.setenv(name, value)
+    service = SERVICES[engine]
     svg_path, html_path = tmp_path / "canary.svg", tmp_path / "canary.html"
-    picture = draw([svg_path, html_path], engine, SCALE)
+    picture = rolled_back_canary(service, [svg_path, html_path], SCALE, CATALOG)
+    assert picture.deployment.get("engine") == engine, picture.deployment
     assert picture.deploy_code == 1 and picture.deployment["outcome"] == "rolled back", picture.deployment
     assert picture.timeline_codes == (0, 0)
 
@@ -58,7 +77,7 @@ def test_timeline_of_a_rolled_back_canary(engine: EngineName, tmp_path: Path) ->
 
     labels = comments(svg_path.read_text())
     assert LEGEND | {s["label"] for s in steps} <= labels  # a row per lifecycle event or stage
-    assert "alarm product-service-5xx-errors" in labels
+    assert f"alarm {service}-5xx-errors" in labels
     assert all(any(label.endswith(f"  {name} failed") for label in labels) for name in failed_steps)
     assert any("rollback started" in label for label in labels), labels
     # ECS rolls back inside the deployment (one step); CodeDeploy runs a rollback deployment
@@ -71,8 +90,9 @@ def test_timeline_of_a_rolled_back_canary(engine: EngineName, tmp_path: Path) ->
     element = re.search(r"<svg.*?</svg>", page, re.S)
     assert element is not None
     inline = comments(element.group(0))  # the picture, inline (drawn again: the same lanes)
-    title = f"product-service (dev) {picture.deployment_id} canary10 on {engine}: rolled back"
-    assert LEGEND | {"alarm product-service-5xx-errors", title} <= inline
+    short_id = picture.deployment_id.rsplit("/", 1)[-1]  # an ECS ARN's last part; CodeDeploy's id
+    title = f"{service} (dev) {short_id} canary10 on {engine}: rolled back"
+    assert LEGEND | {f"alarm {service}-5xx-errors", title} <= inline
     assert all(f"<td>{s['label']}</td>" in page for s in steps)  # the events table
 
     assert document["deploymentId"] == picture.deployment_id and document["outcome"] == "rolled back"

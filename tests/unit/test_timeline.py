@@ -378,6 +378,9 @@ def test_unreadable_sources_and_title() -> None:
     assert timeline.unreadable == ("ECS tasks: AccessDenied", "alarm history: throttled")
     assert timeline.title == "product-service (dev) d-TIMELINE1 canary10 on codedeploy: rolled back"
     assert replace(timeline, service=None, strategy=None).title == "d-TIMELINE1 on codedeploy: rolled back"
+    arn = "arn:aws:ecs:ap-northeast-2:123456789012:service-deployment/doa-market-cluster/product-service/Ab12"
+    ecs = replace(timeline, deployment_id=arn, engine="ecs")
+    assert ecs.title == "product-service (dev) Ab12 canary10 on ecs: rolled back"  # fits a picture's width
 
 
 def test_traffic_step_blue_is_the_rest() -> None:
