@@ -13,6 +13,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -105,9 +106,15 @@ def test_the_hooks_verdicts_are_there_and_nothing_was_unreadable(
     steps = {hook["step"] for hook in run.why["hooks"]}
     assert steps, run.why["hooks"]  # the hooks that ran logged their verdicts, found by deployment id
     facts = run.why["facts"]
-    assert all(facts["created"] <= hook["at"] <= facts["completed"] for hook in run.why["hooks"]), run.why[
-        "hooks"
-    ]
+    # On the engine's clock. A hook logs its verdict line just AFTER its report, and the report of a
+    # failed hook is what ends the deployment, so that line may come a moment after completeTime (as
+    # in AWS); on a loaded machine that moment is up to a few real seconds, x SCALE on this clock.
+    # A clock mix-up (real against virtual time) is off by far more than this slack.
+    created, completed = datetime.fromisoformat(facts["created"]), datetime.fromisoformat(facts["completed"])
+    late = timedelta(seconds=5 * SCALE)
+    assert all(
+        created <= datetime.fromisoformat(hook["at"]) <= completed + late for hook in run.why["hooks"]
+    ), (facts, run.why["hooks"])
     assert run.why["unreadable"] == [], run.why["unreadable"]
     assert run.why["apiCalls"] > 0
 
