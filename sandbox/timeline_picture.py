@@ -11,11 +11,10 @@ through ``orchestrator.cli.main``. With ``error_rate=0.5`` the smoke checks' own
 alarm before any user reaches green; README's picture uses ``error_rate=0.5,path=/browse`` (only
 the users' path fails), so the alarm stops the canary while green has its 10 %.
 
-Time scale: 1 by default (real time, 2-4 minutes). The engines answer in the sandbox's virtual
-time, but the Lambda runner stamps the hooks' log lines and moto the alarms' history in real time,
-and ``insight.gather`` moves those by one offset measured when it reads them: only at scale 1 do
-the hooks and alarm lanes land where they happened. At a higher scale the lifecycle steps, the
-traffic and the rollback (the engine's own times) are still right; the sandbox tests use that.
+Time scale: 1 by default (real time, 2-4 minutes), which is how README's picture was made. Any
+scale draws the same lanes: the Lambda runner stamps the hooks' log lines and the alarm evaluator
+the alarms' history on the world's virtual clock, the one the engines answer in (as in AWS, one
+clock), and tests/sandbox/test_why_e2e.py checks both land inside the deployment's window at 40x.
 """
 
 from __future__ import annotations
