@@ -99,7 +99,9 @@ def create_deployment(ctx: ApiContext, p: Params) -> Params:
         compute_platform=app.compute_platform,
         revision=revision,
         creator="user",
-        create_time=ctx.clock.now(),
+        # CodeDeploy's times carry milliseconds: a createTime a client reads back and sends again
+        # (ListDeployments' createTimeRange) must compare equal, which a float's last digits do not.
+        create_time=round(ctx.clock.now(), 3),
         group_snapshot=snapshot,
         description=description,
         auto_rollback=copy.deepcopy(

@@ -85,7 +85,7 @@ class Rollback:
                 compute_platform=failed.compute_platform,
                 revision=self.restorer.rollback_revision(),
                 creator=ROLLBACK_CREATOR,
-                create_time=now,
+                create_time=round(now, 3),  # milliseconds, as api_deployments says
                 group_snapshot=failed.group_snapshot,
                 description=f"Rollback of deployment {failed.id}",
                 status=DeploymentStatus.IN_PROGRESS,
