@@ -299,7 +299,7 @@ def _alarm_sentence(evidence: Evidence) -> Written:
         tail = f" ({trip})" if trip else ""
         return f"{verb}: {alarm} went into ALARM{tail}", () if seen else ("alarm history",)
     share = _green_share(evidence, change.at)
-    return f"{verb}: {_fired(change)}{_while(share)}", ()
+    return f"{verb}: {_fired(change)}{_while(share, _had_green(evidence, change.at))}", ()
 
 
 def _stop_sentence(evidence: Evidence) -> Written:
@@ -511,9 +511,16 @@ def _green_share(evidence: Evidence, at: datetime) -> float | None:
     return 0.0 if never else None
 
 
-def _while(share: float | None) -> str:
+def _had_green(evidence: Evidence, at: datetime) -> bool:
+    """Whether green had carried production traffic before ``at`` (then 0 % means it went back)."""
+    return any(p.green_percent > 0 for p in evidence.inspection.traffic if p.at < at)
+
+
+def _while(share: float | None, had_green: bool = False) -> str:
     if share is None:
         return ""
+    if share <= 0 and had_green:
+        return " after production traffic went back to blue"
     if share <= 0:
         return " before any production traffic was on green"
     return f" while {_number(share)} % of production traffic was on green"

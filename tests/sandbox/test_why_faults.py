@@ -103,7 +103,8 @@ def hook_read_the_alarm(alarm: str, ecs: bool) -> str:
 
 
 SOME_SHARE = (
-    r"( while [\d.]+ % of production traffic was on green| before any production traffic was on green)"
+    r"( while [\d.]+ % of production traffic was on green| before any production traffic was on green"
+    r"| after production traffic went back to blue)"
 )
 LOW_RATE_ALARM = "product-service-5xx-errors"
 PATH_ALARM = "payment-service-5xx-errors"

@@ -388,6 +388,21 @@ CASES = [
             "Stopped",
             code="ALARM_ACTIVE",
             message=ACTIVATED,
+            seen=Seen(
+                steps=cd_steps(failed="AllowTraffic"),
+                traffic=CANARY,  # green had 10 % from 60 s, back to 0 at 150 s
+                alarms=(alarm("order-service-5xx-errors", 155),),
+            ),
+        ),
+        "rolled back: alarm order-service-5xx-errors fired at 04:44:06 (50 > 5) "
+        "after production traffic went back to blue",
+        id="codedeploy-alarm-after-traffic-went-back-to-blue",
+    ),
+    pytest.param(
+        codedeploy(
+            "Stopped",
+            code="ALARM_ACTIVE",
+            message=ACTIVATED,
             # stopped during AfterAllowTestTraffic: AllowTraffic Skipped, no traffic points at all
             seen=Seen(
                 steps=cd_steps(failed="AfterAllowTestTraffic"),
