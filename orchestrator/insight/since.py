@@ -21,7 +21,10 @@ def parse_since(text: str, now: datetime) -> datetime:
         amount = int(relative.group("amount"))
         if amount == 0:
             raise BadInputError(f"--since {text!r}: the window must be longer than 0; e.g. {EXAMPLES}")
-        return now - timedelta(**{_UNITS[relative.group("unit")]: amount})
+        try:
+            return now - timedelta(**{_UNITS[relative.group("unit")]: amount})
+        except OverflowError:  # e.g. 999999w: before year 1, datetime's first
+            raise BadInputError(f"--since {text!r}: reaches back before year 1; e.g. {EXAMPLES}") from None
     moment = _absolute(value)
     if moment is None:
         raise BadInputError(f"--since {text!r}: not a duration or a date; e.g. {EXAMPLES}")

@@ -141,6 +141,20 @@ def test_an_ecs_event_is_about_the_running_and_the_recently_finished_deployments
     assert recent_deployments(briefs, AT) == ["running", "rolled-back", "finished-no-time", "unknown-status"]
 
 
+def test_a_deployment_finished_exactly_an_hour_before_the_event_is_still_read() -> None:
+    # breaker: '>' for '>=' at the FINISHED_WITHIN edge left it out
+    briefs = [brief("edge", "SUCCESSFUL", 90, 60), brief("older", "SUCCESSFUL", 91, 60.5)]
+
+    assert recent_deployments(briefs, AT) == ["edge"]
+
+
+def test_an_event_time_without_offset_is_utc() -> None:
+    event = {**codedeploy(state="SUCCESS"), "time": "2026-11-30T05:00:00"}
+
+    found = parse(event)
+    assert found is not None and found.time == AT
+
+
 def test_at_most_one_describe_call_of_them() -> None:
     briefs = [brief(f"sd-{n:02d}", "IN_PROGRESS", n, None) for n in range(30)]
 
@@ -241,6 +255,11 @@ BAD = deploy("d-BAD", Outcome.ROLLED_BACK, 10, rollback_deployment_id="d-RB")
             deploy("d-BACK", Outcome.SUCCEEDED, 30, kind=DeploymentKind.ROLLBACK),
             [OK],
             {"ChangeFailures": 1, "TimeToRestoreSeconds": 1800.0},
+        ),
+        (  # a failed `bluegreen rollback` is not a deploy, so not a change failure either (breaker)
+            deploy("d-BACK", Outcome.FAILED, 30, kind=DeploymentKind.ROLLBACK),
+            [],
+            {},
         ),
     ],
 )

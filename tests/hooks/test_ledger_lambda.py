@@ -559,3 +559,63 @@ def test_the_ledger_lambda_stays_lean(repo_root: Any) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout.strip().splitlines()[-1]) == []
+
+
+# Mutation-testing rows (breaker): each kills a mutation of hooks/ledger.py no test above caught.
+
+
+def test_a_notification_that_cannot_be_published_leaves_the_row_written(world: LedgerWorld) -> None:
+    import boto3
+
+    boto3.client("sns", region_name="ap-northeast-2").delete_topic(TopicArn=TOPIC)
+    world.codedeploy.deployments["d-OK"] = deployment_info("d-OK", "Succeeded", completeTime=T0)
+
+    assert invoke(codedeploy_event("d-OK", "SUCCESS")) == {"written": ["d-OK"], "terminal": ["d-OK"]}
+    assert world.row("d-OK")["outcome"] == "succeeded"
+
+
+def test_times_are_emitted_in_seconds_and_counts_as_counts(
+    world: LedgerWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.ledger().record_start(
+        DeploymentRecord(
+            "d-OK", "codedeploy", "product-service", "dev", "", Outcome.IN_PROGRESS,
+            provenance=Provenance("bob", "0123456789abcdef", COMMITTED, "github-actions"),
+        )
+    )  # fmt: skip
+    world.codedeploy.deployments["d-OK"] = deployment_info("d-OK", "Succeeded", completeTime=T0)
+
+    invoke(codedeploy_event("d-OK", "SUCCESS"))
+
+    [document] = emf_documents(capsys.readouterr().out)
+    units = {m["Name"]: m["Unit"] for m in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+    assert units == {"Deployments": "Count", "ChangeFailures": "Count", "LeadTimeSeconds": "Seconds"}
+
+
+@pytest.mark.parametrize(
+    ("failed_service", "failed_days_before", "restores"),
+    [
+        ("product-service", 2, True),  # read back 90 days, not 1
+        ("inventory-service", 0, False),  # another service's failure is not this one's outage
+    ],
+)
+def test_time_to_restore_reads_the_same_services_earlier_rows(
+    world: LedgerWorld,
+    capsys: pytest.CaptureFixture[str],
+    failed_service: str,
+    failed_days_before: int,
+    restores: bool,
+) -> None:
+    failed_at = T0 - timedelta(days=failed_days_before, minutes=30)
+    world.ledger().upsert(
+        DeploymentRecord(
+            "d-EARLIER", "codedeploy", failed_service, "dev", "Failed", Outcome.FAILED,
+            created=failed_at, completed=failed_at + timedelta(minutes=5),
+        )
+    )  # fmt: skip
+    world.codedeploy.deployments["d-OK"] = deployment_info("d-OK", "Succeeded", completeTime=T0)
+
+    invoke(codedeploy_event("d-OK", "SUCCESS"))
+
+    [document] = emf_documents(capsys.readouterr().out)
+    assert ("TimeToRestoreSeconds" in document) is restores

@@ -117,6 +117,34 @@ def test_a_row_with_only_the_clis_attributes_is_no_record_yet() -> None:
     assert record_of_item({"deploymentId": "d-1", "deployer": "alice", "kind": "deploy"}) is None
 
 
+def test_a_row_without_a_kind_is_a_deploy() -> None:
+    # breaker: a row the Lambda wrote before any CLI attribute reads as a deploy, never a rollback
+    item = {
+        "deploymentId": "d-1",
+        "engine": "codedeploy",
+        "service": "product-service",
+        "environment": "dev",
+        "status": "Succeeded",
+        "outcome": "succeeded",
+    }
+    found = record_of_item(item)
+    assert found is not None and found.kind is DeploymentKind.DEPLOY
+
+
+def test_get_reads_consistently_a_row_just_written() -> None:
+    # breaker: an eventually consistent GetItem may miss the row the Lambda has just written
+    class Recording:
+        requests: list[dict[str, Any]] = []
+
+        def get_item(self, **request: Any) -> dict[str, Any]:
+            self.requests.append(request)
+            return {}
+
+    client = Recording()
+    assert DynamoLedger(client, TABLE).get("d-1") is None  # type: ignore[arg-type]
+    assert client.requests[0]["ConsistentRead"] is True
+
+
 def test_the_row_is_the_record_with_camel_case_attributes_and_iso_times(
     ledger: DynamoLedger, dynamodb: Any
 ) -> None:
@@ -332,6 +360,8 @@ FAILED_EARLY = {"outcome": Outcome.FAILED, "status": "Failed", "completed": T0 +
         (FAILED_EARLY, True),  # written before CodeDeploy named its rollback
         ({**FAILED_EARLY, "outcome": Outcome.STOPPED, "status": "Stopped"}, True),
         ({**FAILED_EARLY, "outcome": Outcome.ROLLED_BACK, "rollback_deployment_id": "d-OTHER"}, False),
+        # failed, but naming its rollback already: another rollback never takes its place (breaker)
+        ({**FAILED_EARLY, "rollback_deployment_id": "d-OTHER"}, False),
         (SUCCEEDED, False),
         ({}, False),  # in progress: its own terminal write will read the rollback
     ],

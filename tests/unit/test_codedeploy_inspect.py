@@ -255,7 +255,7 @@ def test_history_newest_first_with_records(world: World, real_catalog: Catalog) 
 
 
 @pytest.mark.parametrize(
-    ("count", "page", "lists", "batches"), [(0, 10, 1, 0), (25, 100, 1, 1), (61, 20, 4, 3)]
+    ("count", "page", "lists", "batches"), [(0, 10, 1, 0), (25, 100, 1, 1), (26, 100, 1, 2), (61, 20, 4, 3)]
 )
 def test_history_calls_one_list_per_page_and_one_batch_per_25(
     real_catalog: Catalog, count: int, page: int, lists: int, batches: int

@@ -133,6 +133,20 @@ OUTCOMES = [
         id="auto-rollback",
     ),
     pytest.param(
+        {"creator": "user", "rollbackInfo": {"rollbackTriggeringDeploymentId": "d-TTTTTTTTT"}},
+        Outcome.SUCCEEDED,
+        DeploymentKind.AUTO_ROLLBACK,
+        None,
+        id="auto-rollback-by-its-link-back",  # breaker: the creator alone decided it
+    ),
+    pytest.param(
+        {"errorInformation": {"code": "ALARM_ACTIVE", "message": "Activated alarms: a-5xx"}},
+        Outcome.SUCCEEDED,
+        DeploymentKind.DEPLOY,
+        None,
+        id="a-success-was-ended-by-nothing",  # breaker: errorInformation on a success named an alarm
+    ),
+    pytest.param(
         {"creator": "codeDeployRollback", "description": None},
         Outcome.SUCCEEDED,
         DeploymentKind.AUTO_ROLLBACK,

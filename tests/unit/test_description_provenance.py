@@ -54,6 +54,15 @@ def _inputs(
             id="everything-fits",
         ),
         pytest.param(
+            "auth-service",
+            "canary10",
+            Provenance("alicebob1", SHA, T),
+            "deploy",
+            "bg:0123456789ab; by alicebob1@0123456789ab at 20261101T1000Z; "
+            "bluegreen deploy auth-service canary10",
+            id="exactly-100-characters-fit-whole",
+        ),
+        pytest.param(
             "notification-service",
             "linear10-3m",
             Provenance("github-actions[bot]", SHA, T),
@@ -106,3 +115,12 @@ def test_a_rollback_description_keeps_the_ping_pong_mark_and_reads_back() -> Non
     made = _description(_inputs("auth-service", "canary10", Provenance("alice", SHA, T), "rollback"), [])
     assert ROLLBACK_MARK in made
     assert from_description(made) == Provenance("alice", SHA[:12], T, "description")
+
+
+def test_a_force_note_too_long_for_the_description_is_cut_at_100_characters() -> None:
+    # breaker: without the final cut, token + a 100-character --force note made 117 characters
+    violations = [GuardrailViolation(f"rule_number_{n}", "x") for n in range(12)]
+    inputs = _inputs("auth-service", "all-at-once", Provenance("alice", SHA, T))
+    made = _description(DeployInputs(**{**inputs.__dict__, "force": True}), violations)
+    assert made.startswith("bg:0123456789ab; bluegreen --force overrode guardrails: rule_number_0,")
+    assert len(made) == DESCRIPTION_LIMIT

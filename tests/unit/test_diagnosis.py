@@ -383,6 +383,68 @@ CASES = [
         "rolled back: alarm order-service-5xx-errors went into ALARM (50 > 5)",
         id="codedeploy-alarm-recorded-after-the-end",
     ),
+    # breaker: the rows below each kill a mutation of the alarm reading no row above caught
+    pytest.param(
+        codedeploy(
+            "Stopped",
+            code="ALARM_ACTIVE",
+            message=ACTIVATED,
+            seen=Seen(
+                steps=cd_steps(failed="AllowTraffic"),
+                traffic=CANARY,
+                alarms=(alarm("order-service-5xx-errors", -300),),  # only an earlier deployment's
+            ),
+        ),
+        "rolled back: alarm order-service-5xx-errors went into ALARM (50 > 5)",
+        id="codedeploy-alarm-only-before-this-deployment-began",
+    ),
+    pytest.param(
+        codedeploy(
+            "Stopped",
+            code="ALARM_ACTIVE",
+            message=ACTIVATED,
+            seen=Seen(
+                steps=cd_steps(failed="AllowTraffic"),
+                traffic=CANARY,
+                # it flapped: the last change into ALARM is the one the engine acted on
+                alarms=(alarm("order-service-5xx-errors", 20), alarm("order-service-5xx-errors", 136)),
+            ),
+        ),
+        "rolled back: alarm order-service-5xx-errors fired at 04:43:47 (50 > 5) "
+        "while 10 % of production traffic was on green",
+        id="codedeploy-alarm-flapped-the-last-change-counts",
+    ),
+    pytest.param(
+        codedeploy(
+            "Stopped",
+            code="ALARM_ACTIVE",
+            message=ACTIVATED,
+            seen=Seen(
+                steps=cd_steps(failed="AllowTraffic"),
+                traffic=CANARY,
+                alarms=(
+                    alarm(
+                        "order-service-5xx-errors",
+                        60,  # the very second the canary's 10 % went to green
+                        "Threshold Crossed: 1 out of the last 1 datapoints [5 (04:42:00)] crossed the "
+                        "threshold (GreaterThanOrEqualToThreshold 5)",
+                    ),
+                ),
+            ),
+        ),
+        "rolled back: alarm order-service-5xx-errors fired at 04:42:31 (5 >= 5) "
+        "while 10 % of production traffic was on green",
+        id="codedeploy-alarm-greater-or-equal-at-the-shift",
+    ),
+    pytest.param(
+        ecs(
+            "Service deployment rolled back because alarm(s) inventory-service-5xx-errors went into ALARM.",
+            # 65 s after the rollback began (past the minute of clock skew), before the deployment ended
+            Seen(traffic=CANARY, alarms=(alarm("inventory-service-5xx-errors", 215),)),
+        ),
+        "rolled back: alarm inventory-service-5xx-errors went into ALARM (50 > 5)",
+        id="ecs-alarm-after-the-rollback-began",
+    ),
     pytest.param(
         codedeploy(
             "Stopped",
@@ -803,3 +865,14 @@ def test_findings_name_each_source() -> None:
     )
     sources = [f.source for f in diagnose(evidence).findings]
     assert sources == ["engine", "lifecycle", "hook", "alarm", "targets", "unreadable"]
+
+
+def test_an_alarm_within_a_minute_after_the_end_is_the_cause_clocks_differ() -> None:
+    # breaker: without CLOCK_SKEW, CloudWatch's record 30 s after CodeDeploy's end was dropped
+    evidence = codedeploy(
+        "Stopped",
+        code="ALARM_ACTIVE",
+        message=ACTIVATED,
+        seen=Seen(steps=cd_steps(failed="AllowTraffic"), alarms=(alarm("order-service-5xx-errors", 230),)),
+    )
+    assert "alarm order-service-5xx-errors fired at 04:45:21 (50 > 5)" in diagnose(evidence).root_cause

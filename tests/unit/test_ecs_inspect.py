@@ -298,3 +298,19 @@ def test_facts_of_a_running_deployment() -> None:
     found = EcsEngine(clients).inspect(arn)
     assert found.facts.outcome is Outcome.IN_PROGRESS and found.facts.completed is None
     assert [(s.name, s.status) for s in found.steps][-1] == ("SCALE_UP", "InProgress")
+
+
+def test_newest_first_puts_deployments_without_a_time_last() -> None:
+    # breaker: flipping the known-time key put the undated deployments at the top of history
+    from orchestrator.engines.ecs_inspect import newest_first
+    from orchestrator.insight.records import DeploymentKind, DeploymentRecord
+
+    def record(deployment_id: str, created: datetime | None) -> DeploymentRecord:
+        return DeploymentRecord(
+            deployment_id, "ecs", "svc", "dev", "SUCCESSFUL", Outcome.SUCCEEDED, DeploymentKind.DEPLOY,
+            created=created,
+        )  # fmt: skip
+
+    t0 = datetime(2026, 11, 30, 4, 0, tzinfo=UTC)
+    ordered = newest_first([record("a", t0), record("none", None), record("b", t0 + timedelta(minutes=5))])
+    assert [r.deployment_id for r in ordered] == ["b", "a", "none"]

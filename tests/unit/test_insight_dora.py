@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from orchestrator.insight.dora import compute, lead_time_seconds, time_to_restore_seconds
+from orchestrator.insight.dora import compute, lead_time_seconds, rolled_back_ids, time_to_restore_seconds
 from orchestrator.insight.evidence import Outcome
 from orchestrator.insight.records import DeploymentKind, DeploymentRecord, Provenance
 
@@ -137,3 +137,68 @@ def test_an_empty_window_has_no_rates() -> None:
     report = compute([], SINCE, UNTIL)
     assert report.overall.change_failure_rate is None and report.overall.deployments_per_day == 0
     assert report.services == ()
+
+
+# Mutation-testing rows (breaker): each pins one rule the hand-made history above cannot tell apart.
+
+
+def test_lead_time_is_the_median_not_the_mean() -> None:
+    # leads 600, 1200, 9000 s: median 1200, mean 3600
+    records = [
+        rec("L1", "a", S, at(1, 10), at(1, 10, 10), commit_time=at(1, 10)),
+        rec("L2", "a", S, at(2, 10), at(2, 10, 20), commit_time=at(2, 10)),
+        rec("L3", "a", S, at(3, 10), at(3, 12, 30), commit_time=at(3, 10)),
+    ]
+    assert compute(records, SINCE, UNTIL).overall.lead_time_median_seconds == 1200
+
+
+def test_the_window_includes_both_of_its_ends() -> None:
+    records = [rec("E1", "a", S, SINCE, SINCE + timedelta(minutes=5)), rec("E2", "a", F, UNTIL, UNTIL)]
+    o = compute(records, SINCE, UNTIL).overall
+    assert (o.deploys, o.succeeded, o.failed) == (2, 1, 1)
+
+
+def test_a_success_rolled_back_after_the_window_still_counts_as_a_change_failure() -> None:
+    records = [
+        rec("W1", "a", S, at(9, 10), at(9, 10, 10)),
+        rec(
+            "WR", "a", S, UNTIL + timedelta(hours=2), UNTIL + timedelta(hours=3), kind=DeploymentKind.ROLLBACK
+        ),
+    ]
+    o = compute(records, SINCE, UNTIL).overall
+    assert (o.deploys, o.failed, o.rollbacks) == (1, 1, 0)  # the rollback itself is outside the window
+
+
+def test_a_rollback_naming_nothing_rolls_back_its_own_services_newest_success() -> None:
+    records = [
+        rec("A1", "a", S, at(1, 10), at(1, 10, 10)),
+        rec("B1", "b", S, at(2, 10), at(2, 10, 10)),
+        rec("AR", "a", S, at(3, 10), at(3, 10, 5), kind=DeploymentKind.ROLLBACK),
+    ]
+    assert rolled_back_ids(records) == {"A1"}
+    report = compute(records, SINCE, UNTIL)
+    assert dict(report.services)["a"].failed == 1 and dict(report.services)["b"].failed == 0
+    assert report.overall.failed == 1
+
+
+def test_frequency_over_a_window_shorter_than_a_day() -> None:
+    until = SINCE + timedelta(hours=12)
+    records = [rec("D1", "a", S, SINCE + timedelta(hours=1), SINCE + timedelta(hours=2))]
+    assert compute(records, SINCE, until).overall.deployments_per_day == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize(
+    ("earlier", "expected"),
+    [
+        # another service's failure is not this service's outage
+        ([rec("X1", "b", F, at(1, 9), at(1, 9, 30))], None),
+        # a failure known at the very moment this success completed did not precede it
+        ([rec("X1", "a", F, at(1, 9), at(1, 10, 10))], None),
+        ([rec("X1", "a", F, at(1, 9), at(1, 9, 30))], 2400.0),
+    ],
+)
+def test_time_to_restore_counts_only_earlier_failures_of_the_same_service(
+    earlier: list[DeploymentRecord], expected: float | None
+) -> None:
+    record = rec("Y1", "a", S, at(1, 10), at(1, 10, 10))
+    assert time_to_restore_seconds(record, earlier) == expected

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -58,6 +59,17 @@ GIT = {"rev-parse": "f" * 40, "show": "2026-10-31T09:00:00+09:00", "config": "Gi
         pytest.param({"USER": "bob"}, NO_GIT, Provenance("bob", None, None, "environment"), id="no-git-user"),
         pytest.param({}, NO_GIT, Provenance(), id="nothing-known"),
         pytest.param(
+            {
+                "GITLAB_USER_LOGIN": "gl",
+                "CI_COMMIT_SHA": SHA,
+                "CI_COMMIT_TIMESTAMP": "2026-10-01T10:00:00Z",
+                "BLUEGREEN_COMMIT_TIME": "2026-11-01T10:00Z",
+            },
+            NO_GIT,
+            Provenance("gl", SHA, T, "gitlab-ci"),
+            id="commit-time-override-wins-over-ci",
+        ),
+        pytest.param(
             {"BLUEGREEN_COMMIT": SHA, "BLUEGREEN_COMMIT_TIME": "not a time", "USER": "bob"},
             NO_GIT,
             Provenance("bob", SHA, None, "environment"),
@@ -79,6 +91,11 @@ def test_from_environment(environ: dict[str, str], git: dict[str, str], expected
         (Provenance("Jane Q; Doe@x", SHA), "by Jane-Q-Doe-x@0123456789ab"),
         (Provenance("a" * 40, SHA), f"by {'a' * 24}@0123456789ab"),
         (Provenance("alice", "not-a-sha", T), "by alice"),
+        (Provenance("alice", SHA.upper(), T), "by alice@0123456789ab at 20261101T1000Z"),
+        (
+            Provenance("alice", SHA, T.astimezone(timezone(timedelta(hours=9)))),
+            "by alice@0123456789ab at 20261101T1000Z",
+        ),
         (Provenance(), ""),
     ],
 )
@@ -115,3 +132,25 @@ def test_run_git_without_git_or_repository(tmp_path: object, monkeypatch: pytest
     assert run_git(["rev-parse", "HEAD"]) is None  # not a repository
     monkeypatch.setenv("PATH", str(tmp_path))
     assert run_git(["rev-parse", "HEAD"]) is None  # no git at all
+
+
+def test_lead_time_starts_at_the_committer_date_not_the_author_date() -> None:
+    def git(args: list[str]) -> str | None:
+        return {
+            "rev-parse HEAD": SHA,
+            "show -s --format=%cI " + SHA: "2026-11-01T10:00:00Z",  # committer: merged to the branch
+            "show -s --format=%aI " + SHA: "2026-10-01T10:00:00Z",  # author: written a month before
+        }.get(" ".join(args))
+
+    assert from_environment({"USER": "bob"}, git).commit_time == T
+
+
+def test_a_commit_time_without_offset_is_utc_whatever_the_local_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        environ = {"BLUEGREEN_COMMIT": SHA, "BLUEGREEN_COMMIT_TIME": "2026-11-01T10:00:00"}
+        assert from_environment(environ, _git(NO_GIT)).commit_time == T  # type: ignore[arg-type]
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -24,10 +25,24 @@ NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
         ("2026-11-01T10:00Z", datetime(2026, 11, 1, 10, 0, tzinfo=UTC)),
         ("2026-11-01T10:00", datetime(2026, 11, 1, 10, 0, tzinfo=UTC)),
         ("2026-11-01T19:00+09:00", datetime(2026, 11, 1, 10, 0, tzinfo=UTC)),
+        ("120000m", datetime(2026, 9, 8, 4, 0, tzinfo=UTC)),  # six digits are allowed
     ],
 )
 def test_parse_since(text: str, expected: datetime) -> None:
-    assert parse_since(text, NOW) == expected
+    moment = parse_since(text, NOW)
+    assert moment == expected
+    # UTC itself, not an equal instant in another offset: the ledger compares ISO-8601 strings
+    assert moment.tzinfo is UTC
+
+
+def test_a_date_without_offset_is_utc_whatever_the_local_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        assert parse_since("2026-11-01T10:00", NOW) == datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 @pytest.mark.parametrize(
@@ -40,6 +55,7 @@ def test_parse_since(text: str, expected: datetime) -> None:
         ("2026-13-01", "not a duration or a date"),
         ("2026-11-01T25:00Z", "not a duration or a date"),
         ("0d", "longer than 0"),
+        ("999999w", "before year 1"),  # was an OverflowError traceback
         ("", "not a duration or a date"),
     ],
 )

@@ -43,6 +43,11 @@ CASES = [
     pytest.param("canary10", 3, None, 1, None, [], id="rollback-before-shift"),
     # stopped without a rollback during the canary: green kept 10 %
     pytest.param("canary10", 0, None, None, 2, [(0, 10)], id="stopped-no-rollback"),
+    # the shift was cut short and the deployment ended at that very moment (breaker: a `<` for
+    # `<=` there left green at 30 %): the shift's end is 100 %
+    pytest.param(
+        "linear10", 0, 2.5, None, 2.5, [(0, 10), (1, 20), (2, 30), (2.5, 100)], id="shift-ended-as-it-ended"
+    ),
     # still shifting, nothing cut it: the whole schedule
     pytest.param("canary10", 0, None, None, None, [(0, 10), (5, 100)], id="in-progress"),
 ]

@@ -182,6 +182,15 @@ STOP_REASON = "Service deployment rolled back because of a stop request (StopSer
             Outcome.ROLLED_BACK,
             "circuit breaker",
         ),
+        # a watched alarm's name in a reason that is not about an alarm is not an alarm (breaker)
+        (
+            rollback(
+                "Service deployment rolled back: tasks of checkout failed their health checks.",
+                alarms={"status": "MONITORING", "alarmNames": ["checkout"]},
+            ),
+            Outcome.ROLLED_BACK,
+            "Service deployment rolled back: tasks of checkout failed their health checks.",
+        ),
         # nothing structured, no known words: the reason itself
         (rollback("Something else happened."), Outcome.ROLLED_BACK, "Something else happened."),
         (
@@ -240,6 +249,11 @@ def test_without_the_revision_there_is_no_image_or_task_definition() -> None:
 def test_a_running_deployment_has_no_end_yet() -> None:
     record = record_from_service_deployment(native("IN_PROGRESS", updatedAt=T0), "svc", "dev")
     assert record.completed is None and record.duration_seconds is None
+
+
+def test_a_stopped_rollback_ends_when_its_rollback_finished_not_when_the_stop_came() -> None:
+    sd = rollback(STOP_REASON, stoppedAt=T0 + timedelta(minutes=5))  # finishedAt: T0 + 9 min
+    assert record_from_service_deployment(sd, "svc", "dev").completed == T0 + timedelta(minutes=9)
 
 
 def test_a_stopped_rollback_ends_at_stopped_at_when_finished_at_is_missing() -> None:

@@ -385,3 +385,21 @@ def test_unreadable_sources_and_title() -> None:
 
 def test_traffic_step_blue_is_the_rest() -> None:
     assert TrafficStep(10, 25).blue_percent == 75
+
+
+def test_a_codedeploy_rollback_whose_steps_were_not_read_has_no_rollback_end_mark() -> None:
+    # breaker: the original deployment's completion is not its rollback deployment's end
+    rolled = facts(
+        rolled_back=True, rollback_deployment_id="d-ROLLBACK1", rollback_started=at(300), completed=at(301)
+    )
+    timeline = build(evidence(facts=rolled, steps=(step("AllowTraffic", "Failed", 100, 300),)))
+    assert [m.kind for m in timeline.marks] == [MarkKind.FAILED, MarkKind.ROLLBACK_STARTED, MarkKind.ENDED]
+
+
+def test_a_rollback_without_a_start_time_starts_at_its_earliest_step() -> None:
+    # breaker: the latest step's start was taken
+    rolled = facts(rolled_back=True, rollback_deployment_id="d-ROLLBACK1", completed=at(200))
+    steps = (step("BeforeInstall", "Succeeded", 210, 215), step("AllowTraffic", "Succeeded", 220, 230))
+    timeline = build(evidence(facts=rolled, rollback_steps=steps))
+    started = [m.at for m in timeline.marks if m.kind is MarkKind.ROLLBACK_STARTED]
+    assert started == [210]
