@@ -155,8 +155,10 @@ class Machine:
         self._monitoring = False
         self._stage(CLEAN_UP)
         self._clean_up()
-        self._end(Status.SUCCESSFUL, "Service deployment completed successfully.")
+        # The steady-state event is written before the status turns terminal: a client that sees
+        # the deployment end (and starts the next) finds the event inside this deployment's window.
         self._event(said.steady(self.service.name))
+        self._end(Status.SUCCESSFUL, "Service deployment completed successfully.")
 
     # --- resources ----------------------------------------------------------------------------------
 
@@ -462,8 +464,8 @@ class Machine:
                 Status.ROLLBACK_FAILED, f"{abort.reason} The rollback failed: {type(err).__name__}: {err}"
             )
             return
+        self._event(said.steady(self.service.name))  # before the end, as on success
         self._end(Status.ROLLBACK_SUCCESSFUL, abort.reason, stopped=self.dep.stop_requested)
-        self._event(said.steady(self.service.name))
 
     def _roll_back(self) -> None:
         """Traffic back to the source revision (production first), each stage's rollback hooks, then

@@ -5,6 +5,7 @@ moto and the fleet, as it would from AWS."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator
@@ -19,7 +20,6 @@ from orchestrator.aws.clients import AwsClients
 from orchestrator.cli import main
 from orchestrator.engines.codedeploy import CodeDeployEngine
 from orchestrator.insight.evidence import Inspection, Outcome
-from orchestrator.insight.provenance import from_environment, run_git
 from orchestrator.insight.records import DeploymentKind
 from sandbox.faults import parse_fault
 from sandbox.world import World, WorldOptions
@@ -50,7 +50,7 @@ class Run:
 def run() -> Iterator[Run]:
     capsys = _Capture()
     options = WorldOptions(time_scale=SCALE)
-    with World(REPO / "services.yaml", "dev", [SERVICE], None, options) as world:
+    with World(REPO / "services.yaml", "dev", [SERVICE], None, options) as world, _provenance():
         started = datetime.fromtimestamp(world.clock.now(), UTC)
         code, healthy = capsys.deploy("all-at-once")
         assert code == 0, healthy
@@ -65,6 +65,25 @@ def run() -> Iterator[Run]:
         finally:
             for made in clients._clients.values():
                 made.close()
+
+
+# Who deploys which commit, set for the fixture's deploys (git's HEAD would move under a test run
+# whenever someone commits while it runs; the git path is tests/unit/test_insight_provenance.py's).
+COMMIT = "0f3c9a1b2d4e5f60718293a4b5c6d7e8f9012345"
+
+
+@contextlib.contextmanager
+def _provenance() -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in ("BLUEGREEN_DEPLOYER", "BLUEGREEN_COMMIT")}
+    os.environ.update(BLUEGREEN_DEPLOYER="inspect-e2e", BLUEGREEN_COMMIT=COMMIT)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 class _Capture:
@@ -154,8 +173,7 @@ def test_history_of_the_three_deployments(run: Run) -> None:
     )
     assert all(r.duration_seconds and r.duration_seconds > 0 for r in records)
     # deploy wrote who ran it from which commit into the description, read as deploy reads it
-    expected = from_environment(os.environ, run_git)
-    assert healthy.provenance.commit == (expected.commit[:12] if expected.commit else None)
+    assert healthy.provenance.commit == COMMIT[:12] and healthy.provenance.deployer == "inspect-e2e"
     assert canary.provenance.commit == healthy.provenance.commit and rollback.provenance.commit is None
     assert calls == 2  # one ListDeployments page + one BatchGetDeployments
     # nothing before ``since``
