@@ -31,6 +31,7 @@ from pydantic import (
     model_validator,
 )
 
+from orchestrator.analysis.settings import AnalysisSettings
 from orchestrator.errors import CatalogError, StrategyError, UnknownEnvironmentError, UnknownServiceError
 from orchestrator.files.userfiles import UserFileError, load_yaml, read_utf8
 from orchestrator.strategies import parse_strategy
@@ -255,6 +256,12 @@ class ServiceSettings(_Model):
     # it and the commit there. The topic gets a one-line outcome per finished deployment.
     ledger_table: str | None = None
     notification_topic_arn: str | None = None
+    # Fleet rollouts (`bluegreen fleet`, orchestrator/fleet/): the services this one waits for (they
+    # are deployed in an earlier wave) and/or an explicit wave (1 first).
+    depends_on: list[str] = Field(default_factory=list)
+    wave: int | None = Field(default=None, ge=1)
+    # Canary analysis (orchestrator/analysis/): what the judge compares, green against blue.
+    analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
 
     @field_validator("strategy")
     @classmethod
@@ -293,6 +300,17 @@ class ServiceSettings(_Model):
         return value
 
 
+class FleetSettings(BaseModel):
+    """How `bluegreen fleet` runs an environment's services (flags override it for one run)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # At most this many deployments of one wave run at once (`--max-parallel`).
+    max_parallel: int = Field(default=4, ge=1, le=100)
+    # A service whose deployment group (or ECS service) is busy is queued this long, then failed.
+    queue_wait_minutes: int = Field(default=30, ge=0, le=1440)
+
+
 class EnvironmentSpec(BaseModel):
     """An environment: its account, the hosts hooks may call, and defaults for every service."""
 
@@ -305,6 +323,7 @@ class EnvironmentSpec(BaseModel):
     listener_host: str | None = None
     listener_scheme: Literal["http", "https"] = "http"
     defaults: dict[str, Any] = Field(default_factory=dict)
+    fleet: FleetSettings = Field(default_factory=FleetSettings)
 
 
 class CatalogFile(BaseModel):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -51,6 +51,10 @@ class DeployInputs:
     # who runs it from which commit (insight/provenance.py); None: not recorded (tests, dry runs)
     provenance: Provenance | None = None
     rollback_of: str | None = None  # rollback: the live deployment it moves away from
+    # `bluegreen fleet`: the fleet run this deployment belongs to, carried with the deployment in
+    # AWS (CodeDeploy: its description; ECS: its task definition's tags) so a run is found again
+    # from any machine (Engine.fleet_deployments)
+    fleet_run: str | None = None
 
 
 @dataclass(frozen=True)
@@ -218,6 +222,17 @@ class Engine(Protocol):
 
     def snapshot(self, deployment_id: str, previous: Snapshot | None = None) -> Polled:
         """One look at a running deployment (``previous``: the last look, so a poll costs less)."""
+        ...
+
+    def snapshots(self, deployment_ids: Sequence[str]) -> dict[str, Polled]:
+        """One look at each of several deployments, read in the engine's batches (CodeDeploy:
+        BatchGetDeployments by 25; ECS: DescribeServiceDeployments by 20): the fleet's watch.
+        Each Polled's ``calls`` is its share; their sum is what the look cost."""
+        ...
+
+    def fleet_deployments(self, service: ResolvedService, fleet_run: str, since: datetime) -> list[str]:
+        """The service's deployments created at or after ``since`` that carry fleet run
+        ``fleet_run`` (DeployInputs.fleet_run), newest first: what `fleet --resume` skips."""
         ...
 
     def poll_calls(self, deployment_id: str) -> int:

@@ -8,7 +8,7 @@ Every call goes through the thin adapters of ``aws.codedeploy`` and ``aws.ecs``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -158,6 +158,14 @@ class CodeDeployEngine:
         """The group's deployments since ``since``, newest first: ListDeployments (every page) +
         BatchGetDeployments by 25."""
         return codedeploy_inspect.history(self.codedeploy, service, since)
+
+    def snapshots(self, deployment_ids: Sequence[str]) -> dict[str, Polled]:
+        """SEAM (issue 13, fleetengine): one snapshot each, not yet batched."""
+        return {deployment_id: self.snapshot(deployment_id) for deployment_id in deployment_ids}
+
+    def fleet_deployments(self, service: ResolvedService, fleet_run: str, since: datetime) -> list[str]:
+        """SEAM (issue 13, fleetengine)."""
+        raise NotImplementedError("fleet_deployments")
 
     def server_clock(self, time_scale: float) -> Any:
         """A DeploymentClock on the CodeDeploy client's answers."""

@@ -10,6 +10,7 @@ the PAUSE hook waiting after test traffic. Every call goes through the thin adap
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -114,6 +115,14 @@ class EcsEngine:
     def history(self, service: ResolvedService, since: datetime) -> list[DeploymentRecord]:
         """The service's service deployments since ``since``, newest first (``engines.ecs_inspect``)."""
         return ecs_inspect.history(self.ecs, service, since)
+
+    def snapshots(self, deployment_ids: Sequence[str]) -> dict[str, Polled]:
+        """SEAM (issue 13, fleetengine): one snapshot each, not yet batched."""
+        return {deployment_id: self.snapshot(deployment_id) for deployment_id in deployment_ids}
+
+    def fleet_deployments(self, service: ResolvedService, fleet_run: str, since: datetime) -> list[str]:
+        """SEAM (issue 13, fleetengine)."""
+        raise NotImplementedError("fleet_deployments")
 
     def server_clock(self, time_scale: float) -> Any:
         """A DeploymentClock on the ECS client's answers."""
