@@ -3,6 +3,7 @@ offline: no AWS call), every bad input refused with one line, and the text and J
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -218,3 +219,50 @@ def test_the_real_dev_plan_renders(real_catalog: Catalog) -> None:
     assert text.startswith("plan: fleet deploy to dev: 16 services in 4 waves, at most 8 at once")
     assert text.count("  wave ") == 4 and "notification-service  ecs" in text
     assert document_kind(documents.to_json(fleet_plan_document(plan))) == "FleetPlanDocument"
+
+
+# --- the plan as a fleet run's record -------------------------------------------------------------------
+def test_the_record_reads_back_as_the_same_plan(real_catalog: Catalog) -> None:
+    import json
+
+    from orchestrator.fleet.plan import plan_from_record, plan_record
+
+    plan = plan_fleet(
+        real_catalog, FleetRequest(environment="prod", all_services=True, image_tag="1.4.2-rc.1")
+    )
+    record = plan_record(plan)
+    text = json.dumps(record, separators=(",", ":"))
+    # an SSM Standard parameter holds 4 KB; 16 services with full ECR image URIs fit
+    assert len(text.encode()) < 4096, len(text.encode())
+    again = plan_from_record(json.loads(text))
+    assert [[s.service for s in wave.services] for wave in again.waves] == [
+        [s.service for s in wave.services] for wave in plan.waves
+    ]
+    assert again.services == tuple(
+        dataclasses.replace(s, expected_seconds=float(round(s.expected_seconds))) for s in plan.services
+    )
+    assert (again.environment, again.strategy, again.max_parallel) == ("prod", None, 4)
+    assert again.expected_seconds == pytest.approx(plan.expected_seconds, abs=16)
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {},
+        {"version": 2, "environment": "dev", "maxParallel": 4, "waves": []},
+        {"version": 1, "environment": "dev", "maxParallel": 0, "waves": []},
+        {"version": 1, "environment": "dev", "maxParallel": 4, "waves": [[{"service": "a"}]]},
+        {
+            "version": 1,
+            "environment": "dev",
+            "maxParallel": 4,
+            "waves": [[{"service": "a", "engine": "ecs"}]],
+        },
+        {"version": 1, "environment": "dev", "maxParallel": "x", "waves": []},
+    ],
+)
+def test_a_record_that_is_not_a_plan_is_bad_input(record: dict[str, object]) -> None:
+    from orchestrator.fleet.plan import plan_from_record
+
+    with pytest.raises(BadInputError, match=r"^the fleet run's record is not a plan this bluegreen reads \("):
+        plan_from_record(record)
