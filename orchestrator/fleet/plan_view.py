@@ -12,7 +12,7 @@ def _duration(seconds: float) -> str:
     return duration(seconds)
 
 
-def fleet_plan_document(plan: FleetPlan) -> documents.FleetPlanDocument:
+def plan_document(plan: FleetPlan) -> documents.FleetPlanDocument:
     """The plan for machines: waves in order, each service's engine, strategy, image and duration."""
     return documents.FleetPlanDocument(
         environment=plan.environment,
@@ -44,7 +44,7 @@ def _service_document(service: FleetService) -> documents.FleetPlannedService:
     )
 
 
-def fleet_plan_text(plan: FleetPlan) -> str:
+def plan_text(plan: FleetPlan) -> str:
     """The plan for people: each wave (its services in the order they start) and the durations."""
     count = len(plan.services)
     waves = len(plan.waves)

@@ -13,7 +13,7 @@ from orchestrator.catalog import Catalog
 from orchestrator.engines import engine_for
 from orchestrator.errors import BadInputError, GuardrailError, UnknownEnvironmentError, UnknownServiceError
 from orchestrator.fleet.plan import FleetPlan, FleetService, Wave
-from orchestrator.fleet.plan_view import fleet_plan_document, fleet_plan_text
+from orchestrator.fleet.plan_view import plan_document, plan_text
 from orchestrator.fleet.planning import FleetRequest, fleet_inputs, plan_fleet
 from tests.support.schema import document_kind
 
@@ -193,11 +193,11 @@ plan: fleet deploy to dev: 4 services in 2 waves, at most 2 at once (dry run: no
 
 
 def test_the_text_shows_waves_order_engines_strategies_and_durations() -> None:
-    assert fleet_plan_text(SMALL) == SMALL_TEXT
+    assert plan_text(SMALL) == SMALL_TEXT
 
 
 def test_the_document_and_its_schema() -> None:
-    document = documents.to_json(fleet_plan_document(SMALL))
+    document = documents.to_json(plan_document(SMALL))
     assert document["expectedSeconds"] == 2302 and document["maxParallel"] == 2 and document["services"] == 4
     assert [wave["number"] for wave in document["waves"]] == [1, 2]
     inventory = document["waves"][1]["services"][1]
@@ -215,10 +215,10 @@ def test_the_document_and_its_schema() -> None:
 
 def test_the_real_dev_plan_renders(real_catalog: Catalog) -> None:
     plan = plan_fleet(real_catalog, FleetRequest(all_services=True))
-    text = fleet_plan_text(plan)
+    text = plan_text(plan)
     assert text.startswith("plan: fleet deploy to dev: 16 services in 4 waves, at most 8 at once")
     assert text.count("  wave ") == 4 and "notification-service  ecs" in text
-    assert document_kind(documents.to_json(fleet_plan_document(plan))) == "FleetPlanDocument"
+    assert document_kind(documents.to_json(plan_document(plan))) == "FleetPlanDocument"
 
 
 # --- the plan as a fleet run's record -------------------------------------------------------------------
