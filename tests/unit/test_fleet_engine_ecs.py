@@ -72,6 +72,11 @@ def test_snapshots_name_a_service_deployment_ecs_does_not_know(clients: Any) -> 
         EcsEngine(clients).snapshots([f"{SD}1", f"{SD}2"])
 
 
+def test_looking_at_no_service_deployment_costs_nothing(clients: Any) -> None:
+    assert EcsEngine(clients).snapshots([]) == {}
+    assert clients.counter.total == 0
+
+
 def _brief(n: int, revision: int, minutes: int) -> dict[str, Any]:
     return {
         "serviceDeploymentArn": f"{SD}{n}",
