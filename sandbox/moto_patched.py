@@ -23,7 +23,8 @@
 7. moto stores a parameter value of any length; Parameter Store refuses a Standard one over 4096
    characters and an Advanced one over 8192 (ValidationException, AWS's message below; botocore's
    SSM model: "Standard parameters have a value limit of 4 KB. Advanced parameters have a value
-   limit of 8 KB"), which the fleet run record (orchestrator/aws/fleet_runs.py) must live within.
+   limit of 8 KB"), which the fleet run record (orchestrator/aws/fleet_runs.py) must live within,
+   and refuses to move an Advanced parameter back to Standard ("you can't revert").
 Nothing else changes.
 """
 
@@ -143,6 +144,15 @@ def _patch_parameter_size() -> None:
                 if tier == "Standard"
                 else "1 validation error detected: Value at 'value' failed to satisfy constraint: Member "
                 f"must have length less than or equal to {limit}"
+            )
+        name = str(kwargs["name"] if "name" in kwargs else args[0] if args else "")
+        earlier = self.get_parameter(name) if name else None
+        if earlier is not None and earlier.tier == "Advanced" and tier == "Standard":
+            # "you can't revert an advanced parameter to a standard parameter" (botocore's SSM model,
+            # ParameterTier); the words as go-to-k/cdk-real-drift#408 quotes SSM's answer
+            raise ValidationException(
+                "You can't downgrade a parameter from the advanced-parameter tier to the "
+                "standard-parameter tier."
             )
         return original(self, *args, **kwargs)
 

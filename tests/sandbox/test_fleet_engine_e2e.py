@@ -191,3 +191,19 @@ def test_the_run_record_round_trips_through_ssm_within_the_standard_tier(in_worl
     # as Parameter Store does, the sandbox refuses the plain JSON on the Standard tier
     with pytest.raises(ssm.exceptions.ClientError, match="maximum parameter value of 4096 characters"):
         ssm.put_parameter(Name=name, Value=plain, Type="String", Tier="Standard", Overwrite=True)
+
+
+def test_a_record_that_needed_advanced_stays_advanced(in_world: Run) -> None:
+    ssm = in_world.clients.client("ssm")
+    assert ssm.meta.endpoint_url == in_world.world.moto_url
+    store = FleetRunStore(ssm, "doa-market")
+    run_id = "fr-20261130t0900z-abcd"
+    large, small = fleet_run_document(64, by_digest=True), fleet_run_document(4, by_digest=True)
+    assert encode(large).tier == "Advanced" and encode(small).tier == "Standard"
+    store.put(run_id, "dev", large)
+    store.put(run_id, "dev", small)  # Standard refused by SSM (no way back), written Advanced again
+
+    assert store.get(run_id, "dev") == small
+    name = store.name(run_id, "dev")
+    described = ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [name]}])["Parameters"]
+    assert [parameter["Tier"] for parameter in described] == ["Advanced"]

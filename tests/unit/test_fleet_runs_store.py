@@ -92,6 +92,26 @@ def test_put_writes_one_string_parameter_per_run_naming_its_tier(ssm: Any) -> No
     FleetRunStore(client, "doa-market").put(RUN, "dev", made)
 
 
+def test_a_record_once_advanced_is_written_advanced_again(ssm: Any) -> None:
+    client, stub = ssm
+    made = document(4, True)
+    request = {
+        "Name": NAME,
+        "Value": encode(made).value,
+        "Type": "String",
+        "Tier": "Standard",
+        "Overwrite": True,
+        "Description": f"bluegreen fleet run {RUN} (dev)",
+    }
+    # SSM's answer, as go-to-k/cdk-real-drift#408 quotes it
+    message = (
+        "You can't downgrade a parameter from the advanced-parameter tier to the standard-parameter tier."
+    )
+    stub.add_client_error("put_parameter", "ValidationException", message, expected_params=request)
+    stub.add_response("put_parameter", {"Version": 2, "Tier": "Advanced"}, {**request, "Tier": "Advanced"})
+    FleetRunStore(client, "doa-market").put(RUN, "dev", made)
+
+
 def test_get_reads_the_record_back(ssm: Any) -> None:
     client, stub = ssm
     made = document(16, True)
