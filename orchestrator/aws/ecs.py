@@ -133,6 +133,22 @@ def describe_task_definition(client: EcsApi, arn: str) -> dict[str, Any]:
     return dict(response["taskDefinition"])
 
 
+def task_definition_tags(client: EcsApi, arn: str) -> dict[str, str]:
+    """A task definition's tags as a dict: DescribeTaskDefinition(include=["TAGS"]) ("If TAGS is
+    specified, the tags are included in the response. If this field is omitted, tags aren't included
+    in the response": botocore's ECS model). BadInputError when ECS does not know it."""
+    from botocore.exceptions import ClientError
+
+    with aws_errors(f"DescribeTaskDefinition {arn}"):
+        try:
+            response = client.describe_task_definition(taskDefinition=arn, include=["TAGS"])
+        except ClientError as err:
+            if "ClientException" in str(err) and "Unable to describe" in str(err):
+                raise BadInputError(f"task definition {arn} not found") from None
+            raise
+    return {str(tag.get("key")): str(tag.get("value") or "") for tag in response.get("tags") or []}
+
+
 # --- Amazon ECS's native deployments ---------------------------------------------------------------
 
 
