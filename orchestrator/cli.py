@@ -613,6 +613,63 @@ def fleet_watch(
     return _finish(ctx, lambda session: command.watch(session, options), env, output, catalog)
 
 
+@fleet_app.command("export", epilog=help_text.FLEET_EXPORT)
+def fleet_export(
+    ctx: typer.Context,
+    services: Annotated[
+        list[str] | None, typer.Argument(metavar="SERVICE", help="Services from the catalog (or --all).")
+    ] = None,
+    all_services: Annotated[bool, typer.Option("--all", help="Every service of the catalog.")] = False,
+    out: Annotated[str, typer.Option("--out", metavar="DIR", help="Folder for the two files.")] = ".",
+    env: EnvOpt = None,
+    strategy: StrategyOpt = None,
+    image_tag: Annotated[
+        str | None,
+        typer.Option("--image-tag", metavar="TAG", help="Deploy each service's catalog image with this tag."),
+    ] = None,
+    images: Annotated[
+        str | None,
+        typer.Option("--images", metavar="FILE", help="YAML of SERVICE: IMAGE (or a tag) for this run."),
+    ] = None,
+    max_parallel: Annotated[
+        int | None,
+        typer.Option(
+            "--max-parallel",
+            metavar="N",
+            help="At most N deployments of a wave at once [default: the environment's fleet.max_parallel].",
+        ),
+    ] = None,
+    stop_on_failure: Annotated[
+        bool,
+        typer.Option(
+            "--stop-on-failure/--no-stop-on-failure",
+            help="On the first failure stop the wave's deployments in flight (rollback), or let them finish.",
+        ),
+    ] = True,
+    poll_seconds: Annotated[
+        int, typer.Option("--poll-seconds", metavar="N", help="Seconds between two looks at a deployment.")
+    ] = 30,
+    output: OutputOpt = None,
+    catalog: CatalogOpt = None,
+) -> Finished:
+    """Write the fleet's waves as an AWS Step Functions state machine (fleet-ENV.asl.json) and the SAM
+    template that runs it with least-privilege roles (fleet-ENV.template.yaml). No AWS call."""
+    from orchestrator.commands import fleet_export as command
+
+    options = command.FleetExportOptions(
+        out=out,
+        services=tuple(services or ()),
+        all=all_services,
+        strategy=strategy,
+        image_tag=image_tag,
+        images=images,
+        max_parallel=max_parallel,
+        stop_on_failure=stop_on_failure,
+        poll_seconds=poll_seconds,
+    )
+    return _finish(ctx, lambda session: command.run(session, options), env, output, catalog)
+
+
 @app.command(epilog=help_text.SCHEMA)
 def schema(ctx: typer.Context) -> Finished:
     """Print the JSON Schema of every --output json document (one schema; each document in $defs)."""

@@ -1144,6 +1144,24 @@ class FleetDocument(Document):
     exit_code: int
 
 
+# --- fleet export ------------------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True, eq=False)
+class FleetExportDocument(Document):
+    """`bluegreen fleet export`: the state machine and template written, and how to deploy and run them."""
+
+    environment: str
+    services: int
+    waves: int
+    max_parallel: int
+    expected_seconds: int  # the plan's (the sum over the waves)
+    timeout_seconds: int  # the state machine's TimeoutSeconds
+    state_machine_name: str
+    asl_path: str
+    template_path: str
+    deploy_command: str
+    start_command: str
+
+
 # --- any command that failed before it had a document of its own -------------------------------------
 @dataclass(frozen=True, kw_only=True, eq=False)
 class ErrorDocument(Document):
@@ -1186,6 +1204,7 @@ DOCUMENTS: tuple[type[Document], ...] = (
     DoraDocument,
     FleetPlanDocument,
     FleetDocument,
+    FleetExportDocument,
     ErrorDocument,
 )
 

@@ -102,6 +102,10 @@ FLEET_DEPLOY = epilog(
     "bluegreen fleet deploy --all --env prod --max-parallel 2 --continue-on-failure",
     "bluegreen fleet deploy --resume fr-20261130t0730z-3f9a --env prod   # after a killed CI job",
 )
+FLEET_EXPORT = epilog(
+    "bluegreen fleet export --all --env prod --out deploy/  # fleet-prod.asl.json, fleet-prod.template.yaml",
+    "bluegreen fleet export --all --env dev --image-tag 1.4.2 --max-parallel 4 --out deploy/",
+)
 FLEET_WATCH = epilog(
     "bluegreen fleet watch fr-20261130t0730z-3f9a --env prod",
     "bluegreen fleet watch fr-20261130t0730z-3f9a --env prod -o json",

@@ -554,7 +554,6 @@ def _codedeploy_statements(access: Sequence[ServiceAccess]) -> list[dict[str, An
     groups = _unique(
         _arn("codedeploy", a.region, f"deploymentgroup:{a.application}/{a.deployment_group}") for a in access
     )
-    applications = _unique(_arn("codedeploy", a.region, f"application:{a.application}") for a in access)
     regions = sorted({a.region for a in access})
     configs = [
         _arn("codedeploy", region, f"deploymentconfig:{prefix}*")
@@ -574,11 +573,6 @@ def _codedeploy_statements(access: Sequence[ServiceAccess]) -> list[dict[str, An
                 "codedeploy:GetDeploymentGroup",
             ],
             groups,
-        ),
-        _statement(
-            "Revisions",
-            ["codedeploy:RegisterApplicationRevision", "codedeploy:GetApplicationRevision"],
-            applications,
         ),
         _statement(
             "DeploymentConfigs",
