@@ -1,12 +1,15 @@
 """The fleet step Lambda: what the Task states of `bluegreen fleet export`'s state machine invoke
 (``orchestrator.fleet.export``), one service's deployment at a time.
 
-An event is ``{"action": "start" | "poll" | "stop", "service", "environment", "image", "strategy",
+An event is ``{"action": "record" | "start" | "poll" | "stop", "service", "environment", "image", "strategy",
 "fleet_run", "deployment_id", "since", "wave_started", "queue_wait_seconds"}`` (the state machine
 fills it; ``image`` and ``strategy`` may be null: the catalog's). Each action goes through the same
 engine code the CLI uses (``orchestrator.engines``: plan -> start, so every guardrail of `deploy`
 applies; snapshot; stop), on the service's own engine (CodeDeploy or Amazon ECS); JSON out:
 
+- record: the run's record in SSM Parameter Store (``aws/fleet_runs.py``: the plan the state machine
+  carries, with this run's id and start time), before any start, as `fleet deploy` writes it, so
+  `fleet watch RUN_ID` and `fleet deploy --resume RUN_ID` work on a Step Functions run too.
 - start: plan and start the deployment, carrying the fleet run id (``DeployInputs.fleet_run``).
   A group busy with another deployment answers ``{"status": "Queued"}`` (the state machine waits
   and starts again) for ``queue_wait_seconds`` after ``wave_started`` (the environment's
@@ -38,7 +41,7 @@ from orchestrator.errors import ActiveDeploymentError, BadInputError
 from orchestrator.vocabulary import DeploymentStatus
 
 SERVICE = "bluegreen-fleet-step"
-ACTIONS = ("start", "poll", "stop")
+ACTIONS = ("record", "start", "poll", "stop")
 QUEUED = "Queued"  # not a CodeDeploy status: the state machine's Choice reads it (export.py)
 
 logger = Logger(service=SERVICE)
@@ -82,7 +85,9 @@ def step(event: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
     service = settings.catalog().resolve(str(event["service"]), event.get("environment"))
     engine = _engine(service)
     moment = now or datetime.now(UTC)
-    if action == "start":
+    if action == "record":
+        answer = _record(service, event, moment)
+    elif action == "start":
         answer = _start(engine, service, event, moment)
     elif action == "poll":
         answer = _poll(engine, service, str(event["deployment_id"]))
@@ -107,6 +112,18 @@ def _clients_for(region: str | None) -> Any:
         if key not in _clients:
             _clients[key] = AwsClients(region=region)
         return _clients[key]
+
+
+def _record(service: Any, event: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The run's record in SSM (``aws/fleet_runs.FleetRunStore``), as `fleet deploy` writes it."""
+    from orchestrator.aws.fleet_runs import FleetRunStore
+
+    run_id, environment = str(event["fleet_run"]), service.environment
+    document = {**event["record"], "runId": run_id, "environment": environment}
+    document["created"] = now.isoformat(timespec="seconds")
+    store = FleetRunStore(_clients_for(service.region).client("ssm"), service.project)
+    store.put(run_id, environment, document)
+    return {"service": service.name, "status": "Recorded", "parameter": store.name(run_id, environment)}
 
 
 def _start(engine: Any, service: Any, event: dict[str, Any], now: datetime) -> dict[str, Any]:

@@ -61,6 +61,8 @@ START_RETRY_ERRORS = ["Lambda.TooManyRequestsException"]
 # plan's expected time three times over, plus each wave's queue bound, within that.
 MAX_EXECUTION_SECONDS = 365 * 24 * 3600
 STATE_NAME_LIMIT = 80  # ASL: a state's name is at most 80 Unicode characters
+RECORD_STATE = "Record run"
+RECORD_VERSION = 1  # commands/fleet.py RECORD_VERSION: the record `fleet watch` reads
 
 
 @dataclass(frozen=True)
@@ -90,16 +92,68 @@ def state_machine(plan: FleetPlan, options: ExportOptions) -> dict[str, Any]:
         "Error": FLEET_FAILED,
         "CausePath": "$.failure.Cause",
     }
+    first = wave_state(waves[0].number) if waves else "Fleet deployed"
+    if waves:
+        states = {RECORD_STATE: _record_run(plan, options, first), **states}
     services = sum(len(wave.services) for wave in waves)
     return {
         "Comment": (
             f"bluegreen fleet: {services} services of {plan.environment} in {len(waves)} waves, "
             f"at most {plan.max_parallel} at once; the execution's name is the fleet run id"
         ),
-        "StartAt": wave_state(waves[0].number) if waves else "Fleet deployed",
+        "StartAt": RECORD_STATE if waves else first,
         "TimeoutSeconds": execution_timeout(plan, options),
         "States": states,
     }
+
+
+def run_record(plan: FleetPlan, options: ExportOptions) -> dict[str, Any]:
+    """The fleet run's record as `fleet deploy` writes it (commands/fleet.py ``_record``; a test keeps
+    the two equal), less what only the execution knows: ``runId`` and ``created`` (the Lambda adds
+    them). With it in SSM, `fleet watch RUN_ID` and `fleet deploy --resume RUN_ID` work on a run
+    started in Step Functions as on one started by `fleet deploy`."""
+    return {
+        "version": RECORD_VERSION,
+        "environment": plan.environment,
+        "strategy": plan.strategy,
+        "maxParallel": plan.max_parallel,
+        "continueOnFailure": False,
+        "stopOnFailure": options.stop_on_failure,
+        "expectedSeconds": round(plan.expected_seconds),
+        "waves": [
+            [
+                {
+                    "service": s.service,
+                    "engine": s.engine,
+                    "image": s.image,
+                    "strategy": s.strategy,
+                    "dependsOn": list(s.depends_on),
+                    "expectedSeconds": round(s.expected_seconds),
+                }
+                for s in wave.services
+            ]
+            for wave in plan.waves
+        ],
+    }
+
+
+def _record_run(plan: FleetPlan, options: ExportOptions, then: str) -> dict[str, Any]:
+    """Before any start, the run's record (SSM Parameter Store, ``aws/fleet_runs.py``), as `fleet
+    deploy` writes it first: a run that cannot be recorded starts nothing (no Catch)."""
+    state = _invoke(
+        options,
+        {
+            "action": "record",
+            "service": plan.waves[0].services[0].service,  # whose region and project the record takes
+            "environment": plan.environment,
+            "fleet_run.$": "$$.Execution.Name",
+            "record": run_record(plan, options),
+        },
+        "$.recorded",
+        then,
+    )
+    state["Retry"] = [_retry(TRANSIENT_LAMBDA_ERRORS)]  # PutParameter with Overwrite: safe to repeat
+    return state
 
 
 def wave_state(number: int) -> str:
@@ -349,6 +403,8 @@ class ServiceAccess:
     service: str
     engine: str  # "codedeploy" | "ecs"
     region: str
+    project: str
+    environment: str
     application: str
     deployment_group: str
     cluster: str
@@ -369,6 +425,8 @@ def service_access(service: ResolvedService, task_definition: Mapping[str, Any] 
         service=service.name,
         engine=str(settings.engine),
         region=service.region,
+        project=service.project,
+        environment=service.environment,
         application=settings.application,
         deployment_group=settings.deployment_group,
         cluster=settings.cluster,
@@ -540,6 +598,7 @@ def step_statements(access: Sequence[ServiceAccess]) -> list[dict[str, Any]]:
             _unique(_arn("ecs", a.region, f"service/{a.cluster}/{a.ecs_service}") for a in access),
         ),
     ]
+    statements.append(_statement("RecordRun", ["ssm:PutParameter"], _run_records(access)))
     statements += _pass_roles(
         "PassTaskRoles", [r for a in access for r in a.task_roles], "ecs-tasks.amazonaws.com"
     )
@@ -548,6 +607,13 @@ def step_statements(access: Sequence[ServiceAccess]) -> list[dict[str, Any]]:
     if ecs:
         statements += _ecs_statements(ecs)
     return statements
+
+
+def _run_records(access: Sequence[ServiceAccess]) -> list[Any]:
+    """The fleet runs' records of the plan's environment (aws/fleet_runs.py's parameter names)."""
+    return _unique(
+        _arn("ssm", a.region, f"parameter/bluegreen/{a.project}/{a.environment}/fleet-runs/*") for a in access
+    )
 
 
 def _codedeploy_statements(access: Sequence[ServiceAccess]) -> list[dict[str, Any]]:

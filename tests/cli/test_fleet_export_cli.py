@@ -33,7 +33,7 @@ def test_export_writes_the_plan_as_a_state_machine_and_its_template(tmp_path: Pa
     assert (document["services"], document["waves"], document["maxParallel"]) == (16, len(plan.waves), 8)
     assert document["aslPath"] == str(tmp_path / "fleet-dev.asl.json")
     template = yaml.safe_load((tmp_path / "fleet-dev.template.yaml").read_text(encoding="utf-8"))
-    assert template["Resources"]["FleetStateMachine"]["Properties"]["Definition"]["StartAt"] == "Wave 1"
+    assert template["Resources"]["FleetStateMachine"]["Properties"]["Definition"]["StartAt"] == "Record run"
     # SAM resolves CodeUri from the template's folder: it must lead to the repository's build/lambda
     code_uri = template["Resources"]["FleetStepFunction"]["Properties"]["CodeUri"]
     assert (tmp_path / code_uri).resolve() == (REPO / "build" / "lambda").resolve()

@@ -190,8 +190,40 @@ def test_stop_rolls_back_only_this_runs_deployments_still_in_flight(engine: Fake
     assert ("fleet_deployments", (RUN, datetime(2026, 11, 30, 7, 59, 0, 123000, tzinfo=UTC))) in engine.asked
 
 
+class FakeSsm:
+    def __init__(self) -> None:
+        self.puts: list[dict[str, Any]] = []
+
+    def put_parameter(self, **request: Any) -> dict[str, Any]:
+        self.puts.append(request)
+        return {"Version": 1}
+
+
+def test_record_writes_the_runs_record_with_its_id_and_start(
+    engine: FakeEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestrator.aws.fleet_runs import decode
+
+    ssm = FakeSsm()
+    monkeypatch.setattr(
+        fleet_step, "_clients_for", lambda region: type("C", (), {"client": lambda _, n: ssm})()
+    )
+    record = {"version": 1, "maxParallel": 2, "waves": [[{"service": "product-service"}]]}
+
+    answer = fleet_step.step(event("record", record=record), NOW)
+
+    (put,) = ssm.puts
+    assert put["Name"] == f"/bluegreen/doa-market/dev/fleet-runs/{RUN}" == answer["parameter"]
+    assert decode(put["Value"]) == {
+        **record,
+        "runId": RUN,
+        "environment": "dev",
+        "created": "2026-11-30T08:00:00+00:00",
+    }
+
+
 def test_an_unknown_action_is_refused(engine: FakeEngine) -> None:
-    with pytest.raises(BadInputError, match="action 'deploy' is not one of start, poll, stop"):
+    with pytest.raises(BadInputError, match="action 'deploy' is not one of record, start, poll, stop"):
         fleet_step.step(event("deploy"), NOW)
 
 

@@ -5,8 +5,9 @@ deploys through both engines into one sandbox world: product-service and order-s
 CodeDeploy, inventory-service on Amazon ECS's native deployments (the shipped catalog's dev).
 
 Plan: wave 1 = product-service + inventory-service (at most 2 at once), wave 2 = order-service.
-1. Healthy: the execution SUCCEEDED and each service has one succeeded deployment carrying the
-   fleet run id; wave 2's started after wave 1's had ended.
+1. Healthy: the execution SUCCEEDED and each service has one succeeded deployment; wave 2's
+   started after wave 1's had ended; `bluegreen fleet watch RUN_ID` finds the run (its record, the
+   machine's first step) and each deployment (by the run id they carry).
 2. product-service's green answers 500 (its smoke hook fails): the execution FAILED with
    FleetFailed naming product-service, and order-service (wave 2) got no deployment.
 In both, every AWS call the Lambda made is an action its exported role grants.
@@ -14,7 +15,9 @@ In both, every AWS call the Lambda made is an action its exported role grants.
 
 from __future__ import annotations
 
+import functools
 import json
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -98,17 +101,21 @@ def plan_of(catalog: Any, strategies: dict[str, str] | None = None) -> FleetPlan
     return FleetPlan("dev", None, 2, waves, 120.0)
 
 
+def _record_call(calls: set[str], prefix: str, model: Any, **_: Any) -> None:
+    """A call made by the fleet step Lambda (the runner's thread for it), as an IAM action."""
+    if threading.current_thread().name == f"lambda-sync-{FUNCTION}":
+        calls.add(f"{prefix}:{model.name}")
+
+
 def record_calls(monkeypatch: pytest.MonkeyPatch, calls: set[str]) -> None:
-    """Every call made through AwsClients (here: only the fleet step Lambda's) as an IAM action."""
+    """Every call the fleet step Lambda makes through AwsClients, as an IAM action."""
     original = AwsClients.client
 
     def client(self: AwsClients, service_name: str, *, single_attempt: bool = False) -> Any:
         made = original(self, service_name, single_attempt=single_attempt)
         if not getattr(made, "_fleet_recorded", False):
             prefix = IAM_PREFIX.get(service_name, service_name)
-            made.meta.events.register(
-                "before-call.*.*", lambda model, **_: calls.add(f"{prefix}:{model.name}")
-            )
+            made.meta.events.register("before-call.*.*", functools.partial(_record_call, calls, prefix))
             made._fleet_recorded = True
         return made
 
@@ -212,6 +219,20 @@ def described(sandbox: Sandbox, deployments: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def bluegreen(*args: str) -> tuple[int, dict[str, Any]]:
+    """A bluegreen command in this process; its exit code and JSON document."""
+    import contextlib
+    import io
+
+    from orchestrator.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main([*args, "--output", "json"])
+    text = out.getvalue()
+    return code, (json.loads(text) if text.startswith("{") else {"stdout": text})
+
+
 def assert_granted(sandbox: Sandbox) -> None:
     """Every AWS call the fleet step Lambda made is an action its exported role grants."""
     catalog = sandbox.world.catalog
@@ -230,7 +251,8 @@ def assert_granted(sandbox: Sandbox) -> None:
 
 def test_healthy_plan_runs_to_succeeded_in_wave_order(in_world: Sandbox) -> None:
     plan = plan_of(in_world.world.catalog)
-    execution = run_execution(in_world, "fleet-healthy", "fr-20261130t0800z-a001", plan)
+    run_id = "fr-20261130t0800z-a001"
+    execution = run_execution(in_world, "fleet-healthy", run_id, plan)
 
     assert execution["status"] == "SUCCEEDED", execution.get("cause")
     deployments = described(in_world, started(in_world, execution["executionArn"]))
@@ -245,6 +267,12 @@ def test_healthy_plan_runs_to_succeeded_in_wave_order(in_world: Sandbox) -> None
     }
     wave_one_end = max(deployments[name].complete_time for name in WAVES[0])
     assert deployments["order-service"].create_time >= wave_one_end
+    # the run's record (the machine's first step) lets `fleet watch` re-attach from any machine
+    code, watched = bluegreen("fleet", "watch", run_id, "--env", "dev")
+    assert code == 0, watched
+    assert {row["service"]: (row["deploymentId"], row["outcome"]) for row in watched["services"]} == {
+        name: (deployments[name].deployment_id, "succeeded") for name in SERVICES
+    }
     assert_granted(in_world)
 
 

@@ -39,7 +39,8 @@ def test_waves_run_in_order_each_a_map_capped_at_max_parallel() -> None:
     definition = export.state_machine(TWO_WAVES, OPTIONS)
     states = definition["States"]
 
-    assert definition["StartAt"] == "Wave 1"
+    assert definition["StartAt"] == "Record run"
+    assert states["Record run"]["Next"] == "Wave 1"
     assert states["Wave 1"]["Next"] == "Wave 1 deploy"
     assert states["Wave 1 deploy"]["Next"] == "Wave 2"
     assert states["Wave 2 deploy"]["Next"] == "Fleet deployed"
@@ -50,6 +51,21 @@ def test_waves_run_in_order_each_a_map_capped_at_max_parallel() -> None:
     assert {states[f"Wave {n} deploy"]["MaxConcurrency"] for n in (1, 2)} == {2}
     assert states["Wave 1"]["Result"]["services"][0]["strategy"] == "all-at-once"
     json.dumps(definition)  # JSON as it is
+
+
+def test_the_run_is_recorded_first_as_fleet_deploy_records_it() -> None:
+    from orchestrator.commands.fleet import FleetDeployOptions, _record
+
+    for stop in (True, False):
+        options = export.ExportOptions(function_arn=ARN, stop_on_failure=stop)
+        record = export.state_machine(TWO_WAVES, options)["States"]["Record run"]
+        payload = record["Parameters"]["Payload"]
+        written = _record("fr-20261130t0800z-3f9a", TWO_WAVES, FleetDeployOptions(stop_on_failure=stop), None)  # type: ignore[arg-type]
+        del written["runId"], written["created"]  # the Lambda adds them (the execution's)
+
+        assert (payload["action"], payload["fleet_run.$"]) == ("record", "$$.Execution.Name")
+        assert payload["record"] == written
+        assert "Catch" not in record  # a run that cannot be recorded starts nothing
 
 
 def test_a_service_starts_then_polls_until_its_status_ends() -> None:
@@ -149,8 +165,11 @@ def _broken(change: str) -> dict[str, Any]:
         processor["Status?"]["Choices"][1]["Next"] = "Deployment broke"
     elif change == "end":
         del processor["Poll"]["Next"]
+    elif change == "record":
+        states["Record run"]["Next"] = "Wave 9"
     elif change == "start":
         definition["StartAt"] = "Wave 0"
+        del states["Record run"]
     return definition
 
 
@@ -159,6 +178,7 @@ def _broken(change: str) -> dict[str, Any]:
     [
         ("next", "Wave 1: target 'Wave one deploy' is not a state"),
         ("unreachable", "Orphan: not reachable from StartAt"),
+        ("record", "Record run: target 'Wave 9' is not a state"),
         ("catch", "Wave 2 deploy: target 'Nowhere' is not a state"),
         ("concurrency", "Wave 2 deploy: MaxConcurrency not set"),
         ("choice", "Wave 1 deploy > Status?: target 'Deployment broke' is not a state"),
