@@ -82,9 +82,7 @@ def deploy(session: Session, options: FleetDeployOptions) -> Result:
     }
     if options.dry_run:
         return _dry_run(session, options, environment, services, images, strategies)
-    from orchestrator.fleet.run_id import new_run_id
-
-    run_id = new_run_id(environment, datetime.now(UTC))
+    run_id = _new_run_id(environment, datetime.now(UTC))
     provenance = recording.provenance_now()
     prepared = [
         _prepared(session, service, strategies[service.name], images.get(service.name), run_id, provenance)
@@ -98,6 +96,24 @@ def deploy(session: Session, options: FleetDeployOptions) -> Result:
     return run.go(
         _members(plan, prepared), _policy(session, environment, plan.max_parallel, options), options
     )
+
+
+def _new_run_id(environment: str, now: datetime) -> str:
+    try:
+        from orchestrator.fleet.run_id import new_run_id  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:  # TEMPORARY until h/fleetplan's run_id.py is merged: the seam's example form
+        import secrets
+
+        return f"fr-{now:%Y%m%dt%H%M}z-{secrets.token_hex(2)}"
+    return str(new_run_id(environment, now))
+
+
+def _parse_run_id(text: str) -> None:
+    try:
+        from orchestrator.fleet.run_id import parse_run_id  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:  # TEMPORARY until h/fleetplan's run_id.py is merged (the store checks the name)
+        return
+    parse_run_id(text)
 
 
 def _validate(options: FleetDeployOptions) -> None:
@@ -388,9 +404,7 @@ class _Recorded:
 
 
 def _read_record(session: Session, run_id: str, environment: str) -> _Recorded:
-    from orchestrator.fleet.run_id import parse_run_id
-
-    parse_run_id(run_id)  # a malformed id is bad input before any call
+    _parse_run_id(run_id)  # a malformed id is bad input before any call
     document = _store(session, environment).get(run_id, environment)
     try:
         return _Recorded(
@@ -536,17 +550,44 @@ def watch(session: Session, options: FleetWatchOptions) -> Result:
 
 
 class _EnginesClock:
-    """Real seconds as the services' own clocks count them (each engine's ``server_clock``: a busy
-    sandbox runs slower than real x scale), never backwards; real time until an engine answered."""
+    """Real seconds as the services' own clocks count them: the newest ``Date`` any engine's client
+    has seen (``Engine.server_clock``'s ``server_now``), divided by the time scale. AWS's clock runs
+    with real time; a busy sandbox's virtual clock runs slower than real x scale (sandbox/clock.py),
+    so counting real seconds would time a fleet out while its deployments are on schedule.
 
-    def __init__(self, clocks: Sequence[Any], real: Callable[[], float] = time.monotonic) -> None:
+    Between answers it runs on at the nominal rate, but at most ``reach`` deployment seconds past
+    the newest answer (DeploymentClock runs on without bound and then stands still, never going
+    back, until a slow sandbox catches up: for a fleet that looks for minutes, that froze its
+    durations and its call budget). Real time until an engine answered; never backwards."""
+
+    def __init__(
+        self,
+        clocks: Sequence[Any],
+        time_scale: float,
+        real: Callable[[], float] = time.monotonic,
+        reach: float = 60.0,
+    ) -> None:
         self.clocks = list(clocks)
+        self.scale = time_scale
         self.real = real
+        self.reach = reach
+        self._anchor: tuple[float, float] | None = None  # (our value, server time) at the first answer
+        self._newest: tuple[float, float] | None = None  # (real, server time) when the newest was seen
         self._last = -math.inf
 
     def __call__(self) -> float:
-        heard = [clock for clock in self.clocks if clock.server_now is not None]
-        value = max(clock() for clock in heard) if heard else self.real()
+        real = self.real()
+        heard = [clock.server_now for clock in self.clocks if clock.server_now is not None]
+        if not heard:
+            value = real
+        else:
+            newest = max(heard)
+            if self._anchor is None:
+                self._anchor = (max(real, self._last), newest)
+            if self._newest is None or newest > self._newest[1]:
+                self._newest = (real, newest)
+            ahead = min((real - self._newest[0]) * self.scale, self.reach)
+            value = self._anchor[0] + (self._newest[1] + ahead - self._anchor[1]) / self.scale
         self._last = max(self._last, value)
         return self._last
 
@@ -584,7 +625,7 @@ class _Run:
         run_options = RunOptions(
             policy=policy, timeout_seconds=timeout, time_scale=scale, starts=not self.watching
         )
-        clock = _EnginesClock([engine.server_clock(scale) for engine in _engines(self.session).all])
+        clock = _EnginesClock([engine.server_clock(scale) for engine in _engines(self.session).all], scale)
         view = make_view(self.session, f"fleet {self.run_id} ({self.environment})")
         runner = FleetRunner(
             members,
@@ -593,6 +634,7 @@ class _Run:
             listener=view.update,
             on_started=self._started,
             lookup=lookup,
+            real=time.monotonic,
         )
         try:
             with sigterm_as_interrupt():
