@@ -31,6 +31,7 @@ from orchestrator.catalog import load_catalog
 from orchestrator.cli import main
 from orchestrator.engines import engine_for
 from sandbox.world import World, WorldOptions
+from tests.support.schema import document_kind
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -139,6 +140,7 @@ def test_an_interrupted_fleet_run_is_resumed_in_wave_order_with_nothing_deployed
     code, document = bluegreen("fleet", "deploy", "--resume", run_id, "--env", "dev", *TIMEOUT)
     assert code == 0, json.dumps(document, indent=1)
     assert document["resumed"] is True and document["fleetRunId"] == run_id
+    assert document_kind(document) == "FleetDocument"
     rows = {row["service"]: row for row in document["services"]}
     assert {name: row["wave"] for name, row in rows.items()} == WAVES
     assert all(row["outcome"] == "succeeded" for row in rows.values()), rows
