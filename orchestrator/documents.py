@@ -1107,6 +1107,8 @@ class FleetDocument(Document):
     calls_per_minute_limit: int
     polls: int
     exit_code: int
+
+
 # --- fleet deploy --dry-run ------------------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True, eq=False)
 class FleetPlannedService(Document):
