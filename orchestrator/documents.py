@@ -1056,41 +1056,6 @@ class DoraDocument(Document):
     api_calls: int
 
 
-# --- fleet deploy --dry-run ------------------------------------------------------------------------------
-@dataclass(frozen=True, kw_only=True, eq=False)
-class FleetPlannedService(Document):
-    """One service of a fleet plan: its engine, strategy, image and expected duration."""
-
-    service: str
-    engine: str
-    strategy: str | None
-    image: str | None  # None: the catalog's image
-    expected_seconds: int
-    depends_on: list[str]  # the services of this run it waits for
-
-
-@dataclass(frozen=True, kw_only=True, eq=False)
-class FleetPlannedWave(Document):
-    """A wave: its services in the order they start (longest first) and when it should end."""
-
-    number: int
-    expected_seconds: int
-    services: list[FleetPlannedService]
-
-
-@dataclass(frozen=True, kw_only=True, eq=False)
-class FleetPlanDocument(Document):
-    """`bluegreen fleet deploy --dry-run`: the waves, their order and expected durations."""
-
-    environment: str
-    strategy: str | None  # --strategy for every service; null: each service's own
-    max_parallel: int
-    services: int
-    expected_seconds: int  # the sum over the waves
-    waves: list[FleetPlannedWave]
-    dry_run: Literal[True]
-
-
 # --- fleet deploy / fleet watch --------------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True, eq=False)
 class FleetServiceRow(Document):
@@ -1142,6 +1107,41 @@ class FleetDocument(Document):
     calls_per_minute_limit: int
     polls: int
     exit_code: int
+
+
+# --- fleet deploy --dry-run ------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True, eq=False)
+class FleetPlannedService(Document):
+    """One service of a fleet plan: its engine, strategy, image and expected duration."""
+
+    service: str
+    engine: str
+    strategy: str | None
+    image: str | None  # None: the catalog's image
+    expected_seconds: int
+    depends_on: list[str]  # the services of this run it waits for
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class FleetPlannedWave(Document):
+    """A wave: its services in the order they start (longest first) and when it should end."""
+
+    number: int
+    expected_seconds: int
+    services: list[FleetPlannedService]
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class FleetPlanDocument(Document):
+    """`bluegreen fleet deploy --dry-run`: the waves, their order and expected durations."""
+
+    environment: str
+    strategy: str | None  # --strategy for every service; null: each service's own
+    max_parallel: int
+    services: int
+    expected_seconds: int  # the sum over the waves
+    waves: list[FleetPlannedWave]
+    dry_run: Literal[True]
 
 
 # --- fleet export ------------------------------------------------------------------------------------------
@@ -1202,8 +1202,8 @@ DOCUMENTS: tuple[type[Document], ...] = (
     WhyDocument,
     HistoryDocument,
     DoraDocument,
-    FleetPlanDocument,
     FleetDocument,
+    FleetPlanDocument,
     FleetExportDocument,
     ErrorDocument,
 )
