@@ -8,7 +8,7 @@ engine code the CLI uses (``orchestrator.engines``: plan -> start, so every guar
 applies; snapshot; stop), on the service's own engine (CodeDeploy or Amazon ECS); JSON out:
 
 - record: the run's record in SSM Parameter Store (``aws/fleet_runs.py``: the plan the state machine
-  carries, with this run's id and start time), before any start, as `fleet deploy` writes it, so
+  carries, with this run's id), before any start, as `fleet deploy` writes it, so
   `fleet watch RUN_ID` and `fleet deploy --resume RUN_ID` work on a Step Functions run too.
 - start: plan and start the deployment, carrying the fleet run id (``DeployInputs.fleet_run``).
   A group busy with another deployment answers ``{"status": "Queued"}`` (the state machine waits
@@ -86,7 +86,7 @@ def step(event: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
     engine = _engine(service)
     moment = now or datetime.now(UTC)
     if action == "record":
-        answer = _record(service, event, moment)
+        answer = _record(service, event)
     elif action == "start":
         answer = _start(engine, service, event, moment)
     elif action == "poll":
@@ -114,13 +114,12 @@ def _clients_for(region: str | None) -> Any:
         return _clients[key]
 
 
-def _record(service: Any, event: dict[str, Any], now: datetime) -> dict[str, Any]:
+def _record(service: Any, event: dict[str, Any]) -> dict[str, Any]:
     """The run's record in SSM (``aws/fleet_runs.FleetRunStore``), as `fleet deploy` writes it."""
     from orchestrator.aws.fleet_runs import FleetRunStore
 
     run_id, environment = str(event["fleet_run"]), service.environment
-    document = {**event["record"], "runId": run_id, "environment": environment}
-    document["created"] = now.isoformat(timespec="seconds")
+    document = {**event["record"], "runId": run_id}
     store = FleetRunStore(_clients_for(service.region).client("ssm"), service.project)
     store.put(run_id, environment, document)
     return {"service": service.name, "status": "Recorded", "parameter": store.name(run_id, environment)}

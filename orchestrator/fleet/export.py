@@ -62,7 +62,6 @@ START_RETRY_ERRORS = ["Lambda.TooManyRequestsException"]
 MAX_EXECUTION_SECONDS = 365 * 24 * 3600
 STATE_NAME_LIMIT = 80  # ASL: a state's name is at most 80 Unicode characters
 RECORD_STATE = "Record run"
-RECORD_VERSION = 1  # commands/fleet.py RECORD_VERSION: the record `fleet watch` reads
 
 
 @dataclass(frozen=True)
@@ -108,33 +107,13 @@ def state_machine(plan: FleetPlan, options: ExportOptions) -> dict[str, Any]:
 
 
 def run_record(plan: FleetPlan, options: ExportOptions) -> dict[str, Any]:
-    """The fleet run's record as `fleet deploy` writes it (commands/fleet.py ``_record``; a test keeps
-    the two equal), less what only the execution knows: ``runId`` and ``created`` (the Lambda adds
-    them). With it in SSM, `fleet watch RUN_ID` and `fleet deploy --resume RUN_ID` work on a run
-    started in Step Functions as on one started by `fleet deploy`."""
-    return {
-        "version": RECORD_VERSION,
-        "environment": plan.environment,
-        "strategy": plan.strategy,
-        "maxParallel": plan.max_parallel,
-        "continueOnFailure": False,
-        "stopOnFailure": options.stop_on_failure,
-        "expectedSeconds": round(plan.expected_seconds),
-        "waves": [
-            [
-                {
-                    "service": s.service,
-                    "engine": s.engine,
-                    "image": s.image,
-                    "strategy": s.strategy,
-                    "dependsOn": list(s.depends_on),
-                    "expectedSeconds": round(s.expected_seconds),
-                }
-                for s in wave.services
-            ]
-            for wave in plan.waves
-        ],
-    }
+    """The fleet run's record as `fleet deploy` writes it (commands/fleet.py ``_record``: the plan's
+    ``plan_record`` and the failure policy; a test keeps the two equal), less the run id, which only
+    the execution knows (the Lambda adds it). With it in SSM, `fleet watch RUN_ID` and `fleet deploy
+    --resume RUN_ID` work on a run started in Step Functions as on one started by `fleet deploy`."""
+    from orchestrator.fleet.plan import plan_record
+
+    return {**plan_record(plan), "continueOnFailure": False, "stopOnFailure": options.stop_on_failure}
 
 
 def _record_run(plan: FleetPlan, options: ExportOptions, then: str) -> dict[str, Any]:

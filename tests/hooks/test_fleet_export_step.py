@@ -199,7 +199,7 @@ class FakeSsm:
         return {"Version": 1}
 
 
-def test_record_writes_the_runs_record_with_its_id_and_start(
+def test_record_writes_the_runs_record_with_its_id(
     engine: FakeEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from orchestrator.aws.fleet_runs import decode
@@ -208,18 +208,18 @@ def test_record_writes_the_runs_record_with_its_id_and_start(
     monkeypatch.setattr(
         fleet_step, "_clients_for", lambda region: type("C", (), {"client": lambda _, n: ssm})()
     )
-    record = {"version": 1, "maxParallel": 2, "waves": [[{"service": "product-service"}]]}
+    record = {
+        "version": 1,
+        "environment": "dev",
+        "maxParallel": 2,
+        "waves": [[{"service": "product-service"}]],
+    }
 
     answer = fleet_step.step(event("record", record=record), NOW)
 
     (put,) = ssm.puts
     assert put["Name"] == f"/bluegreen/doa-market/dev/fleet-runs/{RUN}" == answer["parameter"]
-    assert decode(put["Value"]) == {
-        **record,
-        "runId": RUN,
-        "environment": "dev",
-        "created": "2026-11-30T08:00:00+00:00",
-    }
+    assert decode(put["Value"]) == {**record, "runId": RUN}
 
 
 def test_an_unknown_action_is_refused(engine: FakeEngine) -> None:

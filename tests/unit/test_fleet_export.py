@@ -60,8 +60,8 @@ def test_the_run_is_recorded_first_as_fleet_deploy_records_it() -> None:
         options = export.ExportOptions(function_arn=ARN, stop_on_failure=stop)
         record = export.state_machine(TWO_WAVES, options)["States"]["Record run"]
         payload = record["Parameters"]["Payload"]
-        written = _record("fr-20261130t0800z-3f9a", TWO_WAVES, FleetDeployOptions(stop_on_failure=stop), None)  # type: ignore[arg-type]
-        del written["runId"], written["created"]  # the Lambda adds them (the execution's)
+        written = _record("fr-20261130t0800z-3f9a", TWO_WAVES, FleetDeployOptions(stop_on_failure=stop))
+        del written["runId"]  # the Lambda adds it (the execution's name)
 
         assert (payload["action"], payload["fleet_run.$"]) == ("record", "$$.Execution.Name")
         assert payload["record"] == written
