@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.catalog import ResolvedService
+from orchestrator.vocabulary import DeploymentStatus
 
 if TYPE_CHECKING:
     from orchestrator.fleet.plan import FleetPlan, Wave
@@ -248,11 +249,15 @@ def _deploy_one(options: ExportOptions) -> dict[str, Any]:
             "Status?": {
                 "Type": "Choice",
                 "Choices": [
-                    {"Variable": status, "StringEquals": "Succeeded", "Next": "Deployed"},
+                    {
+                        "Variable": status,
+                        "StringEquals": DeploymentStatus.SUCCEEDED.value,
+                        "Next": "Deployed",
+                    },
                     {
                         "Or": [
-                            {"Variable": status, "StringEquals": "Failed"},
-                            {"Variable": status, "StringEquals": "Stopped"},
+                            {"Variable": status, "StringEquals": DeploymentStatus.FAILED.value},
+                            {"Variable": status, "StringEquals": DeploymentStatus.STOPPED.value},
                         ],
                         "Next": "Deployment failed",
                     },
