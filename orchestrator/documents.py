@@ -1056,6 +1056,59 @@ class DoraDocument(Document):
     api_calls: int
 
 
+# --- fleet deploy / fleet watch --------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True, eq=False)
+class FleetServiceRow(Document):
+    """One service of a fleet run: its deployment and how it ended."""
+
+    service: str
+    wave: int
+    engine: Literal["codedeploy", "ecs"]
+    deployment_id: str | None  # None: never started (skipped, queued to the end, not started)
+    status: str | None  # the engine's last status (Succeeded, Failed, Stopped, InProgress...)
+    # succeeded, failed, stopped, rolled back, skipped, not started, running, queued
+    outcome: str
+    duration_seconds: float | None
+    expected_seconds: float | None
+    # why it failed, was stopped or skipped: `bluegreen why`'s root cause line when it was found,
+    # else the engine's error or the fleet's reason (one line)
+    why: str | None
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class FleetTotals(Document):
+    services: int
+    succeeded: int
+    failed: int  # failed, stopped or rolled back (including those the fleet stopped)
+    skipped: int  # never started: skipped or not started
+    running: int  # still running (a timeout, or `fleet watch` interrupted)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class FleetDocument(Document):
+    """`bluegreen fleet deploy` and `fleet watch`: the fleet run, every service's deployment, totals."""
+
+    fleet_run_id: str
+    environment: str
+    strategy: str | None  # --strategy for every service; None: each service's own
+    outcome: Literal["succeeded", "failed", "timed out"]
+    # the first service that failed (the fleet's failure) and why
+    broken_by: str | None
+    resumed: bool  # --resume: deployments this run found started were watched, not started again
+    services: list[FleetServiceRow]
+    totals: FleetTotals
+    duration_seconds: float
+    expected_seconds: float | None
+    timeout_seconds: float
+    api_calls: int  # every AWS call of the command (plans, starts, looks, diagnoses)
+    watch_calls: int  # the looks, stops and promotes of the run (bounded per minute)
+    calls_per_minute: float  # watch_calls per minute of the run, on average
+    max_calls_per_minute: int  # watch_calls in the busiest sliding minute
+    calls_per_minute_limit: int
+    polls: int
+    exit_code: int
+
+
 # --- fleet deploy --dry-run ------------------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True, eq=False)
 class FleetPlannedService(Document):
@@ -1089,6 +1142,24 @@ class FleetPlanDocument(Document):
     expected_seconds: int  # the sum over the waves
     waves: list[FleetPlannedWave]
     dry_run: Literal[True]
+
+
+# --- fleet export ------------------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True, eq=False)
+class FleetExportDocument(Document):
+    """`bluegreen fleet export`: the state machine and template written, and how to deploy and run them."""
+
+    environment: str
+    services: int
+    waves: int
+    max_parallel: int
+    expected_seconds: int  # the plan's (the sum over the waves)
+    timeout_seconds: int  # the state machine's TimeoutSeconds
+    state_machine_name: str
+    asl_path: str
+    template_path: str
+    deploy_command: str
+    start_command: str
 
 
 # --- any command that failed before it had a document of its own -------------------------------------
@@ -1131,7 +1202,9 @@ DOCUMENTS: tuple[type[Document], ...] = (
     WhyDocument,
     HistoryDocument,
     DoraDocument,
+    FleetDocument,
     FleetPlanDocument,
+    FleetExportDocument,
     ErrorDocument,
 )
 
