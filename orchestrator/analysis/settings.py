@@ -107,6 +107,12 @@ def _check_metric(name: str, metric: MetricSettings) -> None:
             f"unknown metric {name!r}{hint}; built in: {', '.join(BUILTIN_METRICS)}; "
             "or give namespace, metric and statistic"
         )
+    if TARGET_GROUP_PLACEHOLDER not in metric.dimensions.values():
+        # Without it both sides read the same series: green would be judged against itself.
+        raise ValueError(
+            f"{name}: one of its dimensions must be {TARGET_GROUP_PLACEHOLDER!r} (the side being read), "
+            "e.g. TargetGroup: '{target_group}'"
+        )
 
 
 def _known_metrics(metrics: dict[str, MetricSettings]) -> dict[str, MetricSettings]:

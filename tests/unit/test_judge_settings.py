@@ -112,11 +112,26 @@ BAD = [
     pytest.param(
         {
             "metrics": {
-                "cpu": {"weight": 100, "namespace": "AWS/ECS", "metric": "CPUUtilization", "statistic": "avg"}
+                "cpu": {
+                    "weight": 100,
+                    "namespace": "AWS/ECS",
+                    "metric": "CPUUtilization",
+                    "statistic": "avg",
+                    "dimensions": {"TargetGroup": "{target_group}"},
+                }
             }
         },
         ["field analysis.metrics.cpu.statistic", "unknown statistic 'avg'"],
         id="bad-statistic",
+    ),
+    pytest.param(
+        {
+            "metrics": {
+                "cpu": {"weight": 100, "namespace": "AWS/ECS", "metric": "CPUUtil", "statistic": "Average"}
+            }
+        },
+        ["field analysis.metrics", "cpu: one of its dimensions must be '{target_group}'"],
+        id="custom-without-side",
     ),
     pytest.param(
         {"enabeld": True}, ["field analysis.enabeld", "unknown setting (did you mean enabled?)"], id="typo"
