@@ -133,22 +133,31 @@ def metric_queries(settings: AnalysisSettings, sides: Sides) -> list[dict[str, A
 
 def _rates(counts: Sequence[tuple[datetime, float]], requests: Mapping[datetime, float]) -> tuple[float, ...]:
     # ALB publishes HTTPCode_Target_5XX_Count only for periods that had one: a period with requests
-    # and no count had none (rate 0). A period without requests has no rate at all.
+    # and no count had none (rate 0).
     by_time = dict(counts)
-    return tuple(by_time.get(at, 0.0) / served for at, served in sorted(requests.items()) if served > 0)
+    return tuple(by_time.get(at, 0.0) / served for at, served in sorted(requests.items()))
 
 
 def samples_from(series: Series, settings: AnalysisSettings) -> dict[str, MetricSamples]:
-    """The judge's samples from GetMetricData's series (ids as ``metric_queries`` names them)."""
+    """The judge's samples from GetMetricData's series (ids as ``metric_queries`` names them).
+
+    Green is judged against blue over the same periods: a metric's samples are those of the periods
+    in which both target groups served requests (a period without requests has no rate, and one in
+    which only one side served compares it with nothing). The request counts are every period's.
+    """
     requests = {side: dict(series.get(f"requests_{side}", ())) for side in SIDES}
+    shared = {
+        at for at, served in requests["green"].items() if served > 0 and requests["blue"].get(at, 0) > 0
+    }
     out = {REQUESTS: MetricSamples(*(tuple(v for _, v in sorted(requests[side].items())) for side in SIDES))}
     for index, name in enumerate(settings.metrics):
         builtin = BUILTIN_METRICS.get(name)
         per_side = []
         for side in SIDES:
-            points = series.get(_query_id(index, side), ())
+            points = [(at, value) for at, value in series.get(_query_id(index, side), ()) if at in shared]
             if builtin is not None and builtin.rate:
-                per_side.append(_rates(points, requests[side]))
+                served = {at: count for at, count in requests[side].items() if at in shared}
+                per_side.append(_rates(points, served))
             else:
                 per_side.append(tuple(value for _, value in sorted(points)))
         out[name] = MetricSamples(per_side[0], per_side[1])
