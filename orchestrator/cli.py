@@ -50,8 +50,15 @@ app = typer.Typer(
     epilog=help_text.TOP,
 )
 sandbox_app = typer.Typer(help="The local sandbox: moto + CodeDeploy emulator + fake fleet on loopback.")
+fleet_app = typer.Typer(
+    help="Many services in dependency-ordered waves: fleet deploy, fleet watch.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    epilog=help_text.FLEET,
+)
 app.add_typer(alarms_app, name="alarms")
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(fleet_app, name="fleet")
 
 # Options shared by several commands (given after the verb they override the global ones).
 EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="Environment from the catalog (dev, prod).")]
@@ -526,6 +533,157 @@ def sandbox_serve(
         return Result(None)
 
     return _finish(ctx, run, env, None, catalog)
+
+
+@fleet_app.command("deploy", epilog=help_text.FLEET_DEPLOY)
+def fleet_deploy(
+    ctx: typer.Context,
+    services: Annotated[
+        list[str] | None, typer.Argument(metavar="SERVICE", help="Services from the catalog (or --all).")
+    ] = None,
+    all_services: Annotated[bool, typer.Option("--all", help="Every service of the catalog.")] = False,
+    env: EnvOpt = None,
+    strategy: StrategyOpt = None,
+    image_tag: Annotated[
+        str | None,
+        typer.Option("--image-tag", metavar="TAG", help="Deploy each service's catalog image with this tag."),
+    ] = None,
+    images: Annotated[
+        str | None,
+        typer.Option("--images", metavar="FILE", help="YAML of SERVICE: IMAGE (or a tag) for this run."),
+    ] = None,
+    max_parallel: Annotated[
+        int | None,
+        typer.Option(
+            "--max-parallel",
+            metavar="N",
+            help="At most N deployments of a wave at once [default: the environment's fleet.max_parallel].",
+        ),
+    ] = None,
+    continue_on_failure: Annotated[
+        bool,
+        typer.Option(
+            "--continue-on-failure",
+            help="After a failure keep going with the services whose dependencies succeeded "
+            "[default: start nothing new].",
+        ),
+    ] = False,
+    stop_on_failure: Annotated[
+        bool,
+        typer.Option(
+            "--stop-on-failure/--no-stop-on-failure",
+            help="On the first failure stop the deployments in flight with rollback, or let them finish.",
+        ),
+    ] = True,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the waves and their expected times; make no AWS call.")
+    ] = False,
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            "--resume",
+            metavar="RUN_ID",
+            help="Finish a fleet run (after a killed job): start only what it had not started.",
+        ),
+    ] = None,
+    timeout: TimeoutOpt = None,
+    time_scale: TimeScaleOpt = None,
+    output: OutputOpt = None,
+    catalog: CatalogOpt = None,
+) -> Finished:
+    """Deploy many services in waves: the order from the catalog's depends_on / wave, at most
+    --max-parallel at once per wave, a busy service queued, the first failure stops the fleet."""
+    from orchestrator.commands import fleet as command
+
+    options = command.FleetDeployOptions(
+        services=tuple(services or ()),
+        all=all_services,
+        strategy=strategy,
+        image_tag=image_tag,
+        images=images,
+        max_parallel=max_parallel,
+        continue_on_failure=continue_on_failure,
+        stop_on_failure=stop_on_failure,
+        dry_run=dry_run,
+        resume=resume,
+        timeout_minutes=timeout,
+        time_scale=time_scale,
+    )
+    return _finish(ctx, lambda session: command.deploy(session, options), env, output, catalog)
+
+
+@fleet_app.command("watch", epilog=help_text.FLEET_WATCH)
+def fleet_watch(
+    ctx: typer.Context,
+    run_id: Annotated[str, typer.Argument(metavar="RUN_ID", help="The id `fleet deploy` printed.")],
+    env: EnvOpt = None,
+    timeout: TimeoutOpt = None,
+    time_scale: TimeScaleOpt = None,
+    output: OutputOpt = None,
+    catalog: CatalogOpt = None,
+) -> Finished:
+    """Re-attach to a fleet run from any machine (its record and the deployments carrying its id)."""
+    from orchestrator.commands import fleet as command
+
+    options = command.FleetWatchOptions(run_id, timeout, time_scale)
+    return _finish(ctx, lambda session: command.watch(session, options), env, output, catalog)
+
+
+@fleet_app.command("export", epilog=help_text.FLEET_EXPORT)
+def fleet_export(
+    ctx: typer.Context,
+    services: Annotated[
+        list[str] | None, typer.Argument(metavar="SERVICE", help="Services from the catalog (or --all).")
+    ] = None,
+    all_services: Annotated[bool, typer.Option("--all", help="Every service of the catalog.")] = False,
+    out: Annotated[str, typer.Option("--out", metavar="DIR", help="Folder for the two files.")] = ".",
+    env: EnvOpt = None,
+    strategy: StrategyOpt = None,
+    image_tag: Annotated[
+        str | None,
+        typer.Option("--image-tag", metavar="TAG", help="Deploy each service's catalog image with this tag."),
+    ] = None,
+    images: Annotated[
+        str | None,
+        typer.Option("--images", metavar="FILE", help="YAML of SERVICE: IMAGE (or a tag) for this run."),
+    ] = None,
+    max_parallel: Annotated[
+        int | None,
+        typer.Option(
+            "--max-parallel",
+            metavar="N",
+            help="At most N deployments of a wave at once [default: the environment's fleet.max_parallel].",
+        ),
+    ] = None,
+    stop_on_failure: Annotated[
+        bool,
+        typer.Option(
+            "--stop-on-failure/--no-stop-on-failure",
+            help="On the first failure stop the wave's deployments in flight (rollback), or let them finish.",
+        ),
+    ] = True,
+    poll_seconds: Annotated[
+        int, typer.Option("--poll-seconds", metavar="N", help="Seconds between two looks at a deployment.")
+    ] = 30,
+    output: OutputOpt = None,
+    catalog: CatalogOpt = None,
+) -> Finished:
+    """Write the fleet's waves as an AWS Step Functions state machine (fleet-ENV.asl.json) and the SAM
+    template that runs it with least-privilege roles (fleet-ENV.template.yaml). No AWS call."""
+    from orchestrator.commands import fleet_export as command
+
+    options = command.FleetExportOptions(
+        out=out,
+        services=tuple(services or ()),
+        all=all_services,
+        strategy=strategy,
+        image_tag=image_tag,
+        images=images,
+        max_parallel=max_parallel,
+        stop_on_failure=stop_on_failure,
+        poll_seconds=poll_seconds,
+    )
+    return _finish(ctx, lambda session: command.run(session, options), env, output, catalog)
 
 
 @app.command(epilog=help_text.SCHEMA)

@@ -1167,6 +1167,112 @@ def analysis_document(analysis: Analysis, api_calls: int) -> AnalysisDocument:
     )
 
 
+# --- fleet deploy / fleet watch --------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True, eq=False)
+class FleetServiceRow(Document):
+    """One service of a fleet run: its deployment and how it ended."""
+
+    service: str
+    wave: int
+    engine: Literal["codedeploy", "ecs"]
+    deployment_id: str | None  # None: never started (skipped, queued to the end, not started)
+    status: str | None  # the engine's last status (Succeeded, Failed, Stopped, InProgress...)
+    # succeeded, failed, stopped, rolled back, skipped, not started, running, queued
+    outcome: str
+    duration_seconds: float | None
+    expected_seconds: float | None
+    # why it failed, was stopped or skipped: `bluegreen why`'s root cause line when it was found,
+    # else the engine's error or the fleet's reason (one line)
+    why: str | None
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class FleetTotals(Document):
+    services: int
+    succeeded: int
+    failed: int  # failed, stopped or rolled back (including those the fleet stopped)
+    skipped: int  # never started: skipped or not started
+    running: int  # still running (a timeout, or `fleet watch` interrupted)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class FleetDocument(Document):
+    """`bluegreen fleet deploy` and `fleet watch`: the fleet run, every service's deployment, totals."""
+
+    fleet_run_id: str
+    environment: str
+    strategy: str | None  # --strategy for every service; None: each service's own
+    outcome: Literal["succeeded", "failed", "timed out"]
+    # the first service that failed (the fleet's failure) and why
+    broken_by: str | None
+    resumed: bool  # --resume: deployments this run found started were watched, not started again
+    services: list[FleetServiceRow]
+    totals: FleetTotals
+    duration_seconds: float
+    expected_seconds: float | None
+    timeout_seconds: float
+    api_calls: int  # every AWS call of the command (plans, starts, looks, diagnoses)
+    watch_calls: int  # the looks, stops and promotes of the run (bounded per minute)
+    calls_per_minute: float  # watch_calls per minute of the run, on average
+    max_calls_per_minute: int  # watch_calls in the busiest sliding minute
+    calls_per_minute_limit: int
+    polls: int
+    exit_code: int
+
+
+# --- fleet deploy --dry-run ------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True, eq=False)
+class FleetPlannedService(Document):
+    """One service of a fleet plan: its engine, strategy, image and expected duration."""
+
+    service: str
+    engine: str
+    strategy: str | None
+    image: str | None  # None: the catalog's image
+    expected_seconds: int
+    depends_on: list[str]  # the services of this run it waits for
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class FleetPlannedWave(Document):
+    """A wave: its services in the order they start (longest first) and when it should end."""
+
+    number: int
+    expected_seconds: int
+    services: list[FleetPlannedService]
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class FleetPlanDocument(Document):
+    """`bluegreen fleet deploy --dry-run`: the waves, their order and expected durations."""
+
+    environment: str
+    strategy: str | None  # --strategy for every service; null: each service's own
+    max_parallel: int
+    services: int
+    expected_seconds: int  # the sum over the waves
+    waves: list[FleetPlannedWave]
+    dry_run: Literal[True]
+
+
+# --- fleet export ------------------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True, eq=False)
+class FleetExportDocument(Document):
+    """`bluegreen fleet export`: the state machine and template written, and how to deploy and run them."""
+
+    environment: str
+    services: int
+    waves: int
+    max_parallel: int
+    expected_seconds: int  # the plan's (the sum over the waves)
+    timeout_seconds: int  # the state machine's TimeoutSeconds
+    state_machine_name: str
+    asl_path: str
+    template_path: str
+    deploy_command: str
+    start_command: str
+
+
 # --- any command that failed before it had a document of its own -------------------------------------
 @dataclass(frozen=True, kw_only=True, eq=False)
 class ErrorDocument(Document):
@@ -1208,6 +1314,9 @@ DOCUMENTS: tuple[type[Document], ...] = (
     AnalysisDocument,
     HistoryDocument,
     DoraDocument,
+    FleetDocument,
+    FleetPlanDocument,
+    FleetExportDocument,
     ErrorDocument,
 )
 

@@ -133,6 +133,22 @@ def describe_task_definition(client: EcsApi, arn: str) -> dict[str, Any]:
     return dict(response["taskDefinition"])
 
 
+def task_definition_tags(client: EcsApi, arn: str) -> dict[str, str]:
+    """A task definition's tags as a dict: DescribeTaskDefinition(include=["TAGS"]) ("If TAGS is
+    specified, the tags are included in the response. If this field is omitted, tags aren't included
+    in the response": botocore's ECS model). BadInputError when ECS does not know it."""
+    from botocore.exceptions import ClientError
+
+    with aws_errors(f"DescribeTaskDefinition {arn}"):
+        try:
+            response = client.describe_task_definition(taskDefinition=arn, include=["TAGS"])
+        except ClientError as err:
+            if "ClientException" in str(err) and "Unable to describe" in str(err):
+                raise BadInputError(f"task definition {arn} not found") from None
+            raise
+    return {str(tag.get("key")): str(tag.get("value") or "") for tag in response.get("tags") or []}
+
+
 # --- Amazon ECS's native deployments ---------------------------------------------------------------
 
 
@@ -206,14 +222,31 @@ def list_service_deployments(
             request["nextToken"] = page["nextToken"]
 
 
-def describe_service_deployments(client: EcsApi, arns: Sequence[str]) -> list[dict[str, Any]]:
-    """DescribeServiceDeployments for any number of ARNs (20 a call); unknown ones are left out."""
+def describe_service_deployments(
+    client: EcsApi, arns: Sequence[str], *, strict: bool = False
+) -> list[dict[str, Any]]:
+    """DescribeServiceDeployments for any number of ARNs (20 a call); unknown ones are left out, or
+    with ``strict`` each failure is an error: BadInputError for one ECS does not know (MISSING),
+    AwsError for any other reason (e.g. AccessDenied: it exists, this caller may not read it)."""
     found: list[dict[str, Any]] = []
     for batch in chunked(list(arns), DESCRIBE_ARNS_LIMIT):
         with aws_errors("DescribeServiceDeployments"):
             response = client.describe_service_deployments(serviceDeploymentArns=batch)
         found.extend(dict(sd) for sd in response.get("serviceDeployments", []))
+        if strict:
+            _raise_failure(response.get("failures") or [])
     return found
+
+
+def _raise_failure(failures: Sequence[Mapping[str, Any]]) -> None:
+    """The first of DescribeServiceDeployments' failures as an error (none: nothing)."""
+    if not failures:
+        return
+    arn, reason = str(failures[0].get("arn") or ""), str(failures[0].get("reason") or MISSING)
+    if reason == MISSING:
+        raise BadInputError(f"no service deployment {arn} in this account and region")
+    detail = str(failures[0].get("detail") or "").strip()
+    raise AwsError(f"DescribeServiceDeployments {arn}: {reason}" + (f" ({detail})" if detail else ""))
 
 
 def describe_service_deployment(client: EcsApi, arn: str) -> dict[str, Any]:

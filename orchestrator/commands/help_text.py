@@ -94,3 +94,23 @@ TIMELINE = epilog(
     "bluegreen timeline d-ABCDEFGHI --out timeline.html  # one self-contained page (needs [report])",
     "bluegreen timeline ARN --out timeline.svg          # an ECS service deployment; .png works too",
 )
+FLEET = epilog(
+    "bluegreen fleet deploy --all --env dev --dry-run          # the waves and their expected times",
+    "bluegreen fleet deploy --all --env dev --image-tag 1.4.2",
+    "bluegreen fleet watch fr-20261130t0730z-3f9a --env dev",
+)
+FLEET_DEPLOY = epilog(
+    "bluegreen fleet deploy --all --env dev --dry-run          # waves, order, expected times; no AWS call",
+    "bluegreen fleet deploy --all --env dev --image-tag 1.4.2  # each catalog image with tag 1.4.2",
+    "bluegreen fleet deploy product-service cart-service --env dev --images images.yaml",
+    "bluegreen fleet deploy --all --env prod --max-parallel 2 --continue-on-failure",
+    "bluegreen fleet deploy --resume fr-20261130t0730z-3f9a --env prod   # after a killed CI job",
+)
+FLEET_EXPORT = epilog(
+    "bluegreen fleet export --all --env prod --out deploy/  # fleet-prod.asl.json, fleet-prod.template.yaml",
+    "bluegreen fleet export --all --env dev --image-tag 1.4.2 --max-parallel 4 --out deploy/",
+)
+FLEET_WATCH = epilog(
+    "bluegreen fleet watch fr-20261130t0730z-3f9a --env prod",
+    "bluegreen fleet watch fr-20261130t0730z-3f9a --env prod -o json",
+)

@@ -1,7 +1,8 @@
 """The CodeDeploy engine: ECS blue/green deployments run by AWS CodeDeploy.
 
 Plans and starts through ``codedeploy_plan`` (plan, then apply, exactly once), looks through
-GetDeployment + GetDeploymentTarget, stops with StopDeployment (CodeDeploy rolls back in a
+GetDeployment + GetDeploymentTarget (a fleet's many deployments: BatchGetDeployments by 25 and a
+target only where ``fleet_reads.wants_target`` says), stops with StopDeployment (CodeDeploy rolls back in a
 deployment of its own, whose id shows a moment later), promotes with ContinueDeployment(READY_WAIT).
 Every call goes through the thin adapters of ``aws.codedeploy`` and ``aws.ecs``.
 """
@@ -31,7 +32,9 @@ from orchestrator.engines.codedeploy_plan import (
     DeploymentPlan,
     OfflineReads,
     build_plan,
+    fleet_run_of,
 )
+from orchestrator.engines.fleet_reads import CODEDEPLOY_BATCH, batch_shares, unique, wants_target
 from orchestrator.errors import BadInputError, BluegreenError
 from orchestrator.insight.evidence import Inspection
 from orchestrator.insight.records import DeploymentRecord
@@ -40,6 +43,9 @@ from orchestrator.vocabulary import DeploymentStatus
 from orchestrator.watching.snapshots import Snapshot, snapshot_from
 from orchestrator.watching.timing import GroupTiming
 
+# Before any createTime (botocore parses timestamps with a time zone: compare aware with aware).
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
 
 @dataclass
 class _Target:
@@ -47,6 +53,11 @@ class _Target:
 
     target_id: str | None = None
     last: dict[str, Any] | None = None
+    # the fleet's batched looks (``snapshots``): the status and snapshot of the last look, and how
+    # many looks ago the target was read (fleet_reads.wants_target)
+    seen: DeploymentStatus | None = None
+    snapshot: Snapshot | None = None
+    looks_since_read: int | None = None
 
 
 class CodeDeployEngine:
@@ -134,16 +145,22 @@ class CodeDeployEngine:
             status.is_terminal and (previous is None or not previous.status.is_terminal)
         )
         if wants_target:
-            if memory.target_id is None:
-                targets = codedeploy_api.list_deployment_targets(self.codedeploy, deployment_id)
-                calls += 1
-                memory.target_id = targets[0] if targets else None
-            if memory.target_id is not None:
-                memory.last = codedeploy_api.get_deployment_target(
-                    self.codedeploy, deployment_id, memory.target_id
-                )
-                calls += 1
+            calls += self._refresh_target(memory, deployment_id)
         return Polled(snapshot_from(info, memory.last), calls)
+
+    def _refresh_target(self, memory: _Target, deployment_id: str) -> int:
+        """Read the deployment's ECS target into ``memory`` (listing it the first time); the calls made."""
+        calls = 0
+        if memory.target_id is None:
+            targets = codedeploy_api.list_deployment_targets(self.codedeploy, deployment_id)
+            calls += 1
+            memory.target_id = targets[0] if targets else None
+        if memory.target_id is not None:
+            memory.last = codedeploy_api.get_deployment_target(
+                self.codedeploy, deployment_id, memory.target_id
+            )
+            calls += 1
+        return calls
 
     def poll_calls(self, deployment_id: str) -> int:
         """GetDeployment + GetDeploymentTarget (+ ListDeploymentTargets until the target is known)."""
@@ -160,12 +177,52 @@ class CodeDeployEngine:
         return codedeploy_inspect.history(self.codedeploy, service, since)
 
     def snapshots(self, deployment_ids: Sequence[str]) -> dict[str, Polled]:
-        """SEAM (issue 13, fleetengine): one snapshot each, not yet batched."""
-        return {deployment_id: self.snapshot(deployment_id) for deployment_id in deployment_ids}
+        """BatchGetDeployments by 25, and each target only where ``fleet_reads.wants_target`` says
+        (its docstring has the call count); BadInputError naming a deployment CodeDeploy does not know."""
+        ids = unique(deployment_ids)
+        infos = {
+            str(info["deploymentId"]): info
+            for info in codedeploy_api.batch_get_deployments(self.codedeploy, ids)
+        }
+        missing = [deployment_id for deployment_id in ids if deployment_id not in infos]
+        if missing:
+            raise BadInputError(f"no deployment {missing[0]} in this account and region")
+        shares = batch_shares(ids, CODEDEPLOY_BATCH)
+        return {
+            deployment_id: self._look(infos[deployment_id], shares[deployment_id]) for deployment_id in ids
+        }
+
+    def _look(self, info: dict[str, Any], calls: int) -> Polled:
+        """One deployment's part of a batched look: its target read when it is worth a call."""
+        deployment_id = str(info["deploymentId"])
+        memory = self._targets.setdefault(deployment_id, _Target())
+        status = snapshot_from(info).status
+        since_read = None if memory.looks_since_read is None else memory.looks_since_read + 1
+        if wants_target(status, memory.seen, memory.snapshot, since_read):
+            calls += self._refresh_target(memory, deployment_id)
+            since_read = 0
+        memory.looks_since_read = since_read
+        memory.seen = status
+        memory.snapshot = snapshot_from(info, memory.last)
+        return Polled(memory.snapshot, calls)
 
     def fleet_deployments(self, service: ResolvedService, fleet_run: str, since: datetime) -> list[str]:
-        """SEAM (issue 13, fleetengine)."""
-        raise NotImplementedError("fleet_deployments")
+        """The group's deployments created since ``since`` whose description names fleet run
+        ``fleet_run`` (codedeploy_plan.fleet_note), newest first: ListDeployments with
+        createTimeRange (every page) + BatchGetDeployments by 25. CodeDeploy's own rollback
+        deployments are left out: the run started the deployment they roll back."""
+        settings = service.settings
+        ids = codedeploy_api.list_deployments(
+            self.codedeploy, settings.application, settings.deployment_group, created_after=since
+        )
+        ours = [
+            info
+            for info in codedeploy_api.batch_get_deployments(self.codedeploy, ids)
+            if fleet_run_of(info.get("description")) == fleet_run
+            and not (info.get("rollbackInfo") or {}).get("rollbackTriggeringDeploymentId")
+        ]
+        ours.sort(key=lambda info: info.get("createTime") or _NEVER, reverse=True)
+        return [str(info["deploymentId"]) for info in ours]
 
     def server_clock(self, time_scale: float) -> Any:
         """A DeploymentClock on the CodeDeploy client's answers."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from orchestrator.engines.guardrails import (
 from orchestrator.errors import (
     ActiveDeploymentError,
     AwsError,
+    BadInputError,
     BluegreenError,
     ErrorContext,
     GuardrailError,
@@ -57,6 +59,15 @@ from orchestrator.watching.timing import GroupTiming, Phase, default_timeout, ex
 # CodeDeploy's quota for a description is 100 characters (guardrails.DESCRIPTION_LIMIT): the
 # token goes first so it always survives, then the --force note, then what the deployment is.
 TOKEN_PREFIX = "bg:"
+# `bluegreen fleet`: the fleet run a deployment belongs to, right after the token ("fleet <run id>"),
+# so it too always survives: `fleet --resume` finds the run's deployments by it
+# (CodeDeployEngine.fleet_deployments) and would deploy a service twice without it.
+FLEET_PREFIX = "fleet "
+# A run id is short (fleet/run_id.py: "fr-20261130t0730z-3f9a", 22 characters); 40 leaves the
+# description room for the --force note: "bg:" + 12 + "; " + "fleet " + 40 = 63 of 100 characters.
+FLEET_RUN_LIMIT = 40
+_FLEET_RUN = re.compile(rf"[A-Za-z0-9][A-Za-z0-9-]{{0,{FLEET_RUN_LIMIT - 1}}}")
+_FLEET_NOTE = re.compile(r"(?:^|; )" + FLEET_PREFIX + r"(?P<run>[A-Za-z0-9-]+)(?=;|$)")
 CREATE_ATTEMPTS = 3  # attempts that fail ambiguously (each followed by a token search)
 # Throttled attempts were not applied, so more of them are safe: at 30 % throttling all 10 are
 # refused with a chance of 0.3**10, about 6e-6.
@@ -260,14 +271,39 @@ def task_definition_step(inputs: DeployInputs, reads: TaskDefinitionReads) -> Ta
     )
 
 
+def check_fleet_run(fleet_run: str) -> str:
+    """The fleet run id as a deployment carries it (both engines); BadInputError when it cannot be:
+    1-40 letters, digits or hyphens (it must fit CodeDeploy's description and read back whole)."""
+    if not _FLEET_RUN.fullmatch(fleet_run):
+        raise BadInputError(
+            f"fleet run id {fleet_run!r} is not valid: 1-{FLEET_RUN_LIMIT} letters, digits or hyphens, "
+            "starting with a letter or digit (as `bluegreen fleet deploy` makes them)"
+        )
+    return fleet_run
+
+
+def fleet_note(fleet_run: str) -> str:
+    """``fleet fr-20261130t0730z-3f9a``: what the description says of the deployment's fleet run."""
+    return f"{FLEET_PREFIX}{check_fleet_run(fleet_run)}"
+
+
+def fleet_run_of(description: str | None) -> str | None:
+    """The fleet run ``fleet_note`` wrote into a description, if any."""
+    found = _FLEET_NOTE.search(description or "")
+    return found.group("run") if found else None
+
+
 def _description(inputs: DeployInputs, violations: list[GuardrailViolation]) -> str:
     service = inputs.service
     parts = [f"{TOKEN_PREFIX}{inputs.request_token}"]
+    if inputs.fleet_run is not None:
+        parts.append(fleet_note(inputs.fleet_run))
     if violations and inputs.force:
         parts.append(force_note(violations))
     what = f"bluegreen {inputs.reason} {service.name} {inputs.strategy.name}"
-    # The token and the --force note must survive; then who ran it from which commit
-    # (provenance.description_note); the summary goes only where it fits whole.
+    # The token, the fleet run and the --force note must survive (a long note is cut at the limit);
+    # then who ran it from which commit (provenance.description_note); the summary goes only where
+    # it fits whole. What drops first: the summary, then the note's commit time, then the note.
     for extra in _description_choices(inputs, what):
         if len("; ".join([*parts, *extra])) <= DESCRIPTION_LIMIT:
             parts.extend(extra)
@@ -295,6 +331,8 @@ def build_plan(inputs: DeployInputs, reads: Reads) -> DeploymentPlan:
     early = strategy_violations(service, inputs.strategy)
     if early and not inputs.force:
         raise GuardrailError(refusal_message(service, early))
+    if inputs.fleet_run is not None:
+        check_fleet_run(inputs.fleet_run)
     step = task_definition_step(inputs, reads)
     facts = reads.group_facts(service)
     violations = check_guardrails(

@@ -22,6 +22,7 @@ from orchestrator.engines.base import DeployInputs, Deployment, Polled, Rollback
 from orchestrator.engines.codedeploy import _Lazy
 from orchestrator.engines.ecs_inspect import cluster_and_service
 from orchestrator.engines.ecs_plan import AwsEcsReads, EcsPlan, EcsStarted, OfflineEcsReads, build_plan
+from orchestrator.engines.fleet_reads import ECS_BATCH, batch_shares, unique
 from orchestrator.errors import BadInputError
 from orchestrator.insight.evidence import Inspection
 from orchestrator.insight.native_records import strategy_for_native
@@ -52,6 +53,7 @@ class EcsEngine:
     def __init__(self, clients: Any) -> None:
         self.clients = clients
         self._forward_stage: dict[str, str] = {}  # the last stage each deployment showed before rolling back
+        self._fleet_runs: dict[str, str | None] = {}  # task definition ARN -> its bluegreen:fleet-run tag
 
     @property
     def ecs(self) -> EcsApi:
@@ -98,12 +100,16 @@ class EcsEngine:
         """One DescribeServiceDeployments: status, stage, hooks and weights are all in it. The stage
         seen before a rollback is remembered: once rolling back, ECS's stage is the rollback's."""
         sd = ecs_api.describe_service_deployment(self.ecs, deployment_id)
+        return Polled(self._seen(deployment_id, sd), 1)
+
+    def _seen(self, deployment_id: str, sd: dict[str, Any]) -> Snapshot:
+        """A DescribeServiceDeployments entry as a snapshot, remembering the stage before a rollback."""
         status = service_deployment_status(sd)
         moving_forward = not status.is_rollback and status is not ServiceDeploymentStatus.STOP_REQUESTED
         if moving_forward and sd.get("lifecycleStage"):
             self._forward_stage[deployment_id] = str(sd["lifecycleStage"])
         stage = self._forward_stage.get(deployment_id)
-        return Polled(snapshot_from_service_deployment(sd, stage_before_rollback=stage), 1)
+        return snapshot_from_service_deployment(sd, stage_before_rollback=stage)
 
     def poll_calls(self, deployment_id: str) -> int:
         return 1
@@ -117,12 +123,50 @@ class EcsEngine:
         return ecs_inspect.history(self.ecs, service, since)
 
     def snapshots(self, deployment_ids: Sequence[str]) -> dict[str, Polled]:
-        """SEAM (issue 13, fleetengine): one snapshot each, not yet batched."""
-        return {deployment_id: self.snapshot(deployment_id) for deployment_id in deployment_ids}
+        """DescribeServiceDeployments by 20 (each entry has status, stage, hooks and weights); each
+        batch call is counted on its first deployment. BadInputError naming one ECS does not know,
+        AwsError naming one it may not tell (a failure reason other than MISSING)."""
+        arns = unique(deployment_ids)
+        described = ecs_api.describe_service_deployments(self.ecs, arns, strict=True)
+        found = {str(sd.get("serviceDeploymentArn")): sd for sd in described}
+        missing = [arn for arn in arns if arn not in found]  # neither described nor a failure
+        if missing:
+            raise BadInputError(f"no service deployment {missing[0]} in this account and region")
+        shares = batch_shares(arns, ECS_BATCH)
+        return {arn: Polled(self._seen(arn, found[arn]), shares[arn]) for arn in arns}
 
     def fleet_deployments(self, service: ResolvedService, fleet_run: str, since: datetime) -> list[str]:
-        """SEAM (issue 13, fleetengine)."""
-        raise NotImplementedError("fleet_deployments")
+        """The service's service deployments created since ``since`` whose target revision runs a
+        task definition tagged ``bluegreen:fleet-run`` = ``fleet_run``, newest first:
+        ListServiceDeployments (createdAt, every page) + DescribeServiceRevisions by 20 +
+        DescribeTaskDefinition(include=["TAGS"]) once per task definition ARN (cached: a revision's
+        tags are written when it is registered)."""
+        settings = service.settings
+        briefs = ecs_api.list_service_deployments(
+            self.ecs, settings.cluster, settings.ecs_service, created_after=since
+        )
+        targets = [str(b["targetServiceRevisionArn"]) for b in briefs if b.get("targetServiceRevisionArn")]
+        task_definitions = {
+            str(revision.get("serviceRevisionArn")): str(revision.get("taskDefinition") or "")
+            for revision in (ecs_api.describe_service_revisions(self.ecs, targets) if targets else [])
+        }
+        ours = [
+            brief
+            for brief in briefs
+            if self._fleet_run_of(task_definitions.get(str(brief.get("targetServiceRevisionArn")), ""))
+            == fleet_run
+        ]
+        ours.sort(key=lambda brief: brief.get("createdAt") or _NEVER, reverse=True)
+        return [str(brief["serviceDeploymentArn"]) for brief in ours]
+
+    def _fleet_run_of(self, task_definition_arn: str) -> str | None:
+        """The task definition's ``bluegreen:fleet-run`` tag (None: none, or no task definition)."""
+        if not task_definition_arn:
+            return None
+        if task_definition_arn not in self._fleet_runs:
+            tags = ecs_api.task_definition_tags(self.ecs, task_definition_arn)
+            self._fleet_runs[task_definition_arn] = tags.get(ecs_plan.FLEET_RUN_TAG)
+        return self._fleet_runs[task_definition_arn]
 
     def server_clock(self, time_scale: float) -> Any:
         """A DeploymentClock on the ECS client's answers."""

@@ -19,6 +19,7 @@ is retried (3 at most). A definite refusal deregisters the revision this run reg
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from orchestrator.engines.codedeploy_plan import (
     GroupFacts,
     TaskDefinitionStep,
     catalog_facts,
+    check_fleet_run,
     deregister,
     register_step,
     task_definition_step,
@@ -59,6 +61,14 @@ UPDATE_ATTEMPTS = 3  # attempts that fail ambiguously (each followed by a search
 THROTTLED_UPDATE_ATTEMPTS = 10  # throttled attempts were not applied: sending them again is safe
 # How far back the search looks for our deployment: our clock and AWS's may differ.
 SEARCH_SKEW = timedelta(minutes=10)
+
+
+# `bluegreen fleet`: a service deployment has no description, so the fleet run it belongs to is a
+# tag on the task definition revision the deploy registers (RegisterTaskDefinition `tags`), read
+# back with DescribeTaskDefinition(include=["TAGS"]) by EcsEngine.fleet_deployments. ECS's tag rules
+# (botocore's ECS model, Tag): key 1-128 and value 0-256 characters of letters, digits, spaces and
+# + - = . _ : / @; the "aws:" prefix is AWS's own.
+FLEET_RUN_TAG = "bluegreen:fleet-run"
 
 
 class InFlightDeploymentError(ActiveDeploymentError):
@@ -303,6 +313,8 @@ def build_plan(inputs: DeployInputs, reads: Reads) -> EcsPlan:
     # ECS's limits (linear below 3 %, ...) are bad input before any read: no credentials needed.
     ecs_config.strategy_configuration(inputs.strategy)
     step = task_definition_step(inputs, reads)
+    if inputs.fleet_run is not None:
+        step = with_fleet_run(step, check_fleet_run(inputs.fleet_run))
     # The alarms, waits and hooks are the catalog's: UpdateService carries them (no group to read).
     facts = catalog_facts(service)
     violations = check_guardrails(
@@ -349,6 +361,22 @@ def build_plan(inputs: DeployInputs, reads: Reads) -> EcsPlan:
         timeout_seconds=default_timeout(inputs.strategy, timing, continued_at_ready=True),
         skipped_reads=tuple(reads.skipped),
     )
+
+
+def with_fleet_run(step: TaskDefinitionStep, fleet_run: str) -> TaskDefinitionStep:
+    """The step with the revision it registers tagged ``bluegreen:fleet-run`` (any tag of that key
+    the file had replaced); BadInputError for an existing ARN: that revision is not this run's to
+    tag, and other deployments may run it."""
+    if step.register is None:
+        if step.arn is not None:
+            raise BadInputError(
+                f"a fleet deploy on ECS registers the task definition it deploys (tagged {FLEET_RUN_TAG}), "
+                f"so it cannot deploy an existing ARN ({step.arn}); pass an image or a task definition file"
+            )
+        return step  # a plan built offline (dry run): nothing is registered
+    tags = [tag for tag in step.register.get("tags") or [] if tag.get("key") != FLEET_RUN_TAG]
+    register = {**step.register, "tags": [*tags, {"key": FLEET_RUN_TAG, "value": fleet_run}]}
+    return dataclasses.replace(step, register=register)
 
 
 @dataclass(frozen=True)
