@@ -25,6 +25,8 @@
    SSM model: "Standard parameters have a value limit of 4 KB. Advanced parameters have a value
    limit of 8 KB"), which the fleet run record (orchestrator/aws/fleet_runs.py) must live within,
    and refuses to move an Advanced parameter back to Standard ("you can't revert").
+8. moto computes no percentile (``p99``) in GetMetricData / GetMetricStatistics and fails on one;
+   the canary judge reads them: ``sandbox.moto_percentiles``.
 Nothing else changes.
 """
 
@@ -34,7 +36,7 @@ import json
 import os
 from typing import Any
 
-from sandbox import alarm_history
+from sandbox import alarm_history, moto_percentiles
 from sandbox.load_balancer.target_health import STATES_FILE_ENV
 from sandbox.shared_models import share_botocore_models
 
@@ -194,6 +196,7 @@ if __name__ == "__main__":
     _patch()
     _patch_load_balancer_dns()
     alarm_history.install()
+    moto_percentiles.install()
     _patch_log_event_times()
     _patch_parameter_size()
     if os.environ.get(STATES_FILE_ENV):
