@@ -299,6 +299,22 @@ def why(
     return _finish(ctx, lambda session: command.run(session, deployment_id), None, output, catalog)
 
 
+@app.command(epilog=help_text.ANALYZE)
+def analyze(
+    ctx: typer.Context,
+    deployment_id: Annotated[str, typer.Argument(metavar="DEPLOYMENT_ID")],
+    output: OutputOpt = None,
+    catalog: CatalogOpt = None,
+) -> Finished:
+    """The canary judge's table for a running or finished deployment: green against blue over the
+    window in which both served production (per metric: blue, green, Mann-Whitney U, p, effect,
+    verdict; the score; why). Exits 0 with the report whatever the verdict; a deployment that never
+    shifted traffic is INCONCLUSIVE: no green traffic yet."""
+    from orchestrator.commands import analyze as command
+
+    return _finish(ctx, lambda session: command.run(session, deployment_id), None, output, catalog)
+
+
 @app.command(epilog=help_text.STOP)
 def stop(
     ctx: typer.Context,

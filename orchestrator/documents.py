@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 if TYPE_CHECKING:  # the domain types the builders below read (no import at run time)
     from orchestrator.alarms.rules import AuditReport as AuditFindings
     from orchestrator.alarms.sync import SyncResult
+    from orchestrator.analysis.canary import Analysis
+    from orchestrator.analysis.judge import Summary
     from orchestrator.insight.evidence import Evidence, Step
     from orchestrator.insight.timeline import Span as TimelineSpanModel
     from orchestrator.insight.timeline import Timeline
@@ -889,6 +891,8 @@ class WhyDocument(Document):
     service_events: list[WhyServiceEvent]
     unreadable: list[WhyUnreadable]
     api_calls: int
+    # the canary judge's verdict (`analyze`'s document), when the service's catalog enables analysis
+    analysis: AnalysisDocument | None = field(default=None, metadata=ABSENT)
 
 
 def iso(when: Any) -> str | None:
@@ -900,8 +904,11 @@ def iso(when: Any) -> str | None:
     return str(when.astimezone(UTC).isoformat())
 
 
-def why_document(evidence: Evidence, diagnosis: Any, api_calls: int) -> WhyDocument:
-    """The `why` document of gathered evidence and its diagnosis (insight.diagnosis.Diagnosis)."""
+def why_document(
+    evidence: Evidence, diagnosis: Any, api_calls: int, analysis: Analysis | None = None
+) -> WhyDocument:
+    """The `why` document of gathered evidence and its diagnosis (insight.diagnosis.Diagnosis), with
+    the canary judge's verdict when there is one."""
     facts = evidence.facts
     inspection = evidence.inspection
     plain: dict[str, Any] = {f.name: getattr(facts, f.name, None) for f in dataclasses.fields(WhyFacts)}
@@ -964,6 +971,7 @@ def why_document(evidence: Evidence, diagnosis: Any, api_calls: int) -> WhyDocum
         ],
         unreadable=[WhyUnreadable(source=u.source, problem=u.problem) for u in evidence.all_unreadable()],
         api_calls=api_calls,
+        analysis=analysis_document(analysis, api_calls) if analysis is not None else None,
     )
 
 
@@ -1056,6 +1064,109 @@ class DoraDocument(Document):
     api_calls: int
 
 
+# --- analyze: the canary judge's table --------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True, eq=False)
+class AnalysisSide(Document):
+    """One side's samples of a metric: how many periods, their mean and median (null without any)."""
+
+    count: int
+    mean: float | None
+    median: float | None
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class AnalysisMetric(Document):
+    """One metric's row: blue, green, the Mann-Whitney U test, the effect, the verdict and why."""
+
+    name: str
+    weight: float
+    critical: bool
+    blue: AnalysisSide
+    green: AnalysisSide
+    u: float | None
+    p: float | None
+    effect: float | None  # relative change of the mean (0.4 = +40 %); null when blue's mean is 0
+    verdict: Literal["PASS", "FAIL", "INCONCLUSIVE"]
+    why: str
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class AnalysisDocument(Document):
+    """`bluegreen analyze`: the judge's verdict on green against blue over the traffic window."""
+
+    deployment_id: str
+    engine: Literal["codedeploy", "ecs"]
+    service: str
+    environment: str
+    analysis_enabled: bool  # the catalog runs the judge inside the traffic window for this service
+    verdict: Literal["PASS", "MARGINAL", "FAIL", "INCONCLUSIVE"]
+    score: float | None
+    reason: str
+    pass_score: float
+    marginal_score: float
+    window_start: str | None  # ISO 8601, UTC; null when green and blue never served together
+    window_end: str | None
+    window_note: str | None
+    sample_period_seconds: int
+    green_target_group: str | None  # CloudWatch's TargetGroup dimension value
+    blue_target_group: str | None
+    green_requests: float
+    blue_requests: float
+    metrics: list[AnalysisMetric]
+    api_calls: int
+
+
+def _analysis_side(summary: Summary) -> AnalysisSide:
+    return AnalysisSide(count=summary.count, mean=summary.mean, median=summary.median)
+
+
+def _finite(value: float | None) -> float | None:
+    import math
+
+    return value if value is None or math.isfinite(value) else None  # JSON has no Infinity
+
+
+def analysis_document(analysis: Analysis, api_calls: int) -> AnalysisDocument:
+    """The `analyze` document of one deployment's canary analysis."""
+    judgement, window, sides = analysis.judgement, analysis.window, analysis.sides
+    return AnalysisDocument(
+        deployment_id=analysis.deployment_id,
+        engine=analysis.engine,  # type: ignore[arg-type]  # an Engine.name
+        service=analysis.service,
+        environment=analysis.environment,
+        analysis_enabled=analysis.enabled,
+        verdict=judgement.verdict.value,
+        score=judgement.score,
+        reason=judgement.reason,
+        pass_score=analysis.settings.pass_score,
+        marginal_score=analysis.settings.marginal_score,
+        window_start=iso(window.start) if window else None,
+        window_end=iso(window.end) if window else None,
+        window_note=window.note if window else None,
+        sample_period_seconds=analysis.settings.sample_period_seconds,
+        green_target_group=sides.green_target_group if sides else None,
+        blue_target_group=sides.blue_target_group if sides else None,
+        green_requests=judgement.green_requests,
+        blue_requests=judgement.blue_requests,
+        metrics=[
+            AnalysisMetric(
+                name=row.name,
+                weight=row.weight,
+                critical=row.critical,
+                blue=_analysis_side(row.blue),
+                green=_analysis_side(row.green),
+                u=row.u,
+                p=row.p,
+                effect=_finite(row.effect),
+                verdict=row.verdict.value,  # type: ignore[arg-type]  # a metric's verdict
+                why=row.why,
+            )
+            for row in judgement.metrics
+        ],
+        api_calls=api_calls,
+    )
+
+
 # --- any command that failed before it had a document of its own -------------------------------------
 @dataclass(frozen=True, kw_only=True, eq=False)
 class ErrorDocument(Document):
@@ -1094,6 +1205,7 @@ DOCUMENTS: tuple[type[Document], ...] = (
     AuditDocument,
     TimelineDocument,
     WhyDocument,
+    AnalysisDocument,
     HistoryDocument,
     DoraDocument,
     ErrorDocument,

@@ -20,6 +20,8 @@
    its own). The sandbox's AWS time is its virtual clock (the emulators answer in it; the Lambda
    runner stamps the hooks' lines with it), hours ahead of moto's real one after a long run: here
    every event is kept (still refused: events out of chronological order, as AWS does).
+7. moto computes no percentile (``p99``) in GetMetricData / GetMetricStatistics and fails on one;
+   the canary judge reads them: ``sandbox.moto_percentiles``.
 Nothing else changes.
 """
 
@@ -29,7 +31,7 @@ import json
 import os
 from typing import Any
 
-from sandbox import alarm_history
+from sandbox import alarm_history, moto_percentiles
 from sandbox.load_balancer.target_health import STATES_FILE_ENV
 from sandbox.shared_models import share_botocore_models
 
@@ -146,6 +148,7 @@ if __name__ == "__main__":
     _patch()
     _patch_load_balancer_dns()
     alarm_history.install()
+    moto_percentiles.install()
     _patch_log_event_times()
     if os.environ.get(STATES_FILE_ENV):
         _patch_target_health(os.environ[STATES_FILE_ENV])

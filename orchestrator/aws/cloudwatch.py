@@ -31,6 +31,14 @@ class CloudWatchApi(Protocol):
     def describe_alarm_history(self, **request: Any) -> Mapping[str, Any]: ...
 
 
+class MetricsApi(Protocol):
+    """The CloudWatch operations the canary judge reads metrics with (a boto3 CloudWatch client)."""
+
+    def get_metric_data(self, **request: Any) -> Mapping[str, Any]: ...
+
+    def list_metrics(self, **request: Any) -> Mapping[str, Any]: ...
+
+
 def describe_alarms(
     cloudwatch: CloudWatchApi, names: Sequence[str], call: CallPolicy = cli_call
 ) -> dict[str, dict[str, Any]]:
@@ -102,4 +110,60 @@ def alarm_state_history(
         items += [dict(item) for item in page.get("AlarmHistoryItems", [])]
         if not page.get("NextToken"):
             return items
+        request["NextToken"] = page["NextToken"]
+
+
+# GetMetricData: "as many as 500 different metrics in a single request" (CloudWatch API reference).
+GET_METRIC_DATA_MAX_QUERIES = 500
+
+
+def get_metric_data(
+    cloudwatch: MetricsApi,
+    queries: Sequence[Mapping[str, Any]],
+    start: datetime,
+    end: datetime,
+    call: CallPolicy = cli_call,
+) -> dict[str, list[tuple[datetime, float]]]:
+    """GetMetricData: each query's (timestamp, value) points, oldest first, every page, 500 queries a
+    call. A query without data has an empty list (CloudWatch returns no point for an empty period)."""
+    series: dict[str, list[tuple[datetime, float]]] = {str(query["Id"]): [] for query in queries}
+    for batch in chunked(list(queries), GET_METRIC_DATA_MAX_QUERIES):
+        request: dict[str, Any] = {
+            "MetricDataQueries": batch,
+            "StartTime": start,
+            "EndTime": end,
+            "ScanBy": "TimestampAscending",
+        }
+        while True:
+            page = call("CloudWatch GetMetricData", partial(cloudwatch.get_metric_data, **request))
+            for result in page.get("MetricDataResults", []):
+                points = zip(result.get("Timestamps", []), result.get("Values", []), strict=False)
+                series.setdefault(str(result["Id"]), []).extend((at, float(value)) for at, value in points)
+            if not page.get("NextToken"):
+                break
+            request["NextToken"] = page["NextToken"]
+    return {name: sorted(points) for name, points in series.items()}
+
+
+def list_dimension_values(
+    cloudwatch: MetricsApi,
+    namespace: str,
+    metric_name: str,
+    dimension: str,
+    call: CallPolicy = cli_call,
+) -> list[str]:
+    """The values of one dimension that a metric has been published with (ListMetrics, every page;
+    CloudWatch lists a metric for two weeks after its last data point)."""
+    request: dict[str, Any] = {
+        "Namespace": namespace,
+        "MetricName": metric_name,
+        "Dimensions": [{"Name": dimension}],
+    }
+    values: list[str] = []
+    while True:
+        page = call(f"CloudWatch ListMetrics {metric_name}", partial(cloudwatch.list_metrics, **request))
+        for metric in page.get("Metrics", []):
+            values += [str(d["Value"]) for d in metric.get("Dimensions", []) if d.get("Name") == dimension]
+        if not page.get("NextToken"):
+            return list(dict.fromkeys(values))
         request["NextToken"] = page["NextToken"]

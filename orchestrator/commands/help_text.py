@@ -55,6 +55,10 @@ WHY = epilog(
     "bluegreen why d-ABCDEFGHI",
     "bluegreen why arn:aws:ecs:REGION:ACCOUNT:service-deployment/CLUSTER/SERVICE/ID -o json",
 )
+ANALYZE = epilog(
+    "bluegreen analyze d-ABCDEFGHI",
+    "bluegreen analyze arn:aws:ecs:REGION:ACCOUNT:service-deployment/CLUSTER/SERVICE/ID -o json",
+)
 STOP = epilog("bluegreen stop d-ABCDEFGHI", "bluegreen stop d-ABCDEFGHI --no-rollback")
 ROLLBACK = epilog(
     "bluegreen rollback product-service --env prod",

@@ -38,16 +38,45 @@ def _run(session: Session, deployment_id: str) -> Result:
 
     lookup.check_deployment_id(deployment_id)
     engine, clients = lookup.deployment_engine(session, deployment_id)
+    clock = engine.server_clock(1.0)  # the canary analysis' "now" is the engine's
     evidence = gather(engine, clients, session, deployment_id)
     diagnosis = diagnose(evidence)
-    document = documents.why_document(evidence, diagnosis, clients.counter.total)
-    return Result(document, report_text(session, evidence, diagnosis))
+    analysis, evidence = _canary_analysis(session, clients, evidence, clock.server_now)
+    document = documents.why_document(evidence, diagnosis, clients.counter.total, analysis)
+    return Result(document, report_text(session, evidence, diagnosis, analysis))
 
 
-def report_text(session: Session, evidence: Evidence, diagnosis: Any) -> str:
+def _canary_analysis(
+    session: Session, clients: Any, evidence: Evidence, server_now: float | None
+) -> tuple[Any, Evidence]:
+    """The judge's verdict when the service's catalog enables canary analysis (else None); a read that
+    fails is one more unreadable source, never the report's end."""
+    import dataclasses
+
+    from orchestrator.analysis.canary import analyze
+    from orchestrator.errors import BluegreenError
+    from orchestrator.insight.evidence import Unreadable
+    from orchestrator.insight.gather import deployment_window
+
+    facts = evidence.facts
+    try:
+        service = session.catalog.resolve(facts.service, facts.environment) if facts.service else None
+    except BluegreenError:
+        service = None
+    if service is None or not service.settings.analysis.enabled:
+        return None, evidence
+    now = deployment_window(facts.created, facts.completed, server_now).now
+    try:
+        return analyze(evidence.inspection, service, clients, now or datetime.now(UTC)), evidence
+    except BluegreenError as err:
+        unreadable = (*evidence.unreadable, Unreadable("canary analysis", str(err)))
+        return None, dataclasses.replace(evidence, unreadable=unreadable)
+
+
+def report_text(session: Session, evidence: Evidence, diagnosis: Any, analysis: Any = None) -> str:
     """The report for a person: the root cause, then the evidence section by section."""
     facts = evidence.facts
-    if diagnosis.ok:
+    if diagnosis.ok:  # (the judge's verdict is still in the JSON; `analyze` prints it)
         return lines(session.style(f"{facts.deployment_id} succeeded; nothing to diagnose", "green"))
     out = [session.style(str(diagnosis.root_cause), "red"), *_head(evidence)]
     findings = [f"  {finding.source}: {finding.line}" for finding in diagnosis.findings]
@@ -59,6 +88,7 @@ def report_text(session: Session, evidence: Evidence, diagnosis: Any) -> str:
     out += _section("targets", _targets(evidence))
     out += _section("stopped tasks", _stopped_tasks(evidence))
     out += _section("service events", _service_events(evidence))
+    out += _section("canary analysis", _analysis(analysis))
     out += _section("could not read", [f"  {u.source}: {u.problem}" for u in evidence.all_unreadable()])
     return lines(*out)
 
@@ -84,6 +114,17 @@ def _head(evidence: Evidence) -> list[str]:
     if facts.rollback_reason:
         out.append(f"  rollback reason: {facts.rollback_reason}")
     return out
+
+
+def _analysis(analysis: Any) -> list[str]:
+    """The judge's verdict and table (`bluegreen analyze`'s), when the catalog enables it."""
+    if analysis is None:
+        return []
+    from orchestrator.commands.analyze import judge_table
+
+    judgement = analysis.judgement
+    score = f", score {judgement.score:.0f}" if judgement.score is not None else ""
+    return [f"  {judgement.verdict.value}{score}: {judgement.reason}", *judge_table(analysis)]
 
 
 def _section(title: str, body: Sequence[str]) -> list[str]:

@@ -89,7 +89,7 @@ def gather(
     inspection = engine.inspect(deployment_id)
     facts = inspection.facts
     window = deployment_window(facts.created, facts.completed, clock.server_now)
-    service, problem = _catalog_service(engine, session, inspection)
+    service, problem = catalog_service(engine, session, inspection)
     unreadable = [problem] if problem is not None else []
     if service is not None and facts.service is None:
         facts = dataclasses.replace(facts, service=service.name, environment=service.environment)
@@ -112,7 +112,7 @@ def _read(source: str, read: Callable[[], T], unreadable: list[Unreadable]) -> T
 
 
 # --- the catalog's service ----------------------------------------------------------------------------
-def _catalog_service(engine: Any, session: Any, inspection: Inspection) -> tuple[Any, Unreadable | None]:
+def catalog_service(engine: Any, session: Any, inspection: Inspection) -> tuple[Any, Unreadable | None]:
     """The catalog's service the deployment belongs to (its hook functions and alarms), or why not."""
     facts = inspection.facts
     try:
