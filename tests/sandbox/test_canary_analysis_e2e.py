@@ -1,6 +1,7 @@
 """Issue 14 item 2 end to end: the canary judge inside the traffic window, on both engines, in one
-sandbox world (the shipped catalog cut to three services, dev: product-service and order-service on
-CodeDeploy, inventory-service on Amazon ECS's own deployments).
+sandbox world (the shipped catalog cut to three services, dev: product-service on CodeDeploy,
+inventory-service and notification-service on Amazon ECS's own deployments; the healthy CodeDeploy
+run is tests/hooks/test_analysis_function.py's, on Stubbers).
 
 Each service's catalog enables analysis (5xx rate only, critical; 20 green requests and 5 minutes a
 side at least) and lists only its canary-verdict alarm: the static alarms are off, so nothing but the
@@ -13,7 +14,8 @@ BeforeAllowTraffic before each production step.
 
 Proven: each faulty canary is judged FAIL and stopped with rollback by the function, mid-window (its
 users were back on blue before the ten minutes were over), on both engines; the verdict metric says
-1 for them; the healthy canary was judged PASS and succeeded.
+1 for them; the healthy canary was judged PASS by the function and, before its last step, by ECS's
+BeforeAllowTraffic hook, and succeeded.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 SCALE = 150.0
 REPO = Path(__file__).resolve().parents[2]
 FAULTY = {"product-service": "codedeploy", "inventory-service": "ecs"}
-HEALTHY = {"order-service": "codedeploy"}
+HEALTHY = {"notification-service": "ecs"}
 SERVICES = [*FAULTY, *HEALTHY]
 STRATEGY = "canary:50:10"
 WINDOW_SECONDS = 10 * 60.0
@@ -186,6 +188,19 @@ def test_a_healthy_canary_is_judged_and_goes_on(run: Run, service: str) -> None:
     assert verdicts and not [item for item in verdicts if item["verdict"] == "FAIL"], verdicts
     assert any(item["verdict"] == "PASS" for item in verdicts), verdicts
     assert run.ended[service] in ("Succeeded", "SUCCESSFUL"), run.ended
+    # ECS asked the hook before the 50 % step (nothing to judge) and before the last one (PASS)
+    judged_by_hook = [check["detail"] for check in hook_checks(run, "before-allow-traffic", service)]
+    assert any(detail.startswith("green has no production traffic yet") for detail in judged_by_hook)
+    assert any(detail.startswith("PASS: ") for detail in judged_by_hook), judged_by_hook
+
+
+def hook_checks(run: Run, function: str, service: str) -> list[dict[str, Any]]:
+    """The canary-analysis checks of a hook's verdict lines (CloudWatch Logs, as `why` reads them)."""
+    logs = sandbox_client_factory(run.world.region)("logs", run.world.moto_url)
+    group = f"/aws/lambda/bluegreen-dev-{function}"
+    events = logs.filter_log_events(logGroupName=group, filterPattern=f'"{service}"')["events"]
+    lines = [json.loads(event["message"]) for event in events if event["message"].startswith("{")]
+    return [check for line in lines for check in line.get("checks", []) if check["name"] == "canary-analysis"]
 
 
 def test_the_verdict_metric_says_which_canaries_failed(run: Run) -> None:
@@ -204,4 +219,4 @@ def test_the_verdict_metric_says_which_canaries_failed(run: Run) -> None:
         )["Datapoints"]
         worst[service] = max((p["Maximum"] for p in points), default=None)
 
-    assert worst == {"product-service": 1.0, "inventory-service": 1.0, "order-service": 0.0}
+    assert worst == {"product-service": 1.0, "inventory-service": 1.0, "notification-service": 0.0}
