@@ -87,9 +87,9 @@ SYNC_ATTEMPTS = 5  # reconciliations tried before a hook starts (moto can be slo
 # The services have been running before the world starts: this much healthy metric history
 # (virtual seconds) covers the longest alarm window (ECS CPU: 2 periods of 5 minutes).
 HISTORY_SECONDS = 900.0
-# The canary analysis function (template.yaml's CanaryAnalysisFunction, every minute): the one
-# schedule a world runs by default, and only when one of its services has analysis enabled.
+# The canary analysis function (template.yaml's CanaryAnalysisFunction, every minute).
 ANALYSIS_HANDLER = "hooks.analysis.handler"
+ANALYSIS_SCHEDULE = frozenset({ANALYSIS_HANDLER})
 
 
 class NativeEcsEndpoint(Protocol):
@@ -138,10 +138,11 @@ class WorldOptions:
     event_delivery: Delivery | None = None
     # A template Handler (``hooks.ledger.handler``) -> the function run in its place (tests' recorders).
     event_handlers: Mapping[str, Handler] | None = None
-    # The Handlers whose template.yaml schedules run on the world's clock (None: the canary analysis
-    # when a service of the world has analysis enabled, else none: an hourly audit at 200x would be
-    # load nobody asked for).
-    scheduled: frozenset[str] | None = None
+    # The Handlers whose template.yaml schedules run on the world's clock: none by default (a test
+    # world asks for what it proves; an hourly audit at 200x is load nobody asked for); `sandbox
+    # serve` runs the canary analysis (ANALYSIS_SCHEDULE). The analysis runs only when a service of
+    # the world enables analysis (it would have nothing to judge).
+    scheduled: frozenset[str] = frozenset()
 
 
 def _on_engine(service: ResolvedService, engine: EngineName | None) -> ResolvedService:
@@ -464,10 +465,10 @@ class World:
             self.event_rules.append(rule)
 
     def scheduled_handlers(self) -> frozenset[str]:
-        if self.options.scheduled is not None:
+        """The handlers whose schedules this world runs (WorldOptions.scheduled)."""
+        if any(service.settings.analysis.enabled for service in self.services):
             return self.options.scheduled
-        analysed = any(service.settings.analysis.enabled for service in self.services)
-        return frozenset({ANALYSIS_HANDLER}) if analysed else frozenset()
+        return self.options.scheduled - {ANALYSIS_HANDLER}
 
     def _schedule(self) -> None:
         """template.yaml's rate schedules of the chosen handlers, on the event targets' runner."""

@@ -40,7 +40,7 @@ from orchestrator.cli import main
 from orchestrator.engines import engine_for
 from sandbox.faults import parse_fault
 from sandbox.moto_server import sandbox_client_factory
-from sandbox.world import ANALYSIS_HANDLER, World, WorldOptions
+from sandbox.world import ANALYSIS_HANDLER, ANALYSIS_SCHEDULE, World, WorldOptions
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -139,7 +139,10 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     catalog = judged_catalog(tmp_path_factory.mktemp("catalog"))
     results: list[dict[str, Any]] = []
     options = WorldOptions(
-        time_scale=SCALE, traffic_rate=0.25, event_handlers={ANALYSIS_HANDLER: recorder(results)}
+        time_scale=SCALE,
+        traffic_rate=0.25,
+        event_handlers={ANALYSIS_HANDLER: recorder(results)},
+        scheduled=ANALYSIS_SCHEDULE,
     )
     faults = {name: parse_fault("error_rate=0.3,path=/browse") for name in FAULTY}
     with World(catalog, "dev", SERVICES, faults, options) as world:
