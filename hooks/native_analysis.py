@@ -7,11 +7,12 @@ ECS service deployments"), after its alarm and health gate, when the catalog ena
 - Later steps: green against blue over [the deployment's start, now] (``hooks.analysis``; the verdict
   metric is written as by the scheduled function). FAIL answers FAILED: ECS rolls back. PASS and
   MARGINAL answer SUCCEEDED.
-- INCONCLUSIVE follows ``analysis.on_inconclusive``: ``wait`` (default) answers IN_PROGRESS with a
+- INCONCLUSIVE follows ``analysis.on_inconclusive``: ``continue`` (default) lets the step go on at
+  once, saying it was not judged; ``wait`` answers IN_PROGRESS with a
   sample period as callBackDelay, so ECS keeps the traffic where it is and asks again, for up to
   ``inconclusive_wait_minutes`` of deployment time (the waits asked for, carried in hookDetails
   under ``native_event.STATE_KEY``), then lets the step go on and says it was never judged;
-  ``continue`` lets it go on at once; ``fail`` rolls back.
+  ``fail`` rolls back.
 "Now" is the ECS endpoint's clock (its answer's ``Date``), the clock the deployment's times and the
 metrics are in (the sandbox's is virtual). Loaded on the first ECS event only, as every ``native_*``.
 """
