@@ -262,7 +262,18 @@ def run(
     return result
 
 
+# Every AWS call of a run ends this long before the function's timeout, so a slow endpoint costs a
+# judgement, not a timed-out invocation.
+DEADLINE_MARGIN_S = 2.0
+
+
 @logger.inject_lambda_context(log_event=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry point of the canary-analysis schedule."""
-    return run(event or {})
+    import time
+
+    from hooks.clients import calls_end_by
+
+    remaining = getattr(context, "get_remaining_time_in_millis", lambda: 60_000)() / 1000.0
+    with calls_end_by(time.monotonic() + max(remaining - DEADLINE_MARGIN_S, 0.5)):
+        return run(event or {})
