@@ -11,10 +11,12 @@ no state: the same answer however often it runs), and AfterAllowTraffic's bake s
 - BeforeInstall: deployment freeze windows (an override in the deployment description passes).
 - AfterInstall: the replacement task set's targets are healthy in the green target group.
 - AfterAllowTestTraffic: smoke checks through the test listener.
-- BeforeAllowTraffic: no alarm firing, and green target health, before production traffic moves.
+- BeforeAllowTraffic: no alarm firing, and green target health, before production traffic moves;
+  on ECS, before every production step, then the canary judge when the catalog enables analysis.
 - AfterAllowTraffic: smoke checks through the production listener, then the bake (alarms watched
   for ``deployment.bake_seconds``).
-The scheduled alarm audit is ``hooks.audit.handler``.
+The scheduled alarm audit is ``hooks.audit.handler``; the scheduled canary analysis
+``hooks.analysis.handler``.
 """
 
 from __future__ import annotations
@@ -120,13 +122,31 @@ def after_allow_test_traffic(ctx: HookContext) -> HookOutcome:
     return HookOutcome.of(smoke_checks(ctx, "test"))
 
 
-@lifecycle_hook(BEFORE_ALLOW_TRAFFIC)
-def before_allow_traffic(ctx: HookContext) -> HookOutcome:
-    """No alarm firing and green healthy before production traffic moves."""
+def traffic_gate(ctx: HookContext) -> list[CheckResult]:
+    """No alarm firing, then green healthy (stops at the first that fails)."""
     alarms = alarm_check(ctx)
     if not alarms.passed:
-        return HookOutcome.of([alarms])
-    return HookOutcome.of([alarms, green_health_check(ctx)])
+        return [alarms]
+    return [alarms, green_health_check(ctx)]
+
+
+def before_allow_traffic_on_ecs(ctx: NativeHookContext) -> NativeOutcome:
+    """Amazon ECS, PRE_PRODUCTION_TRAFFIC_SHIFT (before every production step): the same gate, then,
+    when the catalog enables analysis, the canary judge (``hooks.native_analysis``)."""
+    from hooks.native_event import NativeOutcome
+
+    checks = traffic_gate(ctx)
+    if not all(result.passed for result in checks):
+        return NativeOutcome(HookOutcome.of(checks))
+    from hooks.native_analysis import canary_gate
+
+    return canary_gate(ctx, checks)
+
+
+@lifecycle_hook(BEFORE_ALLOW_TRAFFIC, native=before_allow_traffic_on_ecs)
+def before_allow_traffic(ctx: HookContext) -> HookOutcome:
+    """No alarm firing and green healthy before production traffic moves."""
+    return HookOutcome.of(traffic_gate(ctx))
 
 
 @lifecycle_hook(AFTER_ALLOW_TRAFFIC, native=after_allow_traffic_on_ecs)

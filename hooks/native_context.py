@@ -71,11 +71,16 @@ class NativeHookContext(HookContext):
         return describe_native_service(self.client("ecs"), self.service.cluster, self.service.ecs_service)
 
     @cached_property
-    def replacement(self) -> ReplacementTaskSet:
-        """Green: the pair member the target revision's tasks are in, and the service's desired count."""
+    def green_target_group_arn(self) -> str:
+        """The pair member the target revision's tasks are in (DescribeServiceRevisions, once)."""
         balancer = self.ecs_service.load_balancer
         revision = describe_revision(self.client("ecs"), self.event.target_revision_arn)
-        arn = green_target_group_arn(balancer, revision_target_groups(revision))
+        return green_target_group_arn(balancer, revision_target_groups(revision))
+
+    @cached_property
+    def replacement(self) -> ReplacementTaskSet:
+        """Green: the pair member the target revision's tasks are in, and the service's desired count."""
+        arn = self.green_target_group_arn
         return ReplacementTaskSet(target_group_name(arn), self.ecs_service.desired_count)
 
     def route_listener(self, route: str) -> Listener:

@@ -1,6 +1,11 @@
 """The alarm evaluator: moto stores alarms but never evaluates them; this does, every ``tick``
 virtual seconds, from the fleet's own samples (the same numbers it publishes to CloudWatch).
 
+Metrics of the namespaces the world itself produces (``AWS/...``: the routers' and the fleet's)
+come from the store's raw samples; any other namespace (the canary judge's verdict metric,
+``bluegreen/Analysis``, which a Lambda publishes with PutMetricData) is read back from moto's
+CloudWatch, one GetMetricStatistics per period (``moto_statistic``).
+
 For each alarm (read back from moto, so whatever `bluegreen alarms sync` wrote is what counts):
 the last EvaluationPeriods complete periods (aligned to the epoch, as CloudWatch does), the
 statistic of each metric over each period, metric math per period with the definitions' own
@@ -17,7 +22,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from orchestrator.alarms.metric_math import evaluate_expression
 from sandbox.alarm_state import AlarmState, Comparison, TreatMissing, decide, statistic
@@ -40,6 +45,48 @@ def _dimensions(raw: Sequence[Mapping[str, str]]) -> dict[str, str]:
     return {d["Name"]: d["Value"] for d in raw}
 
 
+# Namespaces whose samples the world records itself (routers, load balancer, fleet).
+WORLD_NAMESPACES = ("AWS/",)
+
+
+class External(Protocol):
+    """A statistic of a metric the world does not record, over [start, start + period)."""
+
+    def __call__(
+        self, namespace: str, name: str, dimensions: Mapping[str, str], stat: str, start: float, period: float
+    ) -> float | None: ...
+
+
+def moto_statistic(cloudwatch: Any) -> External:
+    """``External`` from CloudWatch's GetMetricStatistics (moto's): the period's one datapoint."""
+
+    def read(
+        namespace: str, name: str, dimensions: Mapping[str, str], stat: str, start: float, period: float
+    ) -> float | None:
+        kind = "ExtendedStatistics" if stat.startswith("p") else "Statistics"
+        answer = cloudwatch.get_metric_statistics(
+            Namespace=namespace,
+            MetricName=name,
+            Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()],
+            StartTime=datetime.fromtimestamp(start, tz=UTC),
+            EndTime=datetime.fromtimestamp(start + period, tz=UTC),
+            Period=int(period),
+            **{kind: [stat]},
+        )
+        points = answer.get("Datapoints") or []
+        if not points:
+            return None
+        point = points[0]
+        value = (
+            (point.get("ExtendedStatistics") or {}).get(stat)
+            if kind == "ExtendedStatistics"
+            else point.get(stat)
+        )
+        return None if value is None else float(value)
+
+    return read
+
+
 def _stat_value(
     store: MetricStore,
     namespace: str,
@@ -48,7 +95,10 @@ def _stat_value(
     stat: str,
     start: float,
     period: float,
+    external: External | None = None,
 ) -> float | None:
+    if external is not None and not namespace.startswith(WORLD_NAMESPACES):
+        return external(namespace, name, dimensions, stat, start, period)
     return statistic(stat, store.values(metric_key(namespace, name, dimensions), start, start + period))
 
 
@@ -60,8 +110,11 @@ def alarm_period(alarm: Mapping[str, Any]) -> float:
     return float(max(periods)) if periods else 60.0
 
 
-def datapoints(alarm: Mapping[str, Any], store: MetricStore, starts: Sequence[float]) -> list[float | None]:
-    """The alarm's value for each period start (None where there is no datapoint)."""
+def datapoints(
+    alarm: Mapping[str, Any], store: MetricStore, starts: Sequence[float], external: External | None = None
+) -> list[float | None]:
+    """The alarm's value for each period start (None where there is no datapoint); metrics of
+    namespaces the world does not record come from ``external`` when given."""
     period = alarm_period(alarm)
     queries = alarm.get("Metrics") or []
     if not queries:
@@ -75,6 +128,7 @@ def datapoints(alarm: Mapping[str, Any], store: MetricStore, starts: Sequence[fl
                 stat,
                 start,
                 period,
+                external,
             )
             for start in starts
         ]
@@ -96,6 +150,7 @@ def datapoints(alarm: Mapping[str, Any], store: MetricStore, starts: Sequence[fl
                     metric_stat["Stat"],
                     start,
                     float(metric_stat.get("Period") or period),
+                    external,
                 )
         for query in queries:  # expressions in order, so one may use an earlier one
             if "Expression" in query:
@@ -104,9 +159,11 @@ def datapoints(alarm: Mapping[str, Any], store: MetricStore, starts: Sequence[fl
     return out
 
 
-def evaluate_alarm(alarm: Mapping[str, Any], store: MetricStore, now: float) -> tuple[AlarmState, str]:
+def evaluate_alarm(
+    alarm: Mapping[str, Any], store: MetricStore, now: float, external: External | None = None
+) -> tuple[AlarmState, str]:
     """The state an alarm should be in at virtual time ``now``, and CloudWatch-style reason."""
-    evaluated = evaluation(alarm, store, now)
+    evaluated = evaluation(alarm, store, now, external)
     return evaluated.state, evaluated.reason
 
 
@@ -119,14 +176,16 @@ class Evaluation:
     reason_data: dict[str, Any]
 
 
-def evaluation(alarm: Mapping[str, Any], store: MetricStore, now: float) -> Evaluation:
+def evaluation(
+    alarm: Mapping[str, Any], store: MetricStore, now: float, external: External | None = None
+) -> Evaluation:
     """Evaluate an alarm at virtual time ``now`` over its last EvaluationPeriods complete periods."""
     period = alarm_period(alarm)
     periods = int(alarm.get("EvaluationPeriods") or 1)
     to_alarm = int(alarm.get("DatapointsToAlarm") or periods)
     last_end = period_start(now, period)  # only complete periods count
     starts = [last_end - period * (periods - i) for i in range(periods)]
-    points = datapoints(alarm, store, starts)
+    points = datapoints(alarm, store, starts, external)
     comparison = Comparison(alarm["ComparisonOperator"])
     threshold = float(alarm["Threshold"])
     current = AlarmState(alarm.get("StateValue") or AlarmState.INSUFFICIENT_DATA)
@@ -194,6 +253,7 @@ class AlarmEvaluator:
         self.tick = tick
         self.transitions: list[Transition] = []
         self.errors = 0
+        self.external = moto_statistic(cloudwatch)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="alarm-evaluator", daemon=True)
@@ -217,7 +277,7 @@ class AlarmEvaluator:
             for alarm in self.cloudwatch.describe_alarms(AlarmNames=names, AlarmTypes=["MetricAlarm"])[
                 "MetricAlarms"
             ]:
-                evaluated = evaluation(alarm, self.store, now)
+                evaluated = evaluation(alarm, self.store, now, self.external)
                 state, reason = evaluated.state, evaluated.reason
                 old = AlarmState(alarm.get("StateValue") or AlarmState.INSUFFICIENT_DATA)
                 if state is old:

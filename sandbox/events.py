@@ -7,6 +7,9 @@ patterns are read from template.yaml by ``template_rules``, so the sandbox tests
 and hands it to each matching rule's target, a Lambda function invoked asynchronously through the
 world's ``LambdaRunner``, as EventBridge invokes Lambda targets.
 
+Schedules (SAM ``Schedule`` events, rules with a ``ScheduleExpression``) are read from template.yaml
+too (``template_schedules``) and run by ``sandbox.schedules.Scheduler`` on the same virtual clock.
+
 Delivery runs on the bus's own thread, on the world's virtual clock. ``Delivery`` is the test knob
 for what EventBridge does not promise: it delivers at least once and in no particular order ("Amazon
 EventBridge ... delivers events at least once"; "events might be delivered out of order",
@@ -23,6 +26,7 @@ import itertools
 import json
 import logging
 import random
+import re
 import threading
 import time
 import uuid
@@ -278,6 +282,104 @@ def template_rules(template: Path, environment: str) -> list[TemplateRule]:
             if function_id is not None and function_id in functions:
                 out.append(rule(logical_id, props.get("EventPattern"), function_id))
     return out
+
+
+@dataclass(frozen=True)
+class TemplateSchedule:
+    """A schedule of the SAM template whose target is one of its Lambda functions."""
+
+    name: str  # as TemplateRule's
+    expression: str  # rate(1 minute), cron(...)
+    every_seconds: float | None  # a rate's period; None for a cron expression (not run here)
+    payload: dict[str, Any] | None  # the target's Input (constant JSON); None: the Scheduled Event
+    function_name: str
+    handler: str
+    max_retry_attempts: int = 2
+
+
+_RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
+_RATE_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def rate_seconds(expression: str) -> float | None:
+    """A ``rate(value unit)`` expression's period in seconds; None for ``cron(...)``. EventBridge's
+    rules: a positive whole value, the unit singular for 1 and plural otherwise (AWS, "Creating an
+    Amazon EventBridge rule that runs on a schedule"); anything else is a ValueError."""
+    if expression.startswith("cron(") and expression.endswith(")"):
+        return None
+    found = _RATE.fullmatch(expression.strip())
+    if found is None:
+        raise ValueError(f"not a schedule expression: {expression!r} (rate(N unit) or cron(...))")
+    value, unit = int(found.group(1)), found.group(2)
+    if value < 1 or (value == 1) != (not unit.endswith("s")):
+        raise ValueError(
+            f"{expression!r}: the unit is singular for 1 and plural otherwise, the value positive"
+        )
+    return float(value * _RATE_UNIT_SECONDS[unit.rstrip("s")])
+
+
+def template_schedules(template: Path, environment: str) -> list[TemplateSchedule]:
+    """The template's schedules that target its Lambda functions: SAM function events of type
+    Schedule (``Enabled: false`` / ``State: DISABLED`` left out) and AWS::Events::Rule resources
+    with a ScheduleExpression whose Targets name a function. [] without a template."""
+    if not template.is_file():
+        return []
+    resources = (yaml.load(template.read_text(encoding="utf-8"), Loader=_CfnLoader) or {}).get(
+        "Resources"
+    ) or {}
+    functions = {
+        logical_id: body.get("Properties") or {}
+        for logical_id, body in resources.items()
+        if body.get("Type") in ("AWS::Serverless::Function", "AWS::Lambda::Function")
+    }
+
+    def schedule(name: str, expression: str, payload: Any, function_id: str) -> TemplateSchedule:
+        props = functions[function_id]
+        text = _substitute(str(payload), environment) if payload is not None else None
+        retries = int((props.get("EventInvokeConfig") or {}).get("MaximumRetryAttempts", 2))
+        return TemplateSchedule(
+            name,
+            expression,
+            rate_seconds(expression),
+            json.loads(text) if text is not None else None,
+            _substitute(str(props.get("FunctionName") or function_id), environment),
+            str(props.get("Handler") or ""),
+            retries,
+        )
+
+    out: list[TemplateSchedule] = []
+    for function_id, props in functions.items():
+        for event_name, event in (props.get("Events") or {}).items():
+            body = event.get("Properties") or {}
+            if event.get("Type") != "Schedule" or not _enabled(body):
+                continue
+            out.append(
+                schedule(
+                    f"{function_id}.{event_name}", str(body.get("Schedule")), body.get("Input"), function_id
+                )
+            )
+    for logical_id, body in resources.items():
+        props = body.get("Properties") or {}
+        if body.get("Type") != "AWS::Events::Rule" or not props.get("ScheduleExpression"):
+            continue
+        if str(props.get("State", "ENABLED")) != "ENABLED":
+            continue
+        for target in props.get("Targets") or []:
+            function_id = _function_of(target.get("Arn"))
+            if function_id is not None and function_id in functions:
+                expression = str(props["ScheduleExpression"])
+                out.append(schedule(logical_id, expression, target.get("Input"), function_id))
+    return out
+
+
+def _enabled(properties: Mapping[str, Any]) -> bool:
+    """A SAM Schedule event runs unless ``Enabled: false`` or ``State: DISABLED`` says otherwise; a
+    value the template computes (a condition, a parameter) counts as enabled only when it is true
+    text (the sandbox resolves no parameters)."""
+    if "State" in properties:
+        return properties["State"] == "ENABLED"
+    enabled = properties.get("Enabled", True)
+    return enabled is True or str(enabled).lower() == "true"
 
 
 def _function_of(arn: Any) -> str | None:

@@ -3,8 +3,9 @@ publisher that sends each completed period to CloudWatch in moto (what hooks, th
 AWS CLI see), at virtual timestamps.
 
 Published per target group (namespace AWS/ApplicationELB, dimensions TargetGroup and LoadBalancer):
-RequestCount, HTTPCode_Target_5XX_Count (0 or 1 per request, so Sum counts errors), TargetResponseTime
-(seconds, one sample per request, so p99 and Average work), UnHealthyHostCount and HealthyHostCount
+RequestCount, HTTPCode_Target_5XX_Count (1 per 5xx answer and nothing otherwise: AWS reports it only
+when nonzero, so a healthy minute has no datapoint), TargetResponseTime (seconds, one sample per
+request, so p99 and Average work), UnHealthyHostCount and HealthyHostCount
 (sampled); per ECS service (AWS/ECS, ClusterName and ServiceName): CPUUtilization (sampled).
 """
 

@@ -14,7 +14,7 @@ from typing import IO, Any
 
 from orchestrator.catalog import Catalog
 from orchestrator.commands.options import ENVIRONMENT_ENV_VAR
-from sandbox.world import DEFAULT_TIME_SCALE, World, WorldOptions, narrate_stream
+from sandbox.world import ANALYSIS_SCHEDULE, DEFAULT_TIME_SCALE, World, WorldOptions, narrate_stream
 
 # What a shell needs to talk to the sandbox (the rest of World.env is for the in-process hooks).
 EXPORTED = (
@@ -68,7 +68,10 @@ def serve(
     out = out or sys.stdout
     stop = stop or threading.Event()
     options = WorldOptions(
-        time_scale=time_scale or DEFAULT_TIME_SCALE, codedeploy_port=port or 0, narrate=narrate_stream()
+        time_scale=time_scale or DEFAULT_TIME_SCALE,
+        codedeploy_port=port or 0,
+        narrate=narrate_stream(),
+        scheduled=ANALYSIS_SCHEDULE,  # the canary analysis every virtual minute, as template.yaml's
     )
     world = World(catalog, environment, services or [], faults, options, all_services=not services)
     previous = _install_signal_handlers(stop)

@@ -174,6 +174,10 @@ class ServiceResources:
     load_balancer: str
 
 
+# The canary judge's verdict alarm (alarms/verdict.yaml): a service with analysis enabled must have it.
+CANARY_VERDICT_KIND = "canary-verdict"
+
+
 def alarm_name(service: str, kind: str) -> str:
     """The alarm name of a kind for a service: ``<service>-<kind>``."""
     return f"{service}-{kind}"
@@ -286,6 +290,17 @@ class Definitions:
             raise AlarmDefinitionError(
                 f"{where}: does not list {sorted(defined - listed)}, defined under {self.root.name}/; "
                 "list them or disable them with enabled: false"
+            )
+        verdict = alarm_name(service.name, CANARY_VERDICT_KIND)
+        if (
+            service.settings.analysis.enabled
+            and CANARY_VERDICT_KIND in self.templates
+            and verdict not in listed
+        ):
+            raise AlarmDefinitionError(
+                f"{where}: analysis is enabled but {verdict} is not one of its alarms: enable "
+                f"{CANARY_VERDICT_KIND} for {service.name} under {self.root.name}/ and list it, so the "
+                "engine stops a canary the judge failed even when the analysis function cannot"
             )
         if len(listed) > CODEDEPLOY_MAX_ALARMS_PER_GROUP:
             raise AlarmDefinitionError(

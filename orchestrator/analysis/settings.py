@@ -152,6 +152,14 @@ class AnalysisSettings(_Model):
     min_requests: int = Field(default=50, ge=0)
     min_samples: int = Field(default=5, ge=2)
     sample_period_seconds: int = Field(default=60, ge=1)
+    # Amazon ECS runs the judge before every production step (PRE_PRODUCTION_TRAFFIC_SHIFT, in the
+    # BeforeAllowTraffic hook). When it is INCONCLUSIVE there after green got production traffic:
+    # "continue" (default) lets the step go on, unjudged, as CodeDeploy's traffic goes on while the
+    # scheduled judge has too little data; "wait" asks ECS to invoke it again a sample period later
+    # (the traffic stays where it is) for up to inconclusive_wait_minutes, then lets the step go on;
+    # "fail" rolls back. Before the first step green has no production traffic: nothing to judge.
+    on_inconclusive: Literal["wait", "continue", "fail"] = "continue"
+    inconclusive_wait_minutes: int = Field(default=10, ge=0, le=1440)
 
     @field_validator("sample_period_seconds")
     @classmethod

@@ -332,8 +332,8 @@ class LoadBalancer:
                 if serving:
                     for n in range(int(seconds * rate)):
                         at = now - seconds + n / rate
+                        # no HTTPCode_Target_5XX_Count: AWS reports it only when nonzero
                         self.store.add(ELB_NAMESPACE, "RequestCount", dims, at, 1)
-                        self.store.add(ELB_NAMESPACE, "HTTPCode_Target_5XX_Count", dims, at, 0)
                         self.store.add(
                             ELB_NAMESPACE, "TargetResponseTime", dims, at, base_latency_ms(n) / 1000.0
                         )

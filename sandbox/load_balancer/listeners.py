@@ -1,7 +1,7 @@
 """A listener of the fake load balancer: an HTTP server on loopback (a router) that forwards each
 request to a task of the target group chosen by the listener's current forward weights, and records
-what the ALB would publish for that target group (RequestCount, HTTPCode_Target_5XX_Count,
-TargetResponseTime).
+what the ALB would publish for that target group (``target_datapoints``: RequestCount,
+HTTPCode_Target_5XX_Count only when the target answered 5xx, TargetResponseTime).
 
 Weighted choice is deterministic: the n-th request draws frac(n * golden ratio), a low-discrepancy
 sequence, so a 10 % canary gets 10 % of requests within a handful of them, run after run.
@@ -25,6 +25,18 @@ from sandbox.provision import target_group_dimension
 GOLDEN = 0.6180339887498949
 USERS_HEADER = "X-Bluegreen-Simulated-Users"
 _PASSED_HEADERS = ("Content-Type", VERSION_HEADER, TASK_SET_HEADER, SERVICE_TIME_HEADER)
+
+
+def target_datapoints(status: int, service_ms: float) -> list[tuple[str, float]]:
+    """What the ALB publishes per target group for one answered request: RequestCount,
+    TargetResponseTime (seconds) and, only for a 5xx, HTTPCode_Target_5XX_Count. AWS reports the
+    5xx count only when it is nonzero ("Reporting criteria: There is a nonzero value", AWS,
+    "CloudWatch metrics for your Application Load Balancer"): a healthy minute has no 5xx datapoint,
+    and whoever reads it (the alarms' FILL, the canary judge) must take a missing count as 0."""
+    points = [("RequestCount", 1.0), ("TargetResponseTime", service_ms / 1000.0)]
+    if status >= 500:
+        points.append(("HTTPCode_Target_5XX_Count", 1.0))
+    return points
 
 
 def draw(n: int) -> float:
@@ -132,10 +144,9 @@ class Router(LoopbackHttpServer):
             "TargetGroup": target_group_dimension(target_group),
             "LoadBalancer": self.load_balancer_dimension,
         }
-        self.store.add(ELB_NAMESPACE, "RequestCount", dims, now, 1)
-        self.store.add(ELB_NAMESPACE, "HTTPCode_Target_5XX_Count", dims, now, 1 if status >= 500 else 0)
         service_ms = float(headers.get(SERVICE_TIME_HEADER) or 0.0)
-        self.store.add(ELB_NAMESPACE, "TargetResponseTime", dims, now, service_ms / 1000.0)
+        for name, value in target_datapoints(status, service_ms):
+            self.store.add(ELB_NAMESPACE, name, dims, now, value)
         handler.send_response(status)
         for name in _PASSED_HEADERS:
             if name in headers:

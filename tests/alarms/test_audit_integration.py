@@ -138,6 +138,7 @@ CASES: list[tuple[Seed, set[tuple[Rule, str, str | None, bool]]]] = [
             (Rule.ALARM_NOT_ATTACHED, "product-service", "product-service-high-latency", True),
             (Rule.ALARM_NOT_ATTACHED, "product-service", "product-service-unhealthy-hosts", True),
             (Rule.ALARM_NOT_ATTACHED, "product-service", "product-service-high-cpu", True),
+            (Rule.ALARM_NOT_ATTACHED, "product-service", "product-service-canary-verdict", True),
         },
     ),
     (delete_an_alarm, {(Rule.ALARM_MISSING, "order-service", "order-service-high-cpu", True)}),
@@ -171,14 +172,14 @@ def test_a_synced_environment_audits_clean_in_few_batched_calls(world: World) ->
 
     report = run_audit(world.clients, world.catalog, world.definitions, "dev", world.now())
 
-    assert report.clean and report.groups_checked == 16 and report.alarms_checked == 64
+    assert report.clean and report.groups_checked == 16 and report.alarms_checked == 65
     assert report.notes == ()  # every dimension value was compared
     calls = world.clients.counter.calls
     assert calls == {
         "codedeploy:ListApplications": 1,
         "codedeploy:ListDeploymentGroups": 1,
         "codedeploy:BatchGetDeploymentGroups": 1,  # 16 <= 25
-        "cloudwatch:DescribeAlarms": 1,  # 64 <= 100
+        "cloudwatch:DescribeAlarms": 1,  # 65 <= 100 (product-service has its verdict alarm too)
         "elastic-load-balancing-v2:DescribeTargetGroups": 1,  # 32 <= 400 a page
         "elastic-load-balancing-v2:DescribeLoadBalancers": 1,
     }

@@ -36,18 +36,19 @@ def test_sync_dry_run_prints_the_diff_and_writes_nothing(world: World) -> None:
 
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[:4] == [
+    assert lines[:5] == [
         "+ alarm product-service-5xx-errors",
         "+ alarm product-service-high-latency",
         "+ alarm product-service-unhealthy-hosts",
         "+ alarm product-service-high-cpu",
+        "+ alarm product-service-canary-verdict",  # its canary analysis' verdict (alarms/verdict.yaml)
     ]
-    assert lines[4].startswith(
+    assert lines[5].startswith(
         "~ deployment group doa-market-dev/product-service: alarmConfiguration.enabled: "
     )
     assert (
         lines[-1]
-        == "dev: 4 alarm(s), 1 deployment group(s) checked; dry run: 5 change(s) to make, nothing written"
+        == "dev: 5 alarm(s), 1 deployment group(s) checked; dry run: 6 change(s) to make, nothing written"
     )
     assert world.cloudwatch.describe_alarms(AlarmNamePrefix="product-service")["MetricAlarms"] == []
 
@@ -56,7 +57,7 @@ def test_sync_all_twice_second_is_a_no_op_in_json(world: World) -> None:
     groups_for(world, *world.catalog.services)
     first = runner.invoke(app, ["sync", "--all", "--output", "json"])
     assert first.exit_code == 0, first.output
-    assert json.loads(first.output)["writes"] == 80
+    assert json.loads(first.output)["writes"] == 81  # product-service has a fifth alarm, its verdict
     assert document_kind(json.loads(first.output)) == "SyncDocument"  # against `bluegreen schema`
 
     second = runner.invoke(app, ["sync", "--all", "--output", "json"])
@@ -64,7 +65,7 @@ def test_sync_all_twice_second_is_a_no_op_in_json(world: World) -> None:
     document = json.loads(second.output)
     assert (document["writes"], document["alarmChanges"], document["deploymentGroupChanges"]) == (0, [], [])
     assert runner.invoke(app, ["sync", "--all"]).output.splitlines()[-1] == (
-        "dev: 64 alarm(s), 16 deployment group(s) checked; in sync, nothing to do"
+        "dev: 65 alarm(s), 16 deployment group(s) checked; in sync, nothing to do"
     )
 
 
@@ -172,7 +173,7 @@ def test_audit_on_a_tty_is_a_table_with_a_header_that_never_cuts_names(
     assert "…" not in result.output
     cells = "".join(line.split("│")[3].strip() for line in lines if line.startswith("│"))
     assert cells == "product-service-high-latency"
-    assert lines[-1] == "dev: 1 deployment group(s), 3 alarm(s) audited; 1 violation(s)"
+    assert lines[-1] == "dev: 1 deployment group(s), 4 alarm(s) audited; 1 violation(s)"
 
 
 def test_audit_json_has_the_same_keys_clean_violated_and_fixed(world: World) -> None:

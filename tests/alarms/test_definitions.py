@@ -27,10 +27,11 @@ def catalog() -> Catalog:
 
 
 def alarms_dir_with(tmp_path: Path, repo_root: Path, *fixtures: str) -> Path:
-    """The repository's templates.yaml plus the named fixture files."""
+    """The repository's templates.yaml and verdict.yaml plus the named fixture files."""
     directory = tmp_path / "alarms"
     directory.mkdir()
-    shutil.copy(repo_root / "alarms" / "templates.yaml", directory / "templates.yaml")
+    for name in ("templates.yaml", "verdict.yaml"):
+        shutil.copy(repo_root / "alarms" / name, directory / name)
     for name in fixtures:
         shutil.copy(FIXTURES / name, directory / name)
     return directory
@@ -45,6 +46,8 @@ def test_every_catalog_service_gets_exactly_the_alarms_the_catalog_lists(catalog
                 f"{service.name}-high-latency",
                 f"{service.name}-unhealthy-hosts",
                 f"{service.name}-high-cpu",
+                # the canary judge's verdict, where alarms/verdict.yaml enables it (product-service)
+                *([f"{service.name}-canary-verdict"] if service.name == "product-service" else []),
             ]
             assert sorted(a.name for a in definitions.for_service(service)) == sorted(service.settings.alarms)
 
@@ -170,7 +173,7 @@ def test_disabling_a_kind_for_a_service_must_be_reflected_in_the_catalog(
         (
             "unknown-kind.yaml",
             "alarms/unknown-kind.yaml: field environments.prod.alarms.5xx-rate: no template of that kind "
-            "(templates: 5xx-errors, high-latency, unhealthy-hosts, high-cpu)",
+            "(templates: 5xx-errors, high-latency, unhealthy-hosts, high-cpu, canary-verdict)",
         ),
         (
             "unknown-environment.yaml",
@@ -219,4 +222,25 @@ def test_a_template_defined_twice_names_both_files(catalog: Catalog, tmp_path: P
     assert (
         str(err.value)
         == "alarms/templates.yaml: field templates.5xx-errors: already defined in alarms/copy.yaml"
+    )
+
+
+def test_a_service_with_analysis_enabled_must_list_its_verdict_alarm(tmp_path: Path, repo_root: Path) -> None:
+    # The verdict alarm is the engine's backstop when the analysis function cannot stop a canary.
+    text = (repo_root / "services.yaml").read_text(encoding="utf-8")
+    marker = "  order-service:\n"
+    (tmp_path / "services.yaml").write_text(
+        text.replace(marker, marker + "    analysis: {enabled: true}\n"), encoding="utf-8"
+    )
+    shutil.copytree(repo_root / "task-definitions", tmp_path / "task-definitions")
+    catalog = load_catalog(tmp_path / "services.yaml")
+
+    with pytest.raises(AlarmDefinitionError) as err:
+        load_definitions(catalog, alarms_dir_with(tmp_path, repo_root))
+
+    assert str(err.value) == (
+        "services.yaml: services.order-service (dev): field alarms: analysis is enabled but "
+        "order-service-canary-verdict is not one of its alarms: enable canary-verdict for order-service "
+        "under alarms/ and list it, so the engine stops a canary the judge failed even when the analysis "
+        "function cannot"
     )

@@ -19,7 +19,7 @@ def test_sync_creates_alarms_with_real_dimension_values_and_attaches_them(world:
     result = sync_service_alarms(world.clients, service, world.definitions)
 
     assert sorted(c.name for c in result.alarm_changes if c.created) == sorted(service.settings.alarms)
-    assert result.writes == 5 and world.writes() == 5 and not result.problems
+    assert result.writes == 6 and world.writes() == 6 and not result.problems  # 5 alarms + the group
     alarms = world.cloudwatch.describe_alarms(AlarmNames=service.settings.alarms)["MetricAlarms"]
     by_name = {a["AlarmName"]: a for a in alarms}
     errors = by_name["product-service-5xx-errors"]
@@ -54,14 +54,14 @@ def test_second_sync_makes_no_write_call(world: World) -> None:
         world.add_group(service.name)
     services = world.catalog.resolve_all("dev")
     first = sync_all_alarms(world.clients, services, world.definitions)
-    assert first.writes == 80 and world.writes() == 80  # 16 services x (4 alarms + 1 group)
+    assert first.writes == 81 and world.writes() == 81  # 16 services x (4 alarms + 1 group) + a verdict
 
     second = sync_all_alarms(world.clients, services, world.definitions)
 
     assert second.in_sync and second.writes == 0
-    assert world.writes() == 80  # counted on the clients: not one PutMetricAlarm / UpdateDeploymentGroup
+    assert world.writes() == 81  # counted on the clients: not one PutMetricAlarm / UpdateDeploymentGroup
     calls = world.clients.counter.calls
-    # Reads are batched: 32 target groups / 20 a call, 64 alarms / 100 a call, 16 groups / 25 a call.
+    # Reads are batched: 32 target groups / 20 a call, 65 alarms / 100 a call, 16 groups / 25 a call.
     assert calls["elastic-load-balancing-v2:DescribeTargetGroups"] == 2 * 2
     assert calls["elastic-load-balancing-v2:DescribeLoadBalancers"] == 2 * 1
     assert calls["cloudwatch:DescribeAlarms"] == 2 * 1

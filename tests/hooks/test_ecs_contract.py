@@ -342,8 +342,10 @@ def test_the_alarm_gate_is_quick_and_the_same_before_every_production_step(world
 
     assert answers == [{"hookStatus": "SUCCEEDED"}] * 3
     assert after_alarm == {"hookStatus": "FAILED"}
-    # DescribeAlarms, DescribeServices, DescribeServiceRevisions, DescribeTargetGroups, DescribeTargetHealth
-    assert calls_per_invocation == 5
+    # DescribeAlarms, DescribeServices, DescribeServiceRevisions, DescribeTargetGroups, DescribeTargetHealth,
+    # and, product-service enabling canary analysis, DescribeRules: green's production weight (0 here,
+    # before the first step, so nothing more is read)
+    assert calls_per_invocation == 6
 
 
 def test_an_ecs_invocation_returns_before_its_lambda_deadline(

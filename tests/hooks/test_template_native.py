@@ -82,7 +82,11 @@ ECS_READS = {
 
 
 def test_each_hooks_ecs_reads_are_a_role_policy_of_its_own_role(resources: dict[str, Any]) -> None:
-    policies = {n: r["Properties"] for n, r in resources.items() if r["Type"] == "AWS::IAM::RolePolicy"}
+    policies = {
+        n: r["Properties"]
+        for n, r in resources.items()
+        if r["Type"] == "AWS::IAM::RolePolicy" and n.endswith("EcsReads")
+    }
 
     assert sorted(policies) == sorted(f"{event}EcsReads" for event in ECS_READS)
     for event, actions in ECS_READS.items():
@@ -108,3 +112,27 @@ def test_the_ecs_reads_are_granted_on_the_resources_iam_can_match(resources: dic
                         arn.startswith("arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:")
                         for arn in arns
                     )
+
+
+def test_the_ecs_judge_has_a_role_policy_of_its_own(resources: dict[str, Any]) -> None:
+    # The canary judge in BeforeAllowTraffic (PRE_PRODUCTION_TRAFFIC_SHIFT): the deployment's start, the
+    # production rule's weights, the metrics, and the verdict metric in its namespace only.
+    policy = resources["BeforeAllowTrafficCanaryAnalysis"]["Properties"]
+    statements = policy["PolicyDocument"]["Statement"]
+
+    assert policy["RoleName"] == {"Ref": "BeforeAllowTrafficRole"}
+    assert {a for s in statements for a in _actions(s)} == {
+        "ecs:DescribeServiceDeployments",
+        "elasticloadbalancing:DescribeRules",
+        "cloudwatch:GetMetricData",
+        "cloudwatch:PutMetricData",
+    }
+    for statement in statements:
+        for action in _actions(statement):
+            arn_part = RESOURCE_TYPE[action]
+            if arn_part is None:
+                assert statement["Resource"] == "*", (action, statement)
+            else:
+                assert all(arn_part in arn for arn in _arns(statement["Resource"])), (action, statement)
+    [put] = [s for s in statements if "cloudwatch:PutMetricData" in _actions(s)]
+    assert put["Condition"] == {"StringEquals": {"cloudwatch:namespace": "bluegreen/Analysis"}}

@@ -13,6 +13,7 @@ from orchestrator.catalog import load_catalog
 from sandbox.alarm_eval import evaluate_alarm
 from sandbox.alarm_state import AlarmState
 from sandbox.fleet import cpu_utilization
+from sandbox.load_balancer.listeners import target_datapoints
 from sandbox.metrics import MetricStore
 
 BLUE, GREEN = "targetgroup/product-service-blue/1111", "targetgroup/product-service-green/2222"
@@ -39,9 +40,9 @@ def requests(
     dims = {"TargetGroup": group, "LoadBalancer": LB}
     for n in range(count):
         at = T0 + minute * 60 + (n + 0.5) * 60 / count
-        store.add("AWS/ApplicationELB", "RequestCount", dims, at, 1)
-        store.add("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", dims, at, 1 if n < errors else 0)
-        store.add("AWS/ApplicationELB", "TargetResponseTime", dims, at, seconds)
+        # as the routers record them: no 5xx datapoint for a good answer (AWS reports only nonzero)
+        for name, value in target_datapoints(500 if n < errors else 200, seconds * 1000.0):
+            store.add("AWS/ApplicationELB", name, dims, at, value)
 
 
 def canary_minute(
@@ -122,3 +123,49 @@ def test_reason_names_the_datapoints(alarms: dict[str, dict[str, Any]]) -> None:
     canary_minute(store, 0, green_errors=3)
     _, reason = evaluate_alarm(alarms["5xx-errors"], store, T0 + 61)
     assert "1 out of the last 2 datapoints" in reason and "50" in reason
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "expected"),
+    [
+        ({}, AlarmState.OK),  # no canary under way: no datapoint, not breaching
+        ({0: 0.0}, AlarmState.OK),  # judged, not failed
+        ({0: 1.0}, AlarmState.ALARM),  # the judge failed green
+    ],
+)
+def test_the_verdict_alarm_reads_the_judges_metric_from_cloudwatch(
+    alarms: dict[str, dict[str, Any]], verdicts: dict[int, float], expected: AlarmState
+) -> None:
+    """bluegreen/Analysis is no metric the world records: the evaluator reads it back (moto's
+    GetMetricStatistics in the world), per period, with the alarm's statistic."""
+    asked: list[tuple[str, str, dict[str, str], str, float, float]] = []
+
+    def external(
+        namespace: str, name: str, dimensions: Any, stat: str, start: float, period: float
+    ) -> float | None:
+        asked.append((namespace, name, dict(dimensions), stat, start, period))
+        return verdicts.get(int((start - T0) // 60))
+
+    state, reason = evaluate_alarm(alarms["canary-verdict"], MetricStore(), T0 + 61, external)
+
+    assert state is expected, reason
+    assert asked == [
+        (
+            "bluegreen/Analysis",
+            "CanaryVerdict",
+            {"Service": "product-service", "Environment": "dev"},
+            "Maximum",
+            T0,
+            60.0,
+        )
+    ]
+
+
+def test_the_worlds_own_metrics_never_go_to_cloudwatch(alarms: dict[str, dict[str, Any]]) -> None:
+    def external(*_: Any) -> float | None:
+        raise AssertionError("AWS/ApplicationELB comes from the store")
+
+    store = MetricStore()
+    canary_minute(store, 0, green_errors=3)
+    state, _ = evaluate_alarm(alarms["5xx-errors"], store, T0 + 61, external)
+    assert state is AlarmState.ALARM

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from sandbox.load_balancer.listeners import choose_target_group, draw
+from sandbox.load_balancer.listeners import choose_target_group, draw, target_datapoints
 
 BLUE, GREEN = "arn:tg/blue", "arn:tg/green"
 
@@ -41,3 +41,17 @@ def test_shares_match_weights_within_one_request(green: int, requests: int) -> N
 
 def test_draws_stay_in_unit_interval() -> None:
     assert all(0.0 <= draw(n) < 1.0 for n in range(10_000))
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        # AWS reports HTTPCode_Target_5XX_Count only when nonzero: a good answer has no 5xx datapoint
+        (200, {"RequestCount": 1.0, "TargetResponseTime": 0.04}),
+        (404, {"RequestCount": 1.0, "TargetResponseTime": 0.04}),
+        (500, {"RequestCount": 1.0, "TargetResponseTime": 0.04, "HTTPCode_Target_5XX_Count": 1.0}),
+        (503, {"RequestCount": 1.0, "TargetResponseTime": 0.04, "HTTPCode_Target_5XX_Count": 1.0}),
+    ],
+)
+def test_target_datapoints_as_the_alb_reports_them(status: int, expected: dict[str, float]) -> None:
+    assert dict(target_datapoints(status, 40.0)) == expected
