@@ -324,9 +324,7 @@ def template_schedules(template: Path, environment: str) -> list[TemplateSchedul
     with a ScheduleExpression whose Targets name a function. [] without a template."""
     if not template.is_file():
         return []
-    resources = (yaml.load(template.read_text(encoding="utf-8"), Loader=_CfnLoader) or {}).get(
-        "Resources"
-    ) or {}
+    resources = load_template(template).get("Resources") or {}
     functions = {
         logical_id: body.get("Properties") or {}
         for logical_id, body in resources.items()
