@@ -105,6 +105,14 @@ RollbackOnInterruptOpt = Annotated[
     bool,
     typer.Option("--rollback-on-interrupt", help="On Ctrl-C/SIGTERM stop the deployment with rollback."),
 ]
+StopOnAlarmOpt = Annotated[
+    bool,
+    typer.Option(
+        "--stop-on-alarm/--no-stop-on-alarm",
+        help="While watching, read the deployment's alarms each poll and stop it with rollback at the "
+        "first ALARM (--no-stop-on-alarm: the engine's own alarm poll alone decides).",
+    ),
+]
 WaitOpt = Annotated[bool, typer.Option("--wait/--no-wait", help="Watch the deployment until it ends.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Override the environment's guardrails (recorded).")]
 StrategyOpt = Annotated[
@@ -187,6 +195,7 @@ def deploy(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; make no AWS call.")] = False,
     force: ForceOpt = False,
     rollback_on_interrupt: RollbackOnInterruptOpt = False,
+    stop_on_alarm: StopOnAlarmOpt = True,
     output: OutputOpt = None,
     catalog: CatalogOpt = None,
     sandbox: Annotated[
@@ -214,7 +223,7 @@ def deploy(
     """Deploy a new revision of SERVICE and watch it."""
     from orchestrator.commands import deploy as command
 
-    flags = WatchFlags(wait, until, timeout, time_scale, rollback_on_interrupt)
+    flags = WatchFlags(wait, until, timeout, time_scale, rollback_on_interrupt, stop_on_alarm)
     options = DeployOptions(
         service,
         strategy,
@@ -273,6 +282,7 @@ def watch(
     timeout: TimeoutOpt = None,
     until: UntilOpt = "done",
     rollback_on_interrupt: RollbackOnInterruptOpt = False,
+    stop_on_alarm: StopOnAlarmOpt = True,
     time_scale: TimeScaleOpt = None,
     output: OutputOpt = None,
     catalog: CatalogOpt = None,
@@ -280,7 +290,7 @@ def watch(
     """Attach to a deployment and follow it to the end (or --until)."""
     from orchestrator.commands import watch as command
 
-    flags = WatchFlags(True, until, timeout, time_scale, rollback_on_interrupt)
+    flags = WatchFlags(True, until, timeout, time_scale, rollback_on_interrupt, stop_on_alarm)
     return _finish(ctx, lambda session: command.run(session, deployment_id, flags), None, output, catalog)
 
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the domain types the builders below read (no import at run 
     from orchestrator.insight.timeline import Span as TimelineSpanModel
     from orchestrator.insight.timeline import Timeline
     from orchestrator.watching.hook_verdict import HookFailure as FailedHook
+    from orchestrator.watching.loop import AlarmStop
     from orchestrator.watching.snapshots import Event
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -145,6 +146,23 @@ class ReportHead(Document):
     polls: int
     events: list[WatchEvent]
     engine: Literal["codedeploy", "ecs"]  # who runs the deployment (the catalog's engine)
+    # The watcher stopped the deployment itself at the first alarm (None: it did not).
+    stopped_on_alarm: AlarmStopped | None = field(default=None, metadata=ABSENT)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class AlarmStopped(Document):
+    """The watcher saw these alarms in ALARM and stopped the deployment with rollback (issue 14 item 3)."""
+
+    alarms: list[str]
+    at_seconds: float  # deployment seconds since the watch started
+    error: str | None  # the stop request failed (the engine's own alarm monitoring still applies)
+
+
+def alarm_stop(stopped: AlarmStop | None) -> AlarmStopped | None:
+    if stopped is None:
+        return None
+    return AlarmStopped(alarms=list(stopped.alarms), at_seconds=stopped.at_seconds, error=stopped.error)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
