@@ -522,6 +522,38 @@ def sandbox_serve(
     return _finish(ctx, run, env, None, catalog)
 
 
+@app.command()
+def drill(
+    ctx: typer.Context,
+    service: Annotated[str, typer.Argument(help="Service name from the catalog.")],
+    env: EnvOpt = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Drill a production environment anyway (refused without it).")
+    ] = False,
+    fault: Annotated[
+        str,
+        typer.Option(
+            "--fault", help="What to break mid-canary: alarm (one of the service's alarms set to ALARM)."
+        ),
+    ] = "alarm",
+    alarm: Annotated[
+        str | None,
+        typer.Option("--alarm", help="Which of the service's alarms to force [default: the first]."),
+    ] = None,
+    strategy: StrategyOpt = None,
+    timeout: TimeoutOpt = None,
+    time_scale: TimeScaleOpt = None,
+    output: OutputOpt = None,
+    catalog: CatalogOpt = None,
+) -> Finished:
+    """Redeploy SERVICE's live revision, break it mid-canary, and check that it is rolled back in time."""
+    from orchestrator.commands import drill as command
+
+    flags = WatchFlags(True, "done", timeout, time_scale, False, stop_on_alarm=False)
+    options = command.DrillOptions(service, fault, force, strategy, alarm, flags)
+    return _finish(ctx, lambda session: command.run(session, options), env, output, catalog)
+
+
 @app.command(epilog=help_text.SCHEMA)
 def schema(ctx: typer.Context) -> Finished:
     """Print the JSON Schema of every --output json document (one schema; each document in $defs)."""

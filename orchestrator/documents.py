@@ -274,6 +274,32 @@ def created(head: CreatedHead, facts: DeployFacts | RollbackFacts) -> CreatedHea
     return CREATED[type(facts)](**fields_of(head), **fields_of(facts), exit_code=0)
 
 
+# --- drill --------------------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True, eq=False)
+class DrillDocument(Document):
+    """`bluegreen drill`: the forced failure, whether the engine rolled back, and how fast."""
+
+    service: str
+    environment: str
+    engine: Literal["codedeploy", "ecs"]
+    fault: Literal["alarm", "hook"]
+    alarm: str | None  # the alarm forced to ALARM (fault alarm)
+    deployment_id: str
+    strategy: str
+    revision: str  # the live task definition the drill redeployed
+    status: str
+    rolled_back: bool
+    injected_at_seconds: float | None  # deployment seconds after the watch started
+    back_on_blue_at_seconds: float | None
+    seconds_to_rollback: float | None  # measured: the fault to traffic back on blue
+    bound_seconds: float  # what the configuration implies
+    bound: str  # how the bound adds up
+    wiring_problem: str | None  # what the engine's configuration lacks to roll back, if seen
+    passed: bool
+    verdict: str
+    api_calls: int
+
+
 # --- deploy --dry-run ------------------------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True, eq=False)
 class PlannedTaskDefinition(Document):
@@ -1114,6 +1140,7 @@ DOCUMENTS: tuple[type[Document], ...] = (
     WhyDocument,
     HistoryDocument,
     DoraDocument,
+    DrillDocument,
     ErrorDocument,
 )
 
