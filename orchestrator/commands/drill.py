@@ -117,11 +117,15 @@ def _drill(session: Session, options: DrillOptions, service: Any, alarm: str) ->
     bound = drill_rules.alarm_bound(engine.name, period, evaluations, policy_poll)
     wiring = _wiring_problem(engine.name, clients, service, alarm)
     revision = _live_revision(engine, clients, service)
-    inputs = DeployInputs(service=service, strategy=strategy, task_definition=revision, reason="drill")
+    image = _live_image(clients, service, revision)
+    # The live image as a new revision (the catalog's task definition source, as `deploy --image`):
+    # Amazon ECS starts no service deployment for the task definition the service already runs.
+    inputs = DeployInputs(service=service, strategy=strategy, image=image, reason="drill")
     plan = engine.plan(inputs)
     session.print(
-        f"drilling {service.name} in {service.environment}: redeploying {revision} with {strategy.name}, "
-        f"then forcing alarm {alarm} to ALARM once production traffic is on green"
+        f"drilling {service.name} in {service.environment}: redeploying the live image {image} (from "
+        f"{revision}) with {strategy.name}, then forcing alarm {alarm} to ALARM once production traffic "
+        "is on green"
     )
     created = engine.start(plan, on_step=lambda label, detail: session.print(f"  {label:<22}{detail}"))
     deployment_id = created.deployment_id
@@ -233,6 +237,18 @@ def _live_revision(engine: Any, clients: Any, service: Any) -> str:
             return task_definition_of(str(content))
     settings = service.settings
     return current_task_definition_arn(clients.client("ecs"), settings.cluster, settings.ecs_service)
+
+
+def _live_image(clients: Any, service: Any, revision: str) -> str:
+    """The image of the service's container in the live task definition."""
+    from orchestrator.aws.ecs import describe_task_definition
+    from orchestrator.files.taskdef import container_image
+
+    container = service.settings.container_name
+    image = container_image(describe_task_definition(clients.client("ecs"), revision), container)
+    if image is None:
+        raise BadInputError(f"the live task definition {revision} has no container {container} with an image")
+    return image
 
 
 class _Injector:

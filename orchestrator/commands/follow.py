@@ -305,15 +305,16 @@ class WatchedAlarms:
     """The deployment's alarms as the watcher reads them: one DescribeAlarms by names a poll (the
     catalog holds far fewer than its 100 names a call), the names in ALARM."""
 
-    def __init__(self, cloudwatch: Any, names: Sequence[str]) -> None:
-        self.cloudwatch = cloudwatch
+    def __init__(self, clients: Any, names: Sequence[str]) -> None:
+        self.clients = clients
         self.names = tuple(dict.fromkeys(names))
 
     def firing(self) -> tuple[str, ...]:
         from orchestrator.aws.cloudwatch import alarm_states
         from orchestrator.vocabulary import AlarmState
 
-        states = alarm_states(self.cloudwatch, self.names)
+        # The client is made at the first read: a watch that never reads alarms needs none.
+        states = alarm_states(self.clients.client("cloudwatch"), self.names)
         return tuple(name for name in self.names if states.get(name) == AlarmState.ALARM.value)
 
 
@@ -325,7 +326,7 @@ def _stop_on_alarm(engine: Engine, clients: Any, subject: Subject, flags: WatchF
     def stop(_firing: tuple[str, ...]) -> None:
         engine.stop(subject.deployment_id, rollback=True)
 
-    return StopOnAlarm(WatchedAlarms(clients.client("cloudwatch"), subject.alarm_names), stop)
+    return StopOnAlarm(WatchedAlarms(clients, subject.alarm_names), stop)
 
 
 def alarm_stop_line(stopped: AlarmStop, deployment_id: str) -> str:

@@ -167,6 +167,7 @@ class Watcher:
         self.stop_on_alarm = stop_on_alarm
         self._continued = False
         self._stopped: AlarmStop | None = None
+        self.unread_alarms: str | None = None  # why the alarms could not be read (StopOnAlarm dropped)
 
     def _checks_alarms(self, snapshot: Snapshot) -> bool:
         """Whether this poll also reads the alarms: asked to, not stopped yet, the deployment running."""
@@ -183,8 +184,15 @@ class Watcher:
         """Reads the watched alarms; the first time one is in ALARM, stops the deployment with
         rollback. True when it asked to stop (the next poll comes soon: traffic moves back)."""
         assert self.stop_on_alarm is not None
+        try:
+            firing = self.stop_on_alarm.alarms.firing()
+        except Exception as err:  # the alarm read is extra: never a reason for the watch to end
+            # No cloudwatch:DescribeAlarms permission, throttled, no client: the engine still watches
+            # the alarms; this watcher stops reading them and says so in the report.
+            self.unread_alarms = str(err) or type(err).__name__
+            self.stop_on_alarm = None
+            return False
         budget.spend(self.stop_on_alarm.calls_per_check)
-        firing = self.stop_on_alarm.alarms.firing()
         if not firing:
             return False
         budget.spend(1)

@@ -322,3 +322,31 @@ def test_a_failed_stop_is_reported_and_the_watch_goes_on() -> None:
     assert len(stops) == 1  # asked once, never again
     assert result.stopped_on_alarm is not None and result.stopped_on_alarm.error == "already ended"
     assert result.snapshot.status.value == "Succeeded"
+
+
+def test_unreadable_alarms_leave_the_decision_to_the_engine() -> None:
+    from orchestrator.errors import AwsError
+    from orchestrator.watching.loop import StopOnAlarm
+
+    class Denied:
+        reads = 0
+
+        def firing(self) -> tuple[str, ...]:
+            self.reads += 1
+            raise AwsError("reading CloudWatch alarms: AccessDenied")
+
+    clock = FakeClock()
+    api = TimelineCodeDeploy(clock, CANARY)
+    alarms = Denied()
+    watcher = Watcher(
+        engine_on(api),
+        "d-FAKE00001",
+        clock=clock,
+        sleep=clock.sleep,
+        stop_on_alarm=StopOnAlarm(alarms, lambda firing: None),
+    )
+    result = watcher.run(WatchOptions(timeout_seconds=3600))
+    assert result.snapshot.status.value == "Succeeded"  # the watch goes on to the end
+    assert alarms.reads == 1  # tried once, then left to the engine
+    assert watcher.unread_alarms == "reading CloudWatch alarms: AccessDenied"
+    assert result.calls == len(api.calls)
