@@ -522,7 +522,7 @@ def sandbox_serve(
     return _finish(ctx, run, env, None, catalog)
 
 
-@app.command()
+@app.command(epilog=help_text.DRILL)
 def drill(
     ctx: typer.Context,
     service: Annotated[str, typer.Argument(help="Service name from the catalog.")],

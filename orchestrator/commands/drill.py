@@ -113,8 +113,6 @@ def _drill(session: Session, options: DrillOptions, service: Any, alarm: str) ->
     cloudwatch = clients.client("cloudwatch")
     period, evaluations = _alarm_timing(cloudwatch, alarm)
     scale = options.watch.scale()
-    policy_poll = _drill_poll()
-    bound = drill_rules.alarm_bound(engine.name, period, evaluations, policy_poll)
     wiring = _wiring_problem(engine.name, clients, service, alarm)
     revision = _live_revision(engine, clients, service)
     image = _live_image(clients, service, revision)
@@ -129,10 +127,15 @@ def _drill(session: Session, options: DrillOptions, service: Any, alarm: str) ->
     )
     created = engine.start(plan, on_step=lambda label, detail: session.print(f"  {label:<22}{detail}"))
     deployment_id = created.deployment_id
-    session.print(f"  {'deployment':<22}{deployment_id} created; bound {bound.seconds:.0f} s ({bound.why})")
+    session.print(f"  {'deployment':<22}{deployment_id} created")
     with error_context(ErrorContext(deployment_id=deployment_id)):
         injector = _Injector(cloudwatch, alarm, deployment_id)
         observed = _watch(engine, deployment_id, plan.timeout_seconds, scale, injector, wiring)
+    # The drill re-asserts the forced state at each poll: the bound counts its longest gap between
+    # two (a busy client polls less often than the policy's 5 s), never less than the policy's.
+    bound = drill_rules.alarm_bound(
+        engine.name, period, evaluations, max(_drill_poll(), injector.longest_gap)
+    )
     outcome = drill_rules.verdict(observed, bound)
     document = documents.DrillDocument(
         service=service.name,
@@ -260,6 +263,7 @@ class _Injector:
         self.alarm = alarm
         self.reason = f"bluegreen drill of deployment {deployment_id}: forced to ALARM on purpose"
         self.injected_at: float | None = None
+        self.asserted: list[float] = []  # when the forced state was (re-)asserted, deployment seconds
 
     def __call__(self, snapshot: Snapshot, _events: list[Any], elapsed: float) -> None:
         if not snapshot.status.is_active or snapshot.rolled_back:
@@ -276,6 +280,12 @@ class _Injector:
         )
         if self.injected_at is None:
             self.injected_at = elapsed
+        self.asserted.append(elapsed)
+
+    @property
+    def longest_gap(self) -> float:
+        """The longest time between two assertions of the forced state (0 with fewer than two)."""
+        return max((b - a for a, b in zip(self.asserted, self.asserted[1:], strict=False)), default=0.0)
 
 
 def _watch(

@@ -467,6 +467,9 @@ def _error(subject: Subject, result: WatchResult, outcome: Outcome) -> Bluegreen
         )
         if _rolled_back_within(snapshot, deployment_id):
             rollback = "; rolled back within the deployment"
+        stopped = result.stopped_on_alarm
+        if stopped is not None and stopped.error is None:
+            reason = f": stopped at once by this watch, alarm {', '.join(stopped.alarms)} in ALARM"
         return DeploymentFailedError(
             f"deployment {deployment_id} {snapshot.status.value}{reason}{rollback}; "
             f"details: `bluegreen status {deployment_id}`"

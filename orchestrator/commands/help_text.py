@@ -90,3 +90,8 @@ TIMELINE = epilog(
     "bluegreen timeline d-ABCDEFGHI --out timeline.html  # one self-contained page (needs [report])",
     "bluegreen timeline ARN --out timeline.svg          # an ECS service deployment; .png works too",
 )
+DRILL = epilog(
+    "bluegreen drill product-service --env dev          # exit 0: rolled back within the bound",
+    "bluegreen drill product-service --env dev --alarm product-service-5xx-errors -o json",
+    "bluegreen drill product-service --env prod --force # production only with --force",
+)
