@@ -38,6 +38,7 @@ import io
 import json
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -108,11 +109,50 @@ class ListenerWatch:
         self._thread.join(timeout=5)
 
 
+# Tasks per user request per virtual second: the sandbox's fleet makes CPU from the requests each task
+# serves, and one dev task at 20 requests a second is above the service's 80 % CPU alarm (which then
+# stops the deployment before any traffic moves). One task per 8 requests keeps CPU near 30 %.
+REQUESTS_PER_TASK = 8.0
+
+
+def sized_catalog(directory: Path, environment: str, rate: float) -> Path:
+    """The shipped catalog with ``environment``'s tasks sized for ``rate`` user requests a second,
+    beside the shipped task definitions and alarm definitions."""
+    import math
+
+    import yaml
+
+    document = yaml.safe_load((REPO / "services.yaml").read_text(encoding="utf-8"))
+    tasks = max(1, math.ceil(rate / REQUESTS_PER_TASK))
+    overrides = document["services"][SERVICE].setdefault("overrides", {}).setdefault(environment, {})
+    overrides["tasks"] = {"desired": tasks, "min": tasks, "max": max(2, tasks)}  # the last layer wins
+    for name in ("task-definitions", "alarms"):
+        (directory / name).symlink_to(REPO / name)
+    path = directory / "services.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return path
+
+
 def run_one(strategy: str, engine: EngineName, fault: str, args: argparse.Namespace) -> Result:
     time_scale, environment = args.time_scale, args.env
     started = time.monotonic()
     options = WorldOptions(time_scale=time_scale, traffic_rate=args.rate, engine=engine)
-    with World(REPO / "services.yaml", environment, [SERVICE], fault, options) as world:
+    with tempfile.TemporaryDirectory() as folder:
+        catalog = sized_catalog(Path(folder), environment, args.rate)
+        return _measure(strategy, engine, fault, args, catalog, options, started)
+
+
+def _measure(
+    strategy: str,
+    engine: EngineName,
+    fault: str,
+    args: argparse.Namespace,
+    catalog: Path,
+    options: WorldOptions,
+    started: float,
+) -> Result:
+    time_scale, environment = args.time_scale, args.env
+    with World(catalog, environment, [SERVICE], fault, options) as world:
         watch = ListenerWatch(world)
         out = io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
@@ -120,6 +160,7 @@ def run_one(strategy: str, engine: EngineName, fault: str, args: argparse.Namesp
             command = ["deploy", SERVICE, "--env", environment, "--strategy", strategy, "--force"]
             command += ["--engine", engine.value]
             command += ["--stop-on-alarm" if args.stop_on_alarm else "--no-stop-on-alarm"]
+            command += ["--catalog", str(catalog)]
             code = bluegreen([*command, "--time-scale", f"{time_scale:g}", "--output", "json"])
         document = json.loads(out.getvalue() or "{}")
         if code == 0:  # not taken back: keep counting what users get for a while
