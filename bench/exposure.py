@@ -3,26 +3,31 @@
 For each fault, each strategy (canary10, linear10, all-at-once) and each engine (CodeDeploy, and
 Amazon ECS's native blue/green: the world provisions the same service for it, as `deploy --sandbox
 --engine` does) one fresh world runs `bluegreen deploy --engine E` (the unchanged deploy path,
-in-process) of product-service (dev) with a faulty replacement while simulated users send 1 request
-per virtual second to ``/browse``. Two faults by
+in-process) of product-service (dev) with a faulty replacement while simulated users send ``--rate``
+requests per virtual second (default 20) to ``/browse``. Two faults by
 default: ``error_rate=0.5`` on every path (the smoke checks through the test listener see it too),
 and ``error_rate=0.5,path=/browse``, a bug only users' requests hit, so only traffic shifting and
 alarms stand between it and the users. Reported, all in one run:
 
 - users exposed: user requests answered by the faulty version before traffic was back on blue
-  (and how many of those got a 5xx);
+  (and how many of those got a 5xx), and as a ratio to all-at-once's on the same engine and fault
+  (issue 14's goal: canary10 at most 12 %);
 - seconds (virtual) from the first bad datapoint (the first user request the faulty version
   answered) to the first alarm in ALARM (negative: the alarm already fired on the smoke checks'
   errors before users got there) and to traffic back on blue (the production listener forwarding
   nothing to the replacement's target group again, observed by polling moto for where the world's
-  load balancer sends users: the listener's default action, or on the ECS engine its rule);
+  load balancer sends users: the listener's default action, or on the ECS engine its rule), and from
+  the first alarm in ALARM to back on blue (issue 14's goal with a watcher attached: at most 15 s);
+- with ``--stop-on-alarm`` (the default, as `deploy`) the watching CLI stops the deployment at the
+  first ALARM it reads; ``--no-stop-on-alarm`` leaves it to the engine's own alarm poll (the
+  figures before issue 14).
 - the outcome and the wall time.
 Each cell is the median of ``--repeat`` runs (default 3) with the range in brackets: where a
 minute boundary falls relative to the shift moves the figures by up to an alarm period.
 
     .venv/bin/python bench/exposure.py [--faults "error_rate=0.5;error_rate=0.5,path=/browse"]
         [--time-scale 40] [--strategies canary10,linear10,all-at-once] [--engines codedeploy,ecs]
-        [--repeat 3] [--env dev]
+        [--repeat 3] [--env dev] [--rate 20] [--no-stop-on-alarm]
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import io
 import json
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -64,6 +70,7 @@ class Result:
     users_total: int
     to_alarm: float | None
     to_blue: float | None
+    alarm_to_blue: float | None
     wall: float
 
 
@@ -102,16 +109,58 @@ class ListenerWatch:
         self._thread.join(timeout=5)
 
 
-def run_one(strategy: str, engine: EngineName, fault: str, time_scale: float, environment: str) -> Result:
+# Tasks per user request per virtual second: the sandbox's fleet makes CPU from the requests each task
+# serves, and one dev task at 20 requests a second is above the service's 80 % CPU alarm (which then
+# stops the deployment before any traffic moves). One task per 8 requests keeps CPU near 30 %.
+REQUESTS_PER_TASK = 8.0
+
+
+def sized_catalog(directory: Path, environment: str, rate: float) -> Path:
+    """The shipped catalog with ``environment``'s tasks sized for ``rate`` user requests a second,
+    beside the shipped task definitions and alarm definitions."""
+    import math
+
+    import yaml
+
+    document = yaml.safe_load((REPO / "services.yaml").read_text(encoding="utf-8"))
+    tasks = max(1, math.ceil(rate / REQUESTS_PER_TASK))
+    overrides = document["services"][SERVICE].setdefault("overrides", {}).setdefault(environment, {})
+    overrides["tasks"] = {"desired": tasks, "min": tasks, "max": max(2, tasks)}  # the last layer wins
+    for name in ("task-definitions", "alarms"):
+        (directory / name).symlink_to(REPO / name)
+    path = directory / "services.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def run_one(strategy: str, engine: EngineName, fault: str, args: argparse.Namespace) -> Result:
+    time_scale, environment = args.time_scale, args.env
     started = time.monotonic()
-    options = WorldOptions(time_scale=time_scale, traffic_rate=1.0, engine=engine)
-    with World(REPO / "services.yaml", environment, [SERVICE], fault, options) as world:
+    options = WorldOptions(time_scale=time_scale, traffic_rate=args.rate, engine=engine)
+    with tempfile.TemporaryDirectory() as folder:
+        catalog = sized_catalog(Path(folder), environment, args.rate)
+        return _measure(strategy, engine, fault, args, catalog, options, started)
+
+
+def _measure(
+    strategy: str,
+    engine: EngineName,
+    fault: str,
+    args: argparse.Namespace,
+    catalog: Path,
+    options: WorldOptions,
+    started: float,
+) -> Result:
+    time_scale, environment = args.time_scale, args.env
+    with World(catalog, environment, [SERVICE], fault, options) as world:
         watch = ListenerWatch(world)
         out = io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
             # --force: prod's guardrails refuse all-at-once, which is the point of comparing it here.
             command = ["deploy", SERVICE, "--env", environment, "--strategy", strategy, "--force"]
             command += ["--engine", engine.value]
+            command += ["--stop-on-alarm" if args.stop_on_alarm else "--no-stop-on-alarm"]
+            command += ["--catalog", str(catalog)]
             code = bluegreen([*command, "--time-scale", f"{time_scale:g}", "--output", "json"])
         document = json.loads(out.getvalue() or "{}")
         if code == 0:  # not taken back: keep counting what users get for a while
@@ -137,6 +186,9 @@ def run_one(strategy: str, engine: EngineName, fault: str, time_scale: float, en
             to_blue=None
             if watch.back_on_blue is None or first_bad is None
             else watch.back_on_blue - first_bad,
+            alarm_to_blue=None
+            if watch.back_on_blue is None or alarm_at is None
+            else watch.back_on_blue - alarm_at,
             wall=time.monotonic() - started,
         )
 
@@ -162,19 +214,27 @@ def main() -> int:
     parser.add_argument("--engines", type=engines_arg, default=list(ENGINES), help="codedeploy,ecs")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--env", default="dev", help="catalog environment (prod: 15 min termination wait)")
+    parser.add_argument("--rate", type=positive_number_arg, default=20.0, help="user requests per virtual s")
+    parser.add_argument(
+        "--stop-on-alarm", action=argparse.BooleanOptionalAction, default=True, help="deploy's watcher stops"
+    )
     args = parser.parse_args()
+    watcher = "the watching CLI stops at the first ALARM" if args.stop_on_alarm else "the engine alone stops"
     print(
-        f"{SERVICE} ({args.env} catalog), faulty replacement, 1 user request per virtual second, "
-        f"time scale {args.time_scale:g}; seconds are virtual; median [min..max] of {args.repeat} runs"
+        f"{SERVICE} ({args.env} catalog), faulty replacement, {args.rate:g} user requests per virtual s, "
+        f"{watcher}, time scale {args.time_scale:g}; seconds are virtual; median [min..max] of "
+        f"{args.repeat} runs"
     )
     started = time.monotonic()
     for fault in args.faults.split(";"):
-        rows = []
+        runs: dict[tuple[str, EngineName], list[Result]] = {}
         for strategy in args.strategies.split(","):
             for engine in args.engines:  # the same service, users and fault on each engine, side by side
-                rows.append(_row(strategy, engine, fault, args))
+                runs[(strategy, engine)] = [
+                    run_one(strategy, engine, fault, args) for _ in range(args.repeat)
+                ]
         print(f"\nfault {fault}")
-        print_table(rows)
+        print_table([_row(strategy, engine, found, runs) for (strategy, engine), found in runs.items()])
     print(f"\ntotal wall time {time.monotonic() - started:.0f} s")
     return 0
 
@@ -188,18 +248,26 @@ def engines_arg(text: str) -> list[EngineName]:
         raise argparse.ArgumentTypeError(f"{text!r}: valid engines are {valid}") from None
 
 
-def _row(strategy: str, engine: EngineName, fault: str, args: argparse.Namespace) -> tuple[str, ...]:
-    runs = [run_one(strategy, engine, fault, args.time_scale, args.env) for _ in range(args.repeat)]
-    outcomes = sorted({r.outcome for r in runs})
+def _row(
+    strategy: str, engine: EngineName, found: list[Result], runs: dict[tuple[str, EngineName], list[Result]]
+) -> tuple[str, ...]:
+    outcomes = sorted({r.outcome for r in found})
+    baseline = runs.get(("all-at-once", engine))
+    ratio = "-"
+    if baseline:
+        base = statistics.median(r.exposed for r in baseline)
+        ratio = f"{100 * statistics.median(r.exposed for r in found) / base:.1f} %" if base else "-"
     return (
         strategy,
         engine.value,
         " / ".join(outcomes),
-        _cell([float(r.exposed) for r in runs]),
-        _cell([float(r.exposed_errors) for r in runs]),
-        _cell([r.to_alarm for r in runs]),
-        _cell([r.to_blue for r in runs]),
-        _cell([r.wall for r in runs], 1),
+        _cell([float(r.exposed) for r in found]),
+        ratio,
+        _cell([float(r.exposed_errors) for r in found]),
+        _cell([r.to_alarm for r in found]),
+        _cell([r.to_blue for r in found]),
+        _cell([r.alarm_to_blue for r in found]),
+        _cell([r.wall for r in found], 1),
     )
 
 
@@ -209,9 +277,11 @@ def print_table(rows: Sequence[tuple[str, ...]]) -> None:
         "engine",
         "outcome",
         "users exposed",
+        "vs all-at-once",
         "of which 5xx",
         "bad->alarm s",
         "bad->blue s",
+        "alarm->blue s",
         "wall s",
     )
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]

@@ -323,6 +323,9 @@ class EnvironmentSpec(BaseModel):
     # alias of it). Hooks call no other host. ${VAR:-default} is expanded from the process env.
     listener_host: str | None = None
     listener_scheme: Literal["http", "https"] = "http"
+    # A production environment: `bluegreen drill` refuses it without --force. None (unsaid): decided
+    # by the name (prod, production, prd, live: orchestrator/commands/drill_rules.py).
+    production: bool | None = None
     defaults: dict[str, Any] = Field(default_factory=dict)
     fleet: FleetSettings = Field(default_factory=FleetSettings)
 

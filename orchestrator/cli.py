@@ -112,6 +112,14 @@ RollbackOnInterruptOpt = Annotated[
     bool,
     typer.Option("--rollback-on-interrupt", help="On Ctrl-C/SIGTERM stop the deployment with rollback."),
 ]
+StopOnAlarmOpt = Annotated[
+    bool,
+    typer.Option(
+        "--stop-on-alarm/--no-stop-on-alarm",
+        help="While watching, read the deployment's alarms each poll and stop it with rollback at the "
+        "first ALARM (--no-stop-on-alarm: the engine's own alarm poll alone decides).",
+    ),
+]
 WaitOpt = Annotated[bool, typer.Option("--wait/--no-wait", help="Watch the deployment until it ends.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Override the environment's guardrails (recorded).")]
 StrategyOpt = Annotated[
@@ -194,6 +202,7 @@ def deploy(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; make no AWS call.")] = False,
     force: ForceOpt = False,
     rollback_on_interrupt: RollbackOnInterruptOpt = False,
+    stop_on_alarm: StopOnAlarmOpt = True,
     output: OutputOpt = None,
     catalog: CatalogOpt = None,
     sandbox: Annotated[
@@ -221,7 +230,7 @@ def deploy(
     """Deploy a new revision of SERVICE and watch it."""
     from orchestrator.commands import deploy as command
 
-    flags = WatchFlags(wait, until, timeout, time_scale, rollback_on_interrupt)
+    flags = WatchFlags(wait, until, timeout, time_scale, rollback_on_interrupt, stop_on_alarm)
     options = DeployOptions(
         service,
         strategy,
@@ -280,6 +289,7 @@ def watch(
     timeout: TimeoutOpt = None,
     until: UntilOpt = "done",
     rollback_on_interrupt: RollbackOnInterruptOpt = False,
+    stop_on_alarm: StopOnAlarmOpt = True,
     time_scale: TimeScaleOpt = None,
     output: OutputOpt = None,
     catalog: CatalogOpt = None,
@@ -287,7 +297,7 @@ def watch(
     """Attach to a deployment and follow it to the end (or --until)."""
     from orchestrator.commands import watch as command
 
-    flags = WatchFlags(True, until, timeout, time_scale, rollback_on_interrupt)
+    flags = WatchFlags(True, until, timeout, time_scale, rollback_on_interrupt, stop_on_alarm)
     return _finish(ctx, lambda session: command.run(session, deployment_id, flags), None, output, catalog)
 
 
@@ -683,6 +693,38 @@ def fleet_export(
         stop_on_failure=stop_on_failure,
         poll_seconds=poll_seconds,
     )
+    return _finish(ctx, lambda session: command.run(session, options), env, output, catalog)
+
+
+@app.command(epilog=help_text.DRILL)
+def drill(
+    ctx: typer.Context,
+    service: Annotated[str, typer.Argument(help="Service name from the catalog.")],
+    env: EnvOpt = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Drill a production environment anyway (refused without it).")
+    ] = False,
+    fault: Annotated[
+        str,
+        typer.Option(
+            "--fault", help="What to break mid-canary: alarm (one of the service's alarms set to ALARM)."
+        ),
+    ] = "alarm",
+    alarm: Annotated[
+        str | None,
+        typer.Option("--alarm", help="Which of the service's alarms to force [default: the first]."),
+    ] = None,
+    strategy: StrategyOpt = None,
+    timeout: TimeoutOpt = None,
+    time_scale: TimeScaleOpt = None,
+    output: OutputOpt = None,
+    catalog: CatalogOpt = None,
+) -> Finished:
+    """Redeploy SERVICE's live revision, break it mid-canary, and check that it is rolled back in time."""
+    from orchestrator.commands import drill as command
+
+    flags = WatchFlags(True, "done", timeout, time_scale, False, stop_on_alarm=False)
+    options = command.DrillOptions(service, fault, force, strategy, alarm, flags)
     return _finish(ctx, lambda session: command.run(session, options), env, output, catalog)
 
 

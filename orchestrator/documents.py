@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # the domain types the builders below read (no import at run 
     from orchestrator.insight.timeline import Span as TimelineSpanModel
     from orchestrator.insight.timeline import Timeline
     from orchestrator.watching.hook_verdict import HookFailure as FailedHook
+    from orchestrator.watching.loop import AlarmStop
     from orchestrator.watching.snapshots import Event
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -147,6 +148,23 @@ class ReportHead(Document):
     polls: int
     events: list[WatchEvent]
     engine: Literal["codedeploy", "ecs"]  # who runs the deployment (the catalog's engine)
+    # The watcher stopped the deployment itself at the first alarm (None: it did not).
+    stopped_on_alarm: AlarmStopped | None = field(default=None, metadata=ABSENT)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class AlarmStopped(Document):
+    """The watcher saw these alarms in ALARM and stopped the deployment with rollback (issue 14 item 3)."""
+
+    alarms: list[str]
+    at_seconds: float  # deployment seconds since the watch started
+    error: str | None  # the stop request failed (the engine's own alarm monitoring still applies)
+
+
+def alarm_stop(stopped: AlarmStop | None) -> AlarmStopped | None:
+    if stopped is None:
+        return None
+    return AlarmStopped(alarms=list(stopped.alarms), at_seconds=stopped.at_seconds, error=stopped.error)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -256,6 +274,32 @@ def report(
 def created(head: CreatedHead, facts: DeployFacts | RollbackFacts) -> CreatedHead:
     """The --no-wait document of the verb whose ``facts`` these are."""
     return CREATED[type(facts)](**fields_of(head), **fields_of(facts), exit_code=0)
+
+
+# --- drill --------------------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True, eq=False)
+class DrillDocument(Document):
+    """`bluegreen drill`: the forced failure, whether the engine rolled back, and how fast."""
+
+    service: str
+    environment: str
+    engine: Literal["codedeploy", "ecs"]
+    fault: Literal["alarm", "hook"]
+    alarm: str | None  # the alarm forced to ALARM (fault alarm)
+    deployment_id: str
+    strategy: str
+    revision: str  # the live task definition the drill redeployed
+    status: str
+    rolled_back: bool
+    injected_at_seconds: float | None  # deployment seconds after the watch started
+    back_on_blue_at_seconds: float | None
+    seconds_to_rollback: float | None  # measured: the fault to traffic back on blue
+    bound_seconds: float  # what the configuration implies
+    bound: str  # how the bound adds up
+    wiring_problem: str | None  # what the engine's configuration lacks to roll back, if seen
+    passed: bool
+    verdict: str
+    api_calls: int
 
 
 # --- deploy --dry-run ------------------------------------------------------------------------------------
@@ -1317,6 +1361,7 @@ DOCUMENTS: tuple[type[Document], ...] = (
     FleetDocument,
     FleetPlanDocument,
     FleetExportDocument,
+    DrillDocument,
     ErrorDocument,
 )
 

@@ -12,7 +12,13 @@ from typing import Any
 from orchestrator import documents
 from orchestrator.commands import recording
 from orchestrator.commands.failure import error_context
-from orchestrator.commands.follow import SANDBOX_GONE, Subject, follow_created, interrupted_message
+from orchestrator.commands.follow import (
+    SANDBOX_GONE,
+    Subject,
+    follow_created,
+    interrupted_message,
+    watched_alarms,
+)
 from orchestrator.commands.options import DeployOptions, WatchFlags
 from orchestrator.commands.result import Result
 from orchestrator.commands.session import Session
@@ -183,7 +189,9 @@ def _deploy(
     recording.record_start(
         session, clients, service, recording.started_record(plan, created, inputs, recording.now_utc())
     )
-    subject = _subject(plan, created, timeout, options.sandbox)
+    subject = dataclasses.replace(
+        _subject(plan, created, timeout, options.sandbox), alarm_names=watched_alarms(service)
+    )
     with error_context(
         known.learned(deployment_id=created.deployment_id, status=DeploymentStatus.CREATED.value)
     ):

@@ -29,7 +29,7 @@ from orchestrator.errors import (
 )
 from orchestrator.vocabulary import DeploymentStatus, EngineName
 from orchestrator.watching.lifecycles import Lifecycle, lifecycle_for, lifecycle_of
-from orchestrator.watching.loop import Watcher, WatchOptions, WatchResult
+from orchestrator.watching.loop import AlarmStop, StopOnAlarm, Watcher, WatchOptions, WatchResult
 from orchestrator.watching.snapshots import Event, Snapshot
 from orchestrator.watching.timing import READY_WAIT, Phase
 from orchestrator.watching.views import (
@@ -66,6 +66,9 @@ class Subject:
     # deployment with it, ends with this process, so there is nothing to re-attach to.
     ephemeral: bool = False
     engine: str = "codedeploy"  # the engine running it (Engine.name): the documents' `engine`
+    # The alarms the deployment watches (the catalog's, as the engine was given them): what the
+    # watcher reads to stop at the first sign (WatchFlags.stop_on_alarm).
+    alarm_names: tuple[str, ...] = ()
 
     @property
     def expected_seconds(self) -> float:
@@ -88,6 +91,12 @@ class Subject:
             environment=self.environment,
             strategy=self.strategy,
         )
+
+
+def watched_alarms(service: Any) -> tuple[str, ...]:
+    """The alarms a deployment of ``service`` watches: the catalog's, which `alarms sync` and both
+    engines give the deployment (CodeDeploy's alarmConfiguration, ECS's deploymentConfiguration.alarms)."""
+    return tuple(dict.fromkeys(service.settings.alarms)) if service is not None else ()
 
 
 def lifecycle_by_id(deployment_id: str) -> Lifecycle:
@@ -157,6 +166,7 @@ def report_document(
         polls=result.polls,
         events=[documents.watch_event(event) for event in result.events],
         engine=subject.engine,  # type: ignore[arg-type]  # an Engine.name
+        stopped_on_alarm=documents.alarm_stop(result.stopped_on_alarm),
     )
 
 
@@ -253,7 +263,14 @@ def follow(
 
     if clock is time.monotonic:  # the deployment's clock: a busy sandbox's runs slower than real x scale
         clock = engine.server_clock(options.time_scale)
-    watcher = Watcher(engine, subject.deployment_id, clock=clock, sleep=sleep, listener=listen)
+    watcher = Watcher(
+        engine,
+        subject.deployment_id,
+        clock=clock,
+        sleep=sleep,
+        listener=listen,
+        stop_on_alarm=_stop_on_alarm(engine, clients, subject, flags),
+    )
     watch_started = time.time()  # wall clock: where a failed hook's log lines start, at the latest
     try:
         with sigterm_as_interrupt():
@@ -279,9 +296,51 @@ def follow(
     head = report_document(subject, result, outcome, clients.counter.total, flags, limit)
     hook = documents.hook_failure(failure) if failure is not None else None
     document = documents.report(head, subject.facts, hook, exit_code_of(result, outcome), cause)
-    told = _Told(failure, cause)
+    told = _Told(failure, cause, result.stopped_on_alarm, subject.deployment_id)
     text = _summary(session, subject, result, outcome, told, flags, options, announce, clients)
     return Result(document, text, _error(subject, result, outcome))
+
+
+class WatchedAlarms:
+    """The deployment's alarms as the watcher reads them: one DescribeAlarms by names a poll (the
+    catalog holds far fewer than its 100 names a call), the names in ALARM."""
+
+    def __init__(self, clients: Any, names: Sequence[str]) -> None:
+        self.clients = clients
+        self.names = tuple(dict.fromkeys(names))
+
+    def firing(self) -> tuple[str, ...]:
+        from orchestrator.aws.cloudwatch import alarm_states
+        from orchestrator.vocabulary import AlarmState
+
+        # The client is made at the first read: a watch that never reads alarms needs none.
+        states = alarm_states(self.clients.client("cloudwatch"), self.names)
+        return tuple(name for name in self.names if states.get(name) == AlarmState.ALARM.value)
+
+
+def _stop_on_alarm(engine: Engine, clients: Any, subject: Subject, flags: WatchFlags) -> StopOnAlarm | None:
+    """How the watcher stops the deployment at the first alarm (None: not asked, or no alarms)."""
+    if not flags.stop_on_alarm or not subject.alarm_names:
+        return None
+
+    def stop(_firing: tuple[str, ...]) -> None:
+        engine.stop(subject.deployment_id, rollback=True)
+
+    return StopOnAlarm(WatchedAlarms(clients, subject.alarm_names), stop)
+
+
+def alarm_stop_line(stopped: AlarmStop, deployment_id: str) -> str:
+    """One line: which alarm the watcher saw, when, and what it did about it."""
+    from orchestrator.watching.views import duration
+
+    alarms = ", ".join(stopped.alarms)
+    if stopped.error is not None:
+        at = duration(stopped.at_seconds)
+        return f"alarm {alarms} in ALARM at {at}; stopping {deployment_id} failed: {stopped.error}"
+    return (
+        f"alarm {alarms} in ALARM at {duration(stopped.at_seconds)}: stopped {deployment_id} with rollback "
+        "at once (--no-stop-on-alarm leaves it to the engine's own alarm poll)"
+    )
 
 
 @dataclass(frozen=True)
@@ -290,10 +349,16 @@ class _Told:
 
     failure: Any  # watching.hook_verdict.HookFailure, or None
     root_cause: str | None
+    stopped_on_alarm: AlarmStop | None = None
+    deployment_id: str = ""
 
     def lines(self) -> list[str]:
-        return ([self.root_cause] if self.root_cause else []) + (
-            self.failure.lines() if self.failure is not None else []
+        stopped = self.stopped_on_alarm
+        first = [alarm_stop_line(stopped, self.deployment_id)] if stopped is not None else []
+        return (
+            first
+            + ([self.root_cause] if self.root_cause else [])
+            + (self.failure.lines() if self.failure is not None else [])
         )
 
 
@@ -402,6 +467,9 @@ def _error(subject: Subject, result: WatchResult, outcome: Outcome) -> Bluegreen
         )
         if _rolled_back_within(snapshot, deployment_id):
             rollback = "; rolled back within the deployment"
+        stopped = result.stopped_on_alarm
+        if stopped is not None and stopped.error is None:
+            reason = f": stopped at once by this watch, alarm {', '.join(stopped.alarms)} in ALARM"
         return DeploymentFailedError(
             f"deployment {deployment_id} {snapshot.status.value}{reason}{rollback}; "
             f"details: `bluegreen status {deployment_id}`"

@@ -102,7 +102,7 @@ FLEET = epilog(
 FLEET_DEPLOY = epilog(
     "bluegreen fleet deploy --all --env dev --dry-run          # waves, order, expected times; no AWS call",
     "bluegreen fleet deploy --all --env dev --image-tag 1.4.2  # each catalog image with tag 1.4.2",
-    "bluegreen fleet deploy product-service cart-service --env dev --images images.yaml",
+    "bluegreen fleet deploy product-service order-service --env dev --images images.yaml",
     "bluegreen fleet deploy --all --env prod --max-parallel 2 --continue-on-failure",
     "bluegreen fleet deploy --resume fr-20261130t0730z-3f9a --env prod   # after a killed CI job",
 )
@@ -113,4 +113,9 @@ FLEET_EXPORT = epilog(
 FLEET_WATCH = epilog(
     "bluegreen fleet watch fr-20261130t0730z-3f9a --env prod",
     "bluegreen fleet watch fr-20261130t0730z-3f9a --env prod -o json",
+)
+DRILL = epilog(
+    "bluegreen drill product-service --env dev          # exit 0: rolled back within the bound",
+    "bluegreen drill product-service --env dev --alarm product-service-5xx-errors -o json",
+    "bluegreen drill product-service --env prod --force # production only with --force",
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from orchestrator.commands.follow import Subject
+from orchestrator.commands.follow import Subject, watched_alarms
 from orchestrator.commands.options import WatchFlags
 from orchestrator.commands.session import Session
 from orchestrator.engines import engine_for, engine_name_of
@@ -65,6 +65,8 @@ def subject_for(session: Session, deployment: Deployment, flags: WatchFlags) -> 
         phases=phases,
         timeout_seconds=timeout,
         engine=deployment.engine,
+        # A rollback deployment runs while the alarm that caused it still fires: never stop it.
+        alarm_names=watched_alarms(service) if deployment.rollback_of is None else (),
     )
 
 

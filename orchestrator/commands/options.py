@@ -45,6 +45,10 @@ class WatchFlags:
     time_scale: float | None = None  # None: $BLUEGREEN_TIME_SCALE (the sandbox exports it), else 1
 
     rollback_on_interrupt: bool = False
+    # Stop at the first sign (issue 14 item 3): while it watches, the CLI reads the deployment's
+    # alarms each poll and stops it with rollback as soon as one is in ALARM. --no-stop-on-alarm
+    # leaves the decision to the engine's own alarm monitoring (what `drill` tests).
+    stop_on_alarm: bool = True
 
     def scale(self) -> float:
         """The time scale in effect: --time-scale, else $BLUEGREEN_TIME_SCALE, else 1.

@@ -358,7 +358,8 @@ def build_plan(inputs: DeployInputs, reads: Reads) -> DeploymentPlan:
         config_request=inputs.strategy.create_request(),
         violations=tuple(violations),
         forced=bool(violations) and inputs.force,
-        auto_rollback=settings.deployment.auto_rollback,
+        # A drill (commands/drill.py) tests the group's own rollback wiring: no per-deployment override.
+        auto_rollback=settings.deployment.auto_rollback and inputs.reason != "drill",
         appspec_input=appspec_input,
         appspec=appspec,
         appspec_fixed=inputs.appspec_content is not None,

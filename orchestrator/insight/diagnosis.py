@@ -179,7 +179,7 @@ def reported_cause(evidence: Evidence) -> Cause | None:
     """The cause the engine itself reports, or None when its answer names none we know."""
     facts = evidence.facts
     if facts.stopped_by_user:
-        return Cause.STOPPED_BY_USER
+        return _stopper(evidence)
     cause: Cause | None
     if facts.error_code:
         cause = CODEDEPLOY_ERROR_CAUSES.get(facts.error_code, Cause.ENGINE_ERROR)
@@ -187,7 +187,26 @@ def reported_cause(evidence: Evidence) -> Cause | None:
         cause = _cause_in_words(_engine_words(evidence))
     if cause is Cause.HOOK_FAILED and _health_failure(evidence):
         return Cause.UNHEALTHY
+    if cause is Cause.STOPPED_BY_USER:
+        return _stopper(evidence)
     return cause
+
+
+def _stopper(evidence: Evidence) -> Cause:
+    """Who asked for a stop: the watching CLI stops a deployment at the first sign (one of its alarms
+    in ALARM; WatchFlags.stop_on_alarm), so a stop after one of the deployment's alarms went into
+    ALARM is that alarm's doing (the engine records only that someone called stop)."""
+    facts = evidence.facts
+    failed = _failed_step(evidence.inspection.steps)
+    # When the stop came: the step it cut short ended then (else the rollback's start, else the end).
+    stopped = (failed.ended if failed is not None else None) or facts.rollback_started or facts.completed
+    before = [
+        change
+        for change in _alarm_changes(evidence)
+        if (facts.created is None or change.at >= facts.created)
+        and (stopped is None or change.at <= stopped + CLOCK_SKEW)
+    ]
+    return Cause.ALARM if before else Cause.STOPPED_BY_USER
 
 
 def _engine_words(evidence: Evidence) -> str:
@@ -207,7 +226,7 @@ def _cause_in_words(text: str) -> Cause | None:
 def inferred_cause(evidence: Evidence) -> Cause:
     """The engine named no cause: the first row of PRECEDENCE the evidence shows."""
     shown: dict[Cause, Callable[[Evidence], bool]] = {
-        Cause.STOPPED_BY_USER: lambda e: e.facts.stopped_by_user,
+        Cause.STOPPED_BY_USER: lambda e: e.facts.stopped_by_user and _stopper(e) is Cause.STOPPED_BY_USER,
         Cause.HOOK_FAILED: lambda e: bool(
             _failed_verdicts(e) or any(s.status.lower() == "failed" for s in e.inspection.steps)
         ),

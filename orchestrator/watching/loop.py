@@ -16,7 +16,7 @@ from datetime import UTC
 from typing import TYPE_CHECKING, Any, Protocol
 
 from orchestrator.aws.clients import backoff_seconds, is_transient
-from orchestrator.errors import AwsError
+from orchestrator.errors import AwsError, BluegreenError
 from orchestrator.watching.snapshots import (
     Event,
     PollPolicy,
@@ -31,6 +31,39 @@ if TYPE_CHECKING:
     from orchestrator.engines.base import Polled
 
 Listener = Callable[[Snapshot, list[Event], float], None]
+
+
+class AlarmSource(Protocol):
+    """The alarms a deployment watches, read in one call (DescribeAlarms by names, at most 100)."""
+
+    def firing(self) -> tuple[str, ...]:
+        """The names of the watched alarms in ALARM now."""
+        ...
+
+
+# Stops the deployment with rollback, naming the alarms that fired (the engine's stop, one call).
+Stopper = Callable[[tuple[str, ...]], None]
+
+
+@dataclass(frozen=True)
+class AlarmStop:
+    """The watcher stopped the deployment itself: which alarms it saw in ALARM, and when."""
+
+    alarms: tuple[str, ...]
+    at_seconds: float  # deployment seconds since the watch started
+    error: str | None = None  # the stop request failed (the deployment goes on; the report says why)
+
+
+@dataclass(frozen=True)
+class StopOnAlarm:
+    """Stop at the first sign (issue 14 item 3): every poll while the deployment runs also reads the
+    watched alarms (one DescribeAlarms, counted in the call budget); the first poll that sees one
+    in ALARM stops the deployment with rollback at once instead of waiting for the engine's own alarm
+    poll (CodeDeploy's and ECS's: about a minute)."""
+
+    alarms: AlarmSource
+    stop: Stopper
+    calls_per_check: int = 1
 
 
 @dataclass(frozen=True)
@@ -68,6 +101,7 @@ class WatchResult:
     polls: int
     calls: int
     max_calls_per_minute: int
+    stopped_on_alarm: AlarmStop | None = None  # the watcher stopped it (StopOnAlarm)
 
 
 class CallBudget:
@@ -123,13 +157,52 @@ class Watcher:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         listener: Listener | None = None,
+        stop_on_alarm: StopOnAlarm | None = None,
     ) -> None:
         self.source = source
         self.deployment_id = deployment_id
         self.clock = clock
         self.sleep = sleep
         self.listener = listener
+        self.stop_on_alarm = stop_on_alarm
         self._continued = False
+        self._stopped: AlarmStop | None = None
+        self.unread_alarms: str | None = None  # why the alarms could not be read (StopOnAlarm dropped)
+
+    def _checks_alarms(self, snapshot: Snapshot) -> bool:
+        """Whether this poll also reads the alarms: asked to, not stopped yet, the deployment running."""
+        checking = self.stop_on_alarm is not None and self._stopped is None
+        # A rollback already under way (ECS rolling back by itself) needs no second stop.
+        return checking and snapshot.status.is_active and not snapshot.rolled_back
+
+    def _poll_cost(self) -> int:
+        """Calls one poll makes: the engine's look, plus the alarm read while alarms are checked."""
+        extra = self.stop_on_alarm.calls_per_check if self.stop_on_alarm and self._stopped is None else 0
+        return self.source.poll_calls(self.deployment_id) + extra
+
+    def _check_alarms(self, budget: CallBudget, elapsed: float) -> bool:
+        """Reads the watched alarms; the first time one is in ALARM, stops the deployment with
+        rollback. True when it asked to stop (the next poll comes soon: traffic moves back)."""
+        assert self.stop_on_alarm is not None
+        try:
+            firing = self.stop_on_alarm.alarms.firing()
+        except Exception as err:  # the alarm read is extra: never a reason for the watch to end
+            # No cloudwatch:DescribeAlarms permission, throttled, no client: the engine still watches
+            # the alarms; this watcher stops reading them and says so in the report.
+            self.unread_alarms = str(err) or type(err).__name__
+            self.stop_on_alarm = None
+            return False
+        budget.spend(self.stop_on_alarm.calls_per_check)
+        if not firing:
+            return False
+        budget.spend(1)
+        error: str | None = None
+        try:
+            self.stop_on_alarm.stop(firing)
+        except BluegreenError as err:  # ended meanwhile, or not allowed: the engine's alarms still apply
+            error = str(err)
+        self._stopped = AlarmStop(firing, round(elapsed, 1), error)
+        return error is None
 
     def _poll(self, previous: Snapshot | None, budget: CallBudget) -> Snapshot:
         polled = self.source.snapshot(self.deployment_id, previous)
@@ -182,16 +255,19 @@ class Watcher:
             reached = milestone_reached(snapshot, options.until, options.ready_waits)
             if reached or snapshot.status.is_terminal:
                 return self._result(snapshot, events, reached, False, elapsed, polls, budget)
+            stopping = self._checks_alarms(snapshot) and self._check_alarms(budget, elapsed)
             now = self.clock()
             if now >= deadline:
                 return self._result(snapshot, events, False, True, elapsed, polls, budget)
             wait = poll_interval(previous, snapshot, options.policy) / scale
+            if stopping:
+                wait = options.policy.moving_seconds / scale  # traffic is about to move back
             if not self._continued and should_continue_at_ready(
                 snapshot, options.until, options.continue_at_ready
             ):
                 self._continue(budget)
                 wait = options.policy.moving_seconds / scale  # traffic is about to move
-            wait = max(wait, budget.wait_needed(self.source.poll_calls(self.deployment_id)))
+            wait = max(wait, budget.wait_needed(self._poll_cost()))
             self.sleep(min(wait, max(0.0, deadline - now)))
             previous = snapshot
 
@@ -215,6 +291,7 @@ class Watcher:
             polls=polls,
             calls=budget.total,
             max_calls_per_minute=budget.peak,
+            stopped_on_alarm=self._stopped,
         )
 
 

@@ -256,3 +256,97 @@ def test_a_tight_call_budget_slows_the_polls_down() -> None:
     times = [t for t, _ in api.calls]
     assert max(sum(1 for u in times if t <= u < t + 60) for t in times) <= 8
     assert result.max_calls_per_minute <= 8
+
+
+# --- stop at the first sign (issue 14 item 3) ---------------------------------------------------------
+class _Alarms:
+    """Watched alarms that go to ALARM at ``fires_at`` (fake clock seconds); counts its reads."""
+
+    def __init__(self, clock: FakeClock, fires_at: float | None) -> None:
+        self.clock = clock
+        self.fires_at = fires_at
+        self.reads: list[float] = []
+
+    def firing(self) -> tuple[str, ...]:
+        self.reads.append(self.clock.now)
+        return ("svc-5xx",) if self.fires_at is not None and self.clock.now >= self.fires_at else ()
+
+
+def _watch_with_alarms(
+    fires_at: float | None, stop_raises: Exception | None = None
+) -> tuple[FakeClock, TimelineCodeDeploy, Any, _Alarms, list[tuple[float, tuple[str, ...]]]]:
+    from orchestrator.watching.loop import StopOnAlarm
+
+    clock = FakeClock()
+    api = TimelineCodeDeploy(clock, CANARY)
+    alarms = _Alarms(clock, fires_at)
+    stops: list[tuple[float, tuple[str, ...]]] = []
+
+    def stop(firing: tuple[str, ...]) -> None:
+        stops.append((clock.now, firing))
+        if stop_raises is not None:
+            raise stop_raises
+        api.timeline = [(clock.now, "Stopped", {}, 0.0)]  # the deployment ends at once, rolled back
+
+    watcher = Watcher(
+        engine_on(api), "d-FAKE00001", clock=clock, sleep=clock.sleep, stop_on_alarm=StopOnAlarm(alarms, stop)
+    )
+    return clock, api, watcher.run(WatchOptions(timeout_seconds=3600)), alarms, stops
+
+
+def test_an_alarm_in_alarm_stops_the_deployment_at_the_next_poll() -> None:
+    _clock, _api, result, alarms, stops = _watch_with_alarms(fires_at=100.0)
+    assert len(stops) == 1 and stops[0][1] == ("svc-5xx",)
+    # Seen within one moving poll (+ the budget's pacing) of firing, not at the engine's next minute.
+    assert 100.0 <= stops[0][0] <= 100.0 + 10.0
+    assert result.stopped_on_alarm is not None and result.stopped_on_alarm.alarms == ("svc-5xx",)
+    assert result.stopped_on_alarm.error is None
+    assert result.snapshot.status.value == "Stopped"
+    assert max(alarms.reads) <= stops[0][0]  # no alarm read after the stop
+
+
+def test_alarm_reads_fit_the_call_budget() -> None:
+    _clock, api, result, alarms, stops = _watch_with_alarms(fires_at=None)
+    assert not stops and result.stopped_on_alarm is None
+    assert result.snapshot.status.value == "Succeeded"
+    times = sorted([t for t, _ in api.calls] + alarms.reads)
+    assert max(sum(1 for u in times if t <= u < t + 60) for t in times) <= PollPolicy().max_calls_per_minute
+    assert result.calls == len(api.calls) + len(alarms.reads)
+    assert alarms.reads  # alarms were read while the deployment ran
+
+
+def test_a_failed_stop_is_reported_and_the_watch_goes_on() -> None:
+    from orchestrator.errors import BadInputError
+
+    _clock, _api, result, _alarms, stops = _watch_with_alarms(100.0, BadInputError("already ended"))
+    assert len(stops) == 1  # asked once, never again
+    assert result.stopped_on_alarm is not None and result.stopped_on_alarm.error == "already ended"
+    assert result.snapshot.status.value == "Succeeded"
+
+
+def test_unreadable_alarms_leave_the_decision_to_the_engine() -> None:
+    from orchestrator.errors import AwsError
+    from orchestrator.watching.loop import StopOnAlarm
+
+    class Denied:
+        reads = 0
+
+        def firing(self) -> tuple[str, ...]:
+            self.reads += 1
+            raise AwsError("reading CloudWatch alarms: AccessDenied")
+
+    clock = FakeClock()
+    api = TimelineCodeDeploy(clock, CANARY)
+    alarms = Denied()
+    watcher = Watcher(
+        engine_on(api),
+        "d-FAKE00001",
+        clock=clock,
+        sleep=clock.sleep,
+        stop_on_alarm=StopOnAlarm(alarms, lambda firing: None),
+    )
+    result = watcher.run(WatchOptions(timeout_seconds=3600))
+    assert result.snapshot.status.value == "Succeeded"  # the watch goes on to the end
+    assert alarms.reads == 1  # tried once, then left to the engine
+    assert watcher.unread_alarms == "reading CloudWatch alarms: AccessDenied"
+    assert result.calls == len(api.calls)

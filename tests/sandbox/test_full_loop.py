@@ -171,7 +171,8 @@ def test_alarm_during_canary_step_rolls_back(
     # every path, the smoke checks' 5xx (test listener, same target group) could fire the alarm
     # right as traffic shifts, before any user reached the canary, when the machine is slow.
     with start_world(["product-service"], fault="error_rate=0.5,path=/browse") as world:
-        code, result = deploy(capsys, "product-service", "canary10")
+        # CodeDeploy's own alarm poll stops it here (ALARM_ACTIVE): the watcher leaves it to it.
+        code, result = deploy(capsys, "product-service", "canary10", "--no-stop-on-alarm")
         assert code == 1 and result["rolledBack"] is True, result
         info = deployment(world, result["deploymentId"])
         assert info["errorInformation"]["code"] == "ALARM_ACTIVE"

@@ -242,6 +242,10 @@ def deploy_every_fault(world: World, engine: str) -> Ran:
         extra = ["--until", "ready"] if fault == "timeout" else []
         if engine == EngineName.ECS.value and service != "inventory-service":
             extra += ["--engine", "ecs"]
+        # The causes below are the engines' own decisions: the watcher leaves alarms to them (with
+        # its stop at the first sign it would stop some of these first, e.g. on the unhealthy-hosts
+        # alarm before the health hook fails).
+        extra += ["--no-stop-on-alarm"]
         args = ["deploy", service, "--strategy", "canary10", "--time-scale", f"{SCALE:g}", *extra]
         runs[fault] = Run.start(*args)
     try:

@@ -876,3 +876,39 @@ def test_an_alarm_within_a_minute_after_the_end_is_the_cause_clocks_differ() -> 
         seen=Seen(steps=cd_steps(failed="AllowTraffic"), alarms=(alarm("order-service-5xx-errors", 230),)),
     )
     assert "alarm order-service-5xx-errors fired at 04:45:21 (50 > 5)" in diagnose(evidence).root_cause
+
+
+# The watching CLI stops a deployment at the first sign (issue 14 item 3): the engine records only a
+# stop request; a stop after one of the deployment's alarms went into ALARM is the alarm's doing.
+@pytest.mark.parametrize(
+    ("evidence", "starts"),
+    [
+        pytest.param(
+            codedeploy(
+                "Stopped",
+                code="MANUAL_STOP",
+                stopped_by_user=True,
+                seen=Seen(alarms=(alarm("product-service-5xx-errors", 65),)),
+            ),
+            "rolled back: alarm product-service-5xx-errors fired at 04:42:36",
+            id="codedeploy-watcher-stop",
+        ),
+        pytest.param(
+            ecs(ECS_STOP_REASON, Seen(alarms=(alarm("inventory-service-5xx-errors", 65),))),
+            "rolled back: alarm inventory-service-5xx-errors fired at 04:42:36",
+            id="ecs-watcher-stop",
+        ),
+        pytest.param(
+            codedeploy(
+                "Stopped",
+                code="MANUAL_STOP",
+                stopped_by_user=True,
+                seen=Seen(alarms=(alarm("product-service-5xx-errors", 900),)),
+            ),
+            "stopped by a user (StopDeployment)",
+            id="alarm-after-the-stop-is-not-why",
+        ),
+    ],
+)
+def test_a_stop_after_an_alarm_fired_is_the_alarm(evidence: Evidence, starts: str) -> None:
+    assert diagnose(evidence).root_cause.startswith(starts), diagnose(evidence).root_cause

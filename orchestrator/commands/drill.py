@@ -1,0 +1,317 @@
+"""`bluegreen drill SERVICE --env ENV [--force] [--fault alarm]`: prove that rollback works.
+
+Redeploys the live revision (the newest Succeeded deployment's task definition, else the one the
+ECS service runs) through the same plan -> start path as `deploy` (every guardrail applies), and
+once production traffic has reached the new task set, breaks it on purpose: one of the service's
+alarms is set to ALARM (CloudWatch SetAlarmState, re-asserted at every poll, because CloudWatch
+puts a forced state back at the alarm's next evaluation). The watcher does NOT stop the deployment
+itself (stop-on-alarm is off): the drill tests that the engine does, as it must for a deployment
+nobody watches. Passes when the deployment was rolled back and traffic was back on blue within the
+bound the configuration implies (commands/drill_rules.py); otherwise exit 1, naming what the
+configuration lacks when it can tell (CodeDeploy: the deployment group's alarm configuration and
+its autoRollbackConfiguration events).
+
+A drill deployment is marked `bluegreen drill ...` in its description (CodeDeploy) and does not
+carry the catalog's per-deployment autoRollbackConfiguration override: the drill tests the
+deployment group's own wiring, which protects every deployment of the group (console, pipelines),
+not only bluegreen's.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from orchestrator import documents
+from orchestrator.commands import drill_rules
+from orchestrator.commands.deploy import validate_watch_flags
+from orchestrator.commands.failure import error_context
+from orchestrator.commands.follow import watched_alarms
+from orchestrator.commands.options import WatchFlags
+from orchestrator.commands.result import Result, lines
+from orchestrator.commands.session import Session
+from orchestrator.errors import BadInputError, DeploymentFailedError, ErrorContext
+from orchestrator.vocabulary import AlarmState, AutoRollbackEvent
+from orchestrator.watching.snapshots import Snapshot
+
+
+@dataclass(frozen=True)
+class DrillOptions:
+    """`bluegreen drill`."""
+
+    service: str
+    fault: str = drill_rules.Fault.ALARM.value
+    force: bool = False
+    strategy: str | None = None  # default: the catalog's when it shifts traffic gradually, else canary10
+    alarm: str | None = None  # which of the service's alarms to force (default: the first)
+    watch: WatchFlags = field(default_factory=lambda: WatchFlags(stop_on_alarm=False))
+
+
+# A drill needs a traffic window to break the release in: all-at-once has none.
+WINDOWLESS = "all-at-once"
+DRILL_STRATEGY = "canary10"
+
+
+def run(session: Session, options: DrillOptions) -> Result:
+    known = ErrorContext(service=options.service, environment=session.options.env)
+    with error_context(known):
+        validate_watch_flags(options.watch)
+        try:
+            fault = drill_rules.parse_fault(options.fault)
+        except ValueError as err:
+            raise BadInputError(str(err)) from None
+        service = session.resolve(options.service)
+        spec = session.catalog.environment(service.environment)
+        why_not = drill_rules.refusal(service.environment, spec.production, options.force)
+        if why_not is not None:
+            raise BadInputError(why_not)
+        if fault is not drill_rules.Fault.ALARM:
+            raise BadInputError(f"--fault {fault.value}: only the alarm drill is built yet (--fault alarm)")
+        alarm = _alarm_to_force(service, options.alarm)
+    known = known.learned(environment=service.environment)
+    with error_context(known):
+        return _drill(session, options, service, alarm)
+
+
+def _alarm_to_force(service: Any, chosen: str | None) -> str:
+    names = watched_alarms(service)
+    if not names:
+        raise BadInputError(
+            f"{service.name} ({service.environment}) watches no alarms (services.yaml `alarms`): there is "
+            "no alarm for the engine to stop the deployment on; add one, then `bluegreen alarms sync`"
+        )
+    if chosen is None:
+        return names[0]
+    if chosen not in names:
+        raise BadInputError(f"--alarm {chosen!r} is not one of {service.name}'s alarms: {', '.join(names)}")
+    return chosen
+
+
+def _strategy(service: Any, chosen: str | None) -> Any:
+    from orchestrator.strategies import parse_strategy
+
+    name = chosen or service.settings.strategy
+    strategy = parse_strategy(name)
+    if strategy.name == WINDOWLESS:
+        if chosen is not None:
+            raise BadInputError(
+                "--strategy all-at-once: a drill breaks the release while traffic shifts; choose a canary "
+                "or linear strategy"
+            )
+        strategy = parse_strategy(DRILL_STRATEGY)
+    return strategy
+
+
+def _drill(session: Session, options: DrillOptions, service: Any, alarm: str) -> Result:
+    from orchestrator.engines import engine_for
+    from orchestrator.engines.base import DeployInputs
+
+    strategy = _strategy(service, options.strategy)
+    clients = session.clients(service.region)
+    engine = engine_for(service, clients)
+    cloudwatch = clients.client("cloudwatch")
+    period, evaluations = _alarm_timing(cloudwatch, alarm)
+    scale = options.watch.scale()
+    wiring = _wiring_problem(engine.name, clients, service, alarm)
+    revision = _live_revision(engine, clients, service)
+    image = _live_image(clients, service, revision)
+    # The live image as a new revision (the catalog's task definition source, as `deploy --image`):
+    # Amazon ECS starts no service deployment for the task definition the service already runs.
+    inputs = DeployInputs(service=service, strategy=strategy, image=image, reason="drill")
+    plan = engine.plan(inputs)
+    session.print(
+        f"drilling {service.name} in {service.environment}: redeploying the live image {image} (from "
+        f"{revision}) with {strategy.name}, then forcing alarm {alarm} to ALARM once production traffic "
+        "is on green"
+    )
+    created = engine.start(plan, on_step=lambda label, detail: session.print(f"  {label:<22}{detail}"))
+    deployment_id = created.deployment_id
+    session.print(f"  {'deployment':<22}{deployment_id} created")
+    with error_context(ErrorContext(deployment_id=deployment_id)):
+        injector = _Injector(cloudwatch, alarm, deployment_id)
+        observed = _watch(engine, deployment_id, plan.timeout_seconds, scale, injector, wiring)
+    # The drill re-asserts the forced state at each poll: the bound counts its longest gap between
+    # two (a busy client polls less often than the policy's 5 s), never less than the policy's.
+    bound = drill_rules.alarm_bound(
+        engine.name, period, evaluations, max(_drill_poll(), injector.longest_gap)
+    )
+    outcome = drill_rules.verdict(observed, bound)
+    document = documents.DrillDocument(
+        service=service.name,
+        environment=service.environment,
+        engine=engine.name,  # type: ignore[arg-type]  # an Engine.name
+        fault=drill_rules.Fault.ALARM.value,
+        alarm=alarm,
+        deployment_id=deployment_id,
+        strategy=strategy.name,
+        revision=revision,
+        status=observed.status,
+        rolled_back=observed.rolled_back,
+        injected_at_seconds=_rounded(observed.injected_at),
+        back_on_blue_at_seconds=_rounded(observed.back_on_blue_at),
+        seconds_to_rollback=_rounded(outcome.seconds_to_rollback),
+        bound_seconds=round(bound.seconds, 1),
+        bound=bound.why,
+        wiring_problem=wiring,
+        passed=outcome.passed,
+        verdict=outcome.line,
+        api_calls=clients.counter.total,
+    )
+    text = lines(session.style(outcome.line, "green" if outcome.passed else "red"))
+    error = None if outcome.passed else DeploymentFailedError(outcome.line)
+    return Result(document, text, error)
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _drill_poll() -> float:
+    """Deployment seconds between the drill's polls while traffic moves (the watch loop's)."""
+    from orchestrator.watching.snapshots import PollPolicy
+
+    return PollPolicy().moving_seconds
+
+
+def _alarm_timing(cloudwatch: Any, alarm: str) -> tuple[float, int]:
+    """(Period, EvaluationPeriods) of the alarm; BadInputError when it does not exist."""
+    from orchestrator.aws.cloudwatch import describe_alarms
+
+    found = describe_alarms(cloudwatch, [alarm]).get(alarm)
+    if found is None:
+        raise BadInputError(
+            f"alarm {alarm} does not exist in CloudWatch; create it with `bluegreen alarms sync`"
+        )
+    period = found.get("Period") or max(
+        (q["MetricStat"]["Period"] for q in found.get("Metrics") or [] if q.get("MetricStat")), default=60
+    )
+    return float(period), int(found.get("EvaluationPeriods") or 1)
+
+
+def _wiring_problem(engine: str, clients: Any, service: Any, alarm: str) -> str | None:
+    """What the engine's configuration lacks for it to roll back on ``alarm`` (None: nothing seen).
+    CodeDeploy: the deployment group's alarmConfiguration and autoRollbackConfiguration (a drill
+    deployment carries no override of them). Amazon ECS: every UpdateService sends the catalog's
+    alarms and rollback flag, so there is no standing configuration to read."""
+    if engine != "codedeploy":
+        return None
+    from orchestrator.aws.deployment_groups import batch_get_deployment_groups
+    from orchestrator.engines.guardrails import auto_rollback_events
+
+    settings = service.settings
+    group_name = settings.deployment_group
+    groups = batch_get_deployment_groups(clients.client("codedeploy"), settings.application, [group_name])
+    group = groups.get(group_name)
+    if group is None:
+        return f"deployment group {group_name} not found"
+    alarms = group.get("alarmConfiguration") or {}
+    named = {a.get("name") for a in alarms.get("alarms") or []}
+    if not alarms.get("enabled") or alarm not in named:
+        return (
+            f"deployment group {group_name}'s alarmConfiguration does not watch {alarm} "
+            "(`bluegreen alarms sync`)"
+        )
+    events = auto_rollback_events(group.get("autoRollbackConfiguration"))
+    if AutoRollbackEvent.DEPLOYMENT_STOP_ON_ALARM.value not in events:
+        return (
+            f"deployment group {group_name}'s autoRollbackConfiguration has no DEPLOYMENT_STOP_ON_ALARM "
+            f"(events: {', '.join(sorted(events)) or 'none'}): an alarm stops the deployment without "
+            "rolling it back"
+        )
+    return None
+
+
+def _live_revision(engine: Any, clients: Any, service: Any) -> str:
+    """The task definition ARN live now: the newest Succeeded deployment's (what `rollback` knows),
+    else the one the ECS service runs (a service no deployment has reached yet)."""
+    from orchestrator.aws.ecs import current_task_definition_arn
+    from orchestrator.commands.rollback import task_definition_of
+
+    infos = sorted(
+        engine.succeeded_deployments(service), key=lambda i: i.get("createTime") or 0, reverse=True
+    )
+    if infos:
+        live = infos[0]
+        if live.get("taskDefinitionArn"):
+            return str(live["taskDefinitionArn"])
+        content = (live.get("revision") or {}).get("appSpecContent", {}).get("content")
+        if content:
+            return task_definition_of(str(content))
+    settings = service.settings
+    return current_task_definition_arn(clients.client("ecs"), settings.cluster, settings.ecs_service)
+
+
+def _live_image(clients: Any, service: Any, revision: str) -> str:
+    """The image of the service's container in the live task definition."""
+    from orchestrator.aws.ecs import describe_task_definition
+    from orchestrator.files.taskdef import container_image
+
+    container = service.settings.container_name
+    image = container_image(describe_task_definition(clients.client("ecs"), revision), container)
+    if image is None:
+        raise BadInputError(f"the live task definition {revision} has no container {container} with an image")
+    return image
+
+
+class _Injector:
+    """Forces the alarm to ALARM once production traffic reaches green, and keeps it there (CloudWatch
+    resets a forced state at the alarm's next evaluation) until the deployment ends or rolls back."""
+
+    def __init__(self, cloudwatch: Any, alarm: str, deployment_id: str) -> None:
+        self.cloudwatch = cloudwatch
+        self.alarm = alarm
+        self.reason = f"bluegreen drill of deployment {deployment_id}: forced to ALARM on purpose"
+        self.injected_at: float | None = None
+        self.asserted: list[float] = []  # when the forced state was (re-)asserted, deployment seconds
+
+    def __call__(self, snapshot: Snapshot, _events: list[Any], elapsed: float) -> None:
+        if not snapshot.status.is_active or snapshot.rolled_back:
+            return
+        if self.injected_at is None and not (snapshot.replacement_weight or 0) > 0:
+            return  # not yet: the fault goes in once users reach the new task set
+        from orchestrator.aws.clients import cli_call
+
+        cli_call(
+            f"SetAlarmState {self.alarm}",
+            lambda: self.cloudwatch.set_alarm_state(
+                AlarmName=self.alarm, StateValue=AlarmState.ALARM.value, StateReason=self.reason
+            ),
+        )
+        if self.injected_at is None:
+            self.injected_at = elapsed
+        self.asserted.append(elapsed)
+
+    @property
+    def longest_gap(self) -> float:
+        """The longest time between two assertions of the forced state (0 with fewer than two)."""
+        return max((b - a for a, b in zip(self.asserted, self.asserted[1:], strict=False)), default=0.0)
+
+
+def _watch(
+    engine: Any, deployment_id: str, timeout: float, scale: float, injector: _Injector, wiring: str | None
+) -> drill_rules.Observed:
+    """Follow the drill deployment to its end (and a separate rollback deployment to its end)."""
+    from orchestrator.watching.loop import Watcher, WatchOptions
+
+    clock = engine.server_clock(scale)
+    options = WatchOptions(until="done", timeout_seconds=timeout, time_scale=scale, continue_at_ready=True)
+    started = clock()
+    result = Watcher(engine, deployment_id, clock=clock, sleep=time.sleep, listener=injector).run(options)
+    snapshot = result.snapshot
+    back = result.elapsed_seconds if snapshot.rolled_back and snapshot.status.is_terminal else None
+    rollback_id = snapshot.rollback_deployment_id
+    if back is not None and rollback_id and rollback_id != deployment_id:
+        # CodeDeploy's rollback is a deployment of its own: traffic is back once it succeeded.
+        rest = Watcher(engine, rollback_id, clock=clock, sleep=time.sleep).run(
+            WatchOptions(until="done", timeout_seconds=timeout, time_scale=scale)
+        )
+        back = (clock() - started) * scale if rest.snapshot.status.succeeded else None
+    return drill_rules.Observed(
+        deployment_id=deployment_id,
+        status=snapshot.status.value,
+        rolled_back=snapshot.rolled_back,
+        injected_at=injector.injected_at,
+        back_on_blue_at=back,
+        wiring_problem=wiring,
+    )

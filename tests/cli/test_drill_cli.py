@@ -1,0 +1,58 @@
+"""`bluegreen drill`'s bad input: refused before any AWS call, one line, exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from orchestrator.cli import main
+
+CATALOG = str(Path(__file__).resolve().parents[2] / "services.yaml")
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--env", "prod"], "prod is a production environment"),
+        (["--env", "dev", "--fault", "latency"], "valid faults are alarm, hook"),
+        (["--env", "dev", "--alarm", "nope"], "--alarm 'nope' is not one of product-service's alarms"),
+        (["--env", "dev", "--strategy", "all-at-once"], "a drill breaks the release while traffic shifts"),
+    ],
+)
+def test_refused_with_one_line_exit_2(
+    args: list[str], words: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # any AWS call would fail (exit 4)
+    code = main(["drill", "product-service", "--catalog", CATALOG, *args])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert words in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_the_injector_waits_for_green_traffic_then_keeps_the_alarm_in_alarm() -> None:
+    from orchestrator.commands.drill import _Injector
+    from orchestrator.vocabulary import DeploymentStatus
+    from orchestrator.watching.snapshots import Snapshot
+
+    class CloudWatch:
+        def __init__(self) -> None:
+            self.set: list[dict[str, str]] = []
+
+        def set_alarm_state(self, **request: str) -> None:
+            self.set.append(request)
+
+    cloudwatch = CloudWatch()
+    inject = _Injector(cloudwatch, "svc-5xx", "d-ABCDEFGHI")
+    running = DeploymentStatus.IN_PROGRESS
+    inject(Snapshot(running, original_weight=100.0, replacement_weight=0.0), [], 10.0)
+    assert not cloudwatch.set and inject.injected_at is None  # no production traffic on green yet
+    for at in (20.0, 25.0, 40.0):
+        inject(Snapshot(running, original_weight=90.0, replacement_weight=10.0), [], at)
+    inject(
+        Snapshot(running, original_weight=100.0, replacement_weight=0.0, rollback_deployment_id="d-X"), [], 50
+    )
+    inject(Snapshot(DeploymentStatus.STOPPED), [], 60.0)
+    assert [r["StateValue"] for r in cloudwatch.set] == ["ALARM"] * 3  # re-asserted, then left alone
+    assert {r["AlarmName"] for r in cloudwatch.set} == {"svc-5xx"}
+    assert inject.injected_at == 20.0 and inject.longest_gap == 15.0

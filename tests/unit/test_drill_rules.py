@@ -1,0 +1,96 @@
+"""`bluegreen drill`'s pure rules: who may be drilled, the bound a rollback must meet, the verdict."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestrator.commands import drill_rules
+from orchestrator.commands.drill_rules import Bound, Fault, Observed, alarm_bound, hook_bound, verdict
+
+
+@pytest.mark.parametrize(
+    ("environment", "production", "force", "refused"),
+    [
+        ("dev", None, False, False),
+        ("staging", None, False, False),
+        ("prod", None, False, True),  # unsaid: by the name
+        ("Production", None, False, True),
+        ("prod", None, True, False),  # --force
+        ("prod", False, False, False),  # the catalog says it is not production
+        ("eu-main", True, False, True),  # the catalog says it is, whatever the name
+        ("eu-main", True, True, False),
+    ],
+)
+def test_production_is_refused_without_force(
+    environment: str, production: bool | None, force: bool, refused: bool
+) -> None:
+    why = drill_rules.refusal(environment, production, force)
+    assert (why is not None) is refused
+    if refused:
+        assert why is not None and environment in why and "--force" in why
+
+
+@pytest.mark.parametrize(
+    ("engine", "period", "evaluations", "drill_poll", "forced", "seconds"),
+    [
+        # one engine poll may fall in the gap a CloudWatch evaluation leaves: two polls, + the drill's
+        # poll to set it, + a minute to reroute
+        ("codedeploy", 60.0, 1, 5.0, True, 60 * 2 + 5 + 60),
+        ("ecs", 60.0, 3, 5.0, True, 60 * 2 + 5 + 60),  # forced: the evaluation periods do not count
+        # the drill's poll as long as the alarm's period: gaps as long as a period, one more miss
+        ("codedeploy", 10.0, 1, 10.0, True, 60 * 3 + 10 + 60),
+        # a real breach first needs its evaluation periods of bad datapoints
+        ("codedeploy", 60.0, 3, 5.0, False, 60 * 2 + 5 + 180 + 60),
+    ],
+)
+def test_alarm_bound(
+    engine: str, period: float, evaluations: int, drill_poll: float, forced: bool, seconds: float
+) -> None:
+    bound = alarm_bound(engine, period, evaluations, drill_poll, forced=forced)
+    assert bound.seconds == pytest.approx(seconds)
+    assert f"{drill_rules.ENGINE_ALARM_POLL_SECONDS[engine]:g} s" in bound.why
+
+
+def test_hook_bound_adds_the_hook_budget_to_when_it_runs() -> None:
+    assert hook_bound(300.0, 120.0).seconds == pytest.approx(300 + 120 + drill_rules.ROLLBACK_REROUTE_SECONDS)
+
+
+BOUND = Bound(150.0, 60.0, "how")  # 210 s
+
+
+@pytest.mark.parametrize(
+    ("observed", "passed", "words"),
+    [
+        (
+            Observed("d-1", "Stopped", True, 30.0, 120.0),
+            True,
+            "drill passed: d-1 stopped and back on blue 90 s",
+        ),
+        (
+            Observed("d-1", "Stopped", True, 30.0, 250.0),
+            False,
+            "rolled back 220 s after the fault, beyond the 210 s",
+        ),
+        (
+            Observed("d-1", "Stopped", False, 30.0, None, "no DEPLOYMENT_STOP_ON_ALARM"),
+            False,
+            "was not rolled back (status Stopped): no DEPLOYMENT_STOP_ON_ALARM",
+        ),
+        (Observed("d-1", "Succeeded", False, 30.0, None), False, "was not rolled back (status Succeeded)"),
+        (Observed("d-1", "Failed", True, None, 20.0), False, "before the fault could be injected"),
+    ],
+)
+def test_verdict(observed: Observed, passed: bool, words: str) -> None:
+    outcome = verdict(observed, BOUND)
+    assert outcome.passed is passed
+    assert words in outcome.line, outcome.line
+
+
+@pytest.mark.parametrize(("text", "fault"), [("alarm", Fault.ALARM), (" HOOK ", Fault.HOOK)])
+def test_parse_fault(text: str, fault: Fault) -> None:
+    assert drill_rules.parse_fault(text) is fault
+
+
+def test_an_unknown_fault_names_the_valid_ones() -> None:
+    with pytest.raises(ValueError, match="valid faults are alarm, hook"):
+        drill_rules.parse_fault("latency")
