@@ -34,6 +34,7 @@ from pydantic import (
 from orchestrator.analysis.settings import AnalysisSettings
 from orchestrator.errors import CatalogError, StrategyError, UnknownEnvironmentError, UnknownServiceError
 from orchestrator.files.userfiles import UserFileError, load_yaml, read_utf8
+from orchestrator.fleet.plan import DependencyError, wave_numbers
 from orchestrator.strategies import parse_strategy
 from orchestrator.vocabulary import ECS_HOOK_EVENTS, DeploymentReadyAction, EngineName, StrategyKind
 
@@ -623,6 +624,7 @@ class Catalog:
             for name, raw in self.data.services.items():
                 out[(name, env_name)] = self._resolve_one(name, raw, env_name, env)
             self._check_listener_ports([out[(name, env_name)] for name in self.data.services])
+            self._check_dependencies([out[(name, env_name)] for name in self.data.services])
         return out
 
     def _layers(self) -> Iterator[tuple[str, Any]]:
@@ -677,6 +679,32 @@ class Catalog:
                         f"{service.settings.load_balancer}; give each service its own port"
                     )
                 taken[key] = (service.name, role)
+
+    def _check_dependencies(self, services: list[ResolvedService]) -> None:
+        # `bluegreen fleet` orders by depends_on and wave: a name that is no service, a service that
+        # waits for itself, a cycle or a wave before a dependency's would stop every fleet run of
+        # this environment, so they are refused here, at load, naming the service and the field.
+        names = [service.name for service in services]
+        for service in services:
+            where = f"{self.path.name}: services.{service.name} ({service.environment}): field depends_on"
+            seen: set[str] = set()
+            for dep in service.settings.depends_on:
+                if dep == service.name:
+                    raise CatalogError(f"{where}: {dep} cannot depend on itself; remove it")
+                if dep not in names:
+                    raise CatalogError(f"{where}: no service {dep!r}{did_you_mean(dep, names)}")
+                if dep in seen:
+                    raise CatalogError(f"{where}: {dep} is listed twice; keep one")
+                seen.add(dep)
+        depends_on = {service.name: service.settings.depends_on for service in services}
+        explicit = {service.name: service.settings.wave for service in services}
+        try:
+            wave_numbers(depends_on, explicit, names)
+        except DependencyError as err:
+            environment = services[0].environment
+            raise CatalogError(
+                f"{self.path.name}: services.{err.service} ({environment}): field {err.field}: {err}"
+            ) from None
 
     def _resolve_one(
         self, name: str, raw: Mapping[str, Any], env_name: str, env: EnvironmentSpec

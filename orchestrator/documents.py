@@ -1109,6 +1109,41 @@ class FleetDocument(Document):
     exit_code: int
 
 
+# --- fleet deploy --dry-run ------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True, eq=False)
+class FleetPlannedService(Document):
+    """One service of a fleet plan: its engine, strategy, image and expected duration."""
+
+    service: str
+    engine: str
+    strategy: str | None
+    image: str | None  # None: the catalog's image
+    expected_seconds: int
+    depends_on: list[str]  # the services of this run it waits for
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class FleetPlannedWave(Document):
+    """A wave: its services in the order they start (longest first) and when it should end."""
+
+    number: int
+    expected_seconds: int
+    services: list[FleetPlannedService]
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class FleetPlanDocument(Document):
+    """`bluegreen fleet deploy --dry-run`: the waves, their order and expected durations."""
+
+    environment: str
+    strategy: str | None  # --strategy for every service; null: each service's own
+    max_parallel: int
+    services: int
+    expected_seconds: int  # the sum over the waves
+    waves: list[FleetPlannedWave]
+    dry_run: Literal[True]
+
+
 # --- any command that failed before it had a document of its own -------------------------------------
 @dataclass(frozen=True, kw_only=True, eq=False)
 class ErrorDocument(Document):
@@ -1150,6 +1185,7 @@ DOCUMENTS: tuple[type[Document], ...] = (
     HistoryDocument,
     DoraDocument,
     FleetDocument,
+    FleetPlanDocument,
     ErrorDocument,
 )
 

@@ -20,6 +20,11 @@
    its own). The sandbox's AWS time is its virtual clock (the emulators answer in it; the Lambda
    runner stamps the hooks' lines with it), hours ahead of moto's real one after a long run: here
    every event is kept (still refused: events out of chronological order, as AWS does).
+7. moto stores a parameter value of any length; Parameter Store refuses a Standard one over 4096
+   characters and an Advanced one over 8192 (ValidationException, AWS's message below; botocore's
+   SSM model: "Standard parameters have a value limit of 4 KB. Advanced parameters have a value
+   limit of 8 KB"), which the fleet run record (orchestrator/aws/fleet_runs.py) must live within,
+   and refuses to move an Advanced parameter back to Standard ("you can't revert").
 Nothing else changes.
 """
 
@@ -111,6 +116,49 @@ def _patch_log_event_times() -> None:
     LogsBackend.put_log_events = put_log_events  # type: ignore[method-assign]
 
 
+# The account's default tier is Standard unless someone changed it (Parameter Store's "default
+# parameter tier" setting); moto has no such setting.
+PARAMETER_VALUE_LIMITS = {"Standard": 4096, "Advanced": 8192, "Intelligent-Tiering": 8192}
+
+
+def _patch_parameter_size() -> None:
+    from moto.ssm.exceptions import ValidationException
+    from moto.ssm.models import SimpleSystemManagerBackend
+
+    original = SimpleSystemManagerBackend.put_parameter
+
+    def put_parameter(self: Any, *args: Any, **kwargs: Any) -> Any:
+        # moto's responses call put_parameter(name, description, value, ..., tier=...)
+        value = str(kwargs["value"] if "value" in kwargs else args[2] if len(args) > 2 else "")
+        tier = kwargs.get("tier") or "Standard"
+        limit = PARAMETER_VALUE_LIMITS.get(tier, 4096)
+        if len(value) > limit:
+            # Standard: SSM's own words (hashicorp/terraform-provider-aws#18521 quotes them; AWS
+            # reportedly answers the same to an Intelligent-Tiering value over 4096,
+            # aws/aws-sdk-net#3157, not modelled here). Advanced: the API's generic length message.
+            raise ValidationException(
+                "Standard tier parameters support a maximum parameter value of 4096 characters. To create "
+                "a larger parameter value, upgrade the parameter to use the advanced-parameter tier. For "
+                "more information, see https://docs.aws.amazon.com/systems-manager/latest/userguide/"
+                "parameter-store-advanced-parameters.html"
+                if tier == "Standard"
+                else "1 validation error detected: Value at 'value' failed to satisfy constraint: Member "
+                f"must have length less than or equal to {limit}"
+            )
+        name = str(kwargs["name"] if "name" in kwargs else args[0] if args else "")
+        earlier = self.get_parameter(name) if name else None
+        if earlier is not None and earlier.tier == "Advanced" and tier == "Standard":
+            # "you can't revert an advanced parameter to a standard parameter" (botocore's SSM model,
+            # ParameterTier); the words as go-to-k/cdk-real-drift#408 quotes SSM's answer
+            raise ValidationException(
+                "You can't downgrade a parameter from the advanced-parameter tier to the "
+                "standard-parameter tier."
+            )
+        return original(self, *args, **kwargs)
+
+    SimpleSystemManagerBackend.put_parameter = put_parameter  # type: ignore[method-assign]
+
+
 SANDBOX_LOAD_BALANCER_HOST = "127.0.0.1"
 
 
@@ -147,6 +195,7 @@ if __name__ == "__main__":
     _patch_load_balancer_dns()
     alarm_history.install()
     _patch_log_event_times()
+    _patch_parameter_size()
     if os.environ.get(STATES_FILE_ENV):
         _patch_target_health(os.environ[STATES_FILE_ENV])
     from moto.server import main

@@ -222,14 +222,31 @@ def list_service_deployments(
             request["nextToken"] = page["nextToken"]
 
 
-def describe_service_deployments(client: EcsApi, arns: Sequence[str]) -> list[dict[str, Any]]:
-    """DescribeServiceDeployments for any number of ARNs (20 a call); unknown ones are left out."""
+def describe_service_deployments(
+    client: EcsApi, arns: Sequence[str], *, strict: bool = False
+) -> list[dict[str, Any]]:
+    """DescribeServiceDeployments for any number of ARNs (20 a call); unknown ones are left out, or
+    with ``strict`` each failure is an error: BadInputError for one ECS does not know (MISSING),
+    AwsError for any other reason (e.g. AccessDenied: it exists, this caller may not read it)."""
     found: list[dict[str, Any]] = []
     for batch in chunked(list(arns), DESCRIBE_ARNS_LIMIT):
         with aws_errors("DescribeServiceDeployments"):
             response = client.describe_service_deployments(serviceDeploymentArns=batch)
         found.extend(dict(sd) for sd in response.get("serviceDeployments", []))
+        if strict:
+            _raise_failure(response.get("failures") or [])
     return found
+
+
+def _raise_failure(failures: Sequence[Mapping[str, Any]]) -> None:
+    """The first of DescribeServiceDeployments' failures as an error (none: nothing)."""
+    if not failures:
+        return
+    arn, reason = str(failures[0].get("arn") or ""), str(failures[0].get("reason") or MISSING)
+    if reason == MISSING:
+        raise BadInputError(f"no service deployment {arn} in this account and region")
+    detail = str(failures[0].get("detail") or "").strip()
+    raise AwsError(f"DescribeServiceDeployments {arn}: {reason}" + (f" ({detail})" if detail else ""))
 
 
 def describe_service_deployment(client: EcsApi, arn: str) -> dict[str, Any]:

@@ -14,7 +14,9 @@ images named by digest (ECR URI @sha256:...) come to 4,212 bytes of JSON, over S
 4 KB; else zlib-compressed and base64-encoded behind ``zlib+b64:`` (those 16 by digest: 1,577
 bytes) on the free Standard tier; Advanced only when even that passes 4 KB (about 50 services by
 digest), and past 8 KB (about 80) a one-line error. The tier is always named, so an account whose
-default tier is Advanced or Intelligent-Tiering is not charged for a record that fits Standard.
+default tier is Advanced or Intelligent-Tiering is not charged for a record that fits Standard
+(and Intelligent-Tiering reportedly answers a value over 4096 as Standard does: aws/aws-sdk-net#3157).
+A record once written Advanced is written Advanced again: SSM refuses the way back.
 
 A JSON document never contains ``{{`` outside its strings (an object's first key is quoted), so the
 value never looks like a parameter reference, which Parameter Store refuses ("You can't include values
@@ -124,7 +126,20 @@ class FleetRunStore:
             "Overwrite": True,
             "Description": f"bluegreen fleet run {run_id} ({environment})",
         }
-        self.call(f"PutParameter {name}", lambda: self.ssm.put_parameter(**request))
+        self.call(f"PutParameter {name}", lambda: self._put(request))
+
+    def _put(self, request: dict[str, Any]) -> None:
+        """PutParameter; a record that once needed Advanced stays there: AWS refuses the way back
+        ("you can't revert an advanced parameter to a standard parameter", ParameterTier)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.ssm.put_parameter(**request)
+        except ClientError as err:
+            downgrade = "downgrade" in str(err) or "revert" in str(err)
+            if error_code(err) != "ValidationException" or request["Tier"] != STANDARD or not downgrade:
+                raise
+            self.ssm.put_parameter(**{**request, "Tier": ADVANCED})
 
     def get(self, run_id: str, environment: str) -> dict[str, Any]:
         """The run's record; BadInputError when the environment has no such run."""

@@ -34,7 +34,6 @@ from orchestrator.errors import (
 # The default --timeout: the plan's expected time plus this margin (deploy's rule: max(5 min, 20 %)).
 MIN_MARGIN_SECONDS = 300.0
 MARGIN_RATIO = 0.2
-RECORD_VERSION = 1
 # How far before the record's creation time `fleet_deployments` looks (clocks of machines differ).
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -75,125 +74,84 @@ def deploy(session: Session, options: FleetDeployOptions) -> Result:
     session.catalog.environment(environment)  # an unknown --env is bad input, named
     if options.resume is not None:
         return _resume(session, options, environment)
-    services = _chosen(session, options, environment)
-    images = _images(options, services)
-    strategies = {
-        service.name: _strategy(options.strategy or service.settings.strategy) for service in services
-    }
-    if options.dry_run:
-        return _dry_run(session, options, environment, services, images, strategies)
+    request = _request(options, environment)
+    if options.dry_run:  # waves, order, expected times: every service planned offline, no AWS call
+        from orchestrator.fleet import plan_view
+        from orchestrator.fleet.planning import plan_fleet
+
+        plan = plan_fleet(session.catalog, request)
+        return Result(plan_view.plan_document(plan), plan_view.plan_text(plan))
+    from orchestrator.fleet.planning import fleet_inputs
     from orchestrator.fleet.run_id import new_run_id
 
     run_id = new_run_id(environment, datetime.now(UTC))
     provenance = recording.provenance_now()
     prepared = [
-        _prepared(session, service, strategies[service.name], images.get(service.name), run_id, provenance)
-        for service in services
+        _prepared(session, replace(inputs, fleet_run=run_id, provenance=provenance))
+        for inputs in fleet_inputs(session.catalog, request).values()
     ]
     plan = _fleet_plan(session, options, environment, prepared)
-    _store(session, environment).put(run_id, environment, _record(run_id, plan, options, session))
+    # Written before the first start: from here on the run can be found from any machine.
+    _store(session, environment).put(run_id, environment, _record(run_id, plan, options))
     session.print(f"fleet run {run_id}: {len(prepared)} services in {len(plan.waves)} waves to {environment}")
     run = _Run(session, run_id, environment, plan, options.strategy, resumed=False)
-    run.inputs = {item.service.name: item.inputs for item in prepared}
+    run.inputs = {item.inputs.service.name: item.inputs for item in prepared}
     return run.go(
         _members(plan, prepared), _policy(session, environment, plan.max_parallel, options), options
     )
 
 
-def _validate(options: FleetDeployOptions) -> None:
-    from orchestrator.fleet.plan import validate_max_parallel
+def _request(options: FleetDeployOptions, environment: str) -> Any:
+    from orchestrator.fleet.planning import FleetRequest
 
-    if options.max_parallel is not None:
-        validate_max_parallel(options.max_parallel)
+    return FleetRequest(
+        environment=environment,
+        services=options.services,
+        all_services=options.all,
+        strategy=options.strategy,
+        image_tag=options.image_tag,
+        images_file=options.images,
+        max_parallel=options.max_parallel,
+    )
+
+
+def _validate(options: FleetDeployOptions) -> None:
+    """What the flags alone say (fleet/planning.py checks the services, images and strategy)."""
     if options.timeout_minutes is not None and not 0 < options.timeout_minutes < math.inf:
         raise BadInputError(
             f"--timeout must be a positive number of minutes, got {options.timeout_minutes:g}"
         )
-    if options.image_tag is not None and options.images is not None:
-        raise BadInputError("--image-tag and --images both say which images to deploy; give one of them")
-    if options.resume is not None:
-        given = [
-            flag
-            for flag, value in (
-                ("SERVICE", options.services),
-                ("--all", options.all),
-                ("--strategy", options.strategy),
-                ("--image-tag", options.image_tag),
-                ("--images", options.images),
-                ("--dry-run", options.dry_run),
-            )
-            if value
-        ]
-        if given:
-            raise BadInputError(
-                f"--resume runs the fleet run's own plan; drop {', '.join(given)} "
-                "(or start a new run without --resume)"
-            )
+    if options.resume is None:
         return
-    if options.all and options.services:
-        raise BadInputError("give SERVICE names or --all, not both")
-    if not options.all and not options.services:
-        raise BadInputError("name the services to deploy (SERVICE...) or pass --all")
+    from orchestrator.fleet.plan import validate_max_parallel
+    from orchestrator.fleet.run_id import parse_run_id
 
-
-def _chosen(session: Session, options: FleetDeployOptions, environment: str) -> list[Any]:
-    """The services to deploy, in the catalog's order; an unknown name is bad input, named."""
-    if options.all:
-        return list(session.catalog.resolve_all(environment))
-    seen: dict[str, Any] = {}
-    for name in options.services:
-        if name in seen:
-            raise BadInputError(f"{name} is named twice on the command line")
-        seen[name] = session.catalog.resolve(name, environment)
-    order = {name: index for index, name in enumerate(session.catalog.services)}
-    return sorted(seen.values(), key=lambda service: order[service.name])
-
-
-def _images(options: FleetDeployOptions, services: Sequence[Any]) -> dict[str, str]:
-    """Each service's image for this run (absent: the catalog's task definition decides)."""
-    if options.images is not None:
-        from orchestrator.fleet.images import load_images
-
-        loaded = load_images(options.images)
-        chosen = {service.name for service in services}
-        return {name: image for name, image in loaded.items() if name in chosen}
-    if options.image_tag is not None:
-        from orchestrator.files.taskdef import validate_image
-
-        out = {}
-        for service in services:
-            if not service.settings.image:
-                raise BadInputError(
-                    f"--image-tag: {service.name} has no `image` in the catalog to put the tag on; "
-                    "give its image in an --images file"
-                )
-            out[service.name] = with_tag(service.settings.image, options.image_tag)
-            validate_image(out[service.name])
-        return out
-    return {}
-
-
-def with_tag(image: str, tag: str) -> str:
-    """``image`` with its tag (or digest) replaced by ``tag`` (a registry port is not a tag)."""
-    name = image.split("@", 1)[0]
-    slash = name.rfind("/")
-    colon = name.rfind(":")
-    if colon > slash:
-        name = name[:colon]
-    return f"{name}:{tag}"
-
-
-def _strategy(name: str) -> Any:
-    from orchestrator.strategies import parse_strategy
-
-    return parse_strategy(name)
+    parse_run_id(options.resume)  # a malformed id is bad input before any call
+    if options.max_parallel is not None:
+        validate_max_parallel(options.max_parallel)
+    given = [
+        flag
+        for flag, value in (
+            ("SERVICE", options.services),
+            ("--all", options.all),
+            ("--strategy", options.strategy),
+            ("--image-tag", options.image_tag),
+            ("--images", options.images),
+            ("--dry-run", options.dry_run),
+        )
+        if value
+    ]
+    if given:
+        raise BadInputError(
+            f"--resume runs the fleet run's own plan; drop {', '.join(given)} "
+            "(or start a new run without --resume)"
+        )
 
 
 @dataclass(frozen=True)
 class _Prepared:
-    """One service ready to start: its engine, what it deploys, the engine's plan (guardrails passed)."""
+    """One service ready to start: what it deploys, its engine, the engine's plan (guardrails passed)."""
 
-    service: Any  # ResolvedService
     inputs: Any  # DeployInputs
     engine: Any
     plan: Any
@@ -227,76 +185,41 @@ def _engines(session: Session) -> _Engines:
     return found
 
 
-def _prepared(
-    session: Session, service: Any, strategy: Any, image: str | None, run_id: str | None, provenance: Any
-) -> _Prepared:
+def _prepared(session: Session, inputs: Any) -> _Prepared:
     """deploy's plan path for one service (``Engine.plan``: its guardrails and reads; no write)."""
     from orchestrator.commands.failure import error_context
-    from orchestrator.engines.base import DeployInputs
     from orchestrator.errors import ErrorContext
 
-    inputs = DeployInputs(
-        service=service, strategy=strategy, image=image, fleet_run=run_id, provenance=provenance
-    )
+    service = inputs.service
     engine = _engines(session).of(service)
-    known = ErrorContext(service=service.name, environment=service.environment, strategy=strategy.name)
+    known = ErrorContext(service=service.name, environment=service.environment, strategy=inputs.strategy.name)
     with error_context(known):
-        plan = engine.plan(inputs, offline=run_id is None)
-    return _Prepared(service, inputs, engine, plan)
+        plan = engine.plan(inputs)
+    return _Prepared(inputs, engine, plan)
 
 
 def _fleet_plan(
     session: Session, options: FleetDeployOptions, environment: str, prepared: Sequence[_Prepared]
 ) -> Any:
+    """The waves, with each service's expected time from its engine's (online) plan."""
     from orchestrator.fleet.plan import FleetService, build_plan
 
     fleet_services = [
         FleetService(
-            service=item.service.name,
-            engine=str(item.service.settings.engine),
+            service=item.inputs.service.name,
+            engine=item.plan.engine,
             image=item.inputs.image,
             expected_seconds=float(item.plan.expected_seconds),
             strategy=item.inputs.strategy.name,
-            depends_on=tuple(item.service.settings.depends_on),
+            depends_on=tuple(item.inputs.service.settings.depends_on),
         )
         for item in prepared
     ]
-    waves = {item.service.name: item.service.settings.wave for item in prepared}
+    waves = {item.inputs.service.name: item.inputs.service.settings.wave for item in prepared}
     max_parallel = options.max_parallel or session.catalog.environment(environment).fleet.max_parallel
     return build_plan(
         environment, fleet_services, waves, strategy=options.strategy, max_parallel=max_parallel
     )
-
-
-def _dry_run(
-    session: Session,
-    options: FleetDeployOptions,
-    environment: str,
-    services: Sequence[Any],
-    images: dict[str, str],
-    strategies: dict[str, Any],
-) -> Result:
-    """The plan: waves, order, expected time per wave and in all; no AWS call (offline plans)."""
-    prepared = [_prepared(session, s, strategies[s.name], images.get(s.name), None, None) for s in services]
-    plan = _fleet_plan(session, options, environment, prepared)
-    try:
-        from orchestrator.fleet import plan_view  # type: ignore[attr-defined]
-    except ImportError:  # fleetplan's renderers not merged yet: a minimal text, no document
-        return Result(None, _plan_text(plan))
-    return Result(plan_view.plan_document(plan), plan_view.plan_text(plan))
-
-
-def _plan_text(plan: Any) -> str:
-    from orchestrator.watching.views import duration
-
-    out = [
-        f"fleet plan for {plan.environment}: {len(plan.services)} services, "
-        f"expected {duration(plan.expected_seconds)}"
-    ]
-    for wave in plan.waves:
-        names = ", ".join(f"{s.service} ({duration(s.expected_seconds)})" for s in wave.services)
-        out.append(f"  wave {wave.number} ({duration(wave.expected_seconds)}): {names}")
-    return lines(*out)
 
 
 def _policy(session: Session, environment: str, max_parallel: int, options: Any) -> Any:
@@ -314,7 +237,7 @@ def _policy(session: Session, environment: str, max_parallel: int, options: Any)
 def _members(plan: Any, prepared: Sequence[_Prepared]) -> list[Any]:
     from orchestrator.fleet.runner import Member
 
-    by_name = {item.service.name: item for item in prepared}
+    by_name = {item.inputs.service.name: item for item in prepared}
     return [
         Member(
             name=service.service,
@@ -339,32 +262,15 @@ def _store(session: Session, environment: str) -> Any:
     return FleetRunStore(session.clients(region).client("ssm"), session.catalog.project)
 
 
-def _record(run_id: str, plan: Any, options: FleetDeployOptions, session: Session) -> dict[str, Any]:
-    """What `--resume` and `watch` need, and only that: the plan and the run's options."""
+def _record(run_id: str, plan: Any, options: FleetDeployOptions) -> dict[str, Any]:
+    """What `--resume` and `watch` need: the plan (fleet/plan.py's record) and the run's policy."""
+    from orchestrator.fleet.plan import plan_record
+
     return {
-        "version": RECORD_VERSION,
+        **plan_record(plan),
         "runId": run_id,
-        "environment": plan.environment,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "strategy": plan.strategy,
-        "maxParallel": plan.max_parallel,
         "continueOnFailure": options.continue_on_failure,
         "stopOnFailure": options.stop_on_failure,
-        "expectedSeconds": round(plan.expected_seconds),
-        "waves": [
-            [
-                {
-                    "service": s.service,
-                    "engine": s.engine,
-                    "image": s.image,
-                    "strategy": s.strategy,
-                    "dependsOn": list(s.depends_on),
-                    "expectedSeconds": round(s.expected_seconds),
-                }
-                for s in wave.services
-            ]
-            for wave in plan.waves
-        ],
     }
 
 
@@ -373,87 +279,68 @@ class _Recorded:
     """A fleet run's record, read back."""
 
     run_id: str
-    environment: str
-    created: datetime
-    strategy: str | None
-    max_parallel: int
+    since: datetime  # the run's deployments were created after this
+    plan: Any  # FleetPlan
     continue_on_failure: bool
     stop_on_failure: bool
-    expected_seconds: float
-    waves: list[list[dict[str, Any]]]
-
-    @property
-    def services(self) -> list[dict[str, Any]]:
-        return [entry for wave in self.waves for entry in wave]
 
 
 def _read_record(session: Session, run_id: str, environment: str) -> _Recorded:
+    from orchestrator.fleet.plan import plan_from_record
     from orchestrator.fleet.run_id import parse_run_id
 
-    parse_run_id(run_id)  # a malformed id is bad input before any call
+    started = parse_run_id(run_id).started  # a malformed id is bad input before any call
     document = _store(session, environment).get(run_id, environment)
-    try:
-        return _Recorded(
-            run_id=run_id,
-            environment=environment,
-            created=datetime.fromisoformat(str(document["created"])),
-            strategy=document.get("strategy"),
-            max_parallel=int(document["maxParallel"]),
-            continue_on_failure=bool(document.get("continueOnFailure")),
-            stop_on_failure=bool(document.get("stopOnFailure", True)),
-            expected_seconds=float(document.get("expectedSeconds") or 0.0),
-            waves=[list(wave) for wave in document["waves"]],
-        )
-    except (KeyError, TypeError, ValueError) as err:
-        raise BadInputError(
-            f"fleet run {run_id}'s record in {environment} is not readable ({err!r})"
-        ) from None
+    return _Recorded(
+        run_id=run_id,
+        since=started - CLOCK_SKEW,
+        plan=plan_from_record(document),
+        continue_on_failure=bool(document.get("continueOnFailure")),
+        stop_on_failure=bool(document.get("stopOnFailure", True)),
+    )
 
 
 def _found(session: Session, recorded: _Recorded, service: Any) -> str | None:
-    """The deployment this run started for ``service`` (newest), if any."""
-    since = recorded.created - CLOCK_SKEW
-    found = _engines(session).of(service).fleet_deployments(service, recorded.run_id, since)
+    """The deployment this run started for ``service`` (its newest), if any."""
+    found = _engines(session).of(service).fleet_deployments(service, recorded.run_id, recorded.since)
     return str(found[0]) if found else None
 
 
 def _resume(session: Session, options: FleetDeployOptions, environment: str) -> Result:
     """Start only what the run had not started; watch what it had (nothing is started twice)."""
-    from orchestrator.fleet.plan import FleetPlan, FleetService, Wave
+    from orchestrator.engines.base import DeployInputs
+    from orchestrator.fleet.runner import Member
+    from orchestrator.strategies import parse_strategy
 
     assert options.resume is not None
     recorded = _read_record(session, options.resume, environment)
+    plan = recorded.plan
     provenance = recording.provenance_now()
     members: list[Any] = []
     inputs: dict[str, Any] = {}
-    waves = []
-    for number, wave in enumerate(recorded.waves, start=1):
-        fleet_services = []
-        for entry in wave:
-            service = session.catalog.resolve(entry["service"], environment)
+    for wave in plan.waves:
+        for entry in wave.services:
+            service = session.catalog.resolve(entry.service, environment)
             deployment_id = _found(session, recorded, service)
             prepared = None
-            if deployment_id is None:  # not started: plan it now (guardrails, as deploy)
-                strategy = _strategy(entry.get("strategy") or service.settings.strategy)
-                prepared = _prepared(
-                    session, service, strategy, entry.get("image"), recorded.run_id, provenance
+            if deployment_id is None:  # not started: planned now, as deploy plans (guardrails)
+                strategy = parse_strategy(entry.strategy or service.settings.strategy)
+                made = DeployInputs(
+                    service, strategy, image=entry.image, fleet_run=recorded.run_id, provenance=provenance
                 )
-                inputs[service.name] = prepared.inputs
-            members.append(_resumed_member(session, number, entry, service, deployment_id, prepared))
-            fleet_services.append(
-                FleetService(
-                    entry["service"],
-                    entry["engine"],
-                    entry.get("image"),
-                    float(entry.get("expectedSeconds") or 0.0),
-                    entry.get("strategy"),
-                    tuple(entry.get("dependsOn") or ()),
+                prepared = _prepared(session, made)
+                inputs[service.name] = made
+            members.append(
+                Member(
+                    name=service.name,
+                    wave=wave.number,
+                    engine=_engines(session).of(service),
+                    plan=prepared.plan if prepared is not None else None,
+                    depends_on=entry.depends_on,
+                    expected_seconds=entry.expected_seconds,
+                    deployment_id=deployment_id,
                 )
             )
-        waves.append(Wave(number, tuple(fleet_services), 0.0))
-    plan = FleetPlan(
-        environment, recorded.strategy, recorded.max_parallel, tuple(waves), recorded.expected_seconds
-    )
     started = sum(1 for member in members if member.deployment_id)
     session.print(
         f"resuming fleet run {recorded.run_id}: {started} of {len(members)} services already started "
@@ -464,25 +351,10 @@ def _resume(session: Session, options: FleetDeployOptions, environment: str) -> 
         continue_on_failure=options.continue_on_failure or recorded.continue_on_failure,
         stop_on_failure=options.stop_on_failure and recorded.stop_on_failure,
     )
-    run = _Run(session, recorded.run_id, environment, plan, recorded.strategy, resumed=True)
+    run = _Run(session, recorded.run_id, environment, plan, plan.strategy, resumed=True)
     run.inputs = inputs
-    return run.go(members, _policy(session, environment, recorded.max_parallel, resumed), resumed)
-
-
-def _resumed_member(
-    session: Session, wave: int, entry: dict[str, Any], service: Any, deployment_id: str | None, prepared: Any
-) -> Any:
-    from orchestrator.fleet.runner import Member
-
-    return Member(
-        name=service.name,
-        wave=wave,
-        engine=_engines(session).of(service),
-        plan=prepared.plan if prepared is not None else None,
-        depends_on=tuple(entry.get("dependsOn") or ()),
-        expected_seconds=float(entry.get("expectedSeconds") or 0.0),
-        deployment_id=deployment_id,
-    )
+    max_parallel = options.max_parallel or plan.max_parallel
+    return run.go(members, _policy(session, environment, max_parallel, resumed), resumed)
 
 
 # --- fleet watch ---------------------------------------------------------------------------------------
@@ -490,7 +362,6 @@ def _resumed_member(
 
 def watch(session: Session, options: FleetWatchOptions) -> Result:
     """Re-attach to a fleet run from its record and the deployments that carry its id; only looks."""
-    from orchestrator.fleet.plan import FleetPlan, FleetService, Wave
     from orchestrator.fleet.runner import Member
 
     if options.timeout_minutes is not None and not 0 < options.timeout_minutes < math.inf:
@@ -500,53 +371,74 @@ def watch(session: Session, options: FleetWatchOptions) -> Result:
     environment = session.options.env or session.catalog.default_environment
     session.catalog.environment(environment)
     recorded = _read_record(session, options.run_id, environment)
+    plan = recorded.plan
     members = []
-    waves = []
-    for number, wave in enumerate(recorded.waves, start=1):
-        entries = []
-        for entry in wave:
-            service = session.catalog.resolve(entry["service"], environment)
+    for wave in plan.waves:
+        for entry in wave.services:
+            service = session.catalog.resolve(entry.service, environment)
             engine = _engines(session).of(service)
+            deployment_id = _found(session, recorded, service)
             members.append(
-                Member(service.name, number, engine, deployment_id=_found(session, recorded, service))
-            )
-            entries.append(
-                FleetService(
+                Member(
                     service.name,
-                    entry["engine"],
-                    entry.get("image"),
-                    float(entry.get("expectedSeconds") or 0),
+                    wave.number,
+                    engine,
+                    expected_seconds=entry.expected_seconds,
+                    deployment_id=deployment_id,
                 )
             )
-        waves.append(Wave(number, tuple(entries), 0.0))
-    plan = FleetPlan(
-        environment, recorded.strategy, recorded.max_parallel, tuple(waves), recorded.expected_seconds
-    )
     session.print(f"watching fleet run {recorded.run_id} ({len(members)} services in {environment})")
 
     def lookup(member: Any) -> str | None:
         return _found(session, recorded, session.catalog.resolve(member.name, environment))
 
     flags = FleetDeployOptions(timeout_minutes=options.timeout_minutes, time_scale=options.time_scale)
-    run = _Run(session, recorded.run_id, environment, plan, recorded.strategy, resumed=False, watching=True)
-    return run.go(members, _policy(session, environment, recorded.max_parallel, flags), flags, lookup=lookup)
+    run = _Run(session, recorded.run_id, environment, plan, plan.strategy, resumed=False, watching=True)
+    return run.go(members, _policy(session, environment, plan.max_parallel, flags), flags, lookup=lookup)
 
 
 # --- running and reporting -----------------------------------------------------------------------------
 
 
 class _EnginesClock:
-    """Real seconds as the services' own clocks count them (each engine's ``server_clock``: a busy
-    sandbox runs slower than real x scale), never backwards; real time until an engine answered."""
+    """Real seconds as the services' own clocks count them: the newest ``Date`` any engine's client
+    has seen (``Engine.server_clock``'s ``server_now``), divided by the time scale. AWS's clock runs
+    with real time; a busy sandbox's virtual clock runs slower than real x scale (sandbox/clock.py),
+    so counting real seconds would time a fleet out while its deployments are on schedule.
 
-    def __init__(self, clocks: Sequence[Any], real: Callable[[], float] = time.monotonic) -> None:
+    Between answers it runs on at the nominal rate, but at most ``reach`` deployment seconds past
+    the newest answer (DeploymentClock runs on without bound and then stands still, never going
+    back, until a slow sandbox catches up: for a fleet that looks for minutes, that froze its
+    durations and its call budget). Real time until an engine answered; never backwards."""
+
+    def __init__(
+        self,
+        clocks: Sequence[Any],
+        time_scale: float,
+        real: Callable[[], float] = time.monotonic,
+        reach: float = 60.0,
+    ) -> None:
         self.clocks = list(clocks)
+        self.scale = time_scale
         self.real = real
+        self.reach = reach
+        self._anchor: tuple[float, float] | None = None  # (our value, server time) at the first answer
+        self._newest: tuple[float, float] | None = None  # (real, server time) when the newest was seen
         self._last = -math.inf
 
     def __call__(self) -> float:
-        heard = [clock for clock in self.clocks if clock.server_now is not None]
-        value = max(clock() for clock in heard) if heard else self.real()
+        real = self.real()
+        heard = [clock.server_now for clock in self.clocks if clock.server_now is not None]
+        if not heard:
+            value = real
+        else:
+            newest = max(heard)
+            if self._anchor is None:
+                self._anchor = (max(real, self._last), newest)
+            if self._newest is None or newest > self._newest[1]:
+                self._newest = (real, newest)
+            ahead = min((real - self._newest[0]) * self.scale, self.reach)
+            value = self._anchor[0] + (self._newest[1] + ahead - self._anchor[1]) / self.scale
         self._last = max(self._last, value)
         return self._last
 
@@ -584,7 +476,7 @@ class _Run:
         run_options = RunOptions(
             policy=policy, timeout_seconds=timeout, time_scale=scale, starts=not self.watching
         )
-        clock = _EnginesClock([engine.server_clock(scale) for engine in _engines(self.session).all])
+        clock = _EnginesClock([engine.server_clock(scale) for engine in _engines(self.session).all], scale)
         view = make_view(self.session, f"fleet {self.run_id} ({self.environment})")
         runner = FleetRunner(
             members,
@@ -593,6 +485,7 @@ class _Run:
             listener=view.update,
             on_started=self._started,
             lookup=lookup,
+            real=time.monotonic,
         )
         try:
             with sigterm_as_interrupt():

@@ -1,7 +1,8 @@
 """The CodeDeploy engine: ECS blue/green deployments run by AWS CodeDeploy.
 
 Plans and starts through ``codedeploy_plan`` (plan, then apply, exactly once), looks through
-GetDeployment + GetDeploymentTarget, stops with StopDeployment (CodeDeploy rolls back in a
+GetDeployment + GetDeploymentTarget (a fleet's many deployments: BatchGetDeployments by 25 and a
+target only where ``fleet_reads.wants_target`` says), stops with StopDeployment (CodeDeploy rolls back in a
 deployment of its own, whose id shows a moment later), promotes with ContinueDeployment(READY_WAIT).
 Every call goes through the thin adapters of ``aws.codedeploy`` and ``aws.ecs``.
 """

@@ -124,13 +124,12 @@ class EcsEngine:
 
     def snapshots(self, deployment_ids: Sequence[str]) -> dict[str, Polled]:
         """DescribeServiceDeployments by 20 (each entry has status, stage, hooks and weights); each
-        batch call is counted on its first deployment. BadInputError naming one ECS does not know."""
+        batch call is counted on its first deployment. BadInputError naming one ECS does not know,
+        AwsError naming one it may not tell (a failure reason other than MISSING)."""
         arns = unique(deployment_ids)
-        found = {
-            str(sd.get("serviceDeploymentArn")): sd
-            for sd in ecs_api.describe_service_deployments(self.ecs, arns)
-        }
-        missing = [arn for arn in arns if arn not in found]
+        described = ecs_api.describe_service_deployments(self.ecs, arns, strict=True)
+        found = {str(sd.get("serviceDeploymentArn")): sd for sd in described}
+        missing = [arn for arn in arns if arn not in found]  # neither described nor a failure
         if missing:
             raise BadInputError(f"no service deployment {missing[0]} in this account and region")
         shares = batch_shares(arns, ECS_BATCH)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from orchestrator.errors import BadInputError
 
@@ -217,3 +218,64 @@ def _chosen_only(service: FleetService, chosen: set[str]) -> FleetService:
     """The service with only the dependencies this run orders it after (the others are not chosen)."""
     kept = tuple(dep for dep in dict.fromkeys(service.depends_on) if dep in chosen and dep != service.service)
     return service if kept == service.depends_on else replace(service, depends_on=kept)
+
+
+# --- the plan as a fleet run's record (aws/fleet_runs.py keeps it in SSM: `watch` and `--resume` read it) ---
+RECORD_VERSION = 1
+
+
+def plan_record(plan: FleetPlan) -> dict[str, Any]:
+    """The plan as plain JSON data, compact (an SSM Standard parameter holds 4 KB): what is None or
+    empty is left out, seconds are whole. ``plan_from_record`` reads it back."""
+    return {
+        "version": RECORD_VERSION,
+        "environment": plan.environment,
+        **({"strategy": plan.strategy} if plan.strategy is not None else {}),
+        "maxParallel": plan.max_parallel,
+        "waves": [[_service_record(service) for service in wave.services] for wave in plan.waves],
+    }
+
+
+def _service_record(service: FleetService) -> dict[str, Any]:
+    record: dict[str, Any] = {"service": service.service, "engine": service.engine}
+    optional = {"strategy": service.strategy, "image": service.image, "dependsOn": list(service.depends_on)}
+    record.update({key: value for key, value in optional.items() if value})
+    record["seconds"] = round(service.expected_seconds)
+    return record
+
+
+def plan_from_record(record: Mapping[str, Any]) -> FleetPlan:
+    """The plan ``plan_record`` wrote (waves and their order as recorded; each wave's and the fleet's
+    expected seconds computed again). BadInputError when it is not such a record."""
+    try:
+        if record["version"] != RECORD_VERSION:
+            raise ValueError(f"version {record['version']!r}")
+        max_parallel = validate_max_parallel(int(record["maxParallel"]), "maxParallel")
+        waves: list[Wave] = []
+        for number, entries in enumerate(record["waves"], start=1):
+            services = tuple(_service_from(entry) for entry in entries)
+            seconds = expected_wave_seconds([service.expected_seconds for service in services], max_parallel)
+            waves.append(Wave(number=number, services=services, expected_seconds=seconds))
+        return FleetPlan(
+            environment=str(record["environment"]),
+            strategy=record.get("strategy"),
+            max_parallel=max_parallel,
+            waves=tuple(waves),
+            expected_seconds=float(sum(wave.expected_seconds for wave in waves)),
+        )
+    except (KeyError, TypeError, ValueError, BadInputError) as err:
+        raise BadInputError(
+            f"the fleet run's record is not a plan this bluegreen reads ({type(err).__name__}: {err}); "
+            f"start a new run"
+        ) from None
+
+
+def _service_from(entry: Mapping[str, Any]) -> FleetService:
+    return FleetService(
+        service=str(entry["service"]),
+        engine=str(entry["engine"]),
+        image=entry.get("image"),
+        expected_seconds=float(entry["seconds"]),
+        strategy=entry.get("strategy"),
+        depends_on=tuple(str(dep) for dep in entry.get("dependsOn", ())),
+    )

@@ -232,6 +232,7 @@ class Member:
     snapshot: Snapshot | None = None
     started_at: float | None = None  # deployment seconds since the run began
     ended_at: float | None = None
+    seen_at: float | None = None  # the last look
     reason: str | None = None  # why it failed or was skipped (one line)
     outcome: str | None = None  # succeeded, failed, stopped, rolled back, skipped, not started, running
     promoted: bool = False
@@ -254,7 +255,8 @@ class Member:
     def duration(self) -> float | None:
         if self.started_at is None:
             return None
-        return (self.ended_at if self.ended_at is not None else self.started_at) - self.started_at
+        until = next(t for t in (self.ended_at, self.seen_at, self.started_at) if t is not None)
+        return until - self.started_at
 
 
 @dataclass
@@ -308,6 +310,7 @@ class FleetRunner:
         listener: Listener | None = None,
         on_started: Started | None = None,
         lookup: Callable[[Member], str | None] | None = None,
+        real: Callable[[], float] | None = None,
     ) -> None:
         self.members = list(members)
         self.by_name = {member.name: member for member in self.members}
@@ -320,7 +323,10 @@ class FleetRunner:
         self.broken_by: str | None = None
         scale = options.time_scale
         self._start = clock()
-        self.budget = CallBudget(options.poll.max_calls_per_minute, 60.0 / scale, clock)
+        # The call budget counts in real seconds (what ``sleep`` waits; scaled: a minute lasts 60 /
+        # time_scale s), not in the services' clocks: a sandbox's slows down and stands still under
+        # load, and a budget on it would let a burst of real calls through in one "minute".
+        self.budget = CallBudget(options.poll.max_calls_per_minute, 60.0 / scale, real or clock)
         self._polls = 0
         self._last_cost = 0
         self._previous: dict[str, Snapshot] = {}
@@ -428,13 +434,14 @@ class FleetRunner:
                     cost += seen.calls
                     self._seen(member, seen.snapshot)
         self.budget.spend(cost)
-        self._last_cost = cost
+        self._last_cost = max(self._last_cost, cost)  # the next poll's cost is not known: the dearest yet
 
     def _seen(self, member: Member, snapshot: Snapshot) -> None:
         assert member.deployment_id is not None
         self._previous[member.name], member.snapshot = snapshot, snapshot
+        member.seen_at = self.now()
         if member.started_at is None:  # resumed or watched: it started before this run
-            member.started_at = self.now()
+            member.started_at = member.seen_at
         if snapshot.status.is_terminal:
             self._ended(member, snapshot)
         elif (
@@ -470,28 +477,27 @@ class FleetRunner:
     def _look_again(self) -> bool:
         """`fleet watch`: services not seen started may still start (the deploying process moves
         on to the next wave): look them up again for ``lookup_grace_seconds``. True: keep going."""
-        if self.lookup is None:
+        missing = [m for m in self.members if m.deployment_id is None and not m.standing.ended]
+        if self.lookup is None or not missing:
             return False
         now = self.now()
         if self._quiet_since is None:
             self._quiet_since = now
         found = False
-        for member in self.members:
-            if member.deployment_id is None and not member.standing.ended:
-                deployment_id = self.lookup(member)
-                if deployment_id:
-                    member.deployment_id = deployment_id
-                    member.set(Standing.RUNNING)
-                    found = True
+        for member in missing:  # its calls answer with the services' dates: the clock moves on
+            deployment_id = self.lookup(member)
+            if deployment_id:
+                member.deployment_id = deployment_id
+                member.set(Standing.RUNNING)
+                found = True
         if found:
             self._quiet_since = None
             return True
         if now - self._quiet_since < self.options.lookup_grace_seconds:
             return True
-        for member in self.members:
-            if member.deployment_id is None and not member.standing.ended:
-                member.set(Standing.SKIPPED)
-                member.outcome, member.reason = "not started", "no deployment of this fleet run was found"
+        for member in missing:
+            member.set(Standing.SKIPPED)
+            member.outcome, member.reason = "not started", "no deployment of this fleet run was found"
         return False
 
     def _wait(self, deadline: float) -> None:
@@ -508,8 +514,11 @@ class FleetRunner:
             if member.state is not None and member.standing is Standing.QUEUED and member.state.next_check
         ]
         wait = min(waits) if waits else self.options.poll.moving_seconds
-        real = max(wait / scale, self.budget.wait_needed(self._last_cost))
-        self.sleep(max(0.0, min(real, (deadline - now) / scale)))
+        self.sleep(max(0.0, min(wait / scale, (deadline - now) / scale)))
+        # The call budget is a bound, not advice: wait until the next poll fits the sliding minute.
+        needed = self.budget.wait_needed(self._last_cost)
+        if needed > 0:
+            self.sleep(needed)
 
     def _notify(self) -> None:
         if self.listener is not None:

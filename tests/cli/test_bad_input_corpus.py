@@ -194,7 +194,56 @@ TASKDEF_CASES = [
     ("wrong-container.json", "container 'app' needs memory or memoryReservation"),
 ]
 
+FLEET = FIX / "bad_input" / "fleet"
+# `bluegreen fleet`: the bad input (an unknown service, --max-parallel 0, an images file naming a
+# service twice or an invalid image, --resume with an unknown or malformed run id) and a guardrail
+# that refuses one service of the fleet: all before any write (the record is written before any start).
+FLEET_CASES = [
+    case("fleet-unknown-service", "fleet deploy nope-service", "no service 'nope-service'"),
+    case("fleet-no-services", "fleet deploy", "name the services to deploy, or pass --all"),
+    case(
+        "fleet-max-parallel-0",
+        "fleet deploy --all --max-parallel 0",
+        "--max-parallel must be between 1 and 100",
+    ),
+    case("fleet-images-twice", f"fleet deploy --all --images {FLEET / 'images-twice.yaml'}", "defined twice"),
+    case(
+        "fleet-images-invalid",
+        f"fleet deploy --all --images {FLEET / 'images-invalid.yaml'}",
+        "UPPER/Case:tag",
+    ),
+    case(
+        "fleet-tag-and-images",
+        f"fleet deploy --all --image-tag 3 --images {FLEET / 'images-ok.yaml'}",
+        "--image-tag and --images",
+    ),
+    case("fleet-resume-malformed", "fleet deploy --resume d-ABCDEFGHI", "is not a fleet run id"),
+    case(
+        "fleet-resume-unknown",
+        "fleet deploy --resume fr-20261130t0000z-dead",
+        "no fleet run fr-20261130t0000z-dead",
+    ),
+    case("fleet-resume-with-services", "fleet deploy --resume fr-20261130t0000z-dead --all", "drop --all"),
+    case("fleet-watch-malformed", "fleet watch 12345", "is not a fleet run id"),
+    case(
+        "fleet-guardrail",
+        [
+            "--catalog",
+            str(REPO / "services.yaml"),
+            "fleet",
+            "deploy",
+            "--all",
+            "--env",
+            "prod",
+            "--strategy",
+            "all-at-once",
+        ],
+        "refused by prod guardrails",
+    ),
+]
+
 CASES = [
+    *FLEET_CASES,
     *_catalog_cases(),
     *_flag_cases(),
     *[

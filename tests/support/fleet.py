@@ -59,6 +59,7 @@ class FakeFleetEngine:
     def __init__(self, clock: FakeClock, name: str = "codedeploy") -> None:
         self.name = name
         self.clock = clock
+        self.clients = SimpleNamespace(counter=SimpleNamespace(total=0))
         self.deployments: dict[str, _Deployment] = {}
         self.starts: list[str] = []  # services, in the order started
         self.start_attempts: list[str] = []
@@ -110,3 +111,7 @@ class FakeFleetEngine:
             raise BadInputError("not waiting at Ready")
         self.promotes.append(deployment_id)
         self.deployments[deployment_id].promoted_at = self.clock.now
+
+    def server_clock(self, time_scale: float) -> Any:
+        """A clock that has heard no answer: the run counts on its own (fake) clock."""
+        return SimpleNamespace(server_now=None)

@@ -188,3 +188,8 @@ def test_fleet_deployments_reads_every_page_since_and_keeps_the_runs_newest_firs
     )
 
     assert CodeDeployEngine(clients).fleet_deployments(service, RUN, T0) == ["d-3", "d-1"]
+
+
+def test_looking_at_no_deployment_costs_nothing(clients: Any) -> None:
+    assert CodeDeployEngine(clients).snapshots([]) == {}
+    assert clients.counter.total == 0

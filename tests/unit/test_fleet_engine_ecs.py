@@ -16,7 +16,7 @@ from orchestrator.engines.base import DeployInputs
 from orchestrator.engines.codedeploy_plan import TaskDefinitionStep
 from orchestrator.engines.ecs import EcsEngine
 from orchestrator.engines.ecs_plan import FLEET_RUN_TAG, with_fleet_run
-from orchestrator.errors import BadInputError
+from orchestrator.errors import AwsError, BadInputError
 from orchestrator.strategies import parse_strategy
 from tests.support.cli import StubbedClients
 
@@ -70,6 +70,21 @@ def test_snapshots_name_a_service_deployment_ecs_does_not_know(clients: Any) -> 
     )
     with pytest.raises(BadInputError, match=f"no service deployment {SD}2"):
         EcsEngine(clients).snapshots([f"{SD}1", f"{SD}2"])
+
+
+def test_snapshots_name_a_service_deployment_ecs_may_not_tell(clients: Any) -> None:
+    clients.stubbers["ecs"].add_response(
+        "describe_service_deployments",
+        {"failures": [{"arn": f"{SD}1", "reason": "AccessDenied", "detail": "not yours"}]},
+        {"serviceDeploymentArns": [f"{SD}1"]},
+    )
+    with pytest.raises(AwsError, match=f"DescribeServiceDeployments {SD}1: AccessDenied \\(not yours\\)"):
+        EcsEngine(clients).snapshots([f"{SD}1"])
+
+
+def test_looking_at_no_service_deployment_costs_nothing(clients: Any) -> None:
+    assert EcsEngine(clients).snapshots([]) == {}
+    assert clients.counter.total == 0
 
 
 def _brief(n: int, revision: int, minutes: int) -> dict[str, Any]:

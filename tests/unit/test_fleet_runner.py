@@ -335,3 +335,40 @@ def test_loop_counts_calls_and_bounds_them_per_minute() -> None:
     # unbounded, a poll every 10 s would cost 18 calls a minute; the budget holds the window to 12
     assert 0 < result.max_calls_per_minute <= 12
     assert result.poll_calls <= 12 * (result.elapsed_seconds / 60 + 1)
+
+
+def _watch(members: list[Member], clock: FakeClock, lookup: object) -> object:
+    options = RunOptions(starts=False, lookup_grace_seconds=60)
+    return FleetRunner(members, options, clock=clock, sleep=clock.sleep, lookup=lookup).run()  # type: ignore[arg-type]
+
+
+def test_watch_only_looks_and_ends_when_every_found_deployment_has_ended() -> None:
+    clock = FakeClock()
+    engine = FakeFleetEngine(clock)
+    first = engine.start(FakePlan("a", 60)).deployment_id
+    clock.now = 30.0
+    members = [Member("a", 1, engine, deployment_id=first)]
+    asked: list[str] = []
+    result = _watch(members, clock, lambda member: asked.append(member.name))
+    assert result.succeeded and asked == []  # type: ignore[attr-defined]
+    # a ends 30 s in: nothing is left to find, so no grace wait (a sandbox's clock may stand still)
+    assert result.elapsed_seconds < 45  # type: ignore[attr-defined]
+    assert engine.starts == ["a"] and engine.promotes == [] and engine.stops == []
+
+
+def test_watch_picks_up_a_deployment_started_later_and_gives_up_on_one_never_started() -> None:
+    clock = FakeClock()
+    engine = FakeFleetEngine(clock)
+    first = engine.start(FakePlan("a", 30)).deployment_id
+    members = [Member("a", 1, engine, deployment_id=first), Member("b", 2, engine), Member("c", 2, engine)]
+
+    def lookup(member: Member) -> str | None:
+        if member.name == "b" and clock.now >= 40:  # the deploying process started b's wave meanwhile
+            return str(engine.start(FakePlan("b", 30)).deployment_id)
+        return None
+
+    result = _watch(members, clock, lookup)
+    by = {member.name: member for member in members}
+    assert by["b"].outcome == "succeeded"
+    assert (by["c"].outcome, by["c"].reason) == ("not started", "no deployment of this fleet run was found")
+    assert not result.succeeded and engine.starts == ["a", "b"]  # type: ignore[attr-defined]

@@ -4,7 +4,6 @@ limits (plain, compressed, Advanced only when needed), and one-line errors."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,51 +23,10 @@ from orchestrator.aws.fleet_runs import (
     encode,
 )
 from orchestrator.errors import AwsError, BadInputError
+from tests.support.fleet_records import RUN
+from tests.support.fleet_records import fleet_run_document as document
 
-RUN = "fr-20261130t0730z-3f9a"
 NAME = f"/bluegreen/doa-market/dev/fleet-runs/{RUN}"
-MARKET = [
-    "auth",
-    "user",
-    "product",
-    "order",
-    "payment",
-    "shipping",
-    "seller",
-    "settlement",
-    "coupon",
-    "inventory",
-    "notification",
-    "review",
-    "search",
-    "admin",
-    "file",
-    "stats",
-]
-
-
-def document(services: int, by_digest: bool) -> dict[str, Any]:
-    """A fleet run's plan as the runner might write it: waves, and each service's engine and image."""
-    names = [f"{MARKET[i % 16]}-service{i // 16 or ''}" for i in range(services)]
-
-    def image(name: str) -> str:
-        repository = f"123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/doa-market/{name}"
-        if by_digest:
-            return f"{repository}@sha256:{hashlib.sha256(name.encode()).hexdigest()}"
-        return f"{repository}:20261130-0730-3f9a1c2"
-
-    return {
-        "runId": RUN,
-        "environment": "dev",
-        "strategy": "canary10",
-        "maxParallel": 4,
-        "options": {"stopOnFailure": True, "continueOnFailure": False, "queueWaitMinutes": 30},
-        "waves": [names[i : i + 4] for i in range(0, services, 4)],
-        "services": {
-            name: {"engine": "codedeploy", "image": image(name), "wave": i // 4 + 1, "expectedSeconds": 420.0}
-            for i, name in enumerate(names)
-        },
-    }
 
 
 @pytest.mark.parametrize(
@@ -131,6 +89,26 @@ def test_put_writes_one_string_parameter_per_run_naming_its_tier(ssm: Any) -> No
             "Description": f"bluegreen fleet run {RUN} (dev)",
         },
     )
+    FleetRunStore(client, "doa-market").put(RUN, "dev", made)
+
+
+def test_a_record_once_advanced_is_written_advanced_again(ssm: Any) -> None:
+    client, stub = ssm
+    made = document(4, True)
+    request = {
+        "Name": NAME,
+        "Value": encode(made).value,
+        "Type": "String",
+        "Tier": "Standard",
+        "Overwrite": True,
+        "Description": f"bluegreen fleet run {RUN} (dev)",
+    }
+    # SSM's answer, as go-to-k/cdk-real-drift#408 quotes it
+    message = (
+        "You can't downgrade a parameter from the advanced-parameter tier to the standard-parameter tier."
+    )
+    stub.add_client_error("put_parameter", "ValidationException", message, expected_params=request)
+    stub.add_response("put_parameter", {"Version": 2, "Tier": "Advanced"}, {**request, "Tier": "Advanced"})
     FleetRunStore(client, "doa-market").put(RUN, "dev", made)
 
 
