@@ -22,7 +22,6 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,8 +33,6 @@ from sandbox.metrics import GAUGE_INTERVAL, MetricStore
 from sandbox.provision import HEALTH_CHECK, ServiceInfra, target_group_dimension
 
 ELB_NAMESPACE = "AWS/ApplicationELB"
-# Health checks in flight at once (an ALB checks every target on its own schedule, in parallel).
-HEALTH_PROBES = 16
 
 
 def listener_weights(listener: dict[str, Any]) -> list[tuple[str, int]]:
@@ -141,8 +138,6 @@ class LoadBalancer:
         self._checker = threading.Thread(
             target=self._check_health_loop, name="load-balancer-health-checks", daemon=True
         )
-        # The checker's probes in flight at once (its threads start as a pass needs them)
-        self._probes: ThreadPoolExecutor | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -159,10 +154,6 @@ class LoadBalancer:
         for thread in (self._poller, self._checker):
             if thread.is_alive():
                 thread.join(timeout=10)
-        with self._lock:
-            probes, self._probes = self._probes, None
-        if probes is not None:
-            probes.shutdown(wait=True, cancel_futures=True)
         if self._watermark is not None:
             self._watermark.close()
 
@@ -292,32 +283,14 @@ class LoadBalancer:
         with self._lock:
             due = [(t, r) for t, r in self._targets.items() if r.health.due(now)]
         changed = False
-        for (target, registered), passed in zip(due, self._probe(due), strict=True):
+        for target, registered in due:
+            passed = _passes_health_check(registered.task.port, registered.health_path, HEALTH_CHECK.timeout)
             if registered.health.record(passed, now):
                 changed = True
                 with self._lock:
                     self.health_history.append((now, target, registered.health.state))
         if changed:
             self._write_states()
-
-    def _probe(self, due: list[tuple[str, RegisteredTarget]]) -> list[bool]:
-        """Each due target's check, at once: a task answers its health path after its service time
-        (20-60 real ms), so one after another a pass over 16 services' ~80 targets took seconds
-        and held the clock to ~5x (bench/fleet.py); the verdicts are recorded in ``due``'s order."""
-        probes = [(r.task.port, r.health_path, HEALTH_CHECK.timeout) for _, r in due]
-        pool = self._probe_pool() if len(probes) > 1 else None
-        if pool is None:
-            return [_passes_health_check(*probe) for probe in probes]
-        return list(pool.map(lambda probe: _passes_health_check(*probe), probes))
-
-    def _probe_pool(self) -> ThreadPoolExecutor | None:
-        """The probes' threads, made on first need; None once stopping (none is made after ``stop``)."""
-        with self._lock:
-            if self._probes is None and not self._stop.is_set():
-                self._probes = ThreadPoolExecutor(
-                    HEALTH_PROBES, thread_name_prefix="load-balancer-health-probe"
-                )
-            return self._probes
 
     def target_state(self, target_id: str) -> TargetState | None:
         with self._lock:

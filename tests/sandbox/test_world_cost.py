@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -10,17 +9,10 @@ import pytest
 
 from orchestrator.alarms import definitions as alarm_definitions
 from orchestrator.catalog import load_catalog
-from sandbox.app import AppServer, TaskIdentity
-from sandbox.clock import VirtualClock
-from sandbox.http_server import stop_servers
-from sandbox.load_balancer.balancer import LoadBalancer
-from sandbox.load_balancer.target_health import TargetState
-from sandbox.metrics import MetricStore
-from sandbox.provision import HEALTH_CHECK, ServiceInfra, put_alarms
+from sandbox.provision import ServiceInfra, put_alarms
 
 REPO = Path(__file__).resolve().parents[2]
 ARN = "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012"
-GREEN = f"{ARN}:targetgroup/svc-green/2"
 
 
 class FakeCloudWatch:
@@ -63,30 +55,3 @@ def test_alarms_are_put_for_every_service_from_definitions_read_once(monkeypatch
     assert len(names) == 16
     assert cloudwatch.alarms == [alarm for per_service in names for alarm in per_service]
     assert {"auth-service-5xx-errors", "stats-service-high-latency"} <= set(cloudwatch.alarms)
-
-
-class Elbv2:
-    def register_targets(self, **request: Any) -> None:
-        return None
-
-
-def test_a_pass_of_health_checks_probes_the_due_targets_at_once(tmp_path: Path) -> None:
-    """Each task answers its health path after 20-60 real ms: 32 probes one after another take at
-    least 0.64 s (a 16-service world's passes held the clock to ~5x); at once, a few 60 ms rounds."""
-    clock, store = VirtualClock(40), MetricStore()
-    balancer = LoadBalancer([], Elbv2(), clock, store, states_path=tmp_path / "states.json")
-    tasks = {f"10.0.7.{n}": AppServer(TaskIdentity("svc", "svc:2", f"ts-{n}")).start() for n in range(32)}
-    passes = []
-    try:
-        balancer.register_targets(GREEN, 8080, tasks, "/health", healthy=False)
-        for check in range(1, HEALTH_CHECK.healthy_threshold + 1):
-            started = time.monotonic()
-            balancer.check_health(clock.now() + check * HEALTH_CHECK.interval)
-            passes.append(time.monotonic() - started)
-    finally:
-        balancer.stop()
-        stop_servers(list(tasks.values()))
-    assert max(passes) < 0.5, passes
-    # the same verdicts as one by one: two passes in a row make every target healthy, in order
-    assert [target for _, target, _ in balancer.health_history] == list(tasks)
-    assert {balancer.target_state(target) for target in tasks} == {TargetState.HEALTHY}
