@@ -8,9 +8,11 @@ One sandbox world runs every service of the catalog (16 in the shipped one); `bl
   deployment, both from the deployments' own create / complete times in the engines' lists
   (CodeDeploy BatchGetDeployments, ECS ListServiceDeployments): 1.0 is a fleet that costs nothing
   beyond its critical path; the gaps between waves are printed too;
-- API calls per minute (virtual, i.e. what AWS would see at scale 1): every AWS call the command
-  made, counted here on its thread (the world's own plumbing and the in-process hooks run on
-  others), beside the command's own count (FleetDocument apiCalls / watchCalls).
+- API calls per minute: every AWS call the command made, counted here on its thread (the world's
+  own plumbing and the in-process hooks run on others), beside the command's own count
+  (FleetDocument apiCalls / watchCalls); per virtual minute (the world's clock, which a busy world
+  holds below the nominal scale) and per nominal minute (real seconds x the scale: the runner
+  sleeps its poll intervals divided by the nominal scale, so this is its pace as AWS would see it).
 
     .venv/bin/python bench/fleet.py [--time-scale 400] [--env dev] [--catalog services.yaml]
 """
@@ -119,11 +121,13 @@ def report(
             f"(first create -> last complete: {timing.span / timing.sum_of_longest:.2f}); "
             f"gaps between waves (virtual s): {gaps}",
         ]
-    minutes = virtual / 60.0
+    minutes, nominal = virtual / 60.0, real * args.time_scale / 60.0
     total = sum(calls.values())
     top = ", ".join(f"{name} {count}" for name, count in calls.most_common(6))
     lines += [
-        f"API calls: {total} by the command ({total / minutes:.1f} per virtual minute); its own count: "
+        f"API calls: {total} by the command, {total / minutes:.1f} per virtual minute (the world's clock, "
+        f"held at {virtual / real:.1f}x by its busiest part) and {total / nominal:.1f} per nominal minute "
+        f"(real s x {args.time_scale:g}: the runner paces its polls by the nominal scale); its own count: "
         f"{document.get('apiCalls')} ({document.get('watchCalls')} watching, busiest minute "
         f"{document.get('maxCallsPerMinute')}, limit {document.get('callsPerMinuteLimit')})",
         f"  most: {top}",
