@@ -33,6 +33,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from orchestrator.errors import ActiveDeploymentError, BluegreenError
+from orchestrator.vocabulary import DeploymentStatus
 from orchestrator.watching.loop import CallBudget
 from orchestrator.watching.snapshots import PollPolicy, Snapshot, poll_interval, should_continue_at_ready
 
@@ -201,6 +202,11 @@ def current_wave(services: Iterable[ServiceState], standing: dict[str, Standing]
 
 
 # --- the loop ------------------------------------------------------------------------------------------
+
+
+def _stopped(member: Member) -> bool:
+    """Its deployment was stopped (CodeDeploy's Stopped), rather than failed on its own."""
+    return member.snapshot is not None and member.snapshot.status is DeploymentStatus.STOPPED
 
 
 class FleetEngine(Protocol):
@@ -409,8 +415,14 @@ class FleetRunner:
     def _failed(self, member: Member, outcome: str, reason: str | None) -> None:
         member.set(Standing.FAILED)
         member.outcome, member.ended_at, member.reason = outcome, self.now(), reason
-        if self.broken_by is None:
+        if self.broken_by is None or self._rather(member):
             self.broken_by = member.name
+
+    def _rather(self, member: Member) -> bool:
+        """`fleet watch` sees every end at once, in no order: the deployment that failed broke the
+        fleet, not one stopped (by the fleet that watched it then) it saw first."""
+        first = self.by_name[self.broken_by] if self.broken_by else None
+        return not self.options.starts and first is not None and _stopped(first) and not _stopped(member)
 
     # --- looking ---
 

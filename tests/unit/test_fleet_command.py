@@ -188,3 +188,30 @@ def test_the_clock_follows_the_services_dates_and_runs_at_most_reach_past_the_ne
     assert clock() == pytest.approx(106.0)
     heard.server_now = 5100.0
     assert clock() == pytest.approx(110.0)  # the newest date, seen just now
+
+
+def test_the_live_view_shows_wave_headers_and_a_row_per_service() -> None:
+    from rich.console import Console
+
+    from orchestrator.fleet.view import LiveFleetView
+
+    out = io.StringIO()
+    view = LiveFleetView(Console(file=out, width=160, force_terminal=False), "fleet fr-x (dev)")
+    engine = FakeFleetEngine(FakeClock())
+    a = Member("a-service", 1, engine, deployment_id="d-A")
+    a.snapshot = Snapshot(DeploymentStatus.IN_PROGRESS, original_weight=60.0, replacement_weight=40.0)
+    a.started_at = 0.0
+    b = Member("b-service", 2, engine)
+    view.update([a, b], 65.0)
+    view.close()
+    text = out.getvalue()
+    for shown in (
+        "fleet fr-x (dev)  01:05",
+        "wave 1",
+        "a-service",
+        "InProgress",
+        "blue 60% / green 40%",
+        "wave 2",
+    ):
+        assert shown in text, text
+    assert "b-service" in text and "waiting" in text

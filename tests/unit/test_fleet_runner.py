@@ -372,3 +372,15 @@ def test_watch_picks_up_a_deployment_started_later_and_gives_up_on_one_never_sta
     assert by["b"].outcome == "succeeded"
     assert (by["c"].outcome, by["c"].reason) == ("not started", "no deployment of this fleet run was found")
     assert not result.succeeded and engine.starts == ["a", "b"]  # type: ignore[attr-defined]
+
+
+def test_watch_names_the_failed_deployment_not_one_the_fleet_stopped() -> None:
+    clock = FakeClock()
+    engine = FakeFleetEngine(clock)
+    stopped = engine.start(FakePlan("a", 300)).deployment_id
+    failed = engine.start(FakePlan("b", 10, fails=True)).deployment_id
+    clock.now = 20.0
+    engine.stop(stopped, rollback=True)  # the deploying run stopped a when b failed
+    members = [Member("a", 1, engine, deployment_id=stopped), Member("b", 1, engine, deployment_id=failed)]
+    result = _watch(members, clock, lambda member: None)
+    assert result.broken_by == "b"  # type: ignore[attr-defined]
