@@ -116,7 +116,7 @@ def test_a_rolled_back_deployment_reports_whys_first_line(
     # the diagnosis's reads come after the watch and count in apiCalls (this fake engine's polls
     # are not AWS calls: the logs and alarm history reads are all there is)
     assert document["apiCalls"] == clients.counter.total
-    assert clients.counter.calls["cloudwatch:DescribeAlarmHistory"] == 4  # the catalog's four alarms
+    assert clients.counter.calls["cloudwatch:DescribeAlarmHistory"] == 5  # the catalog's five alarms
     # `why` on the same deployment says the same first line
     monkeypatch.setattr("orchestrator.commands.lookup.deployment_engine", lambda *_: (engine, clients))
     first = str(why.run(session, ARN).text).splitlines()[0]

@@ -25,6 +25,7 @@ ALARMS = [
     f"{SERVICE}-high-latency",
     f"{SERVICE}-unhealthy-hosts",
     f"{SERVICE}-high-cpu",
+    f"{SERVICE}-canary-verdict",  # the canary judge's (services.yaml, alarms/verdict.yaml)
 ]
 TEST_LISTENER = f"{ELB_ARN}:listener/app/doa-market-dev-alb/0/test"
 
@@ -75,7 +76,7 @@ ALL_OK = dict.fromkeys(ALARMS, "OK")
 @pytest.mark.parametrize(
     ("environment", "states", "passed", "detail"),
     [
-        ("dev", ALL_OK, True, "4 of 4 alarms OK"),
+        ("dev", ALL_OK, True, "5 of 5 alarms OK"),
         ("dev", {**ALL_OK, ALARMS[1]: "ALARM"}, False, f"in ALARM: {ALARMS[1]}"),
         # dev counts INSUFFICIENT_DATA and a missing alarm as OK; prod (insufficient_data: alarm) does not
         (

@@ -143,7 +143,7 @@ def test_every_source_is_read(session: Session, clients: FakeClients) -> None:
     )
     assert evidence.unreadable == ()
     # one history read per alarm the catalog names (the inspection named none), one log read a function
-    assert clients.counter.calls["cloudwatch:DescribeAlarmHistory"] == 4
+    assert clients.counter.calls["cloudwatch:DescribeAlarmHistory"] == 5  # product-service's five
     assert clients.counter.calls["cloudwatch-logs:FilterLogEvents"] == 5
 
 
