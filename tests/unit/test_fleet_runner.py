@@ -384,3 +384,20 @@ def test_watch_names_the_failed_deployment_not_one_the_fleet_stopped() -> None:
     members = [Member("a", 1, engine, deployment_id=stopped), Member("b", 1, engine, deployment_id=failed)]
     result = _watch(members, clock, lambda member: None)
     assert result.broken_by == "b"  # type: ignore[attr-defined]
+
+
+def test_calls_per_minute_averages_on_the_budgets_clock_never_above_the_peak() -> None:
+    # A loaded sandbox: the services' clock runs at a third of the real one the budget counts on.
+    # The average was over the services' clock ("21.5/min, peak 18/min"); now it is the budget's.
+    real = FakeClock()
+    engines = [FakeFleetEngine(real) for _ in range(3)]
+    members = [Member(f"s{i}", 1, engines[i % 3], FakePlan(f"s{i}", 600)) for i in range(6)]
+    options = RunOptions(policy=Policy(max_parallel=6), poll=PollPolicy(max_calls_per_minute=12))
+    runner = FleetRunner(members, options, clock=lambda: real() / 3, sleep=real.sleep, real=real)
+    result = runner.run()
+    assert result.succeeded
+    assert result.budget_seconds == pytest.approx(real())
+    assert result.max_calls_per_minute <= 12
+    # at most 12 in any minute: over T minutes at most 12 x (T + 1) (the last one partial); over the
+    # services' clock (a third as long) it read 36.6 a minute
+    assert result.calls_per_minute <= 12 * (1 + 60 / result.budget_seconds)
