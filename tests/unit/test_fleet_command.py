@@ -120,6 +120,7 @@ def test_a_fleet_past_its_timeout_exits_3_and_says_how_to_reattach(monkeypatch: 
     members = [Member("a", 1, engine, FakePlan("a", 6000), expected_seconds=60)]
     result = _go(members, _plan((1, "a", 60)), clock, monkeypatch, 2)
     assert isinstance(result.error, DeploymentTimeoutError) and result.exit_code == 3
+    assert result.document.exit_code == 3  # the JSON document says what the process exits with
     assert "`bluegreen fleet watch fr-20261130t0730z-3f9a --env dev`" in str(result.error)
     assert "`bluegreen fleet deploy --resume fr-20261130t0730z-3f9a --env dev`" in str(result.error)
     assert result.document.totals.running == 1
