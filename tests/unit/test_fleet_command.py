@@ -221,7 +221,8 @@ def test_the_live_view_shows_wave_headers_and_a_row_per_service() -> None:
 
 def test_resume_plans_only_the_services_the_run_had_not_started(monkeypatch: pytest.MonkeyPatch) -> None:
     """--resume finds each service's deployment of the run; only those without one are planned
-    (deploy's plan path, guardrails) and handed to the runner without a deployment id."""
+    (deploy's plan path, guardrails) and handed to the runner without a deployment id; the run's
+    failure policy is the recorded one."""
     plan = FleetPlan(
         "dev",
         None,
@@ -232,9 +233,10 @@ def test_resume_plans_only_the_services_the_run_had_not_started(monkeypatch: pyt
         ),
         120.0,
     )
-    recorded = fleet._Recorded("fr-20261130t0730z-3f9a", datetime.now(UTC), plan, False, True)
+    recorded = fleet._Recorded("fr-20261130t0730z-3f9a", datetime.now(UTC), plan, True, False)
     planned: list[str] = []
     ran: list[Any] = []
+    told: list[Any] = []
     monkeypatch.setattr(fleet, "_read_record", lambda session, run_id, environment: recorded)
     monkeypatch.setattr(fleet, "_engines", lambda session: SimpleNamespace(of=lambda service: "engine"))
     found = {"auth-service": "d-STARTED", "user-service": None}
@@ -245,7 +247,9 @@ def test_resume_plans_only_the_services_the_run_had_not_started(monkeypatch: pyt
         return SimpleNamespace(plan=f"plan of {inputs.service.name}")
 
     monkeypatch.setattr(fleet, "_prepared", prepared)
-    monkeypatch.setattr(fleet._Run, "go", lambda self, members, policy, options: ran.extend(members))
+    monkeypatch.setattr(
+        fleet._Run, "go", lambda self, members, policy, options: ran.extend(members) or told.append(options)
+    )
     session = Session(GlobalOptions(output="json"), stdout=io.StringIO())
     fleet._resume(session, fleet.FleetDeployOptions(resume=recorded.run_id), "dev")
     assert planned == ["user-service"]
@@ -253,3 +257,5 @@ def test_resume_plans_only_the_services_the_run_had_not_started(monkeypatch: pyt
         ("auth-service", "d-STARTED", None),
         ("user-service", None, "plan of user-service"),
     ]
+    # the run's recorded failure policy holds on resume (--continue-on-failure, --no-stop-on-failure)
+    assert (told[0].continue_on_failure, told[0].stop_on_failure) == (True, False)
