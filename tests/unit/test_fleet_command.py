@@ -248,7 +248,9 @@ def test_resume_plans_only_the_services_the_run_had_not_started(monkeypatch: pyt
 
     monkeypatch.setattr(fleet, "_prepared", prepared)
     monkeypatch.setattr(
-        fleet._Run, "go", lambda self, members, policy, options: ran.extend(members) or told.append(options)
+        fleet._Run,
+        "go",
+        lambda self, members, policy, options: ran.extend(members) or told.extend([options, policy]),
     )
     session = Session(GlobalOptions(output="json"), stdout=io.StringIO())
     fleet._resume(session, fleet.FleetDeployOptions(resume=recorded.run_id), "dev")
@@ -259,3 +261,4 @@ def test_resume_plans_only_the_services_the_run_had_not_started(monkeypatch: pyt
     ]
     # the run's recorded failure policy holds on resume (--continue-on-failure, --no-stop-on-failure)
     assert (told[0].continue_on_failure, told[0].stop_on_failure) == (True, False)
+    assert (told[1].continue_on_failure, told[1].stop_on_failure) == (True, False)  # the runner's Policy
