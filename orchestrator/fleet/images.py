@@ -68,6 +68,11 @@ def _checked(file_name: str, service: str, image: object) -> str:
         raise BadInputError(f"{where}: give an image reference or ':TAG' (a string), got {image!r}")
     if image.startswith(":"):
         return ":" + validate_tag(image[1:], where)
+    if image[0].isdigit() and TAG.fullmatch(image):  # valid for Docker (repository "1.4.2", :latest)
+        raise BadInputError(
+            f"{where}: {image!r} is a tag, not an image; write ':{image}' for the catalog's image "
+            "with that tag, or the full image reference"
+        )
     try:
         return validate_image(image)
     except TaskDefinitionError as err:

@@ -4,6 +4,7 @@ engines on a fake clock), the plain view's lines, and the clock on the services'
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -119,6 +120,7 @@ def test_a_fleet_past_its_timeout_exits_3_and_says_how_to_reattach(monkeypatch: 
     members = [Member("a", 1, engine, FakePlan("a", 6000), expected_seconds=60)]
     result = _go(members, _plan((1, "a", 60)), clock, monkeypatch, 2)
     assert isinstance(result.error, DeploymentTimeoutError) and result.exit_code == 3
+    assert result.document.exit_code == 3  # the JSON document says what the process exits with
     assert "`bluegreen fleet watch fr-20261130t0730z-3f9a --env dev`" in str(result.error)
     assert "`bluegreen fleet deploy --resume fr-20261130t0730z-3f9a --env dev`" in str(result.error)
     assert result.document.totals.running == 1
@@ -215,3 +217,48 @@ def test_the_live_view_shows_wave_headers_and_a_row_per_service() -> None:
     ):
         assert shown in text, text
     assert "b-service" in text and "waiting" in text
+
+
+def test_resume_plans_only_the_services_the_run_had_not_started(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--resume finds each service's deployment of the run; only those without one are planned
+    (deploy's plan path, guardrails) and handed to the runner without a deployment id; the run's
+    failure policy is the recorded one."""
+    plan = FleetPlan(
+        "dev",
+        None,
+        4,
+        (
+            Wave(1, (FleetService("auth-service", "codedeploy", None, 60.0),), 60.0),
+            Wave(2, (FleetService("user-service", "codedeploy", None, 60.0),), 60.0),
+        ),
+        120.0,
+    )
+    recorded = fleet._Recorded("fr-20261130t0730z-3f9a", datetime.now(UTC), plan, True, False)
+    planned: list[str] = []
+    ran: list[Any] = []
+    told: list[Any] = []
+    monkeypatch.setattr(fleet, "_read_record", lambda session, run_id, environment: recorded)
+    monkeypatch.setattr(fleet, "_engines", lambda session: SimpleNamespace(of=lambda service: "engine"))
+    found = {"auth-service": "d-STARTED", "user-service": None}
+    monkeypatch.setattr(fleet, "_found", lambda session, recorded, service: found[service.name])
+
+    def prepared(session: Any, inputs: Any) -> Any:
+        planned.append(inputs.service.name)
+        return SimpleNamespace(plan=f"plan of {inputs.service.name}")
+
+    monkeypatch.setattr(fleet, "_prepared", prepared)
+    monkeypatch.setattr(
+        fleet._Run,
+        "go",
+        lambda self, members, policy, options: ran.extend(members) or told.extend([options, policy]),
+    )
+    session = Session(GlobalOptions(output="json"), stdout=io.StringIO())
+    fleet._resume(session, fleet.FleetDeployOptions(resume=recorded.run_id), "dev")
+    assert planned == ["user-service"]
+    assert [(m.name, m.deployment_id, m.plan) for m in ran] == [
+        ("auth-service", "d-STARTED", None),
+        ("user-service", None, "plan of user-service"),
+    ]
+    # the run's recorded failure policy holds on resume (--continue-on-failure, --no-stop-on-failure)
+    assert (told[0].continue_on_failure, told[0].stop_on_failure) == (True, False)
+    assert (told[1].continue_on_failure, told[1].stop_on_failure) == (True, False)  # the runner's Policy

@@ -60,6 +60,11 @@ def test_an_images_file_maps_services_to_images_or_tags(tmp_path: Path) -> None:
             "images.yaml: order-service: give an image reference or ':TAG'",
             id="a number",
         ),
+        pytest.param(
+            "order-service: 1.4.2\n",
+            "images.yaml: order-service: '1.4.2' is a tag, not an image; write ':1.4.2'",
+            id="a bare tag (Docker would read a repository 1.4.2 on Docker Hub)",
+        ),
         pytest.param("order-service:\n", "images.yaml: order-service: give an image", id="nothing"),
         pytest.param("", "images.yaml: names no service", id="an empty file"),
         pytest.param("- order-service\n", "images.yaml: must map services to images", id="a list"),

@@ -299,6 +299,8 @@ def test_loop_promotes_a_deployment_waiting_at_ready_once() -> None:
     members = _members({"cd": engine}, [(1, FakePlan("a", 60, waits_at_ready=True), "cd", ())])
     result = _run(members, clock)
     assert result.succeeded and len(engine.promotes) == 1  # type: ignore[attr-defined]
+    # the promote is one API call of the fleet's budget, beside one per batched look
+    assert result.poll_calls == len(engine.batches) + 1  # type: ignore[attr-defined]
 
 
 def test_loop_times_out_leaving_deployments_running() -> None:
