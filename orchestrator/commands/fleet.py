@@ -157,41 +157,13 @@ class _Prepared:
     plan: Any
 
 
-class _Engines:
-    """One engine per (engine, region) for the whole run: a poll is one batched call per engine."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self._made: dict[tuple[str, str | None], Any] = {}
-
-    def of(self, service: Any) -> Any:
-        from orchestrator.engines import engine_for
-
-        key = (str(service.settings.engine), service.region)
-        if key not in self._made:
-            self._made[key] = engine_for(service, self.session.clients(service.region))
-        return self._made[key]
-
-    @property
-    def all(self) -> list[Any]:
-        return list(self._made.values())
-
-
-def _engines(session: Session) -> _Engines:
-    found = getattr(session, "_fleet_engines", None)
-    if found is None:
-        found = _Engines(session)
-        session._fleet_engines = found  # type: ignore[attr-defined]
-    return found
-
-
 def _prepared(session: Session, inputs: Any) -> _Prepared:
     """deploy's plan path for one service (``Engine.plan``: its guardrails and reads; no write)."""
     from orchestrator.commands.failure import error_context
     from orchestrator.errors import ErrorContext
 
     service = inputs.service
-    engine = _engines(session).of(service)
+    engine = session.engine(service)
     known = ErrorContext(service=service.name, environment=service.environment, strategy=inputs.strategy.name)
     with error_context(known):
         plan = engine.plan(inputs)
@@ -302,7 +274,7 @@ def _read_record(session: Session, run_id: str, environment: str) -> _Recorded:
 
 def _found(session: Session, recorded: _Recorded, service: Any) -> str | None:
     """The deployment this run started for ``service`` (its newest), if any."""
-    found = _engines(session).of(service).fleet_deployments(service, recorded.run_id, recorded.since)
+    found = session.engine(service).fleet_deployments(service, recorded.run_id, recorded.since)
     return str(found[0]) if found else None
 
 
@@ -334,7 +306,7 @@ def _resume(session: Session, options: FleetDeployOptions, environment: str) -> 
                 Member(
                     name=service.name,
                     wave=wave.number,
-                    engine=_engines(session).of(service),
+                    engine=session.engine(service),
                     plan=prepared.plan if prepared is not None else None,
                     depends_on=entry.depends_on,
                     expected_seconds=entry.expected_seconds,
@@ -376,7 +348,7 @@ def watch(session: Session, options: FleetWatchOptions) -> Result:
     for wave in plan.waves:
         for entry in wave.services:
             service = session.catalog.resolve(entry.service, environment)
-            engine = _engines(session).of(service)
+            engine = session.engine(service)
             deployment_id = _found(session, recorded, service)
             members.append(
                 Member(
@@ -476,7 +448,7 @@ class _Run:
         run_options = RunOptions(
             policy=policy, timeout_seconds=timeout, time_scale=scale, starts=not self.watching
         )
-        clock = _EnginesClock([engine.server_clock(scale) for engine in _engines(self.session).all], scale)
+        clock = _EnginesClock([engine.server_clock(scale) for engine in self.session.engines], scale)
         view = make_view(self.session, f"fleet {self.run_id} ({self.environment})")
         runner = FleetRunner(
             members,
@@ -520,7 +492,7 @@ class _Run:
             duration_seconds=round(result.elapsed_seconds, 1),
             expected_seconds=round(self.plan.expected_seconds) if self.plan.expected_seconds else None,
             timeout_seconds=round(timeout),
-            api_calls=_api_calls(_engines(self.session).all),
+            api_calls=_api_calls(self.session.engines),
             watch_calls=result.poll_calls,
             calls_per_minute=result.calls_per_minute,
             max_calls_per_minute=result.max_calls_per_minute,

@@ -20,6 +20,7 @@ class Session:
         self.options = options
         self.stdout = stdout or sys.stdout
         self._clients: dict[str | None, Any] = {}
+        self._engines: dict[tuple[str, str | None], Any] = {}
 
     @property
     def json(self) -> bool:
@@ -47,6 +48,21 @@ class Session:
         if chosen not in self._clients:
             self._clients[chosen] = AwsClients(region=chosen, profile=self.options.profile)
         return self._clients[chosen]
+
+    def engine(self, service: Any) -> Any:
+        """The engine that runs ``service``: one per engine and region for the whole command, so a
+        fleet's look at many deployments is one batched call per engine (Engine.snapshots)."""
+        from orchestrator.engines import engine_for
+
+        key = (str(service.settings.engine), service.region)
+        if key not in self._engines:
+            self._engines[key] = engine_for(service, self.clients(service.region))
+        return self._engines[key]
+
+    @property
+    def engines(self) -> list[Any]:
+        """Every engine ``engine`` made so far (their call counts, their clocks)."""
+        return list(self._engines.values())
 
     def default_region(self) -> str | None:
         """The region of the catalog's default (or --env) environment, when a catalog is at hand."""

@@ -65,7 +65,7 @@ def _go(
 
     engines = {id(m.engine): m.engine for m in members}
     session = Session(GlobalOptions(output="json"), stdout=io.StringIO())
-    session._fleet_engines = SimpleNamespace(all=list(engines.values()))  # type: ignore[attr-defined]
+    monkeypatch.setattr(Session, "engines", property(lambda self: list(engines.values())))
     real_runner = runner_module.FleetRunner
 
     def on_fake_clock(members: Any, options: RunOptions, **kw: Any) -> Any:
@@ -238,7 +238,7 @@ def test_resume_plans_only_the_services_the_run_had_not_started(monkeypatch: pyt
     ran: list[Any] = []
     told: list[Any] = []
     monkeypatch.setattr(fleet, "_read_record", lambda session, run_id, environment: recorded)
-    monkeypatch.setattr(fleet, "_engines", lambda session: SimpleNamespace(of=lambda service: "engine"))
+    monkeypatch.setattr(Session, "engine", lambda self, service: "engine")
     found = {"auth-service": "d-STARTED", "user-service": None}
     monkeypatch.setattr(fleet, "_found", lambda session, recorded, service: found[service.name])
 
