@@ -67,8 +67,9 @@ class MetricSettings(_Model):
     critical: bool = False
     # How much worse green's mean may be than blue's, relative (0.2 = 20 %), once the difference is
     # significant; and an absolute change below which it never counts (a 5xx rate of 0 vs 0.001).
-    tolerance: float = Field(default=0.2, ge=0)
-    min_delta: float = Field(default=0.0, ge=0)
+    # Finite: YAML's .inf would make the metric unable to fail while it still counts in the score.
+    tolerance: float = Field(default=0.2, ge=0, allow_inf_nan=False)
+    min_delta: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     # The direction that is bad: "increase" (5xx, latency), "decrease" (throughput), "either".
     direction: Literal["increase", "decrease", "either"] = "increase"
     # A catalog-defined metric (any name that is not built in) says what to read.

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from orchestrator.insight.evidence import Inspection, Outcome
@@ -76,6 +77,39 @@ def test_a_deployment_of_no_catalog_service_is_bad_input(world: Any) -> None:
     ],
 )
 def test_bad_ids_are_one_line_exit_2(world: Any, deployment_id: str, message: str) -> None:
+    result = run_cli("analyze", deployment_id)
+    assert result.code == 2 and result.stdout == "", result
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith(message), result.stderr
+
+
+@pytest.mark.parametrize(
+    ("deployment_id", "message"),
+    [
+        pytest.param(
+            "arn:aws:ecs:us-east-1:123456789012:service-deployment/doa-market-cluster/product-service/1",
+            "error: service deployment arn:aws:ecs:us-east-1:123456789012:service-deployment/"
+            "doa-market-cluster/product-service/1 is in region us-east-1, not ap-northeast-2; "
+            "run with --region us-east-1",
+            id="another-regions-arn",
+        ),
+        pytest.param(
+            "arn:aws:ecs:ap-northeast-2:123456789012:service/doa-market-cluster/product-service",
+            "error: 'arn:aws:ecs:ap-northeast-2:123456789012:service/doa-market-cluster/product-service'",
+            id="a-service-arn",
+        ),
+    ],
+)
+def test_ecs_ids_it_cannot_analyze_are_one_line_exit_2(
+    monkeypatch: pytest.MonkeyPatch, deployment_id: str, message: str
+) -> None:
+    from tests.unit.test_engine_ecs import CLUSTER, SERVICE, TASK, world
+
+    fake = world()  # the ECS engine on the fakes, ap-northeast-2: it knows one service deployment
+    fake.ecs.add_service_deployment(CLUSTER, SERVICE, f"{TASK}2", status="SUCCESSFUL")
+    # the region a boto3 client carries (meta.region_name): the fake's own has none
+    fake.ecs.meta = boto3.client("ecs", region_name="ap-northeast-2", aws_access_key_id="x",
+                                 aws_secret_access_key="x").meta  # fmt: skip
+    monkeypatch.setattr("orchestrator.commands.session.Session.clients", lambda self, region=None: fake)
     result = run_cli("analyze", deployment_id)
     assert result.code == 2 and result.stdout == "", result
     assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith(message), result.stderr

@@ -5,6 +5,7 @@ botocore Stubbers that pin every request, from ListDeployments to StopDeployment
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -15,6 +16,7 @@ from hooks import analysis
 from hooks.canaries import Canary, codedeploy_canary, ecs_canary
 from hooks.native_analysis import InconclusiveWait, answer_time, green_weight, inconclusive_step
 from hooks.native_event import NativeEventError
+from orchestrator.analysis.judge import Judgement, Verdict
 from orchestrator.analysis.settings import AnalysisSettings
 from orchestrator.analysis.sources import Sides, metric_queries
 
@@ -276,3 +278,104 @@ def test_a_scheduled_run_judges_publishes_and_stops_a_failing_canary(
     )
     assert judged["verdict"] == ("FAIL" if failed else "PASS"), judged
     assert result["failures"] == {}
+
+
+# --- each verdict's consequence (breaker14: hand mutations no test caught) --------------------------
+
+_ANALYSED = [
+    pytest.param(Verdict.PASS, True, 0.0, False, id="pass"),
+    pytest.param(Verdict.MARGINAL, True, 0.0, False, id="marginal"),
+    pytest.param(Verdict.INCONCLUSIVE, True, 0.0, False, id="inconclusive"),
+    pytest.param(Verdict.FAIL, True, 1.0, True, id="fail"),
+    # the ECS judge hook answers FAILED instead: ECS rolls back, a stop of its own would race it
+    pytest.param(Verdict.FAIL, False, 1.0, False, id="fail-in-the-ecs-hook"),
+]
+
+
+@pytest.mark.parametrize(("verdict", "stop", "value", "stopped"), _ANALYSED)
+def test_only_a_fail_writes_1_and_only_the_scheduled_function_stops(
+    monkeypatch: pytest.MonkeyPatch, repo_root: Any, verdict: Verdict, stop: bool, value: float, stopped: bool
+) -> None:
+    monkeypatch.setenv("BLUEGREEN_CATALOG", str(repo_root / "services.yaml"))
+    judgement = Judgement(verdict, None, (), "why", 120.0, 1080.0)
+    written: list[float] = []
+    stops: list[str] = []
+    monkeypatch.setattr(analysis, "judge_canary", lambda *args: judgement)
+    monkeypatch.setattr(
+        analysis,
+        "publish_verdict",
+        lambda client, service, failed, at: written.append(
+            analysis.verdict_datum(service, failed, at)["Value"]
+        ),
+    )
+    monkeypatch.setattr(
+        analysis, "stop_with_rollback", lambda client, canary: stops.append(canary.deployment_id)
+    )
+    service = analysis.resolved_service("product-service", "dev")
+    canary = Canary("d-ABCDEFGHI", "codedeploy", SHIFT, GREEN_ARN, BLUE_ARN)
+
+    judged = analysis.analyse(lambda name: None, service, canary, SHIFT, stop=stop)
+
+    assert written == [value]
+    assert (stops == ["d-ABCDEFGHI"], judged.stopped) == (stopped, stopped)
+
+
+def _native_context(green: str) -> Any:
+    balancer = SimpleNamespace(
+        target_group_arn=BLUE_ARN, alternate_target_group_arn=GREEN_ARN, production_listener_rule="rule"
+    )
+    event = SimpleNamespace(resource_arn="arn:aws:ecs:ap-northeast-2:123456789012:service-deployment/c/s/1",
+                            hook_details={}, execution_id="e-1")  # fmt: skip
+    return SimpleNamespace(
+        service=SimpleNamespace(name="product-service", environment="dev"),
+        ecs_service=SimpleNamespace(load_balancer=balancer),
+        green_target_group_arn=green,
+        elbv2=None,
+        event=event,
+        client=lambda name: None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("verdict", "weight", "status", "detail"),
+    [
+        pytest.param(Verdict.PASS, 10, "Succeeded", "PASS: why", id="pass"),
+        pytest.param(Verdict.MARGINAL, 10, "Succeeded", "MARGINAL: why", id="marginal-goes-on"),
+        pytest.param(Verdict.FAIL, 10, "Failed", "FAIL: why", id="fail-rolls-back"),
+        pytest.param(
+            Verdict.INCONCLUSIVE, 10, "Succeeded", "INCONCLUSIVE: why; the step goes on", id="inconclusive"
+        ),
+        pytest.param(
+            Verdict.FAIL, 0, "Succeeded", "green has no production traffic yet", id="before-the-first-step"
+        ),
+    ],
+)
+def test_the_ecs_judge_hook_answers_per_verdict(
+    monkeypatch: pytest.MonkeyPatch, verdict: Verdict, weight: int, status: str, detail: str
+) -> None:
+    from hooks import native_analysis
+
+    judged: list[Canary] = []
+    settings = AnalysisSettings(enabled=True)
+    judgement = Judgement(verdict, None, (), "why", 120.0, 1080.0)
+
+    def analyse(client: Any, service: Any, canary: Canary, now: datetime, stop: bool = True) -> Any:
+        assert stop is False  # the hook's FAILED is the rollback
+        judged.append(canary)
+        return SimpleNamespace(judgement=judgement)
+
+    monkeypatch.setattr(native_analysis, "resolved_service", lambda name, env: SimpleNamespace(
+        settings=SimpleNamespace(analysis=settings)))  # fmt: skip
+    monkeypatch.setattr(native_analysis, "aws_call", lambda name, call: {"Rules": [{}]})
+    monkeypatch.setattr(native_analysis, "green_weight", lambda rule, green: weight)
+    monkeypatch.setattr(native_analysis, "_deployment", lambda ctx: ({"startedAt": SHIFT}, SHIFT))
+    monkeypatch.setattr(native_analysis, "analyse", analyse)
+
+    answer = native_analysis.canary_gate(_native_context(GREEN_ARN), [])
+
+    assert answer.outcome.status.value == status
+    assert answer.outcome.checks[-1].detail.startswith(detail), answer.outcome.checks[-1].detail
+    assert answer.delay_s is None
+    assert [(c.green_target_group, c.blue_target_group) for c in judged] == (
+        [(GREEN_ARN, BLUE_ARN)] if weight else []
+    )

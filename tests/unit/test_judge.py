@@ -217,6 +217,32 @@ METRIC = MetricSettings(weight=100, tolerance=0.2)
             (), (), METRIC, Verdict.INCONCLUSIVE, "green has 0 samples and blue has 0 samples", id="no-data"
         ),
         pytest.param((0.2,) * 6, (0.2,) * 6, METRIC, Verdict.PASS, "p=1", id="all-ties"),
+        # Boundaries (breaker14's hand mutations): exactly at the tolerance, at min_delta, at the
+        # no-data minimums is still judged, and still passes.
+        pytest.param(
+            (12.5,) * 8,
+            (10.0,) * 8,
+            MetricSettings(weight=100, tolerance=0.25),
+            Verdict.PASS,
+            "+25%, within the 25% tolerance",
+            id="exactly-at-tolerance",
+        ),
+        pytest.param(
+            (0.25,) * 8,
+            (0.125,) * 8,
+            MetricSettings(weight=100, tolerance=0.0, min_delta=0.125),
+            Verdict.PASS,
+            "worse by 0.125, within min_delta 0.125",
+            id="exactly-at-min-delta",
+        ),
+        pytest.param(
+            BLUE_P99[:5],
+            BLUE_P99[:5],
+            METRIC,
+            Verdict.PASS,
+            "no significant difference",
+            id="min-samples-exactly",
+        ),
     ],
 )
 def test_metric_verdicts(
@@ -257,6 +283,9 @@ def test_a_metric_row_carries_the_test_and_the_effect() -> None:
             None,
             "green served 40 requests, needs 100",
             id="too-few-requests",
+        ),
+        pytest.param(
+            _window(green_requests=100), Verdict.PASS, 100, "score 100 >= 95", id="exactly-min-requests"
         ),
         pytest.param(
             _window(n=3),
@@ -320,3 +349,20 @@ def test_a_critical_metric_that_fails_fails_even_a_passing_score() -> None:
     assert result.reason.startswith("critical metric 5xx_rate failed: +500%")
     lighter = judge(_window(errors=6.0), _settings(metrics={**metrics, "5xx_rate": {"weight": 5}}))
     assert lighter.verdict is Verdict.PASS  # the same failure, not critical: the score decides
+
+
+@pytest.mark.parametrize(
+    ("pass_score", "marginal_score", "verdict"),
+    [
+        pytest.param(80, 75, Verdict.PASS, id="score-at-pass"),
+        pytest.param(95, 80, Verdict.MARGINAL, id="score-at-marginal"),
+        pytest.param(95, 81, Verdict.FAIL, id="score-below-marginal"),
+        pytest.param(80, 80, Verdict.PASS, id="no-marginal-band"),
+    ],
+)
+def test_a_score_at_a_threshold_reaches_it(
+    pass_score: float, marginal_score: float, verdict: Verdict
+) -> None:
+    # p50 (weight 20) fails, the rest passes: a score of exactly 80
+    result = judge(_window(p50=1.5), _settings(pass_score=pass_score, marginal_score=marginal_score))
+    assert (result.verdict, result.score) == (verdict, 80)

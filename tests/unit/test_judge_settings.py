@@ -3,6 +3,7 @@ value is one CatalogError line (exit 2) naming the file, the layer and the field
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -135,6 +136,67 @@ BAD = [
     ),
     pytest.param(
         {"enabeld": True}, ["field analysis.enabeld", "unknown setting (did you mean enabled?)"], id="typo"
+    ),
+    # Rows added by breaker14: each fails on a hand mutation of settings.py that no row caught.
+    pytest.param(
+        {"metrics": {"5xx_rate": {"weight": 50}, "p99_latency": {"weight": 49.5}}},
+        ["field analysis", "metric weights add up to 99.5"],
+        id="weights-99.5",
+    ),
+    pytest.param(
+        {"metrics": {"5xx_rate": {"weight": 150}, "p99_latency": {"weight": -50}}},
+        ["field analysis.metrics.5xx_rate.weight", "less than or equal to 100"],
+        id="weights-100-from-out-of-range",
+    ),
+    pytest.param({"metrics": {}}, ["field analysis", "metrics: name at least one metric"], id="no-metrics"),
+    pytest.param(
+        {"marginal_score": -5},
+        ["field analysis.marginal_score", "greater than or equal to 0"],
+        id="marginal-out-of-range",
+    ),
+    pytest.param(
+        {"metrics": {"5xx_rate": {"weight": 100, "tolerance": -0.1}}},
+        ["field analysis.metrics.5xx_rate.tolerance", "greater than or equal to 0"],
+        id="negative-tolerance",
+    ),
+    pytest.param(
+        {"metrics": {"5xx_rate": {"weight": 100, "tolerance": math.inf}}},
+        ["field analysis.metrics.5xx_rate.tolerance", "finite number"],
+        id="infinite-tolerance",
+    ),
+    pytest.param(
+        {"metrics": {"5xx_rate": {"weight": 100, "min_delta": math.inf}}},
+        ["field analysis.metrics.5xx_rate.min_delta", "finite number"],
+        id="infinite-min-delta",
+    ),
+    pytest.param(
+        {
+            "metrics": {
+                "cpu": {
+                    "weight": 100,
+                    "namespace": "AWS/ECS",
+                    "metric": "CPUUtilization",
+                    "dimensions": {"TargetGroup": "{target_group}"},
+                }
+            }
+        },
+        ["field analysis.metrics", "unknown metric 'cpu'", "or give namespace, metric and statistic"],
+        id="custom-without-statistic",
+    ),
+    pytest.param(
+        {
+            "metrics": {
+                "requests": {
+                    "weight": 100,
+                    "namespace": "A",
+                    "metric": "B",
+                    "statistic": "Sum",
+                    "dimensions": {"TargetGroup": "{target_group}"},
+                }
+            }
+        },
+        ["field analysis.metrics", "'requests' is the judge's own request count"],
+        id="requests-is-reserved",
     ),
 ]
 
