@@ -42,6 +42,7 @@ HEAD = [
     "polls",
     "events",
     "engine",
+    "stoppedOnAlarm",
 ]
 CREATED_HEAD = [
     "deploymentId",
