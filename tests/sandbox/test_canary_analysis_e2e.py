@@ -41,6 +41,7 @@ from orchestrator.engines import engine_for
 from sandbox.faults import parse_fault
 from sandbox.moto_server import sandbox_client_factory
 from sandbox.world import ANALYSIS_HANDLER, ANALYSIS_SCHEDULE, World, WorldOptions
+from tests.support.catalogs import only_services
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -64,7 +65,7 @@ STATIC_KINDS = ("5xx-errors", "high-latency", "unhealthy-hosts", "high-cpu")
 def judged_catalog(directory: Path) -> Path:
     """The shipped catalog with these three services, each analysed and alarmed by its verdict alone."""
     document = yaml.safe_load((REPO / "services.yaml").read_text(encoding="utf-8"))
-    document["services"] = {name: document["services"][name] for name in SERVICES}
+    only_services(document, SERVICES)
     for name in SERVICES:
         service = document["services"][name]
         service["analysis"] = ANALYSIS

@@ -30,6 +30,7 @@ from orchestrator.engines import engine_for
 from orchestrator.vocabulary import DeploymentStatus
 from sandbox.faults import HEALTHY, parse_fault
 from sandbox.world import World, WorldOptions
+from tests.support.catalogs import only_services
 
 # One world for 13 deployments (three rounds give every outcome on both engines; five rounds, 21
 # deployments, cost 92 CPU-s of make test's budget): its setup counts against the first test
@@ -120,7 +121,7 @@ def four_service_catalog(directory: Path) -> Path:
     import yaml
 
     document = yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))
-    document["services"] = {name: document["services"][name] for name in SERVICES}
+    only_services(document, SERVICES)
     # A short bake after the shift (dev's is 30 s): twenty deploys on a shared machine.
     document["environments"]["dev"]["defaults"]["deployment"]["bake_seconds"] = 5
     (directory / "task-definitions").symlink_to(REPO / "task-definitions")
