@@ -32,10 +32,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from sandbox.clock import VirtualClock
 from sandbox.event_patterns import check_pattern, matches
+from sandbox.template_file import load_template
 
 log = logging.getLogger(__name__)
 
@@ -235,23 +234,6 @@ class TemplateRule:
     max_retry_attempts: int = 2  # its EventInvokeConfig's (AWS's default 2)
 
 
-# libyaml's parser when present: template.yaml is read at every world's start (the pure-Python
-# parser took 0.25-0.65 s of it on a loaded machine, libyaml's ~0.03 s).
-class _CfnLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """YAML with CloudFormation's short tags (!Ref, !Sub, !GetAtt ...) read as plain values."""
-
-
-_CfnLoader.add_multi_constructor(
-    "!",
-    lambda loader, suffix, node: (
-        loader.construct_scalar(node)
-        if isinstance(node, yaml.ScalarNode)
-        else loader.construct_sequence(node)
-        if isinstance(node, yaml.SequenceNode)
-        else loader.construct_mapping(node)
-    ),
-)
-
 _SAM_EVENT_RULES = ("EventBridgeRule", "CloudWatchEvent")
 
 
@@ -261,9 +243,7 @@ def template_rules(template: Path, environment: str) -> list[TemplateRule]:
     by ``!GetAtt F.Arn`` or ``!Ref F``. [] without a template."""
     if not template.is_file():
         return []
-    resources = (yaml.load(template.read_text(encoding="utf-8"), Loader=_CfnLoader) or {}).get(
-        "Resources"
-    ) or {}
+    resources = load_template(template).get("Resources") or {}
     functions = {
         logical_id: body.get("Properties") or {}
         for logical_id, body in resources.items()

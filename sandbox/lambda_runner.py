@@ -52,8 +52,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import yaml
-
 from orchestrator.catalog import ResolvedService
 from orchestrator.vocabulary import (
     AFTER_ALLOW_TEST_TRAFFIC,
@@ -63,6 +61,7 @@ from orchestrator.vocabulary import (
     BEFORE_INSTALL,
 )
 from sandbox.clock import VirtualClock
+from sandbox.template_file import load_template
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -145,30 +144,12 @@ class FunctionError(RuntimeError):
         self.error_message = message
 
 
-# libyaml's parser when present: every world reads template.yaml at its start (0.25-0.7 s with the
-# pure-Python parser on the shared machine, ~0.03 s with libyaml's).
-class _CfnTagLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """YAML with CloudFormation's short tags (!Ref, !Sub, ...) read as plain values."""
-
-
-_CfnTagLoader.add_multi_constructor(
-    "!",
-    lambda loader, suffix, node: (
-        loader.construct_scalar(node)
-        if isinstance(node, yaml.ScalarNode)
-        else loader.construct_sequence(node)
-        if isinstance(node, yaml.SequenceNode)
-        else loader.construct_mapping(node)
-    ),
-)
-
-
 def template_retry_attempts(template: Path) -> dict[str, int]:
     """Handler name (``before_install``, ...) -> the MaximumRetryAttempts of the template's function
     running ``hooks.handlers.<name>`` (AWS's default 2 when the function sets none; {} without a template)."""
     if not template.is_file():
         return {}
-    document = yaml.load(template.read_text(encoding="utf-8"), Loader=_CfnTagLoader)
+    document = load_template(template)
     out: dict[str, int] = {}
     for resource in (document.get("Resources") or {}).values():
         properties = resource.get("Properties") or {}

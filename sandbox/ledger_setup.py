@@ -1,6 +1,7 @@
 """The environment's deployment ledger in moto: the DynamoDB table and the SNS topic the catalog names
 (``ledger_table``, ``notification_topic_arn``; services.yaml does for dev and prod), made as
-template.yaml makes them (``provision.ledger_table_request``, ``provision.ensure_topic``).
+template.yaml makes them (``orchestrator.aws.ledger.create_table_request``, which
+tests/hooks/test_template_ledger.py keeps equal to template.yaml's LedgerTable; ``provision.ensure_topic``).
 
 A world component. Its work runs on its own thread from the moment moto is up: moto loads its
 DynamoDB and SNS backends on their first requests (0.4-1.3 s and 0.3-0.5 s on a loaded 2-core

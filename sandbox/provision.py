@@ -21,6 +21,7 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.aws.ledger import create_table_request
 from orchestrator.catalog import Catalog, ResolvedService
 from orchestrator.files.taskdef import load_task_definition
 from orchestrator.vocabulary import (
@@ -470,40 +471,10 @@ def provision(
     return out
 
 
-# The deployment ledger's table, as template.yaml's LedgerTable and orchestrator/aws/ledger.py have
-# it (seam: partition key deploymentId; GSI byEnvironment on environment + created, ISO-8601 UTC).
-LEDGER_KEY = "deploymentId"
-LEDGER_INDEX = "byEnvironment"
-LEDGER_INDEX_KEYS = ("environment", "created")
-
-
-def ledger_table_request(name: str) -> dict[str, Any]:
-    """CreateTable for the ledger (on-demand, as template.yaml's PAY_PER_REQUEST)."""
-    partition, sort = LEDGER_INDEX_KEYS
-    return {
-        "TableName": name,
-        "BillingMode": "PAY_PER_REQUEST",
-        "AttributeDefinitions": [
-            {"AttributeName": attribute, "AttributeType": "S"} for attribute in (LEDGER_KEY, partition, sort)
-        ],
-        "KeySchema": [{"AttributeName": LEDGER_KEY, "KeyType": "HASH"}],
-        "GlobalSecondaryIndexes": [
-            {
-                "IndexName": LEDGER_INDEX,
-                "KeySchema": [
-                    {"AttributeName": partition, "KeyType": "HASH"},
-                    {"AttributeName": sort, "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-    }
-
-
 def ensure_ledger_table(dynamodb: Any, name: str) -> None:
     """The ledger's table (kept when it exists: one per environment, shared by its services)."""
     with contextlib.suppress(dynamodb.exceptions.ResourceInUseException):
-        dynamodb.create_table(**ledger_table_request(name))
+        dynamodb.create_table(**create_table_request(name))
 
 
 def ensure_topic(sns: Any, topic_arn: str) -> str:

@@ -25,7 +25,6 @@ import pytest
 from orchestrator.aws.ledger import DynamoLedger
 from orchestrator.insight.evidence import Outcome
 from sandbox.events import Delivery, Event, template_rules
-from sandbox.provision import ledger_table_request
 from sandbox.world import TEMPLATE, World, WorldOptions
 from tests.support.cli import run_cli
 
@@ -194,26 +193,6 @@ def test_the_world_made_the_ledger_table_and_topic_the_catalog_names(run: Run) -
         {"AttributeName": "created", "KeyType": "RANGE"},
     ]
     assert run.world.topics == {TOPIC: TOPIC}  # moto's account and region are dev's
-
-
-def test_the_sandbox_table_is_template_yamls() -> None:
-    """The ledger table the world makes has the key schema and index template.yaml gives AWS."""
-    import yaml
-
-    from sandbox.events import _CfnLoader
-
-    resources = yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=_CfnLoader)["Resources"]
-    tables = [r["Properties"] for r in resources.values() if r.get("Type") == "AWS::DynamoDB::Table"]
-    if not tables:
-        pytest.skip("template.yaml has no ledger table yet")
-    (shipped,) = tables
-    ours = ledger_table_request(TABLE)
-    assert shipped["KeySchema"] == ours["KeySchema"]
-    assert shipped["BillingMode"] == ours["BillingMode"]
-    attributes = {a["AttributeName"]: a["AttributeType"] for a in shipped["AttributeDefinitions"]}
-    assert attributes == {a["AttributeName"]: a["AttributeType"] for a in ours["AttributeDefinitions"]}
-    indexes = {i["IndexName"]: i["KeySchema"] for i in shipped["GlobalSecondaryIndexes"]}
-    assert indexes == {i["IndexName"]: i["KeySchema"] for i in ours["GlobalSecondaryIndexes"]}
 
 
 def test_the_shipped_rule_routes_both_engines_events_to_the_ledger() -> None:
