@@ -272,7 +272,10 @@ def ran(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     services = ON_ECS if engine == EngineName.ECS.value else SERVICES
     faults = {services[fault]: spec for fault, spec in FAULTS.items() if spec}
     options = WorldOptions(
-        time_scale=SCALE, engine=EngineName.ECS if engine == EngineName.ECS.value else None
+        time_scale=SCALE,
+        engine=EngineName.ECS if engine == EngineName.ECS.value else None,
+        traffic_rate=TRAFFIC_RATE,
+        evaluator_tick=EVALUATOR_TICK,
     )
     with World(catalog, "dev", list(services.values()), faults, options) as world:
         yield deploy_every_fault(world, engine)
