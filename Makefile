@@ -27,6 +27,8 @@ lint: ruff
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# --dist loadscope: a test module sharing a module-scoped fixture (a sandbox world) runs on one worker,
+# which builds it once; every other test is scheduled on its own (tests/conftest.py says why).
 # Tests marked `solo` burn CPU on purpose (the sandbox must not invent failures on a busy machine):
 # run alone, after the others, so they load only themselves.
 # Bytecode caches are written even where PYTHONDONTWRITEBYTECODE is set (an empty value is off):
@@ -37,7 +39,7 @@ TEST_ENV := PYTHONDONTWRITEBYTECODE=
 # No cfn-lint step: tests/hooks/test_template.py runs cfn-lint on template.yaml (and fails on any
 # output at all, stricter than the exit code `make lint` looks at); running it twice cost ~4 s.
 test: $(STAMP) ruff typecheck
-	$(TEST_ENV) $(BIN)/pytest -q -n 2 --dist worksteal -m "not solo"
+	$(TEST_ENV) $(BIN)/pytest -q -n 2 --dist loadscope -m "not solo"
 	$(TEST_ENV) $(BIN)/pytest -q -m solo
 
 # The Lambda package (hooks/ + orchestrator's pure modules + services.yaml + alarms/) under build/lambda,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -65,3 +68,36 @@ def moto_url() -> Iterator[str]:
 
     with MotoServer(isolated=False) as url:
         yield url
+
+
+# `make test` runs `pytest -n 2 --dist loadscope`, and this is the scope it means: a test module that
+# shares a module-scoped fixture (a sandbox world and its deployments, mostly; its own or its
+# conftest's) is one unit, so one worker builds that fixture once; every other test is a unit of
+# its own. xdist sends the units with the most tests first (its --loadscope-reorder), then the
+# single tests, which even out the end of the run. With --dist worksteal an idle worker took half
+# of the other's queue, module or not, and built the module's world again (test_why_e2e's
+# two-engine world was set up twice in one run: 46 s + 26 s). xdist's own `loadgroup` would do
+# this with marks, but on pytest 9.2 it cannot rename the tests it groups (Node.nodeid is derived).
+_MODULE_FIXTURE = re.compile(r"""scope\s*=\s*["'](module|package)["']""")
+
+
+@functools.cache
+def _shares_module_fixture(module: str) -> bool:
+    path = REPO_ROOT / module
+    tests = REPO_ROOT / "tests"
+    texts = [path, *(folder / "conftest.py" for folder in path.parents if folder.is_relative_to(tests))]
+    return any(p.is_file() and _MODULE_FIXTURE.search(p.read_text(encoding="utf-8")) for p in texts)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """loadscope with the scope above (None: xdist's own scheduler for the other --dist modes)."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleFixtureScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if _shares_module_fixture(module) else nodeid
+
+    return ModuleFixtureScheduling(config, log)

@@ -20,7 +20,7 @@ import pytest
 
 from orchestrator.entry import STARTING
 from sandbox.codedeploy import CodeDeployEmulator
-from tests.support.cli import E2eWorld, run_cli, shown, wait_for, write_e2e_catalog
+from tests.support.cli import E2eWorld, default_sigint, run_cli, shown, wait_for, write_e2e_catalog
 from tests.support.emulator import EcsServiceSpec, provision_ecs_service
 from tests.support.schema import document_kind
 
@@ -391,7 +391,9 @@ def test_interrupting_a_watch_process(make_world: WorldFactory, signum: int, rol
     command = [sys.executable, "-m", "orchestrator.cli", "watch", deployment_id, *FAST]
     if rollback:
         command.append("--rollback-on-interrupt")
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint
+    )
     try:
         assert process.stdout is not None
         first = process.stdout.readline()
@@ -435,7 +437,9 @@ def test_sigterm_at_any_moment_of_a_watch_process_is_130_with_the_reattach_hint(
     deployment_id = created.json()["deploymentId"]
     wait_for(lambda: world.deployment(deployment_id)["status"] == "InProgress", timeout=30)
     command = [str(Path(sys.executable).with_name("bluegreen")), "watch", deployment_id, *FAST]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint
+    )
     try:
         wait_for(lambda: _catches_sigterm(process.pid), timeout=30, interval=0.001)
         if moment == "during-start-up":

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import default_sigint
+
 pytestmark = pytest.mark.integration
 
 BIN = Path(sys.executable).parent
@@ -29,7 +31,12 @@ def test_interrupting_deploy_sandbox_says_the_sandbox_is_gone(signum: int, after
     command = [str(BIN / "bluegreen"), "deploy", "product-service", "--sandbox"]
     command += ["--strategy", "canary:10:120"]
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ)
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+        preexec_fn=default_sigint,
     )
     try:
         assert process.stdout is not None

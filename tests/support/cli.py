@@ -258,3 +258,13 @@ def wait_for(predicate: Any, timeout: float, interval: float = 0.05) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         time.sleep(interval)
+
+
+def default_sigint() -> None:
+    """Popen's preexec_fn for a child a test interrupts with SIGINT: Ctrl-C as a terminal gives it,
+    even when the tests were started from a background shell, whose children start with SIGINT
+    ignored (Python then never raises KeyboardInterrupt): the tests are about Ctrl-C, not about how
+    pytest was launched."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
