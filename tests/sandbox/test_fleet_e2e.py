@@ -1,6 +1,8 @@
 """Issue 13's "done when" for `bluegreen fleet deploy`, in ONE sandbox world of the shipped catalog's
 16 services (dev: 14 on CodeDeploy, inventory-service and notification-service on Amazon ECS's own
-deployments), waves from its depends_on:
+deployments), waves from its depends_on. Staged on a copy of it (tests/support/fleet_catalog.py)
+that bakes 5 virtual seconds instead of 30 and runs one task per service in dev: the world's cost is
+per virtual second and per target, and nothing here reads the bake or the task count:
 
 1. `fleet deploy --all --env dev` deploys all 16 in their waves and exits 0: in AWS, every service
    has one deployment of the run, and none of wave N+1 was created before the last of wave N ended.
@@ -39,13 +41,12 @@ from orchestrator.cli import main
 from sandbox.faults import HEALTHY, parse_fault
 from sandbox.listed_deployments import Listed, listed_deployments, wave_timing
 from sandbox.world import World, WorldOptions
+from tests.support.fleet_catalog import fleet_catalog
 
 # One world of 16 services for the module: its start counts against the first test.
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(400)]
 
 SCALE = 400.0
-REPO = Path(__file__).resolve().parents[2]
-SHIPPED = REPO / "services.yaml"
 BIN = Path(sys.executable).parent
 FAULTY = "payment-service"  # wave 2 (depends on auth-service and notification-service), CodeDeploy
 # The fault's part of the catalog, waves by the shipped depends_on among them: 1 auth (CodeDeploy) +
@@ -61,19 +62,21 @@ RESUMED = ["file-service", "notification-service", "seller-service", "inventory-
 
 
 @pytest.fixture(scope="module")
-def world() -> Iterator[World]:
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     # Alarms held still and few users: every verdict here is the smoke hook's or the fleet's stop,
     # and nothing reads the users' answers (they cost the machine the most).
+    catalog = fleet_catalog(tmp_path_factory.mktemp("catalog"), one_task=True)
     options = WorldOptions(time_scale=SCALE, evaluator_tick=1e6, traffic_rate=0.02)
-    with World(SHIPPED, "dev", [], None, options, all_services=True) as made:
+    with World(catalog, "dev", [], None, options, all_services=True) as made:
         yield made
 
 
 @pytest.fixture
 def in_world(world: World, monkeypatch: pytest.MonkeyPatch) -> World:
-    """The world's endpoint variables again (each test starts with a clean environment)."""
+    """The world's endpoint variables and catalog again (each test starts with a clean environment)."""
     for key, value in world.env.items():
         monkeypatch.setenv(key, value)
+    monkeypatch.setenv("BLUEGREEN_CATALOG", str(world.catalog.path))
     return world
 
 
