@@ -21,11 +21,9 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from orchestrator.aws.clients import AwsClients
 from orchestrator.catalog import load_catalog
@@ -37,11 +35,11 @@ from sandbox.faults import HEALTHY, parse_fault
 from sandbox.moto_server import sandbox_client_factory
 from sandbox.step_functions import StepFunctions
 from sandbox.world import World, WorldOptions
+from tests.support.fleet_catalog import fleet_catalog
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 SCALE = 400.0
-REPO = Path(__file__).resolve().parents[2]
 SERVICES = ["product-service", "inventory-service", "order-service"]
 WAVES = [["product-service", "inventory-service"], ["order-service"]]
 FUNCTION = "bluegreen-dev-fleet-step"
@@ -54,28 +52,6 @@ class Sandbox:
     sfn: Any
     function_arn: str
     calls: set[str] = field(default_factory=set)  # IAM actions the Lambda's clients called
-
-
-def small_catalog(directory: Path) -> Path:
-    """The shipped catalog with these three services (dev: inventory-service on ECS), a short bake.
-    Its depends_on puts order-service after product-service, as ``WAVES`` does."""
-    document = yaml.safe_load((REPO / "services.yaml").read_text(encoding="utf-8"))
-    document["services"] = {name: document["services"][name] for name in SERVICES}
-    for settings in document["services"].values():  # only dependencies among these three
-        settings["depends_on"] = [d for d in settings.get("depends_on") or [] if d in SERVICES]
-    document["environments"]["dev"]["defaults"]["deployment"]["bake_seconds"] = 5
-    (directory / "task-definitions").symlink_to(REPO / "task-definitions")
-    (directory / "alarms").mkdir()
-    for source in (REPO / "alarms").glob("*.yaml"):
-        alarms = yaml.safe_load(source.read_text(encoding="utf-8"))
-        if isinstance(alarms, dict) and isinstance(alarms.get("services"), dict):
-            alarms["services"] = {k: v for k, v in alarms["services"].items() if k in SERVICES}
-        (directory / "alarms" / source.name).write_text(
-            yaml.safe_dump(alarms, sort_keys=False), encoding="utf-8"
-        )
-    path = directory / "services.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-    return path
 
 
 def plan_of(catalog: Any, strategies: dict[str, str] | None = None) -> FleetPlan:
@@ -126,7 +102,9 @@ def record_calls(monkeypatch: pytest.MonkeyPatch, calls: set[str]) -> None:
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     from hooks import fleet_step
 
-    catalog = small_catalog(tmp_path_factory.mktemp("catalog"))
+    # The shipped catalog with these three services (dev: inventory-service on ECS), a short bake;
+    # its depends_on among them puts order-service after product-service, as ``WAVES`` does.
+    catalog = fleet_catalog(tmp_path_factory.mktemp("catalog"), SERVICES)
     options = WorldOptions(time_scale=SCALE, evaluator_tick=1e6, traffic_rate=0.05)
     with pytest.MonkeyPatch.context() as patch, World(catalog, "dev", SERVICES, None, options) as world:
         assert world.runner is not None
