@@ -12,9 +12,9 @@ per virtual second and per target, and nothing here reads the bake or the task c
    service and why. Staged on a part of the catalog that keeps three waves (`fleet deploy SERVICE...`
    orders the named ones by their depends_on): auth and notification, then payment (the faulty one)
    beside inventory, then order; each wave has a service of each engine but the last.
-3. A fleet run killed (SIGKILL, as a CI runner kills a job) while its first wave runs is finished by
-   `fleet deploy --resume RUN_ID`, and nothing is deployed twice: counted per deployment group or
-   ECS service in the engines' own lists.
+
+The third, a fleet run killed mid-wave and finished by `--resume` with nothing deployed twice, runs
+on four services: tests/sandbox/test_fleet_run_e2e.py (a world of four, not sixteen).
 
 Everything is read back from AWS (the emulators), not from the command's own document alone.
 tests/sandbox/test_fleet_run_e2e.py proves the run's loop in detail on four services.
@@ -25,13 +25,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
-import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,7 +42,6 @@ from tests.support.fleet_catalog import fleet_catalog
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(400)]
 
 SCALE = 400.0
-BIN = Path(sys.executable).parent
 FAULTY = "payment-service"  # wave 2 (depends on auth-service and notification-service), CodeDeploy
 # The fault's part of the catalog, waves by the shipped depends_on among them: 1 auth (CodeDeploy) +
 # notification (ECS); 2 payment (the faulty one) + inventory (ECS, depends on auth); 3 order
@@ -57,8 +51,6 @@ FAULT_PART = ["auth-service", "notification-service", "payment-service", "invent
 # A generous bound in virtual minutes (the runner's own is the plan's expected time + a margin):
 # on a loaded machine a hook's real seconds are hundreds of virtual ones at this scale.
 TIMEOUT_MINUTES = "600"
-# Killed and resumed: waves 1 and 2 of a part of the catalog, one service per engine in each.
-RESUMED = ["file-service", "notification-service", "seller-service", "inventory-service"]
 
 
 @pytest.fixture(scope="module")
@@ -176,48 +168,3 @@ def test_a_fault_in_wave_2_stops_the_fleet_there(in_world: World) -> None:
     assert code == 1, text
     last = [line for line in text.splitlines() if FAULTY in line]
     assert last and broken["why"].split(";")[0][:40] in text, text
-
-
-def test_a_killed_fleet_run_is_resumed_and_nothing_is_deployed_twice(in_world: World) -> None:
-    since = virtual_now(in_world) - timedelta(seconds=1)
-    command = [str(BIN / "bluegreen"), "fleet", "deploy", *RESUMED, "--env", "dev"]
-    command += ["--timeout", TIMEOUT_MINUTES, "--time-scale", f"{SCALE:g}"]
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ)
-    )
-    seen: list[str] = []
-    run_id = None
-    try:
-        assert process.stdout is not None
-        for line in process.stdout:  # bounded: the process ends, or is killed below
-            seen.append(line)
-            run_id = run_id or _run_id(line)
-            if run_id and re.search(r"\b(d-[A-Z0-9]+|arn:aws:ecs:\S+service-deployment\S+)", line):
-                break  # a deployment of wave 1 started: kill the job mid-wave, no goodbye
-        process.kill()
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert run_id is not None, "".join(seen)
-    started_before = {s: deployments(in_world, s, since) for s in RESUMED}
-    assert any(started_before.values()), "".join(seen)
-    assert not all(found and found[-1].completed for found in started_before.values()), started_before
-
-    code, document = fleet("deploy", "--resume", run_id, "--env", "dev", "--timeout", TIMEOUT_MINUTES)
-
-    assert code == 0, document
-    assert document["fleetRunId"] == run_id and document["resumed"] is True, document
-    assert document["totals"]["succeeded"] == len(RESUMED), document
-    for service in RESUMED:  # exactly one deployment per group / ECS service: nothing twice
-        found = deployments(in_world, service, since)
-        assert [d.deployment_id for d in found] == [rows(document)[service]["deploymentId"]], (service, found)
-        assert found[0].status in ("Succeeded", "SUCCESSFUL"), (service, found)
-        if started_before[service]:  # what the killed job started was watched, not started again
-            assert found[0].deployment_id == started_before[service][0].deployment_id
-
-
-def _run_id(line: str) -> str | None:
-    match = re.search(r"\bfleet run (fr-[a-z0-9-]+)", line)
-    return match.group(1) if match else None

@@ -12,10 +12,12 @@ wave; this module proves the run's own loop: waves in order, the record, watch, 
    wave-1 one ended, and every service has exactly one deployment carrying the run id.
 2. `fleet watch RUN_ID` re-attaches from the record and the deployments carrying the run id.
 3. `--resume` with an unknown run id: exit 2, one line.
-4. The engines' side of a fleet, in the same world after those runs (it was a module of its own, a
+4. A `fleet deploy` SIGKILLed mid-wave is finished by `--resume`, nothing deployed twice (was in
+   tests/sandbox/test_fleet_e2e.py's 16-service world; its section below).
+5. The engines' side of a fleet, in the same world after those runs (it was a module of its own, a
    world of its own): batched looks, deployments told apart by their fleet run on both engines,
    the run record through SSM within the Standard tier (see its section below).
-5. The exported Step Functions machine executes on moto's interpreter against this world, healthy
+6. The exported Step Functions machine executes on moto's interpreter against this world, healthy
    and with a failure in wave 1 (was tests/sandbox/test_fleet_export_sfn.py; its section below).
 """
 
@@ -25,11 +27,16 @@ import contextlib
 import functools
 import io
 import json
+import os
+import re
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,6 +54,7 @@ from orchestrator.fleet.plan import FleetPlan, FleetService, Wave
 from orchestrator.strategies import parse_strategy
 from orchestrator.vocabulary import DeploymentStatus
 from sandbox.faults import HEALTHY, parse_fault
+from sandbox.listed_deployments import Listed, listed_deployments
 from sandbox.moto_server import sandbox_client_factory
 from sandbox.step_functions import StepFunctions
 from sandbox.world import World, WorldOptions
@@ -173,6 +181,70 @@ def test_fleet_watch_reattaches_from_the_record(in_world: World, interrupted: di
 def test_resume_of_an_unknown_run_is_bad_input(in_world: World) -> None:
     code, document = bluegreen("fleet", "deploy", "--resume", "fr-20261130t0000z-dead", "--env", "dev")
     assert code == 2 and "no fleet run fr-20261130t0000z-dead in dev" in document["error"]
+
+
+# --- a fleet run killed mid-wave (issue 13, "done when") -------------------------------------------
+# A `fleet deploy` subprocess SIGKILLed (as a CI runner kills a job, no goodbye) once a deployment of
+# wave 1 started is finished by `fleet deploy --resume RUN_ID`, and nothing is deployed twice:
+# counted per deployment group or ECS service in the engines' own lists. The module's four services,
+# one per engine in each of the two waves (it ran in tests/sandbox/test_fleet_e2e.py's 16-service
+# world on four of them: the same proof, without twelve idle services' upkeep).
+
+BIN = Path(sys.executable).parent
+
+
+def listed(world: World, service: str, since: datetime) -> list[Listed]:
+    """The service's deployments since ``since`` in its engine's own list, rollbacks included."""
+    clients = world.clients()
+    return listed_deployments(
+        clients.codedeploy, clients.native_ecs, world.catalog.resolve(service, "dev"), since
+    )
+
+
+def test_a_killed_fleet_run_is_resumed_and_nothing_is_deployed_twice(in_world: World) -> None:
+    since = datetime.fromtimestamp(in_world.clock.now(), UTC) - timedelta(seconds=1)
+    command = [str(BIN / "bluegreen"), "fleet", "deploy", *SERVICES, "--env", "dev", *TIMEOUT]
+    command += ["--time-scale", f"{SCALE:g}"]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ)
+    )
+    seen: list[str] = []
+    run_id = None
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:  # bounded: the process ends, or is killed below
+            seen.append(line)
+            run_id = run_id or _run_id(line)
+            if run_id and re.search(r"\b(d-[A-Z0-9]+|arn:aws:ecs:\S+service-deployment\S+)", line):
+                break  # a deployment of wave 1 started: kill the job mid-wave, no goodbye
+        process.kill()
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert run_id is not None, "".join(seen)
+    started_before = {s: listed(in_world, s, since) for s in SERVICES}
+    assert any(started_before.values()), "".join(seen)
+    assert not all(found and found[-1].completed for found in started_before.values()), started_before
+
+    code, document = bluegreen("fleet", "deploy", "--resume", run_id, "--env", "dev", *TIMEOUT)
+
+    assert code == 0, document
+    assert document["fleetRunId"] == run_id and document["resumed"] is True, document
+    assert document["totals"]["succeeded"] == len(SERVICES), document
+    rows = {row["service"]: row for row in document["services"]}
+    for service in SERVICES:  # exactly one deployment per group / ECS service: nothing twice
+        found = listed(in_world, service, since)
+        assert [d.deployment_id for d in found] == [rows[service]["deploymentId"]], (service, found)
+        assert found[0].status in ("Succeeded", "SUCCESSFUL"), (service, found)
+        if started_before[service]:  # what the killed job started was watched, not started again
+            assert found[0].deployment_id == started_before[service][0].deployment_id
+
+
+def _run_id(line: str) -> str | None:
+    match = re.search(r"\bfleet run (fr-[a-z0-9-]+)", line)
+    return match.group(1) if match else None
 
 
 # --- the engines' side of a fleet (issue 13) -------------------------------------------------------
