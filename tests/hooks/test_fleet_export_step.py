@@ -1,7 +1,7 @@
 """hooks/fleet_step.py, the Lambda the exported fleet state machine invokes: each action on a fake
 engine (what it asks the engine, what it answers the state machine), and the package rule (it
 imports without typer, rich or moto). End to end on both real engines:
-tests/sandbox/test_fleet_export_sfn.py."""
+tests/sandbox/test_fleet_run_e2e.py."""
 
 from __future__ import annotations
 

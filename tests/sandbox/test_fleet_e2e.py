@@ -1,16 +1,20 @@
 """Issue 13's "done when" for `bluegreen fleet deploy`, in ONE sandbox world of the shipped catalog's
 16 services (dev: 14 on CodeDeploy, inventory-service and notification-service on Amazon ECS's own
-deployments), waves from its depends_on:
+deployments), waves from its depends_on. Staged on a copy of it (tests/support/fleet_catalog.py)
+that bakes 5 virtual seconds instead of 30 and runs one task per service in dev: the world's cost is
+per virtual second and per target, and nothing here reads the bake or the task count:
 
 1. `fleet deploy --all --env dev` deploys all 16 in their waves and exits 0: in AWS, every service
    has one deployment of the run, and none of wave N+1 was created before the last of wave N ended.
 2. A fault in one service of wave 2 (every request to its green answers 500: the smoke hook fails on
    the test listener): that wave stops and rolls back, no service of a later wave starts, exit 1, and
    the report, JSON and text (`fleet watch RUN_ID` re-attached from the run's record), names the
-   service and why.
-3. A fleet run killed (SIGKILL, as a CI runner kills a job) while its first wave runs is finished by
-   `fleet deploy --resume RUN_ID`, and nothing is deployed twice: counted per deployment group or
-   ECS service in the engines' own lists.
+   service and why. Staged on a part of the catalog that keeps three waves (`fleet deploy SERVICE...`
+   orders the named ones by their depends_on): auth and notification, then payment (the faulty one)
+   beside inventory, then order; each wave has a service of each engine but the last.
+
+The third, a fleet run killed mid-wave and finished by `--resume` with nothing deployed twice, runs
+on four services: tests/sandbox/test_fleet_run_e2e.py (a world of four, not sixteen).
 
 Everything is read back from AWS (the emulators), not from the command's own document alone.
 tests/sandbox/test_fleet_run_e2e.py proves the run's loop in detail on four services.
@@ -21,13 +25,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
-import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,36 +36,39 @@ from orchestrator.cli import main
 from sandbox.faults import HEALTHY, parse_fault
 from sandbox.listed_deployments import Listed, listed_deployments, wave_timing
 from sandbox.world import World, WorldOptions
+from tests.support.fleet_catalog import fleet_catalog
 
 # One world of 16 services for the module: its start counts against the first test.
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(400)]
 
 SCALE = 400.0
-REPO = Path(__file__).resolve().parents[2]
-SHIPPED = REPO / "services.yaml"
-BIN = Path(sys.executable).parent
 FAULTY = "payment-service"  # wave 2 (depends on auth-service and notification-service), CodeDeploy
+# The fault's part of the catalog, waves by the shipped depends_on among them: 1 auth (CodeDeploy) +
+# notification (ECS); 2 payment (the faulty one) + inventory (ECS, depends on auth); 3 order
+# (depends on payment and inventory). A wave before, the faulty wave with a service of the other
+# engine in it, and a wave after: what the whole catalog's run proved, at a third of its deployments.
+FAULT_PART = ["auth-service", "notification-service", "payment-service", "inventory-service", "order-service"]
 # A generous bound in virtual minutes (the runner's own is the plan's expected time + a margin):
 # on a loaded machine a hook's real seconds are hundreds of virtual ones at this scale.
 TIMEOUT_MINUTES = "600"
-# Killed and resumed: waves 1 and 2 of a part of the catalog, one service per engine in each.
-RESUMED = ["file-service", "notification-service", "seller-service", "inventory-service"]
 
 
 @pytest.fixture(scope="module")
-def world() -> Iterator[World]:
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     # Alarms held still and few users: every verdict here is the smoke hook's or the fleet's stop,
     # and nothing reads the users' answers (they cost the machine the most).
+    catalog = fleet_catalog(tmp_path_factory.mktemp("catalog"), one_task=True)
     options = WorldOptions(time_scale=SCALE, evaluator_tick=1e6, traffic_rate=0.02)
-    with World(SHIPPED, "dev", [], None, options, all_services=True) as made:
+    with World(catalog, "dev", [], None, options, all_services=True) as made:
         yield made
 
 
 @pytest.fixture
 def in_world(world: World, monkeypatch: pytest.MonkeyPatch) -> World:
-    """The world's endpoint variables again (each test starts with a clean environment)."""
+    """The world's endpoint variables and catalog again (each test starts with a clean environment)."""
     for key, value in world.env.items():
         monkeypatch.setenv(key, value)
+    monkeypatch.setenv("BLUEGREEN_CATALOG", str(world.catalog.path))
     return world
 
 
@@ -137,14 +139,18 @@ def test_a_fault_in_wave_2_stops_the_fleet_there(in_world: World) -> None:
     since = virtual_now(in_world) - timedelta(seconds=1)
     in_world.fleet.faults[FAULTY] = parse_fault("error_rate=1.0")
     try:
-        code, document = fleet("deploy", "--all", "--env", "dev", "--timeout", TIMEOUT_MINUTES)
+        code, document = fleet("deploy", *FAULT_PART, "--env", "dev", "--timeout", TIMEOUT_MINUTES)
     finally:
         in_world.fleet.faults[FAULTY] = HEALTHY
 
     assert code == 1, document
     assert document["outcome"] == "failed" and document["brokenBy"] == FAULTY, document
     waves, by_service = waves_of(document), rows(document)
-    assert FAULTY in waves[2], waves
+    assert {number: set(names) for number, names in waves.items()} == {
+        1: {"auth-service", "notification-service"},
+        2: {FAULTY, "inventory-service"},
+        3: {"order-service"},
+    }, waves
     broken = by_service[FAULTY]
     assert broken["outcome"] == "rolled back" and broken["why"], broken
     assert "AfterAllowTestTraffic" in broken["why"] or "smoke" in broken["why"].lower(), broken
@@ -158,52 +164,7 @@ def test_a_fault_in_wave_2_stops_the_fleet_there(in_world: World) -> None:
         assert by_service[service]["deploymentId"] is None, by_service[service]
 
     # The same report for people: re-attached from the run's record, from "another machine".
-    code, text = fleet_text("watch", document["fleetRunId"], "--env", "dev")
+    code, text = fleet_text("watch", document["fleetRunId"], "--env", "dev", "--timeout", TIMEOUT_MINUTES)
     assert code == 1, text
     last = [line for line in text.splitlines() if FAULTY in line]
     assert last and broken["why"].split(";")[0][:40] in text, text
-
-
-def test_a_killed_fleet_run_is_resumed_and_nothing_is_deployed_twice(in_world: World) -> None:
-    since = virtual_now(in_world) - timedelta(seconds=1)
-    command = [str(BIN / "bluegreen"), "fleet", "deploy", *RESUMED, "--env", "dev"]
-    command += ["--timeout", TIMEOUT_MINUTES, "--time-scale", f"{SCALE:g}"]
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ)
-    )
-    seen: list[str] = []
-    run_id = None
-    try:
-        assert process.stdout is not None
-        for line in process.stdout:  # bounded: the process ends, or is killed below
-            seen.append(line)
-            run_id = run_id or _run_id(line)
-            if run_id and re.search(r"\b(d-[A-Z0-9]+|arn:aws:ecs:\S+service-deployment\S+)", line):
-                break  # a deployment of wave 1 started: kill the job mid-wave, no goodbye
-        process.kill()
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert run_id is not None, "".join(seen)
-    started_before = {s: deployments(in_world, s, since) for s in RESUMED}
-    assert any(started_before.values()), "".join(seen)
-    assert not all(found and found[-1].completed for found in started_before.values()), started_before
-
-    code, document = fleet("deploy", "--resume", run_id, "--env", "dev", "--timeout", TIMEOUT_MINUTES)
-
-    assert code == 0, document
-    assert document["fleetRunId"] == run_id and document["resumed"] is True, document
-    assert document["totals"]["succeeded"] == len(RESUMED), document
-    for service in RESUMED:  # exactly one deployment per group / ECS service: nothing twice
-        found = deployments(in_world, service, since)
-        assert [d.deployment_id for d in found] == [rows(document)[service]["deploymentId"]], (service, found)
-        assert found[0].status in ("Succeeded", "SUCCESSFUL"), (service, found)
-        if started_before[service]:  # what the killed job started was watched, not started again
-            assert found[0].deployment_id == started_before[service][0].deployment_id
-
-
-def _run_id(line: str) -> str | None:
-    match = re.search(r"\bfleet run (fr-[a-z0-9-]+)", line)
-    return match.group(1) if match else None

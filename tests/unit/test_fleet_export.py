@@ -1,6 +1,6 @@
 """`orchestrator.fleet.export`: the fleet plan as an ASL state machine and the template that runs it
 (pure: plans built by hand, no AWS). The sandbox proves the machine executes
-(tests/sandbox/test_fleet_export_sfn.py); here its shape, the structural checks and the role."""
+(tests/sandbox/test_fleet_run_e2e.py); here its shape, the structural checks and the role."""
 
 from __future__ import annotations
 
