@@ -98,6 +98,11 @@ class HookContext:
             self.client("codedeploy"), self.elbv2, self.deployment.deployment_id, self.routes
         )
 
+    def target_task_definition(self) -> str | None:
+        """The task definition the deployment moves to, when a check must match it (CodeDeploy: not
+        read; a drill's marker is in the deployment's own description)."""
+        return None
+
     def route_listener(self, route: str) -> Listener:
         """The ``test`` or ``production`` listener: the deployment group's first of that route."""
         listeners = self.routes.test_listeners if route == "test" else self.routes.production_listeners

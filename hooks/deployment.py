@@ -36,6 +36,8 @@ class DeploymentInfo(NamedTuple):
     application: str
     deployment_group: str
     description: str
+    # CodeDeploy's own rollback deployment (creator autoRollback): a drill marker is never its to act on
+    rollback: bool = False
 
 
 class TrafficRoutes(NamedTuple):
@@ -72,6 +74,7 @@ def get_deployment(codedeploy: Any, deployment_id: str) -> DeploymentInfo:
         application=info["applicationName"],
         deployment_group=info["deploymentGroupName"],
         description=info.get("description", "") or "",
+        rollback=info.get("creator") == "autoRollback",
     )
 
 

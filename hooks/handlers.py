@@ -14,7 +14,8 @@ no state: the same answer however often it runs), and AfterAllowTraffic's bake s
 - BeforeAllowTraffic: no alarm firing, and green target health, before production traffic moves;
   on ECS, before every production step, then the canary judge when the catalog enables analysis.
 - AfterAllowTraffic: smoke checks through the production listener, then the bake (alarms watched
-  for ``deployment.bake_seconds``).
+  for ``deployment.bake_seconds``); Failed at once on a deployment a hook drill marked
+  (``hooks.drill``).
 The scheduled alarm audit is ``hooks.audit.handler``; the scheduled canary analysis
 ``hooks.analysis.handler``.
 """
@@ -78,6 +79,13 @@ def bake_check(ctx: HookContext) -> CheckResult:
     return bake(watch, lambda: alarm_states(cloudwatch, watch.alarms), ctx.virtual, ctx.deadline)
 
 
+def drill_fault(ctx: HookContext) -> CheckResult | None:
+    """`bluegreen drill --fault hook`'s forced failure, when the deployment is marked for one."""
+    from hooks.drill import drill_check  # loaded when AfterAllowTraffic runs, not at every cold start
+
+    return drill_check(ctx)
+
+
 def after_allow_traffic_on_ecs(ctx: NativeHookContext) -> NativeOutcome:
     """Amazon ECS, POST_PRODUCTION_TRAFFIC_SHIFT: the first invocation runs the production smoke
     checks and starts the bake; each invocation reads the alarms once and, until the bake is over,
@@ -89,6 +97,9 @@ def after_allow_traffic_on_ecs(ctx: NativeHookContext) -> NativeOutcome:
     state = BakeState.from_details(event.hook_details, event.execution_id)
     checks: list[CheckResult] = []
     if state is None:
+        drill = drill_fault(ctx)
+        if drill is not None:
+            return NativeOutcome(HookOutcome.of([drill]))
         checks = smoke_checks(ctx, "production")
         if not all(result.passed for result in checks):
             return NativeOutcome(HookOutcome.of(checks))
@@ -152,6 +163,9 @@ def before_allow_traffic(ctx: HookContext) -> HookOutcome:
 @lifecycle_hook(AFTER_ALLOW_TRAFFIC, native=after_allow_traffic_on_ecs)
 def after_allow_traffic(ctx: HookContext) -> HookOutcome:
     """Smoke checks through the production listener, then watch the alarms for the bake time."""
+    drill = drill_fault(ctx)
+    if drill is not None:
+        return HookOutcome.of([drill])
     smoke = smoke_checks(ctx, "production")
     if not all(result.passed for result in smoke):
         return HookOutcome.of(smoke)

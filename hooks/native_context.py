@@ -71,11 +71,20 @@ class NativeHookContext(HookContext):
         return describe_native_service(self.client("ecs"), self.service.cluster, self.service.ecs_service)
 
     @cached_property
+    def target_revision(self) -> dict[str, Any] | None:
+        """The target service revision (DescribeServiceRevisions, once)."""
+        return describe_revision(self.client("ecs"), self.event.target_revision_arn)
+
+    @cached_property
     def green_target_group_arn(self) -> str:
-        """The pair member the target revision's tasks are in (DescribeServiceRevisions, once)."""
+        """The pair member the target revision's tasks are in."""
         balancer = self.ecs_service.load_balancer
-        revision = describe_revision(self.client("ecs"), self.event.target_revision_arn)
-        return green_target_group_arn(balancer, revision_target_groups(revision))
+        return green_target_group_arn(balancer, revision_target_groups(self.target_revision))
+
+    def target_task_definition(self) -> str | None:
+        """The target service revision's task definition."""
+        found = (self.target_revision or {}).get("taskDefinition")
+        return found if isinstance(found, str) else None
 
     @cached_property
     def replacement(self) -> ReplacementTaskSet:

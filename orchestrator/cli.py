@@ -707,7 +707,9 @@ def drill(
     fault: Annotated[
         str,
         typer.Option(
-            "--fault", help="What to break mid-canary: alarm (one of the service's alarms set to ALARM)."
+            "--fault",
+            help="What to break mid-canary: alarm (one of the service's alarms set to ALARM) or hook "
+            "(the AfterAllowTraffic hook answers Failed).",
         ),
     ] = "alarm",
     alarm: Annotated[

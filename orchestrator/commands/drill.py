@@ -1,15 +1,18 @@
-"""`bluegreen drill SERVICE --env ENV [--force] [--fault alarm]`: prove that rollback works.
+"""`bluegreen drill SERVICE --env ENV [--force] [--fault alarm|hook]`: prove that rollback works.
 
 Redeploys the live revision (the newest Succeeded deployment's task definition, else the one the
 ECS service runs) through the same plan -> start path as `deploy` (every guardrail applies), and
-once production traffic has reached the new task set, breaks it on purpose: one of the service's
-alarms is set to ALARM (CloudWatch SetAlarmState, re-asserted at every poll, because CloudWatch
-puts a forced state back at the alarm's next evaluation). The watcher does NOT stop the deployment
+once production traffic has reached the new task set, breaks it on purpose. ``--fault alarm``: one
+of the service's alarms is set to ALARM (CloudWatch SetAlarmState, re-asserted at every poll,
+because CloudWatch puts a forced state back at the alarm's next evaluation). ``--fault hook``: the
+deployment carries a marker (drill_rules.fault_marker; CodeDeploy: its description, ECS: its Lambda
+hooks' hookDetails) on which the real AfterAllowTraffic hook answers Failed (hooks/drill.py), in AWS
+as in the sandbox, once production traffic is all on green. The watcher does NOT stop the deployment
 itself (stop-on-alarm is off): the drill tests that the engine does, as it must for a deployment
 nobody watches. Passes when the deployment was rolled back and traffic was back on blue within the
 bound the configuration implies (commands/drill_rules.py); otherwise exit 1, naming what the
 configuration lacks when it can tell (CodeDeploy: the deployment group's alarm configuration and
-its autoRollbackConfiguration events).
+its autoRollbackConfiguration events: DEPLOYMENT_STOP_ON_ALARM, or DEPLOYMENT_FAILURE for a hook).
 
 A drill deployment is marked `bluegreen drill ...` in its description (CodeDeploy) and does not
 carry the catalog's per-deployment autoRollbackConfiguration override: the drill tests the
@@ -32,7 +35,7 @@ from orchestrator.commands.options import WatchFlags
 from orchestrator.commands.result import Result, lines
 from orchestrator.commands.session import Session
 from orchestrator.errors import BadInputError, DeploymentFailedError, ErrorContext
-from orchestrator.vocabulary import AlarmState, AutoRollbackEvent
+from orchestrator.vocabulary import AFTER_ALLOW_TRAFFIC, AlarmState, AutoRollbackEvent, LifecycleStatus
 from orchestrator.watching.snapshots import Snapshot
 
 
@@ -41,7 +44,7 @@ class DrillOptions:
     """`bluegreen drill`."""
 
     service: str
-    fault: str = drill_rules.Fault.ALARM.value
+    fault: str = drill_rules.Fault.ALARM.value  # alarm | hook
     force: bool = False
     strategy: str | None = None  # default: the catalog's when it shifts traffic gradually, else canary10
     alarm: str | None = None  # which of the service's alarms to force (default: the first)
@@ -66,12 +69,25 @@ def run(session: Session, options: DrillOptions) -> Result:
         why_not = drill_rules.refusal(service.environment, spec.production, options.force)
         if why_not is not None:
             raise BadInputError(why_not)
-        if fault is not drill_rules.Fault.ALARM:
-            raise BadInputError(f"--fault {fault.value}: only the alarm drill is built yet (--fault alarm)")
-        alarm = _alarm_to_force(service, options.alarm)
+        if fault is drill_rules.Fault.ALARM:
+            alarm: str | None = _alarm_to_force(service, options.alarm)
+        else:
+            _check_hook_drill(service, options.alarm)
+            alarm = None
     known = known.learned(environment=service.environment)
     with error_context(known):
-        return _drill(session, options, service, alarm)
+        return _drill(session, options, service, fault, alarm)
+
+
+def _check_hook_drill(service: Any, alarm: str | None) -> None:
+    """A hook drill fails the service's AfterAllowTraffic hook: the catalog must name one."""
+    if alarm is not None:
+        raise BadInputError("--alarm chooses the alarm of --fault alarm; --fault hook forces no alarm")
+    if AFTER_ALLOW_TRAFFIC not in service.settings.hooks:
+        raise BadInputError(
+            f"{service.name} ({service.environment}) has no {AFTER_ALLOW_TRAFFIC} hook (services.yaml "
+            "`hooks`): there is no hook for the drill to fail; use --fault alarm"
+        )
 
 
 def _alarm_to_force(service: Any, chosen: str | None) -> str:
@@ -103,7 +119,9 @@ def _strategy(service: Any, chosen: str | None) -> Any:
     return strategy
 
 
-def _drill(session: Session, options: DrillOptions, service: Any, alarm: str) -> Result:
+def _drill(
+    session: Session, options: DrillOptions, service: Any, fault: drill_rules.Fault, alarm: str | None
+) -> Result:
     from orchestrator.engines import engine_for
     from orchestrator.engines.base import DeployInputs
 
@@ -111,37 +129,47 @@ def _drill(session: Session, options: DrillOptions, service: Any, alarm: str) ->
     clients = session.clients(service.region)
     engine = engine_for(service, clients)
     cloudwatch = clients.client("cloudwatch")
-    period, evaluations = _alarm_timing(cloudwatch, alarm)
+    timing = _alarm_timing(cloudwatch, alarm) if alarm is not None else None
     scale = options.watch.scale()
     wiring = _wiring_problem(engine.name, clients, service, alarm)
     revision = _live_revision(engine, clients, service)
     image = _live_image(clients, service, revision)
     # The live image as a new revision (the catalog's task definition source, as `deploy --image`):
     # Amazon ECS starts no service deployment for the task definition the service already runs.
-    inputs = DeployInputs(service=service, strategy=strategy, image=image, reason="drill")
+    # A hook drill marks the deployment for the hooks (drill_rules.fault_marker).
+    marked = fault.value if fault is drill_rules.Fault.HOOK else None
+    inputs = DeployInputs(service=service, strategy=strategy, image=image, reason="drill", drill_fault=marked)
     plan = engine.plan(inputs)
+    breaks = (
+        f"forcing alarm {alarm} to ALARM once production traffic is on green"
+        if alarm is not None
+        else f"its {AFTER_ALLOW_TRAFFIC} hook failing on purpose once production traffic is on green"
+    )
     session.print(
         f"drilling {service.name} in {service.environment}: redeploying the live image {image} (from "
-        f"{revision}) with {strategy.name}, then forcing alarm {alarm} to ALARM once production traffic "
-        "is on green"
+        f"{revision}) with {strategy.name}, then {breaks}"
     )
     created = engine.start(plan, on_step=lambda label, detail: session.print(f"  {label:<22}{detail}"))
     deployment_id = created.deployment_id
     session.print(f"  {'deployment':<22}{deployment_id} created")
     with error_context(ErrorContext(deployment_id=deployment_id)):
-        injector = _Injector(cloudwatch, alarm, deployment_id)
-        observed = _watch(engine, deployment_id, plan.timeout_seconds, scale, injector, wiring)
+        listener: _Injector | _HookWatch = (
+            _Injector(cloudwatch, alarm, deployment_id) if alarm is not None else _HookWatch()
+        )
+        observed = _watch(engine, deployment_id, plan.timeout_seconds, scale, listener, wiring)
     # The drill re-asserts the forced state at each poll: the bound counts its longest gap between
     # two (a busy client polls less often than the policy's 5 s), never less than the policy's.
-    bound = drill_rules.alarm_bound(
-        engine.name, period, evaluations, max(_drill_poll(), injector.longest_gap)
-    )
+    poll = max(_drill_poll(), listener.longest_gap)
+    if timing is not None:
+        bound = drill_rules.alarm_bound(engine.name, timing[0], timing[1], poll)
+    else:
+        bound = drill_rules.hook_bound(poll)
     outcome = drill_rules.verdict(observed, bound)
     document = documents.DrillDocument(
         service=service.name,
         environment=service.environment,
         engine=engine.name,  # type: ignore[arg-type]  # an Engine.name
-        fault=drill_rules.Fault.ALARM.value,
+        fault=fault.value,
         alarm=alarm,
         deployment_id=deployment_id,
         strategy=strategy.name,
@@ -189,11 +217,12 @@ def _alarm_timing(cloudwatch: Any, alarm: str) -> tuple[float, int]:
     return float(period), int(found.get("EvaluationPeriods") or 1)
 
 
-def _wiring_problem(engine: str, clients: Any, service: Any, alarm: str) -> str | None:
-    """What the engine's configuration lacks for it to roll back on ``alarm`` (None: nothing seen).
-    CodeDeploy: the deployment group's alarmConfiguration and autoRollbackConfiguration (a drill
-    deployment carries no override of them). Amazon ECS: every UpdateService sends the catalog's
-    alarms and rollback flag, so there is no standing configuration to read."""
+def _wiring_problem(engine: str, clients: Any, service: Any, alarm: str | None) -> str | None:
+    """What the engine's configuration lacks for it to roll back on ``alarm`` (a hook drill: on a
+    failed hook) (None: nothing seen). CodeDeploy: the deployment group's alarmConfiguration and
+    autoRollbackConfiguration (a drill deployment carries no override of them). Amazon ECS: every
+    UpdateService sends the catalog's alarms and rollback flag, and a failed hook always rolls back,
+    so there is no standing configuration to read."""
     if engine != "codedeploy":
         return None
     from orchestrator.aws.deployment_groups import batch_get_deployment_groups
@@ -205,6 +234,9 @@ def _wiring_problem(engine: str, clients: Any, service: Any, alarm: str) -> str 
     group = groups.get(group_name)
     if group is None:
         return f"deployment group {group_name} not found"
+    events = auto_rollback_events(group.get("autoRollbackConfiguration"))
+    if alarm is None:
+        return _missing_event(group_name, events, AutoRollbackEvent.DEPLOYMENT_FAILURE, "a failed hook")
     alarms = group.get("alarmConfiguration") or {}
     named = {a.get("name") for a in alarms.get("alarms") or []}
     if not alarms.get("enabled") or alarm not in named:
@@ -212,14 +244,19 @@ def _wiring_problem(engine: str, clients: Any, service: Any, alarm: str) -> str 
             f"deployment group {group_name}'s alarmConfiguration does not watch {alarm} "
             "(`bluegreen alarms sync`)"
         )
-    events = auto_rollback_events(group.get("autoRollbackConfiguration"))
-    if AutoRollbackEvent.DEPLOYMENT_STOP_ON_ALARM.value not in events:
-        return (
-            f"deployment group {group_name}'s autoRollbackConfiguration has no DEPLOYMENT_STOP_ON_ALARM "
-            f"(events: {', '.join(sorted(events)) or 'none'}): an alarm stops the deployment without "
-            "rolling it back"
-        )
-    return None
+    return _missing_event(group_name, events, AutoRollbackEvent.DEPLOYMENT_STOP_ON_ALARM, "an alarm")
+
+
+def _missing_event(group: str, events: frozenset[str], needed: AutoRollbackEvent, cause: str) -> str | None:
+    """The group's autoRollbackConfiguration lacks ``needed``: what that means (None: it has it)."""
+    if needed.value in events:
+        return None
+    verb = "stops" if needed is AutoRollbackEvent.DEPLOYMENT_STOP_ON_ALARM else "fails"
+    return (
+        f"deployment group {group}'s autoRollbackConfiguration has no {needed.value} "
+        f"(events: {', '.join(sorted(events)) or 'none'}): {cause} {verb} the deployment without "
+        "rolling it back"
+    )
 
 
 def _live_revision(engine: Any, clients: Any, service: Any) -> str:
@@ -288,8 +325,37 @@ class _Injector:
         return max((b - a for a, b in zip(self.asserted, self.asserted[1:], strict=False)), default=0.0)
 
 
+class _HookWatch:
+    """Notes when the AfterAllowTraffic hook a hook drill fails got to run: the first poll that shows
+    its step under way or over, or production traffic all on green (the hook runs right after)."""
+
+    def __init__(self) -> None:
+        self.injected_at: float | None = None
+        self.polled: list[float] = []  # deployment seconds of the polls until the deployment ended
+
+    def __call__(self, snapshot: Snapshot, _events: list[Any], elapsed: float) -> None:
+        if snapshot.status.is_active:
+            self.polled.append(elapsed)
+        if self.injected_at is not None:
+            return
+        step = snapshot.lifecycle_model.hook_steps.get(AFTER_ALLOW_TRAFFIC)
+        started = step is not None and snapshot.lifecycle_status(step) is not LifecycleStatus.PENDING
+        if started or (snapshot.replacement_weight or 0) >= 100:
+            self.injected_at = elapsed
+
+    @property
+    def longest_gap(self) -> float:
+        """The longest time between two polls (0 with fewer than two)."""
+        return max((b - a for a, b in zip(self.polled, self.polled[1:], strict=False)), default=0.0)
+
+
 def _watch(
-    engine: Any, deployment_id: str, timeout: float, scale: float, injector: _Injector, wiring: str | None
+    engine: Any,
+    deployment_id: str,
+    timeout: float,
+    scale: float,
+    injector: _Injector | _HookWatch,
+    wiring: str | None,
 ) -> drill_rules.Observed:
     """Follow the drill deployment to its end (and a separate rollback deployment to its end)."""
     from orchestrator.watching.loop import Watcher, WatchOptions

@@ -8,8 +8,10 @@ without AWS: the refusal rules (production needs --force), the bound, and the ve
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 # Environments a catalog without `production:` marks as production by their name alone.
 PRODUCTION_NAMES = frozenset({"prod", "production", "prd", "live"})
@@ -93,11 +95,53 @@ def alarm_bound(
     return Bound(detect, ROLLBACK_REROUTE_SECONDS, f"{why} + {ROLLBACK_REROUTE_SECONDS:g} s to reroute")
 
 
-def hook_bound(hook_runs_in: float, hook_timeout: float) -> Bound:
-    """The bound for a hook drill: the hook runs ``hook_runs_in`` seconds after the deployment starts
-    (the expected phases before its event) and reports Failed at once, or at worst its timeout."""
-    detect = hook_runs_in + hook_timeout
-    why = f"the hook's event {hook_runs_in:g} s in + its {hook_timeout:g} s budget"
+# A hook drill fails the AfterAllowTraffic hook: it runs once production traffic is all on green, so
+# the rollback has all of it to move back. The hook answers Failed as its first act (one read: the
+# deployment's description, or nothing on ECS), so the engine learns it within a Lambda invocation;
+# 30 s covers a cold start and the report (an assumption, like the alarm poll above).
+HOOK_ANSWER_SECONDS = 30.0
+
+# The marker a hook drill leaves where the hooks already read a deployment's words: CodeDeploy's
+# deployment description, Amazon ECS's lifecycle hooks' hookDetails ``description`` (ECS keeps no
+# description). On ECS hookDetails stays in the service's configuration after the drill, so the marker
+# names the task definition the drill deployed: a later deployment of another revision that does not
+# send its own lifecycleHooks (a console redeploy) is not failed by it.
+DRILL_MARKER = "drill-fault:"
+_MARKER = re.compile(r"drill-fault:\s*(?P<fault>[a-z]+)(?:\s+for\s+(?P<target>[^\s;]+))?", re.IGNORECASE)
+
+
+class Marked(NamedTuple):
+    """A drill marker read back: the fault, and the task definition it is for (None: this deployment)."""
+
+    fault: Fault
+    task_definition: str | None
+
+
+def fault_marker(fault: Fault, task_definition: str | None = None) -> str:
+    """``drill-fault: hook`` (CodeDeploy: in the description of the drill's own deployment), or
+    ``drill-fault: hook for <task definition ARN>`` (ECS: in hookDetails, which outlives it)."""
+    target = f" for {task_definition}" if task_definition else ""
+    return f"{DRILL_MARKER} {fault.value}{target}"
+
+
+def marked_fault(text: str | None) -> Marked | None:
+    """The drill marker in a description, if any (an unknown fault word is no marker)."""
+    found = _MARKER.search(text or "")
+    if found is None:
+        return None
+    try:
+        fault = Fault(found.group("fault").lower())
+    except ValueError:
+        return None
+    return Marked(fault, found.group("target"))
+
+
+def hook_bound(drill_poll: float, hook_answer: float = HOOK_ANSWER_SECONDS) -> Bound:
+    """The bound for a hook drill, from the poll that saw the AfterAllowTraffic hook start: the hook
+    answers Failed at once (``hook_answer``), the engine rolls back on a failed hook (CodeDeploy:
+    DEPLOYMENT_FAILURE; ECS: always), and the drill sees it at its next poll."""
+    detect = hook_answer + drill_poll
+    why = f"the hook's answer {hook_answer:g} s + the drill's poll {drill_poll:g} s"
     return Bound(detect, ROLLBACK_REROUTE_SECONDS, f"{why} + {ROLLBACK_REROUTE_SECONDS:g} s to reroute")
 
 

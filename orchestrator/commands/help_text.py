@@ -117,5 +117,6 @@ FLEET_WATCH = epilog(
 DRILL = epilog(
     "bluegreen drill product-service --env dev          # exit 0: rolled back within the bound",
     "bluegreen drill product-service --env dev --alarm product-service-5xx-errors -o json",
+    "bluegreen drill inventory-service --env dev --fault hook  # the AfterAllowTraffic hook fails",
     "bluegreen drill product-service --env prod --force # production only with --force",
 )

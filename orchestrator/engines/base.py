@@ -55,6 +55,9 @@ class DeployInputs:
     # AWS (CodeDeploy: its description; ECS: its task definition's tags) so a run is found again
     # from any machine (Engine.fleet_deployments)
     fleet_run: str | None = None
+    # `bluegreen drill --fault hook`: the fault the hooks are to force (commands/drill_rules.py's
+    # marker: CodeDeploy's description, ECS's lifecycle hooks' hookDetails); None for any other run
+    drill_fault: str | None = None
 
 
 @dataclass(frozen=True)

@@ -298,6 +298,10 @@ def _description(inputs: DeployInputs, violations: list[GuardrailViolation]) -> 
     parts = [f"{TOKEN_PREFIX}{inputs.request_token}"]
     if inputs.fleet_run is not None:
         parts.append(fleet_note(inputs.fleet_run))
+    if inputs.drill_fault is not None:  # the hooks read it back: it must survive the limit too
+        from orchestrator.commands.drill_rules import Fault, fault_marker
+
+        parts.append(fault_marker(Fault(inputs.drill_fault)))
     if violations and inputs.force:
         parts.append(force_note(violations))
     what = f"bluegreen {inputs.reason} {service.name} {inputs.strategy.name}"

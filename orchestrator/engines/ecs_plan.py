@@ -52,6 +52,7 @@ from orchestrator.errors import ActiveDeploymentError, AwsError, BadInputError, 
 from orchestrator.strategies import Strategy
 from orchestrator.vocabulary import (
     DeploymentControllerType,
+    HookTargetType,
     NativeStrategy,
     ServiceDeploymentStatus,
 )
@@ -256,6 +257,7 @@ class EcsPlan:
     timeout_seconds: float
     skipped_reads: tuple[str, ...]
     engine: str = "ecs"
+    drill_fault: str | None = None  # `drill --fault hook`: marked in the Lambda hooks' hookDetails
 
     @property
     def expected_seconds(self) -> float:
@@ -275,9 +277,26 @@ class EcsPlan:
             "service": self.ecs_service,
             "taskDefinition": arn,
             "deploymentController": {"type": DeploymentControllerType.ECS.value},
-            "deploymentConfiguration": self.deployment_configuration,
+            "deploymentConfiguration": self._with_drill_marker(arn),
             "loadBalancers": self.load_balancers,
         }
+
+    def _with_drill_marker(self, arn: str) -> dict[str, Any]:
+        """The deploymentConfiguration; for a hook drill, its Lambda hooks' hookDetails carry the
+        marker for the drill's task definition (ECS keeps no description; hookDetails stays in the
+        service's configuration, so the marker names the revision it is for)."""
+        if self.drill_fault is None:
+            return self.deployment_configuration
+        from orchestrator.commands.drill_rules import Fault, fault_marker
+
+        marker = {"description": fault_marker(Fault(self.drill_fault), arn)}
+        hooks = [
+            {**hook, "hookDetails": {**(hook.get("hookDetails") or {}), **marker}}
+            if hook.get("targetType") == HookTargetType.AWS_LAMBDA.value
+            else hook
+            for hook in self.deployment_configuration.get("lifecycleHooks") or []
+        ]
+        return {**self.deployment_configuration, "lifecycleHooks": hooks}
 
     def dry_run_document(self, timeout: float) -> Any:
         from orchestrator.engines.dry_run import ecs_plan_document
@@ -360,6 +379,7 @@ def build_plan(inputs: DeployInputs, reads: Reads) -> EcsPlan:
         phases=tuple(expected_phases(inputs.strategy, timing, continued_at_ready=True)),
         timeout_seconds=default_timeout(inputs.strategy, timing, continued_at_ready=True),
         skipped_reads=tuple(reads.skipped),
+        drill_fault=inputs.drill_fault,
     )
 
 

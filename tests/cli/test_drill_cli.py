@@ -18,6 +18,7 @@ CATALOG = str(Path(__file__).resolve().parents[2] / "services.yaml")
         (["--env", "dev", "--fault", "latency"], "valid faults are alarm, hook"),
         (["--env", "dev", "--alarm", "nope"], "--alarm 'nope' is not one of product-service's alarms"),
         (["--env", "dev", "--strategy", "all-at-once"], "a drill breaks the release while traffic shifts"),
+        (["--env", "dev", "--fault", "hook", "--alarm", "x"], "--fault hook forces no alarm"),
     ],
 )
 def test_refused_with_one_line_exit_2(

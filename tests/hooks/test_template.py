@@ -19,6 +19,9 @@ READ_ONLY_PREFIXES = ("Describe", "List", "Get", "BatchGet")
 # resource-level permissions, so "*" is the only grant under which a hook can report at all; and
 # X-Ray's two writes (granted only under the TracingOn condition).
 WRITES_ALLOWED_ON_EVERY_RESOURCE = {"codedeploy:PutLifecycleEventHookExecutionStatus"}
+# The opt-in drill's role (DrillRole, only with Drills Enabled outside prod) registers the task
+# definition revision it deploys: RegisterTaskDefinition supports no resource-level permissions.
+WRITES_ALLOWED_ON_EVERY_RESOURCE_FOR_DRILLS = {"ecs:RegisterTaskDefinition"}
 WRITES_ALLOWED_ON_EVERY_RESOURCE_WHEN_TRACING = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 # PutMetricData supports no resource-level permissions either; a condition key narrows it to one
 # namespace (the canary analysis' verdict metric): allowed on "*" only under that condition.
@@ -71,6 +74,17 @@ RESOURCE_TYPE = {
     "ecs:StopServiceDeployment": ":service-deployment/",
     "cloudwatch:GetMetricData": None,
     "cloudwatch:PutMetricData": None,
+    # the opt-in drill (DrillRole): what a deploy does. CreateDeployment on deployment groups, the
+    # deployment configs on deploymentconfig, RegisterTaskDefinition and DescribeTaskDefinition on none,
+    # UpdateService on services, PassRole on roles, SetAlarmState on alarms.
+    "codedeploy:CreateDeployment": ":deploymentgroup:",
+    "codedeploy:GetDeploymentConfig": ":deploymentconfig:",
+    "codedeploy:CreateDeploymentConfig": ":deploymentconfig:",
+    "ecs:RegisterTaskDefinition": None,
+    "ecs:DescribeTaskDefinition": None,
+    "ecs:UpdateService": ":service/",
+    "iam:PassRole": ":role/",
+    "cloudwatch:SetAlarmState": ":alarm:",
 }
 HOOK_FUNCTIONS = {
     "BeforeInstall": "BeforeInstallFunction",
@@ -79,7 +93,13 @@ HOOK_FUNCTIONS = {
     "BeforeAllowTraffic": "BeforeAllowTrafficFunction",
     "AfterAllowTraffic": "AfterAllowTrafficFunction",
 }
-FUNCTIONS = [*HOOK_FUNCTIONS.values(), "AlarmAuditFunction", "LedgerFunction", "CanaryAnalysisFunction"]
+FUNCTIONS = [
+    *HOOK_FUNCTIONS.values(),
+    "AlarmAuditFunction",
+    "LedgerFunction",
+    "CanaryAnalysisFunction",
+    "DrillFunction",  # opt-in: Condition DrillsOn (the transform keeps it, with its condition)
+]
 
 
 class NoManagedPolicies:
@@ -129,6 +149,7 @@ def test_sam_translator_transforms_the_template(repo_root: Path, environment: st
     rules = [r for r in resources.values() if r["Type"] == "AWS::Events::Rule"]
     schedules = [r for r in rules if "ScheduleExpression" in r["Properties"]]  # the ledger's has a pattern
     assert sorted(s["Properties"]["ScheduleExpression"] for s in schedules) == [
+        "cron(0 10 ? * TUE *)",  # the opt-in drill's (Condition DrillsOn)
         "rate(1 hour)",
         "rate(1 minute)",
     ]
@@ -195,7 +216,10 @@ def test_no_write_action_on_every_resource(repo_root: Path) -> None:
                 for action, key in WRITES_ALLOWED_ON_EVERY_RESOURCE_UNDER_CONDITION.items()
                 if key in (statement.get("Condition") or {}).get("StringEquals", {})
             }
-            assert _writes(statement) <= WRITES_ALLOWED_ON_EVERY_RESOURCE | conditioned, statement
+            allowed = WRITES_ALLOWED_ON_EVERY_RESOURCE | conditioned
+            if statement.get("Sid") == "RegisterTheRevision":
+                allowed |= WRITES_ALLOWED_ON_EVERY_RESOURCE_FOR_DRILLS
+            assert _writes(statement) <= allowed, statement
     for statement in _statements(resources, conditional=True):
         if statement["Resource"] == "*":
             assert _writes(statement) <= WRITES_ALLOWED_ON_EVERY_RESOURCE_WHEN_TRACING, statement

@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 
 from orchestrator.commands import drill_rules
-from orchestrator.commands.drill_rules import Bound, Fault, Observed, alarm_bound, hook_bound, verdict
+from orchestrator.commands.drill_rules import (
+    Bound,
+    Fault,
+    Marked,
+    Observed,
+    alarm_bound,
+    fault_marker,
+    hook_bound,
+    marked_fault,
+    verdict,
+)
 
 
 @pytest.mark.parametrize(
@@ -51,8 +61,36 @@ def test_alarm_bound(
     assert f"{drill_rules.ENGINE_ALARM_POLL_SECONDS[engine]:g} s" in bound.why
 
 
-def test_hook_bound_adds_the_hook_budget_to_when_it_runs() -> None:
-    assert hook_bound(300.0, 120.0).seconds == pytest.approx(300 + 120 + drill_rules.ROLLBACK_REROUTE_SECONDS)
+def test_hook_bound_adds_the_hooks_answer_and_the_drills_poll_to_the_reroute() -> None:
+    bound = hook_bound(5.0)
+    assert bound.seconds == pytest.approx(
+        drill_rules.HOOK_ANSWER_SECONDS + 5 + drill_rules.ROLLBACK_REROUTE_SECONDS
+    )
+    assert "the drill's poll 5 s" in bound.why and hook_bound(5.0, 10.0).detect_seconds == 15.0
+
+
+@pytest.mark.parametrize(
+    ("text", "marked"),
+    [
+        ("bg:abc; drill-fault: hook; bluegreen drill product-service canary10", Marked(Fault.HOOK, None)),
+        (
+            "drill-fault: hook for arn:aws:ecs:r:1:task-definition/x:3",
+            Marked(Fault.HOOK, "arn:aws:ecs:r:1:task-definition/x:3"),
+        ),
+        ("DRILL-FAULT: Alarm", Marked(Fault.ALARM, None)),
+        ("drill-fault: latency", None),  # no fault of ours: no marker
+        ("bluegreen drill product-service canary10", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_marked_fault(text: str | None, marked: Marked | None) -> None:
+    assert marked_fault(text) == marked
+
+
+@pytest.mark.parametrize("target", [None, "arn:aws:ecs:r:1:task-definition/x:3"])
+def test_a_marker_reads_back(target: str | None) -> None:
+    assert marked_fault(f"bg:t; {fault_marker(Fault.HOOK, target)}; more") == Marked(Fault.HOOK, target)
 
 
 BOUND = Bound(150.0, 60.0, "how")  # 210 s
