@@ -53,9 +53,17 @@ def runs() -> Iterator[dict[str, Any]]:
     options = WorldOptions(time_scale=SCALE, traffic_rate=0.6)
     faults = dict.fromkeys(SERVICES.values(), FAULT)
     with World(CATALOG, "dev", list(SERVICES.values()), faults, options):
+        # The two canaries overlap (each service's users reach only its own listener): the ECS one
+        # is deployed until Ready and promoted (the catalog's groups wait there; `deploy` would
+        # continue by itself), then the CodeDeploy one is deployed and followed to its end, and
+        # the ECS one, by then ended or nearly, watched to its end.
+        scale = ("--time-scale", f"{SCALE:g}")
+        code, ready = _json(("deploy", SERVICES["ecs"], "--strategy", STRATEGY, "--until", "ready", *scale))
+        assert code == 0 and ready["outcome"] == "ready", ready
+        assert bluegreen("promote", ready["deploymentId"])[0] == 0
         deployed = {
-            engine: _json(("deploy", service, "--strategy", STRATEGY, "--time-scale", f"{SCALE:g}"))
-            for engine, service in SERVICES.items()
+            "codedeploy": _json(("deploy", SERVICES["codedeploy"], "--strategy", STRATEGY, *scale)),
+            "ecs": _json(("watch", ready["deploymentId"], *scale)),
         }
         found: dict[str, Any] = {"deploy": deployed, "analyze": {}, "text": {}, "why": {}}
         for engine, (_, report) in deployed.items():
