@@ -108,9 +108,13 @@ def clients() -> FakeClients:
 
 
 def engine(**inspection: Any) -> FakeInspectEngine:
-    """The failed canary's engine; its clock is not measured (no offset from this machine's)."""
+    """The failed canary's engine, asked a minute after the deployment ended (T0 + 10 min): the
+    tests must not depend on this machine's clock (with none, "now" was the real time, and the
+    settle test failed once the real clock passed T0 + 10 minutes)."""
     found = failed_at_test_traffic(green_target_groups=(GREEN,), **inspection)
-    return FakeInspectEngine({CD_ID: found}, service=("product-service", "dev"))
+    made = FakeInspectEngine({CD_ID: found}, service=("product-service", "dev"))
+    made.server_now = (T0 + timedelta(minutes=11)).timestamp()
+    return made
 
 
 def test_every_source_is_read(session: Session, clients: FakeClients) -> None:
