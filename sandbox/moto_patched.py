@@ -8,6 +8,8 @@
    registered. When ``BLUEGREEN_SANDBOX_TARGET_HEALTH`` names a file, a registered target listed
    there has the state (``initial``, ``healthy``, ``unhealthy``), reason and description the fake
    load balancer's health checks gave it (see ``sandbox.load_balancer.target_health``).
+   ``POST /moto-api/sandbox/target-health`` (body: a path, or empty for none) names another file
+   (a pooled child reused by the next world, ``sandbox.moto_server``); moto's reset keeps it.
 3. moto names every load balancer ``<name>-1.<region>.elb.amazonaws.com``, a name that resolves
    nowhere; the sandbox's load balancers are its routers on 127.0.0.1, so their DNSName is
    ``127.0.0.1``: the hooks tie a smoke host to the deployment group's load balancer through it
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from typing import Any
 
 from sandbox import alarm_history
@@ -57,23 +60,38 @@ def _patch() -> None:
     EC2ContainerServiceBackend._calculate_task_resource_requirements = staticmethod(requirements)  # type: ignore[method-assign]
 
 
-def _patch_target_health(path: str) -> None:
+TARGET_HEALTH_PATH = "/moto-api/sandbox/target-health"
+# The states file read now, and what was read from it (a new file: nothing read yet).
+_TARGET_HEALTH: dict[str, Any] = {"path": "", "version": None, "states": {}}
+_TARGET_HEALTH_LOCK = threading.Lock()
+
+
+def set_target_health_file(path: str) -> None:
+    """Read target states from ``path`` from now on ("" : none, moto's own answers)."""
+    with _TARGET_HEALTH_LOCK:
+        _TARGET_HEALTH.update(path=path, version=None, states={})
+
+
+def _patch_target_health() -> None:
     from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup
 
     original = FakeTargetGroup.health_for
-    seen: dict[str, Any] = {"version": None, "states": {}}
 
     def states() -> dict[str, Any]:
-        try:
-            info = os.stat(path)
-            version = (info.st_ino, info.st_mtime_ns, info.st_size)
-            if version != seen["version"]:
-                with open(path, encoding="utf-8") as source:
-                    seen["states"] = json.load(source)
-                seen["version"] = version
-        except (OSError, ValueError):  # not written yet, or gone: moto's own answer
-            pass
-        return dict(seen["states"])
+        with _TARGET_HEALTH_LOCK:
+            seen = _TARGET_HEALTH
+            if not seen["path"]:
+                return {}
+            try:
+                info = os.stat(seen["path"])
+                version = (info.st_ino, info.st_mtime_ns, info.st_size)
+                if version != seen["version"]:
+                    with open(seen["path"], encoding="utf-8") as source:
+                        seen["states"] = json.load(source)
+                    seen["version"] = version
+            except (OSError, ValueError):  # not written yet, or gone: moto's own answer
+                pass
+            return dict(seen["states"])
 
     def health_for(self: Any, target: dict[str, Any], ec2_backend: Any) -> Any:
         status = original(self, target, ec2_backend)
@@ -127,6 +145,27 @@ def _patch_load_balancer_dns() -> None:
     ELBv2Backend.create_load_balancer = create_load_balancer  # type: ignore[method-assign]
 
 
+def _serve_sandbox_api() -> None:
+    """Answer POST /moto-api/sandbox/target-health before moto's own routes (a WSGI wrapper
+    around the application ``moto.server.main`` serves)."""
+    import moto.server
+
+    run_simple = moto.server.run_simple
+
+    def wrapped(host: str, port: int, application: Any, **kwargs: Any) -> None:
+        def app(environ: dict[str, Any], start_response: Any) -> Any:
+            if environ.get("PATH_INFO") == TARGET_HEALTH_PATH and environ.get("REQUEST_METHOD") == "POST":
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                set_target_health_file(environ["wsgi.input"].read(length).decode() if length else "")
+                start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "0")])
+                return [b""]
+            return application(environ, start_response)
+
+        run_simple(host, port, app, **kwargs)
+
+    moto.server.run_simple = wrapped  # type: ignore[assignment]
+
+
 def _exit_with_parent(parent: int, interval: float = 1.0) -> None:
     """Exit this process once it is no longer the child of ``parent`` (the parent died)."""
     import threading
@@ -147,8 +186,9 @@ if __name__ == "__main__":
     _patch_load_balancer_dns()
     alarm_history.install()
     _patch_log_event_times()
-    if os.environ.get(STATES_FILE_ENV):
-        _patch_target_health(os.environ[STATES_FILE_ENV])
+    _patch_target_health()
+    set_target_health_file(os.environ.get(STATES_FILE_ENV, ""))
+    _serve_sandbox_api()
     from moto.server import main
 
     main()

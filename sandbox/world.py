@@ -248,7 +248,7 @@ class World:
         yield environment
         # moto (a child process) reads the target states the load balancer's health checks give.
         environment.set({STATES_FILE_ENV: str(self.target_health_path)})
-        moto = MotoServer(isolated=True, module="sandbox.moto_patched")
+        moto = MotoServer(isolated=True, module="sandbox.moto_patched", reuse=True)
         yield moto
         self.moto_url = moto.url
         self.env = self._environment()

@@ -20,7 +20,20 @@ import sys, time
 from sandbox.moto_server import MotoServer
 server = MotoServer(isolated=True, module="sandbox.moto_patched")
 server.start()
-print(server._process.pid, flush=True)
+print(server.pid, flush=True)
+time.sleep(600)
+"""
+
+# The same with a pooled child parked idle (``sandbox.moto_server.POOL``) once its server stopped.
+POOLED_PARENT = """
+import sys, time
+from sandbox.moto_server import POOL, MotoServer
+server = MotoServer(isolated=True, module="sandbox.moto_patched", reuse=True)
+server.start()
+pid = server.pid
+server.stop()
+assert POOL.idle_pids() == {pid}, POOL.idle_pids()
+print(pid, flush=True)
 time.sleep(600)
 """
 
@@ -35,9 +48,10 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_moto_exits_when_its_parent_is_killed(repo_root: Path) -> None:
+@pytest.mark.parametrize("script", [PARENT, POOLED_PARENT], ids=["running", "pooled"])
+def test_moto_exits_when_its_parent_is_killed(repo_root: Path, script: str) -> None:
     parent = subprocess.Popen(
-        [sys.executable, "-c", PARENT],
+        [sys.executable, "-c", script],
         cwd=repo_root,
         stdout=subprocess.PIPE,
         text=True,

@@ -106,7 +106,11 @@ def listening_ports() -> set[int]:
 
 
 def child_processes() -> set[int]:
-    """Pids of this process's live children (from /proc/<pid>/stat)."""
+    """Pids of this process's live children (from /proc/<pid>/stat), but for the idle moto
+    children this process's pool keeps for the next world (``sandbox.moto_server.POOL``: at most
+    ``POOL_SIZE``, reset, and gone with this process; tests/sandbox/test_moto_pool.py)."""
+    from sandbox.moto_server import POOL
+
     me = os.getpid()
     children: set[int] = set()
     for entry in Path("/proc").iterdir():
@@ -120,7 +124,7 @@ def child_processes() -> set[int]:
         fields = stat.rsplit(")", 1)[1].split()
         if int(fields[1]) == me and fields[0] != "Z":
             children.add(int(entry.name))
-    return children
+    return children - POOL.idle_pids()
 
 
 def production_weights(world: World, service: str) -> dict[str, int]:
