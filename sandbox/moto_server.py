@@ -5,10 +5,10 @@ A child of ``sandbox.moto_patched`` started with ``reuse=True`` (what a world do
 it stops, it is reset (POST /moto-api/reset: every backend of every account and region, then the
 sandbox's own state, ``sandbox.moto_patched``) and parked for the next one started in this process
 with the same environment, instead of paying moto's start again (~3 CPU-s: its import, the botocore
-models it loads, its backends). At most ``POOL_SIZE`` children wait; one that fails its reset, or
-finds the pool full, is killed. Two servers alive at once never share a child. A parked child is
-still this process's child and exits with it (``sandbox.moto_patched``'s parent watch); the
-per-world setting it read from its environment (the target-health states file,
+models it loads, its backends). At most ``POOL_SIZE`` children wait (a full pool kills the one
+parked longest ago); one that fails its reset is killed. Two servers alive at once never share a
+child. A parked child is still this process's child and exits with it (``sandbox.moto_patched``'s
+parent watch); the per-world setting it read from its environment (the target-health states file,
 ``STATES_FILE_ENV``) is set on reuse through ``/moto-api/sandbox/target-health``.
 """
 
@@ -127,12 +127,16 @@ class MotoPool:
         return None
 
     def give(self, child: _Child) -> bool:
-        """Park ``child`` (already reset); False when the pool is full (the caller kills it)."""
+        """Park ``child`` (already reset); when the pool is full, the child parked longest ago is
+        killed (the latest environment is the likeliest to come again). False: not parked."""
         with self._lock:
-            if len(self._idle) >= self.size or not child.alive():
+            if not self.size or not child.alive():
                 return False
             self._idle.append(child)
-            return True
+            evicted, self._idle = self._idle[: -self.size], self._idle[-self.size :]
+        for old in evicted:
+            old.kill()
+        return True
 
     def idle_pids(self) -> set[int]:
         with self._lock:
