@@ -3,11 +3,13 @@ against moto + the CodeDeploy emulator + the fake fleet, with the real hook hand
 traffic through routers on the listener ports, metrics, and the alarm evaluator.
 
 Every test starts its own world and checks, when it is over, that nothing it started is left:
-no listening socket, no child process, no extra thread.
+no listening socket, no child process, no extra thread. The deployments that roll back before
+production serves green share one world: tests/sandbox/test_rolled_back_before_production.py.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -23,7 +25,6 @@ from tests.support.sandbox import (
     child_processes,
     clients,
     deployment,
-    lifecycle_events,
     listening_ports,
     production_weights,
     sandbox_threads,
@@ -38,9 +39,9 @@ REPO = Path(__file__).resolve().parents[2]
 PROMOTE_CATALOG = REPO / "tests" / "fixtures" / "sandbox" / "services.yaml"
 
 
-@pytest.fixture
-def nothing_left_behind() -> Iterator[None]:
-    """After the test: every port, child process and thread the world started is gone."""
+@contextlib.contextmanager
+def leaves_nothing_behind() -> Iterator[None]:
+    """After the block: every port, child process and thread started in it is gone."""
     ports, children = listening_ports(), child_processes()
     threads = {t.ident for t in threading.enumerate()}
     yield
@@ -51,6 +52,13 @@ def nothing_left_behind() -> Iterator[None]:
         wait_for(lambda: not sandbox_threads(exclude=threads), timeout=5.0, interval=0.1)
     except AssertionError:
         raise AssertionError(f"threads left: {[t.name for t in sandbox_threads(exclude=threads)]}") from None
+
+
+@pytest.fixture
+def nothing_left_behind() -> Iterator[None]:
+    """After the test: every port, child process and thread the world started is gone."""
+    with leaves_nothing_behind():
+        yield
 
 
 def start_world(
@@ -109,61 +117,6 @@ def test_canary10_succeeds(capsys: pytest.CaptureFixture[str], nothing_left_behi
         assert len(groups) == 2
 
 
-def test_smoke_failure_at_after_allow_test_traffic(
-    capsys: pytest.CaptureFixture[str], nothing_left_behind: None
-) -> None:
-    # The smoke checks' 5xx land on green's target group, and the 5xx alarm would fire on them a
-    # minute or so later: on a slow machine, while the hook is still retrying, CodeDeploy would stop
-    # the deployment on the alarm first. Alarms stay as the history left them (OK) here, so the
-    # verdict is the smoke checks', whatever the machine's speed.
-    with start_world(["product-service"], fault="error_rate=1.0", evaluator_tick=1e6) as world:
-        code, result = deploy(capsys, "product-service", "canary10")
-        assert code == 1 and result["rolledBack"] is True, result
-        assert deployment(world, result["deploymentId"])["errorInformation"]["code"] != "ALARM_ACTIVE"
-        events = lifecycle_events(world, result["deploymentId"])
-        assert events["AfterAllowTestTraffic"] == "Failed"
-        assert events.get("AllowTraffic") in ("Skipped", "Pending")
-        # Smoke tests caught it on the test listener: no user ever reached the faulty version.
-        new = replacement_versions(world)
-        assert new and not [r for r in users(world) if r.version in new]
-
-
-def test_green_that_never_becomes_healthy_fails_after_install(
-    capsys: pytest.CaptureFixture[str], nothing_left_behind: None
-) -> None:
-    """Green's targets register ``initial`` (as an ALB has them until the health checks pass),
-    fail their health checks, turn ``unhealthy``; AfterInstall sees it and the deployment rolls back."""
-    with start_world(["product-service"], fault="unhealthy=1") as world:
-        code, created = deploy(capsys, "product-service", "canary10", "--no-wait")
-        assert code == 0, created
-        deployment_id = created["deploymentId"]
-        elbv2 = clients(world)["elbv2"]
-        green = world.infra[0].target_groups["product-service-green"]
-        seen: list[str] = []
-
-        def settled() -> bool:
-            described = elbv2.describe_target_health(TargetGroupArn=green)["TargetHealthDescriptions"]
-            states = sorted({d["TargetHealth"]["State"] for d in described})
-            if states and (not seen or seen[-1] != ",".join(states)):
-                seen.append(",".join(states))
-            ended = deployment(world, deployment_id)["status"] in ("Failed", "Stopped")
-            return "unhealthy" in states or ended
-
-        wait_for(settled, timeout=30, interval=0.05)
-        info = wait_terminal(world, deployment_id)
-        assert info["status"] == "Failed" and info.get("rollbackInfo"), info
-        assert lifecycle_events(world, deployment_id)["AfterInstall"] == "Failed"
-        assert seen[0] == "initial", seen  # what DescribeTargetHealth (moto) answered first
-        assert world.fleet is not None and world.load_balancer is not None
-        green_targets = {t for run in world.fleet.replacement_runs() for t in run.target_ids}
-        assert (
-            green_targets
-            and {target for _, target, state in world.load_balancer.health_history if state == "unhealthy"}
-            == green_targets
-        )
-        assert not [r for r in users(world) if r.version in replacement_versions(world)]
-
-
 def test_alarm_during_canary_step_rolls_back(
     capsys: pytest.CaptureFixture[str], nothing_left_behind: None
 ) -> None:
@@ -195,27 +148,6 @@ def test_alarm_during_canary_step_rolls_back(
         done = world.clock.now()
         wait_for(lambda: len([r for r in users(world) if r.sent_at > done]) >= 5, timeout=20)
         assert all(r.version == "product-service:1" for r in users(world) if r.sent_at > done)
-
-
-def test_stop_mid_shift_rolls_back(capsys: pytest.CaptureFixture[str], nothing_left_behind: None) -> None:
-    with start_world(["product-service"]) as world:
-        code, created = deploy(capsys, "product-service", "canary10", "--no-wait")
-        assert code == 0, created
-        deployment_id = created["deploymentId"]
-        # The shipped catalog's groups wait at Ready; with --no-wait nobody continues but promote.
-        wait_for(lambda: deployment(world, deployment_id)["status"] == "Ready", timeout=30)
-        assert bluegreen(capsys, "promote", deployment_id)[0] == 0
-        wait_for(
-            lambda: production_weights(world, "product-service").get("product-service-green"), timeout=30
-        )
-        code, _ = bluegreen(capsys, "stop", deployment_id)
-        info = wait_terminal(world, deployment_id)
-        assert info["status"] == "Stopped"
-        assert info.get("rollbackInfo", {}).get("rollbackDeploymentId")
-        wait_for(
-            lambda: not production_weights(world, "product-service").get("product-service-green"), timeout=20
-        )
-        assert code in (0, 1)
 
 
 def test_promote_from_ready(
