@@ -3,7 +3,11 @@ against moto + the sandbox's ECS endpoint (native service deployments) + the fle
 balancer's listener rules + the real hooks, with the SHIPPED services.yaml, whose dev runs
 inventory-service on Amazon ECS's own deployments.
 
-Each test starts its own world. What bluegreen reports is checked against what the ECS endpoint
+The deployments that need the alarm evaluator (or another service) start their own world; the
+rest run one after another in one world (the module's, alarms held as the history left them: the
+verdicts are the hooks' and ECS's on any machine), each checking its own deployment (by ARN; the
+fleet's runs since it began; the production rule's target group as the test found it), since a
+world costs ~10 CPU-seconds to start and stop. What bluegreen reports is checked against what the ECS endpoint
 says (boto3 and the AWS CLI's `aws ecs describe-service-deployments`), and against where the
 users' requests went.
 """
@@ -14,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +26,8 @@ import boto3
 import pytest
 
 from orchestrator.cli import main
+from sandbox.faults import HEALTHY, parse_fault
+from sandbox.fleet import TaskSetRun
 from sandbox.world import World, WorldOptions
 from tests.support.sandbox import clients
 
@@ -50,6 +57,43 @@ def world(fault: str | None = None, services: list[str] | None = None, evaluator
     return World(SHIPPED, "dev", services or [SERVICE], fault, options)
 
 
+@pytest.fixture(scope="module")
+def shared_world() -> Iterator[World]:
+    with world(evaluator_tick=1e6) as w:
+        yield w
+
+
+@pytest.fixture
+def w(shared_world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    """The shared world, its environment back in this test (tests/conftest.py's ``_no_real_aws``
+    removes the endpoints before each test), healthy again after it."""
+    for key, value in shared_world.env.items():
+        monkeypatch.setenv(key, value)
+    yield shared_world
+    assert shared_world.fleet is not None
+    shared_world.fleet.set_fault(SERVICE, HEALTHY)
+
+
+def stage(w: World, fault: str | None = None) -> list[TaskSetRun]:
+    """This test's deployment runs green with ``fault`` (None: healthy); returns the replacement
+    runs that exist already."""
+    assert w.fleet is not None
+    w.fleet.set_fault(SERVICE, parse_fault(fault))
+    return w.fleet.replacement_runs()
+
+
+def versions_since(w: World, before: list[TaskSetRun]) -> set[str]:
+    """The versions of the replacement runs started since ``before`` (this test's green)."""
+    assert w.fleet is not None
+    return {run.version for run in w.fleet.replacement_runs() if all(run is not old for old in before)}
+
+
+def serving(w: World) -> str:
+    """The target group the production rule forwards everything to now."""
+    (name,) = [name for name, weight in rule_weights(w).items() if weight == 100]
+    return name
+
+
 def ecs_deployment(w: World, arn: str) -> dict[str, Any]:
     """The service deployment as the sandbox's ECS endpoint (not moto, which has none) describes it."""
     ecs = boto3.client("ecs", endpoint_url=w.native_ecs_url, region_name=os.environ["AWS_DEFAULT_REGION"])
@@ -57,11 +101,6 @@ def ecs_deployment(w: World, arn: str) -> dict[str, Any]:
     ecs.close()
     assert len(found) == 1
     return dict(found[0])
-
-
-def new_versions(w: World) -> set[str]:
-    assert w.fleet is not None
-    return {run.version for run in w.fleet.replacement_runs()}
 
 
 def rule_weights(world: World, listener: str = "production", service: str = SERVICE) -> dict[str, int]:
@@ -99,23 +138,7 @@ def aws_cli_deployment(arn: str) -> dict[str, Any]:
     return found[0]
 
 
-def test_canary10_succeeds_and_the_aws_cli_agrees(capsys: pytest.CaptureFixture[str]) -> None:
-    with world() as w:
-        code, doc, err = deploy(capsys, "--strategy", "canary10")
-        assert code == 0, (doc, err)
-        assert doc["engine"] == "ecs" and doc["status"] == "Succeeded" and doc["rolledBack"] is False
-        assert (
-            doc["deploymentId"].startswith("arn:aws:ecs:") and ":service-deployment/" in doc["deploymentId"]
-        )
-        weights = rule_weights(w)
-        assert sorted(weights.values()) == [0, 100]
-        described = aws_cli_deployment(doc["deploymentId"])
-        assert described["status"] == "SUCCESSFUL"
-        assert described["deploymentConfiguration"]["strategy"] == "CANARY"
-        assert described["deploymentConfiguration"]["canaryConfiguration"]["canaryPercent"] == 10.0
-        # status reads the same deployment back the same way.
-        code, status, _ = bluegreen(capsys, "status", doc["deploymentId"])
-        assert code == 0 and status["status"] == "Succeeded" and status["engine"] == "ecs"
+# Each in a world of its own: the alarm evaluator runs (every 10 virtual s); another service.
 
 
 def test_error_rate_fault_is_stopped_by_the_alarm_and_rolled_back(capsys: pytest.CaptureFixture[str]) -> None:
@@ -138,67 +161,6 @@ def test_error_rate_fault_is_stopped_by_the_alarm_and_rolled_back(capsys: pytest
         )
         # Traffic is back on the original revision.
         assert rule_weights(w) == {"inventory-service-blue": 100, "inventory-service-green": 0}
-
-
-def test_smoke_visible_fault_fails_before_production_traffic_moves(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    # Alarms stay as the history left them (OK), so the verdict is the smoke hook's on any machine.
-    with world(fault="error_rate=1.0", evaluator_tick=1e6) as w:
-        code, doc, err = deploy(capsys, "--strategy", "canary10")
-        assert code == 1 and doc["rolledBack"] is True, (doc, err)
-        assert doc["hookFailure"]["function"] == "bluegreen-dev-after-allow-test-traffic", doc
-        assert not ecs_deployment(w, doc["deploymentId"])["alarms"].get("triggeredAlarmNames")
-        # The smoke checks caught it on the test listener: no user ever reached the faulty version.
-        new = new_versions(w)
-        assert new and not users_on_any(w, new)
-        assert rule_weights(w)["inventory-service-blue"] == 100
-
-
-def users_on_any(w: World, versions: set[str]) -> list[Any]:
-    assert w.traffic is not None
-    return [r for r in w.traffic.snapshot(SERVICE) if r.version in versions]
-
-
-def test_until_ready_then_promote_completes(capsys: pytest.CaptureFixture[str]) -> None:
-    with world() as w:
-        code, doc, err = deploy(capsys, "--strategy", "all-at-once", "--until", "ready")
-        assert code == 0 and doc["status"] == "Ready", (doc, err)
-        arn = doc["deploymentId"]
-        paused = ecs_deployment(w, arn)
-        assert [h["status"] for h in paused["lifecycleHookDetails"] if h["targetType"] == "PAUSE"] == [
-            "AWAITING_ACTION"
-        ]
-        # While paused, production stays on the original revision.
-        assert rule_weights(w)["inventory-service-blue"] == 100
-        assert not users_on_any(w, new_versions(w))
-        code, _, err = bluegreen(capsys, "promote", arn)
-        assert code == 0, err
-        code, watched, err = bluegreen(capsys, "watch", arn, "--time-scale", f"{SCALE:g}")
-        assert code == 0 and watched["status"] == "Succeeded", (watched, err)
-        assert aws_cli_deployment(arn)["status"] == "SUCCESSFUL"
-        assert rule_weights(w)["inventory-service-green"] == 100
-
-
-def test_promote_without_a_waiting_pause_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
-    with world():
-        code, doc, err = deploy(capsys, "--strategy", "all-at-once")
-        assert code == 0, (doc, err)
-        code, _, err = bluegreen(capsys, "promote", doc["deploymentId"])
-        assert code == 2 and "no lifecycle hook is waiting" in err and "Traceback" not in err
-
-
-def test_stop_rolls_back(capsys: pytest.CaptureFixture[str]) -> None:
-    with world() as w:
-        code, doc, err = deploy(capsys, "--strategy", "canary10", "--until", "ready")
-        assert code == 0 and doc["status"] == "Ready", (doc, err)
-        arn = doc["deploymentId"]
-        code, _, err = bluegreen(capsys, "stop", arn)
-        assert code in (0, 1), err
-        code, watched, err = bluegreen(capsys, "watch", arn, "--time-scale", f"{SCALE:g}")
-        assert code == 1 and watched["rolledBack"] is True and watched["status"] == "Stopped", (watched, err)
-        assert aws_cli_deployment(arn)["status"] == "ROLLBACK_SUCCESSFUL"
-        assert rule_weights(w)["inventory-service-blue"] == 100
 
 
 def test_migrate_then_deploy_moves_a_codedeploy_service_to_native(capsys: pytest.CaptureFixture[str]) -> None:
@@ -235,23 +197,112 @@ def test_migrate_then_deploy_moves_a_codedeploy_service_to_native(capsys: pytest
         assert sorted(weights.values()) == [0, 100]
 
 
-def test_status_of_the_service_and_rollback_to_the_previous_revision(
-    capsys: pytest.CaptureFixture[str],
+# One world for the rest, one deployment after another (the fixture ``w``).
+
+
+def users_on_any(w: World, versions: set[str]) -> list[Any]:
+    assert w.traffic is not None
+    return [r for r in w.traffic.snapshot(SERVICE) if r.version in versions]
+
+
+def test_smoke_visible_fault_fails_before_production_traffic_moves(
+    capsys: pytest.CaptureFixture[str], w: World
 ) -> None:
-    with world() as w:
-        code, first, err = deploy(capsys, "--strategy", "all-at-once")
-        assert code == 0, (first, err)
-        # status SERVICE: the service's latest deployment, by the engine the catalog names.
-        code, status, err = bluegreen(capsys, "status", SERVICE)
-        assert code == 0 and status["deploymentId"] == first["deploymentId"] and status["engine"] == "ecs", (
-            err
+    before, live = stage(w, "error_rate=1.0"), serving(w)
+    code, doc, err = deploy(capsys, "--strategy", "canary10")
+    assert code == 1 and doc["rolledBack"] is True, (doc, err)
+    assert doc["hookFailure"]["function"] == "bluegreen-dev-after-allow-test-traffic", doc
+    assert not ecs_deployment(w, doc["deploymentId"])["alarms"].get("triggeredAlarmNames")
+    # The smoke checks caught it on the test listener: no user ever reached the faulty version.
+    new = versions_since(w, before)
+    assert new and not users_on_any(w, new)
+    assert rule_weights(w)[live] == 100
+
+
+def test_stop_rolls_back(capsys: pytest.CaptureFixture[str], w: World) -> None:
+    stage(w)
+    live = serving(w)
+    code, doc, err = deploy(capsys, "--strategy", "canary10", "--until", "ready")
+    assert code == 0 and doc["status"] == "Ready", (doc, err)
+    arn = doc["deploymentId"]
+    code, _, err = bluegreen(capsys, "stop", arn)
+    assert code in (0, 1), err
+    code, watched, err = bluegreen(capsys, "watch", arn, "--time-scale", f"{SCALE:g}")
+    assert code == 1 and watched["rolledBack"] is True and watched["status"] == "Stopped", (watched, err)
+    assert aws_cli_deployment(arn)["status"] == "ROLLBACK_SUCCESSFUL"
+    assert rule_weights(w)[live] == 100
+
+
+def test_until_ready_then_promote_completes(capsys: pytest.CaptureFixture[str], w: World) -> None:
+    before, live = stage(w), serving(w)
+    (other,) = set(rule_weights(w)) - {live}
+    code, doc, err = deploy(capsys, "--strategy", "all-at-once", "--until", "ready")
+    assert code == 0 and doc["status"] == "Ready", (doc, err)
+    arn = doc["deploymentId"]
+    paused = ecs_deployment(w, arn)
+    assert [h["status"] for h in paused["lifecycleHookDetails"] if h["targetType"] == "PAUSE"] == [
+        "AWAITING_ACTION"
+    ]
+    # While paused, production stays on the original revision.
+    assert rule_weights(w)[live] == 100
+    assert not users_on_any(w, versions_since(w, before))
+    code, _, err = bluegreen(capsys, "promote", arn)
+    assert code == 0, err
+    code, watched, err = bluegreen(capsys, "watch", arn, "--time-scale", f"{SCALE:g}")
+    assert code == 0 and watched["status"] == "Succeeded", (watched, err)
+    assert aws_cli_deployment(arn)["status"] == "SUCCESSFUL"
+    assert rule_weights(w)[other] == 100
+
+
+def test_canary10_succeeds_and_the_aws_cli_agrees(capsys: pytest.CaptureFixture[str], w: World) -> None:
+    stage(w)
+    code, doc, err = deploy(capsys, "--strategy", "canary10")
+    assert code == 0, (doc, err)
+    assert doc["engine"] == "ecs" and doc["status"] == "Succeeded" and doc["rolledBack"] is False
+    assert doc["deploymentId"].startswith("arn:aws:ecs:") and ":service-deployment/" in doc["deploymentId"]
+    weights = rule_weights(w)
+    assert sorted(weights.values()) == [0, 100]
+    described = aws_cli_deployment(doc["deploymentId"])
+    assert described["status"] == "SUCCESSFUL"
+    assert described["deploymentConfiguration"]["strategy"] == "CANARY"
+    assert described["deploymentConfiguration"]["canaryConfiguration"]["canaryPercent"] == 10.0
+    # status reads the same deployment back the same way.
+    code, status, _ = bluegreen(capsys, "status", doc["deploymentId"])
+    assert code == 0 and status["status"] == "Succeeded" and status["engine"] == "ecs"
+
+
+def test_promote_without_a_waiting_pause_is_bad_input(capsys: pytest.CaptureFixture[str], w: World) -> None:
+    stage(w)
+    code, doc, err = deploy(capsys, "--strategy", "all-at-once")
+    assert code == 0, (doc, err)
+    code, _, err = bluegreen(capsys, "promote", doc["deploymentId"])
+    assert code == 2 and "no lifecycle hook is waiting" in err and "Traceback" not in err
+
+
+def test_status_of_the_service_and_rollback_to_the_previous_revision(
+    capsys: pytest.CaptureFixture[str], w: World
+) -> None:
+    stage(w)
+    ecs = clients(w)["ecs"]
+
+    def revision() -> str:
+        return str(
+            ecs.describe_services(cluster="doa-market-cluster", services=[SERVICE])["services"][0][
+                "taskDefinition"
+            ]
         )
-        code, back, err = bluegreen(
-            capsys, "rollback", SERVICE, "--strategy", "all-at-once", "--time-scale", "40"
-        )
-        assert code == 0 and back["status"] == "Succeeded", (back, err)
-        assert back["deploymentId"] != first["deploymentId"]
-        ecs = clients(w)["ecs"]
-        service = ecs.describe_services(cluster="doa-market-cluster", services=[SERVICE])["services"][0]
-        assert service["taskDefinition"].endswith(":1"), service["taskDefinition"]
-        assert aws_cli_deployment(back["deploymentId"])["status"] == "SUCCESSFUL"
+
+    previous = revision()  # what the service ran before this test (":1" in a fresh world)
+    code, first, err = deploy(capsys, "--strategy", "all-at-once")
+    assert code == 0, (first, err)
+    assert revision() != previous
+    # status SERVICE: the service's latest deployment, by the engine the catalog names.
+    code, status, err = bluegreen(capsys, "status", SERVICE)
+    assert code == 0 and status["deploymentId"] == first["deploymentId"] and status["engine"] == "ecs", err
+    code, back, err = bluegreen(
+        capsys, "rollback", SERVICE, "--strategy", "all-at-once", "--time-scale", "40"
+    )
+    assert code == 0 and back["status"] == "Succeeded", (back, err)
+    assert back["deploymentId"] != first["deploymentId"]
+    assert revision() == previous
+    assert aws_cli_deployment(back["deploymentId"])["status"] == "SUCCESSFUL"
