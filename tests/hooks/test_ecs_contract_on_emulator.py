@@ -17,7 +17,7 @@ from orchestrator.vocabulary import NATIVE_STAGE_FOR_EVENT
 from sandbox.moto_server import sandbox_client_factory
 from sandbox.world import World, WorldOptions
 from tests.hooks.conftest import LogRecords
-from tests.sandbox.test_world_native import CODEDEPLOY, NATIVE, native_catalog
+from tests.sandbox.test_world_native import NATIVE, native_catalog
 from tests.support.sandbox import wait_for
 
 pytestmark = pytest.mark.integration
@@ -37,7 +37,8 @@ def lifecycle_hooks(world: World, hooks: dict[str, str]) -> list[dict[str, Any]]
 
 def test_the_real_hooks_judge_native_deployments(tmp_path: Path, hook_logs: LogRecords) -> None:
     catalog = native_catalog(tmp_path, NATIVE)
-    with World(catalog, "dev", [NATIVE, CODEDEPLOY], None, WorldOptions(time_scale=40.0)) as world:
+    # product-service alone: nothing here deploys or reads the catalog's CodeDeploy service.
+    with World(catalog, "dev", [NATIVE], None, WorldOptions(time_scale=40.0)) as world:
         native = next(item for item in world.infra if item.name == NATIVE)
         ecs = sandbox_client_factory(world.region)("ecs", world.env["AWS_ENDPOINT_URL_ECS"])
         try:
