@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,23 @@ from tests.support.emulator import client
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def shared_world() -> Iterator[World]:
+    """One world for both deploy tests (product-service at 40x): each test's proxies, ledger
+    baseline and hook invocations are its own, so neither reads what the other did."""
+    options = WorldOptions(time_scale=40.0)
+    with World(REPO / "services.yaml", "dev", ["product-service"], None, options) as made:
+        yield made
+
+
+@pytest.fixture
+def world(shared_world: World, monkeypatch: pytest.MonkeyPatch) -> World:
+    """The world's endpoint variables again (each test starts with a clean environment)."""
+    for key, value in shared_world.env.items():
+        monkeypatch.setenv(key, value)
+    return shared_world
 
 
 def _single_attempt(name: str, url: str, attempts: int = 1) -> Any:
@@ -119,41 +137,43 @@ def test_the_draws_are_seeded() -> None:
 
 
 def test_deploys_under_30_percent_throttling_complete_once_each_without_orphans(
-    capsys: pytest.CaptureFixture[str],
+    world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    options = WorldOptions(time_scale=40.0)
-    with World(REPO / "services.yaml", "dev", ["product-service"], None, options) as world:
-        made = world.clients()
-        baseline = active_revisions(made.ecs)
-        # 30 % of the CLI's requests, and the first CreateDeployment and RegisterTaskDefinition
-        # surely. The hooks' clients are spared: their retries are the hooks' contract, and a hook
-        # that gives up fails the deployment (a rollback, not what this test is about).
-        hooks = "bluegreen-hooks"
-        moto = ThrottlingProxy(
-            world.moto_url, 0.3, seed=11, first={"RegisterTaskDefinition": 1}, spare_user_agent=hooks
-        )
-        codedeploy = ThrottlingProxy(
-            world.codedeploy_url, 0.3, seed=12, first={"CreateDeployment": 2}, spare_user_agent=hooks
-        )
-        codes, documents = [], []
-        with (
-            moto as moto_url,
-            codedeploy as codedeploy_url,
-            endpoints({"AWS_ENDPOINT_URL": moto_url, "AWS_ENDPOINT_URL_CODEDEPLOY": codedeploy_url}),
-        ):
-            for _ in range(3):
-                capsys.readouterr()
-                code = main(
-                    ["deploy", "product-service", "-s", "all-at-once", "--time-scale", "40", "-o", "json"]
-                )
-                codes.append(code)
-                documents.append(json.loads(capsys.readouterr().out or "{}"))
-        item = world.infra[0].service.settings
-        ledger = read_ledger(made.codedeploy, made.ecs, [(item.application, item.deployment_group)], baseline)
+    made = world.clients()
+    item = world.infra[0].service.settings
+    groups = [(item.application, item.deployment_group)]
+    baseline = active_revisions(made.ecs)
+    before = read_ledger(made.codedeploy, made.ecs, groups, baseline)
+    # 30 % of the CLI's requests, and the first CreateDeployment and RegisterTaskDefinition
+    # surely. The hooks' clients are spared: their retries are the hooks' contract, and a hook
+    # that gives up fails the deployment (a rollback, not what this test is about).
+    hooks = "bluegreen-hooks"
+    moto = ThrottlingProxy(
+        world.moto_url, 0.3, seed=11, first={"RegisterTaskDefinition": 1}, spare_user_agent=hooks
+    )
+    codedeploy = ThrottlingProxy(
+        world.codedeploy_url, 0.3, seed=12, first={"CreateDeployment": 2}, spare_user_agent=hooks
+    )
+    codes, documents = [], []
+    with (
+        moto as moto_url,
+        codedeploy as codedeploy_url,
+        endpoints({"AWS_ENDPOINT_URL": moto_url, "AWS_ENDPOINT_URL_CODEDEPLOY": codedeploy_url}),
+    ):
+        for _ in range(3):
+            capsys.readouterr()
+            code = main(
+                ["deploy", "product-service", "-s", "all-at-once", "--time-scale", "40", "-o", "json"]
+            )
+            codes.append(code)
+            documents.append(json.loads(capsys.readouterr().out or "{}"))
+    ledger = read_ledger(made.codedeploy, made.ecs, groups, baseline)
     assert codes == [0, 0, 0], documents
     assert documents[0]["createAttempts"] >= 3  # the first two surely throttled
     assert sum(codedeploy.throttled.values()) + sum(moto.throttled.values()) > 3
-    assert ledger.deployments == 3 and len(ledger.tokens) == 3 and ledger.duplicated == 0
+    # three deployments, each with a token of its own, besides those made before this test
+    assert ledger.deployments - before.deployments == 3 and ledger.duplicated == 0
+    assert len(ledger.tokens) - len(before.tokens) == 3 and before.duplicated == 0
     assert ledger.orphans == ()
 
 
@@ -192,32 +212,33 @@ def _status(codedeploy: Any, deployment_id: str) -> str:
     return str(codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]["status"])
 
 
-def test_a_deploy_completes_when_the_hooks_are_throttled_too(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_deploy_completes_when_the_hooks_are_throttled_too(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
     """30 % of every request throttled, the hooks' included (seeded), and surely: the first 4
     DescribeTargetHealth (more than botocore's 4 attempts gave a read: AfterInstall used to report
     Failed) and the first 6 PutLifecycleEventHookExecutionStatus (all of one report's attempts: the
     hook raises HookReportError, and the sandbox's Lambda runner retries it a virtual minute later,
     as Lambda's asynchronous invocation does; before, the deployment sat until the hook timeout).
     Both operations are the hooks' alone."""
-    options = WorldOptions(time_scale=40.0)
-    with World(REPO / "services.yaml", "dev", ["product-service"], None, options) as world:
-        moto = ThrottlingProxy(world.moto_url, 0.3, seed=21, first={"DescribeTargetHealth": 4})
-        codedeploy = ThrottlingProxy(
-            world.codedeploy_url, 0.3, seed=22, first={"PutLifecycleEventHookExecutionStatus": 6}
-        )
-        with (
-            moto as moto_url,
-            codedeploy as codedeploy_url,
-            endpoints({"AWS_ENDPOINT_URL": moto_url, "AWS_ENDPOINT_URL_CODEDEPLOY": codedeploy_url}),
-        ):
-            capsys.readouterr()
-            # A long watch (60 deployment minutes, 90 s real): this test is about the hooks' verdicts;
-            # whether a loaded machine keeps the default timeout is bench/chaos.py's question.
-            command = ["deploy", "product-service", "-s", "all-at-once", "--time-scale", "40", "-o", "json"]
-            code = main([*command, "--timeout", "60"])
-            document = json.loads(capsys.readouterr().out or "{}")
-        assert world.runner is not None
-        invocations = list(world.runner.invocations)
+    assert world.runner is not None
+    earlier = len(world.runner.invocations)  # the other deploy test's, if it ran first
+    moto = ThrottlingProxy(world.moto_url, 0.3, seed=21, first={"DescribeTargetHealth": 4})
+    codedeploy = ThrottlingProxy(
+        world.codedeploy_url, 0.3, seed=22, first={"PutLifecycleEventHookExecutionStatus": 6}
+    )
+    with (
+        moto as moto_url,
+        codedeploy as codedeploy_url,
+        endpoints({"AWS_ENDPOINT_URL": moto_url, "AWS_ENDPOINT_URL_CODEDEPLOY": codedeploy_url}),
+    ):
+        capsys.readouterr()
+        # A long watch (60 deployment minutes, 90 s real): this test is about the hooks' verdicts;
+        # whether a loaded machine keeps the default timeout is bench/chaos.py's question.
+        command = ["deploy", "product-service", "-s", "all-at-once", "--time-scale", "40", "-o", "json"]
+        code = main([*command, "--timeout", "60"])
+        document = json.loads(capsys.readouterr().out or "{}")
+    invocations = list(world.runner.invocations)[earlier:]
     assert code == 0, document
     assert moto.throttled["DescribeTargetHealth"] >= 4
     assert codedeploy.throttled["PutLifecycleEventHookExecutionStatus"] >= 6
