@@ -162,9 +162,10 @@ def test_deploys_under_30_percent_throttling_complete_once_each_without_orphans(
     ):
         for _ in range(3):
             capsys.readouterr()
-            code = main(
-                ["deploy", "product-service", "-s", "all-at-once", "--time-scale", "40", "-o", "json"]
-            )
+            # A long watch (60 deployment minutes), as the hooks' test below: this test is about
+            # throttled calls; a loaded machine once ran the third deploy past the default bound (exit 3).
+            command = ["deploy", "product-service", "-s", "all-at-once", "--time-scale", "40", "-o", "json"]
+            code = main([*command, "--timeout", "60"])
             codes.append(code)
             documents.append(json.loads(capsys.readouterr().out or "{}"))
     ledger = read_ledger(made.codedeploy, made.ecs, groups, baseline)
