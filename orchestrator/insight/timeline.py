@@ -5,8 +5,9 @@ Every time is in seconds since ``Timeline.origin`` (the deployment's creation, e
 time known), so the renderers never do date arithmetic. The lanes:
 
 - traffic: the replacement's (green's) share of production traffic from ``inspection.traffic``, a
-  step function starting at 0 %; blue's share is the rest. When the engine could not pin it (ECS
-  says when a shift ran only for a deployment that succeeded), the strategy's schedule
+  step function starting at 0 %; blue's share is the rest. CodeDeploy pins it (AllowTraffic's times:
+  no AllowTraffic start, no production traffic ever moved, whatever a hook logged). When the engine
+  could not pin it (ECS says when a shift ran only for a deployment that succeeded), the strategy's schedule
   (``insight.traffic.scheduled_traffic``) starts at the first passed line of the hook that runs
   before production traffic moves (BeforeAllowTraffic, ECS's PRE_PRODUCTION_TRAFFIC_SHIFT), ends
   at the first line of the hook after it (AfterAllowTraffic), and goes back to blue when the
@@ -43,6 +44,7 @@ from orchestrator.vocabulary import (
     BEFORE_ALLOW_TRAFFIC,
     EVENT_FOR_NATIVE_STAGE,
     NATIVE_STAGE_FOR_EVENT,
+    EngineName,
 )
 
 
@@ -245,8 +247,12 @@ def _all_times(evidence: Evidence) -> Iterable[datetime]:
 
 
 def _traffic(evidence: Evidence, clock: _Clock) -> tuple[TrafficStep, ...]:
-    """Green's share as a step function from 0 s (0 % until the first point)."""
-    points = evidence.inspection.traffic or _traffic_from_hooks(evidence)
+    """Green's share as a step function from 0 s (0 % until the first point). CodeDeploy's inspection
+    is the whole truth: a deployment stopped after the gate hook passed but before AllowTraffic
+    started moved no production traffic, though the hook's passed line is there."""
+    points = evidence.inspection.traffic
+    if not points and evidence.facts.engine != EngineName.CODEDEPLOY:
+        points = _traffic_from_hooks(evidence)
     steps = [TrafficStep(0.0, 0.0)]
     for point in sorted(points, key=lambda p: p.at):
         at = max(0.0, clock.at(point.at) or 0.0)

@@ -225,6 +225,20 @@ def test_traffic_from_the_hooks_when_the_engine_could_not_pin_it(
     assert [(s.at, s.green_percent) for s in timeline.traffic] == expected
 
 
+def test_codedeploy_stopped_before_allow_traffic_moved_no_traffic_whatever_the_gate_logged() -> None:
+    """The watcher's stop (an alarm) lands after the BeforeAllowTraffic gate logged its pass but before
+    AllowTraffic started: CodeDeploy's events say production never moved, so no 10 % is drawn (the
+    hooks' schedule is only for an engine that keeps no shift times)."""
+    steps = (
+        step("BeforeAllowTraffic", "Failed", 90, 110),
+        step("AllowTraffic", "Skipped"),
+    )
+    hooks = (hook("BeforeAllowTraffic", "Succeeded", 100),)
+    more = {"rollback_started": at(110), "completed": at(200)}
+    timeline = build(evidence(facts=facts(**more), steps=steps, hooks=hooks))
+    assert [(s.at, s.green_percent) for s in timeline.traffic] == [(0, 0)]
+
+
 def test_the_engines_traffic_wins_over_the_hooks() -> None:
     hooks = (hook("BeforeAllowTraffic", "Succeeded", 100),)
     timeline = build(evidence(traffic=(TrafficPoint(at(60), 10),), hooks=hooks))
