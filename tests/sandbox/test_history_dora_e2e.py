@@ -1,19 +1,22 @@
 """Issue 12's "done when" for `history` and `dora`: one sandbox world (the shipped services.yaml
 cut to four services, dev: product-service and order-service on CodeDeploy, inventory-service and
-notification-service on Amazon ECS's own deployments), 12 deployments in three rounds of four (one
-per service, at once) with mixed outcomes, then one `bluegreen rollback`; then `history` and `dora`
-from both sources: the engines' APIs (``--source api``) and the ledger (the emulators' state-change
+notification-service on Amazon ECS's own deployments), 20 deployments, five per service in a row
+(the four services' rows side by side: each service's next deploy starts as soon as its last one
+ended, none waits for the others) with mixed outcomes, then one `bluegreen rollback`; then `history`
+and `dora` from both sources: the engines' APIs (``--source api``) and the ledger (the emulators' state-change
 events -> template.yaml's rule -> the ledger Lambda -> DynamoDB in moto; `deploy`'s own
 ``record_start`` adds who deployed which commit).
 
 Every deploy says who and which commit through BLUEGREEN_DEPLOYER / BLUEGREEN_COMMIT /
 BLUEGREEN_COMMIT_TIME, the commit made H hours (virtual) before the deploy started, H = 10 x the
-service's index + the round. The expected DORA figures are worked out by hand below.
+service's index + the round (the deploy's place in its service's row). The expected DORA figures
+are worked out by hand below.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,9 +34,10 @@ from orchestrator.vocabulary import DeploymentStatus
 from sandbox.faults import HEALTHY, parse_fault
 from sandbox.world import World, WorldOptions
 
-# One world for 13 deployments (three rounds give every outcome on both engines; five rounds, 21
-# deployments, cost 92 CPU-s of make test's budget): its setup counts against the first test
-# (pytest-timeout 120 s by default; 21 deployments took 77 s at load 9 on 2 cores, 164 s at load 21).
+# One world for 21 deployments: its setup counts against the first test (pytest-timeout 120 s by
+# default). A world costs CPU per virtual second it lives, so nobody waits: each service's rows run
+# on their own (five rounds in lock step, every round as slow as its slowest deploy, cost 92 CPU-s),
+# and the test reacts to each state change the engines publish instead of polling every 200 virtual s.
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 SCALE = 400.0
@@ -42,8 +46,8 @@ SHIPPED = REPO / "services.yaml"
 SERVICES = ["product-service", "order-service", "inventory-service", "notification-service"]
 # Round -> each service's outcome (in SERVICES' order): S succeeds, F fails (every request to green
 # answers 500: the smoke hook fails on the test listener), X is stopped (with rollback) at Ready.
-ROUNDS = ["SSSS", "FXFX", "SSSS"]
-ROLLED_BACK_BY_HAND = "product-service"  # after round 3: `bluegreen rollback` of its live deploy
+ROUNDS = ["SSSS", "FSFS", "SXSF", "SSSS", "SFXS"]
+ROLLED_BACK_BY_HAND = "product-service"  # after its round 5: `bluegreen rollback` of its live deploy
 DEPLOYER = "tester"
 HOUR = 3600.0
 # A deploy's lead time is H hours plus the deploy's own duration (start to completion, virtual):
@@ -80,33 +84,84 @@ def bluegreen(*args: str) -> tuple[int, dict[str, Any]]:
     return code, (json.loads(text) if text.startswith("{") else {})
 
 
-def drive(world: World, ids: dict[str, str], stop: set[str], timeout: float = 120.0) -> dict[str, str]:
-    """Poll each deployment (service -> id) until it ends: promote one waiting at Ready, or stop it
-    with rollback when its service is in ``stop``. The final status of each."""
-    catalog = load_catalog(world.catalog.path)
-    clients = AwsClients(region=world.region)
-    engines = {svc: engine_for(catalog.resolve(svc, "dev"), clients) for svc in ids}
-    done: dict[str, str] = {}
-    acted: set[str] = set()
-    deadline = time.monotonic() + timeout
-    while len(done) < len(ids):
-        assert time.monotonic() < deadline, f"still running after {timeout} s: {set(ids) - set(done)}"
-        for svc, deployment_id in ids.items():
-            if svc in done:
-                continue
-            status = engines[svc].snapshot(deployment_id).snapshot.status
-            if status.is_terminal:
-                done[svc] = status.value
-            elif status is DeploymentStatus.READY and svc not in acted:
-                acted.add(svc)
-                if svc in stop:
-                    engines[svc].stop(deployment_id, rollback=True)
-                else:
-                    engines[svc].promote(deployment_id)
-        # Every 0.5 s (200 virtual s, well inside dev's 60-minute Ready wait), not 0.2 s: each look is
-        # 2-3 API calls per service, CPU that make test's budget pays for.
-        time.sleep(0.5)
-    return done
+class Rows:
+    """Each service's deploys in a row (its round 1, 2, ...), the four rows at once: a service's next
+    deploy starts as soon as its last one ended; one at Ready is promoted, or stopped with rollback
+    when its outcome is X; after product-service's last round, the `bluegreen rollback`."""
+
+    def __init__(self, world: World, made: Run, patch: pytest.MonkeyPatch) -> None:
+        catalog = load_catalog(world.catalog.path)
+        clients = AwsClients(region=world.region)
+        self.world, self.made, self.patch = world, made, patch
+        self.engines = {svc: engine_for(catalog.resolve(svc, "dev"), clients) for svc in SERVICES}
+        self.round = dict.fromkeys(SERVICES, 0)  # the round each service runs (0: none yet)
+        self.live: dict[str, str] = {}  # service -> the deployment running
+        self.acted: set[str] = set()
+        self.ended: dict[tuple[str, int], str] = {}  # (service, round) -> final status
+        self.rolled_back_by_hand = ""  # the rollback's final status
+        # Every state change the engines publish wakes the loop (a look every 0.25 s otherwise: ECS
+        # publishes nothing when it starts waiting at Ready).
+        self.changed = threading.Event()
+        world.events.put_rule("history-wake", {"source": ["aws.codedeploy", "aws.ecs"]}, self._wake)
+
+    def _wake(self, _event: Any) -> None:
+        self.changed.set()
+
+    def outcome(self, svc: str, number: int) -> str:
+        return ROUNDS[number - 1][SERVICES.index(svc)]
+
+    def start_next(self, svc: str) -> None:
+        assert self.world.fleet is not None
+        number = self.round[svc] = self.round[svc] + 1
+        if number > len(ROUNDS):  # product-service's rollback of its last deploy
+            self.world.fleet.faults[svc] = HEALTHY
+            self.patch.delenv("BLUEGREEN_COMMIT")  # a rollback redeploys an earlier revision: no new commit
+            self.patch.delenv("BLUEGREEN_COMMIT_TIME")
+            code, created = bluegreen("rollback", svc, "--strategy", "all-at-once", "--no-wait")
+            assert code == 0, created
+            self.live[svc] = self.made.rollback_id = created["deploymentId"]
+            return
+        failing = self.outcome(svc, number) == "F"
+        self.world.fleet.faults[svc] = parse_fault("error_rate=1.0") if failing else HEALTHY
+        commit_time = virtual_now(self.world) - timedelta(hours=commit_age_hours(svc, number))
+        self.patch.setenv("BLUEGREEN_COMMIT", sha(svc, number))
+        self.patch.setenv("BLUEGREEN_COMMIT_TIME", commit_time.isoformat())
+        code, created = bluegreen("deploy", svc, "--strategy", "all-at-once", "--no-wait")
+        assert code == 0, created
+        self.live[svc] = self.made.ids[(svc, number)] = created["deploymentId"]
+
+    def look(self, svc: str) -> None:
+        """One look at the service's running deployment: act at Ready, note its end."""
+        deployment_id, number = self.live[svc], self.round[svc]
+        status = self.engines[svc].snapshot(deployment_id).snapshot.status
+        if status.is_terminal:
+            del self.live[svc]
+            self.acted.discard(svc)
+            if number > len(ROUNDS):
+                self.rolled_back_by_hand = status.value
+            else:
+                self.ended[(svc, number)] = status.value
+        elif status is DeploymentStatus.READY and svc not in self.acted:
+            self.acted.add(svc)
+            if number <= len(ROUNDS) and self.outcome(svc, number) == "X":
+                self.engines[svc].stop(deployment_id, rollback=True)
+            else:
+                self.engines[svc].promote(deployment_id)
+
+    def last_round(self, svc: str) -> int:
+        return len(ROUNDS) + (1 if svc == ROLLED_BACK_BY_HAND else 0)
+
+    def run(self, timeout: float = 240.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.live or any(self.round[svc] < self.last_round(svc) for svc in SERVICES):
+            assert time.monotonic() < deadline, f"still running after {timeout} s: {self.live}"
+            self.changed.clear()
+            for svc in SERVICES:
+                if svc in self.live:
+                    self.look(svc)
+                if svc not in self.live and self.round[svc] < self.last_round(svc):
+                    self.start_next(svc)
+            self.changed.wait(0.25)
 
 
 def virtual_now(world: World) -> datetime:
@@ -149,30 +204,15 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         made = Run(world, dict(world.env), virtual_now(world) - timedelta(minutes=1))
         assert world.event_rules, "template.yaml's ledger rule routes the engines' events"
         patch.setenv("BLUEGREEN_DEPLOYER", DEPLOYER)
-        for number, plan in enumerate(ROUNDS, start=1):
-            started: dict[str, str] = {}
-            for svc, outcome in zip(SERVICES, plan, strict=True):
-                world.fleet.faults[svc] = parse_fault("error_rate=1.0") if outcome == "F" else HEALTHY
-                commit_time = virtual_now(world) - timedelta(hours=commit_age_hours(svc, number))
-                patch.setenv("BLUEGREEN_COMMIT", sha(svc, number))
-                patch.setenv("BLUEGREEN_COMMIT_TIME", commit_time.isoformat())
-                code, created = bluegreen("deploy", svc, "--strategy", "all-at-once", "--no-wait")
-                assert code == 0, created
-                started[svc] = made.ids[(svc, number)] = created["deploymentId"]
-            stop = {svc for svc, outcome in zip(SERVICES, plan, strict=True) if outcome == "X"}
-            ended = drive(world, started, stop)
-            succeeded = {svc for svc, status in ended.items() if status == DeploymentStatus.SUCCEEDED.value}
-            assert succeeded == {svc for svc, o in zip(SERVICES, plan, strict=True) if o == "S"}, ended
+        rows = Rows(world, made, patch)
+        rows.run()
         for svc in SERVICES:
-            world.fleet.faults[svc] = HEALTHY
-        patch.delenv("BLUEGREEN_COMMIT")  # a rollback redeploys an earlier revision: no new commit
-        patch.delenv("BLUEGREEN_COMMIT_TIME")
-        code, created = bluegreen("rollback", ROLLED_BACK_BY_HAND, "--strategy", "all-at-once", "--no-wait")
-        assert code == 0, created
-        made.rollback_id = created["deploymentId"]
-        assert drive(world, {ROLLED_BACK_BY_HAND: made.rollback_id}, set()) == {
-            ROLLED_BACK_BY_HAND: DeploymentStatus.SUCCEEDED.value
-        }
+            succeeded = [n for n in range(1, len(ROUNDS) + 1) if rows.ended[(svc, n)] == "Succeeded"]
+            assert succeeded == [n for n in range(1, len(ROUNDS) + 1) if rows.outcome(svc, n) == "S"], (
+                svc,
+                rows.ended,
+            )
+        assert rows.rolled_back_by_hand == DeploymentStatus.SUCCEEDED.value
         assert world.settle_events(60.0)
         yield made
 
@@ -194,37 +234,37 @@ def by_service(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 # Hand-worked figures (both sources). Outcomes per service over the rounds:
-#   product       S F S, then a bluegreen rollback of its round-3 deploy (a change failure)
-#   order         S X S
-#   inventory     S F S
-#   notification  S X S
-# deploys 3 each (12); successes 2 each (8); change failures 2 (F + the rolled-back round 3),
-# 1, 1, 1 (5) -> rates 2/3, 1/3, 1/3, 1/3, overall 5/12. Restores (a failure to the next
-# success): product F->round 3 and round 3->the rollback (2); order X->round 3 (1);
-# inventory F->round 3 (1); notification X->round 3 (1): 5 in all.
+#   product       S F S S S, then a bluegreen rollback of its round-5 deploy (a change failure)
+#   order         S S X S F
+#   inventory     S F S S X
+#   notification  S S F S S
+# deploys 5 each (20); successes 4, 3, 3, 4 (14); change failures 2 (F + the rolled-back
+# round 5), 2, 2, 1 (7) -> rates 0.4, 0.4, 0.4, 0.2, overall 7/20 = 0.35. Restores (a failure
+# to the next success): product F->round 3 and round 5->the rollback (2); order X->round 4 (1);
+# inventory F->round 3 (1); notification F->round 4 (1): 5 in all.
 COUNTS = {
-    "product-service": (3, 2, 2, 2),
-    "order-service": (3, 2, 1, 1),
-    "inventory-service": (3, 2, 1, 1),
-    "notification-service": (3, 2, 1, 1),
+    "product-service": (5, 4, 2, 2),
+    "order-service": (5, 3, 2, 1),
+    "inventory-service": (5, 3, 2, 1),
+    "notification-service": (5, 4, 1, 1),
 }
 # Rollbacks seen per source: CodeDeploy makes a rollback deployment of its own for each failure
-# or stop (product's and order's round 2), plus the bluegreen rollback; ECS rolls back inside the
-# failed or stopped deployment (no record).
-ROLLBACKS = {"product-service": 2, "order-service": 1, "inventory-service": 0, "notification-service": 0}
-# Lead times (H hours + the deploy's duration) of the successes: product H = 1, 3 -> median 2 h;
-# order 11, 13 -> 12 h; inventory 21, 23 -> 22 h; notification 31, 33 -> 32 h.
+# or stop (product round 2; order rounds 3 and 5), plus the bluegreen rollback; ECS rolls back
+# inside the failed deployment (no record).
+ROLLBACKS = {"product-service": 2, "order-service": 2, "inventory-service": 0, "notification-service": 0}
+# Lead times (H hours + the deploy's duration) of the successes: product H = 1, 3, 4, 5 -> median
+# 3.5 h; order 11, 12, 14 -> 12 h; inventory 21, 23, 24 -> 23 h; notification 31, 32, 34, 35 -> 33 h.
 LEAD_HOURS = {
-    "product-service": 2.0,
+    "product-service": 3.5,
     "order-service": 12.0,
-    "inventory-service": 22.0,
-    "notification-service": 32.0,
+    "inventory-service": 23.0,
+    "notification-service": 33.0,
 }
-LEAD_SAMPLES = {"product-service": 2, "order-service": 2, "inventory-service": 2, "notification-service": 2}
-# Overall, ledger: 1 3 11 13 | 21 23 31 33 -> (13 + 21) / 2 = 17 h.
-# Overall, API: ECS deployments carry no description, so only CodeDeploy's 4 are known:
-# 1 3 11 13 -> (3 + 11) / 2 = 7 h.
-OVERALL_LEAD_HOURS = {"ledger": 17.0, "api": 7.0}
+LEAD_SAMPLES = {"product-service": 4, "order-service": 3, "inventory-service": 3, "notification-service": 4}
+# Overall, ledger: 1 3 4 5 11 12 14 | 21 23 24 31 32 34 35 -> (14 + 21) / 2 = 17.5 h.
+# Overall, API: ECS deployments carry no description, so only CodeDeploy's 7 are known:
+# 1 3 4 5 11 12 14 -> 5 h.
+OVERALL_LEAD_HOURS = {"ledger": 17.5, "api": 5.0}
 
 
 def check_counts(document: dict[str, Any], source: str) -> None:
@@ -240,11 +280,11 @@ def check_counts(document: dict[str, Any], source: str) -> None:
         assert row["rollbacks"] == ROLLBACKS[svc], (svc, row)
         assert row["changeFailureRate"] == pytest.approx(failed / deploys)
     overall = document["overall"]
-    assert (overall["deploys"], overall["succeeded"], overall["failed"]) == (12, 8, 5)
-    assert overall["changeFailureRate"] == pytest.approx(5 / 12)
+    assert (overall["deploys"], overall["succeeded"], overall["failed"]) == (20, 14, 7)
+    assert overall["changeFailureRate"] == pytest.approx(7 / 20)
     assert overall["timeToRestoreSamples"] == 5
     window = datetime.fromisoformat(document["until"]) - datetime.fromisoformat(document["since"])
-    assert overall["deploymentsPerDay"] * window.total_seconds() / 86400 == pytest.approx(8)
+    assert overall["deploymentsPerDay"] * window.total_seconds() / 86400 == pytest.approx(14)
     assert document["source"] == source
 
 
@@ -305,9 +345,9 @@ def test_history_newest_first_with_who_and_which_commit(in_world: Run, source: s
         "succeeded",
         ROLLED_BACK_BY_HAND,
     )
-    # 12 deploys, the bluegreen rollback, CodeDeploy's 2 rollback deployments (product's and
-    # order's round 2)
-    assert len(rows) == 15
+    # 20 deploys, the bluegreen rollback, CodeDeploy's 3 rollback deployments (product round 2,
+    # order rounds 3 and 5)
+    assert len(rows) == 24
     # The restore of inventory's failure: its round-2 deploy's end to its round-3 deploy's end.
     failed, fixed = mine[in_world.ids[("inventory-service", 2)]], mine[in_world.ids[("inventory-service", 3)]]
     assert failed["outcome"] != "succeeded" and fixed["outcome"] == "succeeded"
@@ -317,9 +357,9 @@ def test_history_of_one_service_as_text(in_world: Run, capsys: pytest.CaptureFix
     capsys.readouterr()
     assert main(["history", "notification-service", "--since", since(in_world)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("3 deployments of notification-service since ")
+    assert lines[0].startswith("5 deployments of notification-service since ")
     assert lines[0].endswith("from the ledger (doa-market-dev-deployments)")
     assert lines[1].split()[:3] == ["id", "engine", "strategy"]
     newest = lines[2].split()
-    assert newest[0] == in_world.ids[("notification-service", 3)] and newest[1] == "ecs"
-    assert DEPLOYER in newest and sha("notification-service", 3)[:12] in newest
+    assert newest[0] == in_world.ids[("notification-service", 5)] and newest[1] == "ecs"
+    assert DEPLOYER in newest and sha("notification-service", 5)[:12] in newest
