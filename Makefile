@@ -41,11 +41,8 @@ typecheck: $(STAMP)
 TEST_ENV := PYTHONDONTWRITEBYTECODE=
 # No cfn-lint step: tests/hooks/test_template.py runs cfn-lint on template.yaml (and fails on any
 # output at all, stricter than the exit code `make lint` looks at); running it twice cost ~4 s.
-# -n 3 on CI's 2 cores: the parallel run kept both cores only 86 % busy with -n 2 (sampled every 10 s:
-# tests waiting on subprocesses, sockets and sleeps); a third worker fills that, and the sandbox's
-# clock slows rather than fail when the CPU is short.
 test: $(STAMP) ruff typecheck
-	$(TEST_ENV) $(BIN)/pytest -q -n 3 --dist loadscope -m "not solo"
+	$(TEST_ENV) $(BIN)/pytest -q -n 2 --dist loadscope -m "not solo"
 	$(TEST_ENV) $(BIN)/pytest -q -m solo
 
 # The Lambda package (hooks/ + orchestrator's pure modules + services.yaml + alarms/) under build/lambda,
