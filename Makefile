@@ -6,6 +6,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test ruff lint typecheck lambda bench clean
 
+# The venv's modules get their bytecode on first import, also where PYTHONDONTWRITEBYTECODE is set
+# (an empty value is off): with --no-compile below, a process that may not write it compiles every
+# module it imports from source, each time (boto3's import took 0.9 s instead of 0.3 s and the cold
+# start benchmark's baseline with it). demo, bench and test run with this.
+WRITE_BYTECODE := PYTHONDONTWRITEBYTECODE=
+
 # --no-compile: pip would compile every installed module to bytecode (botocore, moto, scipy,
 # matplotlib, awscli: ~50 of the ~95 s the install took from a clean clone); Python compiles what is
 # imported, once, on first use (the tests write __pycache__, see TEST_ENV below).
@@ -19,7 +25,7 @@ $(STAMP): pyproject.toml
 # with --inject-fault error_rate=0.5 that the alarm catches and CodeDeploy rolls back (exit 1,
 # checked). Exits 0 when both end as expected. See sandbox/demo.py.
 demo: $(STAMP)
-	$(BIN)/python -m sandbox.demo
+	$(WRITE_BYTECODE) $(BIN)/python -m sandbox.demo
 
 ruff: $(STAMP)
 	$(BIN)/ruff check .
@@ -38,7 +44,7 @@ typecheck: $(STAMP)
 # three pytest processes collect the suite, and without __pycache__ each compiled and
 # assertion-rewrote every test module again (6 CPU s each instead of 3), as every subprocess a test
 # starts recompiled the project's modules. __pycache__/ is git-ignored; `make clean` removes it.
-TEST_ENV := PYTHONDONTWRITEBYTECODE=
+TEST_ENV := $(WRITE_BYTECODE)
 # No cfn-lint step: tests/hooks/test_template.py runs cfn-lint on template.yaml (and fails on any
 # output at all, stricter than the exit code `make lint` looks at); running it twice cost ~4 s.
 test: $(STAMP) ruff typecheck
@@ -52,10 +58,10 @@ lambda: $(STAMP)
 
 # Benchmarks print ratios measured in one run; they are not part of `make test`.
 bench: $(STAMP)
-	$(BIN)/python bench/cli_startup.py
-	$(BIN)/python bench/hook_cold_start.py
-	$(BIN)/python bench/exposure.py
-	$(BIN)/python bench/audit_scale.py
+	$(WRITE_BYTECODE) $(BIN)/python bench/cli_startup.py
+	$(WRITE_BYTECODE) $(BIN)/python bench/hook_cold_start.py
+	$(WRITE_BYTECODE) $(BIN)/python bench/exposure.py
+	$(WRITE_BYTECODE) $(BIN)/python bench/audit_scale.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build
