@@ -22,8 +22,11 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def main() -> int:
     """Install the SIGTERM handler, then import and run the CLI; 130 for an interrupt anywhere."""
-    signal.signal(signal.SIGTERM, _interrupt)
     try:
+        # Inside the try: a SIGTERM may land while signal.signal is still returning (the handler is
+        # in, its old value being turned into an enum), and its KeyboardInterrupt must be caught too
+        # (seen: exit -2, the interpreter ending on an uncaught KeyboardInterrupt).
+        signal.signal(signal.SIGTERM, _interrupt)
         from orchestrator.cli import main as cli_main
 
         return cli_main()

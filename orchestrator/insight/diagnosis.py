@@ -519,15 +519,21 @@ def _number(value: float) -> str:
 
 def _green_share(evidence: Evidence, at: datetime) -> float | None:
     """Green's production share at ``at``: from the traffic points, else 0 when the step that moves
-    production traffic says it never ran (CodeDeploy: Skipped); None when unknown (ECS keeps no
-    stage times: a missing start is no evidence)."""
+    production traffic says it never ran (CodeDeploy: Skipped), had not begun at ``at``, or was
+    undone by the rollback at the moment it began (no point: see insight/traffic.py); None when
+    unknown (ECS keeps no stage times: a missing start is no evidence)."""
     traffic = evidence.inspection.traffic
     before = [p for p in traffic if p.at <= at]
     if before or traffic:
         return before[-1].green_percent if before else 0.0
     shift = [s for s in evidence.inspection.steps if s.name in PRODUCTION_SHIFT_STEPS]
     never = shift and all(s.status.lower() in ("skipped", "pending") for s in shift)
-    return 0.0 if never else None
+    began = min((s.started for s in shift if s.started is not None), default=None)
+    rerouted = [
+        s.ended or s.started for s in evidence.inspection.rollback_steps if s.name in PRODUCTION_SHIFT_STEPS
+    ]
+    undone = began is not None and any(r is not None and r <= began for r in rerouted)
+    return 0.0 if never or (began is not None and at < began) or undone else None
 
 
 def _had_green(evidence: Evidence, at: datetime) -> bool:

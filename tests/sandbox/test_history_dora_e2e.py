@@ -34,6 +34,7 @@ from orchestrator.vocabulary import DeploymentStatus
 from sandbox.faults import HEALTHY, parse_fault
 from sandbox.world import World, WorldOptions
 from tests.support.catalogs import only_services
+from tests.support.sandbox import endpoints_again
 
 # One world for 21 deployments: its setup counts against the first test (pytest-timeout 120 s by
 # default). A world costs CPU per virtual second it lives, so nobody waits: each service's rows run
@@ -221,8 +222,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
 @pytest.fixture
 def in_world(run: Run, monkeypatch: pytest.MonkeyPatch) -> Run:
     """The world's endpoint variables again (each test starts with a clean environment)."""
-    for key, value in run.env.items():
-        monkeypatch.setenv(key, value)
+    endpoints_again(run.env, monkeypatch)
     return run
 
 

@@ -26,10 +26,11 @@ import boto3
 import pytest
 
 from orchestrator.cli import main
-from sandbox.faults import HEALTHY, parse_fault
+from sandbox.faults import HEALTHY
 from sandbox.fleet import TaskSetRun
 from sandbox.world import World, WorldOptions
-from tests.support.sandbox import clients
+from tests.support.sandbox import clients, endpoints_again
+from tests.support.sandbox import stage as support_stage
 
 pytestmark = pytest.mark.integration
 
@@ -67,19 +68,15 @@ def shared_world() -> Iterator[World]:
 def w(shared_world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     """The shared world, its environment back in this test (tests/conftest.py's ``_no_real_aws``
     removes the endpoints before each test), healthy again after it."""
-    for key, value in shared_world.env.items():
-        monkeypatch.setenv(key, value)
+    endpoints_again(shared_world.env, monkeypatch)
     yield shared_world
     assert shared_world.fleet is not None
     shared_world.fleet.set_fault(SERVICE, HEALTHY)
 
 
 def stage(w: World, fault: str | None = None) -> list[TaskSetRun]:
-    """This test's deployment runs green with ``fault`` (None: healthy); returns the replacement
-    runs that exist already."""
-    assert w.fleet is not None
-    w.fleet.set_fault(SERVICE, parse_fault(fault))
-    return w.fleet.replacement_runs()
+    """This test's deployment runs green with ``fault`` (None: healthy)."""
+    return support_stage(w, SERVICE, fault)
 
 
 def versions_since(w: World, before: list[TaskSetRun]) -> set[str]:

@@ -21,7 +21,7 @@ import pytest
 
 from orchestrator.cli import main
 from sandbox.world import World, WorldOptions
-from tests.support.sandbox import clients, deployment, production_weights
+from tests.support.sandbox import clients, deployment, endpoints_again, production_weights
 
 pytestmark = pytest.mark.integration
 
@@ -47,8 +47,7 @@ def shared_world() -> Iterator[World]:
 def world(shared_world: World, monkeypatch: pytest.MonkeyPatch) -> World:
     """The shared world, its environment back in this test (tests/conftest.py's ``_no_real_aws``
     removes the endpoints before each test)."""
-    for key, value in shared_world.env.items():
-        monkeypatch.setenv(key, value)
+    endpoints_again(shared_world.env, monkeypatch)
     return shared_world
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from orchestrator.cli import main
-from sandbox.faults import HEALTHY, parse_fault
+from sandbox.faults import HEALTHY
 from sandbox.fleet import TaskSetRun
 from sandbox.moto_server import sandbox_client_factory
 from sandbox.world import World
@@ -29,11 +29,13 @@ from tests.sandbox.test_full_loop import SCALE, bluegreen, deploy, leaves_nothin
 from tests.support.sandbox import (
     clients,
     deployment,
+    endpoints_again,
     lifecycle_events,
     production_weights,
     wait_for,
     wait_terminal,
 )
+from tests.support.sandbox import stage as support_stage
 
 pytestmark = pytest.mark.integration
 
@@ -52,19 +54,15 @@ def shared_world() -> Iterator[World]:
 def world(shared_world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     """The shared world, its environment back in this test (tests/conftest.py's ``_no_real_aws``
     removes the endpoints before each test), healthy again after it."""
-    for key, value in shared_world.env.items():
-        monkeypatch.setenv(key, value)
+    endpoints_again(shared_world.env, monkeypatch)
     yield shared_world
     assert shared_world.fleet is not None
     shared_world.fleet.set_fault(SERVICE, HEALTHY)
 
 
 def stage(world: World, fault: str | None) -> list[TaskSetRun]:
-    """This test's deployment runs green with ``fault`` (None: healthy); returns the replacement
-    runs that exist already."""
-    assert world.fleet is not None
-    world.fleet.set_fault(SERVICE, parse_fault(fault))
-    return world.fleet.replacement_runs()
+    """This test's deployment runs green with ``fault`` (None: healthy)."""
+    return support_stage(world, SERVICE, fault)
 
 
 def new_runs(world: World, before: list[TaskSetRun]) -> list[TaskSetRun]:

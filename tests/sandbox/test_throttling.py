@@ -26,6 +26,7 @@ from sandbox.throttle import ThrottlingProxy
 from sandbox.world import World, WorldOptions
 from tests.support.cli import wait_for
 from tests.support.emulator import client
+from tests.support.sandbox import endpoints_again
 
 pytestmark = pytest.mark.integration
 
@@ -44,8 +45,7 @@ def shared_world() -> Iterator[World]:
 @pytest.fixture
 def world(shared_world: World, monkeypatch: pytest.MonkeyPatch) -> World:
     """The world's endpoint variables again (each test starts with a clean environment)."""
-    for key, value in shared_world.env.items():
-        monkeypatch.setenv(key, value)
+    endpoints_again(shared_world.env, monkeypatch)
     return shared_world
 
 

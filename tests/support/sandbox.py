@@ -9,13 +9,14 @@ import os
 import socketserver
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from orchestrator.appspec import appspec_revision, ecs_input_for, render_ecs_appspec
 from orchestrator.files.taskdef import load_task_definition
 from orchestrator.strategies import parse_strategy
+from sandbox.faults import parse_fault
 from sandbox.world import World
 
 TERMINAL = {"Succeeded", "Failed", "Stopped"}
@@ -191,3 +192,18 @@ def concurrent_deploys_bench() -> Any:
 def burn_cpu(count: int, seconds: float) -> list[Any]:
     """CPU-bound processes (the bench's), each ending by itself after ``seconds``."""
     return list(concurrent_deploys_bench().burn_cpu(count, seconds))
+
+
+def endpoints_again(env: Mapping[str, str], monkeypatch: Any) -> None:
+    """A module-scoped world's endpoint variables again in this test: tests/conftest.py's
+    ``_no_real_aws`` removes them before each test."""
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+
+
+def stage(world: World, service: str, fault: str | None) -> list[Any]:
+    """This test's deployment of ``service`` runs green with ``fault`` (None: healthy); returns the
+    replacement runs (sandbox.fleet.TaskSetRun) that exist already."""
+    assert world.fleet is not None
+    world.fleet.set_fault(service, parse_fault(fault))
+    return world.fleet.replacement_runs()

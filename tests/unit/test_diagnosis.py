@@ -91,6 +91,7 @@ class Seen:
     """The sources beside the engine's facts: what gather adds, and the inspection's other parts."""
 
     steps: tuple[Step, ...] = ()
+    rollback_steps: tuple[Step, ...] = ()
     traffic: tuple[TrafficPoint, ...] = ()
     stopped_tasks: tuple[StoppedTask, ...] = ()
     engine_unreadable: tuple[Unreadable, ...] = ()
@@ -104,6 +105,7 @@ class Seen:
             facts,
             steps=self.steps,
             traffic=self.traffic,
+            rollback_steps=self.rollback_steps,
             stopped_tasks=self.stopped_tasks,
             unreadable=self.engine_unreadable,
         )
@@ -474,6 +476,46 @@ CASES = [
         "rolled back: alarm order-service-5xx-errors fired at 04:42:15 (50 > 5) "
         "before any production traffic was on green",
         id="codedeploy-alarm-before-allow-traffic-ever-started",
+    ),
+    pytest.param(
+        codedeploy(
+            "Stopped",
+            code="ALARM_ACTIVE",
+            message=ACTIVATED,
+            # AllowTraffic began at 60 s (then Failed) and the rollback put production back at that
+            # very moment: no traffic points (insight/traffic.py), and the alarm fired before it
+            # began (seen in CI: a run that printed no share at all)
+            seen=Seen(steps=cd_steps(failed="AllowTraffic"), alarms=(alarm("order-service-5xx-errors", 44),)),
+        ),
+        "rolled back: alarm order-service-5xx-errors fired at 04:42:15 (50 > 5) "
+        "before any production traffic was on green",
+        id="codedeploy-alarm-before-allow-traffic-began",
+    ),
+    pytest.param(
+        codedeploy(
+            "Stopped",
+            code="ALARM_ACTIVE",
+            message=ACTIVATED,
+            seen=Seen(
+                steps=cd_steps(failed="AllowTraffic"),
+                rollback_steps=(Step("AllowTraffic", "Succeeded", at(60), at(60)),),
+                alarms=(alarm("order-service-5xx-errors", 61),),
+            ),
+        ),
+        "rolled back: alarm order-service-5xx-errors fired at 04:42:32 (50 > 5) "
+        "before any production traffic was on green",
+        id="codedeploy-alarm-rollback-rerouted-as-the-shift-began",
+    ),
+    pytest.param(
+        codedeploy(
+            "Stopped",
+            code="ALARM_ACTIVE",
+            message=ACTIVATED,
+            # AllowTraffic ran but no schedule is known (an unreadable deployment config): no share
+            seen=Seen(steps=cd_steps(failed="AllowTraffic"), alarms=(alarm("order-service-5xx-errors", 61),)),
+        ),
+        "rolled back: alarm order-service-5xx-errors fired at 04:42:32 (50 > 5)",
+        id="codedeploy-alarm-during-allow-traffic-share-unknown",
     ),
     pytest.param(
         codedeploy(
