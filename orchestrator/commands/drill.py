@@ -34,7 +34,7 @@ from orchestrator.commands.follow import watched_alarms
 from orchestrator.commands.options import WatchFlags
 from orchestrator.commands.result import Result, lines
 from orchestrator.commands.session import Session
-from orchestrator.errors import BadInputError, DeploymentFailedError, ErrorContext
+from orchestrator.errors import BadInputError, BluegreenError, DeploymentFailedError, ErrorContext
 from orchestrator.vocabulary import AFTER_ALLOW_TRAFFIC, AlarmState, AutoRollbackEvent, LifecycleStatus
 from orchestrator.watching.snapshots import Snapshot
 
@@ -157,6 +157,10 @@ def _drill(
             _Injector(cloudwatch, alarm, deployment_id) if alarm is not None else _HookWatch()
         )
         observed = _watch(engine, deployment_id, plan.timeout_seconds, scale, listener, wiring)
+        if isinstance(listener, _Injector):
+            released = listener.release()
+            if released:
+                session.print(f"  {'alarm':<22}{released}")
     # The drill re-asserts the forced state at each poll: the bound counts its longest gap between
     # two (a busy client polls less often than the policy's 5 s), never less than the policy's.
     poll = max(_drill_poll(), listener.longest_gap)
@@ -318,6 +322,34 @@ class _Injector:
         if self.injected_at is None:
             self.injected_at = elapsed
         self.asserted.append(elapsed)
+
+    def release(self) -> str | None:
+        """After the deployment: an alarm still in the drill's forced ALARM goes back to OK (CloudWatch
+        would keep it until the alarm's next evaluation, up to a period, and a deployment started
+        meanwhile would be stopped on it at once). Its next evaluation decides from the data, as
+        ever. What was done, in a line; None when nothing was forced or it already moved on."""
+        if self.injected_at is None:
+            return None
+        from orchestrator.aws.clients import cli_call
+
+        try:
+            found = cli_call(
+                f"DescribeAlarms {self.alarm}",
+                lambda: self.cloudwatch.describe_alarms(AlarmNames=[self.alarm])["MetricAlarms"],
+            )
+            if not found or found[0].get("StateReason") != self.reason:
+                return None  # evaluated since, or set by someone else: theirs stands
+            cli_call(
+                f"SetAlarmState {self.alarm}",
+                lambda: self.cloudwatch.set_alarm_state(
+                    AlarmName=self.alarm,
+                    StateValue=AlarmState.OK.value,
+                    StateReason=f"{self.reason.split(':')[0]} ended: the forced ALARM released",
+                ),
+            )
+        except BluegreenError as err:
+            return f"{self.alarm} left in its forced ALARM until CloudWatch evaluates it again: {err}"
+        return f"{self.alarm} back to OK (the drill's forced ALARM released; CloudWatch evaluates it as ever)"
 
     @property
     def longest_gap(self) -> float:

@@ -57,3 +57,43 @@ def test_the_injector_waits_for_green_traffic_then_keeps_the_alarm_in_alarm() ->
     assert [r["StateValue"] for r in cloudwatch.set] == ["ALARM"] * 3  # re-asserted, then left alone
     assert {r["AlarmName"] for r in cloudwatch.set} == {"svc-5xx"}
     assert inject.injected_at == 20.0 and inject.longest_gap == 15.0
+
+
+@pytest.mark.parametrize(
+    ("injected", "reason_now", "sets", "said"),
+    [
+        # still the drill's forced state: back to OK, said so
+        (True, "bluegreen drill of deployment d-ABCDEFGHI: forced to ALARM on purpose", ["OK"], "back to OK"),
+        # evaluated since (or someone else set it): left as it is
+        (True, "Threshold Crossed: 1 out of the last 1 datapoints ...", [], None),
+        # never forced (the deployment ended before green had traffic): nothing read, nothing set
+        (False, "bluegreen drill of deployment d-ABCDEFGHI: forced to ALARM on purpose", [], None),
+    ],
+    ids=["forced-released", "evaluated-since-kept", "never-forced"],
+)
+def test_the_injector_releases_only_its_own_forced_alarm(
+    injected: bool, reason_now: str, sets: list[str], said: str | None
+) -> None:
+    from orchestrator.commands.drill import _Injector
+
+    class CloudWatch:
+        def __init__(self) -> None:
+            self.set: list[dict[str, str]] = []
+            self.described = 0
+
+        def describe_alarms(self, **request: object) -> dict[str, object]:
+            self.described += 1
+            return {
+                "MetricAlarms": [{"AlarmName": "svc-5xx", "StateValue": "ALARM", "StateReason": reason_now}]
+            }
+
+        def set_alarm_state(self, **request: str) -> None:
+            self.set.append(request)
+
+    cloudwatch = CloudWatch()
+    inject = _Injector(cloudwatch, "svc-5xx", "d-ABCDEFGHI")
+    inject.injected_at = 20.0 if injected else None
+    line = inject.release()
+    assert [r["StateValue"] for r in cloudwatch.set] == sets
+    assert (line is None) if said is None else (line is not None and said in line), line
+    assert cloudwatch.described == (1 if injected else 0)

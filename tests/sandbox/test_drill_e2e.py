@@ -10,7 +10,9 @@ deployments), bluegreen's commands in-process:
 3. product-service's deployment group then has its alarm rollback switched off
    (autoRollbackConfiguration without DEPLOYMENT_STOP_ON_ALARM): its drill fails (exit 1), naming it;
 4. `deploy` of a version that fails half of the users' requests: the watching CLI sees the 5xx alarm
-   in ALARM and stops the deployment with rollback itself, says so in one line and in the report.
+   in ALARM and stops the deployment with rollback itself, says so in one line and in the report
+   (the drill before it released its forced ALARM as it ended: a deploy started on it was stopped
+   before its replacement existed, with nothing to roll back; seen once).
 
 The two services' scenarios are independent, so each engine's run in its own thread: the world's
 virtual minutes (what a sandbox test's CPU is spent on) are those of the longer chain, not of both.
@@ -112,6 +114,11 @@ def _codedeploy_chain(world: World, run: Callable[..., Ran], found: dict[str, An
         autoRollbackConfiguration={"enabled": True, "events": ["DEPLOYMENT_FAILURE"]},
     )
     found["unwired"] = run("drill", service.name)
+    # the drill released its forced ALARM as it ended (else the deploy below starts on it)
+    cloudwatch = boto3.client("cloudwatch")
+    found["alarm-after-unwired"] = cloudwatch.describe_alarms(AlarmNames=[f"{service.name}-5xx-errors"])[
+        "MetricAlarms"
+    ][0]
     # The faulty deploy proves that the watching CLI stops it: with the group's own alarm
     # monitoring on, the emulator's 60 s alarm poll sometimes read the alarm before the CLI's next
     # poll and stopped it first (without rollback: the group is unwired now), a race the staging
@@ -189,6 +196,9 @@ def test_a_group_without_alarm_rollback_fails_naming_it(ran: dict[str, Any]) -> 
     assert not document["passed"] and not document["rolledBack"]
     assert "autoRollbackConfiguration has no DEPLOYMENT_STOP_ON_ALARM" in document["verdict"]
     assert "DEPLOYMENT_STOP_ON_ALARM" in err
+    # the alarm it forced is OK again once it ended (released, or evaluated since), not the drill's
+    alarm = ran["alarm-after-unwired"]
+    assert alarm["StateValue"] == "OK" and "forced to ALARM on purpose" not in alarm["StateReason"], alarm
 
 
 def test_the_watching_cli_stops_at_the_first_alarm(ran: dict[str, Any]) -> None:
