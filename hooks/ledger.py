@@ -47,7 +47,7 @@ from hooks.service_view import ServiceView
 from orchestrator.aws.clients import retry_throttled
 from orchestrator.aws.ledger import DynamoLedger, LedgerTableMissingError
 from orchestrator.errors import AwsError, CatalogError, UnknownServiceError
-from orchestrator.insight.evidence import Outcome
+from orchestrator.insight.outcome import Outcome
 from orchestrator.insight.records import DeploymentKind, DeploymentRecord
 from orchestrator.vocabulary import EngineName
 

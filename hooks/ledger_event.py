@@ -27,7 +27,7 @@ from orchestrator.insight.dora import (
     rolled_back_ids,
     time_to_restore_seconds,
 )
-from orchestrator.insight.evidence import Outcome
+from orchestrator.insight.outcome import Outcome
 from orchestrator.insight.records import DeploymentRecord
 from orchestrator.vocabulary import (
     CODEDEPLOY_DEPLOYMENT_STATE_CHANGE,

@@ -41,7 +41,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 
 from orchestrator.aws.clients import CallPolicy, cli_call, error_code
 from orchestrator.errors import BadInputError
-from orchestrator.insight.evidence import Outcome
+from orchestrator.insight.outcome import Outcome
 from orchestrator.insight.records import DeploymentKind, DeploymentRecord, Provenance
 
 T = TypeVar("T")

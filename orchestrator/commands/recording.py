@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator.commands.session import Session
-from orchestrator.insight.evidence import Outcome
+from orchestrator.insight.outcome import Outcome
 from orchestrator.insight.provenance import GitRunner, from_environment, run_git
 from orchestrator.insight.records import DeploymentKind, DeploymentRecord, Provenance
 

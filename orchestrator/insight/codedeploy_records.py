@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from orchestrator.errors import StrategyError
-from orchestrator.insight.evidence import Outcome
+from orchestrator.insight.outcome import Outcome
 from orchestrator.insight.provenance import from_description
 from orchestrator.insight.records import DeploymentKind, DeploymentRecord
 from orchestrator.strategies import strategy_for_config

@@ -14,22 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
-
-class Outcome(StrEnum):
-    """How a deployment ended, in the words the watch report uses (``ReportHead.outcome``)."""
-
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    STOPPED = "stopped"
-    ROLLED_BACK = "rolled back"
-    IN_PROGRESS = "in progress"
-
-    @property
-    def is_failure(self) -> bool:
-        """Failed, stopped or rolled back (DORA's change failure, ``why``'s subject)."""
-        return self in (Outcome.FAILED, Outcome.STOPPED, Outcome.ROLLED_BACK)
+from orchestrator.insight.outcome import Outcome  # re-exported: the evidence's own word
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from orchestrator.insight.evidence import Outcome
+from orchestrator.insight.outcome import Outcome
 
 
 class DeploymentKind(StrEnum):

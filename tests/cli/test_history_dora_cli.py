@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.insight.evidence import Outcome
+from orchestrator.insight.outcome import Outcome
 from orchestrator.insight.records import DeploymentRecord, Provenance
 from tests.support.cli import run_cli, shown
 from tests.support.fakes import FakeClients

@@ -15,7 +15,7 @@ import pytest
 
 from orchestrator.engines.codedeploy import CodeDeployEngine
 from orchestrator.errors import BadInputError
-from orchestrator.insight.evidence import Outcome
+from orchestrator.insight.outcome import Outcome
 from orchestrator.insight.records import DeploymentKind
 from sandbox.codedeploy import CodeDeployEmulator
 from tests.support.emulator import (

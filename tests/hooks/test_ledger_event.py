@@ -16,7 +16,7 @@ from hooks.ledger_event import (
     parse,
     recent_deployments,
 )
-from orchestrator.insight.evidence import Outcome
+from orchestrator.insight.outcome import Outcome
 from orchestrator.insight.records import DeploymentKind, DeploymentRecord, Provenance
 
 AT = datetime(2026, 11, 30, 5, 0, tzinfo=UTC)

@@ -18,7 +18,7 @@ import pytest
 # was made with (a test's capsys stream would be closed after that test).
 from hooks.ledger import handler, logger
 from orchestrator.aws.ledger import DynamoLedger, LedgerTableMissingError, create_table_request, plain
-from orchestrator.insight.evidence import Outcome
+from orchestrator.insight.outcome import Outcome
 from orchestrator.insight.records import DeploymentKind, DeploymentRecord, Provenance
 from tests.support.fake_codedeploy import FakeCodeDeploy
 from tests.support.hooks import FakeLambdaContext, load_event

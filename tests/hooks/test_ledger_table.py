@@ -22,7 +22,7 @@ from orchestrator.aws.ledger import (
     update_request,
 )
 from orchestrator.errors import AwsError
-from orchestrator.insight.evidence import Outcome
+from orchestrator.insight.outcome import Outcome
 from orchestrator.insight.records import DeploymentKind, DeploymentRecord, Provenance
 
 T = TypeVar("T")

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from orchestrator.aws.ledger import DynamoLedger
-from orchestrator.insight.evidence import Outcome
+from orchestrator.insight.outcome import Outcome
 from sandbox.events import Delivery, Event, template_rules
 from sandbox.world import TEMPLATE, World, WorldOptions
 from tests.support.cli import run_cli

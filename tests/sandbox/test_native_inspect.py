@@ -25,7 +25,7 @@ import pytest
 from orchestrator.aws.clients import AwsClients
 from orchestrator.cli import main
 from orchestrator.engines.ecs import EcsEngine
-from orchestrator.insight.evidence import Outcome
+from orchestrator.insight.outcome import Outcome
 from sandbox.faults import HEALTHY, parse_fault
 from sandbox.world import World, WorldOptions
 

@@ -18,7 +18,7 @@ from orchestrator.insight.codedeploy_records import (
     read_appspec,
     record_from_deployment,
 )
-from orchestrator.insight.evidence import Outcome
+from orchestrator.insight.outcome import Outcome
 from orchestrator.insight.records import DeploymentKind
 from orchestrator.strategies import parse_strategy
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from orchestrator.insight.dora import compute, lead_time_seconds, rolled_back_ids, time_to_restore_seconds
-from orchestrator.insight.evidence import Outcome
+from orchestrator.insight.outcome import Outcome
 from orchestrator.insight.records import DeploymentKind, DeploymentRecord, Provenance
 
 SINCE = datetime(2026, 11, 1, tzinfo=UTC)

@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from orchestrator.insight.evidence import Outcome
 from orchestrator.insight.native_records import (
     as_time,
     record_from_service_deployment,
     rolled_back_by,
     strategy_name,
 )
+from orchestrator.insight.outcome import Outcome
 from orchestrator.insight.records import DeploymentKind
 
 ARN = (
