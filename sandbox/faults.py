@@ -1,7 +1,9 @@
 """Fault knobs for the replacement (green) version: ``error_rate=0.3``, ``latency_ms=1500``,
-``unhealthy=1`` (its health check path answers 503, so its targets never become healthy), and
-optionally ``path=/browse`` to confine the error and latency faults to requests whose path starts
-with that prefix (a bug in a code path the smoke checks do not call).
+``latency_factor=1.4`` (every service time x 1.4: the mean and every percentile up 40 %, the subtle
+regression a canary judge is for, where ``latency_ms`` adds one fixed delay), ``unhealthy=1`` (its
+health check path answers 503, so its targets never become healthy), and optionally
+``path=/browse`` to confine the error and latency faults to requests whose path starts with that
+prefix (a bug in a code path the smoke checks do not call).
 
 A spec is one or more ``knob=value`` pairs separated by commas. Errors are injected
 deterministically, with no random seed: request n fails when frac(n * golden ratio) < rate. The
@@ -26,16 +28,27 @@ class FaultSpecError(BadInputError):
 
 @dataclass(frozen=True)
 class Fault:
-    """How a faulty version misbehaves: a share of 500 answers and extra latency (virtual ms)."""
+    """How a faulty version misbehaves: a share of 500 answers, extra latency (ms) and a factor on
+    every service time."""
 
     error_rate: float = 0.0
     latency_ms: float = 0.0
+    latency_factor: float = 1.0
     path: str = "/"
     unhealthy: float = 0.0  # 1: the health check path answers 503
 
     @property
     def is_healthy(self) -> bool:
-        return self.error_rate == 0.0 and self.latency_ms == 0.0 and not self.unhealthy
+        return (
+            self.error_rate == 0.0
+            and self.latency_ms == 0.0
+            and self.latency_factor == 1.0
+            and not self.unhealthy
+        )
+
+    def service_ms(self, base_ms: float) -> float:
+        """A faulty request's service time, from the healthy one's (``base_ms``)."""
+        return base_ms * self.latency_factor + self.latency_ms
 
     def applies_to(self, path: str) -> bool:
         return path.startswith(self.path)
@@ -52,6 +65,8 @@ class Fault:
             parts.append(f"error_rate={self.error_rate:g}")
         if self.latency_ms:
             parts.append(f"latency_ms={self.latency_ms:g}")
+        if self.latency_factor != 1.0:
+            parts.append(f"latency_factor={self.latency_factor:g}")
         if self.path != "/":
             parts.append(f"path={self.path}")
         if self.unhealthy:
@@ -62,7 +77,12 @@ class Fault:
 HEALTHY = Fault()
 _GOLDEN = 0.6180339887498949
 
-_KNOBS = {"error_rate": (0.0, 1.0), "latency_ms": (0.0, 600_000.0), "unhealthy": (0.0, 1.0)}
+_KNOBS = {
+    "error_rate": (0.0, 1.0),
+    "latency_ms": (0.0, 600_000.0),
+    "latency_factor": (0.0, 1000.0),
+    "unhealthy": (0.0, 1.0),
+}
 
 
 def parse_fault(spec: str | Mapping[str, Any] | Fault | None) -> Fault:
