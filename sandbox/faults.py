@@ -6,7 +6,8 @@ health check path answers 503, so its targets never become healthy), and optiona
 prefix (a bug in a code path the smoke checks do not call).
 
 A spec is one or more ``knob=value`` pairs separated by commas. Errors are injected
-deterministically, with no random seed: request n fails when frac(n * golden ratio) < rate. The
+deterministically, with no random seed: request n fails when frac(n * golden ratio + error_phase)
+< rate (``error_phase=0.5``: not the first request; 0 by default). The
 sequence is equidistributed on every arithmetic subsequence, so however the requests of users,
 health checks and smoke checks interleave, each kind sees the rate (a plain "every other request"
 pattern would let a periodic health check take all the good answers).
@@ -36,6 +37,10 @@ class Fault:
     latency_factor: float = 1.0
     path: str = "/"
     unhealthy: float = 0.0  # 1: the health check path answers 503
+    # Where the error sequence starts (0..1): at 0 a task's first faulty-path request fails, a burst
+    # at the start of a subtle rate (every green task's first user answer a 500 under 0.5 %) that
+    # no random source makes; bench/judge.py's world runs use 0.5.
+    error_phase: float = 0.0
 
     @property
     def is_healthy(self) -> bool:
@@ -57,7 +62,7 @@ class Fault:
         """Whether the n-th faulty-path request (0-based) this version answers gets a 500."""
         if self.error_rate <= 0.0:
             return False
-        return (request_number * _GOLDEN) % 1.0 < self.error_rate
+        return (request_number * _GOLDEN + self.error_phase) % 1.0 < self.error_rate
 
     def describe(self) -> str:
         parts = []
@@ -71,6 +76,8 @@ class Fault:
             parts.append(f"path={self.path}")
         if self.unhealthy:
             parts.append("unhealthy=1")
+        if self.error_phase:
+            parts.append(f"error_phase={self.error_phase:g}")
         return ",".join(parts) or "none"
 
 
@@ -82,6 +89,7 @@ _KNOBS = {
     "latency_ms": (0.0, 600_000.0),
     "latency_factor": (0.0, 1000.0),
     "unhealthy": (0.0, 1.0),
+    "error_phase": (0.0, 1.0),
 }
 
 

@@ -122,3 +122,15 @@ def test_latency_factor_is_a_fault() -> None:
     fault = parse_fault("latency_factor=1.4,path=/browse")
     assert not fault.is_healthy and fault.describe() == "latency_factor=1.4,path=/browse"
     assert parse_fault("latency_factor=1").is_healthy
+
+
+def test_an_error_phase_moves_where_the_errors_start_not_their_rate() -> None:
+    # phase 0: a task's first faulty request fails, whatever the rate (a burst under a subtle rate)
+    assert Fault(error_rate=0.005).fails(0)
+    shifted = parse_fault("error_rate=0.005,error_phase=0.5")
+    assert shifted == Fault(error_rate=0.005, error_phase=0.5) and not shifted.fails(0)
+    first = next(n for n in range(10_000) if shifted.fails(n))
+    assert first > 20
+    assert sum(shifted.fails(n) for n in range(20_000)) / 20_000 == pytest.approx(0.005, abs=0.0005)
+    assert shifted.describe() == "error_rate=0.005,error_phase=0.5"
+    assert parse_fault("error_phase=0.5").is_healthy  # a phase alone fails nothing
