@@ -32,7 +32,14 @@ world runs ~20 x its time scale requests per real second per service; the 2-core
 ~100, so a world would have to run at ~5x, an hour per 30 canaries. The detectors, the metric store,
 the alarm definitions and the judge's reads are the real ones; the users are this file's.
 
+``--world N`` adds, under each scenario's row, the same columns for N canaries through a REAL
+sandbox world (bench/judge_world.py: HTTP users at ``--rate`` per virtual second, time scale
+``--world-time-scale``, the judge reading moto's CloudWatch as the analysis Lambda does, the static
+alarms set by the world's evaluator), so a reader sees whether the synthetic model agrees with it.
+Off by default: a 15-minute canary at time scale 5 is 3 real minutes.
+
     .venv/bin/python bench/judge.py [--rate 20] [--minutes 15] [--canaries 20] [--healthy 40] [--seed 1]
+        [--world N] [--world-time-scale 5]
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(1, str(REPO / "bench"))  # judge_world, the --world cross-check
 
 from orchestrator.alarms.definitions import ServiceResources, load_definitions, render_request  # noqa: E402
 from orchestrator.analysis.judge import Verdict, judge  # noqa: E402
@@ -206,6 +214,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--canaries", type=int, default=20, help="canaries per regression")
     parser.add_argument("--healthy", type=int, default=40, help="healthy canaries (false positives)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--world",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also run N canaries per scenario through a real sandbox world (bench/judge_world.py)",
+    )
+    parser.add_argument("--world-time-scale", type=float, default=5.0, help="the world's time scale")
     args = parser.parse_args(argv)
     service = load_catalog(REPO / "services.yaml").resolve(SERVICE, "dev")
     alarms = static_alarms(service)
@@ -229,15 +245,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         alarm_line = summary([r.alarm_at for r in runs], count)
         print(f"{scenario:<10} {count:>8}  {judge_line:<38} {alarm_line}")
         if scenario == "healthy":
-            fp_judge = sum(r.judge_at is not None for r in runs)
-            fp_alarm = sum(r.alarm_at is not None for r in runs)
-            print(
-                f"false positives over {count} healthy canaries: judge {fp_judge} "
-                f"({100.0 * fp_judge / count:.1f} %, goal <= 5 %), "
-                f"static alarms {fp_alarm} ({100.0 * fp_alarm / count:.1f} %)"
-            )
+            print_false_positives(runs, count)
+        if args.world:
+            print_world(scenario, args)
     print(f"wall time {time.monotonic() - started:.0f} s")
     return 0
+
+
+def print_false_positives(runs: Sequence[Any], count: int, label: str = "") -> None:
+    fp_judge = sum(r.judge_at is not None for r in runs)
+    fp_alarm = sum(r.alarm_at is not None for r in runs)
+    print(
+        f"{label}false positives over {count} healthy canaries: judge {fp_judge} "
+        f"({100.0 * fp_judge / count:.1f} %, goal <= 5 %), "
+        f"static alarms {fp_alarm} ({100.0 * fp_alarm / count:.1f} %)"
+    )
+
+
+def print_world(scenario: str, args: argparse.Namespace) -> None:
+    """The same columns for ``--world`` canaries through a real sandbox world, under the synthetic
+    row (bench/judge_world.py), with what the world served."""
+    from judge_world import GREEN_FAULTS, summary_world, world_canary
+
+    count = args.world
+    runs = [world_canary(scenario, args.rate, args.minutes, args.world_time_scale) for _ in range(count)]
+    judge_line = summary([r.judge_at for r in runs], count)
+    alarm_line = summary([r.alarm_at for r in runs], count)
+    served = summary_world(runs)
+    print(
+        f"{'  world':<10} {count:>8}  {judge_line:<38} {alarm_line}   [green {GREEN_FAULTS[scenario]}; "
+        f"alarm fired: {served['alarms']}; users {served['rate']} virtual, {served['green']} on green, "
+        f"time scale {args.world_time_scale:g}, {served['wall']} wall]"
+    )
+    if scenario == "healthy":
+        print_false_positives(runs, count, "  world: ")
 
 
 if __name__ == "__main__":

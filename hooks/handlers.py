@@ -41,6 +41,8 @@ from orchestrator.vocabulary import (
 if TYPE_CHECKING:  # the ECS contract's modules load on the first ECS event (hooks.native_runtime)
     from hooks.native_context import NativeHookContext
     from hooks.native_event import NativeOutcome
+    from hooks.native_smoke import SmokeState, SmokeStep
+    from hooks.service_view import SmokeCheckView
 
 
 def freeze_check(ctx: HookContext) -> CheckResult:
@@ -86,21 +88,44 @@ def drill_fault(ctx: HookContext) -> CheckResult | None:
     return drill_check(ctx)
 
 
+def production_smoke_step(ctx: NativeHookContext, smoke: SmokeState) -> SmokeStep:
+    """One invocation's attempts of the production smoke checks (``native_smoke.smoke_step``)."""
+    from hooks.native_smoke import smoke_step
+    from hooks.smoke import attempt_check
+
+    settings = ctx.service.smoke
+    target = ctx.smoke_target("production")
+
+    def attempt(check: SmokeCheckView, number: int) -> CheckResult:
+        return attempt_check(check, target, settings, ctx.http, ctx.deadline, number)
+
+    return smoke_step(settings, smoke, ctx.now().timestamp(), ctx.virtual.scale, attempt)
+
+
 def after_allow_traffic_on_ecs(ctx: NativeHookContext) -> NativeOutcome:
-    """Amazon ECS, POST_PRODUCTION_TRAFFIC_SHIFT: the first invocation runs the production smoke
-    checks and starts the bake; each invocation reads the alarms once and, until the bake is over,
-    answers IN_PROGRESS with the bake's state in hookDetails and a poll interval as callBackDelay."""
+    """Amazon ECS, POST_PRODUCTION_TRAFFIC_SHIFT: the production smoke checks, one attempt per
+    invocation while the warm-up lasts (``native_smoke``), then the bake; each bake invocation reads
+    the alarms once. Until both are over it answers IN_PROGRESS with its state in hookDetails and
+    the backoff or poll interval as callBackDelay, so the Lambda never holds the deployment."""
     from hooks.native_bake import BakeState, bake_step
     from hooks.native_event import NativeOutcome
+    from hooks.native_smoke import SmokeState
 
     event = ctx.event
-    state = BakeState.from_details(event.hook_details, event.execution_id)
+    smoke = SmokeState.from_details(event.hook_details, event.execution_id)
+    state = None if smoke is not None else BakeState.from_details(event.hook_details, event.execution_id)
     checks: list[CheckResult] = []
     if state is None:
-        drill = drill_fault(ctx)
-        if drill is not None:
-            return NativeOutcome(HookOutcome.of([drill]))
-        checks = smoke_checks(ctx, "production")
+        if smoke is None:
+            drill = drill_fault(ctx)
+            if drill is not None:
+                return NativeOutcome(HookOutcome.of([drill]))
+            smoke = SmokeState(event.execution_id, ctx.now().timestamp())
+        smoked = production_smoke_step(ctx, smoke)
+        if not smoked.done:
+            details = smoked.state.to_details(event.hook_details)
+            return NativeOutcome(HookOutcome.of(smoked.results), smoked.delay_s, details)
+        checks = smoked.results
         if not all(result.passed for result in checks):
             return NativeOutcome(HookOutcome.of(checks))
         state = BakeState(event.execution_id, ctx.now().timestamp())

@@ -51,9 +51,11 @@ class BakeState(NamedTuple):
     def from_details(cls, hook_details: Mapping[str, Any], execution_id: str) -> BakeState | None:
         """The state this execution returned last time; None when there is none (a first invocation,
         or state of another execution). State that is not ours to read is bad input."""
+        from hooks.native_smoke import SMOKE_MARK
+
         state = hook_details.get(STATE_KEY)
-        if state is None:
-            return None
+        if state is None or (isinstance(state, Mapping) and SMOKE_MARK in state):
+            return None  # none yet, or the production smoke's (the bake starts once it passed)
         try:
             if state["executionId"] != execution_id:
                 return None

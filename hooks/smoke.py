@@ -259,6 +259,28 @@ def run_check(
         backoff *= 2
 
 
+def attempt_check(
+    check: SmokeCheckView,
+    target: SmokeTarget,
+    settings: SmokeView,
+    http: HttpApi,
+    deadline: Deadline,
+    attempts: int,
+) -> CheckResult:
+    """One attempt of one check, no retry (``attempts``: how many this one makes, for the evidence):
+    an Amazon ECS hook retries across invocations instead (``hooks.native_smoke``)."""
+    url = listener_url(target.scheme, target.host, target.port, check.path)
+    if not host_allowed(url, target.allowed_host):
+        return CheckResult(
+            check.name, False, f"refused: {url} is not on the allowed host {target.allowed_host}"
+        )
+    result = _attempt(check, url, target, settings, http, deadline)
+    if result.passed:
+        return CheckResult(result.name, True, result.detail, result.latency_ms, attempts)
+    evidence = _evidence(check, target, result.detail, attempts)
+    return CheckResult(result.name, False, evidence, result.latency_ms, attempts)
+
+
 def _evidence(check: SmokeCheckView, target: SmokeTarget, detail: str, attempts: int) -> str:
     """``GET /health via the test listener: status 500, expected 200 (3 attempts)``."""
     via = f" via the {target.listener} listener" if target.listener else ""

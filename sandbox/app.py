@@ -7,12 +7,12 @@ balancer's health checks (User-Agent ``ELB-HealthChecker/2.0``): such a version 
 and is for the smoke checks and the alarms to catch; ``unhealthy=1`` is the version that never does.
 
 Latency is real: the virtual clock compresses waits (phases, intervals, periods), never the duration
-of one request. A task takes its service time (20-60 ms + the fault's latency) in real milliseconds
-and reports it (``X-Bluegreen-Service-Time-Ms``, what the load balancer's TargetResponseTime
-measures), so a hook's latency budget (real ms) and the latency alarm judge the same latency. The
-wait is interruptible: ``stop`` ends it at once (``latency_ms=600000`` does not hold a stop for ten
-minutes; the interrupted request gets no answer). It adds up that time for the fleet's CPU gauge
-(``take_busy_ms``).
+of one request. A task takes its service time (20-60 ms, times the fault's factor, plus its latency)
+in real milliseconds and reports it (``X-Bluegreen-Service-Time-Ms``, what the load balancer's
+TargetResponseTime measures), so a hook's latency budget (real ms) and the latency alarm judge the
+same latency. The wait is interruptible: ``stop`` ends it at once (``latency_ms=600000`` does not
+hold a stop for ten minutes; the interrupted request gets no answer). It adds up that time for the
+fleet's CPU gauge (``take_busy_ms``).
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ class AppServer(LoopbackHttpServer):
             self._count += 1
             faulty_number = self._faulty_count
             self._faulty_count += 1 if faulty else 0
-        service_ms = base_latency_ms(number) + (fault.latency_ms if faulty else 0.0)
+        service_ms = fault.service_ms(base_latency_ms(number)) if faulty else base_latency_ms(number)
         with self._lock:
             self._busy_ms += service_ms
         if self._stopping.wait(service_ms / 1000.0):  # real time; a stop does not wait for it

@@ -255,11 +255,12 @@ class Watcher:
             reached = milestone_reached(snapshot, options.until, options.ready_waits)
             if reached or snapshot.status.is_terminal:
                 return self._result(snapshot, events, reached, False, elapsed, polls, budget)
-            stopping = self._checks_alarms(snapshot) and self._check_alarms(budget, elapsed)
+            watching_alarms = self._checks_alarms(snapshot)
+            stopping = watching_alarms and self._check_alarms(budget, elapsed)
             now = self.clock()
             if now >= deadline:
                 return self._result(snapshot, events, False, True, elapsed, polls, budget)
-            wait = poll_interval(previous, snapshot, options.policy) / scale
+            wait = poll_interval(previous, snapshot, options.policy, watching_alarms=watching_alarms) / scale
             if stopping:
                 wait = options.policy.moving_seconds / scale  # traffic is about to move back
             if not self._continued and should_continue_at_ready(

@@ -267,8 +267,23 @@ class PollPolicy:
     max_calls_per_minute: int = 24  # both calls of a poll count; bounds the bill and throttling
 
 
-def poll_interval(previous: Snapshot | None, current: Snapshot, policy: PollPolicy) -> float:
-    """Seconds to wait before the next poll: quick while traffic moves, slow while baking."""
+def poll_interval(
+    previous: Snapshot | None, current: Snapshot, policy: PollPolicy, *, watching_alarms: bool = False
+) -> float:
+    """Seconds to wait before the next poll: quick while traffic moves, slow while baking.
+
+    ``watching_alarms``: the poll also reads the alarms to stop at the first sign (``StopOnAlarm``).
+    While production users reach the replacement, that read is what ends their exposure, so it
+    comes at the quick interval even in a bake: at the bake's 30 s an alarm that fired just after a
+    poll waited up to 30 s (alarm -> back on blue 35 s, bench/exposure.py, all-at-once on ECS)."""
+    interval = _stage_interval(previous, current, policy)
+    if watching_alarms and (current.replacement_weight or 0.0) > 0.0:
+        return min(interval, policy.moving_seconds)
+    return interval
+
+
+def _stage_interval(previous: Snapshot | None, current: Snapshot, policy: PollPolicy) -> float:
+    """The interval the deployment's own progress calls for (``poll_interval``)."""
     if current.status in (DeploymentStatus.BAKING, DeploymentStatus.READY, DeploymentStatus.QUEUED):
         return policy.waiting_seconds
     if previous is not None and diff(previous, current):

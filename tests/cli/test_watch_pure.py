@@ -222,6 +222,27 @@ def test_poll_interval(previous: Snapshot | None, current: Snapshot, seconds: fl
     assert poll_interval(previous, current, POLICY) == seconds
 
 
+BAKE = {"AllowTraffic": OK, "AfterAllowTraffic": IP}
+# The watcher reads the alarms at every poll (stop at the first sign): while users reach the
+# replacement, no poll waits longer than the quick interval; with nothing on it, the stage decides.
+ALARM_WATCH_INTERVALS = [
+    pytest.param(snap(S.IN_PROGRESS, BAKE, (0, 100)), True, 5, id="post-shift-bake-users-on-green"),
+    pytest.param(snap(S.BAKING, None, (0, 100)), True, 5, id="termination-wait-users-on-green"),
+    pytest.param(snap(S.IN_PROGRESS, BAKE, (0, 100)), False, 30, id="bake-alarms-not-read"),
+    pytest.param(snap(S.IN_PROGRESS, {"BeforeInstall": IP}, (100, 0)), True, 10, id="hook-nobody-on-green"),
+    pytest.param(snap(S.READY, None, (100, 0)), True, 30, id="ready-nobody-on-green"),
+    pytest.param(snap(S.BAKING), True, 30, id="weights-unknown"),
+    pytest.param(snap(S.IN_PROGRESS, {"AllowTraffic": IP}, (90, 10)), True, 5, id="shifting-stays-quick"),
+]
+
+
+@pytest.mark.parametrize(("current", "watching_alarms", "seconds"), ALARM_WATCH_INTERVALS)
+def test_poll_interval_while_watching_alarms(
+    current: Snapshot, watching_alarms: bool, seconds: float
+) -> None:
+    assert poll_interval(current, current, POLICY, watching_alarms=watching_alarms) == seconds
+
+
 def test_call_budget_bounds_calls_per_window() -> None:
     now = [0.0]
     budget = CallBudget(per_minute=6, window_seconds=60.0, clock=lambda: now[0])

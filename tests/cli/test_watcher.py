@@ -305,6 +305,15 @@ def test_an_alarm_in_alarm_stops_the_deployment_at_the_next_poll() -> None:
     assert max(alarms.reads) <= stops[0][0]  # no alarm read after the stop
 
 
+def test_an_alarm_during_the_bake_is_seen_at_the_quick_interval_not_the_bakes() -> None:
+    # 420..1320: Baking with every user on the replacement; polls there were 30 s apart. Now 5 s,
+    # stretched to 10 s now and then by the call budget (2 calls a poll, 24 a minute).
+    _clock, _api, _result, alarms, stops = _watch_with_alarms(fires_at=800.0)
+    assert len(stops) == 1 and 800.0 <= stops[0][0] <= 800.0 + 10.0 + 1e-9
+    baking = [t for t in alarms.reads if 430.0 <= t < 800.0]
+    assert max(after - before for before, after in itertools.pairwise(baking)) <= 10.0 + 1e-9
+
+
 def test_alarm_reads_fit_the_call_budget() -> None:
     _clock, api, result, alarms, stops = _watch_with_alarms(fires_at=None)
     assert not stops and result.stopped_on_alarm is None

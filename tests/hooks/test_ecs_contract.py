@@ -141,15 +141,6 @@ CASES: list[tuple[str, Handler, str, Callable[..., None] | None, Callable[..., N
         f"{GREEN}: 0 healthy target(s), need at least 1",
     ),
     (
-        "production smoke fails",
-        handlers.after_allow_traffic,
-        "POST_PRODUCTION_TRAFFIC_SHIFT",
-        lambda fakes, apps: fail_smoke(apps[0]),
-        None,
-        "FAILED",
-        "GET /health via the production listener: status 500",
-    ),
-    (
         "a hook at another stage than its event's",
         handlers.before_install,
         "POST_SCALE_UP",
@@ -274,6 +265,26 @@ def test_the_bake_spans_invocations_and_ends_succeeded(
     assert verdicts[-1]["checks"] == [
         {"name": "bake", "passed": True, "detail": "30 s without an alarm (5 polls)"}
     ]
+
+
+def test_a_failing_production_smoke_retries_across_invocations_then_fails(
+    world: NativeFakes, apps: tuple[SmokeApp, SmokeApp], hook_logs: LogRecords
+) -> None:
+    # The Lambda never sleeps through a backoff: ECS waits callBackDelay between attempts, and
+    # between them a stop (StopServiceDeployment) rolls back at once.
+    production, _ = apps
+    fail_smoke(production)
+
+    answers = run_bake(handlers.after_allow_traffic, event("POST_PRODUCTION_TRAFFIC_SHIFT"))
+
+    # dev: 5 attempts, backoff 1 s doubling, 30 s of warm-up: 1 + 2 + 4 + 8 s of waits
+    assert [a["hookStatus"] for a in answers] == ["IN_PROGRESS"] * 4 + ["FAILED"]
+    assert [a.get("callBackDelay") for a in answers] == [1, 2, 4, 8, None]
+    assert answers[0]["hookDetails"]["bluegreen"]["smokeAttempts"] == 1
+    assert len([r for r in production.requests if r[1] == "/health"]) == 5  # one attempt a call
+    failed = [line for line in hook_logs.lines if line.get("verdict") == "Failed"]
+    assert "GET /health via the production listener: status 500" in failed[0]["reason"]
+    assert "(5 attempts)" in failed[0]["reason"]
 
 
 def test_an_alarm_during_the_bake_fails_it(world: NativeFakes, hook_logs: LogRecords) -> None:

@@ -16,6 +16,8 @@ from sandbox.faults import Fault, FaultSpecError, parse_fault
         ("error_rate=0.5, latency_ms=200", Fault(error_rate=0.5, latency_ms=200)),
         ({"error_rate": 1}, Fault(error_rate=1.0)),
         ("unhealthy=1", Fault(unhealthy=1.0)),
+        ("latency_factor=1.4", Fault(latency_factor=1.4)),
+        ("error_rate=0.005,latency_factor=1.4,path=/browse", Fault(0.005, 0.0, 1.4, "/browse")),
         (Fault(latency_ms=5), Fault(latency_ms=5)),
     ],
 )
@@ -37,6 +39,8 @@ def test_parse(spec: object, expected: Fault) -> None:
         ("error_rate=0.1,error_rate=0.2", "given twice"),
         ("unhealthy=0.5", "must be 0 or 1"),
         ("unhealthy=2", "between 0 and 1"),
+        ("latency_factor=-1", "between 0 and 1000"),
+        ("latency_factor=fast", "not a number"),
     ],
 )
 def test_bad_specs_name_the_problem(spec: str, message: str) -> None:
@@ -98,3 +102,35 @@ def test_unhealthy_is_a_fault() -> None:
     fault = parse_fault("unhealthy=1")
     assert not fault.is_healthy and fault.describe() == "unhealthy=1"
     assert parse_fault("unhealthy=0").is_healthy
+
+
+@pytest.mark.parametrize(
+    ("fault", "base_ms", "service_ms"),
+    [
+        (Fault(), 40.0, 40.0),
+        (Fault(latency_ms=24.0), 40.0, 64.0),
+        (Fault(latency_factor=1.4), 40.0, 56.0),  # p99 +40 % is every percentile +40 %
+        (Fault(latency_factor=1.4), 60.0, 84.0),
+        (Fault(latency_ms=100.0, latency_factor=2.0), 20.0, 140.0),
+    ],
+)
+def test_service_time_of_a_faulty_request(fault: Fault, base_ms: float, service_ms: float) -> None:
+    assert fault.service_ms(base_ms) == pytest.approx(service_ms)
+
+
+def test_latency_factor_is_a_fault() -> None:
+    fault = parse_fault("latency_factor=1.4,path=/browse")
+    assert not fault.is_healthy and fault.describe() == "latency_factor=1.4,path=/browse"
+    assert parse_fault("latency_factor=1").is_healthy
+
+
+def test_an_error_phase_moves_where_the_errors_start_not_their_rate() -> None:
+    # phase 0: a task's first faulty request fails, whatever the rate (a burst under a subtle rate)
+    assert Fault(error_rate=0.005).fails(0)
+    shifted = parse_fault("error_rate=0.005,error_phase=0.5")
+    assert shifted == Fault(error_rate=0.005, error_phase=0.5) and not shifted.fails(0)
+    first = next(n for n in range(10_000) if shifted.fails(n))
+    assert first > 20
+    assert sum(shifted.fails(n) for n in range(20_000)) / 20_000 == pytest.approx(0.005, abs=0.0005)
+    assert shifted.describe() == "error_rate=0.005,error_phase=0.5"
+    assert parse_fault("error_phase=0.5").is_healthy  # a phase alone fails nothing

@@ -42,6 +42,19 @@ def test_a_task_takes_its_reported_service_time_in_real_time() -> None:
         task.stop()
 
 
+def test_a_latency_factor_multiplies_the_service_time_on_the_faulty_path_only() -> None:
+    from sandbox.app import base_latency_ms
+
+    task = AppServer(TaskIdentity("s", "s:2", "ecs-svc/2"), Fault(latency_factor=1.4, path="/browse")).start()
+    try:
+        took, reported = _get(task.port, "/browse")  # the task's first request: number 0
+        assert reported == pytest.approx(1.4 * base_latency_ms(0), abs=0.1) and took >= reported / 1000.0
+        _took, reported = _get(task.port, "/health")  # outside the fault's path: as it was
+        assert reported == pytest.approx(base_latency_ms(1), abs=0.1)
+    finally:
+        task.stop()
+
+
 def test_stop_does_not_wait_for_a_slow_answer() -> None:
     """``latency_ms=600000``: the request in progress ends with the task, its thread too."""
     before = {t.ident for t in threading.enumerate()}
