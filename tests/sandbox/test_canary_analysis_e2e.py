@@ -72,6 +72,11 @@ def judged_catalog(directory: Path) -> Path:
         service["alarms"] = ["{service}-canary-verdict"]
     dev = document["environments"]["dev"]["defaults"]
     dev["deployment"].update(ready_action="CONTINUE_DEPLOYMENT", ready_wait_minutes=0, bake_seconds=5)
+    # Nothing here is about the smoke checks' latency: at 150x one answer stalled 1.2 real s by a busy
+    # machine is 180 virtual s, past the 30 s warm-up, so the 1000 ms budget failed a healthy smoke
+    # check with no retry (seen once: inventory-service rolled back at AfterAllowTestTraffic).
+    for check in document["defaults"]["smoke"]["checks"]:
+        check["latency_budget_ms"] = 10_000
     (directory / "task-definitions").symlink_to(REPO / "task-definitions")
     alarms = directory / "alarms"
     alarms.mkdir()

@@ -622,8 +622,13 @@ def test_healthy_plan_runs_to_succeeded_in_wave_order(in_sfn: Sandbox) -> None:
         "inventory-service": "ecs",
         "order-service": "codedeploy",
     }
-    wave_one_end = max(deployments[name].complete_time for name in SFN_WAVES[0])
-    assert deployments["order-service"].create_time >= wave_one_end
+    # to the millisecond, as in the resume test above (CodeDeploy's times have milliseconds, ECS's
+    # microseconds: an order-service created in the millisecond inventory-service ended compared early)
+    ends = [deployments[name].complete_time for name in SFN_WAVES[0]]
+    assert all(end is not None for end in ends), ends
+    wave_one_end = max(_ms(end) for end in ends if end is not None)
+    created = deployments["order-service"].create_time
+    assert created is not None and _ms(created) >= wave_one_end, (created, wave_one_end)
     # the run's record (the machine's first step) lets `fleet watch` re-attach from any machine
     code, watched = bluegreen("fleet", "watch", run_id, "--env", "dev")
     assert code == 0, watched
