@@ -373,7 +373,12 @@ class _HookWatch:
         step = snapshot.lifecycle_model.hook_steps.get(AFTER_ALLOW_TRAFFIC)
         started = step is not None and snapshot.lifecycle_status(step) is not LifecycleStatus.PENDING
         if started or (snapshot.replacement_weight or 0) >= 100:
-            self.injected_at = elapsed
+            # First seen already rolling back or over (a poll late on a busy machine): the hook ran
+            # after the previous poll, so that poll is when it went in (the time to rollback is then
+            # an upper bound, never the 0 s of one poll seeing both).
+            late = snapshot.rolled_back or snapshot.status.is_terminal
+            before = [at for at in self.polled if at < elapsed]
+            self.injected_at = before[-1] if late and before else elapsed
 
     @property
     def longest_gap(self) -> float:

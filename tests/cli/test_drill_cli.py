@@ -97,3 +97,28 @@ def test_the_injector_releases_only_its_own_forced_alarm(
     assert [r["StateValue"] for r in cloudwatch.set] == sets
     assert (line is None) if said is None else (line is not None and said in line), line
     assert cloudwatch.described == (1 if injected else 0)
+
+
+def test_a_hook_first_seen_after_the_rollback_began_went_in_at_the_previous_poll() -> None:
+    from orchestrator.commands.drill import _HookWatch
+    from orchestrator.vocabulary import DeploymentStatus
+    from orchestrator.watching.snapshots import Snapshot
+
+    running = DeploymentStatus.IN_PROGRESS
+    shifting = Snapshot(
+        running, lifecycle=(("AllowTraffic", _status("InProgress")),), replacement_weight=10.0
+    )
+    on_time = _HookWatch()
+    on_time(shifting, [], 10.0)
+    on_time(Snapshot(running, original_weight=0.0, replacement_weight=100.0), [], 20.0)
+    assert on_time.injected_at == 20.0  # seen while production is all on green: then
+    late = _HookWatch()
+    late(shifting, [], 10.0)
+    late(Snapshot(DeploymentStatus.STOPPED, rollback_deployment_id="d-X", replacement_weight=100.0), [], 40.0)
+    assert late.injected_at == 10.0  # seen only once rolled back: it went in after the poll at 10 s
+
+
+def _status(value: str) -> object:
+    from orchestrator.vocabulary import LifecycleStatus
+
+    return LifecycleStatus(value)

@@ -41,7 +41,10 @@ from sandbox.world import World, WorldOptions
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
-SCALE = 150.0  # the drill re-asserts its forced ALARM at each poll: fewer polls are lost
+# The drill re-asserts its forced ALARM at each poll: fewer polls are lost at a lower scale; and a
+# busy machine's real stalls (a hook in flight, moto's answers) count x the scale against the bound
+# (at 150 the ecs drill once went past it in a clean-clone run).
+SCALE = 100.0
 HOOK_DRILL = ("--fault", "hook", "--strategy", "canary:10:1")
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "services.yaml"
