@@ -23,6 +23,7 @@ from orchestrator.alarms.metric_math import evaluate_expression
 from sandbox.alarm_state import AlarmState, Comparison, TreatMissing, decide, statistic
 from sandbox.clock import VirtualClock
 from sandbox.metrics import MetricStore, metric_key, period_start
+from sandbox.moto_writes import Writes, WriteWatch
 
 
 @dataclass(frozen=True)
@@ -186,8 +187,11 @@ class AlarmEvaluator:
         clock: VirtualClock,
         alarm_names: list[str],
         tick: float = 10.0,
+        writes: Writes | None = None,
     ) -> None:
         self.cloudwatch = cloudwatch
+        self._cloudwatch_writes = WriteWatch(writes, "monitoring")  # None: DescribeAlarms every tick
+        self._last_alarms: list[dict[str, Any]] = []
         self.store = store
         self.clock = clock
         self.alarm_names = list(alarm_names)
@@ -212,24 +216,36 @@ class AlarmEvaluator:
 
     def evaluate_once(self) -> None:
         now = self.clock.now()
+        for alarm in self._alarms():
+            evaluated = evaluation(alarm, self.store, now)
+            state, reason = evaluated.state, evaluated.reason
+            old = AlarmState(alarm.get("StateValue") or AlarmState.INSUFFICIENT_DATA)
+            if state is old:
+                continue
+            self.cloudwatch.set_alarm_state(
+                AlarmName=alarm["AlarmName"],
+                StateValue=state.value,
+                StateReason=reason[:1023],
+                StateReasonData=json.dumps(evaluated.reason_data),
+            )
+            with self._lock:
+                self.transitions.append(Transition(now, alarm["AlarmName"], old, state, reason))
+
+    def _alarms(self) -> list[dict[str, Any]]:
+        """The alarms as moto holds them (DescribeAlarms, 100 names a call); the last read's again
+        when nothing was written to CloudWatch since but metric data (``sandbox.moto_writes``)."""
+        ticket = self._cloudwatch_writes.look(tuple(self.alarm_names))
+        if ticket is None:
+            return self._last_alarms
+        alarms: list[dict[str, Any]] = []
         for offset in range(0, len(self.alarm_names), 100):
             names = self.alarm_names[offset : offset + 100]
-            for alarm in self.cloudwatch.describe_alarms(AlarmNames=names, AlarmTypes=["MetricAlarm"])[
+            alarms += self.cloudwatch.describe_alarms(AlarmNames=names, AlarmTypes=["MetricAlarm"])[
                 "MetricAlarms"
-            ]:
-                evaluated = evaluation(alarm, self.store, now)
-                state, reason = evaluated.state, evaluated.reason
-                old = AlarmState(alarm.get("StateValue") or AlarmState.INSUFFICIENT_DATA)
-                if state is old:
-                    continue
-                self.cloudwatch.set_alarm_state(
-                    AlarmName=alarm["AlarmName"],
-                    StateValue=state.value,
-                    StateReason=reason[:1023],
-                    StateReasonData=json.dumps(evaluated.reason_data),
-                )
-                with self._lock:
-                    self.transitions.append(Transition(now, alarm["AlarmName"], old, state, reason))
+            ]
+        self._last_alarms = alarms
+        self._cloudwatch_writes.read_done(ticket)
+        return alarms
 
     def _run(self) -> None:
         # Evaluations are due on the virtual clock: it waits for this thread (see clock.py).

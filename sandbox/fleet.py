@@ -30,6 +30,7 @@ from sandbox.http_server import stop_servers
 from sandbox.load_balancer.balancer import LoadBalancer
 from sandbox.load_balancer.target_health import HealthCheck, TargetState
 from sandbox.metrics import GAUGE_INTERVAL, MetricStore
+from sandbox.moto_writes import Writes, WriteWatch
 from sandbox.provision import ServiceInfra
 
 # (cluster, service) -> the native revisions that must run now, as DescribeServices' taskSets.
@@ -124,8 +125,12 @@ class Fleet:
         native_task_sets: NativeTaskSets | None = None,
         native_tasks: NativeTasks | None = None,
         unhealthy_grace: float = HealthCheck().grace,
+        writes: Writes | None = None,
     ) -> None:
         self.infra = {item.name: item for item in infra}
+        # DescribeServices only when ECS was written to since the last (None: every poll)
+        self._ecs_writes = WriteWatch(writes, "ecs")
+        self._last_task_sets: list[tuple[ServiceInfra, dict[str, Any]]] = []
         self.ecs = ecs
         self.native_task_sets = native_task_sets
         self.native_tasks = native_tasks
@@ -191,21 +196,9 @@ class Fleet:
 
     def _reconcile(self) -> None:
         seen: set[str] = set()
-        by_cluster: dict[str, list[ServiceInfra]] = {}
-        for item in self.infra.values():
-            by_cluster.setdefault(item.cluster, []).append(item)
-        for cluster, items in by_cluster.items():
-            for offset in range(0, len(items), 10):  # DescribeServices takes up to 10 services
-                chunk = items[offset : offset + 10]
-                found = self.ecs.describe_services(cluster=cluster, services=[i.ecs_service for i in chunk])
-                names = {i.ecs_service: i for i in chunk}
-                for described in found.get("services", []):
-                    owner = names.get(described["serviceName"])
-                    if owner is None or described.get("status") != "ACTIVE":
-                        continue
-                    for task_set in described.get("taskSets") or []:
-                        seen.add(task_set["taskSetArn"])
-                        self._ensure_run(owner, task_set)
+        for owner, task_set in self._moto_task_sets():
+            seen.add(task_set["taskSetArn"])
+            self._ensure_run(owner, task_set)
         for item, task_set in self._native_task_sets():
             seen.add(task_set["taskSetArn"])
             self._ensure_run(item, task_set, native=True)
@@ -218,6 +211,31 @@ class Fleet:
         for run in gone:
             self._stop_run(run)
         self.check_native_health()
+
+    def _moto_task_sets(self) -> list[tuple[ServiceInfra, dict[str, Any]]]:
+        """Every ACTIVE service's task sets in moto (DescribeServices, 10 services a call); the last
+        read's again when nothing was written to ECS since (``sandbox.moto_writes``)."""
+        services = tuple((item.name, item.cluster, item.ecs_service) for item in self.infra.values())
+        ticket = self._ecs_writes.look(services)
+        if ticket is None:
+            return self._last_task_sets
+        by_cluster: dict[str, list[ServiceInfra]] = {}
+        for item in self.infra.values():
+            by_cluster.setdefault(item.cluster, []).append(item)
+        found_sets: list[tuple[ServiceInfra, dict[str, Any]]] = []
+        for cluster, items in by_cluster.items():
+            for offset in range(0, len(items), 10):  # DescribeServices takes up to 10 services
+                chunk = items[offset : offset + 10]
+                found = self.ecs.describe_services(cluster=cluster, services=[i.ecs_service for i in chunk])
+                names = {i.ecs_service: i for i in chunk}
+                for described in found.get("services", []):
+                    owner = names.get(described["serviceName"])
+                    if owner is None or described.get("status") != "ACTIVE":
+                        continue
+                    found_sets += [(owner, task_set) for task_set in described.get("taskSets") or []]
+        self._last_task_sets = found_sets
+        self._ecs_writes.read_done(ticket)
+        return found_sets
 
     def _routes_caught_up(self) -> None:
         """Before a revision's tasks stop: the load balancer reads where the listeners forward now.

@@ -22,6 +22,8 @@
    its own). The sandbox's AWS time is its virtual clock (the emulators answer in it; the Lambda
    runner stamps the hooks' lines with it), hours ahead of moto's real one after a long run: here
    every event is kept (still refused: events out of chronological order, as AWS does).
+7. ``GET /moto-api/sandbox/writes`` answers how many requests may have changed each service's
+   state, so the world's pollers reread only what changed (``sandbox.moto_writes``).
 Nothing else changes.
 """
 
@@ -34,6 +36,7 @@ from typing import Any
 
 from sandbox import alarm_history
 from sandbox.load_balancer.target_health import STATES_FILE_ENV
+from sandbox.moto_writes import TARGET_HEALTH_PATH, WRITES_PATH, WriteCounter
 from sandbox.shared_models import share_botocore_models
 
 
@@ -60,7 +63,6 @@ def _patch() -> None:
     EC2ContainerServiceBackend._calculate_task_resource_requirements = staticmethod(requirements)  # type: ignore[method-assign]
 
 
-TARGET_HEALTH_PATH = "/moto-api/sandbox/target-health"
 # The states file read now, and what was read from it (a new file: nothing read yet).
 _TARGET_HEALTH: dict[str, Any] = {"path": "", "version": None, "states": {}}
 _TARGET_HEALTH_LOCK = threading.Lock()
@@ -146,20 +148,33 @@ def _patch_load_balancer_dns() -> None:
 
 
 def _serve_sandbox_api() -> None:
-    """Answer POST /moto-api/sandbox/target-health before moto's own routes (a WSGI wrapper
-    around the application ``moto.server.main`` serves)."""
+    """Answer POST /moto-api/sandbox/target-health and GET /moto-api/sandbox/writes before moto's
+    own routes, and count the writes (a WSGI wrapper around the application ``moto.server.main``
+    serves)."""
     import moto.server
 
     run_simple = moto.server.run_simple
+    writes = WriteCounter()
 
     def wrapped(host: str, port: int, application: Any, **kwargs: Any) -> None:
         def app(environ: dict[str, Any], start_response: Any) -> Any:
-            if environ.get("PATH_INFO") == TARGET_HEALTH_PATH and environ.get("REQUEST_METHOD") == "POST":
+            path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
+            if path == TARGET_HEALTH_PATH and method == "POST":
                 length = int(environ.get("CONTENT_LENGTH") or 0)
                 set_target_health_file(environ["wsgi.input"].read(length).decode() if length else "")
                 start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "0")])
                 return [b""]
-            return application(environ, start_response)
+            if path == WRITES_PATH and method == "GET":
+                body = writes.document()
+                start_response(
+                    "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+                )
+                return [body]
+            written = writes.written(environ)
+            answer = application(environ, start_response)
+            if written is not None:  # after the write, before its writer reads the answer
+                writes.bump(written)
+            return answer
 
         run_simple(host, port, app, **kwargs)
 

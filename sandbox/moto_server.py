@@ -28,6 +28,7 @@ from types import TracebackType
 from typing import Any
 
 from sandbox.load_balancer.target_health import STATES_FILE_ENV
+from sandbox.moto_writes import TARGET_HEALTH_PATH
 
 LOOPBACK = "127.0.0.1"
 
@@ -80,7 +81,6 @@ def _wait_until_up(url: str, timeout: float) -> None:
 
 PATCHED_MODULE = "sandbox.moto_patched"
 POOL_SIZE = 2  # idle children kept per process
-TARGET_HEALTH_PATH = "/moto-api/sandbox/target-health"  # POST: the states file (body; empty: none)
 # Variables that differ between a parked child's start and a later one but that moto never reads:
 # pytest's own, and the per-world states file (sent to a reused child instead).
 _ENV_IGNORED = frozenset({"PYTEST_CURRENT_TEST", STATES_FILE_ENV})

@@ -53,6 +53,7 @@ from sandbox.load_balancer.listeners import Router
 from sandbox.load_balancer.target_health import STATES_FILE_ENV
 from sandbox.metrics import GAUGE_INTERVAL, MetricsPublisher, MetricStore
 from sandbox.moto_server import LOOPBACK, SANDBOX_CREDENTIALS, MotoServer, sandbox_client_factory
+from sandbox.moto_writes import Writes
 from sandbox.narrator import Narrator, Sightings
 from sandbox.provision import (
     HEALTH_CHECK,
@@ -288,6 +289,7 @@ class World:
         yield Step("provisioning", self._provision)
         yield Step("ledger", lambda: self._wire_ledger(ledger))
         clients = self.clients()
+        writes = Writes(self.moto_url)  # the pollers reread moto only where it was written to
         self.load_balancer = LoadBalancer(
             self.infra,
             clients.elbv2,
@@ -295,6 +297,7 @@ class World:
             self.store,
             states_path=self.target_health_path,
             ruled_listeners=[arn for item in self.infra for arn in item.ruled_listener_arns],
+            writes=writes,
         )
         self.fleet = Fleet(
             self.infra,
@@ -307,6 +310,7 @@ class World:
             # the ECS endpoint's task book: ListTasks / DescribeTasks and the service's events
             native_tasks=getattr(native, "tasks", None),
             unhealthy_grace=HEALTH_CHECK.grace,
+            writes=writes,
         )
         yield self.fleet  # its first reconcile registers the original tasks, healthy
         yield self.load_balancer  # listener weights first, then its poller and health checks
@@ -318,7 +322,12 @@ class World:
         yield publisher
         alarm_names = [name for item in self.infra for name in item.alarm_names]
         self.evaluator = AlarmEvaluator(
-            clients.cloudwatch, self.store, self.clock, alarm_names, tick=self.options.evaluator_tick
+            clients.cloudwatch,
+            self.store,
+            self.clock,
+            alarm_names,
+            tick=self.options.evaluator_tick,
+            writes=writes,
         )
         yield self.evaluator
         self.traffic = TrafficGenerator(

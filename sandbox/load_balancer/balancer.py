@@ -30,6 +30,7 @@ from sandbox.app import HEALTH_CHECKER_AGENT, AppServer, base_latency_ms
 from sandbox.clock import VirtualClock, Watermark
 from sandbox.load_balancer.target_health import TargetHealth, TargetState, write_states
 from sandbox.metrics import GAUGE_INTERVAL, MetricStore
+from sandbox.moto_writes import Writes, WriteWatch
 from sandbox.provision import HEALTH_CHECK, ServiceInfra, target_group_dimension
 
 ELB_NAMESPACE = "AWS/ApplicationELB"
@@ -112,8 +113,10 @@ class LoadBalancer:
         poll_interval: float = 0.1,
         states_path: Path | None = None,
         ruled_listeners: Iterable[str] = (),
+        writes: Writes | None = None,
     ) -> None:
         self.infra = list(infra)
+        self._elb_writes = WriteWatch(writes, "elasticloadbalancing")  # None: read at every refresh
         # Listeners that route by a rule (ecs-engine services': ServiceInfra.ruled_listener_arns, and
         # those of services that became native since: route_by_rules): read with DescribeRules
         # too; the others cost no extra call and route as before.
@@ -169,12 +172,18 @@ class LoadBalancer:
         # One refresh at a time: a poll that read moto before a rule moved must not write its view
         # over a later refresh's (the fleet's before it stops a revision, a hook's settle step).
         with self._refresh_lock:
+            balancers = sorted({item.load_balancer_arn for item in self.infra})
+            # Nothing written to Elastic Load Balancing since the last read: the same answer.
+            ticket = self._elb_writes.look((tuple(balancers), self.ruled_listeners))
+            if ticket is None:
+                return
             weights: dict[str, list[tuple[str, int]]] = {}
-            for lb_arn in {item.load_balancer_arn for item in self.infra}:
+            for lb_arn in balancers:
                 for listener in self.elbv2.describe_listeners(LoadBalancerArn=lb_arn)["Listeners"]:
                     weights[listener["ListenerArn"]] = self._routing_weights(listener)
             with self._lock:
                 self._weights = weights
+            self._elb_writes.read_done(ticket)
 
     @property
     def ruled_listeners(self) -> frozenset[str]:
