@@ -26,10 +26,9 @@ import boto3
 import pytest
 
 from orchestrator.cli import main
-from sandbox.faults import HEALTHY
 from sandbox.fleet import TaskSetRun
 from sandbox.world import World, WorldOptions
-from tests.support.sandbox import clients, endpoints_again
+from tests.support.sandbox import clients, in_shared_world
 from tests.support.sandbox import stage as support_stage
 
 pytestmark = pytest.mark.integration
@@ -66,12 +65,9 @@ def shared_world() -> Iterator[World]:
 
 @pytest.fixture
 def w(shared_world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    """The shared world, its environment back in this test (tests/conftest.py's ``_no_real_aws``
-    removes the endpoints before each test), healthy again after it."""
-    endpoints_again(shared_world.env, monkeypatch)
-    yield shared_world
-    assert shared_world.fleet is not None
-    shared_world.fleet.set_fault(SERVICE, HEALTHY)
+    """The shared world, its environment back in this test, healthy again after it."""
+    with in_shared_world(shared_world, SERVICE, monkeypatch) as made:
+        yield made
 
 
 def stage(w: World, fault: str | None = None) -> list[TaskSetRun]:

@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 
 from orchestrator.cli import main
-from sandbox.faults import HEALTHY
 from sandbox.fleet import TaskSetRun
 from sandbox.moto_server import sandbox_client_factory
 from sandbox.world import World
@@ -29,7 +28,7 @@ from tests.sandbox.test_full_loop import SCALE, bluegreen, deploy, leaves_nothin
 from tests.support.sandbox import (
     clients,
     deployment,
-    endpoints_again,
+    in_shared_world,
     lifecycle_events,
     production_weights,
     wait_for,
@@ -52,12 +51,9 @@ def shared_world() -> Iterator[World]:
 
 @pytest.fixture
 def world(shared_world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    """The shared world, its environment back in this test (tests/conftest.py's ``_no_real_aws``
-    removes the endpoints before each test), healthy again after it."""
-    endpoints_again(shared_world.env, monkeypatch)
-    yield shared_world
-    assert shared_world.fleet is not None
-    shared_world.fleet.set_fault(SERVICE, HEALTHY)
+    """The shared world, its environment back in this test, healthy again after it."""
+    with in_shared_world(shared_world, SERVICE, monkeypatch) as made:
+        yield made
 
 
 def stage(world: World, fault: str | None) -> list[TaskSetRun]:

@@ -9,14 +9,15 @@ import os
 import socketserver
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from orchestrator.appspec import appspec_revision, ecs_input_for, render_ecs_appspec
 from orchestrator.files.taskdef import load_task_definition
 from orchestrator.strategies import parse_strategy
-from sandbox.faults import parse_fault
+from sandbox.faults import HEALTHY, parse_fault
 from sandbox.world import World
 
 TERMINAL = {"Succeeded", "Failed", "Stopped"}
@@ -199,6 +200,16 @@ def endpoints_again(env: Mapping[str, str], monkeypatch: Any) -> None:
     ``_no_real_aws`` removes them before each test."""
     for key, value in env.items():
         monkeypatch.setenv(key, value)
+
+
+@contextmanager
+def in_shared_world(world: World, service: str, monkeypatch: Any) -> Iterator[World]:
+    """A module's shared world for one test: its endpoint variables again (``endpoints_again``),
+    and ``service``'s green healthy again after the test."""
+    endpoints_again(world.env, monkeypatch)
+    yield world
+    assert world.fleet is not None
+    world.fleet.set_fault(service, HEALTHY)
 
 
 def stage(world: World, service: str, fault: str | None) -> list[Any]:
