@@ -166,6 +166,17 @@ class Rows:
             self.changed.wait(0.25)
 
 
+def why(deployment_id: str) -> str:
+    """`bluegreen why` of a deployment, for a failure message."""
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main(["why", deployment_id])
+    return out.getvalue()
+
+
 def virtual_now(world: World) -> datetime:
     return datetime.fromtimestamp(world.clock.now(), UTC)
 
@@ -214,7 +225,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
                 svc,
                 rows.ended,
             )
-        assert rows.rolled_back_by_hand == DeploymentStatus.SUCCEEDED.value
+        assert rows.rolled_back_by_hand == DeploymentStatus.SUCCEEDED.value, why(made.rollback_id)
         assert world.settle_events(60.0)
         yield made
 
