@@ -5,8 +5,7 @@ which port and, through its load balancer, which host (``hooks.smoke_hosts`` dec
 checked against that one host before every request), redirects are
 never followed (a 3xx is judged like any other status, so a redirect cannot lead a hook to another
 host), TLS is verified, and bodies are read up to ``max_body_bytes``. A failing check is retried
-with exponential backoff while the warm-up window lasts (catalog seconds: each attempt counts the
-seconds it took, each wait its catalog seconds, which the sandbox's time scale shortens).
+with exponential backoff while the warm-up window (catalog seconds, virtual in the sandbox) lasts.
 """
 
 from __future__ import annotations
@@ -237,21 +236,15 @@ def run_check(
         return CheckResult(
             check.name, False, f"refused: {url} is not on the allowed host {target.allowed_host}"
         )
-    spent = 0.0  # of the warm-up: each attempt's measured time plus the waits between them
+    started = deadline.clock()
     attempts = 0
     backoff = settings.backoff_seconds
     while True:
         attempts += 1
-        began = deadline.clock()
         result = _attempt(check, url, target, settings, http, deadline)
         if result.passed:
             return CheckResult(result.name, True, result.detail, result.latency_ms, attempts)
-        # An attempt counts as the seconds it took, unscaled: a time scale (the sandbox's) speeds up
-        # the catalog's waits, not an HTTP answer, so one answer a busy machine held for a real second
-        # must not use up the warm-up (at 150x it would count 150 s). At scale 1 (AWS) this is the
-        # elapsed time, as before.
-        spent += deadline.clock() - began
-        warm_up_left = settings.warmup_seconds - spent
+        warm_up_left = settings.warmup_seconds - virtual.virtual_seconds(deadline.clock() - started)
         wait = min(backoff, warm_up_left)
         out_of_time = virtual.real_seconds(wait) >= deadline.remaining()
         if attempts >= settings.max_attempts or warm_up_left <= 0 or out_of_time:
@@ -263,7 +256,6 @@ def run_check(
                 attempts,
             )
         virtual.sleep(wait)
-        spent += wait
         backoff *= 2
 
 
