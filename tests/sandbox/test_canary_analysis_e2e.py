@@ -98,6 +98,7 @@ class Run:
     ids: dict[str, str] = field(default_factory=dict)  # service -> deployment id
     ended: dict[str, str] = field(default_factory=dict)  # service -> final status
     results: list[dict[str, Any]] = field(default_factory=list)  # the analysis function's answers
+    why: dict[str, str] = field(default_factory=dict)  # service -> `bluegreen why`, for failure messages
 
 
 def recorder(results: list[dict[str, Any]]) -> Any:
@@ -161,6 +162,11 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             assert code == 0, created
             made.ids[svc] = created["deploymentId"]
         made.ended = wait_for_ends(world, made.ids)
+        for svc, deployment_id in made.ids.items():
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                main(["why", deployment_id])
+            made.why[svc] = f"{made.ended[svc]}\n{out.getvalue()}"
         # Nothing is judged any more: the tests below run without the world's endpoint variables.
         world.scheduler.stop()
         yield made
@@ -182,7 +188,7 @@ def test_a_5xx_regression_is_stopped_mid_window_by_the_analysis(run: Run, servic
     verdicts = judged(run, service)
     failed = [item for item in verdicts if item["verdict"] == "FAIL"]
 
-    assert failed and failed[0]["stopped"] is True, verdicts
+    assert failed and failed[0]["stopped"] is True, (verdicts, run.why[service])
     assert failed[0]["deploymentId"] == run.ids[service]
     # rolled back: CodeDeploy stops it and makes a rollback deployment; ECS rolls back inside it
     assert run.ended[service] in ("Stopped", "ROLLBACK_SUCCESSFUL"), run.ended
@@ -196,7 +202,7 @@ def test_a_5xx_regression_is_stopped_mid_window_by_the_analysis(run: Run, servic
 def test_a_healthy_canary_is_judged_and_goes_on(run: Run, service: str) -> None:
     verdicts = judged(run, service)
 
-    assert verdicts and not [item for item in verdicts if item["verdict"] == "FAIL"], verdicts
+    assert verdicts and not [item for item in verdicts if item["verdict"] == "FAIL"], (verdicts, run.why[service])
     assert any(item["verdict"] == "PASS" for item in verdicts), verdicts
     assert run.ended[service] in ("Succeeded", "SUCCESSFUL"), run.ended
     # ECS asked the hook before the 50 % step (nothing to judge) and before the last one (PASS)
