@@ -40,8 +40,10 @@ N canaries per regression and ``--world-healthy`` (default N) healthy ones, deal
 ``--world-services`` services deploying at once (default 1: a world per canary). Every world canary
 is listed with what its users got (requests per virtual second, share on green); one that got less
 than 95 % of the rate, or never shifted, is named, and the run exits 1. Off by default: a world's
-users cost ``rate x time scale x services`` real requests a second; the 2-core machine serves
-~200, so 20 healthy canaries take ~two worlds of 10 services at time scale 1 (~40 minutes).
+users cost ``rate x time scale x services`` real requests a second, whatever K. A 30 s probe of one
+world of 11 services at 20 users per virtual second each and time scale 1.3 (286 real requests a
+second, no deployments, load 1.7) served 19.6 to 19.8 per service; 20 healthy canaries at that rate
+are two such worlds, each ~15 virtual minutes of window plus ~2 to deploy and shift.
 
     .venv/bin/python bench/judge.py [--rate 20] [--minutes 15] [--canaries 20] [--healthy 40] [--seed 1]
         [--world N] [--world-healthy H] [--world-services K] [--world-time-scale 5]
