@@ -32,14 +32,21 @@ world runs ~20 x its time scale requests per real second per service; the 2-core
 ~100, so a world would have to run at ~5x, an hour per 30 canaries. The detectors, the metric store,
 the alarm definitions and the judge's reads are the real ones; the users are this file's.
 
-``--world N`` adds, under each scenario's row, the same columns for N canaries through a REAL
-sandbox world (bench/judge_world.py: HTTP users at ``--rate`` per virtual second, time scale
+``--world N`` adds, under each scenario's row, the same columns for canaries through REAL sandbox
+worlds (bench/judge_world.py: HTTP users at ``--rate`` per virtual second per service, time scale
 ``--world-time-scale``, the judge reading moto's CloudWatch as the analysis Lambda does, the static
-alarms set by the world's evaluator), so a reader sees whether the synthetic model agrees with it.
-Off by default: a 15-minute canary at time scale 5 is 3 real minutes.
+alarms set by the world's evaluator), so a reader sees whether the synthetic model agrees with it:
+N canaries per regression and ``--world-healthy`` (default N) healthy ones, dealt into worlds of
+``--world-services`` services deploying at once (default 1: a world per canary). Every world canary
+is listed with what its users got (requests per virtual second, share on green); one that got less
+than 95 % of the rate, or never shifted, is named, and the run exits 1. Off by default: a world's
+users cost ``rate x time scale x services`` real requests a second, whatever K. A 30 s probe of one
+world of 11 services at 20 users per virtual second each and time scale 1.3 (286 real requests a
+second, no deployments, load 1.7) served 19.6 to 19.8 per service; 20 healthy canaries at that rate
+are two such worlds, each ~15 virtual minutes of window plus ~2 to deploy and shift.
 
     .venv/bin/python bench/judge.py [--rate 20] [--minutes 15] [--canaries 20] [--healthy 40] [--seed 1]
-        [--world N] [--world-time-scale 5]
+        [--world N] [--world-healthy H] [--world-services K] [--world-time-scale 5]
 """
 
 from __future__ import annotations
@@ -219,9 +226,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=int,
         default=0,
         metavar="N",
-        help="also run N canaries per scenario through a real sandbox world (bench/judge_world.py)",
+        help="also run N canaries per regression through real sandbox worlds (bench/judge_world.py)",
     )
-    parser.add_argument("--world-time-scale", type=float, default=5.0, help="the world's time scale")
+    parser.add_argument(
+        "--world-healthy", type=int, default=None, metavar="H", help="healthy world canaries (default: N)"
+    )
+    parser.add_argument(
+        "--world-services", type=int, default=1, metavar="K", help="services (canaries) per world, at once"
+    )
+    parser.add_argument("--world-time-scale", type=float, default=5.0, help="the worlds' time scale")
     args = parser.parse_args(argv)
     service = load_catalog(REPO / "services.yaml").resolve(SERVICE, "dev")
     alarms = static_alarms(service)
@@ -231,25 +244,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{SERVICE} (dev) judge settings: {', '.join(settings.metrics)}; min {settings.min_requests} green "
         f"requests, {settings.min_samples} samples of {settings.sample_period_seconds} s; "
         f"users {args.rate:g}/virtual s, canary 10 % for {args.minutes:g} virtual min; static alarms: "
-        + ", ".join(a["AlarmName"] for a in alarms)
+        + ", ".join(a["AlarmName"] for a in alarms),
+        flush=True,
     )
-    header = f"{'scenario':<10} {'canaries':>8}  {'judge: detected, time to FAIL':<38}"
-    print(header + " static alarms: detected, time to ALARM")
+    synthetic: dict[str, list[Detection]] = {}
     for scenario in ("5xx", "latency", "healthy"):
         count = args.healthy if scenario == "healthy" else args.canaries
-        runs = [
+        synthetic[scenario] = [
             one_canary(service, alarms, scenario, args.seed * 10_000 + n, args.rate, args.minutes)
             for n in range(count)
         ]
+    world = run_worlds(args) if args.world or args.world_healthy else []
+    header = f"{'scenario':<10} {'canaries':>8}  {'judge: detected, time to FAIL':<38}"
+    print(header + " static alarms: detected, time to ALARM")
+    for scenario, runs in synthetic.items():
+        count = len(runs)
         judge_line = summary([r.judge_at for r in runs], count)
         alarm_line = summary([r.alarm_at for r in runs], count)
         print(f"{scenario:<10} {count:>8}  {judge_line:<38} {alarm_line}")
         if scenario == "healthy":
             print_false_positives(runs, count)
-        if args.world:
-            print_world(scenario, args)
+        if world:
+            print_world(scenario, [r for r in world if r.scenario == scenario], args)
+    problems = print_world_canaries(world, args.rate) if world else []
     print(f"wall time {time.monotonic() - started:.0f} s")
-    return 0
+    return 1 if problems else 0
 
 
 def print_false_positives(runs: Sequence[Any], count: int, label: str = "") -> None:
@@ -262,23 +281,74 @@ def print_false_positives(runs: Sequence[Any], count: int, label: str = "") -> N
     )
 
 
-def print_world(scenario: str, args: argparse.Namespace) -> None:
-    """The same columns for ``--world`` canaries through a real sandbox world, under the synthetic
-    row (bench/judge_world.py), with what the world served."""
-    from judge_world import GREEN_FAULTS, summary_world, world_canary
+def run_worlds(args: argparse.Namespace) -> list[Any]:
+    """Every world canary of the run (bench/judge_world.py), world after world; progress on stderr."""
+    from judge_world import plan_worlds, world_run
 
-    count = args.world
-    runs = [world_canary(scenario, args.rate, args.minutes, args.world_time_scale) for _ in range(count)]
-    judge_line = summary([r.judge_at for r in runs], count)
-    alarm_line = summary([r.alarm_at for r in runs], count)
+    healthy = args.world if args.world_healthy is None else args.world_healthy
+    counts = {"5xx": args.world, "latency": args.world, "healthy": healthy}
+    plan = plan_worlds(counts, args.world_services)
+    runs: list[Any] = []
+    for number, scenarios in enumerate(plan, start=1):
+        print(
+            f"world {number}/{len(plan)}: {len(scenarios)} services at once ({', '.join(scenarios)}), "
+            f"time scale {args.world_time_scale:g}",
+            file=sys.stderr,
+            flush=True,
+        )
+        batch = world_run(scenarios, args.rate, args.minutes, args.world_time_scale, number)
+        print(f"world {number}/{len(plan)}: {batch[0].wall:.0f} s wall", file=sys.stderr, flush=True)
+        runs += batch
+    return runs
+
+
+def print_world(scenario: str, runs: Sequence[Any], args: argparse.Namespace) -> None:
+    """The same columns for a scenario's world canaries, under the synthetic row, with what the
+    worlds served (bench/judge_world.py)."""
+    from judge_world import GREEN_FAULTS, summary_world
+
+    shifted = [r for r in runs if r.shifted]
+    count = len(shifted)
+    if not count:
+        return
+    judge_line = summary([r.judge_at for r in shifted], count)
+    alarm_line = summary([r.alarm_at for r in shifted], count)
     served = summary_world(runs)
     print(
         f"{'  world':<10} {count:>8}  {judge_line:<38} {alarm_line}   [green {GREEN_FAULTS[scenario]}; "
-        f"alarm fired: {served['alarms']}; users {served['rate']} virtual, {served['green']} on green, "
-        f"time scale {args.world_time_scale:g}, {served['wall']} wall]"
+        f"alarm fired: {served['alarms']}; users {served['rate']} virtual, {served['green']} on green]"
     )
     if scenario == "healthy":
-        print_false_positives(runs, count, "  world: ")
+        print_false_positives(shifted, count, "  world: ")
+
+
+def print_world_canaries(runs: Sequence[Any], rate: float) -> list[str]:
+    """One line per world canary (what it served and saw), then the worlds' shape and wall, and
+    any canary that does not count (``served_problems``), returned."""
+    from judge_world import served_problems
+
+    print("world canaries (judge / static alarm: virtual s after the shift; users per virtual s, on green):")
+    for r in runs:
+        verdicts = ", ".join(f"{v} {n}" for v, n in sorted(r.verdicts.items())) or "-"
+        judged = "-" if r.judge_at is None else f"{r.judge_at:.0f} s"
+        alarmed = (
+            "-" if r.alarm_at is None else f"{r.alarm_at:.0f} s ({r.alarm.removeprefix(r.service + '-')})"
+        )
+        print(
+            f"  world {r.world} {r.service:<22} {r.scenario:<8} judge {judged:<6} alarm {alarmed:<24} "
+            f"{r.rate:5.1f}/s {100 * r.green_share:5.1f} %  verdicts: {verdicts}"
+        )
+    walls = {r.world: r.wall for r in runs}
+    shed = {r.world: r.shed for r in runs}
+    print(
+        f"worlds: {len(walls)}, wall {sum(walls.values()):.0f} s "
+        f"({', '.join(f'{w:.0f}' for w in walls.values())}); requests shed (in flight full): "
+        f"{', '.join(str(n) for n in shed.values())}"
+    )
+    problems = served_problems(runs, rate)
+    for problem in problems:
+        print(f"NOT MEASURED AS ASKED: {problem}")
+    return problems
 
 
 if __name__ == "__main__":
