@@ -208,6 +208,9 @@ def _measure(
 ) -> Result:
     time_scale, environment = args.time_scale, args.env
     with World(catalog, environment, [SERVICE], fault, options) as world:
+        # Each world has its own virtual clock: an earlier world's stamps are on another time line.
+        STOP_REQUESTS.clear()
+        ALARM_READS.clear()
         record_alarm_reads(world.clock)
         watch = ListenerWatch(world)
         out = io.StringIO()
