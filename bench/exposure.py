@@ -21,13 +21,18 @@ alarms stand between it and the users. Reported, all in one run:
 - with ``--stop-on-alarm`` (the default, as `deploy`) the watching CLI stops the deployment at the
   first ALARM it reads; ``--no-stop-on-alarm`` leaves it to the engine's own alarm poll (the
   figures before issue 14).
-- the outcome and the wall time.
+- the user requests the world served per virtual second while `deploy` ran (what ``--rate`` asked for,
+  unless the machine could not keep up at this time scale), and the requests it could not serve
+  (shed while ``max_in_flight`` waited, or failed), the outcome and the wall time.
+``--timeline`` adds each run's hops on the virtual clock (users first on green, first bad answer, the
+evaluator's first ALARM, the watcher's read that first found it, the stop request as the engine
+received it, back on blue): where the seconds between the alarm and blue go.
 Each cell is the median of ``--repeat`` runs (default 3) with the range in brackets: where a
 minute boundary falls relative to the shift moves the figures by up to an alarm period.
 
     .venv/bin/python bench/exposure.py [--faults "error_rate=0.5;error_rate=0.5,path=/browse"]
         [--time-scale 40] [--strategies canary10,linear10,all-at-once] [--engines codedeploy,ecs]
-        [--repeat 3] [--env dev] [--rate 20] [--no-stop-on-alarm]
+        [--repeat 3] [--env dev] [--rate 20] [--no-stop-on-alarm] [--timeline]
 """
 
 from __future__ import annotations
@@ -41,9 +46,10 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -72,6 +78,10 @@ class Result:
     to_blue: float | None
     alarm_to_blue: float | None
     wall: float
+    served: float  # user requests answered per virtual second while the deployment ran
+    shed: int  # user requests due but not sent: max_in_flight were still waiting for answers
+    failed: int  # user requests sent but not answered (connection refused or reset, timed out)
+    hops: dict[str, float | None]  # virtual seconds since `deploy` began: green, bad, alarm, stop, blue
 
 
 class ListenerWatch:
@@ -107,6 +117,51 @@ class ListenerWatch:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
+
+
+# Virtual times at which an engine was asked to stop a deployment (StopDeployment on the CodeDeploy
+# emulator, StopServiceDeployment on the ECS one), for ``--timeline``.
+STOP_REQUESTS: list[float] = []
+# (virtual time the read began, alarms it found in ALARM) for each of the watcher's alarm reads.
+ALARM_READS: list[tuple[float, tuple[str, ...]]] = []
+
+
+def record_stop_requests() -> None:
+    """Wraps both emulators' stop operations so each request's virtual time lands in STOP_REQUESTS."""
+    from sandbox.codedeploy import server as codedeploy_server
+    from sandbox.ecs_native import api as ecs_api
+
+    def recorded(operation: Callable[..., Any]) -> Callable[..., Any]:
+        def handler(ctx: Any, *args: Any) -> Any:
+            STOP_REQUESTS.append(ctx.clock.now())
+            return operation(ctx, *args)
+
+        return handler
+
+    table: dict[str, Any]
+    for table, name in (
+        (codedeploy_server.OPERATIONS, "StopDeployment"),
+        (ecs_api.OPERATIONS, "StopServiceDeployment"),
+    ):
+        table[name] = recorded(table[name])
+
+
+def record_alarm_reads(clock: Any) -> None:
+    """Wraps the watcher's alarm read so each one's virtual start and answer land in ALARM_READS."""
+    from orchestrator.commands.follow import WatchedAlarms
+
+    read = WatchedAlarms.firing
+    if hasattr(read, "recorded"):
+        read = read.recorded
+
+    def firing(self: WatchedAlarms) -> tuple[str, ...]:
+        began = clock.now()
+        found = read(self)
+        ALARM_READS.append((began, found))
+        return found
+
+    firing.recorded = read  # type: ignore[attr-defined]
+    WatchedAlarms.firing = firing  # type: ignore[method-assign]
 
 
 # Tasks per user request per virtual second: the sandbox's fleet makes CPU from the requests each task
@@ -153,6 +208,10 @@ def _measure(
 ) -> Result:
     time_scale, environment = args.time_scale, args.env
     with World(catalog, environment, [SERVICE], fault, options) as world:
+        # Each world has its own virtual clock: an earlier world's stamps are on another time line.
+        STOP_REQUESTS.clear()
+        ALARM_READS.clear()
+        record_alarm_reads(world.clock)
         watch = ListenerWatch(world)
         out = io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
@@ -161,7 +220,9 @@ def _measure(
             command += ["--engine", engine.value]
             command += ["--stop-on-alarm" if args.stop_on_alarm else "--no-stop-on-alarm"]
             command += ["--catalog", str(catalog)]
+            deployed_at = world.clock.now()
             code = bluegreen([*command, "--time-scale", f"{time_scale:g}", "--output", "json"])
+            ended_at = world.clock.now()
         document = json.loads(out.getvalue() or "{}")
         if code == 0:  # not taken back: keep counting what users get for a while
             world.clock.sleep(OBSERVE_AFTER_SUCCESS)
@@ -172,6 +233,11 @@ def _measure(
         exposed = [r for r in records if r.version in faulty]
         first_bad = min((r.answered_at for r in exposed), default=None)
         alarm_at = min((t.at for t in world.evaluator.history() if t.new.is_alarm), default=None)
+        stop_at = min((at for at in STOP_REQUESTS if at >= deployed_at), default=None)
+        seen_at = min((at for at, found in ALARM_READS if found and at >= deployed_at), default=None)
+        hops = {"green": watch.green_since, "bad": first_bad, "alarm": alarm_at}
+        hops |= {"seen": seen_at, "stop": stop_at}
+        hops["blue"] = watch.back_on_blue
         outcome = "rolled back" if document.get("rolledBack") else (document.get("status") or f"exit {code}")
         if code == 0:
             outcome = f"NOT rolled back ({OBSERVE_AFTER_SUCCESS / 60:g} min observed)"
@@ -190,6 +256,10 @@ def _measure(
             if watch.back_on_blue is None or alarm_at is None
             else watch.back_on_blue - alarm_at,
             wall=time.monotonic() - started,
+            served=sum(1 for r in records if deployed_at <= r.sent_at < ended_at) / (ended_at - deployed_at),
+            shed=world.traffic.shed,
+            failed=world.traffic.failures,
+            hops={hop: None if at is None else at - deployed_at for hop, at in hops.items()},
         )
 
 
@@ -215,6 +285,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--env", default="dev", help="catalog environment (prod: 15 min termination wait)")
     parser.add_argument("--rate", type=positive_number_arg, default=20.0, help="user requests per virtual s")
+    parser.add_argument("--timeline", action="store_true", help="each run's hops on the virtual clock")
     parser.add_argument(
         "--stop-on-alarm", action=argparse.BooleanOptionalAction, default=True, help="deploy's watcher stops"
     )
@@ -226,6 +297,7 @@ def main() -> int:
         f"{args.repeat} runs"
     )
     started = time.monotonic()
+    record_stop_requests()
     for fault in args.faults.split(";"):
         runs: dict[tuple[str, EngineName], list[Result]] = {}
         for strategy in args.strategies.split(","):
@@ -235,6 +307,8 @@ def main() -> int:
                 ]
         print(f"\nfault {fault}")
         print_table([_row(strategy, engine, found, runs) for (strategy, engine), found in runs.items()])
+        if args.timeline:
+            print_timelines(runs)
     print(f"\ntotal wall time {time.monotonic() - started:.0f} s")
     return 0
 
@@ -267,8 +341,22 @@ def _row(
         _cell([r.to_alarm for r in found]),
         _cell([r.to_blue for r in found]),
         _cell([r.alarm_to_blue for r in found]),
+        _cell([r.served for r in found], 1),
+        _cell([float(r.shed) for r in found]),
+        _cell([float(r.failed) for r in found]),
         _cell([r.wall for r in found], 1),
     )
+
+
+def print_timelines(runs: dict[tuple[str, EngineName], list[Result]]) -> None:
+    """One line per run: when each hop happened, virtual seconds since `deploy` began."""
+    print("hops, virtual s since deploy began: green = users first reach the replacement, bad = first bad")
+    print("answer, alarm = first alarm in ALARM (the evaluator), seen = the watcher's read that first found")
+    print("it began, stop = the engine asked to stop, blue = traffic back on blue")
+    for (strategy, engine), found in runs.items():
+        for number, result in enumerate(found, 1):
+            hops = ", ".join(f"{hop} {'-' if at is None else f'{at:.1f}'}" for hop, at in result.hops.items())
+            print(f"  {strategy} {engine.value} #{number}: {hops}")
 
 
 def print_table(rows: Sequence[tuple[str, ...]]) -> None:
@@ -282,6 +370,9 @@ def print_table(rows: Sequence[tuple[str, ...]]) -> None:
         "bad->alarm s",
         "bad->blue s",
         "alarm->blue s",
+        "served/s",
+        "shed",
+        "failed",
         "wall s",
     )
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
