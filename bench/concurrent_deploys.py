@@ -105,13 +105,18 @@ def burn_cpu(count: int, seconds: float = BURN_SECONDS) -> list[subprocess.Popen
 
 
 def measure(
-    n: int = 16, time_scale: float = DEFAULT_TIME_SCALE, environment: str = "dev", burners: int = 0
+    n: int = 16,
+    time_scale: float = DEFAULT_TIME_SCALE,
+    environment: str = "dev",
+    burners: int = 0,
+    catalog_path: Path = REPO / "services.yaml",
 ) -> dict[str, Any]:
-    """Deploy ``n`` services of the shipped catalog at once; counts of outcomes and the wall time.
+    """Deploy ``n`` services of the catalog (the shipped one by default) at once; counts of outcomes
+    and the wall time.
 
     ``burners``: CPU-bound processes run while the deployments do (started once the world is up,
     so they load the deployments, not the world's start-up)."""
-    catalog = load_catalog(REPO / "services.yaml")
+    catalog = load_catalog(catalog_path)
     names = catalog.services[:n]
     if len(names) < n:
         raise ValueError(f"the catalog has {len(names)} services, {n} asked")

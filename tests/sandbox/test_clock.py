@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from sandbox.clock import VirtualClock
+from tests.support.catalogs import patient_smoke
 from tests.support.sandbox import concurrent_deploys_bench
 
 REPO = Path(__file__).resolve().parents[2]
@@ -106,10 +107,22 @@ BURNERS = 4  # CPU-bound processes, twice the 2 cores this must hold on
 @pytest.mark.integration
 @pytest.mark.solo  # its CPU burners would slow the other worker's sandbox tests: `make test` runs it alone
 @pytest.mark.timeout(300)
-def test_healthy_releases_succeed_when_the_cpu_is_short() -> None:
+def test_healthy_releases_succeed_when_the_cpu_is_short(tmp_path: Path) -> None:
     """8 healthy releases at once at 40x while 4 processes burn the CPU: before the clock waited for
-    the fleet, its health checks fell behind virtual time and AfterInstall failed most of them."""
-    result = concurrent_deploys_bench().measure(n=8, time_scale=40.0, burners=BURNERS)
+    the fleet, its health checks fell behind virtual time and AfterInstall failed most of them.
+
+    The smoke checks' latency budgets are 10 s here: a budget is real milliseconds, which no clock
+    can hold, and with the world on a third of the CPU one answer took 1.9-2.0 s (over 1000 and
+    1500 ms budgets: two clean-clone runs in a row failed AfterAllowTestTraffic that way, never
+    AfterInstall). What this proves is the target-health side, which the clock does hold."""
+    import yaml
+
+    document = yaml.safe_load((REPO / "services.yaml").read_text(encoding="utf-8"))
+    catalog = tmp_path / "services.yaml"
+    catalog.write_text(yaml.safe_dump(patient_smoke(document, 10_000), sort_keys=False), encoding="utf-8")
+    for directory in ("task-definitions", "alarms"):
+        (tmp_path / directory).symlink_to(REPO / directory)
+    result = concurrent_deploys_bench().measure(n=8, time_scale=40.0, burners=BURNERS, catalog_path=catalog)
     failed = {name: o for name, o in result["outcomes"].items() if o.get("status") != "Succeeded"}
     assert result["succeeded"] == 8, failed
 

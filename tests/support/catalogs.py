@@ -17,3 +17,19 @@ def only_services(document: dict[str, Any], names: Iterable[str]) -> dict[str, A
         if "depends_on" in layer:
             layer["depends_on"] = [d for d in layer["depends_on"] if d in kept]
     return document
+
+
+def patient_smoke(document: dict[str, Any], latency_budget_ms: int) -> dict[str, Any]:
+    """``document`` with every smoke check's ``latency_budget_ms`` set (defaults, services and their
+    overrides): for a test that is not about the checks' latency but starves the machine, where one
+    answer held by the CPU is over a budget measured in real milliseconds."""
+    layers = [document.get("defaults") or {}, *(document.get("services") or {}).values()]
+    layers += [
+        o
+        for service in (document.get("services") or {}).values()
+        for o in (service.get("overrides") or {}).values()
+    ]
+    for layer in layers:
+        for check in (layer.get("smoke") or {}).get("checks") or ():
+            check["latency_budget_ms"] = latency_budget_ms
+    return document
