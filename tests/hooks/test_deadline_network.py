@@ -20,6 +20,9 @@ from hooks.runtime import HookReportError
 from tests.hooks.conftest import HookWorld
 from tests.support.hooks import SilentEndpoint
 
+# Real seconds against a 2 s deadline: `make test` runs these alone (pyproject's markers).
+pytestmark = pytest.mark.realtime
+
 PUT = "PutLifecycleEventHookExecutionStatus"
 NEVER = 60.0  # longer than any test: the endpoint never answers
 TIMEOUT_S = 2.0  # the Lambda deadline of every case; its safety margin is 0.5 s

@@ -359,6 +359,7 @@ def test_the_alarm_gate_is_quick_and_the_same_before_every_production_step(world
     assert calls_per_invocation == 6
 
 
+@pytest.mark.realtime  # real seconds against a 2 s deadline: run alone by `make test`
 def test_an_ecs_invocation_returns_before_its_lambda_deadline(
     world: NativeFakes, apps: tuple[SmokeApp, SmokeApp], hook_logs: LogRecords
 ) -> None:
