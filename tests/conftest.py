@@ -70,7 +70,7 @@ def moto_url() -> Iterator[str]:
         yield url
 
 
-# `make test` runs `pytest -n 2 --dist loadscope`, and this is the scope it means: a test module that
+# `make test` runs `pytest -n 3 --dist loadscope`, and this is the scope it means: a test module that
 # shares a module-scoped fixture (a sandbox world and its deployments, mostly; its own or its
 # conftest's) is one unit, so one worker builds that fixture once; every other test is a unit of
 # its own. xdist sends the units with the most tests first (its --loadscope-reorder), then the
