@@ -6,8 +6,6 @@ hand, its table is in README.md."""
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +13,7 @@ import pytest
 
 from orchestrator.vocabulary import EngineName
 from sandbox.world import World, WorldOptions
-from tests.support.sandbox import wait_for
+from tests.support.sandbox import bench_module, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -23,16 +21,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def exposure_bench() -> Any:
-    """bench/exposure.py as a module (benches are scripts, not a package; registered before it runs,
-    as its dataclasses look their module up)."""
-    if "exposure_bench" in sys.modules:
-        return sys.modules["exposure_bench"]
-    spec = importlib.util.spec_from_file_location("exposure_bench", REPO / "bench" / "exposure.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["exposure_bench"] = module
-    spec.loader.exec_module(module)
-    return module
+    """bench/exposure.py as a module (tests/support/sandbox.bench_module)."""
+    return bench_module("exposure.py", "exposure_bench")
 
 
 def _forward(blue: str, green: str, green_weight: int) -> list[dict[str, Any]]:

@@ -54,7 +54,6 @@ REPO = Path(__file__).resolve().parents[2]
 BLUEGREEN = str(Path(sys.executable).parent / "bluegreen")
 READY_WAIT_MINUTES = 3
 PATIENT_BUDGET_MS = 10_000
-SMOKE_CHECKS: list[dict[str, object]] = []  # the shipped catalog's default smoke checks
 
 FAULTS = {
     "smoke-500": "error_rate=1.0",
@@ -208,7 +207,7 @@ class Ran:
 def catalog_with_short_ready_wait(folder: Path) -> Path:
     """The shipped catalog, with shipping-service's dev Ready wait cut to READY_WAIT_MINUTES."""
     document = yaml.safe_load((REPO / "services.yaml").read_text())
-    SMOKE_CHECKS[:] = [dict(check) for check in document["defaults"]["smoke"]["checks"]]
+    shipped_checks = [dict(check) for check in document["defaults"]["smoke"]["checks"]]
     overrides = document["services"]["shipping-service"].setdefault("overrides", {})
     overrides.setdefault("dev", {})["deployment"] = {"ready_wait_minutes": READY_WAIT_MINUTES}
     # Only the latency fault is about the smoke checks' latency: the others get budgets a busy machine
@@ -216,7 +215,7 @@ def catalog_with_short_ready_wait(folder: Path) -> Path:
     # 1317 real ms, over the 1000 ms budget, so the deploy to stop failed at AfterAllowTestTraffic).
     patient_smoke(document, PATIENT_BUDGET_MS)
     latency = document["services"][SERVICES["latency"]]
-    latency["smoke"] = {"checks": [dict(check, latency_budget_ms=1000) for check in SMOKE_CHECKS]}
+    latency["smoke"] = {"checks": [dict(check, latency_budget_ms=1000) for check in shipped_checks]}
     for name in ("task-definitions", "alarms"):  # relative to the catalog, as in the repository
         (folder / name).symlink_to(REPO / name)
     path = folder / "services.yaml"

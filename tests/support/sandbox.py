@@ -190,6 +190,22 @@ def concurrent_deploys_bench() -> Any:
     return module
 
 
+def bench_module(script: str, name: str) -> Any:
+    """bench/<script> as a module named ``name``, loaded once (benches are scripts, not a package;
+    registered before it runs, as its dataclasses look their module up)."""
+    import sys
+
+    if name in sys.modules:
+        return sys.modules[name]
+    path = Path(__file__).resolve().parents[2] / "bench" / script
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def burn_cpu(count: int, seconds: float) -> list[Any]:
     """CPU-bound processes (the bench's), each ending by itself after ``seconds``."""
     return list(concurrent_deploys_bench().burn_cpu(count, seconds))

@@ -5,8 +5,6 @@ the served-traffic summary. The worlds themselves are slow: run by hand, the tab
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -15,21 +13,14 @@ import pytest
 
 from orchestrator.alarms.definitions import load_definitions
 from orchestrator.catalog import load_catalog
+from tests.support.sandbox import bench_module
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def judge_world() -> Any:
-    """bench/judge_world.py as a module (benches are scripts, not a package; registered before it
-    runs, as its dataclasses look their module up)."""
-    if "judge_world_bench" in sys.modules:
-        return sys.modules["judge_world_bench"]
-    spec = importlib.util.spec_from_file_location("judge_world_bench", REPO / "bench" / "judge_world.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["judge_world_bench"] = module
-    spec.loader.exec_module(module)
-    return module
+    """bench/judge_world.py as a module (tests/support/sandbox.bench_module)."""
+    return bench_module("judge_world.py", "judge_world_bench")
 
 
 @pytest.mark.parametrize(
