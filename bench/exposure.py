@@ -32,7 +32,7 @@ minute boundary falls relative to the shift moves the figures by up to an alarm 
 
     .venv/bin/python bench/exposure.py [--faults "error_rate=0.5;error_rate=0.5,path=/browse"]
         [--time-scale 40] [--strategies canary10,linear10,all-at-once] [--engines codedeploy,ecs]
-        [--repeat 3] [--env dev] [--rate 20] [--no-stop-on-alarm] [--timeline]
+        [--repeat 3] [--env dev] [--rate 20] [--no-stop-on-alarm] [--probe-green] [--timeline]
 """
 
 from __future__ import annotations
@@ -82,6 +82,7 @@ class Result:
     shed: int  # user requests due but not sent: max_in_flight were still waiting for answers
     failed: int  # user requests sent but not answered (connection refused or reset, timed out)
     hops: dict[str, float | None]  # virtual seconds since `deploy` began: green, bad, alarm, stop, blue
+    stopped_by: str = ""  # who stopped it: the watcher's alarm read, its green probe, or the engine
 
 
 class ListenerWatch:
@@ -219,6 +220,7 @@ def _measure(
             command = ["deploy", SERVICE, "--env", environment, "--strategy", strategy, "--force"]
             command += ["--engine", engine.value]
             command += ["--stop-on-alarm" if args.stop_on_alarm else "--no-stop-on-alarm"]
+            command += ["--probe-green"] if args.probe_green else []
             command += ["--catalog", str(catalog)]
             deployed_at = world.clock.now()
             code = bluegreen([*command, "--time-scale", f"{time_scale:g}", "--output", "json"])
@@ -241,7 +243,10 @@ def _measure(
         outcome = "rolled back" if document.get("rolledBack") else (document.get("status") or f"exit {code}")
         if code == 0:
             outcome = f"NOT rolled back ({OBSERVE_AFTER_SUCCESS / 60:g} min observed)"
+        stopped = document.get("stoppedOnAlarm") or {}
+        stopped_by = "probe" if stopped.get("probe") else ("watcher's alarm read" if stopped else "engine")
         return Result(
+            stopped_by=stopped_by if document.get("rolledBack") else "-",
             strategy=strategy,
             engine=engine,
             outcome=outcome,
@@ -289,8 +294,14 @@ def main() -> int:
     parser.add_argument(
         "--stop-on-alarm", action=argparse.BooleanOptionalAction, default=True, help="deploy's watcher stops"
     )
+    parser.add_argument(
+        "--probe-green",
+        action="store_true",
+        help="deploy --probe-green: the watcher also probes green through the test listener",
+    )
     args = parser.parse_args()
     watcher = "the watching CLI stops at the first ALARM" if args.stop_on_alarm else "the engine alone stops"
+    watcher += " or at its green probe's sign (--probe-green)" if args.probe_green else ""
     print(
         f"{SERVICE} ({args.env} catalog), faulty replacement, {args.rate:g} user requests per virtual s, "
         f"{watcher}, time scale {args.time_scale:g}; seconds are virtual; median [min..max] of "
@@ -356,7 +367,7 @@ def print_timelines(runs: dict[tuple[str, EngineName], list[Result]]) -> None:
     for (strategy, engine), found in runs.items():
         for number, result in enumerate(found, 1):
             hops = ", ".join(f"{hop} {'-' if at is None else f'{at:.1f}'}" for hop, at in result.hops.items())
-            print(f"  {strategy} {engine.value} #{number}: {hops}")
+            print(f"  {strategy} {engine.value} #{number}: {hops}; stopped by {result.stopped_by}")
 
 
 def print_table(rows: Sequence[tuple[str, ...]]) -> None:

@@ -10,121 +10,27 @@ with exponential backoff while the warm-up window (catalog seconds, virtual in t
 
 from __future__ import annotations
 
-import json
-import time
-from collections.abc import Callable
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from hooks.outcome import CheckResult
 from hooks.service_view import SmokeCheckView, SmokeView
 from hooks.timing import Deadline, VirtualTime
 
+# The HTTP client and the answer rules are shared with the watching CLI's green probe.
+from orchestrator.analysis.probe import (  # noqa: F401  (MISSING, json_field: hooks.smoke's own names)
+    MISSING,
+    HttpApi,
+    HttpResponse,
+    SmokeRequestError,
+    Urllib3Http,
+    body_problem,
+    json_field,
+    listener_url,
+    status_problem,
+)
+
 _MIN_REQUEST_TIMEOUT_S = 1.0
-
-
-class HttpResponse(NamedTuple):
-    """What a smoke request got back: status, the body up to the cap, and the latency."""
-
-    status: int
-    body: bytes
-    truncated: bool
-    latency_ms: float
-
-
-class SmokeRequestError(Exception):
-    """The request got no HTTP response (refused, reset, timed out, TLS failure)."""
-
-
-class HttpApi(Protocol):
-    """The one call smoke checks need; a test passes its own."""
-
-    def request(
-        self,
-        method: str,
-        url: str,
-        headers: dict[str, str],
-        body: str | None,
-        timeout_s: float,
-        max_body_bytes: int,
-        connect_to: str | None = None,
-    ) -> HttpResponse: ...
-
-
-class Urllib3Http:
-    """HttpApi over a urllib3 PoolManager: no retries, no redirects, TLS verified, body capped."""
-
-    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
-        import urllib3
-
-        self._urllib3 = urllib3
-        self._pool = urllib3.PoolManager(retries=False, cert_reqs="CERT_REQUIRED")
-        self._clock = clock
-
-    def request(
-        self,
-        method: str,
-        url: str,
-        headers: dict[str, str],
-        body: str | None,
-        timeout_s: float,
-        max_body_bytes: int,
-        connect_to: str | None = None,
-    ) -> HttpResponse:
-        """``connect_to``: the address to open the connection to (the one the host check vetted), so
-        a name cannot resolve elsewhere between the check and the request; the URL's host still goes
-        in the Host header, SNI and the certificate check."""
-        urllib3 = self._urllib3
-        started = self._clock()
-        send, target = self._pool.request, url
-        if connect_to:
-            send, target = self._pinned(url, connect_to)
-            headers = {"Host": urlsplit(url).netloc, **headers}
-        try:
-            response = send(
-                method,
-                target,
-                headers={"User-Agent": "bluegreen-hook", **headers},
-                body=body.encode("utf-8") if body is not None else None,
-                # total: connect and every read together, not each read anew (a trickling answer).
-                timeout=urllib3.Timeout(connect=timeout_s, read=timeout_s, total=timeout_s),
-                preload_content=False,
-                redirect=False,
-                retries=False,
-            )
-            try:
-                data = response.read(max_body_bytes + 1) if method != "HEAD" else b""
-            finally:
-                # Close rather than release: an unread remainder must not go back into the pool.
-                response.close()
-        except urllib3.exceptions.TimeoutError:
-            # urllib3's own text ("HTTPConnectionPool(host=..., port=...): Read timed out. (read
-            # timeout=1.9974...)") ends up in the verdict and `why`'s root cause: say it plainly.
-            raise SmokeRequestError(f"no answer within {timeout_s * 1000:.0f} ms") from None
-        except urllib3.exceptions.HTTPError as err:
-            raise SmokeRequestError(f"{type(err).__name__}: {err}") from None
-        latency_ms = (self._clock() - started) * 1000.0
-        return HttpResponse(
-            status=response.status,
-            body=data[:max_body_bytes],
-            truncated=len(data) > max_body_bytes,
-            latency_ms=latency_ms,
-        )
-
-    def _pinned(self, url: str, address: str) -> tuple[Callable[..., Any], str]:
-        """(urlopen of a pool connected to ``address``, the request target) for ``url``."""
-        parts = urlsplit(url)
-        tls = {"server_hostname": parts.hostname, "assert_hostname": parts.hostname}
-        pool = self._pool.connection_from_host(
-            address, parts.port, parts.scheme, pool_kwargs=tls if parts.scheme == "https" else None
-        )
-        return pool.urlopen, (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-
-
-def listener_url(scheme: str, host: str, port: int, path: str) -> str:
-    """The URL of a smoke check through a listener (an IPv6 literal in brackets)."""
-    netloc = f"[{host}]" if ":" in host else host
-    return f"{scheme}://{netloc}:{port}{path}"
 
 
 def host_allowed(url: str, allowed_host: str) -> bool:
@@ -133,55 +39,22 @@ def host_allowed(url: str, allowed_host: str) -> bool:
     return parts.scheme in ("http", "https") and (parts.hostname or "").lower() == allowed_host.lower()
 
 
-MISSING = object()
-
-
-def json_field(document: Any, dotted: str) -> Any:
-    """The value at a dotted path (``data.items.0.id``) in a JSON document, or ``MISSING``."""
-    current = document
-    for part in dotted.split("."):
-        if isinstance(current, dict) and part in current:
-            current = current[part]
-        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
-            current = current[int(part)]
-        else:
-            return MISSING
-    return current
-
-
 def evaluate_response(check: SmokeCheckView, response: HttpResponse) -> CheckResult:
     """Judge one response against the check: status, latency budget, body text, JSON field."""
 
     def result(passed: bool, detail: str) -> CheckResult:
         return CheckResult(check.name, passed, detail, latency_ms=response.latency_ms)
 
-    if response.status not in check.expect_status:
-        expected = ", ".join(str(code) for code in check.expect_status)
-        return result(False, f"status {response.status}, expected {expected}")
+    wrong_status = status_problem(check, response.status)
+    if wrong_status is not None:
+        return result(False, wrong_status)
     if response.latency_ms > check.latency_budget_ms:
         return result(
             False, f"latency {response.latency_ms:.0f} ms over the budget of {check.latency_budget_ms} ms"
         )
-    if check.body_contains is not None:
-        text = response.body.decode("utf-8", errors="replace")
-        if check.body_contains not in text:
-            cut = " (body cut at the size cap)" if response.truncated else ""
-            return result(False, f"body does not contain {check.body_contains!r}{cut}")
-    if check.json_field is not None:
-        if response.truncated:
-            return result(False, f"body larger than the {len(response.body)}-byte cap; cannot read JSON")
-        try:
-            document = json.loads(response.body)
-        except ValueError:
-            return result(False, "body is not JSON")
-        value = json_field(document, check.json_field.path)
-        if value is MISSING:
-            return result(False, f"JSON field {check.json_field.path!r} is missing")
-        if value != check.json_field.equals:
-            return result(
-                False,
-                f"JSON field {check.json_field.path!r} is {value!r}, expected {check.json_field.equals!r}",
-            )
+    wrong_body = body_problem(check, response.body, response.truncated)
+    if wrong_body is not None:
+        return result(False, wrong_body)
     return result(True, f"status {response.status} in {response.latency_ms:.0f} ms")
 
 

@@ -120,6 +120,16 @@ StopOnAlarmOpt = Annotated[
         "first ALARM (--no-stop-on-alarm: the engine's own alarm poll alone decides).",
     ),
 ]
+ProbeGreenOpt = Annotated[
+    bool,
+    typer.Option(
+        "--probe-green",
+        help="While production users reach the replacement, also send the catalog's smoke checks to it "
+        "through the test listener every second (no retries) and stop it with rollback once 3 of the last "
+        "10 answers were wrong: sooner than a one-minute alarm. Needs this machine to reach the load "
+        "balancer; if it cannot, the watch goes on without the probe and says so.",
+    ),
+]
 WaitOpt = Annotated[bool, typer.Option("--wait/--no-wait", help="Watch the deployment until it ends.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Override the environment's guardrails (recorded).")]
 StrategyOpt = Annotated[
@@ -203,6 +213,7 @@ def deploy(
     force: ForceOpt = False,
     rollback_on_interrupt: RollbackOnInterruptOpt = False,
     stop_on_alarm: StopOnAlarmOpt = True,
+    probe_green: ProbeGreenOpt = False,
     output: OutputOpt = None,
     catalog: CatalogOpt = None,
     sandbox: Annotated[
@@ -230,7 +241,7 @@ def deploy(
     """Deploy a new revision of SERVICE and watch it."""
     from orchestrator.commands import deploy as command
 
-    flags = WatchFlags(wait, until, timeout, time_scale, rollback_on_interrupt, stop_on_alarm)
+    flags = WatchFlags(wait, until, timeout, time_scale, rollback_on_interrupt, stop_on_alarm, probe_green)
     options = DeployOptions(
         service,
         strategy,
@@ -290,6 +301,7 @@ def watch(
     until: UntilOpt = "done",
     rollback_on_interrupt: RollbackOnInterruptOpt = False,
     stop_on_alarm: StopOnAlarmOpt = True,
+    probe_green: ProbeGreenOpt = False,
     time_scale: TimeScaleOpt = None,
     output: OutputOpt = None,
     catalog: CatalogOpt = None,
@@ -297,7 +309,7 @@ def watch(
     """Attach to a deployment and follow it to the end (or --until)."""
     from orchestrator.commands import watch as command
 
-    flags = WatchFlags(True, until, timeout, time_scale, rollback_on_interrupt, stop_on_alarm)
+    flags = WatchFlags(True, until, timeout, time_scale, rollback_on_interrupt, stop_on_alarm, probe_green)
     return _finish(ctx, lambda session: command.run(session, deployment_id, flags), None, output, catalog)
 
 

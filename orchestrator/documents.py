@@ -150,21 +150,37 @@ class ReportHead(Document):
     engine: Literal["codedeploy", "ecs"]  # who runs the deployment (the catalog's engine)
     # The watcher stopped the deployment itself at the first alarm (None: it did not).
     stopped_on_alarm: AlarmStopped | None = field(default=None, metadata=ABSENT)
+    # --probe-green: what the watcher's green probe did (None: not asked).
+    green_probe: GreenProbeReport | None = field(default=None, metadata=ABSENT)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class AlarmStopped(Document):
     """The watcher saw these alarms in ALARM and stopped the deployment with rollback (issue 14 item 3)."""
 
-    alarms: list[str]
+    alarms: list[str]  # empty when the green probe stopped it
     at_seconds: float  # deployment seconds since the watch started
     error: str | None  # the stop request failed (the engine's own alarm monitoring still applies)
+    probe: str | None = field(default=None, metadata=ABSENT)  # the green probe's sign, when it stopped it
 
 
 def alarm_stop(stopped: AlarmStop | None) -> AlarmStopped | None:
     if stopped is None:
         return None
-    return AlarmStopped(alarms=list(stopped.alarms), at_seconds=stopped.at_seconds, error=stopped.error)
+    return AlarmStopped(
+        alarms=list(stopped.alarms), at_seconds=stopped.at_seconds, error=stopped.error, probe=stopped.probe
+    )
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class GreenProbeReport(Document):
+    """--probe-green: the watcher's own requests to the replacement through the test listener while
+    production users reached it (orchestrator.analysis.probe)."""
+
+    rounds: int  # rounds sent (one request per smoke check each)
+    answers: int  # HTTP answers green gave
+    wrong: int  # of them, refused by a smoke check (status, body text, JSON field)
+    off: str | None  # why the probe was switched off (it could not reach the test listener)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

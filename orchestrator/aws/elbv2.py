@@ -13,7 +13,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from orchestrator.aws.clients import CallPolicy, chunked, cli_call, error_code
-from orchestrator.errors import AwsError
+from orchestrator.errors import AwsError, BadInputError
 
 # DescribeTargetGroups / DescribeLoadBalancers: "Names ... Maximum number of 20 items" and
 # "PageSize ... Maximum value of 400" (ELBv2 API reference).
@@ -106,6 +106,18 @@ def describe_listener(elbv2: Elbv2Api, arn: str, call: CallPolicy = cli_call) ->
     if not listeners:
         raise AwsError(f"elbv2 DescribeListeners: listener {arn} not found")
     return dict(listeners[0])
+
+
+def listener_of_rule(rule_arn: str) -> str:
+    """The listener ARN a listener rule ARN belongs to (pure): ELBv2 writes a rule's ARN as its
+    listener's with ``listener-rule/`` for ``listener/`` and the rule's id appended
+    (arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener-rule/app/LB/LB_ID/LISTENER_ID/RULE_ID), and
+    DescribeRules does not return the listener. BadInputError for anything else."""
+    head, marker, path = rule_arn.partition(":listener-rule/")
+    parts = path.split("/")
+    if not marker or len(parts) != 5 or not all(parts):
+        raise BadInputError(f"{rule_arn!r} is not a load balancer listener rule ARN")
+    return f"{head}:listener/{'/'.join(parts[:4])}"
 
 
 def load_balancer_dns_name(elbv2: Elbv2Api, arn: str, call: CallPolicy = cli_call) -> str:

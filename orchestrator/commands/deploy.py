@@ -190,7 +190,9 @@ def _deploy(
         session, clients, service, recording.started_record(plan, created, inputs, recording.now_utc())
     )
     subject = dataclasses.replace(
-        _subject(plan, created, timeout, options.sandbox), alarm_names=watched_alarms(service)
+        _subject(plan, created, timeout, options.sandbox),
+        alarm_names=watched_alarms(service),
+        probe_service=service,
     )
     with error_context(
         known.learned(deployment_id=created.deployment_id, status=DeploymentStatus.CREATED.value)

@@ -30,7 +30,7 @@ from orchestrator.errors import (
 from orchestrator.vocabulary import DeploymentStatus, EngineName
 from orchestrator.watching.lifecycles import Lifecycle, lifecycle_for, lifecycle_of
 from orchestrator.watching.loop import AlarmStop, StopOnAlarm, Watcher, WatchOptions, WatchResult
-from orchestrator.watching.snapshots import Event, Snapshot
+from orchestrator.watching.snapshots import PROBING_POLICY, Event, PollPolicy, Snapshot
 from orchestrator.watching.timing import READY_WAIT, Phase
 from orchestrator.watching.views import (
     EtaTracker,
@@ -69,6 +69,9 @@ class Subject:
     # The alarms the deployment watches (the catalog's, as the engine was given them): what the
     # watcher reads to stop at the first sign (WatchFlags.stop_on_alarm).
     alarm_names: tuple[str, ...] = ()
+    # The catalog's service whose smoke checks the green probe sends (WatchFlags.probe_green; None:
+    # no catalog service, or a rollback, which is never stopped).
+    probe_service: Any = None
 
     @property
     def expected_seconds(self) -> float:
@@ -167,6 +170,16 @@ def report_document(
         events=[documents.watch_event(event) for event in result.events],
         engine=subject.engine,  # type: ignore[arg-type]  # an Engine.name
         stopped_on_alarm=documents.alarm_stop(result.stopped_on_alarm),
+        green_probe=_probe_report(result, flags),
+    )
+
+
+def _probe_report(result: WatchResult, flags: WatchFlags) -> documents.GreenProbeReport | None:
+    if not flags.probe_green:
+        return None
+    answers, wrong = result.probe_answers
+    return documents.GreenProbeReport(
+        rounds=result.probe_rounds, answers=answers, wrong=wrong, off=result.probe_off
     )
 
 
@@ -254,6 +267,7 @@ def follow(
         time_scale=flags.scale(),
         ready_waits=_waits_at_ready(subject),
         continue_at_ready=subject.continues_at_ready,
+        policy=PROBING_POLICY if flags.probe_green else PollPolicy(),
     )
     seen = _Latest()
 
@@ -296,7 +310,7 @@ def follow(
     head = report_document(subject, result, outcome, clients.counter.total, flags, limit)
     hook = documents.hook_failure(failure) if failure is not None else None
     document = documents.report(head, subject.facts, hook, exit_code_of(result, outcome), cause)
-    told = _Told(failure, cause, result.stopped_on_alarm, subject.deployment_id)
+    told = _Told(failure, cause, result.stopped_on_alarm, subject.deployment_id, result.probe_off)
     text = _summary(session, subject, result, outcome, told, flags, options, announce, clients)
     return Result(document, text, _error(subject, result, outcome))
 
@@ -318,21 +332,78 @@ class WatchedAlarms:
         return tuple(name for name in self.names if states.get(name) == AlarmState.ALARM.value)
 
 
-def _stop_on_alarm(engine: Engine, clients: Any, subject: Subject, flags: WatchFlags) -> StopOnAlarm | None:
-    """How the watcher stops the deployment at the first alarm (None: not asked, or no alarms)."""
-    if not flags.stop_on_alarm or not subject.alarm_names:
+class TestListenerProbe:
+    """The green probe (``orchestrator.analysis.probe``) through the deployment's test listener: the
+    listener (``Engine.test_listener``), its port and load balancer (DescribeListeners), and the host:
+    the catalog's ``listener_host``, else the load balancer's DNS name (DescribeLoadBalancers), as the
+    hooks' smoke checks call. Found at the first round (three reads); what fails there switches the
+    probe off for the watch (``Watcher.unprobed``)."""
+
+    def __init__(self, engine: Engine, clients: Any, service: Any) -> None:
+        from orchestrator.analysis.probe import PROBE_SECONDS
+
+        self.engine = engine
+        self.clients = clients
+        self.service = service
+        self.seconds = PROBE_SECONDS
+        self._probe: Any = None
+
+    def _made(self) -> Any:
+        from orchestrator.analysis.probe import GreenProbe, ProbeTarget, Urllib3Http
+        from orchestrator.aws import elbv2 as elbv2_api
+        from orchestrator.errors import BadInputError
+
+        checks = self.service.settings.smoke.checks
+        if not checks:
+            raise BadInputError(f"the catalog has no smoke check for {self.service.name}: nothing to probe")
+        elbv2 = self.clients.client("elbv2")
+        listener = elbv2_api.describe_listener(elbv2, self.engine.test_listener(self.service))
+        host = self.service.listener_host or elbv2_api.load_balancer_dns_name(
+            elbv2, str(listener["LoadBalancerArn"])
+        )
+        target = ProbeTarget(self.service.listener_scheme, host, int(listener["Port"]))
+        return GreenProbe(checks, target, Urllib3Http(agent="bluegreen-probe"))
+
+    def round(self) -> str | None:
+        if self._probe is None:
+            self._probe = self._made()
+        sign: str | None = self._probe.round()
+        return sign
+
+    @property
+    def answers(self) -> tuple[int, int]:
+        """(answers, wrong) so far."""
+        found: tuple[int, int] = self._probe.answers if self._probe is not None else (0, 0)
+        return found
+
+
+def _stop_on_alarm(
+    engine: Engine, clients: Any, subject: Subject, flags: WatchFlags
+) -> StopOnAlarm | None:
+    """How the watcher stops the deployment at the first sign (None: not asked, or nothing to watch):
+    the alarms (--stop-on-alarm, default on) and the green probe (--probe-green, opt-in)."""
+    reading = flags.stop_on_alarm and subject.alarm_names
+    alarms = WatchedAlarms(clients, subject.alarm_names) if reading else None
+    probing = flags.probe_green and subject.probe_service is not None
+    probe = TestListenerProbe(engine, clients, subject.probe_service) if probing else None
+    if alarms is None and probe is None:
         return None
 
     def stop(_firing: tuple[str, ...]) -> None:
         engine.stop(subject.deployment_id, rollback=True)
 
-    return StopOnAlarm(WatchedAlarms(clients, subject.alarm_names), stop)
+    return StopOnAlarm(alarms, stop, probe=probe)
 
 
 def alarm_stop_line(stopped: AlarmStop, deployment_id: str) -> str:
-    """One line: which alarm the watcher saw, when, and what it did about it."""
+    """One line: which alarm the watcher saw (or what its green probe saw), when, and what it did."""
     from orchestrator.watching.views import duration
 
+    if stopped.probe is not None:
+        at = duration(stopped.at_seconds)
+        if stopped.error is not None:
+            return f"green probe at {at}: {stopped.probe}; stopping {deployment_id} failed: {stopped.error}"
+        return f"green probe at {at}: {stopped.probe}: stopped {deployment_id} with rollback at once"
     alarms = ", ".join(stopped.alarms)
     if stopped.error is not None:
         at = duration(stopped.at_seconds)
@@ -351,6 +422,7 @@ class _Told:
     root_cause: str | None
     stopped_on_alarm: AlarmStop | None = None
     deployment_id: str = ""
+    probe_off: str | None = None  # why the green probe was switched off (Watcher.unprobed)
 
     def lines(self) -> list[str]:
         stopped = self.stopped_on_alarm
@@ -421,6 +493,8 @@ def _summary(
         line = f"already {outcome.word}  {subject.deployment_id}  {', '.join(details)}"
     out = [session.style(line, colour)]
     out += [f"  {text}" for text in told.lines()]
+    if told.probe_off is not None:
+        out.append(f"  green probe off: {told.probe_off}")
     if outcome.ok and flags.until == "ready" and result.snapshot.status is DeploymentStatus.READY:
         out.append(f"next: test through the test listener, then `bluegreen promote {subject.deployment_id}`")
     elif outcome.ok and flags.until == "ready" and not options.ready_waits:
@@ -470,6 +544,8 @@ def _error(subject: Subject, result: WatchResult, outcome: Outcome) -> Bluegreen
         stopped = result.stopped_on_alarm
         if stopped is not None and stopped.error is None:
             reason = f": stopped at once by this watch, alarm {', '.join(stopped.alarms)} in ALARM"
+            if stopped.probe is not None:
+                reason = f": stopped at once by this watch's green probe, {stopped.probe}"
         return DeploymentFailedError(
             f"deployment {deployment_id} {snapshot.status.value}{reason}{rollback}; "
             f"details: `bluegreen status {deployment_id}`"

@@ -49,6 +49,10 @@ class WatchFlags:
     # alarms each poll and stops it with rollback as soon as one is in ALARM. --no-stop-on-alarm
     # leaves the decision to the engine's own alarm monitoring (what `drill` tests).
     stop_on_alarm: bool = True
+    # The green probe (--probe-green, opt-in: a CI runner may not reach an internal load balancer):
+    # while production users reach the replacement, the CLI sends the catalog's smoke checks to it
+    # through the test listener every second and stops it with rollback at 3 wrong answers of 10.
+    probe_green: bool = False
 
     def scale(self) -> float:
         """The time scale in effect: --time-scale, else $BLUEGREEN_TIME_SCALE, else 1.

@@ -278,6 +278,13 @@ class Engine(Protocol):
         DescribeServiceDeployments by 20)."""
         ...
 
+    def test_listener(self, service: ResolvedService) -> str:
+        """The ARN of the listener that routes test traffic to the replacement for the whole
+        deployment (CodeDeploy: the deployment group's testTrafficRoute; Amazon ECS: the listener of the
+        service's testListenerRule): where the watcher's green probe goes. BadInputError when the
+        service has none."""
+        ...
+
     def server_clock(self, time_scale: float) -> ServerClock:
         """A clock that follows the service's (its answers' dates); register before the calls."""
         ...

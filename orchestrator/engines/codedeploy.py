@@ -224,6 +224,19 @@ class CodeDeployEngine:
         ours.sort(key=lambda info: info.get("createTime") or _NEVER, reverse=True)
         return [str(info["deploymentId"]) for info in ours]
 
+    def test_listener(self, service: ResolvedService) -> str:
+        from orchestrator.engines.migration import TEST, listener_arns
+
+        application, name = service.settings.application, service.settings.deployment_group
+        group = codedeploy_api.get_deployment_group(self.codedeploy, application, name)
+        arn = listener_arns(group).get(TEST)
+        if not arn:
+            raise BadInputError(
+                f"deployment group {application}/{name} has no test traffic route (loadBalancerInfo."
+                "targetGroupPairInfoList[0].testTrafficRoute): nothing to probe green through"
+            )
+        return arn
+
     def server_clock(self, time_scale: float) -> Any:
         """A DeploymentClock on the CodeDeploy client's answers."""
         from orchestrator.watching.loop import DeploymentClock

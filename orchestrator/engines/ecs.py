@@ -168,6 +168,21 @@ class EcsEngine:
             self._fleet_runs[task_definition_arn] = tags.get(ecs_plan.FLEET_RUN_TAG)
         return self._fleet_runs[task_definition_arn]
 
+    def test_listener(self, service: ResolvedService) -> str:
+        from orchestrator.aws.elbv2 import listener_of_rule
+
+        settings = service.settings
+        found = ecs_api.describe_service(self.ecs, settings.cluster, settings.ecs_service)
+        balancers = found.get("loadBalancers") or []
+        advanced = (balancers[0].get("advancedConfiguration") if balancers else None) or {}
+        rule = advanced.get("testListenerRule")
+        if not rule:
+            raise BadInputError(
+                f"ECS service {settings.ecs_service} has no test listener rule "
+                "(loadBalancers[].advancedConfiguration.testListenerRule): nothing to probe green through"
+            )
+        return listener_of_rule(str(rule))
+
     def server_clock(self, time_scale: float) -> Any:
         """A DeploymentClock on the ECS client's answers."""
         from orchestrator.watching.loop import DeploymentClock

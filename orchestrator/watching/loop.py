@@ -7,6 +7,7 @@ it reports are deployment seconds (real seconds x time_scale).
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import time
 from collections import deque
@@ -41,17 +42,35 @@ class AlarmSource(Protocol):
         ...
 
 
+class Probe(Protocol):
+    """A look at the replacement itself (``orchestrator.analysis.probe.GreenProbe``): no AWS call."""
+
+    seconds: float  # deployment seconds between two rounds
+
+    @property
+    def answers(self) -> tuple[int, int]:
+        """(answers, wrong) so far, for the report."""
+        ...
+
+    def round(self) -> str | None:
+        """One round; the sign that the replacement is broken, said for a person, or None. Raises
+        when the probe cannot work here at all (the watch goes on without it)."""
+        ...
+
+
 # Stops the deployment with rollback, naming the alarms that fired (the engine's stop, one call).
 Stopper = Callable[[tuple[str, ...]], None]
 
 
 @dataclass(frozen=True)
 class AlarmStop:
-    """The watcher stopped the deployment itself: which alarms it saw in ALARM, and when."""
+    """The watcher stopped the deployment itself: which alarms it saw in ALARM (or what its green
+    probe saw), and when."""
 
     alarms: tuple[str, ...]
     at_seconds: float  # deployment seconds since the watch started
     error: str | None = None  # the stop request failed (the deployment goes on; the report says why)
+    probe: str | None = None  # the green probe's sign, when it was the probe that stopped it
 
 
 @dataclass(frozen=True)
@@ -59,11 +78,14 @@ class StopOnAlarm:
     """Stop at the first sign (issue 14 item 3): every poll while the deployment runs also reads the
     watched alarms (one DescribeAlarms, counted in the call budget); the first poll that sees one
     in ALARM stops the deployment with rollback at once instead of waiting for the engine's own alarm
-    poll (CodeDeploy's and ECS's: about a minute)."""
+    poll (CodeDeploy's and ECS's: about a minute). ``probe`` (opt-in, ``--probe-green``): while
+    production users reach the replacement, the watcher also probes it every ``probe.seconds``
+    between its polls, and its sign stops the deployment the same way."""
 
-    alarms: AlarmSource
+    alarms: AlarmSource | None
     stop: Stopper
     calls_per_check: int = 1
+    probe: Probe | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +124,9 @@ class WatchResult:
     calls: int
     max_calls_per_minute: int
     stopped_on_alarm: AlarmStop | None = None  # the watcher stopped it (StopOnAlarm)
+    probe_rounds: int = 0  # rounds of the green probe (StopOnAlarm.probe)
+    probe_off: str | None = None  # why the green probe was switched off (it could not work here)
+    probe_answers: tuple[int, int] = (0, 0)  # (answers, wrong) the green probe got
 
 
 class CallBudget:
@@ -168,6 +193,9 @@ class Watcher:
         self._continued = False
         self._stopped: AlarmStop | None = None
         self.unread_alarms: str | None = None  # why the alarms could not be read (StopOnAlarm dropped)
+        self.unprobed: str | None = None  # why the green probe was switched off
+        self.probe_rounds = 0
+        self._probe_answers: tuple[int, int] = (0, 0)
 
     def _checks_alarms(self, snapshot: Snapshot) -> bool:
         """Whether this poll also reads the alarms: asked to, not stopped yet, the deployment running."""
@@ -175,34 +203,94 @@ class Watcher:
         # A rollback already under way (ECS rolling back by itself) needs no second stop.
         return checking and snapshot.status.is_active and not snapshot.rolled_back
 
+    def _reads_alarms(self) -> bool:
+        return (
+            self.stop_on_alarm is not None and self.stop_on_alarm.alarms is not None and self._stopped is None
+        )
+
+    def _probe_given(self) -> bool:
+        given = self.stop_on_alarm is not None and self.stop_on_alarm.probe is not None
+        return given and self._stopped is None
+
+    def _probes(self, snapshot: Snapshot) -> bool:
+        """Whether to probe green while waiting: a probe given, production users on the replacement."""
+        return self._probe_given() and self._checks_alarms(snapshot) and snapshot.users_on_replacement
+
     def _poll_cost(self) -> int:
         """Calls one poll makes: the engine's look, plus the alarm read while alarms are checked."""
-        extra = self.stop_on_alarm.calls_per_check if self.stop_on_alarm and self._stopped is None else 0
+        extra = self.stop_on_alarm.calls_per_check if self.stop_on_alarm and self._reads_alarms() else 0
         return self.source.poll_calls(self.deployment_id) + extra
 
     def _check_alarms(self, budget: CallBudget, elapsed: float) -> bool:
         """Reads the watched alarms; the first time one is in ALARM, stops the deployment with
         rollback. True when it asked to stop (the next poll comes soon: traffic moves back)."""
         assert self.stop_on_alarm is not None
+        if self.stop_on_alarm.alarms is None:
+            return False
         try:
             firing = self.stop_on_alarm.alarms.firing()
         except Exception as err:  # the alarm read is extra: never a reason for the watch to end
             # No cloudwatch:DescribeAlarms permission, throttled, no client: the engine still watches
             # the alarms; this watcher stops reading them and says so in the report.
             self.unread_alarms = str(err) or type(err).__name__
-            self.stop_on_alarm = None
+            self.stop_on_alarm = dataclasses.replace(self.stop_on_alarm, alarms=None)
             return False
         budget.spend(self.stop_on_alarm.calls_per_check)
         if not firing:
             return False
+        return self._stop_now(firing, elapsed, budget)
+
+    def _stop_now(
+        self, firing: tuple[str, ...], elapsed: float, budget: CallBudget, probe: str | None = None
+    ) -> bool:
+        """Stops the deployment with rollback (once); True when the request was accepted."""
+        assert self.stop_on_alarm is not None
         budget.spend(1)
         error: str | None = None
         try:
             self.stop_on_alarm.stop(firing)
         except BluegreenError as err:  # ended meanwhile, or not allowed: the engine's alarms still apply
             error = str(err)
-        self._stopped = AlarmStop(firing, round(elapsed, 1), error)
+        self._stopped = AlarmStop(firing, round(elapsed, 1), error, probe)
         return error is None
+
+    def _probe(self, budget: CallBudget, elapsed: float) -> None:
+        """One round of the green probe; its sign stops the deployment."""
+        assert self.stop_on_alarm is not None and self.stop_on_alarm.probe is not None
+        probe = self.stop_on_alarm.probe
+        try:
+            sign = probe.round()
+        except Exception as err:  # the probe is extra: never a reason for the watch to end
+            self.unprobed = str(err) or type(err).__name__
+            self.stop_on_alarm = dataclasses.replace(self.stop_on_alarm, probe=None)
+            return
+        self.probe_rounds += 1
+        self._probe_answers = probe.answers
+        if sign is not None:
+            self._stop_now((), elapsed, budget, probe=sign)
+
+    def _wait(
+        self, seconds: float, snapshot: Snapshot, start: float, options: WatchOptions, budget: CallBudget
+    ) -> None:
+        """Sleeps ``seconds`` (real) until the next poll; while users reach green and a probe is
+        given, probes green every ``probe.seconds`` (deployment) meanwhile, and once its sign stopped
+        the deployment, polls again within the quick interval (traffic moves back)."""
+        scale = options.time_scale
+        end = self.clock() + seconds
+        while self._probes(snapshot):
+            assert self.stop_on_alarm is not None and self.stop_on_alarm.probe is not None
+            interval = self.stop_on_alarm.probe.seconds / scale
+            self._probe(budget, (self.clock() - start) * scale)
+            left = end - self.clock()
+            if self._stopped is not None:
+                end = min(end, self.clock() + options.policy.moving_seconds / scale)
+                break
+            if left <= 0:
+                return
+            self.sleep(min(left, interval))
+        left = end - self.clock()
+        if left > 0:
+            self.sleep(left)
 
     def _poll(self, previous: Snapshot | None, budget: CallBudget) -> Snapshot:
         polled = self.source.snapshot(self.deployment_id, previous)
@@ -263,13 +351,16 @@ class Watcher:
             wait = poll_interval(previous, snapshot, options.policy, watching_alarms=watching_alarms) / scale
             if stopping:
                 wait = options.policy.moving_seconds / scale  # traffic is about to move back
+            elif self._probe_given() and snapshot.shift_is_next:
+                # The probe starts with the shift: notice it at the quick interval (the budget paces).
+                wait = min(wait, options.policy.moving_seconds / scale)
             if not self._continued and should_continue_at_ready(
                 snapshot, options.until, options.continue_at_ready
             ):
                 self._continue(budget)
                 wait = options.policy.moving_seconds / scale  # traffic is about to move
             wait = max(wait, budget.wait_needed(self._poll_cost()))
-            self.sleep(min(wait, max(0.0, deadline - now)))
+            self._wait(min(wait, max(0.0, deadline - now)), snapshot, start, options, budget)
             previous = snapshot
 
     def _result(
@@ -293,6 +384,9 @@ class Watcher:
             calls=budget.total,
             max_calls_per_minute=budget.peak,
             stopped_on_alarm=self._stopped,
+            probe_rounds=self.probe_rounds,
+            probe_off=self.unprobed,
+            probe_answers=self._probe_answers,
         )
 
 

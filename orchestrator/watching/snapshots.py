@@ -69,6 +69,23 @@ class Snapshot:
         return [{"lifecycleEventName": name, "status": status.value} for name, status in self.lifecycle]
 
     @property
+    def users_on_replacement(self) -> bool:
+        """Production users reach the replacement, or are about to: it has production weight, or
+        the step that shifts production traffic is running (its first poll may show weight 0)."""
+        if (self.replacement_weight or 0.0) > 0.0:
+            return True
+        return self.lifecycle_status(self.lifecycle_model.production_shift) is LifecycleStatus.IN_PROGRESS
+
+    @property
+    def shift_is_next(self) -> bool:
+        """The replacement serves test traffic and production's shift has not begun yet (its
+        test-traffic hook runs, or the hook before the shift): the shift may come at any moment."""
+        lifecycle = self.lifecycle_model
+        tested = self.lifecycle_status(lifecycle.test_traffic_done)
+        started = tested is LifecycleStatus.IN_PROGRESS or tested is LifecycleStatus.SUCCEEDED
+        return started and self.lifecycle_status(lifecycle.production_shift) is LifecycleStatus.PENDING
+
+    @property
     def rolled_back(self) -> bool:
         return self.rollback_deployment_id is not None
 
@@ -265,6 +282,13 @@ class PollPolicy:
     running_seconds: float = 10.0  # a hook or an install step is running
     waiting_seconds: float = 30.0  # baking, waiting at Ready, queued
     max_calls_per_minute: int = 24  # both calls of a poll count; bounds the bill and throttling
+
+
+# --probe-green: the probe starts when a poll sees production's shift, so the polls around it come at
+# the quick interval, which a CodeDeploy poll with the alarm read (3-4 calls) at 24 a minute cannot
+# keep (paced to 10-15 s: in bench/exposure.py the shift was seen 14 s late). 36 calls a minute is
+# 0.6 a second, far below the read APIs' throttling limits, and only for a watch that asked for it.
+PROBING_POLICY = PollPolicy(max_calls_per_minute=36)
 
 
 def poll_interval(

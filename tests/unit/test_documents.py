@@ -43,6 +43,7 @@ HEAD = [
     "events",
     "engine",
     "stoppedOnAlarm",
+    "greenProbe",
 ]
 CREATED_HEAD = [
     "deploymentId",
