@@ -343,7 +343,7 @@ class Watcher:
             reached = milestone_reached(snapshot, options.until, options.ready_waits)
             if reached or snapshot.status.is_terminal:
                 return self._result(snapshot, events, reached, False, elapsed, polls, budget)
-            watching_alarms = self._checks_alarms(snapshot)
+            watching_alarms = self._checks_alarms(snapshot) and self._reads_alarms()
             stopping = watching_alarms and self._check_alarms(budget, elapsed)
             now = self.clock()
             if now >= deadline:

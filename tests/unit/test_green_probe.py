@@ -268,7 +268,8 @@ def watch_probing(
 def test_the_probe_runs_every_second_while_users_reach_green_and_not_before() -> None:
     _clock, api, result, probe, _watcher, stops = watch_probing(lambda clock: FakeProbe(clock))
     assert result.snapshot.status.value == "Succeeded" and not stops and result.stopped_on_alarm is None
-    assert probe.rounds and min(probe.rounds) >= 63.0 and max(probe.rounds) < 420.0 + 5.0
+    # from the shift until the poll that sees the end (without alarms to read, polls keep their pace)
+    assert probe.rounds and min(probe.rounds) >= 63.0 and max(probe.rounds) < 420.0 + 30.0
     # rounds one (deployment) second apart between polls; the first within a quick poll of the shift
     assert min(probe.rounds) <= 63.0 + 5.0 + 1e-9
     gaps = [b - a for a, b in itertools.pairwise(probe.rounds)]
