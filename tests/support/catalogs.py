@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def only_services(document: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
@@ -33,3 +36,16 @@ def patient_smoke(document: dict[str, Any], latency_budget_ms: int) -> dict[str,
         for check in (layer.get("smoke") or {}).get("checks") or ():
             check["latency_budget_ms"] = latency_budget_ms
     return document
+
+
+def patient_catalog(folder: Path, latency_budget_ms: int = 10_000) -> Path:
+    """The shipped catalog with ``patient_smoke`` budgets, written to ``folder`` beside links to the
+    repository's task-definitions/ and alarms/ (relative to the catalog, as in the repository)."""
+    import yaml
+
+    document = patient_smoke(yaml.safe_load((REPO / "services.yaml").read_text()), latency_budget_ms)
+    for name in ("task-definitions", "alarms"):
+        (folder / name).symlink_to(REPO / name)
+    path = folder / "services.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return path
