@@ -69,7 +69,7 @@ def sha(service: str, round_number: int) -> str:
 class Run:
     world: World
     env: dict[str, str]
-    started: datetime  # virtual, before the first deploy
+    started: datetime  # virtual, after the world's provisioning, before the first deploy
     ids: dict[tuple[str, int], str] = field(default_factory=dict)  # (service, round) -> deployment id
     rollback_id: str = ""
 
@@ -214,7 +214,12 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     options = WorldOptions(time_scale=SCALE, evaluator_tick=1e6, traffic_rate=0.05)
     with pytest.MonkeyPatch.context() as patch, World(catalog, "dev", SERVICES, None, options) as world:
         assert world.fleet is not None
-        made = Run(world, dict(world.env), virtual_now(world) - timedelta(minutes=1))
+        # After the world's own deployments (provisioning starts each ECS service with one, which
+        # `--since` must leave out) and before the first deploy: the next whole second (`since` is
+        # written to the second). It was "a minute ago": at 400x that is 0.15 real s, and on a quick
+        # machine the world was up sooner than that, so notification-service's initial deployment
+        # counted as a sixth deploy (23:57:05 against a `since` of 23:56:50).
+        made = Run(world, dict(world.env), (virtual_now(world) + timedelta(seconds=1)).replace(microsecond=0))
         assert world.event_rules, "template.yaml's ledger rule routes the engines' events"
         patch.setenv("BLUEGREEN_DEPLOYER", DEPLOYER)
         rows = Rows(world, made, patch)
