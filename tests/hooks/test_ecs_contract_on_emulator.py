@@ -38,7 +38,9 @@ def lifecycle_hooks(world: World, hooks: dict[str, str]) -> list[dict[str, Any]]
 def test_the_real_hooks_judge_native_deployments(tmp_path: Path, hook_logs: LogRecords) -> None:
     catalog = native_catalog(tmp_path, NATIVE)
     # product-service alone: nothing here deploys or reads the catalog's CodeDeploy service.
-    with World(catalog, "dev", [NATIVE], None, WorldOptions(time_scale=40.0)) as world:
+    # 100x: the verdicts are the hooks', and the bake answers IN_PROGRESS once per invocation at any
+    # scale (hooks/native_bake.py).
+    with World(catalog, "dev", [NATIVE], None, WorldOptions(time_scale=100.0)) as world:
         native = next(item for item in world.infra if item.name == NATIVE)
         ecs = sandbox_client_factory(world.region)("ecs", world.env["AWS_ENDPOINT_URL_ECS"])
         try:

@@ -103,13 +103,17 @@ def test_a_healthy_release_passes_its_budgets_while_the_cpu_is_busy(
     capsys: pytest.CaptureFixture[str], nothing_left_behind: None
 ) -> None:
     """Real latency and real budgets: 2 CPU-bound processes do not push a healthy release's smoke
-    checks (20-60 ms against 800-1500 ms budgets) over."""
+    checks (20-60 ms against 800-1500 ms budgets) over.
+
+    dev's all-at-once runs every hook and smoke check a canary10 runs; the canary's 5 virtual
+    minutes more would add only alarm evaluations, whose latency and CPU come from the tasks'
+    reported service time, which no CPU load changes (sandbox/app.py)."""
     from tests.support.sandbox import burn_cpu
 
     with start_world(["product-service"]):
         burners = burn_cpu(2, 120.0)
         try:
-            code, result = deploy(capsys, "product-service", "canary10")
+            code, result = deploy(capsys, "product-service", "all-at-once")
         finally:
             for burner in burners:
                 burner.kill()

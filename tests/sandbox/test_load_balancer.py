@@ -112,7 +112,8 @@ class _Healthy(BaseHTTPRequestHandler):
 def _serving_health() -> Iterator[int]:
     """A task whose health check passes: its port."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Healthy)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for the next poll (socketserver's default: 0.5 s)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     try:
         yield server.server_address[1]

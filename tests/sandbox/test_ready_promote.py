@@ -25,7 +25,7 @@ from tests.support.sandbox import clients, deployment, endpoints_again, producti
 
 pytestmark = pytest.mark.integration
 
-SCALE = 40.0
+SCALE = 100.0
 SHIPPED = Path(__file__).resolve().parents[2] / "services.yaml"
 
 
@@ -75,7 +75,7 @@ def test_until_ready_then_promote_with_the_shipped_catalog(
     assert code == 0, (report, err)
     deployment_id = report["deploymentId"]
     assert report["status"] == "Ready" and report["reached"] is True
-    time.sleep(1.0)  # 40 virtual seconds later: still waiting, production still all on the original
+    time.sleep(1.0)  # 100 virtual seconds later: still waiting, production still all on the original
     assert deployment(world, deployment_id)["status"] == "Ready"
     assert not production_weights(world, "product-service").get(other)
 

@@ -106,7 +106,9 @@ def recording_proxy(upstream_url: str, name: str) -> Iterator[RecordingProxy]:
     server.name = name  # type: ignore[attr-defined]
     server.upstream_host = parts.hostname  # type: ignore[attr-defined]
     server.upstream_port = parts.port  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, name=f"proxy-{name}", daemon=True)
+    thread = threading.Thread(  # shutdown() waits for the next poll (socketserver's default: 0.5 s)
+        target=server.serve_forever, kwargs={"poll_interval": 0.01}, name=f"proxy-{name}", daemon=True
+    )
     thread.start()
     try:
         host, port = server.server_address[:2]
