@@ -28,7 +28,10 @@ alarms stand between it and the users. Reported, all in one run:
 evaluator's first ALARM, the watcher's read that first found it, the stop request as the engine
 received it, back on blue): where the seconds between the alarm and blue go.
 Each cell is the median of ``--repeat`` runs (default 3) with the range in brackets: where a
-minute boundary falls relative to the shift moves the figures by up to an alarm period.
+minute boundary falls relative to the shift moves the figures by up to an alarm period, so run k of
+every strategy and engine starts its deploy at the same second of the virtual minute
+(``minute_phase``: the runs spread evenly over it). ``--probe-green`` has `deploy` probe green
+through the test listener as well (orchestrator/analysis/probe.py).
 
     .venv/bin/python bench/exposure.py [--faults "error_rate=0.5;error_rate=0.5,path=/browse"]
         [--time-scale 40] [--strategies canary10,linear10,all-at-once] [--engines codedeploy,ecs]
@@ -189,13 +192,24 @@ def sized_catalog(directory: Path, environment: str, rate: float) -> Path:
     return path
 
 
-def run_one(strategy: str, engine: EngineName, fault: str, args: argparse.Namespace) -> Result:
+def minute_phase(run: int, repeat: int) -> float:
+    """Seconds into the virtual minute at which run ``run`` (0-based) of ``repeat`` begins its deploy:
+    spread evenly over the minute, the same for every strategy and engine. An ALB metric's alarm
+    waits for green's first complete 60-second period, so where the shift falls in the minute moved
+    a run's first bad answer -> alarm by up to a period (10 to 49 s in one cell): with each strategy's
+    k-th run at the same phase, the ratio to all-at-once compares like with like (common random
+    numbers), and the runs still cover the minute."""
+    return 60.0 * run / repeat
+
+
+def run_one(strategy: str, engine: EngineName, fault: str, args: argparse.Namespace, run: int = 0) -> Result:
     time_scale, environment = args.time_scale, args.env
     started = time.monotonic()
     options = WorldOptions(time_scale=time_scale, traffic_rate=args.rate, engine=engine)
     with tempfile.TemporaryDirectory() as folder:
         catalog = sized_catalog(Path(folder), environment, args.rate)
-        return _measure(strategy, engine, fault, args, catalog, options, started)
+        phase = minute_phase(run, args.repeat)
+        return _measure(strategy, engine, fault, args, catalog, options, started, phase)
 
 
 def _measure(
@@ -206,9 +220,11 @@ def _measure(
     catalog: Path,
     options: WorldOptions,
     started: float,
+    phase: float = 0.0,
 ) -> Result:
     time_scale, environment = args.time_scale, args.env
     with World(catalog, environment, [SERVICE], fault, options) as world:
+        world.clock.sleep((phase - world.clock.now()) % 60.0)  # the run's place in the minute
         # Each world has its own virtual clock: an earlier world's stamps are on another time line.
         STOP_REQUESTS.clear()
         ALARM_READS.clear()
@@ -314,7 +330,7 @@ def main() -> int:
         for strategy in args.strategies.split(","):
             for engine in args.engines:  # the same service, users and fault on each engine, side by side
                 runs[(strategy, engine)] = [
-                    run_one(strategy, engine, fault, args) for _ in range(args.repeat)
+                    run_one(strategy, engine, fault, args, run) for run in range(args.repeat)
                 ]
         print(f"\nfault {fault}")
         print_table([_row(strategy, engine, found, runs) for (strategy, engine), found in runs.items()])

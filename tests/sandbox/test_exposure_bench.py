@@ -84,3 +84,13 @@ def test_engines_option(text: str, engines: list[EngineName]) -> None:
 def test_engines_option_names_the_valid_ones() -> None:
     with pytest.raises(argparse.ArgumentTypeError, match="valid engines are codedeploy, ecs"):
         exposure_bench().engines_arg("codedeploy,lambda")
+
+
+@pytest.mark.parametrize(
+    ("repeat", "phases"), [(1, [0.0]), (3, [0.0, 20.0, 40.0]), (4, [0.0, 15.0, 30.0, 45.0])]
+)
+def test_each_strategys_kth_run_starts_at_the_same_place_in_the_minute(
+    repeat: int, phases: list[float]
+) -> None:
+    bench = exposure_bench()
+    assert [bench.minute_phase(run, repeat) for run in range(repeat)] == phases
