@@ -214,12 +214,14 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     options = WorldOptions(time_scale=SCALE, evaluator_tick=1e6, traffic_rate=0.05)
     with pytest.MonkeyPatch.context() as patch, World(catalog, "dev", SERVICES, None, options) as world:
         assert world.fleet is not None
-        # After the world's own deployments (provisioning starts each ECS service with one, which
-        # `--since` must leave out) and before the first deploy: the next whole second (`since` is
-        # written to the second). It was "a minute ago": at 400x that is 0.15 real s, and on a quick
-        # machine the world was up sooner than that, so notification-service's initial deployment
-        # counted as a sixth deploy (23:57:05 against a `since` of 23:56:50).
-        made = Run(world, dict(world.env), (virtual_now(world) + timedelta(seconds=1)).replace(microsecond=0))
+        # `--since` must leave out the world's own deployments (provisioning starts each ECS service
+        # with one) and take in the first deploy, whatever the clocks' skew between the emulators and
+        # this process: two virtual minutes after provisioning, a minute before the first deploy. It
+        # was only "a minute ago": at 400x that is 0.15 real s, and on a quick machine the world was up
+        # sooner, so notification-service's initial deployment counted as a sixth deploy; "the next
+        # second" then lost product-service's first deploy once (4 of 5) under three workers.
+        world.clock.sleep(2 * 60.0)
+        made = Run(world, dict(world.env), virtual_now(world) - timedelta(minutes=1))
         assert world.event_rules, "template.yaml's ledger rule routes the engines' events"
         patch.setenv("BLUEGREEN_DEPLOYER", DEPLOYER)
         rows = Rows(world, made, patch)
