@@ -364,6 +364,7 @@ class _HookWatch:
     def __init__(self) -> None:
         self.injected_at: float | None = None
         self.polled: list[float] = []  # deployment seconds of the polls until the deployment ended
+        self.shifting = False  # a poll saw users on the replacement (the canary's step)
 
     def __call__(self, snapshot: Snapshot, _events: list[Any], elapsed: float) -> None:
         if snapshot.status.is_active:
@@ -372,13 +373,17 @@ class _HookWatch:
             return
         step = snapshot.lifecycle_model.hook_steps.get(AFTER_ALLOW_TRAFFIC)
         started = step is not None and snapshot.lifecycle_status(step) is not LifecycleStatus.PENDING
-        if started or (snapshot.replacement_weight or 0) >= 100:
-            # First seen already rolling back or over (a poll late on a busy machine): the hook ran
-            # after the previous poll, so that poll is when it went in (the time to rollback is then
-            # an upper bound, never the 0 s of one poll seeing both).
-            late = snapshot.rolled_back or snapshot.status.is_terminal
+        late = snapshot.rolled_back or snapshot.status.is_terminal
+        # First seen already rolling back or over (a poll late on a busy machine, or the sandbox's
+        # clock held while the hook ran): the hook ran after the previous poll, so that poll is when
+        # it went in (the time to rollback is then an upper bound, never the 0 s of one poll seeing
+        # both). A rolled-back deployment need not show the step at all (Amazon ECS reports the
+        # rollback's stages instead): users on green at an earlier poll then stand for it.
+        if started or (snapshot.replacement_weight or 0) >= 100 or (late and self.shifting):
             before = [at for at in self.polled if at < elapsed]
             self.injected_at = before[-1] if late and before else elapsed
+        if (snapshot.replacement_weight or 0) > 0:
+            self.shifting = True
 
     @property
     def longest_gap(self) -> float:

@@ -116,6 +116,18 @@ def test_a_hook_first_seen_after_the_rollback_began_went_in_at_the_previous_poll
     late(shifting, [], 10.0)
     late(Snapshot(DeploymentStatus.STOPPED, rollback_deployment_id="d-X", replacement_weight=100.0), [], 40.0)
     assert late.injected_at == 10.0  # seen only once rolled back: it went in after the poll at 10 s
+    # Amazon ECS: rolled back, the step not shown and users back on blue: the poll that saw the canary
+    unseen = _HookWatch()
+    unseen(shifting, [], 10.0)
+    unseen(Snapshot(running, replacement_weight=10.0), [], 15.0)
+    back = Snapshot(DeploymentStatus.FAILED, rollback_deployment_id="arn:r", replacement_weight=0.0)
+    unseen(back, [], 40.0)
+    assert unseen.injected_at == 15.0
+    # ended before users ever reached green: nothing went in (the drill fails, saying so)
+    early = _HookWatch()
+    early(Snapshot(running), [], 5.0)
+    early(Snapshot(DeploymentStatus.FAILED, rollback_deployment_id="arn:r"), [], 9.0)
+    assert early.injected_at is None
 
 
 def _status(value: str) -> object:

@@ -185,7 +185,10 @@ def test_a_hook_drill_rolls_back_to_the_previous_revision(ran: dict[str, Any], e
     assert document["passed"] and document["rolledBack"] and document["engine"] == engine, document
     assert document["fault"] == "hook" and document["alarm"] is None, document
     assert document["injectedAtSeconds"] is not None and document["wiringProblem"] is None
-    assert 0 < document["secondsToRollback"] <= document["boundSeconds"], document
+    # 0 s is a true measure here: the world's clock is held while the real hook runs, and the ECS
+    # emulator moves users back within the hook's answer (the injection is the poll before; the
+    # unit table in tests/cli/test_drill_cli.py holds that rule)
+    assert 0 <= document["secondsToRollback"] <= document["boundSeconds"], document
     # the service runs the revision it ran before the drill (the drill redeployed it as a new one)
     assert ran[f"serving-{engine}"] == document["revision"], document
     # the real AfterAllowTraffic hook failed it, on the drill's marker
