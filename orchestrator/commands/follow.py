@@ -377,9 +377,7 @@ class TestListenerProbe:
         return found
 
 
-def _stop_on_alarm(
-    engine: Engine, clients: Any, subject: Subject, flags: WatchFlags
-) -> StopOnAlarm | None:
+def _stop_on_alarm(engine: Engine, clients: Any, subject: Subject, flags: WatchFlags) -> StopOnAlarm | None:
     """How the watcher stops the deployment at the first sign (None: not asked, or nothing to watch):
     the alarms (--stop-on-alarm, default on) and the green probe (--probe-green, opt-in)."""
     reading = flags.stop_on_alarm and subject.alarm_names
