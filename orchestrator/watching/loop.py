@@ -76,7 +76,8 @@ class AlarmStop:
 @dataclass(frozen=True)
 class StopOnAlarm:
     """Stop at the first sign (issue 14 item 3): every poll while the deployment runs also reads the
-    watched alarms (one DescribeAlarms, counted in the call budget); the first poll that sees one
+    watched alarms (one DescribeAlarms, counted in the call budget), and while production users reach
+    the replacement so do the waits between polls, as the budget allows; the first read that sees one
     in ALARM stops the deployment with rollback at once instead of waiting for the engine's own alarm
     poll (CodeDeploy's and ECS's: about a minute). ``probe`` (opt-in, ``--probe-green``): while
     production users reach the replacement, the watcher also probes it every ``probe.seconds``
@@ -212,10 +213,6 @@ class Watcher:
         given = self.stop_on_alarm is not None and self.stop_on_alarm.probe is not None
         return given and self._stopped is None
 
-    def _probes(self, snapshot: Snapshot) -> bool:
-        """Whether to probe green while waiting: a probe given, production users on the replacement."""
-        return self._probe_given() and self._checks_alarms(snapshot) and snapshot.users_on_replacement
-
     def _poll_cost(self) -> int:
         """Calls one poll makes: the engine's look, plus the alarm read while alarms are checked."""
         extra = self.stop_on_alarm.calls_per_check if self.stop_on_alarm and self._reads_alarms() else 0
@@ -269,25 +266,48 @@ class Watcher:
         if sign is not None:
             self._stop_now((), elapsed, budget, probe=sign)
 
+    def _between_polls(self, snapshot: Snapshot) -> bool:
+        """Whether to look between polls: production users on the replacement, and a probe given or
+        alarms read (what ends their exposure is seen at its own pace, not the engine poll's)."""
+        looking = self._probe_given() or self._reads_alarms()
+        return looking and self._checks_alarms(snapshot) and snapshot.users_on_replacement
+
     def _wait(
         self, seconds: float, snapshot: Snapshot, start: float, options: WatchOptions, budget: CallBudget
     ) -> None:
-        """Sleeps ``seconds`` (real) until the next poll; while users reach green and a probe is
-        given, probes green every ``probe.seconds`` (deployment) meanwhile, and once its sign stopped
-        the deployment, polls again within the quick interval (traffic moves back)."""
+        """Sleeps ``seconds`` (real) until the next poll. While users reach green, meanwhile probes
+        green every ``probe.seconds`` (a probe given) and reads the alarms every
+        ``policy.alarm_seconds`` (deployment) when the call budget leaves room for them and the next
+        poll; once a sign stopped the deployment, polls again within the quick interval (traffic
+        moves back)."""
         scale = options.time_scale
-        end = self.clock() + seconds
-        while self._probes(snapshot):
-            assert self.stop_on_alarm is not None and self.stop_on_alarm.probe is not None
-            interval = self.stop_on_alarm.probe.seconds / scale
-            self._probe(budget, (self.clock() - start) * scale)
-            left = end - self.clock()
+        now = self.clock()
+        end = now + seconds
+        next_probe = now
+        next_read = now + options.policy.alarm_seconds / scale  # the poll has just read them
+        while self._between_polls(snapshot):
+            if self._probe_given() and now >= next_probe:
+                assert self.stop_on_alarm is not None and self.stop_on_alarm.probe is not None
+                next_probe = now + self.stop_on_alarm.probe.seconds / scale
+                self._probe(budget, (now - start) * scale)
+            if self._stopped is None and self._reads_alarms() and now >= next_read:
+                assert self.stop_on_alarm is not None
+                next_read = now + options.policy.alarm_seconds / scale
+                room = self.stop_on_alarm.calls_per_check + self._poll_cost()
+                if budget.wait_needed(room) <= 0:
+                    self._check_alarms(budget, (self.clock() - start) * scale)
             if self._stopped is not None:
                 end = min(end, self.clock() + options.policy.moving_seconds / scale)
                 break
+            now = self.clock()
+            left = end - now
             if left <= 0:
                 return
-            self.sleep(min(left, interval))
+            due = [
+                at for at, on in ((next_probe, self._probe_given()), (next_read, self._reads_alarms())) if on
+            ]
+            self.sleep(min(left, max(0.0, min(due, default=end) - now)))
+            now = self.clock()
         left = end - self.clock()
         if left > 0:
             self.sleep(left)

@@ -273,7 +273,7 @@ class _Alarms:
 
 
 def _watch_with_alarms(
-    fires_at: float | None, stop_raises: Exception | None = None
+    fires_at: float | None, stop_raises: Exception | None = None, policy: PollPolicy | None = None
 ) -> tuple[FakeClock, TimelineCodeDeploy, Any, _Alarms, list[tuple[float, tuple[str, ...]]]]:
     from orchestrator.watching.loop import StopOnAlarm
 
@@ -291,7 +291,8 @@ def _watch_with_alarms(
     watcher = Watcher(
         engine_on(api), "d-FAKE00001", clock=clock, sleep=clock.sleep, stop_on_alarm=StopOnAlarm(alarms, stop)
     )
-    return clock, api, watcher.run(WatchOptions(timeout_seconds=3600)), alarms, stops
+    options = WatchOptions(timeout_seconds=3600, policy=policy or PollPolicy())
+    return clock, api, watcher.run(options), alarms, stops
 
 
 def test_an_alarm_in_alarm_stops_the_deployment_at_the_next_poll() -> None:
@@ -312,6 +313,25 @@ def test_an_alarm_during_the_bake_is_seen_at_the_quick_interval_not_the_bakes() 
     assert len(stops) == 1 and 800.0 <= stops[0][0] <= 800.0 + 10.0 + 1e-9
     baking = [t for t in alarms.reads if 430.0 <= t < 800.0]
     assert max(after - before for before, after in itertools.pairwise(baking)) <= 10.0 + 1e-9
+
+
+@pytest.mark.parametrize("fires_at", [70.0, 300.5, 800.0, 1319.0])
+def test_while_users_reach_green_the_alarms_are_read_between_polls_as_the_budget_allows(
+    fires_at: float,
+) -> None:
+    # 60..1320 users on the replacement (canary step, then all, then the bake; a poll sees it at 65):
+    # with room in the budget the alarms are read every alarm_seconds between polls, and one that
+    # fires is seen within that, whichever the poll's pace; before users reach green, only the
+    # polls read them.
+    policy = PollPolicy(max_calls_per_minute=90)  # polls and their reads 36 a minute, then 30 between
+    _clock, api, _result, alarms, stops = _watch_with_alarms(fires_at=fires_at, policy=policy)
+    assert len(stops) == 1 and fires_at <= stops[0][0] <= fires_at + policy.alarm_seconds + 1e-9
+    polls = {t for t, name in api.calls if name == "GetDeployment"}
+    assert all(t in polls for t in alarms.reads if t < 60.0)
+    between = [t for t in alarms.reads if t >= 65.0]
+    assert max(b - a for a, b in itertools.pairwise(between)) <= policy.alarm_seconds + 1e-9
+    times = sorted([t for t, _ in api.calls] + alarms.reads)
+    assert max(sum(1 for u in times if t <= u < t + 60) for t in times) <= 90
 
 
 def test_alarm_reads_fit_the_call_budget() -> None:
