@@ -130,6 +130,68 @@ def test_a_hook_first_seen_after_the_rollback_began_went_in_at_the_previous_poll
     assert early.injected_at is None
 
 
+# Each case: the polls a hook drill's watch saw, as (status, rollback id, AfterAllowTraffic's step or
+# None, green %, deployment second), and when the hook went in (None: never, the drill fails).
+_RUNNING, _FAILED = "InProgress", "Failed"
+_HOOK_CASES = {
+    # Amazon ECS still rolling back (active): the previous poll, not this one, nor never
+    "rolling-back-after-the-canary": (
+        [(_RUNNING, None, None, 10.0, 10.0), (_RUNNING, "arn:r", None, 10.0, 15.0)],
+        10.0,
+    ),
+    # ended without a rollback (the hook failed, no auto-rollback): over, so the previous poll
+    "failed-without-rollback": (
+        [(_RUNNING, None, None, 10.0, 10.0), (_FAILED, None, "Failed", 100.0, 30.0)],
+        10.0,
+    ),
+    # users first seen on green by the rolled-back poll itself: no earlier poll saw them, nothing went in
+    "first-seen-on-green-rolled-back": (
+        [(_RUNNING, None, None, 0.0, 5.0), (_FAILED, "arn:r", None, 10.0, 9.0)],
+        None,
+    ),
+    # the first poll that shows it counts; later ones do not move it
+    "first-sighting-wins": (
+        [
+            (_RUNNING, None, None, 10.0, 10.0),
+            (_RUNNING, None, None, 100.0, 20.0),
+            (_RUNNING, None, "InProgress", 100.0, 25.0),
+        ],
+        20.0,
+    ),
+    # the step first seen over (failed), users already back on blue: it ran, after the previous poll
+    "step-first-seen-failed": (
+        [(_RUNNING, None, None, 0.0, 5.0), (_FAILED, "arn:r", "Failed", 0.0, 30.0)],
+        5.0,
+    ),
+}
+
+
+@pytest.mark.parametrize(("polls", "injected"), list(_HOOK_CASES.values()), ids=list(_HOOK_CASES))
+def test_when_the_hook_drill_says_the_hook_went_in(
+    polls: list[tuple[str, str | None, str | None, float, float]], injected: float | None
+) -> None:
+    from orchestrator.commands.drill import _HookWatch
+    from orchestrator.vocabulary import DeploymentStatus, LifecycleStatus
+    from orchestrator.watching.snapshots import Snapshot
+
+    watch = _HookWatch()
+    for status, rollback, step, green, at in polls:
+        lifecycle = (
+            (("AllowTraffic", LifecycleStatus.SUCCEEDED), ("AfterAllowTraffic", LifecycleStatus(step)))
+            if step
+            else ()
+        )
+        snapshot = Snapshot(
+            DeploymentStatus(status),
+            lifecycle=lifecycle,
+            original_weight=100.0 - green,
+            replacement_weight=green,
+            rollback_deployment_id=rollback,
+        )
+        watch(snapshot, [], at)
+    assert watch.injected_at == injected
+
+
 def _status(value: str) -> object:
     from orchestrator.vocabulary import LifecycleStatus
 
