@@ -192,6 +192,24 @@ def test_when_the_hook_drill_says_the_hook_went_in(
     assert watch.injected_at == injected
 
 
+def test_the_hook_drills_longest_gap_is_between_polls_of_the_running_deployment() -> None:
+    # The bound allows a poll's gap for the hook's start; the poll that sees the deployment over
+    # (here 25 s after the last, a busy machine) is no gap the hook could have gone into.
+    from orchestrator.commands.drill import _HookWatch
+    from orchestrator.vocabulary import DeploymentStatus
+    from orchestrator.watching.snapshots import Snapshot
+
+    watch = _HookWatch()
+    running = DeploymentStatus.IN_PROGRESS
+    for at, snapshot in [
+        (10.0, Snapshot(running, replacement_weight=10.0)),
+        (15.0, Snapshot(running, replacement_weight=100.0)),
+        (40.0, Snapshot(DeploymentStatus.STOPPED, rollback_deployment_id="d-X", replacement_weight=0.0)),
+    ]:
+        watch(snapshot, [], at)
+    assert watch.polled == [10.0, 15.0] and watch.longest_gap == 5.0
+
+
 def _status(value: str) -> object:
     from orchestrator.vocabulary import LifecycleStatus
 
