@@ -273,7 +273,10 @@ class _Alarms:
 
 
 def _watch_with_alarms(
-    fires_at: float | None, stop_raises: Exception | None = None, policy: PollPolicy | None = None
+    fires_at: float | None,
+    stop_raises: Exception | None = None,
+    policy: PollPolicy | None = None,
+    time_scale: float = 1.0,
 ) -> tuple[FakeClock, TimelineCodeDeploy, Any, _Alarms, list[tuple[float, tuple[str, ...]]]]:
     from orchestrator.watching.loop import StopOnAlarm
 
@@ -291,7 +294,7 @@ def _watch_with_alarms(
     watcher = Watcher(
         engine_on(api), "d-FAKE00001", clock=clock, sleep=clock.sleep, stop_on_alarm=StopOnAlarm(alarms, stop)
     )
-    options = WatchOptions(timeout_seconds=3600, policy=policy or PollPolicy())
+    options = WatchOptions(timeout_seconds=3600, policy=policy or PollPolicy(), time_scale=time_scale)
     return clock, api, watcher.run(options), alarms, stops
 
 
@@ -332,6 +335,21 @@ def test_while_users_reach_green_the_alarms_are_read_between_polls_as_the_budget
     assert max(b - a for a, b in itertools.pairwise(between)) <= policy.alarm_seconds + 1e-9
     times = sorted([t for t, _ in api.calls] + alarms.reads)
     assert max(sum(1 for u in times if t <= u < t + 60) for t in times) <= 90
+
+
+def test_on_a_scaled_clock_the_reads_between_polls_keep_deployment_seconds() -> None:
+    # time_scale 10 (a sandbox): the fake clock's seconds are real ones, the timeline's too (users on
+    # green from 60 real s). Reads come every alarm_seconds / 10 real s between the polls (0.5 real s
+    # apart), and the stop one of them made is reported in deployment seconds, as a poll's would be.
+    policy = PollPolicy(max_calls_per_minute=90)
+    _clock, api, result, alarms, stops = _watch_with_alarms(fires_at=80.05, policy=policy, time_scale=10.0)
+    assert len(stops) == 1 and 80.05 <= stops[0][0] <= 80.05 + policy.alarm_seconds / 10 + 1e-9
+    polls = {t for t, name in api.calls if name == "GetDeployment"}
+    assert stops[0][0] not in polls  # a read between two polls saw it
+    between = [t for t in alarms.reads if t >= 65.0]
+    assert max(b - a for a, b in itertools.pairwise(between)) <= policy.alarm_seconds / 10 + 1e-9
+    assert result.stopped_on_alarm is not None
+    assert result.stopped_on_alarm.at_seconds == round(stops[0][0] * 10, 1)
 
 
 def test_alarm_reads_fit_the_call_budget() -> None:
