@@ -242,10 +242,10 @@ class FakeProbe:
 
 
 def watch_probing(
-    probe_factory: Any,
+    probe_factory: Any, timeline: list[Any] | None = None
 ) -> tuple[FakeClock, TimelineCodeDeploy, Any, FakeProbe, Watcher, list[float]]:
     clock = FakeClock()
-    api = TimelineCodeDeploy(clock, list(CANARY))
+    api = TimelineCodeDeploy(clock, list(timeline or CANARY))
     probe = probe_factory(clock)
     stops: list[float] = []
 
@@ -290,6 +290,45 @@ def test_the_probes_sign_stops_the_deployment_once_with_rollback() -> None:
     assert stopped.probe == "3 of green's last 3 answers were wrong"
     assert result.snapshot.status.value == "Stopped"
     assert max(probe.rounds) <= stops[0]  # nothing probed after the stop
+
+
+# CANARY with a bake (all users on green, polls 30 s apart: no alarms read) from 360 to 1000
+CANARY_BAKING = [
+    *CANARY[:-2],
+    (
+        360.0,
+        "Baking",
+        {**TESTED, "AfterAllowTestTraffic": OK, "BeforeAllowTraffic": OK, "AllowTraffic": OK},
+        100.0,
+    ),
+    (
+        1000.0,
+        "Succeeded",
+        {**TESTED, "AfterAllowTestTraffic": OK, "BeforeAllowTraffic": OK, "AllowTraffic": OK},
+        100.0,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("wrong_from", "pace"),
+    [(100.0, 5.0), (500.0, 30.0)],  # the canary's step (polls 5 s apart), the bake (30 s apart)
+    ids=["canary-step", "bake"],
+)
+def test_after_the_probes_stop_the_next_poll_comes_within_the_quick_interval_never_later(
+    wrong_from: float, pace: float
+) -> None:
+    # Traffic moves back at once: the wait ends moving_seconds after the stop, or at the poll that
+    # was due anyway when that comes sooner.
+    _clock, api, result, _probe, _watcher, stops = watch_probing(
+        lambda clock: FakeProbe(clock, wrong_from=wrong_from), CANARY_BAKING
+    )
+    assert len(stops) == 1 and result.snapshot.status.value == "Stopped"
+    polls = [t for t, name in api.calls if name == "GetDeployment"]
+    before = max(t for t in polls if t <= stops[0])
+    after = min(t for t in polls if t > stops[0])
+    assert after - stops[0] <= PollPolicy().moving_seconds + 1e-9
+    assert after - before <= pace + 1e-9
 
 
 def test_a_probe_that_cannot_work_here_is_switched_off_and_the_watch_goes_on() -> None:
