@@ -352,6 +352,19 @@ def test_on_a_scaled_clock_the_reads_between_polls_keep_deployment_seconds() -> 
     assert result.stopped_on_alarm.at_seconds == round(stops[0][0] * 10, 1)
 
 
+def test_a_polls_own_alarm_read_is_not_repeated_by_the_wait_after_it() -> None:
+    # The poll has just read the alarms: the wait's first read comes alarm_seconds later, the calls
+    # a second read at once would cost are left to the budget.
+    policy = PollPolicy(max_calls_per_minute=90)
+    _clock, api, result, alarms, _stops = _watch_with_alarms(fires_at=None, policy=policy)
+    assert result.snapshot.status.value == "Succeeded"
+    assert len(set(alarms.reads)) == len(alarms.reads)  # never two reads at one moment
+    polls = sorted(t for t, name in api.calls if name == "GetDeployment")
+    between = [t for t in alarms.reads if t not in polls]
+    assert between  # there was room for them
+    assert all(t - max(p for p in polls if p < t) >= policy.alarm_seconds - 1e-9 for t in between)
+
+
 def test_alarm_reads_fit_the_call_budget() -> None:
     _clock, api, result, alarms, stops = _watch_with_alarms(fires_at=None)
     assert not stops and result.stopped_on_alarm is None
