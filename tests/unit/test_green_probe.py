@@ -280,6 +280,14 @@ def test_the_probe_runs_every_second_while_users_reach_green_and_not_before() ->
     assert max(b - a for a, b in itertools.pairwise(polls)) <= 5.0 + 1e-9
 
 
+def test_each_wait_while_users_reach_green_probes_at_once() -> None:
+    # The poll that sees users on green is followed by a round at that moment, not a probe's
+    # interval later: a round is what sees a broken green soonest.
+    _clock, api, _result, probe, _watcher, _stops = watch_probing(lambda clock: FakeProbe(clock))
+    polls = [t for t, name in api.calls if name == "GetDeployment" and 63.0 <= t < 420.0]
+    assert polls and all(t in probe.rounds for t in polls)
+
+
 def test_the_probes_sign_stops_the_deployment_once_with_rollback() -> None:
     _clock, _api, result, probe, _watcher, stops = watch_probing(
         lambda clock: FakeProbe(clock, wrong_from=100.0)
