@@ -365,6 +365,70 @@ def test_a_polls_own_alarm_read_is_not_repeated_by_the_wait_after_it() -> None:
     assert all(t - max(p for p in polls if p < t) >= policy.alarm_seconds - 1e-9 for t in between)
 
 
+def test_a_deployment_rolling_back_by_itself_is_neither_read_nor_probed_between_polls() -> None:
+    # Amazon ECS rolling back on its own with users still on green (weight 10): it needs no second
+    # stop, so from the poll that shows the rollback no alarm read or probe round comes until it ends.
+    from orchestrator.engines.base import Polled
+    from orchestrator.vocabulary import DeploymentStatus
+    from orchestrator.watching.loop import StopOnAlarm
+    from orchestrator.watching.snapshots import Snapshot
+
+    clock = FakeClock()
+    running = DeploymentStatus.IN_PROGRESS
+    timeline = [
+        (0.0, Snapshot(running, original_weight=90.0, replacement_weight=10.0)),
+        (
+            30.0,
+            Snapshot(running, original_weight=90.0, replacement_weight=10.0, rollback_deployment_id="arn:r"),
+        ),
+        (
+            100.0,
+            Snapshot(
+                DeploymentStatus.FAILED,
+                original_weight=100.0,
+                replacement_weight=0.0,
+                rollback_deployment_id="arn:r",
+            ),
+        ),
+    ]
+    polls: list[float] = []
+
+    class Source:
+        def snapshot(self, deployment_id: str, previous: Snapshot | None = None) -> Polled:
+            polls.append(clock.now)
+            return Polled([snap for at, snap in timeline if at <= clock.now][-1], 1)
+
+        def poll_calls(self, deployment_id: str) -> int:
+            return 1
+
+        def promote(self, deployment_id: str) -> None:
+            raise AssertionError("never promoted")
+
+    class Probe:
+        seconds = 1.0
+        answers = (0, 0)
+        rounds: list[float] = []
+
+        def round(self) -> str | None:
+            self.rounds.append(clock.now)
+            return None
+
+    alarms, probe = _Alarms(clock, fires_at=40.0), Probe()
+    stops: list[float] = []
+    watcher = Watcher(
+        Source(),
+        "d-FAKE00001",
+        clock=clock,
+        sleep=clock.sleep,
+        stop_on_alarm=StopOnAlarm(alarms, lambda firing: stops.append(clock.now), probe=probe),
+    )
+    result = watcher.run(WatchOptions(timeout_seconds=600, policy=PollPolicy(max_calls_per_minute=90)))
+    assert result.snapshot.status is DeploymentStatus.FAILED and not stops and result.stopped_on_alarm is None
+    seen = min(t for t in polls if t >= 30.0)  # the poll that shows the rollback
+    assert [t for t in alarms.reads if t < 30.0] and [t for t in probe.rounds if t < 30.0]  # looked before
+    assert not [t for t in alarms.reads + probe.rounds if t > seen]
+
+
 def test_alarm_reads_fit_the_call_budget() -> None:
     _clock, api, result, alarms, stops = _watch_with_alarms(fires_at=None)
     assert not stops and result.stopped_on_alarm is None
