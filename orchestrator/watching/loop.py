@@ -285,7 +285,9 @@ class Watcher:
         end = now + seconds
         next_probe = now
         next_read = now + options.policy.alarm_seconds / scale  # the poll has just read them
-        while self._between_polls(snapshot):
+        while self._between_polls(snapshot) and now < end:
+            # (at the wait's end the poll comes now: it reads the alarms itself and the next wait
+            # probes at once; a read here was a second DescribeAlarms at the poll's moment)
             if self._probe_given() and now >= next_probe:
                 assert self.stop_on_alarm is not None and self.stop_on_alarm.probe is not None
                 next_probe = now + self.stop_on_alarm.probe.seconds / scale

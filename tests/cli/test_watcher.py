@@ -365,6 +365,26 @@ def test_a_polls_own_alarm_read_is_not_repeated_by_the_wait_after_it() -> None:
     assert all(t - max(p for p in polls if p < t) >= policy.alarm_seconds - 1e-9 for t in between)
 
 
+@pytest.mark.parametrize(
+    "policy",
+    [
+        PollPolicy(),
+        PollPolicy(max_calls_per_minute=36),
+        PollPolicy(max_calls_per_minute=90, alarm_seconds=2.5),
+    ],
+    ids=["default-24", "probing-36", "90-every-2.5s"],
+)
+def test_the_wait_never_reads_the_alarms_at_the_moment_the_poll_reads_them(policy: PollPolicy) -> None:
+    # A read whose time comes when the wait ends would be a second DescribeAlarms at the poll's
+    # moment: a call the budget then lacks for the polls (at the default 24 a minute they came 6.6 s
+    # apart on average instead of 6.0 s in this canary).
+    _clock, api, result, alarms, _stops = _watch_with_alarms(fires_at=None, policy=policy)
+    assert result.snapshot.status.value == "Succeeded"
+    assert len(set(alarms.reads)) == len(alarms.reads)
+    polls = [t for t, name in api.calls if name == "GetDeployment"]
+    assert len(alarms.reads) > len([t for t in polls if 65.0 <= t < 1320.0])  # and there were some
+
+
 def test_a_deployment_rolling_back_by_itself_is_neither_read_nor_probed_between_polls() -> None:
     # Amazon ECS rolling back on its own with users still on green (weight 10): it needs no second
     # stop, so from the poll that shows the rollback no alarm read or probe round comes until it ends.
