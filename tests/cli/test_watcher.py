@@ -459,6 +459,21 @@ def test_alarm_reads_fit_the_call_budget() -> None:
     assert alarms.reads  # alarms were read while the deployment ran
 
 
+@pytest.mark.parametrize("alarm_seconds", [1.0, 2.0, 3.0])
+@pytest.mark.parametrize("per_minute", [12, 24, 27, 29, 31, 36])
+def test_reads_between_polls_leave_room_for_the_next_poll_and_its_read(
+    per_minute: int, alarm_seconds: float
+) -> None:
+    # The poll's wait was paced before the reads between: a read may only take room the next poll
+    # (its engine calls and its own alarm read) does not need, or that poll goes over the budget.
+    policy = PollPolicy(max_calls_per_minute=per_minute, alarm_seconds=alarm_seconds)
+    _clock, api, result, alarms, _stops = _watch_with_alarms(fires_at=None, policy=policy)
+    assert result.snapshot.status.value == "Succeeded"
+    times = sorted([t for t, _ in api.calls] + alarms.reads)
+    assert max(sum(1 for u in times if t <= u < t + 60) for t in times) <= per_minute
+    assert result.max_calls_per_minute <= per_minute
+
+
 def test_a_failed_stop_is_reported_and_the_watch_goes_on() -> None:
     from orchestrator.errors import BadInputError
 
