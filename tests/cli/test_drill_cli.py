@@ -158,6 +158,15 @@ _HOOK_CASES = {
         ],
         20.0,
     ),
+    # users on green at a running canary's polls are not the hook: all on green is, at its poll
+    "canary-polls-then-all-on-green": (
+        [
+            (_RUNNING, None, None, 10.0, 10.0),
+            (_RUNNING, None, None, 10.0, 15.0),
+            (_RUNNING, None, None, 100.0, 20.0),
+        ],
+        20.0,
+    ),
     # the step first seen over (failed), users already back on blue: it ran, after the previous poll
     "step-first-seen-failed": (
         [(_RUNNING, None, None, 0.0, 5.0), (_FAILED, "arn:r", "Failed", 0.0, 30.0)],
