@@ -483,6 +483,17 @@ def test_a_failed_stop_is_reported_and_the_watch_goes_on() -> None:
     assert result.snapshot.status.value == "Succeeded"
 
 
+def test_after_a_failed_stop_the_budget_paces_the_polls_without_the_read_they_no_longer_make() -> None:
+    # The stop was refused at 105 s (the watch goes on, reading no alarms): the canary's step
+    # (until 360 s) is polled at the quick 5 s, no longer budgeted for a DescribeAlarms a poll.
+    from orchestrator.errors import BadInputError
+
+    _clock, api, _result, alarms, stops = _watch_with_alarms(100.0, BadInputError("already ended"))
+    assert len(stops) == 1 and max(alarms.reads) <= stops[0][0]
+    polls = [t for t, name in api.calls if name == "GetDeployment" and 150.0 <= t < 350.0]
+    assert max(b - a for a, b in itertools.pairwise(polls)) <= PollPolicy().moving_seconds + 1e-9
+
+
 def test_unreadable_alarms_leave_the_decision_to_the_engine() -> None:
     from orchestrator.errors import AwsError
     from orchestrator.watching.loop import StopOnAlarm
