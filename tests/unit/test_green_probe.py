@@ -288,6 +288,21 @@ def test_each_wait_while_users_reach_green_probes_at_once() -> None:
     assert polls and all(t in probe.rounds for t in polls)
 
 
+def test_the_shift_under_way_is_probed_before_its_weight_shows() -> None:
+    # The shift's step runs from 63 s, the weight still 0 until 80 s (its first polls may show none):
+    # production users reach green already, so the waits probe it.
+    shifting = {**TESTED, "AfterAllowTestTraffic": OK, "BeforeAllowTraffic": OK, "AllowTraffic": IP}
+    timeline = [
+        *CANARY[:3],
+        (63.0, "InProgress", shifting, 0.0),
+        (80.0, "InProgress", shifting, 10.0),
+        *CANARY[4:],
+    ]
+    _clock, _api, _result, probe, _watcher, _stops = watch_probing(lambda clock: FakeProbe(clock), timeline)
+    early = [t for t in probe.rounds if t < 80.0]
+    assert early and min(early) >= 63.0 and max(b - a for a, b in itertools.pairwise(early)) <= 1.0 + 1e-9
+
+
 def test_the_probes_sign_stops_the_deployment_once_with_rollback() -> None:
     _clock, _api, result, probe, _watcher, stops = watch_probing(
         lambda clock: FakeProbe(clock, wrong_from=100.0)
