@@ -87,7 +87,7 @@ def test_engines_option_names_the_valid_ones() -> None:
 
 
 @pytest.mark.parametrize(
-    ("repeat", "phases"), [(1, [0.0]), (3, [0.0, 20.0, 40.0]), (4, [0.0, 15.0, 30.0, 45.0])]
+    ("repeat", "phases"), [(1, [30.0]), (3, [10.0, 30.0, 50.0]), (4, [7.5, 22.5, 37.5, 52.5])]
 )
 def test_each_strategys_kth_run_starts_at_the_same_place_in_the_minute(
     repeat: int, phases: list[float]
