@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import email.utils
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -276,15 +277,16 @@ class Watcher:
         self, seconds: float, snapshot: Snapshot, start: float, options: WatchOptions, budget: CallBudget
     ) -> None:
         """Sleeps ``seconds`` (real) until the next poll. While users reach green, meanwhile probes
-        green every ``probe.seconds`` (a probe given) and reads the alarms every
-        ``policy.alarm_seconds`` (deployment) when the call budget leaves room for them and the next
-        poll; once a sign stopped the deployment, polls again within the quick interval (traffic
-        moves back)."""
+        green every ``probe.seconds`` (a probe given) and reads the alarms as often as the call
+        budget's share of the wait allows (``_read_spacing``); once a sign stopped the deployment,
+        polls again within the quick interval (traffic moves back)."""
         scale = options.time_scale
         now = self.clock()
         end = now + seconds
         next_probe = now
-        next_read = now + options.policy.alarm_seconds / scale  # the poll has just read them
+        spacing = self._read_spacing(seconds * scale, options.policy) if self._reads_alarms() else None
+        # the poll has just read them: the first read comes a spacing later (none without room)
+        next_read = now + spacing / scale if spacing is not None else math.inf
         while self._between_polls(snapshot) and now < end:
             # (at the wait's end the poll comes now: it reads the alarms itself and the next wait
             # probes at once; a read here was a second DescribeAlarms at the poll's moment)
@@ -293,8 +295,8 @@ class Watcher:
                 next_probe = now + self.stop_on_alarm.probe.seconds / scale
                 self._probe(budget, (now - start) * scale)
             if self._stopped is None and self._reads_alarms() and now >= next_read:
-                assert self.stop_on_alarm is not None
-                next_read = now + options.policy.alarm_seconds / scale
+                assert self.stop_on_alarm is not None and spacing is not None
+                next_read = now + spacing / scale
                 room = self.stop_on_alarm.calls_per_check + self._poll_cost()
                 if budget.wait_needed(room) <= 0:
                     self._check_alarms(budget, (self.clock() - start) * scale)
@@ -313,6 +315,18 @@ class Watcher:
         left = end - self.clock()
         if left > 0:
             self.sleep(left)
+
+    def _read_spacing(self, wait: float, policy: PollPolicy) -> float | None:
+        """Deployment seconds between the alarm reads of a wait of ``wait`` deployment seconds, or
+        None: the budget's share of the wait, less the next poll (its calls and its own read), holds
+        ``n`` reads, at most one per ``policy.alarm_seconds``, spread evenly (an ECS poll every 5 s at
+        36 calls a minute: one read, 2.5 s after the poll). Reads taken whenever the sliding minute
+        had room came in bursts that filled it, and then the polls themselves waited (10 s apart)."""
+        assert self.stop_on_alarm is not None
+        per_read = max(1, self.stop_on_alarm.calls_per_check)
+        spare = policy.max_calls_per_minute * wait / 60.0 - self._poll_cost()
+        reads = min(int(spare // per_read), math.ceil(wait / policy.alarm_seconds) - 1)
+        return max(policy.alarm_seconds, wait / (reads + 1)) if reads > 0 else None
 
     def _poll(self, previous: Snapshot | None, budget: CallBudget) -> Snapshot:
         polled = self.source.snapshot(self.deployment_id, previous)

@@ -282,9 +282,9 @@ class PollPolicy:
     running_seconds: float = 10.0  # a hook or an install step is running
     waiting_seconds: float = 30.0  # baking, waiting at Ready, queued
     max_calls_per_minute: int = 24  # both calls of a poll count; bounds the bill and throttling
-    # While users reach the replacement, a watch that reads alarms also reads them between polls this
-    # often, as far as the budget leaves room for the next poll: an alarm that fired just after a
-    # poll was seen up to a poll later (alarm -> seen 4.7-5.5 s in bench/exposure.py, canary10 on ECS).
+    # While users reach the replacement, a watch that reads alarms also reads them between polls, at
+    # most this often, spread at the rate the budget sustains (Watcher._read_spacing): an alarm that
+    # fired just after a poll was seen up to a poll later (4.7-5.5 s in bench/exposure.py, canary10, ECS).
     alarm_seconds: float = 2.0
 
 

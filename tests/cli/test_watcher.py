@@ -520,3 +520,53 @@ def test_unreadable_alarms_leave_the_decision_to_the_engine() -> None:
     assert alarms.reads == 1  # tried once, then left to the engine
     assert watcher.unread_alarms == "reading CloudWatch alarms: AccessDenied"
     assert result.calls == len(api.calls)
+
+
+class _OneCallSource:
+    """An engine whose poll is one call (Amazon ECS's DescribeServiceDeployments): users on the
+    replacement (10 %) from 60 s on."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.polls: list[float] = []
+
+    def snapshot(self, deployment_id: str, previous: Any = None) -> Any:
+        from orchestrator.engines.base import Polled
+        from orchestrator.vocabulary import DeploymentStatus
+        from orchestrator.watching.snapshots import Snapshot
+
+        self.polls.append(self.clock.now)
+        weight = 10.0 if self.clock.now >= 60.0 else 0.0
+        return Polled(Snapshot(DeploymentStatus.IN_PROGRESS, replacement_weight=weight), 1)
+
+    def poll_calls(self, deployment_id: str) -> int:
+        return 1
+
+    def promote(self, deployment_id: str) -> None:
+        raise AssertionError("never asked")
+
+
+@pytest.mark.parametrize(("per_minute", "between"), [(24, 0), (36, 1), (60, 2)])
+def test_reads_between_polls_are_spread_at_the_rate_the_budget_sustains(
+    per_minute: int, between: int
+) -> None:
+    # An ECS poll every 5 s with its read is 24 calls a minute: at 24 no read fits between two polls,
+    # at 36 one (2.5 s after the poll), at 60 two (2 s apart, alarm_seconds). Reads taken whenever
+    # the sliding minute had room came in bursts, then stalled the polls (110 -> 120 s at 36).
+    from orchestrator.watching.loop import StopOnAlarm
+
+    clock = FakeClock()
+    source = _OneCallSource(clock)
+    alarms = _Alarms(clock, None)
+    watcher = Watcher(
+        source, "arn:sd", clock=clock, sleep=clock.sleep, stop_on_alarm=StopOnAlarm(alarms, lambda f: None)
+    )
+    policy = PollPolicy(max_calls_per_minute=per_minute)
+    watcher.run(WatchOptions(timeout_seconds=400.0, policy=policy))
+    polls = [t for t in source.polls if 65.0 <= t < 395.0]
+    assert max(b - a for a, b in itertools.pairwise(polls)) <= policy.moving_seconds + 1e-9
+    counts = [sum(1 for r in alarms.reads if a < r < b) for a, b in itertools.pairwise(polls)]
+    assert min(counts) >= between - (1 if between else 0) and max(counts) <= between, counts
+    assert sum(counts) >= between * len(counts) * 0.8  # steady: at most one in five skipped at the edge
+    times = sorted(source.polls + alarms.reads)
+    assert max(sum(1 for u in times if t <= u < t + 60) for t in times) <= per_minute
