@@ -359,17 +359,13 @@ def _row(
     strategy: str, engine: EngineName, found: list[Result], runs: dict[tuple[str, EngineName], list[Result]]
 ) -> tuple[str, ...]:
     outcomes = sorted({r.outcome for r in found})
-    baseline = runs.get(("all-at-once", engine))
-    ratio = "-"
-    if baseline:
-        base = statistics.median(r.exposed for r in baseline)
-        ratio = f"{100 * statistics.median(r.exposed for r in found) / base:.1f} %" if base else "-"
+    baseline = runs.get(("all-at-once", engine)) or []
     return (
         strategy,
         engine.value,
         " / ".join(outcomes),
         _cell([float(r.exposed) for r in found]),
-        ratio,
+        *(_percent(value) for value in ratios(found, baseline)),
         _cell([float(r.exposed_errors) for r in found]),
         _cell([r.to_alarm for r in found]),
         _cell([r.to_blue for r in found]),
@@ -379,6 +375,34 @@ def _row(
         _cell([float(r.failed) for r in found]),
         _cell([r.wall for r in found], 1),
     )
+
+
+def ratios(found: Sequence[Result], baseline: Sequence[Result]) -> tuple[float | None, ...]:
+    """Users exposed as a share of all-at-once's on the same engine and fault, three ways: the
+    medians'; the means' (expected users exposed: an all-at-once run never rolled back counts with
+    every user it reached); and the means' over the paired runs k in which both were rolled back
+    (exposure given both stopped it). None where there is nothing to divide by."""
+
+    def share(
+        mine: Sequence[int], theirs: Sequence[int], middle: Callable[[Sequence[int]], float]
+    ) -> float | None:
+        return 100.0 * middle(mine) / middle(theirs) if mine and theirs and middle(theirs) else None
+
+    mine, theirs = [r.exposed for r in found], [r.exposed for r in baseline]
+    pairs = [
+        (a, b)
+        for a, b in zip(found, baseline, strict=False)
+        if a.to_blue is not None and b.to_blue is not None
+    ]
+    return (
+        share(mine, theirs, statistics.median),
+        share(mine, theirs, statistics.fmean),
+        share([a.exposed for a, _ in pairs], [b.exposed for _, b in pairs], statistics.fmean),
+    )
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} %"
 
 
 def print_timelines(runs: dict[tuple[str, EngineName], list[Result]]) -> None:
@@ -399,6 +423,8 @@ def print_table(rows: Sequence[tuple[str, ...]]) -> None:
         "outcome",
         "users exposed",
         "vs all-at-once",
+        "mean vs",
+        "both rolled back",
         "of which 5xx",
         "bad->alarm s",
         "bad->blue s",

@@ -94,3 +94,48 @@ def test_each_strategys_kth_run_starts_at_the_same_place_in_the_minute(
 ) -> None:
     bench = exposure_bench()
     assert [bench.minute_phase(run, repeat) for run in range(repeat)] == phases
+
+
+def _result(exposed: int, rolled_back: bool) -> Any:
+    bench = exposure_bench()
+    return bench.Result(
+        strategy="s",
+        engine=EngineName.CODEDEPLOY,
+        outcome="rolled back" if rolled_back else "NOT rolled back",
+        exposed=exposed,
+        exposed_errors=0,
+        users_total=0,
+        to_alarm=None,
+        to_blue=10.0 if rolled_back else None,
+        alarm_to_blue=None,
+        wall=0.0,
+        served=20.0,
+        shed=0,
+        failed=0,
+        hops={},
+    )
+
+
+@pytest.mark.parametrize(
+    ("canary", "all_at_once", "expected"),
+    [
+        # all three rolled back: the three ratios agree in the middle run's shape
+        ([(20, True), (40, True), (60, True)], [(200, True), (400, True), (600, True)], (10.0, 10.0, 10.0)),
+        # all-at-once never rolled back in two runs: the median and mean count every user it reached,
+        # the paired ratio only run 1 (both rolled back)
+        (
+            [(30, True), (70, True), (120, True)],
+            [(300, True), (12700, False), (12700, False)],
+            (0.6, 0.9, 10.0),
+        ),
+        # no run in which both were rolled back: no paired ratio
+        ([(30, False)], [(300, True)], (10.0, 10.0, None)),
+        # nothing exposed in all-at-once (stopped before users): nothing to divide by
+        ([(0, True)], [(0, True)], (None, None, None)),
+    ],
+)
+def test_exposure_ratios_median_mean_and_paired(
+    canary: list[tuple[int, bool]], all_at_once: list[tuple[int, bool]], expected: tuple[float | None, ...]
+) -> None:
+    found = exposure_bench().ratios([_result(*r) for r in canary], [_result(*r) for r in all_at_once])
+    assert [None if v is None else round(v, 1) for v in found] == list(expected)
