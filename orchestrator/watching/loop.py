@@ -294,7 +294,7 @@ class Watcher:
                 assert self.stop_on_alarm is not None and self.stop_on_alarm.probe is not None
                 next_probe = now + self.stop_on_alarm.probe.seconds / scale
                 self._probe(budget, (now - start) * scale)
-            if self._stopped is None and self._reads_alarms() and now >= next_read:
+            if self._reads_alarms() and now >= next_read:  # (none once stopped)
                 assert self.stop_on_alarm is not None and spacing is not None
                 next_read = now + spacing / scale
                 room = self.stop_on_alarm.calls_per_check + self._poll_cost()
