@@ -185,6 +185,8 @@ def test_when_users_reach_green_and_when_the_shift_is_next(
 # --- the watch loop with a probe ---------------------------------------------------------------------
 OK, IP = "Succeeded", "InProgress"
 TESTED = {"BeforeInstall": OK, "Install": OK, "AfterInstall": OK, "AllowTestTraffic": OK}
+# production all on green
+SHIFTED = {**TESTED, "AfterAllowTestTraffic": OK, "BeforeAllowTraffic": OK, "AllowTraffic": OK}
 CANARY = [
     (0.0, "Created", {}, None),
     (20.0, "InProgress", {"BeforeInstall": IP}, 0.0),
@@ -195,18 +197,8 @@ CANARY = [
         {**TESTED, "AfterAllowTestTraffic": OK, "BeforeAllowTraffic": OK, "AllowTraffic": IP},
         10.0,
     ),
-    (
-        360.0,
-        "InProgress",
-        {**TESTED, "AfterAllowTestTraffic": OK, "BeforeAllowTraffic": OK, "AllowTraffic": OK},
-        100.0,
-    ),
-    (
-        420.0,
-        "Succeeded",
-        {**TESTED, "AfterAllowTestTraffic": OK, "BeforeAllowTraffic": OK, "AllowTraffic": OK},
-        100.0,
-    ),
+    (360.0, "InProgress", SHIFTED, 100.0),
+    (420.0, "Succeeded", SHIFTED, 100.0),
 ]
 
 
@@ -318,18 +310,8 @@ def test_the_probes_sign_stops_the_deployment_once_with_rollback() -> None:
 # CANARY with a bake (all users on green, polls 30 s apart: no alarms read) from 360 to 1000
 CANARY_BAKING = [
     *CANARY[:-2],
-    (
-        360.0,
-        "Baking",
-        {**TESTED, "AfterAllowTestTraffic": OK, "BeforeAllowTraffic": OK, "AllowTraffic": OK},
-        100.0,
-    ),
-    (
-        1000.0,
-        "Succeeded",
-        {**TESTED, "AfterAllowTestTraffic": OK, "BeforeAllowTraffic": OK, "AllowTraffic": OK},
-        100.0,
-    ),
+    (360.0, "Baking", SHIFTED, 100.0),
+    (1000.0, "Succeeded", SHIFTED, 100.0),
 ]
 
 
