@@ -22,8 +22,11 @@ not only bluegreen's.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from orchestrator import documents
@@ -50,6 +53,12 @@ class DrillOptions:
     alarm: str | None = None  # which of the service's alarms to force (default: the first)
     watch: WatchFlags = field(default_factory=lambda: WatchFlags(stop_on_alarm=False))
 
+
+# How often (deployment seconds) the alarm drill re-asserts its forced ALARM between its polls, and
+# the least real time between two re-assertions (each is a SetAlarmState call: at a high time scale
+# a shorter wait only takes the machine from the engines that must act on it).
+REASSERT_SECONDS = 1.0
+REASSERT_REAL_FLOOR = 0.02
 
 # A drill needs a traffic window to break the release in: all-at-once has none.
 WINDOWLESS = "all-at-once"
@@ -165,7 +174,9 @@ def _drill(
     # two (a busy client polls less often than the policy's 5 s), never less than the policy's.
     poll = max(_drill_poll(), listener.longest_gap)
     if timing is not None:
-        bound = drill_rules.alarm_bound(engine.name, timing[0], timing[1], poll)
+        assert isinstance(listener, _Injector)
+        kept = listener.longest_reassert_gap or poll
+        bound = drill_rules.alarm_bound(engine.name, timing[0], timing[1], poll, reassert_gap=kept)
     else:
         bound = drill_rules.hook_bound(poll)
     outcome = drill_rules.verdict(observed, bound)
@@ -297,7 +308,15 @@ def _live_image(clients: Any, service: Any, revision: str) -> str:
 
 class _Injector:
     """Forces the alarm to ALARM once production traffic reaches green, and keeps it there (CloudWatch
-    resets a forced state at the alarm's next evaluation) until the deployment ends or rolls back."""
+    resets a forced state at the alarm's next evaluation) until the deployment ends or rolls back.
+
+    It re-asserts the state at each of the drill's polls and, once given a clock (``keep_with``),
+    also from a thread every ``REASSERT_SECONDS``: the engine's alarm poll misses the alarm
+    only when it falls between an evaluation and the next re-assertion, and an engine polling at the
+    alarm's period falls there at the same phase every period. With re-assertions only at the
+    drill's polls (5 s, 8-17 s on a busy machine) two misses in a row pushed a wired drill past its
+    bound (CI, 189 s of 188).
+    """
 
     def __init__(self, cloudwatch: Any, alarm: str, deployment_id: str) -> None:
         self.cloudwatch = cloudwatch
@@ -305,12 +324,32 @@ class _Injector:
         self.reason = f"bluegreen drill of deployment {deployment_id}: forced to ALARM on purpose"
         self.injected_at: float | None = None
         self.asserted: list[float] = []  # when the forced state was (re-)asserted, deployment seconds
+        self.polled: list[float] = []  # the drill's polls while it kept the state, deployment seconds
+        self.reassert_error: str | None = None  # the thread's last failed re-assertion, if any
+        self._keep: tuple[Callable[[], float], float] | None = None
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._anchor = (0.0, 0.0)  # (deployment seconds, clock) of the latest poll
 
     def __call__(self, snapshot: Snapshot, _events: list[Any], elapsed: float) -> None:
         if not snapshot.status.is_active or snapshot.rolled_back:
+            self.stop()
             return
         if self.injected_at is None and not (snapshot.replacement_weight or 0) > 0:
             return  # not yet: the fault goes in once users reach the new task set
+        if self._keep is not None:
+            self._anchor = (elapsed, self._keep[0]())
+        self.polled.append(elapsed)
+        self._assert(elapsed)
+        if self.injected_at is None:
+            self.injected_at = elapsed
+            self._start()
+
+    def keep_with(self, clock: Callable[[], float], scale: float) -> None:
+        """Re-assert between polls too, on this clock (real seconds) at this time scale."""
+        self._keep = (clock, scale)
+
+    def _assert(self, elapsed: float) -> None:
         from orchestrator.aws.clients import cli_call
 
         cli_call(
@@ -319,15 +358,36 @@ class _Injector:
                 AlarmName=self.alarm, StateValue=AlarmState.ALARM.value, StateReason=self.reason
             ),
         )
-        if self.injected_at is None:
-            self.injected_at = elapsed
         self.asserted.append(elapsed)
+
+    def _start(self) -> None:
+        if self._keep is None or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._reassert, name="drill-reassert", daemon=True)
+        self._thread.start()
+
+    def _reassert(self) -> None:
+        clock, scale = self._keep or (time.monotonic, 1.0)
+        every = max(REASSERT_SECONDS / scale, REASSERT_REAL_FLOOR)
+        while not self._done.wait(every):
+            at, then = self._anchor
+            try:
+                self._assert(at + (clock() - then) * scale)
+            except BluegreenError as err:  # throttled, or a network blip: the next one may pass
+                self.reassert_error = str(err)
+
+    def stop(self) -> None:
+        """No more re-assertions (the deployment ended or rolls back); waits for the thread."""
+        self._done.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
 
     def release(self) -> str | None:
         """After the deployment: an alarm still in the drill's forced ALARM goes back to OK (CloudWatch
         would keep it until the alarm's next evaluation, up to a period, and a deployment started
         meanwhile would be stopped on it at once). Its next evaluation decides from the data, as
         ever. What was done, in a line; None when nothing was forced or it already moved on."""
+        self.stop()
         if self.injected_at is None:
             return None
         from orchestrator.aws.clients import cli_call
@@ -353,8 +413,17 @@ class _Injector:
 
     @property
     def longest_gap(self) -> float:
+        """The longest time between two of the drill's polls while it kept the state (0: fewer)."""
+        return _longest_gap(self.polled)
+
+    @property
+    def longest_reassert_gap(self) -> float:
         """The longest time between two assertions of the forced state (0 with fewer than two)."""
-        return max((b - a for a, b in zip(self.asserted, self.asserted[1:], strict=False)), default=0.0)
+        return _longest_gap(sorted(self.asserted))
+
+
+def _longest_gap(moments: list[float]) -> float:
+    return max((b - a for a, b in pairwise(moments)), default=0.0)
 
 
 class _HookWatch:
@@ -388,7 +457,7 @@ class _HookWatch:
     @property
     def longest_gap(self) -> float:
         """The longest time between two polls (0 with fewer than two)."""
-        return max((b - a for a, b in zip(self.polled, self.polled[1:], strict=False)), default=0.0)
+        return _longest_gap(self.polled)
 
 
 def _watch(
@@ -405,7 +474,13 @@ def _watch(
     clock = engine.server_clock(scale)
     options = WatchOptions(until="done", timeout_seconds=timeout, time_scale=scale, continue_at_ready=True)
     started = clock()
-    result = Watcher(engine, deployment_id, clock=clock, sleep=time.sleep, listener=injector).run(options)
+    if isinstance(injector, _Injector):
+        injector.keep_with(clock, scale)
+    try:
+        result = Watcher(engine, deployment_id, clock=clock, sleep=time.sleep, listener=injector).run(options)
+    finally:
+        if isinstance(injector, _Injector):
+            injector.stop()
     snapshot = result.snapshot
     back = result.elapsed_seconds if snapshot.rolled_back and snapshot.status.is_terminal else None
     rollback_id = snapshot.rollback_deployment_id

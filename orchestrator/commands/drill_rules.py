@@ -74,21 +74,31 @@ class Bound:
 
 
 def alarm_bound(
-    engine: str, alarm_period: float, evaluation_periods: int, drill_poll: float, *, forced: bool = True
+    engine: str,
+    alarm_period: float,
+    evaluation_periods: int,
+    drill_poll: float,
+    *,
+    forced: bool = True,
+    reassert_gap: float | None = None,
 ) -> Bound:
     """The bound for an alarm drill.
 
     A forced ALARM lasts until CloudWatch next evaluates the alarm (at most one period: "the alarm
-    returns to its actual state", SetAlarmState API reference); the drill re-asserts it at each of
-    its polls (``drill_poll``), so it is missing at most ``drill_poll`` of every period. The engine
-    sees it at its first alarm poll after the drill set it, or, when that poll fell into such a gap,
-    at the next one: two engine polls. A real breach (``forced=False``) first needs the alarm's own
+    returns to its actual state", SetAlarmState API reference); the drill re-asserts it every
+    ``reassert_gap`` at most (its polls' ``drill_poll`` when not given), so it is missing at most that
+    long of every period. The engine sees it at its first alarm poll after the drill set it, or, when
+    that poll fell into such a gap, at the next one: two engine polls; and the drill sees the end at
+    its next poll (``drill_poll``). A real breach (``forced=False``) first needs the alarm's own
     evaluation: ``evaluation_periods`` periods of bad datapoints.
     """
     poll = ENGINE_ALARM_POLL_SECONDS.get(engine, 60.0)
-    misses = 1 if drill_poll < alarm_period else 2  # gaps shorter than a period: one poll may miss
+    gap = drill_poll if reassert_gap is None else reassert_gap
+    misses = 1 if gap < alarm_period else 2  # gaps shorter than a period: one poll may miss
     detect = poll * (1 + misses) + drill_poll
-    why = f"{engine}'s alarm poll {poll:g} s x {1 + misses} + the drill's poll {drill_poll:g} s"
+    why = f"{engine}'s alarm poll {poll:g} s x {1 + misses} + the drill's poll {drill_poll:.3g} s"
+    if reassert_gap is not None:
+        why += f" (ALARM re-asserted every {reassert_gap:.2g} s at most)"
     if not forced:
         detect += alarm_period * evaluation_periods
         why += f" + {evaluation_periods} x {alarm_period:g} s alarm period"
@@ -141,7 +151,7 @@ def hook_bound(drill_poll: float, hook_answer: float = HOOK_ANSWER_SECONDS) -> B
     answers Failed at once (``hook_answer``), the engine rolls back on a failed hook (CodeDeploy:
     DEPLOYMENT_FAILURE; ECS: always), and the drill sees it at its next poll."""
     detect = hook_answer + drill_poll
-    why = f"the hook's answer {hook_answer:g} s + the drill's poll {drill_poll:g} s"
+    why = f"the hook's answer {hook_answer:g} s + the drill's poll {drill_poll:.3g} s"
     return Bound(detect, ROLLBACK_REROUTE_SECONDS, f"{why} + {ROLLBACK_REROUTE_SECONDS:g} s to reroute")
 
 

@@ -59,6 +59,60 @@ def test_the_injector_waits_for_green_traffic_then_keeps_the_alarm_in_alarm() ->
     assert inject.injected_at == 20.0 and inject.longest_gap == 15.0
 
 
+def test_the_injector_re_asserts_between_polls_until_the_deployment_rolls_back() -> None:
+    """An engine polling alarms at their period meets each evaluation's reset at the same phase: the
+    forced state is re-asserted between the drill's polls (a thread, every REASSERT_SECONDS), never
+    after the deployment rolled back, and a failed re-assertion does not end it."""
+    import time
+    from itertools import pairwise
+
+    from botocore.exceptions import ClientError
+
+    from orchestrator.commands.drill import REASSERT_REAL_FLOOR, _Injector
+    from orchestrator.vocabulary import DeploymentStatus
+    from orchestrator.watching.snapshots import Snapshot
+
+    class CloudWatch:
+        def __init__(self) -> None:
+            self.set: list[float] = []
+
+        def set_alarm_state(self, **request: str) -> None:
+            self.set.append(time.monotonic())
+            if len(self.set) == 3:  # throttled once: the next re-assertion still comes
+                raise ClientError(
+                    {"Error": {"Code": "Throttling", "Message": "Rate exceeded"}}, "SetAlarmState"
+                )
+
+    cloudwatch = CloudWatch()
+    scale = 100.0  # 1 deployment second is 10 ms: the real floor (20 ms) spaces them
+    inject = _Injector(cloudwatch, "svc-5xx", "d-ABCDEFGHI")
+    inject.keep_with(time.monotonic, scale)
+    running = DeploymentStatus.IN_PROGRESS
+    inject(Snapshot(running, original_weight=100.0, replacement_weight=0.0), [], 10.0)
+    time.sleep(0.1)
+    assert not cloudwatch.set  # nothing before green has production traffic
+    inject(Snapshot(running, original_weight=90.0, replacement_weight=10.0), [], 20.0)
+    deadline = time.monotonic() + 10.0
+    while len(cloudwatch.set) < 8 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    inject(Snapshot(running, original_weight=90.0, replacement_weight=10.0), [], 520.0)
+    inject(
+        Snapshot(running, original_weight=100.0, replacement_weight=0.0, rollback_deployment_id="d-X"),
+        [],
+        530,
+    )
+    after = len(cloudwatch.set)
+    time.sleep(5 * REASSERT_REAL_FLOOR)
+    assert len(cloudwatch.set) == after >= 8  # none once it rolls back
+    assert "SetAlarmState svc-5xx: throttled" in (inject.reassert_error or "")
+    # between two polls 500 deployment seconds apart: re-asserted every 2 s or so (the real floor
+    # at this scale; 50 s allows a busy machine's stalls)
+    assert inject.longest_gap == 500.0
+    between = [at for at in inject.asserted if 20.0 <= at < 520.0]
+    assert len(between) >= 6 and between[0] == 20.0
+    assert all(0 < b - a < 50.0 for a, b in pairwise(between)), between
+
+
 @pytest.mark.parametrize(
     ("injected", "reason_now", "sets", "said"),
     [

@@ -41,22 +41,31 @@ def test_production_is_refused_without_force(
 
 
 @pytest.mark.parametrize(
-    ("engine", "period", "evaluations", "drill_poll", "forced", "seconds"),
+    ("engine", "period", "evaluations", "drill_poll", "forced", "kept", "seconds"),
     [
         # one engine poll may fall in the gap a CloudWatch evaluation leaves: two polls, + the drill's
-        # poll to set it, + a minute to reroute
-        ("codedeploy", 60.0, 1, 5.0, True, 60 * 2 + 5 + 60),
-        ("ecs", 60.0, 3, 5.0, True, 60 * 2 + 5 + 60),  # forced: the evaluation periods do not count
+        # poll to see the end, + a minute to reroute
+        ("codedeploy", 60.0, 1, 5.0, True, None, 60 * 2 + 5 + 60),
+        ("ecs", 60.0, 3, 5.0, True, None, 60 * 2 + 5 + 60),  # forced: the evaluation periods do not count
         # the drill's poll as long as the alarm's period: gaps as long as a period, one more miss
-        ("codedeploy", 10.0, 1, 10.0, True, 60 * 3 + 10 + 60),
+        ("codedeploy", 10.0, 1, 10.0, True, None, 60 * 3 + 10 + 60),
+        # ... unless the state was re-asserted between polls: the gaps are the re-assertions'
+        ("codedeploy", 10.0, 1, 10.0, True, 2.0, 60 * 2 + 10 + 60),
+        ("codedeploy", 10.0, 1, 5.0, True, 10.0, 60 * 3 + 5 + 60),
         # a real breach first needs its evaluation periods of bad datapoints
-        ("codedeploy", 60.0, 3, 5.0, False, 60 * 2 + 5 + 180 + 60),
+        ("codedeploy", 60.0, 3, 5.0, False, None, 60 * 2 + 5 + 180 + 60),
     ],
 )
 def test_alarm_bound(
-    engine: str, period: float, evaluations: int, drill_poll: float, forced: bool, seconds: float
+    engine: str,
+    period: float,
+    evaluations: int,
+    drill_poll: float,
+    forced: bool,
+    kept: float | None,
+    seconds: float,
 ) -> None:
-    bound = alarm_bound(engine, period, evaluations, drill_poll, forced=forced)
+    bound = alarm_bound(engine, period, evaluations, drill_poll, forced=forced, reassert_gap=kept)
     assert bound.seconds == pytest.approx(seconds)
     assert f"{drill_rules.ENGINE_ALARM_POLL_SECONDS[engine]:g} s" in bound.why
 
