@@ -73,6 +73,8 @@ class LedgerApi(Protocol):
 
     def get(self, deployment_id: str) -> DeploymentRecord | None: ...
 
+    def record_stop(self, deployment_id: str, stopped_by: str) -> None: ...
+
 
 class DynamoDbApi(Protocol):
     """The DynamoDB operations the ledger calls (keyword arguments and answers as in boto3's client)."""
@@ -129,7 +131,8 @@ def engine_attributes(record: DeploymentRecord) -> dict[str, str]:
 
 
 def cli_attributes(record: DeploymentRecord) -> dict[str, str]:
-    """The attributes the CLI owns (kind, strategy, provenance), None values left out."""
+    """The attributes the CLI owns (kind, strategy, provenance, which of its watch's signs stopped
+    it), None values left out."""
     provenance = record.provenance
     values = {
         "kind": record.kind.value,
@@ -138,6 +141,7 @@ def cli_attributes(record: DeploymentRecord) -> dict[str, str]:
         "commit": provenance.commit,
         "commitTime": iso(provenance.commit_time) if provenance.commit_time else None,
         "provenanceSource": provenance.source,
+        "stoppedBy": record.stopped_by,
     }
     return {name: value for name, value in values.items() if value}
 
@@ -178,6 +182,7 @@ def record_of_item(item: Mapping[str, str]) -> DeploymentRecord | None:
                 commit_time=parse_time(item.get("commitTime")),
                 source=item.get("provenanceSource"),
             ),
+            stopped_by=item.get("stoppedBy"),
         )
     except (KeyError, ValueError):
         return None
@@ -266,6 +271,13 @@ class DynamoLedger:
         expression, names, values = update_request(cli_attributes(record), known_facts(record), {})
         self._update(record.deployment_id, expression, names, values, "recording the deployment's start")
 
+    def record_stop(self, deployment_id: str, stopped_by: str) -> None:
+        """Who of bluegreen's watch stopped the deployment (``records.stopped_by_watch``): the engines
+        record only that a stop was asked. Set where the row has none (the first stop is the one that
+        acted); the row may be terminal already (the attribute is the CLI's, not the engine's view)."""
+        expression, names, values = update_request({}, {"stoppedBy": stopped_by}, {})
+        self._update(deployment_id, expression, names, values, f"recording who stopped {deployment_id}")
+
     def upsert(self, record: DeploymentRecord) -> bool:
         """The engine's view of a deployment, unless its row is terminal already; True when this
         write made the row terminal (the caller publishes then, once)."""
@@ -328,6 +340,20 @@ class DynamoLedger:
         answer = self._call(f"reading deployment {deployment_id}", lambda: self.client.get_item(**request))
         item = answer.get("Item") if isinstance(answer, Mapping) else None
         return record_of_item(plain(item)) if item else None
+
+    def stopped_by(self, deployment_id: str) -> str | None:
+        """The row's ``stoppedBy`` alone (None: no row, or nobody recorded a stop), whether or not the
+        Lambda has written its part of the row (``get`` needs it)."""
+        request = {
+            "TableName": self.table,
+            "Key": {"deploymentId": {"S": deployment_id}},
+            "ProjectionExpression": "#s",
+            "ExpressionAttributeNames": {"#s": "stoppedBy"},
+            "ConsistentRead": True,
+        }
+        answer = self._call(f"reading deployment {deployment_id}", lambda: self.client.get_item(**request))
+        item = answer.get("Item") if isinstance(answer, Mapping) else None
+        return plain(item).get("stoppedBy") if item else None
 
     def query(self, environment: str, since: datetime, service: str | None = None) -> list[DeploymentRecord]:
         """The environment's deployments created at or after ``since`` (of one service when given),

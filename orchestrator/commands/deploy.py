@@ -193,6 +193,7 @@ def _deploy(
         _subject(plan, created, timeout, options.sandbox),
         alarm_names=watched_alarms(service),
         probe_service=service,
+        ledger_table=service.settings.ledger_table,
     )
     with error_context(
         known.learned(deployment_id=created.deployment_id, status=DeploymentStatus.CREATED.value)

@@ -72,6 +72,8 @@ class Subject:
     # The catalog's service whose smoke checks the green probe sends (WatchFlags.probe_green; None:
     # no catalog service, or a rollback, which is never stopped).
     probe_service: Any = None
+    # The service's ledger table (None: none): where a stop by this watch is recorded.
+    ledger_table: str | None = None
 
     @property
     def expected_seconds(self) -> float:
@@ -283,7 +285,7 @@ def follow(
         clock=clock,
         sleep=sleep,
         listener=listen,
-        stop_on_alarm=_stop_on_alarm(engine, clients, subject, flags),
+        stop_on_alarm=_stop_on_alarm(session, engine, clients, subject, flags),
     )
     watch_started = time.time()  # wall clock: where a failed hook's log lines start, at the latest
     try:
@@ -346,6 +348,7 @@ class TestListenerProbe:
         self.clients = clients
         self.service = service
         self.seconds = PROBE_SECONDS
+        self.sign: str | None = None  # the sign of the round that found green wrong, once one did
         self._probe: Any = None
 
     def _made(self) -> Any:
@@ -368,6 +371,7 @@ class TestListenerProbe:
         if self._probe is None:
             self._probe = self._made()
         sign: str | None = self._probe.round()
+        self.sign = sign or self.sign
         return sign
 
     @property
@@ -377,9 +381,15 @@ class TestListenerProbe:
         return found
 
 
-def _stop_on_alarm(engine: Engine, clients: Any, subject: Subject, flags: WatchFlags) -> StopOnAlarm | None:
+def _stop_on_alarm(
+    session: Session, engine: Engine, clients: Any, subject: Subject, flags: WatchFlags
+) -> StopOnAlarm | None:
     """How the watcher stops the deployment at the first sign (None: not asked, or nothing to watch):
-    the alarms (--stop-on-alarm, default on) and the green probe (--probe-green, opt-in)."""
+    the alarms (--stop-on-alarm, default on) and the green probe (--probe-green, opt-in). Which sign
+    it was goes to the ledger (`why` reads it back: the engines' stops carry no reason)."""
+    from orchestrator.commands import recording
+    from orchestrator.insight.records import stopped_by_watch
+
     reading = flags.stop_on_alarm and subject.alarm_names
     alarms = WatchedAlarms(clients, subject.alarm_names) if reading else None
     probing = flags.probe_green and subject.probe_service is not None
@@ -387,8 +397,12 @@ def _stop_on_alarm(engine: Engine, clients: Any, subject: Subject, flags: WatchF
     if alarms is None and probe is None:
         return None
 
-    def stop(_firing: tuple[str, ...]) -> None:
+    def stop(firing: tuple[str, ...]) -> None:
         engine.stop(subject.deployment_id, rollback=True)
+        # no alarm firing: the probe's sign stopped it (the watcher stops on nothing else)
+        sign = None if firing else (probe.sign if probe is not None else None) or "green answered wrong"
+        stopped_by = stopped_by_watch(firing, sign)
+        recording.record_stop(session, clients, subject.ledger_table, subject.deployment_id, stopped_by)
 
     return StopOnAlarm(alarms, stop, probe=probe)
 
@@ -450,9 +464,18 @@ def root_cause(
         from orchestrator.insight.diagnosis import diagnose
         from orchestrator.insight.gather import gather
 
-        return str(diagnose(gather(engine, clients, session, deployment_id, sleep=sleep)).root_cause)
+        stopped = result.stopped_on_alarm
+        said = _stopped_by(stopped) if stopped is not None and stopped.error is None else None
+        evidence = gather(engine, clients, session, deployment_id, sleep=sleep, stopped_by=said)
+        return str(diagnose(evidence).root_cause)
     except Exception:  # the diagnosis is extra: never a reason for the deploy's report to fail
         return None
+
+
+def _stopped_by(stopped: AlarmStop) -> str:
+    from orchestrator.insight.records import stopped_by_watch
+
+    return stopped_by_watch(stopped.alarms, stopped.probe)
 
 
 class _Latest:

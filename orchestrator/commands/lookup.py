@@ -68,6 +68,7 @@ def subject_for(session: Session, deployment: Deployment, flags: WatchFlags) -> 
         # A rollback deployment runs while the alarm that caused it still fires: never stop it.
         alarm_names=watched_alarms(service) if deployment.rollback_of is None else (),
         probe_service=service if deployment.rollback_of is None else None,
+        ledger_table=service.settings.ledger_table if service is not None else None,
     )
 
 

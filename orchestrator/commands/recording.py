@@ -79,5 +79,30 @@ def record_start(
     return True
 
 
+def record_stop(
+    session: Session,
+    clients: Any,
+    table: str | None,
+    deployment_id: str,
+    stopped_by: str,
+    ledger_for: LedgerFactory | None = None,
+) -> bool:
+    """Write which of the watch's signs stopped the deployment (``records.stopped_by_watch``) to
+    the ledger row when there is a ledger table: neither engine's stop carries a reason, and `why`
+    would otherwise call it a user's stop. A failure is one warning line. True when written."""
+    if not table:
+        return False
+    try:
+        (ledger_for or _dynamo_ledger)(clients, table).record_stop(deployment_id, stopped_by)
+    except Exception as err:  # the stop stands whatever the ledger says
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        session.warn(
+            f"warning: {deployment_id} was stopped ({stopped_by}), but that was not recorded in ledger "
+            f"table {table}: {reason}"
+        )
+        return False
+    return True
+
+
 def now_utc() -> datetime:
     return datetime.now(UTC)

@@ -27,6 +27,7 @@ from orchestrator.insight.evidence import (
     Step,
     Unreadable,
 )
+from orchestrator.insight.records import stopped_by_alarms, stopped_by_probe
 from orchestrator.vocabulary import (
     AFTER_ALLOW_TEST_TRAFFIC,
     AFTER_INSTALL,
@@ -62,6 +63,7 @@ class Cause(StrEnum):
     """What ended a deployment that did not succeed."""
 
     STOPPED_BY_USER = "stopped by a user"
+    PROBE = "bluegreen's green probe"  # a stop the watching CLI's probe asked for (refines a stop)
     HOOK_FAILED = "a lifecycle hook failed"
     UNHEALTHY = "green never became healthy"  # a hook failure (or ECS's own) whose evidence is health
     ALARM = "an alarm"
@@ -195,8 +197,13 @@ def reported_cause(evidence: Evidence) -> Cause | None:
 def _stopper(evidence: Evidence) -> Cause:
     """Who asked for a stop: the watching CLI stops a deployment at the first sign (one of its alarms
     in ALARM; WatchFlags.stop_on_alarm), so a stop after one of the deployment's alarms went into
-    ALARM is that alarm's doing (the engine records only that someone called stop)."""
+    ALARM is that alarm's doing (the engine records only that someone called stop). When the
+    watch recorded which sign it stopped on (``stopped_by``: the ledger's, or its own), that says."""
     facts = evidence.facts
+    if stopped_by_probe(facts.stopped_by) is not None:
+        return Cause.PROBE
+    if stopped_by_alarms(facts.stopped_by):
+        return Cause.ALARM
     failed = _failed_step(evidence.inspection.steps)
     # When the stop came: the step it cut short ended then (else the rollback's start, else the end).
     stopped = (failed.ended if failed is not None else None) or facts.rollback_started or facts.completed
@@ -308,7 +315,7 @@ def _unhealthy_sentence(evidence: Evidence) -> Written:
 def _alarm_sentence(evidence: Evidence) -> Written:
     facts = evidence.facts
     verb = "rolled back" if facts.rolled_back else "stopped"
-    names = _alarms_named(_engine_words(evidence))
+    names = _alarms_named(_engine_words(evidence)) or stopped_by_alarms(facts.stopped_by)
     change = _alarm_fired(evidence, names)
     if change is None:
         alarm = f"alarm {', '.join(names)}" if names else "an alarm"
@@ -328,6 +335,14 @@ def _stop_sentence(evidence: Evidence) -> Written:
     during = f" during {step.name}" if step else ""
     then = ", then rolled back" if facts.rolled_back else ""
     return f"stopped by a user ({call}){during}{then}", ()
+
+
+def _probe_sentence(evidence: Evidence) -> Written:
+    facts = evidence.facts
+    step = _reached(evidence.inspection.steps)
+    during = f" during {step.name}" if step else ""
+    then = ", then rolled back" if facts.rolled_back else ""
+    return f"stopped by bluegreen's green probe{during}: {stopped_by_probe(facts.stopped_by)}{then}", ()
 
 
 def _timeout_sentence(evidence: Evidence) -> Written:
@@ -359,6 +374,7 @@ def _unknown_sentence(evidence: Evidence) -> Written:
 
 WRITERS: dict[Cause, Callable[[Evidence], Written]] = {
     Cause.STOPPED_BY_USER: _stop_sentence,
+    Cause.PROBE: _probe_sentence,
     Cause.HOOK_FAILED: _hook_sentence,
     Cause.UNHEALTHY: _unhealthy_sentence,
     Cause.ALARM: _alarm_sentence,

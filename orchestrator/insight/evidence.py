@@ -35,6 +35,9 @@ class DeploymentFacts:
     error_code: str | None = None
     error_message: str | None = None
     stopped_by_user: bool = False  # StopDeployment / StopServiceDeployment, as far as the engine says
+    # Which sign of bluegreen's watch asked for that stop (records.stopped_by_watch; the ledger's
+    # stoppedBy, or the watch's own result): None when nobody recorded one
+    stopped_by: str | None = None
     rolled_back: bool = False
     rollback_deployment_id: str | None = None  # CodeDeploy's rollback deployment (ECS: None, same deployment)
     rollback_reason: str | None = None  # ECS: rollback.reason; CodeDeploy: rollbackInfo.rollbackMessage

@@ -82,9 +82,12 @@ def gather(
     deployment_id: str,
     *,
     sleep: Callable[[float], None] = time.sleep,
+    stopped_by: str | None = None,
 ) -> Evidence:
     """The deployment's evidence: the engine's inspection plus hook verdicts, alarm history and the
-    replacement's target health; BadInputError only for an unknown deployment."""
+    replacement's target health, and for a stopped one which sign of bluegreen's watch stopped it
+    (``stopped_by`` when the caller is that watch, else the ledger's row); BadInputError only for
+    an unknown deployment."""
     clock = engine.server_clock(1.0)  # registered before the calls: it reads their answers' Date
     inspection = engine.inspect(deployment_id)
     facts = inspection.facts
@@ -93,6 +96,10 @@ def gather(
     unreadable = [problem] if problem is not None else []
     if service is not None and facts.service is None:
         facts = dataclasses.replace(facts, service=service.name, environment=service.environment)
+        inspection = dataclasses.replace(inspection, facts=facts)
+    if facts.stopped_by_user:
+        stopped_by = stopped_by or _recorded_stop(clients, service, facts.deployment_id, unreadable)
+        facts = dataclasses.replace(facts, stopped_by=stopped_by)
         inspection = dataclasses.replace(inspection, facts=facts)
     hooks = _hook_verdicts(clients, inspection, service, window, unreadable, sleep)
     alarms = _alarm_changes(clients, inspection, service, window, unreadable)
@@ -109,6 +116,21 @@ def _read(source: str, read: Callable[[], T], unreadable: list[Unreadable]) -> T
     except Exception as err:  # a client that cannot be made (no region, credentials...): still data
         unreadable.append(Unreadable(source, f"{type(err).__name__}: {err}"))
     return None
+
+
+# --- who stopped it --------------------------------------------------------------------------------------
+def _recorded_stop(
+    clients: Any, service: Any, deployment_id: str, unreadable: list[Unreadable]
+) -> str | None:
+    """The ledger row's ``stoppedBy`` (None: no ledger, no row, or a stop bluegreen's watch did not
+    make); an unreadable ledger is recorded as such."""
+    table = service.settings.ledger_table if service is not None else None
+    if not table:
+        return None
+    from orchestrator.aws.ledger import DynamoLedger
+
+    ledger = DynamoLedger(clients.client("dynamodb"), table)
+    return _read(f"ledger table {table}", lambda: ledger.stopped_by(deployment_id), unreadable)
 
 
 # --- the catalog's service ----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ and ``dora`` never ask where a record came from.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -53,6 +54,9 @@ class DeploymentRecord:
     image: str | None = None
     task_definition: str | None = None
     provenance: Provenance = Provenance()
+    # bluegreen's watch stopped it (the CLI's attribute: neither StopDeployment nor
+    # StopServiceDeployment carries a reason): ``stopped_by_watch``'s words
+    stopped_by: str | None = None
 
     @property
     def duration_seconds(self) -> float | None:
@@ -60,3 +64,28 @@ class DeploymentRecord:
         if self.created is None or self.completed is None:
             return None
         return (self.completed - self.created).total_seconds()
+
+
+# What a watching CLI's stop is recorded as (the ledger's ``stoppedBy``; ``why`` reads it back).
+PROBE_STOP = "green probe"
+
+
+def stopped_by_watch(alarms: Sequence[str], probe: str | None) -> str:
+    """``green probe: <its sign>`` or ``alarm X`` / ``alarms X, Y`` (rolled_back_by's words)."""
+    if probe is not None:
+        return f"{PROBE_STOP}: {probe}"
+    return f"alarm {alarms[0]}" if len(alarms) == 1 else f"alarms {', '.join(alarms)}"
+
+
+def stopped_by_probe(stopped_by: str | None) -> str | None:
+    """The probe's sign in a ``stopped_by_watch`` text (None: not the probe's stop)."""
+    prefix = f"{PROBE_STOP}: "
+    return stopped_by[len(prefix) :] if stopped_by and stopped_by.startswith(prefix) else None
+
+
+def stopped_by_alarms(stopped_by: str | None) -> list[str]:
+    """The alarms in a ``stopped_by_watch`` text ([]: none, or the probe's stop)."""
+    for prefix in ("alarms ", "alarm "):
+        if stopped_by and stopped_by.startswith(prefix):
+            return [name.strip() for name in stopped_by[len(prefix) :].split(",") if name.strip()]
+    return []

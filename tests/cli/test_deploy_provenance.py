@@ -132,3 +132,32 @@ def test_the_started_record_names_kind_strategy_and_provenance() -> None:
         "arn:...:service-deployment/c/s/old",
     )
     assert record.provenance == Provenance("alice", SHA) and record.engine == "ecs"
+
+
+def test_a_watchs_stop_goes_to_the_ledger_and_a_ledger_that_fails_is_one_warning() -> None:
+    from orchestrator.commands.recording import record_stop
+
+    warned: list[str] = []
+    written: list[tuple[str, str]] = []
+
+    class Session:
+        def warn(self, line: str) -> None:
+            warned.append(line)
+
+    class Ledger:
+        def record_stop(self, deployment_id: str, stopped_by: str) -> None:
+            written.append((deployment_id, stopped_by))
+
+    def broken(*_: Any) -> Any:
+        raise RuntimeError("ledger table t does not exist\nmore")
+
+    session: Any = Session()
+    assert record_stop(session, None, "t", "d-X", "alarm svc-5xx", ledger_for=lambda c, t: Ledger())
+    assert written == [("d-X", "alarm svc-5xx")] and warned == []
+    assert not record_stop(session, None, None, "d-X", "alarm svc-5xx", ledger_for=lambda c, t: Ledger())
+    assert written == [("d-X", "alarm svc-5xx")]  # no ledger table: nothing written, nothing said
+    assert not record_stop(session, None, "t", "d-X", "green probe: 3 of 10 wrong", ledger_for=broken)
+    assert warned == [
+        "warning: d-X was stopped (green probe: 3 of 10 wrong), but that was not recorded in ledger table t: "
+        "ledger table t does not exist"
+    ]

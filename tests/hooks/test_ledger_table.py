@@ -405,3 +405,33 @@ def test_the_cli_fills_in_what_the_engines_answer_lacks_and_nothing_it_has(
         "product:1.0.0",
         "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/product:7",
     )
+
+
+def test_who_of_the_watch_stopped_it_is_kept_whatever_the_lambda_writes_and_the_first_stop_wins(
+    ledger: DynamoLedger,
+) -> None:
+    """The CLI's `stoppedBy` (the engines' stops carry no reason): written while the row runs or once
+    it is terminal, never overwritten by the Lambda's writes nor by a second stop."""
+    ledger.upsert(record())  # in progress
+    ledger.record_stop("d-AAAAAAAAA", "green probe: 3 of the last 10 answers were wrong")
+    ledger.record_stop("d-AAAAAAAAA", "alarm product-service-5xx-errors")  # a second watcher, later
+    ledger.upsert(record(**ROLLED_BACK))
+    first = ledger.get("d-AAAAAAAAA")
+
+    ledger.upsert(record("d-SECOND", **ROLLED_BACK))  # the Lambda's terminal row first
+    ledger.record_stop("d-SECOND", "alarm product-service-5xx-errors")
+    second = ledger.get("d-SECOND")
+
+    assert first is not None and second is not None
+    assert first.stopped_by == "green probe: 3 of the last 10 answers were wrong"
+    assert first.outcome is Outcome.ROLLED_BACK
+    assert second.stopped_by == "alarm product-service-5xx-errors" and second.outcome is Outcome.ROLLED_BACK
+    assert ledger.stopped_by("d-SECOND") == "alarm product-service-5xx-errors"
+    ledger.record_stop("d-FOURTH", "alarm product-service-5xx-errors")  # before the Lambda's first write
+    assert (
+        ledger.get("d-FOURTH") is None and ledger.stopped_by("d-FOURTH") == "alarm product-service-5xx-errors"
+    )
+    assert ledger.get("d-THIRD") is None and ledger.stopped_by("d-THIRD") is None
+    ledger.upsert(record("d-THIRD", **SUCCEEDED))
+    found = ledger.get("d-THIRD")
+    assert found is not None and found.stopped_by is None  # nobody stopped it

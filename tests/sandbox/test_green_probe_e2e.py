@@ -19,7 +19,7 @@ import pytest
 
 from orchestrator.vocabulary import EngineName
 from sandbox.world import World, WorldOptions
-from tests.sandbox.test_full_loop import SCALE, deploy, leaves_nothing_behind
+from tests.sandbox.test_full_loop import SCALE, bluegreen, deploy, leaves_nothing_behind
 from tests.support.catalogs import patient_catalog
 from tests.support.sandbox import in_shared_world, production_weights, stage
 
@@ -71,6 +71,13 @@ def test_the_probe_stops_a_canary_whose_green_answers_wrong(
     shifts = [e["to"] for e in result["events"] if e["kind"] == "traffic"]
     assert any("green 0%" not in to for to in shifts), shifts
     assert serving_groups(world) == serving
+    # Neither engine's stop carries a reason: the watch recorded its sign in the ledger, and both its
+    # own root cause and a later `why` (which reads the ledger) name the probe, not "a user".
+    said = "stopped by bluegreen's green probe"
+    assert result["rootCause"].startswith(said) and "answers through the test listener" in result["rootCause"]
+    code, why = bluegreen(capsys, "why", result["deploymentId"])
+    assert code == 0 and why["rootCause"].startswith(said), why
+    assert "then rolled back" in why["rootCause"], why
 
 
 def test_the_probe_lets_a_healthy_canary_through(capsys: pytest.CaptureFixture[str], world: World) -> None:

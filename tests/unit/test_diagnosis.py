@@ -9,6 +9,7 @@ verdict lines (reason as hooks/outcome.py joins the failed checks) and the sandb
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -889,7 +890,8 @@ def test_reported_then_inferred(evidence: Evidence, reported: Cause | None, infe
 def test_the_precedence_table_has_each_engine_cause_once() -> None:
     causes = [row.cause for row in PRECEDENCE]
     assert len(causes) == len(set(causes))
-    assert set(causes) == set(Cause) - {Cause.UNHEALTHY, Cause.UNKNOWN}  # UNHEALTHY refines a hook failure
+    # UNHEALTHY refines a hook failure, PROBE a stop (the watch's own record says who asked)
+    assert set(causes) == set(Cause) - {Cause.UNHEALTHY, Cause.PROBE, Cause.UNKNOWN}
 
 
 def test_findings_name_each_source() -> None:
@@ -954,3 +956,88 @@ def test_an_alarm_within_a_minute_after_the_end_is_the_cause_clocks_differ() -> 
 )
 def test_a_stop_after_an_alarm_fired_is_the_alarm(evidence: Evidence, starts: str) -> None:
     assert diagnose(evidence).root_cause.startswith(starts), diagnose(evidence).root_cause
+
+
+def _stopped_by(evidence: Evidence, stopped_by: str) -> Evidence:
+    facts = dataclasses.replace(evidence.facts, stopped_by=stopped_by)
+    return dataclasses.replace(evidence, inspection=dataclasses.replace(evidence.inspection, facts=facts))
+
+
+PROBE_SIGN = "3 of the last 10 answers through the test listener were wrong (GET /products: status 500)"
+
+
+# Neither StopDeployment nor StopServiceDeployment carries a reason: the watch records which of its
+# signs asked for the stop (the ledger's stoppedBy, or its own result), and that is the cause.
+@pytest.mark.parametrize(
+    ("evidence", "cause", "expected"),
+    [
+        pytest.param(
+            _stopped_by(
+                codedeploy(
+                    "Stopped",
+                    code="MANUAL_STOP",
+                    stopped_by_user=True,
+                    seen=Seen(steps=cd_steps(failed="AllowTraffic")),
+                ),
+                f"green probe: {PROBE_SIGN}",
+            ),
+            Cause.PROBE,
+            f"stopped by bluegreen's green probe during AllowTraffic: {PROBE_SIGN}, then rolled back",
+            id="codedeploy-probe",
+        ),
+        pytest.param(
+            _stopped_by(
+                ecs(ECS_STOP_REASON, Seen(steps=(Step("PRODUCTION_TRAFFIC_SHIFT", "IN_PROGRESS", at(60)),))),
+                f"green probe: {PROBE_SIGN}",
+            ),
+            Cause.PROBE,
+            "stopped by bluegreen's green probe during PRODUCTION_TRAFFIC_SHIFT: "
+            f"{PROBE_SIGN}, then rolled back",
+            id="ecs-probe",
+        ),
+        # an alarm of the service fired before the probe's stop: the record still says the probe
+        pytest.param(
+            _stopped_by(
+                codedeploy(
+                    "Stopped",
+                    code="MANUAL_STOP",
+                    stopped_by_user=True,
+                    seen=Seen(alarms=(alarm("product-service-5xx-errors", 65),)),
+                ),
+                f"green probe: {PROBE_SIGN}",
+            ),
+            Cause.PROBE,
+            f"stopped by bluegreen's green probe: {PROBE_SIGN}, then rolled back",
+            id="probe-beats-an-alarm-history",
+        ),
+        # the watch's alarm: its name picks the change among several alarms'
+        pytest.param(
+            _stopped_by(
+                codedeploy(
+                    "Stopped",
+                    code="MANUAL_STOP",
+                    stopped_by_user=True,
+                    seen=Seen(
+                        alarms=(alarm("product-service-5xx-errors", 65), alarm("product-service-latency", 90))
+                    ),
+                ),
+                "alarm product-service-5xx-errors",
+            ),
+            Cause.ALARM,
+            "rolled back: alarm product-service-5xx-errors fired at 04:42:36",
+            id="watch-alarm-named",
+        ),
+        # recorded, though no alarm history could show it
+        pytest.param(
+            _stopped_by(
+                ecs(ECS_STOP_REASON), "alarms inventory-service-5xx-errors, inventory-service-latency"
+            ),
+            Cause.ALARM,
+            "rolled back: alarm inventory-service-5xx-errors, inventory-service-latency went into ALARM",
+            id="watch-alarms-without-history",
+        ),
+    ],
+)
+def test_the_watchs_record_of_its_stop_is_the_cause(evidence: Evidence, cause: Cause, expected: str) -> None:
+    assert reported_cause(evidence) is cause
+    assert diagnose(evidence).root_cause.startswith(expected), diagnose(evidence).root_cause

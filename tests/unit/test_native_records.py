@@ -302,3 +302,28 @@ def test_strategy_names(configuration: dict[str, Any], name: str | None) -> None
 )
 def test_times_in_every_form_aws_sends(value: Any, expected: datetime | None) -> None:
     assert as_time(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("alarms", "probe", "text", "named", "sign"),
+    [
+        (("svc-5xx",), None, "alarm svc-5xx", ["svc-5xx"], None),
+        (("svc-5xx", "svc-latency"), None, "alarms svc-5xx, svc-latency", ["svc-5xx", "svc-latency"], None),
+        (
+            (),
+            "3 of the last 10 answers were wrong",
+            "green probe: 3 of the last 10 answers were wrong",
+            [],
+            "3 of the last 10 answers were wrong",
+        ),
+    ],
+)
+def test_the_watchs_stop_words_read_back(
+    alarms: tuple[str, ...], probe: str | None, text: str, named: list[str], sign: str | None
+) -> None:
+    from orchestrator.insight.records import stopped_by_alarms, stopped_by_probe, stopped_by_watch
+
+    assert stopped_by_watch(alarms, probe) == text
+    assert stopped_by_alarms(text) == named and stopped_by_probe(text) == sign
+    assert stopped_by_alarms(None) == [] and stopped_by_probe(None) is None
+    assert stopped_by_probe("a user") is None and stopped_by_alarms("alarming news") == []
