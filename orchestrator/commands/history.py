@@ -11,7 +11,7 @@ from orchestrator.commands.records import PastDeployments, Wanted, read
 from orchestrator.commands.result import Result
 from orchestrator.commands.session import Session
 from orchestrator.errors import ErrorContext
-from orchestrator.insight.records import DeploymentRecord
+from orchestrator.insight.records import PROBE_STOP, DeploymentRecord, stopped_by_probe
 
 COLUMNS = (
     "id",
@@ -38,6 +38,14 @@ def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
+def rolled_back_by(record: DeploymentRecord) -> str | None:
+    """What ended it: the watch's record of its own stop (the ledger's ``stoppedBy``: "alarm X", or
+    "green probe") over the engine's word for any stop ("stop")."""
+    if record.stopped_by is None:
+        return record.rolled_back_by
+    return PROBE_STOP if stopped_by_probe(record.stopped_by) is not None else record.stopped_by
+
+
 def row(record: DeploymentRecord) -> documents.HistoryRow:
     p = record.provenance
     return documents.HistoryRow(
@@ -52,7 +60,7 @@ def row(record: DeploymentRecord) -> documents.HistoryRow:
         created=iso(record.created),
         completed=iso(record.completed),
         duration_seconds=record.duration_seconds,
-        rolled_back_by=record.rolled_back_by,
+        rolled_back_by=rolled_back_by(record),
         rollback_deployment_id=record.rollback_deployment_id,
         rollback_of=record.rollback_of,
         image=record.image,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -227,3 +228,22 @@ def test_source_ledger_without_a_ledger_table_is_exit_2(
     )
     auto = run_cli("history", "product-service", "--catalog", str(catalog), "-o", "json")
     assert auto.code == 0 and auto.json()["source"] == "api", shown(auto)
+
+
+@pytest.mark.parametrize(
+    ("engine_said", "stopped_by", "shown"),
+    [
+        ("stop", None, "stop"),  # nobody recorded who: the engine's word
+        ("stop", "green probe: 3 of the last 10 answers were wrong", "green probe"),
+        ("stop", "alarm product-service-5xx", "alarm product-service-5xx"),
+        ("AfterAllowTraffic hook", None, "AfterAllowTraffic hook"),
+        (None, None, None),
+    ],
+)
+def test_history_says_which_sign_of_the_watch_stopped_it(
+    engine_said: str | None, stopped_by: str | None, shown: str | None
+) -> None:
+    from orchestrator.commands.history import row
+
+    found = _record("d-AAAAAAAA2", "product-service", Outcome.ROLLED_BACK, 30, rolled_back_by=engine_said)
+    assert row(dataclasses.replace(found, stopped_by=stopped_by)).rolled_back_by == shown
