@@ -90,7 +90,7 @@ PRECEDENCE: tuple[Precedence, ...] = (
     Precedence(
         Cause.STOPPED_BY_USER,
         "Stopped, errorInformation.code MANUAL_STOP (StopDeployment)",
-        "StopServiceDeployment: STOP_REQUESTED, then ROLLBACK_* or STOPPED",
+        "StopServiceDeployment (stopType ROLLBACK): ROLLBACK_REQUESTED, then ROLLBACK_*",
         "a stop ends the deployment; the rollback and any alarm during it follow from the stop",
     ),
     Precedence(

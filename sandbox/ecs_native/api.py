@@ -516,16 +516,25 @@ def stop_service_deployment(ctx: ApiContext, params: Params, region: str) -> Par
         if hit is None:
             raise deployment_not_found(arn)
         deployment = hit[1]
+        # AWS, "Stopping Amazon ECS service deployments": from PENDING or IN_PROGRESS "the service
+        # deployment moves to the ROLLBACK_REQUESTED state, and then the rollback operation starts";
+        # in STOP_REQUESTED, ROLLBACK_REQUESTED or ROLLBACK_IN_PROGRESS it continues (the stop is
+        # accepted, nothing changes); a completed one cannot be stopped.
+        if deployment.status in _STOPPING:
+            return {"serviceDeploymentArn": arn}
         if deployment.status not in (Status.PENDING, Status.IN_PROGRESS):
             raise ApiError(
                 "ConflictException",
                 f"The service deployment {arn} is {deployment.status.value} and can no longer be stopped.",
             )
         deployment.stop_requested = True
-        deployment.status = Status.STOP_REQUESTED
+        deployment.status = Status.ROLLBACK_REQUESTED
         deployment.updated_at = ctx.clock.now()
         deployment.wake.set()
     return {"serviceDeploymentArn": arn}
+
+
+_STOPPING = frozenset({Status.STOP_REQUESTED, Status.ROLLBACK_REQUESTED, Status.ROLLBACK_IN_PROGRESS})
 
 
 def continue_service_deployment(ctx: ApiContext, params: Params, region: str) -> Params:

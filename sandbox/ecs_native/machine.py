@@ -124,7 +124,9 @@ class Machine:
             self.replaced[1].join(REPLACED_JOIN_SECONDS)
         with self.ctx.store.lock:
             now = self.ctx.clock.now()
-            self.dep.status, self.dep.started_at = Status.IN_PROGRESS, now
+            self.dep.started_at = now
+            if not self.dep.stop_requested:  # stopped while PENDING: ROLLBACK_REQUESTED stands
+                self.dep.status = Status.IN_PROGRESS
             self._touch()
             events.send(self.ctx.publish, events.started(self.dep, now))
         self._check_networking()

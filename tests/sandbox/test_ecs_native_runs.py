@@ -220,7 +220,7 @@ def test_stop_rolls_back(world: NativeWorld) -> None:
         world.ecs.stop_service_deployment(serviceDeploymentArn=arn + "x")
 
 
-def test_a_stop_shows_stop_requested_until_the_worker_acts(
+def test_a_stop_shows_rollback_requested_until_the_worker_acts(
     world: NativeWorld, hooks: ScriptedNativeHooks
 ) -> None:
     entered, release = threading.Event(), threading.Event()
@@ -235,7 +235,11 @@ def test_a_stop_shows_stop_requested_until_the_worker_acts(
     arn = world.deploy(env)
     assert entered.wait(10)
     world.ecs.stop_service_deployment(serviceDeploymentArn=arn)  # stopType defaults to ROLLBACK
-    assert world.describe(arn)["status"] == "STOP_REQUESTED"
+    # AWS, "Stopping Amazon ECS service deployments": IN_PROGRESS "moves to the ROLLBACK_REQUESTED
+    # state, and then the rollback operation starts"; a second stop meanwhile continues it
+    assert world.describe(arn)["status"] == "ROLLBACK_REQUESTED"
+    world.ecs.stop_service_deployment(serviceDeploymentArn=arn, stopType="ROLLBACK")
+    assert world.describe(arn)["status"] == "ROLLBACK_REQUESTED"
     release.set()
     done = world.wait(arn, ENDED)
     _assert_rolled_back(world, env, done)
