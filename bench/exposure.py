@@ -279,8 +279,10 @@ def _measure(
             to_blue=None
             if watch.back_on_blue is None or first_bad is None
             else watch.back_on_blue - first_bad,
+            # (none when users were back on blue before the alarm fired: the probe stopped it first;
+            # that run's alarm says nothing of how fast an alarm brings them back)
             alarm_to_blue=None
-            if watch.back_on_blue is None or alarm_at is None
+            if watch.back_on_blue is None or alarm_at is None or watch.back_on_blue < alarm_at
             else watch.back_on_blue - alarm_at,
             wall=time.monotonic() - started,
             served=sum(1 for r in records if deployed_at <= r.sent_at < ended_at) / (ended_at - deployed_at),
