@@ -63,20 +63,13 @@ def record_start(
     ledger_for: LedgerFactory | None = None,
 ) -> bool:
     """Write the CLI's part of the ledger row when the service names a ledger table; a failure is
-    one warning line on stderr. True when written."""
-    table = service.settings.ledger_table
-    if not table:
-        return False
-    try:
-        (ledger_for or _dynamo_ledger)(clients, table).record_start(record)
-    except Exception as err:  # whatever went wrong (AWS, a missing table, a bug), the deployment runs on
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        session.warn(
-            f"warning: {record.deployment_id} runs, but who started it was not recorded in ledger "
-            f"table {table}: {reason}"
-        )
-        return False
-    return True
+    one warning line on stderr (the deployment runs on). True when written."""
+    return _written(
+        session,
+        (clients, service.settings.ledger_table, ledger_for),
+        lambda ledger: ledger.record_start(record),
+        f"{record.deployment_id} runs, but who started it was not recorded",
+    )
 
 
 def record_stop(
@@ -89,17 +82,33 @@ def record_stop(
 ) -> bool:
     """Write which of the watch's signs stopped the deployment (``records.stopped_by_watch``) to
     the ledger row when there is a ledger table: neither engine's stop carries a reason, and `why`
-    would otherwise call it a user's stop. A failure is one warning line. True when written."""
+    would otherwise call it a user's stop. A failure is one warning line (the stop stands). True
+    when written."""
+    return _written(
+        session,
+        (clients, table, ledger_for),
+        lambda ledger: ledger.record_stop(deployment_id, stopped_by),
+        f"{deployment_id} was stopped ({stopped_by}), but that was not recorded",
+    )
+
+
+def _written(
+    session: Session,
+    where: tuple[Any, str | None, LedgerFactory | None],
+    write: Callable[[Any], None],
+    unrecorded: str,
+) -> bool:
+    """``write`` to the ledger at ``where`` (clients, table, factory) when there is a table; whatever
+    goes wrong (AWS, a missing table, a bug) is one line, ``warning: <unrecorded> in ledger table T:
+    <why>``. True when written."""
+    clients, table, ledger_for = where
     if not table:
         return False
     try:
-        (ledger_for or _dynamo_ledger)(clients, table).record_stop(deployment_id, stopped_by)
-    except Exception as err:  # the stop stands whatever the ledger says
+        write((ledger_for or _dynamo_ledger)(clients, table))
+    except Exception as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        session.warn(
-            f"warning: {deployment_id} was stopped ({stopped_by}), but that was not recorded in ledger "
-            f"table {table}: {reason}"
-        )
+        session.warn(f"warning: {unrecorded} in ledger table {table}: {reason}")
         return False
     return True
 
