@@ -68,6 +68,11 @@ def test_alarm_bound(
     bound = alarm_bound(engine, period, evaluations, drill_poll, forced=forced, reassert_gap=kept)
     assert bound.seconds == pytest.approx(seconds)
     assert f"{drill_rules.ENGINE_ALARM_POLL_SECONDS[engine]:g} s" in bound.why
+    # the report says which gap counted the misses: the re-assertions' when measured, else the polls'
+    if kept is None:
+        assert "re-asserted" not in bound.why, bound.why
+    else:
+        assert f"ALARM re-asserted every {kept:g} s at most" in bound.why, bound.why
 
 
 def test_hook_bound_adds_the_hooks_answer_and_the_drills_poll_to_the_reroute() -> None:
