@@ -113,6 +113,147 @@ def test_the_injector_re_asserts_between_polls_until_the_deployment_rolls_back()
     assert all(0 < b - a < 50.0 for a, b in pairwise(between)), between
 
 
+def test_a_re_assertions_moment_counts_from_the_latest_poll_on_the_drills_clock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A re-assertion between polls is at the latest poll's moment plus the drill's clock since it
+    (real seconds, the deployment's clock, not time.monotonic) x the time scale; one whose call
+    returned only after a later poll still counts at its own moment: the longest re-assertion gap is
+    between the moments in time order (20, 30, 50: 20 s), not in the order the calls returned."""
+    import threading
+
+    from orchestrator.commands import drill
+    from orchestrator.vocabulary import DeploymentStatus
+    from orchestrator.watching.snapshots import Snapshot
+
+    monkeypatch.setattr(drill, "REASSERT_SECONDS", 0.5)  # at scale 10: every 50 ms real
+    entered, gate = threading.Event(), threading.Event()
+
+    class CloudWatch:
+        def set_alarm_state(self, **request: str) -> None:
+            if threading.current_thread().name == "drill-reassert":
+                entered.set()
+                gate.wait(5.0)  # the first re-assertion's call is slow: a poll is answered meanwhile
+
+    # The drill's clock, real seconds, read in this order: at the first poll, by the thread's first
+    # re-assertion, at the second poll; then it stands still.
+    readings, now = iter([0.0, 1.0, 3.0]), [0.0]
+
+    def clock() -> float:
+        now[0] = next(readings, now[0])
+        return now[0]
+
+    inject = drill._Injector(CloudWatch(), "svc-5xx", "d-ABCDEFGHI")
+    inject.keep_with(clock, 10.0)
+    green = Snapshot(DeploymentStatus.IN_PROGRESS, original_weight=90.0, replacement_weight=10.0)
+    try:
+        inject(green, [], 20.0)
+        assert entered.wait(5.0)  # re-asserting at 20 + 1.0 x 10 = 30, its call not yet answered
+        inject(green, [], 50.0)
+    finally:
+        gate.set()
+        inject.stop()
+    assert inject.asserted[:3] == [20.0, 50.0, 30.0], inject.asserted
+    assert set(inject.asserted[3:]) <= {50.0}  # any later one: the second poll's moment, the clock still
+    assert inject.longest_reassert_gap == 20.0 and inject.longest_gap == 30.0
+
+
+def test_the_re_assertions_are_spaced_by_the_real_floor_at_a_high_time_scale() -> None:
+    """At a time scale where a deployment second is a microsecond, the thread still waits
+    REASSERT_REAL_FLOOR between two SetAlarmState calls (each is an API call the engines need the
+    machine for): about 10 in 0.2 s, never thousands."""
+    import time
+
+    from orchestrator.commands.drill import REASSERT_REAL_FLOOR, _Injector
+    from orchestrator.vocabulary import DeploymentStatus
+    from orchestrator.watching.snapshots import Snapshot
+
+    class CloudWatch:
+        def __init__(self) -> None:
+            self.set = 0
+
+        def set_alarm_state(self, **request: str) -> None:
+            self.set += 1
+
+    cloudwatch = CloudWatch()
+    inject = _Injector(cloudwatch, "svc-5xx", "d-ABCDEFGHI")
+    inject.keep_with(time.monotonic, 1e6)
+    window = 10 * REASSERT_REAL_FLOOR
+    try:
+        inject(
+            Snapshot(DeploymentStatus.IN_PROGRESS, original_weight=90.0, replacement_weight=10.0), [], 20.0
+        )
+        time.sleep(window)
+    finally:
+        inject.stop()
+    assert 1 <= cloudwatch.set <= 1 + 2 * window / REASSERT_REAL_FLOOR, cloudwatch.set
+
+
+def test_release_ends_the_re_assertions_before_it_sets_the_alarm_back_to_ok() -> None:
+    """release() after a watch that ended without a last poll (timed out, or the watch failed): no
+    re-assertion may force ALARM again after the alarm went back to OK (the next deployment would be
+    stopped on it)."""
+    import time
+
+    from orchestrator.commands.drill import REASSERT_REAL_FLOOR, _Injector
+    from orchestrator.vocabulary import DeploymentStatus
+    from orchestrator.watching.snapshots import Snapshot
+
+    class CloudWatch:
+        def __init__(self) -> None:
+            self.reason = ""  # the alarm's StateReason: the drill's own, below
+            self.set: list[str] = []
+
+        def describe_alarms(self, **request: object) -> dict[str, object]:
+            return {
+                "MetricAlarms": [{"AlarmName": "svc-5xx", "StateValue": "ALARM", "StateReason": self.reason}]
+            }
+
+        def set_alarm_state(self, **request: str) -> None:
+            self.set.append(request["StateValue"])
+
+    cloudwatch = CloudWatch()
+    inject = _Injector(cloudwatch, "svc-5xx", "d-ABCDEFGHI")
+    cloudwatch.reason = inject.reason
+    inject.keep_with(time.monotonic, 100.0)
+    try:
+        inject(
+            Snapshot(DeploymentStatus.IN_PROGRESS, original_weight=90.0, replacement_weight=10.0), [], 20.0
+        )
+        deadline = time.monotonic() + 5.0
+        while len(cloudwatch.set) < 3 and time.monotonic() < deadline:
+            time.sleep(REASSERT_REAL_FLOOR / 2)
+        line = inject.release()
+        after = len(cloudwatch.set)
+        time.sleep(5 * REASSERT_REAL_FLOOR)
+    finally:
+        inject.stop()
+    assert line is not None and "back to OK" in line, line
+    assert cloudwatch.set[:3] == ["ALARM"] * 3 and cloudwatch.set[-1] == "OK", cloudwatch.set
+    assert len(cloudwatch.set) == after, cloudwatch.set  # nothing after the release
+
+
+def test_stop_does_not_wait_out_the_threads_pause() -> None:
+    """At time scale 1 (AWS) the thread pauses a real second between re-assertions; stop() (the
+    rollback's poll, the watch's end) ends it at once rather than at the pause's end."""
+    import time
+
+    from orchestrator.commands.drill import _Injector
+    from orchestrator.vocabulary import DeploymentStatus
+    from orchestrator.watching.snapshots import Snapshot
+
+    class CloudWatch:
+        def set_alarm_state(self, **request: str) -> None:
+            pass
+
+    inject = _Injector(CloudWatch(), "svc-5xx", "d-ABCDEFGHI")
+    inject.keep_with(time.monotonic, 0.2)  # a pause of 5 s real
+    inject(Snapshot(DeploymentStatus.IN_PROGRESS, original_weight=90.0, replacement_weight=10.0), [], 20.0)
+    began = time.monotonic()
+    inject.stop()
+    assert time.monotonic() - began < 1.0
+
+
 @pytest.mark.parametrize(
     ("injected", "reason_now", "sets", "said"),
     [
