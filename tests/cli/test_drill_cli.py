@@ -161,7 +161,7 @@ def test_a_re_assertions_moment_counts_from_the_latest_poll_on_the_drills_clock(
 def test_the_re_assertions_are_spaced_by_the_real_floor_at_a_high_time_scale() -> None:
     """At a time scale where a deployment second is a microsecond, the thread still waits
     REASSERT_REAL_FLOOR between two SetAlarmState calls (each is an API call the engines need the
-    machine for): about 10 in 0.2 s, never thousands."""
+    machine for): one per 20 ms at most, never thousands a second."""
     import time
 
     from orchestrator.commands.drill import REASSERT_REAL_FLOOR, _Injector
@@ -178,15 +178,16 @@ def test_the_re_assertions_are_spaced_by_the_real_floor_at_a_high_time_scale() -
     cloudwatch = CloudWatch()
     inject = _Injector(cloudwatch, "svc-5xx", "d-ABCDEFGHI")
     inject.keep_with(time.monotonic, 1e6)
-    window = 10 * REASSERT_REAL_FLOOR
+    began = time.monotonic()
     try:
         inject(
             Snapshot(DeploymentStatus.IN_PROGRESS, original_weight=90.0, replacement_weight=10.0), [], 20.0
         )
-        time.sleep(window)
+        time.sleep(10 * REASSERT_REAL_FLOOR)
     finally:
         inject.stop()
-    assert 1 <= cloudwatch.set <= 1 + 2 * window / REASSERT_REAL_FLOOR, cloudwatch.set
+    took = time.monotonic() - began  # (more than 0.2 s on a busy machine)
+    assert 1 <= cloudwatch.set <= 2 + took / REASSERT_REAL_FLOOR, (cloudwatch.set, took)
 
 
 def test_release_ends_the_re_assertions_before_it_sets_the_alarm_back_to_ok() -> None:
@@ -251,7 +252,76 @@ def test_stop_does_not_wait_out_the_threads_pause() -> None:
     inject(Snapshot(DeploymentStatus.IN_PROGRESS, original_weight=90.0, replacement_weight=10.0), [], 20.0)
     began = time.monotonic()
     inject.stop()
-    assert time.monotonic() - began < 1.0
+    assert time.monotonic() - began < 2.5
+
+
+@pytest.mark.parametrize("ends", ["rolled-back", "watch-failed"])
+def test_the_drills_watch_re_asserts_between_its_polls_and_stops_when_it_ends(ends: str) -> None:
+    """`_watch` hands the injector its clock (the thread re-asserts between the polls) and stops the
+    thread however the watch ends: at the rollback's poll, or when the watch itself fails (no forced
+    ALARM after the drill gave up)."""
+    import time
+
+    from orchestrator.commands.drill import REASSERT_REAL_FLOOR, _Injector, _watch
+    from orchestrator.engines.base import Polled
+    from orchestrator.vocabulary import DeploymentStatus
+    from orchestrator.watching.snapshots import Snapshot
+
+    class CloudWatch:
+        def __init__(self) -> None:
+            self.set = 0
+
+        def set_alarm_state(self, **request: str) -> None:
+            self.set += 1
+
+    cloudwatch = CloudWatch()
+    running = DeploymentStatus.IN_PROGRESS
+
+    class Engine:  # polls: before green, green (the fault goes in), green, then the end
+        def __init__(self) -> None:
+            self.polls = 0
+
+        def server_clock(self, scale: float) -> object:
+            return time.monotonic
+
+        def poll_calls(self, deployment_id: str) -> int:
+            return 1
+
+        def promote(self, deployment_id: str) -> None:
+            raise AssertionError("never asked")
+
+        def snapshot(self, deployment_id: str, previous: Snapshot | None = None) -> Polled:
+            self.polls += 1
+            if self.polls == 1:
+                return Polled(Snapshot(running, original_weight=100.0, replacement_weight=0.0), 1)
+            if self.polls == 3:  # answered once the thread re-asserted twice since the last poll
+                deadline = time.monotonic() + 5.0
+                while cloudwatch.set < 3 and time.monotonic() < deadline:
+                    time.sleep(REASSERT_REAL_FLOOR / 2)
+            if self.polls <= 3:
+                return Polled(Snapshot(running, original_weight=90.0, replacement_weight=10.0), 1)
+            if ends == "watch-failed":
+                raise RuntimeError("the watch failed")
+            stopped = DeploymentStatus.STOPPED  # rolled back within the deployment (Amazon ECS's way)
+            back = Snapshot(
+                stopped, original_weight=100.0, replacement_weight=0.0, rollback_deployment_id=deployment_id
+            )
+            return Polled(back, 1)
+
+    inject = _Injector(cloudwatch, "svc-5xx", "d-ABCDEFGHI")
+    try:
+        if ends == "watch-failed":
+            with pytest.raises(RuntimeError, match="the watch failed"):
+                _watch(Engine(), "d-ABCDEFGHI", 3600.0, 100.0, inject, None)
+        else:
+            observed = _watch(Engine(), "d-ABCDEFGHI", 3600.0, 100.0, inject, None)
+            assert observed.rolled_back and observed.back_on_blue_at is not None
+        after = cloudwatch.set
+        time.sleep(5 * REASSERT_REAL_FLOOR)
+        assert cloudwatch.set == after  # stopped with the watch
+    finally:
+        inject.stop()
+    assert len(inject.polled) == 2 and len(inject.asserted) == cloudwatch.set >= 3, inject.asserted
 
 
 @pytest.mark.parametrize(
