@@ -325,6 +325,93 @@ def test_the_drills_watch_re_asserts_between_its_polls_and_stops_when_it_ends(en
 
 
 @pytest.mark.parametrize(
+    ("polls", "between", "seconds", "said"),
+    [
+        # polls 10 s apart, as long as the alarm's period; re-asserted every second between them: the
+        # misses count from the re-assertions' 1 s (one miss), the drill's poll adds its 10 s
+        ((20.0, 30.0, 40.0), 1.0, 60 * 2 + 10 + 60, "every 1 s"),
+        # no re-assertion between the polls (no thread): the polls' 10 s gaps count (two misses)
+        ((20.0, 30.0, 40.0), None, 60 * 3 + 10 + 60, "every 10 s"),
+        # one poll kept the state before the rollback: no gap measured, the policy's 5 s stands for it
+        ((20.0,), None, 60 * 2 + 5 + 60, "every 5 s"),
+    ],
+    ids=["re-asserted-between-polls", "polls-only", "one-poll"],
+)
+def test_the_drills_bound_counts_misses_from_the_re_assertion_gap(
+    polls: tuple[float, ...],
+    between: float | None,
+    seconds: float,
+    said: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`_drill` hands alarm_bound the injector's measured re-assertion gap (its polls' gap when it
+    measured none) besides its longest poll gap: a 10 s alarm polled every 10 s but re-asserted every
+    second meets the bound of one miss, not two."""
+    from types import SimpleNamespace
+
+    from orchestrator import engines
+    from orchestrator.commands import drill, drill_rules
+    from orchestrator.vocabulary import DeploymentStatus
+    from orchestrator.watching.snapshots import Snapshot
+
+    class CloudWatch:
+        def set_alarm_state(self, **request: str) -> None:
+            pass
+
+        def describe_alarms(self, **request: object) -> dict[str, object]:
+            return {"MetricAlarms": []}  # evaluated since: nothing to release
+
+    class Session:
+        def clients(self, region: str | None = None) -> object:
+            return SimpleNamespace(client=lambda name: CloudWatch(), counter=SimpleNamespace(total=0))
+
+        def print(self, text: str) -> None:
+            pass
+
+        def style(self, text: str, color: str) -> str:
+            return text
+
+    class Engine:
+        name = "codedeploy"
+
+        def plan(self, inputs: object) -> object:
+            return SimpleNamespace(timeout_seconds=3600.0)
+
+        def start(self, plan: object, on_step: object = None) -> object:
+            return SimpleNamespace(deployment_id="d-ABCDEFGHI")
+
+    def watch(
+        engine: object, deployment_id: str, timeout: float, scale: float, listener: object, wiring: None
+    ) -> drill_rules.Observed:
+        assert isinstance(listener, drill._Injector)
+        running = DeploymentStatus.IN_PROGRESS
+        for at in polls:
+            listener(Snapshot(running, original_weight=90.0, replacement_weight=10.0), [], at)
+            if between is not None:  # the thread's re-assertions before the next poll
+                for k in range(1, round(10.0 / between)):
+                    listener._assert(at + k * between)
+        back = polls[-1] + 60.0
+        listener(Snapshot(DeploymentStatus.STOPPED, rollback_deployment_id="d-R"), [], back)
+        return drill_rules.Observed(deployment_id, "Stopped", True, listener.injected_at, back)
+
+    monkeypatch.setattr(engines, "engine_for", lambda service, clients: Engine())
+    monkeypatch.setattr(drill, "_alarm_timing", lambda cloudwatch, alarm: (10.0, 1))
+    monkeypatch.setattr(drill, "_wiring_problem", lambda engine, clients, service, alarm: None)
+    monkeypatch.setattr(drill, "_live_revision", lambda engine, clients, service: "arn:td/svc:7")
+    monkeypatch.setattr(drill, "_live_image", lambda clients, service, revision: "repo/svc:7")
+    monkeypatch.setattr(drill, "_watch", watch)
+    monkeypatch.delenv("BLUEGREEN_TIME_SCALE", raising=False)
+    service = SimpleNamespace(
+        name="svc", environment="dev", region="us-east-1", settings=SimpleNamespace(strategy="canary10")
+    )
+    options = drill.DrillOptions(service="svc")
+    result = drill._drill(Session(), options, service, drill_rules.Fault.ALARM, "svc-5xx")  # type: ignore[arg-type]
+    document = result.document
+    assert document.bound_seconds == pytest.approx(seconds), document.bound
+    assert f"ALARM re-asserted {said} at most" in document.bound, document.bound
+
+
+@pytest.mark.parametrize(
     ("injected", "reason_now", "sets", "said"),
     [
         # still the drill's forced state: back to OK, said so
