@@ -333,7 +333,9 @@ class _Injector:
 
     def __call__(self, snapshot: Snapshot, _events: list[Any], elapsed: float) -> None:
         if not snapshot.status.is_active or snapshot.rolled_back:
-            self.stop()
+            # no more re-assertions; not waiting here for one in flight (the watch goes on seeing
+            # traffic move back): release() and the drill's end wait for it
+            self._done.set()
             return
         if self.injected_at is None and not (snapshot.replacement_weight or 0) > 0:
             return  # not yet: the fault goes in once users reach the new task set

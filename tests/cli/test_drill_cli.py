@@ -101,6 +101,9 @@ def test_the_injector_re_asserts_between_polls_until_the_deployment_rolls_back()
         [],
         530,
     )
+    # the poll that saw the rollback does not wait for a re-assertion in flight (the watch goes on);
+    # none starts after it
+    time.sleep(2 * REASSERT_REAL_FLOOR)
     after = len(cloudwatch.set)
     time.sleep(5 * REASSERT_REAL_FLOOR)
     assert len(cloudwatch.set) == after >= 8  # none once it rolls back
@@ -575,3 +578,49 @@ def _status(value: str) -> object:
     from orchestrator.vocabulary import LifecycleStatus
 
     return LifecycleStatus(value)
+
+
+def test_the_poll_that_sees_the_rollback_does_not_wait_for_a_re_assertion_in_flight() -> None:
+    """A slow SetAlarmState on the thread must not hold up the watch while traffic moves back (its
+    time counts in the drill's time to rollback); release() waits for it (its OK comes last)."""
+    import threading
+    import time
+
+    from orchestrator.commands.drill import _Injector
+    from orchestrator.vocabulary import DeploymentStatus
+    from orchestrator.watching.snapshots import Snapshot
+
+    in_flight, finish = threading.Event(), threading.Event()
+
+    class CloudWatch:
+        def __init__(self) -> None:
+            self.set: list[str] = []
+
+        def set_alarm_state(self, **request: str) -> None:
+            if len(self.set) == 1:  # the thread's first re-assertion hangs until released
+                in_flight.set()
+                finish.wait(5.0)
+            self.set.append(request["StateValue"])
+
+        def describe_alarms(self, **request: object) -> dict[str, object]:
+            return {
+                "MetricAlarms": [
+                    {"AlarmName": "svc-5xx", "StateValue": "ALARM", "StateReason": inject.reason}
+                ]
+            }
+
+    cloudwatch = CloudWatch()
+    inject = _Injector(cloudwatch, "svc-5xx", "d-ABCDEFGHI")
+    inject.keep_with(time.monotonic, 100.0)
+    running = DeploymentStatus.IN_PROGRESS
+    inject(Snapshot(running, original_weight=90.0, replacement_weight=10.0), [], 20.0)
+    assert in_flight.wait(5.0)
+    began = time.monotonic()
+    inject(
+        Snapshot(running, original_weight=100.0, replacement_weight=0.0, rollback_deployment_id="d-X"), [], 30
+    )
+    assert time.monotonic() - began < 1.0  # did not wait for the hanging call
+    finish.set()
+    line = inject.release()
+    assert line is not None and "back to OK" in line
+    assert cloudwatch.set == ["ALARM", "ALARM", "OK"]  # the late re-assertion landed before the release
