@@ -224,6 +224,35 @@ def test_deploy_json_success(stubbed: StubbedClients) -> None:
     stubbed.assert_no_pending()
 
 
+def test_deploys_watch_records_its_stops_in_the_services_ledger_table(
+    stubbed: StubbedClients, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The watch deploy starts writes which sign stopped the deployment to the catalog's ledger table
+    (`why` reads it back there): the subject deploy hands to the watch names that table."""
+    from orchestrator.commands import deploy
+
+    watched: list[Any] = []
+    real = deploy.follow_created
+
+    def follow_created(session: Any, engine: Any, clients: Any, subject: Any, flags: Any) -> Any:
+        watched.append(subject)
+        return real(session, engine, clients, subject, flags)
+
+    monkeypatch.setattr(deploy, "follow_created", follow_created)
+    _stub_deploy_writes(stubbed, "d-STUBBED01")
+    cd = stubbed.stubbers["codedeploy"]
+    cd.add_response(
+        "get_deployment", {"deploymentInfo": {"deploymentId": "d-STUBBED01", "status": "Succeeded"}}
+    )
+    cd.add_response("list_deployment_targets", {"targetIds": ["doa-market-cluster:product-service"]})
+    cd.add_response("get_deployment_target", _target(ALL_DONE, (0, 100)))
+    result = run_cli(
+        "deploy", "product-service", "--output", "json", "--time-scale", "100000", "--timeout", "600000"
+    )
+    assert result.code == 0, shown(result)
+    assert [s.ledger_table for s in watched] == ["doa-market-dev-deployments"]
+
+
 def test_deploy_failed_and_rolled_back_exits_1(stubbed: StubbedClients) -> None:
     _stub_deploy_writes(stubbed, "d-STUBBED02")
     cd = stubbed.stubbers["codedeploy"]
