@@ -129,8 +129,10 @@ def _recorded_stop(
         return None
     from orchestrator.aws.ledger import DynamoLedger
 
-    ledger = DynamoLedger(clients.client("dynamodb"), table)
-    return _read(f"ledger table {table}", lambda: ledger.stopped_by(deployment_id), unreadable)
+    def read() -> str | None:  # the client is made inside: one that cannot be made is unreadable too
+        return DynamoLedger(clients.client("dynamodb"), table).stopped_by(deployment_id)
+
+    return _read(f"ledger table {table}", read, unreadable)
 
 
 # --- the catalog's service ----------------------------------------------------------------------------

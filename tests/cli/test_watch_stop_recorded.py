@@ -114,6 +114,22 @@ def test_a_deployment_nobody_stopped_is_not_looked_up_in_the_ledger() -> None:
     assert dynamodb.asked == [] and evidence.facts.stopped_by is None
 
 
+def test_a_ledger_client_that_cannot_be_made_is_unreadable_not_an_error() -> None:
+    """As for every other source (tests/unit/test_gather.py): a client that cannot be made (no
+    region, no credentials) is one Unreadable, and `why` still diagnoses the stop."""
+    clients = FakeClients()
+
+    def no_client(name: str, **_: Any) -> Any:
+        raise RuntimeError(f"no region for {name}")
+
+    clients.client = no_client  # type: ignore[method-assign]
+    evidence = gather(inspecting(stopped_inspection()), clients, session(), CD_ID, sleep=lambda _: None)
+    assert evidence.facts.stopped_by is None
+    ledger = [u for u in evidence.unreadable if u.source == "ledger table doa-market-dev-deployments"]
+    assert [u.problem for u in ledger] == ["RuntimeError: no region for dynamodb"], evidence.unreadable
+    assert str(diagnose(evidence).root_cause).startswith("stopped by a user")
+
+
 # --- deploy's root cause: the watch's own AlarmStop ----------------------------------------------------
 
 
