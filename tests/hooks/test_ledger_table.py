@@ -149,7 +149,13 @@ def test_the_row_is_the_record_with_camel_case_attributes_and_iso_times(
     ledger: DynamoLedger, dynamodb: Any
 ) -> None:
     provenance = Provenance("alice", "abc123", T0 - timedelta(hours=2), "git")
-    written = record(**ROLLED_BACK, strategy="canary10", provenance=provenance, rollback_deployment_id="d-B")
+    written = record(
+        **ROLLED_BACK,
+        strategy="canary10",
+        provenance=provenance,
+        rollback_deployment_id="d-B",
+        stopped_by="green probe: 3 of the last 10 answers were wrong",
+    )
 
     assert ledger.upsert(written) is True
     row = raw(dynamodb)
@@ -172,6 +178,7 @@ def test_the_row_is_the_record_with_camel_case_attributes_and_iso_times(
         "commit": "abc123",
         "commitTime": "2026-11-30T02:00:00.000Z",
         "provenanceSource": "git",
+        "stoppedBy": "green probe: 3 of the last 10 answers were wrong",
         "stateRank": "2",
         "terminalWrite": row["terminalWrite"],
     }
