@@ -245,6 +245,53 @@ def test_a_stop_shows_rollback_requested_until_the_worker_acts(
     _assert_rolled_back(world, env, done)
 
 
+def test_a_deployment_stopped_while_pending_stays_rollback_requested_when_its_worker_starts(
+    world: NativeWorld, hooks: ScriptedNativeHooks
+) -> None:
+    """A deployment that replaces one in flight is PENDING until that one's worker lets go; stopped
+    then, it is ROLLBACK_REQUESTED, and its worker starting does not make it IN_PROGRESS again.
+    Seen while that worker checks the networking (its first ELB read), then held for this read."""
+    entered, release = threading.Event(), threading.Event()
+
+    def invoke(function: str, payload: dict[str, Any]) -> dict[str, Any]:
+        entered.set()
+        release.wait(10)  # the first deployment's worker is busy in a synchronous invocation
+        return hooks(function, payload)
+
+    world.native._machine.invoke = invoke
+    env = world.provision(_with(CANARY, lambda_hook("slow", "POST_SCALE_UP"), bakeTimeInMinutes=0))
+    first = world.deploy(env)
+    assert entered.wait(10)
+    second = world.deploy(env, config=_with(CANARY, bakeTimeInMinutes=0), image="app:v3")
+    assert world.describe(second)["status"] == "PENDING"  # waiting for the first's worker
+    world.ecs.stop_service_deployment(serviceDeploymentArn=second)
+    assert world.describe(second)["status"] == "ROLLBACK_REQUESTED"
+
+    elbv2 = world.native._machine.elbv2
+    checking, checked = threading.Event(), threading.Event()
+
+    class HeldElbv2:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(elbv2, name)
+
+        def describe_rules(self, **request: Any) -> Any:
+            checking.set()
+            checked.wait(10)
+            return elbv2.describe_rules(**request)
+
+    world.native._machine.elbv2 = HeldElbv2()
+    try:
+        release.set()  # the first ends (replaced); the second's worker starts
+        assert checking.wait(10)
+        seen = world.describe(second)["status"]
+    finally:
+        checked.set()
+        world.native._machine.elbv2 = elbv2
+    assert seen == "ROLLBACK_REQUESTED"
+    assert world.wait(first, ENDED)["status"] == "STOPPED"
+    assert world.wait(second, ENDED)["status"] == "ROLLBACK_SUCCESSFUL"
+
+
 @pytest.mark.parametrize(
     ("action", "ending"), [("CONTINUE", "SUCCESSFUL"), ("ROLLBACK", "ROLLBACK_SUCCESSFUL")]
 )
