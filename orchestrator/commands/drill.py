@@ -173,8 +173,7 @@ def _drill(
     # The drill re-asserts the forced state at each poll: the bound counts its longest gap between
     # two (a busy client polls less often than the policy's 5 s), never less than the policy's.
     poll = max(_drill_poll(), listener.longest_gap)
-    if timing is not None:
-        assert isinstance(listener, _Injector)
+    if timing is not None and isinstance(listener, _Injector):
         kept = listener.longest_reassert_gap or poll
         bound = drill_rules.alarm_bound(engine.name, timing[0], timing[1], poll, reassert_gap=kept)
     else:
@@ -375,8 +374,9 @@ class _Injector:
             at, then = self._anchor
             try:
                 self._assert(at + (clock() - then) * scale)
-            except BluegreenError as err:  # throttled, or a network blip: the next one may pass
-                self.reassert_error = str(err)
+            except Exception as err:  # throttled, a network blip: the next one may pass (and a
+                # thread's uncaught error would print a traceback on the user's terminal)
+                self.reassert_error = str(err) or type(err).__name__
 
     def stop(self) -> None:
         """No more re-assertions (the deployment ended or rolls back); waits for the thread."""

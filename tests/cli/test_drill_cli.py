@@ -624,3 +624,38 @@ def test_the_poll_that_sees_the_rollback_does_not_wait_for_a_re_assertion_in_fli
     line = inject.release()
     assert line is not None and "back to OK" in line
     assert cloudwatch.set == ["ALARM", "ALARM", "OK"]  # the late re-assertion landed before the release
+
+
+def test_any_error_of_a_re_assertion_is_kept_and_the_next_one_still_comes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not only botocore's: an uncaught error would end the thread and print a traceback."""
+    import threading
+    import time
+
+    from orchestrator.commands.drill import _Injector
+    from orchestrator.vocabulary import DeploymentStatus
+    from orchestrator.watching.snapshots import Snapshot
+
+    uncaught: list[object] = []
+    monkeypatch.setattr(threading, "excepthook", uncaught.append)
+
+    class CloudWatch:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def set_alarm_state(self, **request: str) -> None:
+            self.calls += 1
+            if self.calls == 2:
+                raise RuntimeError("connection pool is closed")
+
+    cloudwatch = CloudWatch()
+    inject = _Injector(cloudwatch, "svc-5xx", "d-ABCDEFGHI")
+    inject.keep_with(time.monotonic, 100.0)
+    inject(Snapshot(DeploymentStatus.IN_PROGRESS, original_weight=90.0, replacement_weight=10.0), [], 20.0)
+    deadline = time.monotonic() + 5.0
+    while cloudwatch.calls < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    inject.stop()
+    assert cloudwatch.calls >= 4 and uncaught == []
+    assert inject.reassert_error == "connection pool is closed"
