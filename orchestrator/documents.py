@@ -838,6 +838,7 @@ class WhyFacts(Document):
     error_code: str | None
     error_message: str | None
     stopped_by_user: bool
+    stopped_by: str | None  # which sign of bluegreen's watch asked for that stop (the ledger's stoppedBy)
     rolled_back: bool
     rollback_deployment_id: str | None
     rollback_reason: str | None

@@ -78,6 +78,7 @@ def test_the_probe_stops_a_canary_whose_green_answers_wrong(
     code, why = bluegreen(capsys, "why", result["deploymentId"])
     assert code == 0 and why["rootCause"].startswith(said), why
     assert "then rolled back" in why["rootCause"], why
+    assert why["facts"]["stoppedBy"] == f"green probe: {stopped['probe']}", why["facts"]
 
 
 def test_the_probe_lets_a_healthy_canary_through(capsys: pytest.CaptureFixture[str], world: World) -> None:
