@@ -390,9 +390,6 @@ def test_exception_in_a_check_reports_failed_and_logs_one_error(
 # --- deadlines ---------------------------------------------------------------------------------------
 
 
-# real seconds against a 0.4 s deadline: run alone by `make test` (it failed once here with the
-# machine loaded by a second test run)
-@pytest.mark.realtime
 @pytest.mark.parametrize(("handler", "lifecycle_event"), HANDLERS, ids=IDS)
 def test_deadline_nearly_spent_reports_failed_before_it(
     hook_world: HookWorld, handler: Handler, lifecycle_event: str
@@ -414,7 +411,6 @@ def test_deadline_nearly_spent_reports_failed_before_it(
     ],
     ids=["AfterAllowTestTraffic", "AfterAllowTraffic"],
 )
-@pytest.mark.realtime  # real seconds against a 3 s deadline: run alone by `make test`
 def test_hanging_smoke_target_is_cut_off_by_the_deadline(
     hook_world: HookWorld, handler: Handler, lifecycle_event: str, app: str
 ) -> None:
