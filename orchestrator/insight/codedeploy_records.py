@@ -27,7 +27,7 @@ from typing import Any
 from orchestrator.errors import StrategyError
 from orchestrator.insight.outcome import Outcome
 from orchestrator.insight.provenance import from_description
-from orchestrator.insight.records import DeploymentKind, DeploymentRecord
+from orchestrator.insight.records import DeploymentKind, DeploymentRecord, alarm_words
 from orchestrator.strategies import strategy_for_config
 from orchestrator.vocabulary import (
     ECS_LIFECYCLE_EVENTS,
@@ -160,7 +160,7 @@ def ended_by(error_code: str | None, message: str | None) -> str | None:
         names = [n.strip() for n in found.group("names").split(",") if n.strip()] if found else []
         if not names:
             return "alarm"
-        return ("alarm " if len(names) == 1 else "alarms ") + ", ".join(names)
+        return alarm_words(names)
     if error_code in (HOOK_EXECUTION_FAILURE, HEALTH_CONSTRAINTS):
         event = failed_event_named(text)
         if event:

@@ -34,7 +34,7 @@ from typing import Any
 
 from orchestrator.errors import StrategyError
 from orchestrator.insight.outcome import Outcome
-from orchestrator.insight.records import DeploymentKind, DeploymentRecord
+from orchestrator.insight.records import DeploymentKind, DeploymentRecord, alarm_words
 from orchestrator.strategies import Strategy, parse_strategy
 from orchestrator.vocabulary import (
     NATIVE_HOOK_STAGES,
@@ -105,7 +105,7 @@ def rolled_back_by(sd: Mapping[str, Any]) -> str | None:
         return None
     triggered = triggered_alarms(sd)
     if triggered:
-        return _alarms(triggered)
+        return alarm_words(triggered)
     if (sd.get("deploymentCircuitBreaker") or {}).get("status") == TRIGGERED:
         return "circuit breaker"
     reason = reason_of(sd) or ""
@@ -118,16 +118,12 @@ def rolled_back_by(sd: Mapping[str, Any]) -> str | None:
         return f"{sd['lifecycleStage']} hook"
     named = [name for name in watched_alarms(sd) if name in reason]
     if named and "alarm" in reason.lower():
-        return _alarms(named)
+        return alarm_words(named)
     if status.is_rollback and sd.get("stoppedAt") is not None:
         return "stop"  # ECS sets stoppedAt when a stop request ended the deployment
     if status is ServiceDeploymentStatus.STOPPED:
         return None  # replaced by a newer deployment: nothing rolled it back
     return reason or None
-
-
-def _alarms(names: list[str]) -> str:
-    return f"alarm {names[0]}" if len(names) == 1 else f"alarms {', '.join(names)}"
 
 
 def strategy_for_native(configuration: Mapping[str, Any]) -> Strategy | None:

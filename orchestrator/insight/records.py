@@ -70,11 +70,14 @@ class DeploymentRecord:
 PROBE_STOP = "green probe"
 
 
+def alarm_words(names: Sequence[str]) -> str:
+    """``alarm X`` / ``alarms X, Y``: how a record names the alarms that ended a deployment."""
+    return f"alarm {names[0]}" if len(names) == 1 else f"alarms {', '.join(names)}"
+
+
 def stopped_by_watch(alarms: Sequence[str], probe: str | None) -> str:
-    """``green probe: <its sign>`` or ``alarm X`` / ``alarms X, Y`` (rolled_back_by's words)."""
-    if probe is not None:
-        return f"{PROBE_STOP}: {probe}"
-    return f"alarm {alarms[0]}" if len(alarms) == 1 else f"alarms {', '.join(alarms)}"
+    """``green probe: <its sign>`` or ``alarm_words`` (rolled_back_by's words)."""
+    return f"{PROBE_STOP}: {probe}" if probe is not None else alarm_words(alarms)
 
 
 def stopped_by_probe(stopped_by: str | None) -> str | None:
