@@ -170,8 +170,9 @@ def _drill(
             released = listener.release()
             if released:
                 session.print(f"  {'alarm':<22}{released}")
-    # The drill re-asserts the forced state at each poll: the bound counts its longest gap between
-    # two (a busy client polls less often than the policy's 5 s), never less than the policy's.
+    # The drill sees the end at a poll: the bound counts its longest gap between two (a busy client
+    # polls less often than the policy's 5 s), never less than the policy's; an alarm drill's misses
+    # come from the longest gap between re-assertions of the forced state (at polls and between).
     poll = max(_drill_poll(), listener.longest_gap)
     if timing is not None and isinstance(listener, _Injector):
         kept = listener.longest_reassert_gap or poll
@@ -364,11 +365,12 @@ class _Injector:
     def _start(self) -> None:
         if self._keep is None or self._thread is not None:
             return
-        self._thread = threading.Thread(target=self._reassert, name="drill-reassert", daemon=True)
+        self._thread = threading.Thread(
+            target=self._reassert, args=self._keep, name="drill-reassert", daemon=True
+        )
         self._thread.start()
 
-    def _reassert(self) -> None:
-        clock, scale = self._keep or (time.monotonic, 1.0)
+    def _reassert(self, clock: Callable[[], float], scale: float) -> None:
         every = max(REASSERT_SECONDS / scale, REASSERT_REAL_FLOOR)
         while not self._done.wait(every):
             at, then = self._anchor

@@ -11,6 +11,16 @@ from orchestrator.cli import main
 CATALOG = str(Path(__file__).resolve().parents[2] / "services.yaml")
 
 
+class _CountingCloudWatch:
+    """SetAlarmState calls, counted (the injector's thread tests)."""
+
+    def __init__(self) -> None:
+        self.set = 0
+
+    def set_alarm_state(self, **request: str) -> None:
+        self.set += 1
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [
@@ -171,14 +181,7 @@ def test_the_re_assertions_are_spaced_by_the_real_floor_at_a_high_time_scale() -
     from orchestrator.vocabulary import DeploymentStatus
     from orchestrator.watching.snapshots import Snapshot
 
-    class CloudWatch:
-        def __init__(self) -> None:
-            self.set = 0
-
-        def set_alarm_state(self, **request: str) -> None:
-            self.set += 1
-
-    cloudwatch = CloudWatch()
+    cloudwatch = _CountingCloudWatch()
     inject = _Injector(cloudwatch, "svc-5xx", "d-ABCDEFGHI")
     inject.keep_with(time.monotonic, 1e6)
     began = time.monotonic()
@@ -270,14 +273,7 @@ def test_the_drills_watch_re_asserts_between_its_polls_and_stops_when_it_ends(en
     from orchestrator.vocabulary import DeploymentStatus
     from orchestrator.watching.snapshots import Snapshot
 
-    class CloudWatch:
-        def __init__(self) -> None:
-            self.set = 0
-
-        def set_alarm_state(self, **request: str) -> None:
-            self.set += 1
-
-    cloudwatch = CloudWatch()
+    cloudwatch = _CountingCloudWatch()
     running = DeploymentStatus.IN_PROGRESS
 
     class Engine:  # polls: before green, green (the fault goes in), green, then the end
